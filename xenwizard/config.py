@@ -1,0 +1,321 @@
+"""The operator's answers as one validated value object.
+
+Every front end (TUI fields, CLI flags, answers file) goes through `build_config`, so the rules
+below are the single source of truth for what is accepted, and every rejection names the field
+and says what was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+# Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
+ANSWER_KEYS = (
+    "profile",
+    "bridge",
+    "address",
+    "dhcp-range",
+    "lease",
+    "dhcp-xen-only",
+    "nic",
+    "udp-checksum-workaround",
+)
+
+_IFNAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
+_LEASE = re.compile(r"(?P<num>[0-9]+)(?P<unit>[smhdw]?)")
+_LEASE_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MIN_LEASE_SECONDS = 120  # dnsmasq raises anything shorter to two minutes
+MAX_BRIDGE_LEN = 13  # IFNAMSIZ-1 = 15, minus ":0" for the alias BR:0
+XEN_MAC_PREFIX = "00:16:3e"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One rejected answer: which field, and why in words an operator understands."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """Raised with every problem found, so a form can mark all bad fields at once."""
+
+    def __init__(self, problems: list[FieldProblem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class WizardConfig:
+    """Validated answers; defaults are the seed procedure's values."""
+
+    bridge: str = "br0"
+    address: str = "10.0.0.1/24"
+    dhcp_start: str = "10.0.0.10"
+    dhcp_end: str = "10.0.0.100"
+    lease: str = "12h"
+    dhcp_xen_only: bool = True
+    nic: str | None = None
+    udp_checksum_workaround: bool | None = None  # None: the profile's default
+
+    @property
+    def alias(self) -> str:
+        return f"{self.bridge}:0"
+
+    @property
+    def interface(self) -> ipaddress.IPv4Interface:
+        return ipaddress.IPv4Interface(self.address)
+
+    @property
+    def host_ip(self) -> str:
+        return str(self.interface.ip)
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return self.interface.network
+
+    @property
+    def netmask(self) -> str:
+        return str(self.network.netmask)
+
+    @property
+    def broadcast(self) -> str:
+        return str(self.network.broadcast_address)
+
+    @property
+    def prefixlen(self) -> int:
+        return self.network.prefixlen
+
+    @property
+    def dhcp_range(self) -> str:
+        return f"{self.dhcp_start}-{self.dhcp_end}"
+
+    @property
+    def dhcp_count(self) -> int:
+        return int(ipaddress.IPv4Address(self.dhcp_end)) - int(
+            ipaddress.IPv4Address(self.dhcp_start)
+        ) + 1
+
+    def to_answers(self) -> dict[str, object]:
+        """The answers-file form: feeding it back to `build_config` yields an equal config."""
+        answers: dict[str, object] = {
+            "bridge": self.bridge,
+            "address": self.address,
+            "dhcp-range": self.dhcp_range,
+            "lease": self.lease,
+            "dhcp-xen-only": self.dhcp_xen_only,
+        }
+        if self.nic is not None:
+            answers["nic"] = self.nic
+        if self.udp_checksum_workaround is not None:
+            answers["udp-checksum-workaround"] = self.udp_checksum_workaround
+        return answers
+
+
+# --- single-field checks: each returns None when fine, else the reason --------------------------
+
+
+def check_bridge(value: str) -> str | None:
+    """Linux interface-name rules, with room for the ':0' alias."""
+    if not value:
+        return "must not be empty"
+    if value in (".", ".."):
+        return "must not be '.' or '..'"
+    if len(value) > MAX_BRIDGE_LEN:
+        return (
+            f"is {len(value)} characters; at most {MAX_BRIDGE_LEN} "
+            f"(the alias {value}:0 must fit Linux's 15-character limit)"
+        )
+    if not _IFNAME_CHARS.fullmatch(value):
+        return "may contain only letters, digits, '-', '_' and '.'"
+    return None
+
+
+def check_nic(value: str) -> str | None:
+    """A physical interface name: Linux rules, up to 15 characters."""
+    if not value:
+        return "must not be empty"
+    if value in (".", ".."):
+        return "must not be '.' or '..'"
+    if len(value) > 15:
+        return f"is {len(value)} characters; Linux interface names have at most 15"
+    if not _IFNAME_CHARS.fullmatch(value):
+        return "may contain only letters, digits, '-', '_' and '.'"
+    return None
+
+
+def parse_address(value: str) -> ipaddress.IPv4Interface | str:
+    """The host alias address as A.B.C.D/P, or the reason it is not acceptable."""
+    if "/" not in value:
+        return "expected an IPv4 address with prefix length, like 10.0.0.1/24"
+    try:
+        iface = ipaddress.IPv4Interface(value.strip())
+    except ValueError:
+        return "expected an IPv4 address with prefix length, like 10.0.0.1/24"
+    if iface.network.prefixlen > 30:
+        return "prefix must be /30 or shorter to leave room for guests"
+    if iface.network.prefixlen < 8:
+        return "prefix must be /8 or longer"
+    if iface.ip == iface.network.network_address:
+        return f"{iface.ip} is the network address of {iface.network}; choose a host address"
+    if iface.ip == iface.network.broadcast_address:
+        return f"{iface.ip} is the broadcast address of {iface.network}; choose a host address"
+    if iface.ip.is_multicast or iface.ip.is_loopback or iface.ip.is_unspecified:
+        return f"{iface.ip} is not a unicast host address"
+    return iface
+
+
+def check_address(value: str) -> str | None:
+    result = parse_address(value)
+    return result if isinstance(result, str) else None
+
+
+def parse_dhcp_range(value: str) -> tuple[str, str] | str:
+    """START-END as two IPv4 addresses, or the reason."""
+    parts = value.replace(",", "-").split("-")
+    if len(parts) != 2:
+        return "expected START-END, like 10.0.0.10-10.0.0.100"
+    start, end = (p.strip() for p in parts)
+    for label, text in (("start", start), ("end", end)):
+        try:
+            ipaddress.IPv4Address(text)
+        except ValueError:
+            return f"{label} '{text}' is not an IPv4 address"
+    return start, end
+
+
+def check_dhcp_range(start: str, end: str, address: str | None) -> str | None:
+    """The range must be ordered, inside the alias subnet and must not hold the host address."""
+    try:
+        first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
+    except ValueError:
+        return "start and end must be IPv4 addresses"
+    if first > last:
+        return f"start {first} is after end {last}"
+    iface = parse_address(address) if address is not None else None
+    if isinstance(iface, ipaddress.IPv4Interface):
+        net = iface.network
+        usable = (net.network_address, net.broadcast_address)
+        for label, ip in (("start", first), ("end", last)):
+            if ip not in net:
+                return f"{label} {ip} is outside the subnet {net}"
+            if ip in usable:
+                return f"{label} {ip} is the network or broadcast address of {net}"
+        if first <= iface.ip <= last:
+            return f"range {first}-{last} contains the host address {iface.ip}"
+    return None
+
+
+def lease_seconds(value: str) -> int | None:
+    """Seconds for a dnsmasq lease time, None for 'infinite'; ValueError when malformed."""
+    if value == "infinite":
+        return None
+    match = _LEASE.fullmatch(value)
+    if not match:
+        raise ValueError(value)
+    return int(match["num"]) * _LEASE_UNIT_SECONDS[match["unit"]]
+
+
+def check_lease(value: str) -> str | None:
+    try:
+        seconds = lease_seconds(value)
+    except ValueError:
+        return "expected seconds, Nm, Nh, Nd, Nw or 'infinite', like 12h"
+    if seconds is not None and seconds < MIN_LEASE_SECONDS:
+        return "must be at least 2 minutes (dnsmasq's minimum), like 2m or 120"
+    if seconds is not None and seconds > 0xFFFFFFFF:
+        return "is too long; use 'infinite' for a lease that never expires"
+    return None
+
+
+# --- whole-config construction ------------------------------------------------------------------
+
+
+def _as_bool(key: str, value: object, problems: list[FieldProblem]) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("yes", "true", "on", "1", "no", "false", "off", "0"):
+        return value.lower() in ("yes", "true", "on", "1")
+    problems.append(FieldProblem(key, "expected true or false"))
+    return None
+
+
+def build_config(answers: Mapping[str, object], base: WizardConfig | None = None) -> WizardConfig:
+    """Merge answers (answers-file keys) over `base` and validate the result as a whole.
+
+    Raises ConfigError listing every problem; never returns an invalid config.
+    """
+    problems: list[FieldProblem] = []
+    unknown = sorted(set(answers) - set(ANSWER_KEYS))
+    for key in unknown:
+        problems.append(FieldProblem(key, f"unknown answer; expected one of {', '.join(ANSWER_KEYS)}"))
+    cfg = base or WizardConfig()
+    changes: dict[str, object] = {}
+
+    def text(key: str) -> str | None:
+        value = answers.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            problems.append(FieldProblem(key, "expected a string"))
+            return None
+        return value.strip()
+
+    bridge = text("bridge")
+    if bridge is not None:
+        changes["bridge"] = bridge
+    address = text("address")
+    if address is not None:
+        changes["address"] = address
+    rng = text("dhcp-range")
+    if rng is not None:
+        parsed = parse_dhcp_range(rng)
+        if isinstance(parsed, str):
+            problems.append(FieldProblem("dhcp-range", parsed))
+        else:
+            changes["dhcp_start"], changes["dhcp_end"] = parsed
+    lease = text("lease")
+    if lease is not None:
+        changes["lease"] = lease
+    nic = text("nic")
+    if nic is not None:
+        changes["nic"] = nic or None
+    for key, attr in (("dhcp-xen-only", "dhcp_xen_only"), ("udp-checksum-workaround", "udp_checksum_workaround")):
+        if key in answers and answers[key] is not None:
+            flag = _as_bool(key, answers[key], problems)
+            if flag is not None:
+                changes[attr] = flag
+    valid_attrs = {f.name for f in fields(WizardConfig)}
+    cfg = replace(cfg, **{k: v for k, v in changes.items() if k in valid_attrs})
+    problems.extend(validate(cfg, skip={p.field for p in problems}))
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def validate(cfg: WizardConfig, skip: set[str] | frozenset[str] = frozenset()) -> list[FieldProblem]:
+    """Every problem of a candidate config (fields in `skip` already have a problem)."""
+    problems: list[FieldProblem] = []
+    checks = (
+        ("bridge", check_bridge(cfg.bridge)),
+        ("address", check_address(cfg.address)),
+        ("lease", check_lease(cfg.lease)),
+        ("nic", check_nic(cfg.nic) if cfg.nic is not None else None),
+    )
+    for name, reason in checks:
+        if reason and name not in skip:
+            problems.append(FieldProblem(name, reason))
+    if "dhcp-range" not in skip:
+        address = cfg.address if check_address(cfg.address) is None else None
+        reason = check_dhcp_range(cfg.dhcp_start, cfg.dhcp_end, address)
+        if reason:
+            problems.append(FieldProblem("dhcp-range", reason))
+    if cfg.nic is not None and cfg.nic == cfg.bridge and "nic" not in skip:
+        problems.append(FieldProblem("nic", "must differ from the bridge name"))
+    return problems

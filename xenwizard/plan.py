@@ -1,0 +1,146 @@
+"""What a run will do, as pure data: steps with their before/after and a summary.
+
+A profile builds a `Plan`; `xenwizard plan`, the preview screen and the engine all read the same
+object, so what the operator previewed is exactly what gets applied.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xenwizard.edits import EditResult
+
+# Edits whose input file does not exist yet at plan time (it comes with a package the plan
+# installs) are computed by the engine right after the package step, from this transform.
+Transform = Callable[[str | None], EditResult]
+
+
+@dataclass(frozen=True)
+class InstallPackages:
+    """Install the packages that are missing; the ones already there are listed, not touched."""
+
+    id: str
+    title: str
+    packages: tuple[str, ...]  # to install
+    already_installed: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    kind: str = "packages"
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.packages)
+
+
+@dataclass(frozen=True)
+class Symlink:
+    """Create `path -> target` when the link is missing; an existing link is left alone."""
+
+    id: str
+    title: str
+    path: str  # relative to the root, posix
+    target: str  # as written into the link
+    exists: bool = False
+    notes: tuple[str, ...] = ()
+    kind: str = "symlink"
+
+    @property
+    def changed(self) -> bool:
+        return not self.exists
+
+
+@dataclass(frozen=True)
+class EditFile:
+    """Replace a file's text; `before is None` means the file is created."""
+
+    id: str
+    title: str
+    path: str  # relative to the root, posix
+    before: str | None
+    after: str | None  # None: deferred, computed by `transform` once the package is installed
+    transform: Transform = field(compare=False, repr=False)
+    notes: tuple[str, ...] = ()
+    mode: int = 0o644  # for a file the step creates
+    deferred_reason: str | None = None
+    kind: str = "edit"
+
+    @property
+    def changed(self) -> bool:
+        return self.after is None or self.before != self.after
+
+    @property
+    def deferred(self) -> bool:
+        return self.after is None
+
+    def diff(self) -> str:
+        """Unified diff with a/ b/ paths relative to the root (`patch -p1 -d ROOT` applies it)."""
+        if self.after is None:
+            return ""
+        return unified_diff(self.path, self.before, self.after)
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """A command run through the runner (chrooted when the root is not /)."""
+
+    id: str
+    title: str
+    argv: tuple[str, ...]
+    undo_argv: tuple[str, ...] | None = None
+    notes: tuple[str, ...] = ()
+    kind: str = "command"
+
+    @property
+    def changed(self) -> bool:
+        return True
+
+
+Step = InstallPackages | Symlink | EditFile | RunCommand
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ordered steps one profile chose for one config on one system."""
+
+    profile: str
+    profile_reason: str
+    root: str
+    steps: tuple[Step, ...]
+    answers: dict[str, object] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return any(step.changed for step in self.steps)
+
+    def file_steps(self) -> tuple[EditFile, ...]:
+        return tuple(s for s in self.steps if isinstance(s, EditFile))
+
+    def diff(self) -> str:
+        return "".join(s.diff() for s in self.file_steps())
+
+
+def _split_lf(text: str) -> list[str]:
+    """Lines split on \\n only, so a \\r of CRLF stays in the line and shows in the diff."""
+    lines = text.split("\n")
+    out = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+def unified_diff(path: str, before: str | None, after: str) -> str:
+    """A patch(1)-compatible diff, including '\\ No newline at end of file' markers."""
+    old = _split_lf(before) if before is not None else []
+    new = _split_lf(after)
+    if old == new:
+        return ""
+    fromfile = f"a/{path}" if before is not None else "/dev/null"
+    out: list[str] = []
+    for line in difflib.unified_diff(old, new, fromfile, f"b/{path}", n=3):
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)

@@ -1,0 +1,86 @@
+"""Every path the program reads or writes goes through the target root.
+
+`RootFS.path()` maps a root-relative path to a host path and refuses one that escapes the root
+through `..` or a symlink, so nothing is ever read or written outside `--root`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+ENCODING = "utf-8"
+ERRORS = "surrogateescape"  # odd bytes round-trip unchanged instead of failing to decode
+
+
+class RootError(OSError):
+    """A path problem reported to the operator as one line (missing root, escape, unreadable)."""
+
+
+class RootFS:
+    """The target system's files, seen from outside through its root directory."""
+
+    def __init__(self, root: str | os.PathLike[str] = "/"):
+        self.root = Path(root)
+        if not self.root.exists():
+            raise RootError(f"root {self.root}: no such directory; expected the target system's /")
+        if not self.root.is_dir():
+            raise RootError(f"root {self.root}: not a directory; expected the target system's /")
+        if not os.access(self.root, os.R_OK | os.X_OK):
+            raise RootError(f"root {self.root}: not readable; run as root or choose another --root")
+        self.real_root = Path(os.path.realpath(self.root))
+
+    @property
+    def is_live(self) -> bool:
+        """True when the root is this machine's own `/` (live interfaces and routes apply)."""
+        return self.real_root == Path("/")
+
+    def path(self, rel: str) -> Path:
+        """Host path for a root-relative path; raises RootError when it would leave the root."""
+        pure = PurePosixPath(rel.lstrip("/"))
+        if ".." in pure.parts:
+            raise RootError(f"{rel}: path leaves the root through '..'")
+        host = self.real_root.joinpath(*pure.parts)
+        resolved = Path(os.path.realpath(host))
+        if resolved != self.real_root and self.real_root not in resolved.parents:
+            raise RootError(
+                f"{rel}: resolves to {resolved}, outside the root {self.real_root} "
+                "(a symlink points out of it); refusing to touch it"
+            )
+        return host
+
+    def exists(self, rel: str) -> bool:
+        return self.path(rel).exists()
+
+    def is_dir(self, rel: str) -> bool:
+        return self.path(rel).is_dir()
+
+    def is_symlink(self, rel: str) -> bool:
+        """Whether the final component is a link (checked without following it out of the root)."""
+        pure = PurePosixPath(rel.lstrip("/"))
+        parent = self.path(str(pure.parent)) if str(pure.parent) != "." else self.real_root
+        return (parent / pure.name).is_symlink()
+
+    def read_text(self, rel: str) -> str | None:
+        """The file's text with line endings untouched, or None when it does not exist."""
+        host = self.path(rel)
+        try:
+            with open(host, encoding=ENCODING, errors=ERRORS, newline="") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise RootError(f"{rel}: is a directory; expected a file") from None
+        except PermissionError:
+            raise RootError(f"{rel}: not readable (permission denied); run as root") from None
+        except OSError as exc:
+            raise RootError(f"{rel}: cannot be read: {exc.strerror or exc}") from None
+
+    def listdir(self, rel: str) -> list[str]:
+        host = self.path(rel)
+        try:
+            return sorted(os.listdir(host))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except PermissionError:
+            raise RootError(f"{rel}: not readable (permission denied); run as root") from None
