@@ -98,9 +98,11 @@ class WizardConfig:
 
     @property
     def dhcp_count(self) -> int:
-        return int(ipaddress.IPv4Address(self.dhcp_end)) - int(
-            ipaddress.IPv4Address(self.dhcp_start)
-        ) + 1
+        return (
+            int(ipaddress.IPv4Address(self.dhcp_end))
+            - int(ipaddress.IPv4Address(self.dhcp_start))
+            + 1
+        )
 
     def to_answers(self) -> dict[str, object]:
         """The answers-file form: feeding it back to `build_config` yields an equal config."""
@@ -240,7 +242,16 @@ def check_lease(value: str) -> str | None:
 def _as_bool(key: str, value: object, problems: list[FieldProblem]) -> bool | None:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("yes", "true", "on", "1", "no", "false", "off", "0"):
+    if isinstance(value, str) and value.lower() in (
+        "yes",
+        "true",
+        "on",
+        "1",
+        "no",
+        "false",
+        "off",
+        "0",
+    ):
         return value.lower() in ("yes", "true", "on", "1")
     problems.append(FieldProblem(key, "expected true or false"))
     return None
@@ -254,7 +265,9 @@ def build_config(answers: Mapping[str, object], base: WizardConfig | None = None
     problems: list[FieldProblem] = []
     unknown = sorted(set(answers) - set(ANSWER_KEYS))
     for key in unknown:
-        problems.append(FieldProblem(key, f"unknown answer; expected one of {', '.join(ANSWER_KEYS)}"))
+        problems.append(
+            FieldProblem(key, f"unknown answer; expected one of {', '.join(ANSWER_KEYS)}")
+        )
     cfg = base or WizardConfig()
     changes: dict[str, object] = {}
 
@@ -286,7 +299,10 @@ def build_config(answers: Mapping[str, object], base: WizardConfig | None = None
     nic = text("nic")
     if nic is not None:
         changes["nic"] = nic or None
-    for key, attr in (("dhcp-xen-only", "dhcp_xen_only"), ("udp-checksum-workaround", "udp_checksum_workaround")):
+    for key, attr in (
+        ("dhcp-xen-only", "dhcp_xen_only"),
+        ("udp-checksum-workaround", "udp_checksum_workaround"),
+    ):
         if key in answers and answers[key] is not None:
             flag = _as_bool(key, answers[key], problems)
             if flag is not None:
@@ -299,7 +315,9 @@ def build_config(answers: Mapping[str, object], base: WizardConfig | None = None
     return cfg
 
 
-def validate(cfg: WizardConfig, skip: set[str] | frozenset[str] = frozenset()) -> list[FieldProblem]:
+def validate(
+    cfg: WizardConfig, skip: set[str] | frozenset[str] = frozenset()
+) -> list[FieldProblem]:
     """Every problem of a candidate config (fields in `skip` already have a problem)."""
     problems: list[FieldProblem] = []
     checks = (

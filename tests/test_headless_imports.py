@@ -1,0 +1,39 @@
+"""The headless core never imports textual: `xenwizard plan` must stay fast and GUI-free."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import PRECISE_ROOT, REPO
+
+HEADLESS_MODULES = [
+    "xenwizard.config",
+    "xenwizard.probe",
+    "xenwizard.plan",
+    "xenwizard.profiles",
+    "xenwizard.render",
+    "xenwizard.cli",
+    "xenwizard.commands.plan",
+]
+
+
+@pytest.mark.parametrize("module", HEADLESS_MODULES)
+def test_module_does_not_import_textual(module: str) -> None:
+    code = f"import sys, {module}; assert 'textual' not in sys.modules, sorted(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_plan_command_does_not_import_textual() -> None:
+    code = (
+        "import sys\n"
+        "from xenwizard.cli import main\n"
+        f"code = main(['plan', '--root', {str(PRECISE_ROOT)!r}])\n"
+        "assert 'textual' not in sys.modules\n"
+        "assert code == 0, code\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "profile ubuntu-precise" in done.stdout

@@ -1,0 +1,37 @@
+"""Warnings the operator must see before choosing: name clashes and subnet overlaps."""
+
+from __future__ import annotations
+
+from xenwizard.config import WizardConfig
+from xenwizard.probe import SystemFacts
+
+
+def bridge_clash(bridge: str, facts: SystemFacts) -> str | None:
+    """A live interface of that name that is not a bridge would be taken over."""
+    existing = facts.interface(bridge)
+    if existing is None or existing.is_bridge:
+        return None
+    return f"bridge name {bridge} is already used by an interface that is not a bridge"
+
+
+def subnet_overlaps(config: WizardConfig, facts: SystemFacts) -> list[str]:
+    """Every live or configured address whose network overlaps the guest subnet."""
+    ours = config.network
+    own_alias = {config.alias}
+    found: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    live = [(i.name, a) for i in facts.interfaces for a in i.addresses]
+    for source, entries in (("live", live), ("configured", list(facts.configured_addresses))):
+        for name, addr in entries:
+            if name in own_alias or addr.is_loopback:
+                continue
+            if addr.network.overlaps(ours) and (name, str(addr)) not in seen:
+                seen.add((name, str(addr)))
+                where = "on" if source == "live" else "configured for"
+                found.append(f"subnet {ours} overlaps {addr} {where} {name}")
+    return found
+
+
+def warnings(config: WizardConfig, facts: SystemFacts) -> list[str]:
+    clash = bridge_clash(config.bridge, facts)
+    return ([clash] if clash else []) + subnet_overlaps(config, facts)

@@ -1,0 +1,218 @@
+"""What the target system looks like: release, Xen state, packages, hook dirs, network.
+
+Every file is read through the target root. Live interfaces and the default route are only
+asked of the kernel when the root is this machine's own `/`; psutil and netifaces are imported
+only then, which keeps `xenwizard plan --root DIR` fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from xenwizard.rootfs import RootFS
+
+XEN_TOOLS_HOOK_BASES = ("usr/lib/xen-tools", "usr/share/xen-tools")
+
+
+@dataclass(frozen=True)
+class InterfaceInfo:
+    """One network interface: its IPv4 addresses (with prefix), MAC and kind."""
+
+    name: str
+    addresses: tuple[ipaddress.IPv4Interface, ...] = ()
+    mac: str | None = None
+    is_bridge: bool = False
+    is_physical: bool = False
+
+
+@dataclass(frozen=True)
+class DefaultRoute:
+    gateway: str
+    interface: str
+
+
+@dataclass(frozen=True)
+class SystemFacts:
+    """Everything the profiles and screens need to know about the target."""
+
+    root: str
+    os_id: str = ""
+    version_id: str = ""
+    codename: str = ""
+    pretty_name: str = ""
+    toolstack: str | None = None  # value of TOOLSTACK= in etc/default/xen; None: no such line
+    installed_packages: frozenset[str] = frozenset()
+    hook_dirs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # base -> entries
+    interfaces: tuple[InterfaceInfo, ...] = ()
+    default_route: DefaultRoute | None = None
+    configured_addresses: tuple[tuple[str, ipaddress.IPv4Interface], ...] = ()  # from ifupdown
+    is_root: bool = False
+    ssh_connection: str | None = None
+    live: bool = False
+
+    @property
+    def release(self) -> str:
+        return f"{self.os_id}-{self.version_id}" if self.os_id else "unknown"
+
+    @property
+    def over_ssh(self) -> bool:
+        return bool(self.ssh_connection)
+
+    @property
+    def xen_installed(self) -> bool:
+        return any(p.startswith(("xen-hypervisor", "xen-system")) for p in self.installed_packages)
+
+    def interface(self, name: str) -> InterfaceInfo | None:
+        return next((i for i in self.interfaces if i.name == name), None)
+
+
+_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def parse_shell_vars(text: str | None) -> dict[str, str]:
+    """KEY=value lines as os-release / lsb-release / etc/default files write them."""
+    values: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        match = _ASSIGN.match(line)
+        if not match:
+            continue
+        raw = match.group(2).strip()
+        try:
+            parts = shlex.split(raw, comments=True)
+        except ValueError:
+            parts = [raw.strip("\"'")]
+        values[match.group(1)] = parts[0] if parts else ""
+    return values
+
+
+def parse_dpkg_status(text: str | None) -> frozenset[str]:
+    """Names of packages whose status is 'install ok installed'."""
+    installed: set[str] = set()
+    for stanza in (text or "").split("\n\n"):
+        name = status = None
+        for line in stanza.splitlines():
+            if line.startswith("Package:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("Status:"):
+                status = line.split(":", 1)[1].split()
+        if name and status and status[-1] == "installed":
+            installed.add(name)
+    return frozenset(installed)
+
+
+def parse_ifupdown_addresses(text: str | None) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
+    """Static IPv4 addresses configured in an ifupdown interfaces file, per stanza."""
+    found: list[tuple[str, ipaddress.IPv4Interface]] = []
+    iface = None
+    address: str | None = None
+    netmask: str | None = None
+
+    def flush() -> None:
+        if iface and address:
+            spec = address if "/" in address else f"{address}/{netmask or '32'}"
+            with contextlib.suppress(ValueError):
+                found.append((iface, ipaddress.IPv4Interface(spec)))
+
+    for raw in (text or "").splitlines():
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        if words[0] == "iface" and len(words) >= 2:
+            flush()
+            iface, address, netmask = words[1], None, None
+        elif words[0] in ("auto", "allow-hotplug", "mapping", "source", "source-directory"):
+            flush()
+            iface = None
+        elif iface and words[0] == "address" and len(words) > 1:
+            address = words[1]
+        elif iface and words[0] == "netmask" and len(words) > 1:
+            netmask = words[1]
+    flush()
+    return tuple(found)
+
+
+def _release(fs: RootFS) -> tuple[str, str, str, str]:
+    osr = parse_shell_vars(fs.read_text("etc/os-release") or fs.read_text("usr/lib/os-release"))
+    lsb = parse_shell_vars(fs.read_text("etc/lsb-release"))
+    os_id = (osr.get("ID") or lsb.get("DISTRIB_ID", "")).lower()
+    version = osr.get("VERSION_ID") or lsb.get("DISTRIB_RELEASE", "")
+    codename = osr.get("VERSION_CODENAME") or lsb.get("DISTRIB_CODENAME", "")
+    if not codename and "UBUNTU_CODENAME" in osr:
+        codename = osr["UBUNTU_CODENAME"]
+    pretty = osr.get("PRETTY_NAME") or lsb.get("DISTRIB_DESCRIPTION", "") or f"{os_id} {version}"
+    return os_id, version, codename, pretty
+
+
+def _toolstack(fs: RootFS) -> str | None:
+    text = fs.read_text("etc/default/xen")
+    if text is None:
+        return None
+    return parse_shell_vars(text).get("TOOLSTACK")
+
+
+def _hook_dirs(fs: RootFS) -> dict[str, tuple[str, ...]]:
+    return {base: tuple(fs.listdir(base)) for base in XEN_TOOLS_HOOK_BASES if fs.is_dir(base)}
+
+
+def _live_interfaces() -> tuple[InterfaceInfo, ...]:
+    import socket
+
+    import psutil
+
+    link_family = getattr(psutil, "AF_LINK", -1)
+    result = []
+    for name, addrs in sorted(psutil.net_if_addrs().items()):
+        ipv4 = []
+        mac = None
+        for addr in addrs:
+            if addr.family == socket.AF_INET and addr.netmask:
+                ipv4.append(ipaddress.IPv4Interface(f"{addr.address}/{addr.netmask}"))
+            elif addr.family == link_family and addr.address:
+                mac = addr.address
+        sys_net = f"/sys/class/net/{name}"
+        result.append(
+            InterfaceInfo(
+                name=name,
+                addresses=tuple(ipv4),
+                mac=mac,
+                is_bridge=os.path.isdir(f"{sys_net}/bridge"),
+                is_physical=os.path.exists(f"{sys_net}/device"),
+            )
+        )
+    return tuple(result)
+
+
+def _live_default_route() -> DefaultRoute | None:
+    import netifaces
+
+    gateway = netifaces.gateways().get("default", {}).get(netifaces.AF_INET)
+    if not gateway:
+        return None
+    return DefaultRoute(gateway=gateway[0], interface=gateway[1])
+
+
+def probe(fs: RootFS, *, live: bool | None = None) -> SystemFacts:
+    """Read the facts of the system under `fs`; `live` defaults to whether the root is `/`."""
+    live = fs.is_live if live is None else live
+    os_id, version, codename, pretty = _release(fs)
+    return SystemFacts(
+        root=str(fs.root),
+        os_id=os_id,
+        version_id=version,
+        codename=codename,
+        pretty_name=pretty,
+        toolstack=_toolstack(fs),
+        installed_packages=parse_dpkg_status(fs.read_text("var/lib/dpkg/status")),
+        hook_dirs=_hook_dirs(fs),
+        interfaces=_live_interfaces() if live else (),
+        default_route=_live_default_route() if live else None,
+        configured_addresses=parse_ifupdown_addresses(fs.read_text("etc/network/interfaces")),
+        is_root=os.geteuid() == 0,
+        ssh_connection=os.environ.get("SSH_CONNECTION") or None,
+        live=live,
+    )

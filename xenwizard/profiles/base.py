@@ -1,0 +1,143 @@
+"""The profile seam: one class per release family turns answers + facts into a Plan.
+
+Profiles share the step builders here, so reading a file, deferring an edit until its package
+is installed, and turning an edit's complaint into a one-line error happen in one place.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from xenwizard.config import WizardConfig
+from xenwizard.edits import EditError, EditResult
+from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
+from xenwizard.probe import SystemFacts
+from xenwizard.rootfs import RootFS
+
+
+class PlanError(ValueError):
+    """A plan cannot be made; the message names the file or release and what was expected."""
+
+
+class Profile(ABC):
+    """A release family's recipe. Subclasses set the class attributes and `steps`."""
+
+    name: str
+    title: str  # e.g. "Ubuntu 12.04 Precise with Xen 4.1 (xend, xm toolstack)"
+    toolstack: str  # "xm" (xend era) or "xl"
+    udp_checksum_default: bool
+
+    @abstractmethod
+    def matches(self, facts: SystemFacts) -> bool:
+        """Whether detection picks this profile for the system."""
+
+    @abstractmethod
+    def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
+        """The ordered steps; raise PlanError when the system cannot be handled."""
+
+    def warnings(self, config: WizardConfig, facts: SystemFacts) -> list[str]:
+        """Profile-specific things the operator must read before applying."""
+        return []
+
+    def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
+        from xenwizard.preflight import warnings
+
+        return Plan(
+            profile=self.name,
+            profile_reason=reason,
+            root=str(fs.root),
+            steps=tuple(self.steps(config, facts, fs)),
+            answers={"profile": self.name, **config.to_answers()},
+            warnings=tuple(self.warnings(config, facts) + warnings(config, facts)),
+        )
+
+
+def packages_step(step_id: str, wanted: tuple[str, ...], facts: SystemFacts) -> InstallPackages:
+    missing = tuple(p for p in wanted if p not in facts.installed_packages)
+    present = tuple(p for p in wanted if p in facts.installed_packages)
+    notes = [f"install {', '.join(missing)}"] if missing else ["all packages already installed"]
+    if missing and present:
+        notes.append(f"already installed, left alone: {', '.join(present)}")
+    return InstallPackages(
+        id=step_id,
+        title="Install packages",
+        packages=missing,
+        already_installed=present,
+        notes=tuple(notes),
+    )
+
+
+def symlink_step(
+    step_id: str, fs: RootFS, base: str, name: str, target: str, title: str
+) -> Symlink:
+    path = f"{base}/{name}"
+    exists = fs.is_symlink(path) or fs.exists(path)
+    if exists:
+        note = f"{path} already exists; left alone"
+    elif fs.is_dir(base):
+        note = f"create {path} -> {target}"
+    else:
+        note = f"create {path} -> {target} once the package has created {base}"
+    return Symlink(id=step_id, title=title, path=path, target=target, exists=exists, notes=(note,))
+
+
+def edit_step(
+    step_id: str,
+    title: str,
+    fs: RootFS,
+    path: str,
+    transform: Callable[[str | None], EditResult],
+    *,
+    installing: tuple[str, ...] = (),
+    mode: int = 0o644,
+) -> EditFile:
+    """Read `path`, run the edit; defer it when the file comes with a package being installed."""
+    before = fs.read_text(path)
+
+    def checked(text: str | None) -> EditResult:
+        try:
+            return transform(text)
+        except EditError as exc:
+            raise PlanError(f"{path}: {exc}") from None
+
+    if before is None and installing:
+        reason = (
+            f"{path} comes with {', '.join(installing)}, which this plan installs; "
+            "the change is computed right after installation"
+        )
+        return EditFile(
+            id=step_id,
+            title=title,
+            path=path,
+            before=None,
+            after=None,
+            transform=checked,
+            notes=(reason,),
+            mode=mode,
+            deferred_reason=reason,
+        )
+    result = checked(before)
+    return EditFile(
+        id=step_id,
+        title=title,
+        path=path,
+        before=before,
+        after=result.text,
+        transform=checked,
+        notes=result.notes,
+        mode=mode,
+    )
+
+
+def require_file(
+    expected: str, edit: Callable[[str], EditResult]
+) -> Callable[[str | None], EditResult]:
+    """Wrap an edit of an existing file: a missing file is an error that says what was expected."""
+
+    def transform(text: str | None) -> EditResult:
+        if text is None:
+            raise EditError(f"missing; expected {expected}")
+        return edit(text)
+
+    return transform

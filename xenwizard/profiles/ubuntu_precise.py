@@ -1,0 +1,133 @@
+"""The seed procedure exactly: Ubuntu 12.04 Precise, Xen 4.1, xend with the xm toolstack."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from xenwizard.config import WizardConfig
+from xenwizard.edits import EditResult, dnsmasq, interfaces, rclocal, sxp, vifbridge
+from xenwizard.plan import Step
+from xenwizard.probe import SystemFacts
+from xenwizard.profiles.base import (
+    Profile,
+    edit_step,
+    packages_step,
+    require_file,
+    symlink_step,
+)
+from xenwizard.rootfs import RootFS
+
+PACKAGES = ("xen-hypervisor-4.1-amd64", "xen-tools", "dnsmasq", "ethtool")
+XEN_PACKAGES = ("xen-hypervisor-4.1-amd64",)  # pulls xen-utils-4.1 / xen-utils-common
+SXP = "etc/xen/xend-config.sxp"
+VIF_BRIDGE = "etc/xen/scripts/vif-bridge"
+INTERFACES = "etc/network/interfaces"
+RC_LOCAL = "etc/rc.local"
+DNSMASQ_DROPIN = "etc/dnsmasq.d/xenwizard.conf"
+DNSMASQ_CONF = "etc/dnsmasq.conf"
+HOOK_BASE = "usr/lib/xen-tools"  # xen-tools up to 4.3 (Precise ships 4.2)
+
+
+def dnsmasq_step(config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
+    """A drop-in when dnsmasq reads etc/dnsmasq.d (Debian/Ubuntu default), else a block."""
+    installed = "dnsmasq" in facts.installed_packages
+    default = fs.read_text("etc/default/dnsmasq")
+    conf = fs.read_text(DNSMASQ_CONF)
+    title = f"dnsmasq: DHCP on {config.bridge}"
+    if not installed or dnsmasq.reads_conf_dir(default, conf):
+        why = (
+            "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq or conf-dir)"
+            if installed
+            else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
+        )
+        content = dnsmasq.render_dropin(config)
+
+        def dropin(_: str | None) -> EditResult:
+            return EditResult(content, (f"own file {DNSMASQ_DROPIN}: {why}",))
+
+        return edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, dropin)
+    edit = partial(dnsmasq.set_managed_block, config=config)
+    return edit_step(
+        "dnsmasq",
+        title,
+        fs,
+        DNSMASQ_CONF,
+        require_file("dnsmasq's main configuration file", edit),
+    )
+
+
+class UbuntuPrecise(Profile):
+    name = "ubuntu-precise"
+    title = "Ubuntu 12.04 Precise with Xen 4.1 (xend, xm toolstack)"
+    toolstack = "xm"
+    udp_checksum_default = True
+
+    def matches(self, facts: SystemFacts) -> bool:
+        return facts.os_id == "ubuntu" and (
+            facts.version_id == "12.04" or facts.codename == "precise"
+        )
+
+    def warnings(self, config: WizardConfig, facts: SystemFacts) -> list[str]:
+        current = facts.toolstack
+        shown = "no TOOLSTACK line" if current is None else f"TOOLSTACK={current!r}"
+        text = (
+            f"toolstack: etc/default/xen has {shown}; xenwizard keeps xm and never switches it. "
+            "Do not set TOOLSTACK=xl on this release: xl creates no bridge (br0 would vanish) "
+            "and breaks domain autostart."
+        )
+        if current == "xl":
+            text += " It is set to xl now: set it back to empty (xm) by hand before rebooting."
+        return [text]
+
+    def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
+        packages = packages_step("packages", PACKAGES, facts)
+        xen = tuple(p for p in XEN_PACKAGES if p in packages.packages)
+        bridge = config.bridge
+        return [
+            packages,
+            symlink_step(
+                "xen-tools-hooks",
+                fs,
+                HOOK_BASE,
+                "precise.d",
+                "karmic.d",
+                "xen-tools hook dir for precise",
+            ),
+            edit_step(
+                "xend-bridge",
+                f"xend: bridged networking on {bridge}",
+                fs,
+                SXP,
+                require_file(
+                    "xend's configuration from the Xen 4.1 packages",
+                    partial(sxp.set_bridge_scripts, bridge=bridge),
+                ),
+                installing=xen,
+            ),
+            dnsmasq_step(config, facts, fs),
+            edit_step(
+                "alias-interface",
+                f"alias interface {config.alias} for dnsmasq",
+                fs,
+                INTERFACES,
+                require_file(
+                    "ifupdown's configuration", partial(interfaces.set_alias_stanza, config=config)
+                ),
+            ),
+            edit_step(
+                "rc-local",
+                f"bring {config.alias} up late in boot",
+                fs,
+                RC_LOCAL,
+                partial(rclocal.add_ifup_line, alias=config.alias),
+                mode=0o755,
+            ),
+            edit_step(
+                "vif-bridge-checksum",
+                "UDP checksum workaround in vif-bridge",
+                fs,
+                VIF_BRIDGE,
+                require_file("the Xen vif-bridge script", vifbridge.add_ethtool_line),
+                installing=xen,
+            ),
+        ]

@@ -1,0 +1,84 @@
+"""A Plan as plain text (what `xenwizard plan` prints and `s` saves) or as JSON-ready data."""
+
+from __future__ import annotations
+
+from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Step, Symlink
+
+
+def step_detail(step: Step) -> str:
+    """One short phrase saying what the step touches."""
+    if isinstance(step, EditFile):
+        verb = "create" if step.before is None and not step.deferred else "edit"
+        return f"{verb} {step.path}"
+    if isinstance(step, Symlink):
+        return f"link {step.path} -> {step.target}"
+    if isinstance(step, InstallPackages):
+        return "apt-get install " + (" ".join(step.packages) or "(nothing)")
+    return " ".join(step.argv)
+
+
+def step_state(step: Step) -> str:
+    if isinstance(step, EditFile) and step.deferred:
+        return "change (after install)"
+    return "change" if step.changed else "no change"
+
+
+def plan_text(plan: Plan, *, diffs: bool = True) -> str:
+    """The human plan: profile, warnings, every step with its notes, then its diff."""
+    out = [
+        f"xenwizard plan: profile {plan.profile} ({plan.profile_reason})",
+        f"root: {plan.root}",
+        "",
+    ]
+    for warning in plan.warnings:
+        out.append(f"warning: {warning}")
+    if plan.warnings:
+        out.append("")
+    total = len(plan.steps)
+    for number, step in enumerate(plan.steps, 1):
+        out.append(f"[{number}/{total}] {step.title}: {step_state(step)} ({step_detail(step)})")
+        out.extend(f"      {note}" for note in step.notes)
+        if diffs and isinstance(step, EditFile) and step.changed and not step.deferred:
+            out.append(step.diff().rstrip("\n"))
+    changing = sum(1 for s in plan.steps if s.changed)
+    out += ["", f"Plan: {changing} of {total} steps change something."]
+    return "\n".join(out) + "\n"
+
+
+def step_data(step: Step) -> dict[str, object]:
+    data: dict[str, object] = {
+        "id": step.id,
+        "kind": step.kind,
+        "title": step.title,
+        "changed": step.changed,
+        "notes": list(step.notes),
+    }
+    if isinstance(step, EditFile):
+        data.update(
+            path=step.path,
+            creates=step.before is None,
+            deferred=step.deferred,
+            before=step.before,
+            after=step.after,
+            mode=oct(step.mode),
+            diff=step.diff(),
+        )
+    elif isinstance(step, Symlink):
+        data.update(path=step.path, target=step.target, exists=step.exists)
+    elif isinstance(step, InstallPackages):
+        data.update(packages=list(step.packages), already_installed=list(step.already_installed))
+    elif isinstance(step, RunCommand):
+        data.update(argv=list(step.argv))
+    return data
+
+
+def plan_data(plan: Plan) -> dict[str, object]:
+    return {
+        "profile": plan.profile,
+        "profile_reason": plan.profile_reason,
+        "root": plan.root,
+        "changed": plan.changed,
+        "answers": plan.answers,
+        "warnings": list(plan.warnings),
+        "steps": [step_data(s) for s in plan.steps],
+    }
