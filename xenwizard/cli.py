@@ -62,9 +62,47 @@ def _configure_plan(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _configure_apply(parser: argparse.ArgumentParser) -> None:
+    add_answer_options(parser)
+    parser.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+    parser.add_argument(
+        "--skip-packages", action="store_true", help="do not install packages (files only)"
+    )
+
+
+def _configure_rollback(parser: argparse.ArgumentParser) -> None:
+    add_root_options(parser)
+    parser.add_argument(
+        "run_id",
+        nargs="?",
+        metavar="RUN_ID",
+        help="run to undo (default: the latest run that changed something and is not undone)",
+    )
+
+
+def _configure_history(parser: argparse.ArgumentParser) -> None:
+    add_root_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the runs as JSON")
+
+
 COMMANDS: dict[str, Command] = {
     "plan": Command(
         "show every change as a diff; touches nothing", _configure_plan, "xenwizard.commands.plan"
+    ),
+    "apply": Command(
+        "make the planned changes (journaled; rolled back on failure)",
+        _configure_apply,
+        "xenwizard.commands.apply",
+    ),
+    "rollback": Command(
+        "undo a run (default: the latest one that changed something)",
+        _configure_rollback,
+        "xenwizard.commands.rollback",
+    ),
+    "history": Command(
+        "list runs: id, time, outcome, files touched",
+        _configure_history,
+        "xenwizard.commands.history",
     ),
 }
 

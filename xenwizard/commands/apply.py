@@ -1,0 +1,50 @@
+"""`xenwizard apply`: make the planned changes, journaled, rolled back on any failure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from xenwizard.commands.common import plan_from_args
+from xenwizard.commands.runs import EXIT_ERROR, OUTCOME_CODES, EventPrinter, warn_unfinished
+from xenwizard.engine import Engine, EngineError
+from xenwizard.errors import OperatorError
+from xenwizard.hangup import SafeWriter, shielded
+from xenwizard.render import plan_text
+from xenwizard.rootfs import RootFS
+from xenwizard.runner import CommandRunner
+
+
+def confirm(plan_rendering: str) -> bool:
+    """Show the plan and ask; only on a terminal, because a piped 'y' is no informed consent."""
+    if not sys.stdin.isatty():
+        raise OperatorError(
+            "stdin is not a terminal to confirm on; review `xenwizard plan` and rerun with --yes"
+        )
+    sys.stdout.write(plan_rendering)
+    try:
+        answer = input("Apply these changes? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run(args: argparse.Namespace) -> int:
+    warn_unfinished(RootFS(args.root))
+    inputs, plan = plan_from_args(args)
+    if not args.yes and not confirm(plan_text(plan)):
+        SafeWriter(sys.stderr).write_line("xenwizard: apply cancelled; nothing changed")
+        return EXIT_ERROR
+    engine = Engine(
+        plan,
+        inputs.fs,
+        CommandRunner(inputs.fs.root),
+        EventPrinter(),
+        skip_packages=args.skip_packages,
+    )
+    with shielded(lambda: engine.phase == "rollback"):
+        try:
+            result = engine.apply()
+        except EngineError as exc:
+            raise OperatorError(str(exc)) from None
+    return OUTCOME_CODES[result.outcome]

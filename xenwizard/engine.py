@@ -1,0 +1,317 @@
+"""Carry a plan out on a target root, and undo it exactly when anything goes wrong.
+
+    engine = Engine(plan, RootFS(root), CommandRunner(root), on_event=print)
+    result = engine.apply()           # verify, lock, journal, steps; auto-rollback on failure
+    engine.rollback(result.run_id)    # later, or after a killed run
+
+The engine is synchronous and thread-agnostic: it calls `on_event` from the thread that runs
+it, never installs signal handlers, and never prints. The CLI runs it in the main thread; the
+TUI runs it in a worker thread and forwards the events to the screens.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+from xenwizard import stepops
+from xenwizard.eventlog import EventLog
+from xenwizard.events import (
+    ApplyFinished,
+    Event,
+    Outcome,
+    RollbackProgress,
+    RunStarted,
+    StepFailed,
+    StepFinished,
+    StepOutput,
+    StepStarted,
+)
+from xenwizard.journal import (
+    Journal,
+    JournalError,
+    Record,
+    list_runs,
+    new_run_id,
+    run_info,
+    state_dir,
+)
+from xenwizard.lock import LockBusy, RunLock
+from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Step, Symlink
+from xenwizard.render import plan_data
+from xenwizard.rootfs import RootError, RootFS
+from xenwizard.runner import Runner
+from xenwizard.stepops import StepContext, StepError
+from xenwizard.verify import PlanStale, verify_plan
+
+EventCallback = Callable[[Event], None]
+
+
+class EngineError(RuntimeError):
+    """Refused before changing anything (stale plan, busy lock, unknown run); one line."""
+
+
+class Cancelled(Exception):
+    """The operator asked to stop (Ctrl-C, quit in the TUI); the run rolls back."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    outcome: Outcome
+    log_path: str
+    message: str
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the operator; internal errors keep their type so they can be reported."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by the operator"
+    if isinstance(exc, (StepError, PlanStale, RootError, Cancelled)):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    text = str(exc)
+    if type(exc).__name__ in ("PlanError", "EditError"):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Engine:
+    """Applies one plan (or rolls back one run) on one root, reporting through `on_event`."""
+
+    def __init__(
+        self,
+        plan: Plan | None,
+        root: RootFS,
+        runner: Runner,
+        on_event: EventCallback | None = None,
+        *,
+        skip_packages: bool = False,
+    ):
+        self.plan = plan
+        self.root = root
+        self.runner = runner
+        self.on_event = on_event
+        self.skip_packages = skip_packages
+        self.phase = "idle"  # "apply" while steps run, "rollback" while undoing
+        self._cancel = threading.Event()
+        self._log: EventLog | None = None
+
+    # --- public ---------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask a running apply to stop at the next step boundary and roll back (thread-safe)."""
+        self._cancel.set()
+
+    def apply(self) -> RunResult:
+        """Verify, then run every step; on any failure undo the completed ones in reverse.
+
+        Raises EngineError only when it refused before changing anything; once changes may
+        have started, every outcome (including Ctrl-C) comes back as a RunResult.
+        """
+        if self.plan is None:
+            raise EngineError("no plan to apply")
+        plan = self.plan
+        with self._locked("apply"):
+            try:
+                verify_plan(plan, self.root)
+            except PlanStale as exc:
+                raise EngineError(str(exc)) from None
+            run_id = new_run_id()
+            journal = Journal.create(self.root, run_id, plan_data(plan), plan.answers)
+            self._log = EventLog(self.root, run_id, len(plan.steps))
+            try:
+                return self._apply(plan, journal)
+            finally:
+                journal.close()
+                self._log.close()
+
+    def rollback(self, run_id: str) -> RunResult:
+        """Undo a finished, failed or killed run, from its journal alone."""
+        with self._locked("rollback"):
+            try:
+                journal = Journal.open(self.root, run_id)
+            except JournalError as exc:
+                raise EngineError(str(exc)) from None
+            self._check_rollbackable(journal)
+            self._log = EventLog(self.root, run_id)
+            try:
+                outcome, message = self._undo(journal, journal.records(), "requested")
+                return self._finish(journal, outcome, message)
+            finally:
+                journal.close()
+                self._log.close()
+
+    # --- apply ----------------------------------------------------------------------------
+
+    def _apply(self, plan: Plan, journal: Journal) -> RunResult:
+        titles = tuple(step.title for step in plan.steps)
+        journal.append(
+            {
+                "type": "run",
+                "run_id": journal.run_id,
+                "pid": os.getpid(),
+                "root": str(self.root.root),
+                "profile": plan.profile,
+                "skip_packages": self.skip_packages,
+                "steps": [{"id": s.id, "kind": s.kind, "title": s.title} for s in plan.steps],
+            }
+        )
+        self._emit(RunStarted(journal.run_id, str(self.root.root), titles))
+        changed_any = False
+        index = -1
+        step: Step | None = None
+        self.phase = "apply"
+        try:
+            for index, step in enumerate(plan.steps):
+                if self._cancel.is_set():
+                    raise Cancelled("cancelled by the operator")
+                self._emit(StepStarted(index, step.id, step.title))
+                ctx = self._context(journal, index, step.title)
+                changed, notes = self._do(ctx, step, journal)
+                changed_any |= changed
+                self._emit(StepFinished(index, step.id, changed, tuple(notes)))
+        except BaseException as exc:
+            error = describe(exc)
+            step_id = step.id if step is not None else ""
+            self._safe_append(journal, {"type": "failed", "index": index, "error": error})
+            self._emit(StepFailed(index, step_id, error))
+            outcome, message = self._undo(journal, journal.written, error)
+            what = f"step {index + 1} ({step.title if step else '?'}) failed: {error}; {message}"
+            return self._finish(journal, outcome, what)
+        finally:
+            self.phase = "idle"
+        if changed_any:
+            return self._finish(journal, "applied", f"{len(plan.steps)} steps applied")
+        return self._finish(journal, "nothing-to-do", "everything was already as planned")
+
+    def _do(self, ctx: StepContext, step: Step, journal: Journal) -> tuple[bool, tuple[str, ...]]:
+        if isinstance(step, InstallPackages):
+            if self.skip_packages and step.packages:
+                journal.append({"type": "skipped", "index": ctx.index, "reason": "--skip-packages"})
+                return False, (f"skipped (--skip-packages): {' '.join(step.packages)}",)
+            return stepops.do_packages(ctx, step)
+        if isinstance(step, Symlink):
+            return stepops.do_symlink(ctx, step)
+        if isinstance(step, EditFile):
+            return stepops.do_edit(ctx, step)
+        if isinstance(step, RunCommand):
+            return stepops.do_command(ctx, step)
+        raise TypeError(f"unknown step type {type(step).__name__}")
+
+    # --- rollback -------------------------------------------------------------------------
+
+    def _undo(self, journal: Journal, records: list[Record], reason: str) -> tuple[Outcome, str]:
+        """Undo every step with an intent and no `undone` record, last first."""
+        self.phase = "rollback"
+        try:
+            intents: dict[int, Record] = {}
+            results: dict[int, Record] = {}
+            done: set[int] = set()
+            for record in records:
+                kind = record.get("type")
+                if kind == "intent":
+                    intents[record["index"]] = record
+                elif kind == "result":
+                    results[record["index"]] = record
+                elif kind == "undone":
+                    done.add(record["index"])
+            self._safe_append(journal, {"type": "rollback", "pid": os.getpid(), "reason": reason})
+            failures: list[str] = []
+            for index in sorted(set(intents) - done, reverse=True):
+                intent = intents[index]
+                title = intent.get("title") or intent.get("step_id", "")
+                self._emit(RollbackProgress(index, intent["step_id"], title, "undoing"))
+                ctx = self._context(journal, index, title)
+                try:
+                    state = self._undo_step(ctx, intent, results.get(index))
+                except Exception as exc:
+                    error = describe(exc)
+                    failures.append(f"step {index + 1}: {error}")
+                    self._safe_append(
+                        journal, {"type": "undo-failed", "index": index, "error": error}
+                    )
+                    self._emit(
+                        RollbackProgress(index, intent["step_id"], title, f"failed: {error}")
+                    )
+                    continue
+                self._safe_append(journal, {"type": "undone", "index": index, "state": state})
+                self._emit(RollbackProgress(index, intent["step_id"], title, state))
+        finally:
+            self.phase = "idle"
+        if failures:
+            return "rollback-failed", "rollback FAILED: " + "; ".join(failures)
+        return "rolled-back", "every change was undone"
+
+    def _undo_step(self, ctx: StepContext, intent: Record, result: Record | None) -> str:
+        kind = intent["kind"]
+        if kind == "edit":
+            return stepops.undo_edit(ctx, intent)
+        if kind == "symlink":
+            return stepops.undo_symlink(ctx, intent)
+        if kind == "packages":
+            return stepops.undo_packages(ctx, intent, result)
+        if kind == "command":
+            return stepops.undo_command(ctx, intent)
+        raise StepError(f"unknown step kind {kind!r} in the journal")
+
+    def _check_rollbackable(self, journal: Journal) -> None:
+        info = run_info(self.root, journal, None)
+        if info.state == "rolled-back":
+            raise EngineError(f"run {journal.run_id} is already rolled back")
+        if not info.changed:
+            raise EngineError(f"run {journal.run_id} changed nothing; nothing to roll back")
+        later = [
+            other.run_id
+            for other in list_runs(self.root)
+            if other.started > info.started and other.rollbackable
+        ]
+        if later:
+            raise EngineError(
+                f"run {later[-1]} was applied after {journal.run_id}; "
+                f"roll it back first: `xenwizard rollback {later[-1]}`"
+            )
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, command: str) -> Iterator[None]:
+        lock = RunLock(state_dir(self.root), str(self.root.root), command)
+        try:
+            lock.acquire()
+        except LockBusy as exc:
+            raise EngineError(str(exc)) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _context(self, journal: Journal, index: int, title: str) -> StepContext:
+        def output(line: str) -> None:
+            self._emit(StepOutput(index, line))
+
+        return StepContext(self.root, self.runner, journal, index, title, output)
+
+    def _finish(self, journal: Journal, outcome: Outcome, message: str) -> RunResult:
+        self._safe_append(journal, {"type": "outcome", "outcome": outcome, "message": message})
+        log_path = str(self._log.path) if self._log else ""
+        self._emit(ApplyFinished(journal.run_id, outcome, log_path, message))
+        return RunResult(journal.run_id, outcome, log_path, message)
+
+    def _safe_append(self, journal: Journal, record: Record) -> None:
+        """Journal writes during rollback must not stop the rollback (e.g. a full disk)."""
+        with suppress(OSError):
+            journal.append(record)
+
+    def _emit(self, event: Event) -> None:
+        """Log, then hand to the front end; a failing front end never breaks the run."""
+        if self._log is not None:
+            self._log.write(event)
+        if self.on_event is not None:
+            with suppress(Exception):
+                self.on_event(event)

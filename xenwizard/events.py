@@ -1,0 +1,114 @@
+"""What the engine reports while it applies or rolls back, as plain frozen dataclasses.
+
+The engine calls one `on_event(event)` callback with these; the CLI prints them, the log file
+records them, and the TUI wraps them into Textual messages. Nothing here imports textual, so the
+headless paths stay fast and the screens can be tested without running a real apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Outcome = Literal["applied", "rolled-back", "rollback-failed", "nothing-to-do"]
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """A run began: its id (also the journal directory name), the root, and every step title."""
+
+    run_id: str
+    root: str
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """Step `index` (0-based, position in the plan) is about to run."""
+
+    index: int
+    step_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """One line a command printed (stdout and stderr merged), sent while the command runs."""
+
+    index: int
+    line: str
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """Step `index` is done; `changed` is False when there was nothing to do (or it was skipped)."""
+
+    index: int
+    step_id: str
+    changed: bool
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepFailed:
+    """Step `index` failed; a rollback of the completed steps follows."""
+
+    index: int
+    step_id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class RollbackProgress:
+    """Undo of step `index`: state is "undoing", "undone", "nothing-to-undo" or "failed: why"."""
+
+    index: int
+    step_id: str
+    title: str
+    state: str
+
+
+@dataclass(frozen=True)
+class ApplyFinished:
+    """The last event of a run or of a rollback: what state the root was left in, and where the
+    log is. `message` is one human line saying what happened."""
+
+    run_id: str
+    outcome: Outcome
+    log_path: str
+    message: str
+
+
+Event = (
+    RunStarted
+    | StepStarted
+    | StepOutput
+    | StepFinished
+    | StepFailed
+    | RollbackProgress
+    | ApplyFinished
+)
+
+
+def format_event(event: Event, total: int | None = None) -> str:
+    """One plain-text line for an event, as the CLI prints it and the log file stores it."""
+    where = f"[{event.index + 1}/{total}]" if total and hasattr(event, "index") else ""
+    if isinstance(event, RunStarted):
+        return f"run {event.run_id} on {event.root}: {len(event.steps)} steps"
+    if isinstance(event, StepStarted):
+        return f"{where or f'[{event.index + 1}]'} {event.title}"
+    if isinstance(event, StepOutput):
+        return f"    | {event.line}"
+    if isinstance(event, StepFinished):
+        state = "done" if event.changed else "no change"
+        text = f"    {state}"
+        for note in event.notes:
+            text += f"\n    note: {note}"
+        return text
+    if isinstance(event, StepFailed):
+        return f"    FAILED: {event.error}"
+    if isinstance(event, RollbackProgress):
+        return f"    rollback {event.title}: {event.state}"
+    if isinstance(event, ApplyFinished):
+        return f"{event.outcome}: {event.message} (log: {event.log_path})"
+    raise TypeError(f"not an event: {event!r}")

@@ -1,0 +1,277 @@
+"""Doing and undoing one step, journaled write-ahead.
+
+Each `do_*` journals an intent record (with everything needed to undo it and, for files, the
+original bytes as a backup) before it touches anything, and a result record after. Each
+`undo_*` works from those records alone and is idempotent: it must be safe whether the step
+happened fully, partly or not at all, because after a `kill -9` an intent without a result is
+exactly that unknown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from xenwizard import atomic, dpkgstatus
+from xenwizard.journal import Journal, Record
+from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink
+from xenwizard.rootfs import ENCODING, ERRORS, RootFS
+from xenwizard.runner import Runner
+from xenwizard.verify import link_location, stale
+
+APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
+
+
+class StepError(RuntimeError):
+    """A step failed for a reason the operator can act on; the message says which and why."""
+
+
+@dataclass
+class StepContext:
+    """What a step needs: the target, how to run commands, where to journal, where output goes."""
+
+    root: RootFS
+    runner: Runner
+    journal: Journal
+    index: int
+    title: str
+    output: Callable[[str], None]
+
+    def intent(self, step_id: str, kind: str, **data: object) -> None:
+        record = {"type": "intent", "index": self.index, "step_id": step_id, "kind": kind}
+        self.journal.append({**record, "title": self.title, **data})
+
+    def result(self, **data: object) -> None:
+        self.journal.append({"type": "result", "index": self.index, **data})
+
+    def run(self, argv: list[str], env: dict[str, str] | None = None) -> int:
+        self.output("$ " + " ".join(argv))
+        return self.runner.run(argv, self.output, env)
+
+
+def sha256(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _read_regular(path: Path, rel: str) -> bytes | None:
+    """The file's bytes, None when absent; a directory or device there is an error."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        raise StepError(f"{rel}: not a regular file; expected a text file")
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _real(root: RootFS, rel: str) -> tuple[Path, str]:
+    """Where a file really is (an in-root symlink followed), host path and root-relative."""
+    real = Path(os.path.realpath(root.path(rel)))
+    return real, real.relative_to(root.real_root).as_posix()
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
+    real, real_rel = _real(ctx.root, step.path)
+    current = _read_regular(real, step.path)
+    text = None if current is None else current.decode(ENCODING, ERRORS)
+    if step.deferred:
+        edited = step.transform(text)
+        after, notes = edited.text, step.notes + edited.notes
+    else:
+        if text != step.before:  # e.g. a package this run installed rewrote it
+            raise stale(step.path)
+        after, notes = step.after, step.notes
+    assert after is not None
+    new = after.encode(ENCODING, ERRORS)
+    if new == current:
+        return False, notes
+    st = os.lstat(real) if current is not None else None
+    dirs = atomic.missing_dirs(real.parent, ctx.root.real_root)
+    ctx.intent(
+        step.id,
+        "edit",
+        path=step.path,
+        real=real_rel,
+        existed=current is not None,
+        backup=ctx.journal.backup(ctx.index, current) if current is not None else None,
+        mode=stat.S_IMODE(st.st_mode) if st else step.mode,
+        uid=st.st_uid if st else None,
+        gid=st.st_gid if st else None,
+        mtime_ns=st.st_mtime_ns if st else None,
+        sha_before=sha256(current),
+        sha_after=sha256(new),
+        dirs=[d.relative_to(ctx.root.real_root).as_posix() for d in dirs],
+    )
+    atomic.make_dirs(dirs)
+    if st is not None:
+        atomic.write_atomic(real, new, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
+    else:
+        atomic.write_atomic(real, new, mode=step.mode)
+    ctx.result(changed=True)
+    return True, notes
+
+
+def undo_edit(ctx: StepContext, intent: Record) -> str:
+    real = ctx.root.path(intent["real"])
+    tmp = atomic.tmp_path(real)
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    current = _read_regular(real, intent["real"]) if os.path.lexists(real) else None
+    state = "undone"
+    if intent["existed"]:
+        original = ctx.journal.read_backup(intent["backup"])
+        st = os.lstat(real) if current is not None else None
+        if (
+            current == original
+            and st is not None
+            and (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            == (intent["mode"], intent["uid"], intent["gid"])
+        ):
+            state = "nothing-to-undo"
+        else:
+            state = _keep_unexpected(ctx, intent, current) or state
+            atomic.write_atomic(
+                real,
+                original,
+                mode=intent["mode"],
+                uid=intent["uid"],
+                gid=intent["gid"],
+                mtime_ns=intent["mtime_ns"],
+            )
+    elif os.path.lexists(real):
+        state = _keep_unexpected(ctx, intent, current) or state
+        os.unlink(real)
+        atomic.fsync_dir(real.parent)
+    else:
+        state = "nothing-to-undo"
+    _remove_dirs(ctx.root, intent.get("dirs", []))
+    return state
+
+
+def _keep_unexpected(ctx: StepContext, intent: Record, current: bytes | None) -> str | None:
+    """Content that is neither ours nor the original was edited after the run: keep a copy."""
+    if current is None or sha256(current) in (intent["sha_after"], intent["sha_before"]):
+        return None
+    kept = ctx.journal.save_extra(f"{ctx.index:03d}.found", current)
+    return f"undone; it had been edited since the run, that version is kept in {kept}"
+
+
+def _remove_dirs(root: RootFS, dirs: list[str]) -> None:
+    """Directories the step created, innermost first, if they are empty again."""
+    for rel in reversed(dirs):
+        path = root.path(rel)
+        if os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path):
+            os.rmdir(path)
+            atomic.fsync_dir(path.parent)
+
+
+# --- symlinks ------------------------------------------------------------------------------
+
+
+def do_symlink(ctx: StepContext, step: Symlink) -> tuple[bool, tuple[str, ...]]:
+    if step.exists:
+        return False, step.notes
+    link = Path(link_location(ctx.root, step.path))
+    parent_rel = os.path.dirname(step.path)
+    if os.path.lexists(link):  # a package this run installed created it: leave it alone
+        return False, (f"{step.path} now exists (installed by a package); left alone",)
+    if not link.parent.is_dir():
+        raise StepError(f"{parent_rel}: missing; expected the directory to hold {step.path}")
+    target_rel = (
+        step.target if step.target.startswith("/") else os.path.join(parent_rel, step.target)
+    )
+    if not ctx.root.path(os.path.normpath(target_rel)).is_dir():
+        raise StepError(f"{step.path}: link target {step.target} is missing; expected a directory")
+    ctx.intent(step.id, "symlink", path=step.path, target=step.target)
+    os.symlink(step.target, link)
+    atomic.fsync_dir(link.parent)
+    ctx.result(changed=True)
+    return True, step.notes
+
+
+def undo_symlink(ctx: StepContext, intent: Record) -> str:
+    link = Path(link_location(ctx.root, intent["path"]))
+    if not os.path.lexists(link):
+        return "nothing-to-undo"
+    if not link.is_symlink() or os.readlink(link) != intent["target"]:
+        return f"left alone: {intent['path']} is no longer the link xenwizard made"
+    os.unlink(link)
+    atomic.fsync_dir(link.parent)
+    return "undone"
+
+
+# --- packages ------------------------------------------------------------------------------
+
+
+def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[str, ...]]:
+    if not step.packages:
+        return False, step.notes
+    before = dpkgstatus.package_states(ctx.root)
+    ctx.intent(step.id, "packages", packages=list(step.packages), before=before)
+    code = ctx.run(["apt-get", "install", "-y", *step.packages], APT_ENV)
+    if code != 0:
+        raise StepError(f"apt-get install exited with status {code}")
+    after = dpkgstatus.package_states(ctx.root)
+    missing = [p for p in step.packages if after.get(p) != "installed"]
+    if missing:
+        raise StepError(f"apt-get install succeeded but {', '.join(missing)} is not installed")
+    added = sorted(dpkgstatus.present(after) - dpkgstatus.present(before))
+    ctx.result(changed=True, added=added, after=after)
+    return True, (*step.notes, f"installed: {', '.join(added)}")
+
+
+def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> str:
+    """Remove what the run added (dependencies too); packages there before are not touched."""
+    before: dict[str, str] = intent["before"]
+    now = dpkgstatus.package_states(ctx.root)
+    if result is not None:
+        added = set(result["added"])
+    else:  # killed during apt-get: whatever appeared since the intent is ours (we held the lock)
+        added = dpkgstatus.present(now) - dpkgstatus.present(before)
+    targets = sorted(p for p in added if p in dpkgstatus.present(now))
+    if not targets:
+        return "nothing-to-undo"
+    if result is None or any(now[p] != "installed" for p in targets):
+        ctx.run(["dpkg", "--configure", "-a"], APT_ENV)  # finish what a killed dpkg left
+    purge = [p for p in targets if before.get(p) != "config-files"]
+    remove = [p for p in targets if before.get(p) == "config-files"]  # keep their old conffiles
+    for verb, names in (("purge", purge), ("remove", remove)):
+        if names:
+            code = ctx.run(["apt-get", verb, "-y", *names], APT_ENV)
+            if code != 0:
+                raise StepError(f"apt-get {verb} exited with status {code}")
+    left = sorted(set(targets) & dpkgstatus.present(dpkgstatus.package_states(ctx.root)))
+    if left:
+        raise StepError(f"still installed after removal: {', '.join(left)}")
+    return f"removed {', '.join(targets)}"
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def do_command(ctx: StepContext, step: RunCommand) -> tuple[bool, tuple[str, ...]]:
+    ctx.intent(step.id, "command", argv=list(step.argv), undo_argv=step.undo_argv)
+    code = ctx.run(list(step.argv))
+    if code != 0:
+        raise StepError(f"{step.argv[0]} exited with status {code}")
+    ctx.result(changed=True)
+    return True, step.notes
+
+
+def undo_command(ctx: StepContext, intent: Record) -> str:
+    """Runs the step's undo command (which must be safe whether or not the command ran)."""
+    undo = intent.get("undo_argv")
+    if not undo:
+        return "nothing-to-undo (the command has no undo)"
+    code = ctx.run(list(undo))
+    if code != 0:
+        raise StepError(f"{undo[0]} exited with status {code}")
+    return "undone"
