@@ -1,0 +1,81 @@
+"""Small shared fixtures: the fixture root, the shared reference files, real-program checks."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PRECISE_ROOT = REPO / "tests" / "fixtures" / "precise-root"
+# CI puts a copy of shared/ beside the clone; locally it is beside the checkout too.
+REFERENCE = REPO.parent / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def precise_root() -> Path:
+    return PRECISE_ROOT
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """../shared/reference, or a skip when this checkout has none beside it."""
+    if not REFERENCE.is_dir():
+        pytest.skip(f"no reference files at {REFERENCE}")
+    return REFERENCE
+
+
+def _program(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def _run(argv: list[str], text: str, suffix: str) -> subprocess.CompletedProcess:
+    """Run argv with `{}` replaced by a temporary file holding `text` (bytes as given)."""
+    with tempfile.NamedTemporaryFile("w", suffix=suffix, newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        argv = [arg.replace("{}", handle.name) for arg in argv]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def shell_ok() -> Callable[[str], None]:
+    """Assert that `bash -n` and `sh -n` both accept a script."""
+    shells = [_program("bash"), _program("sh")]
+
+    def check(text: str) -> None:
+        for shell in shells:
+            done = _run([shell, "-n", "{}"], text, ".sh")
+            assert done.returncode == 0, f"{shell} -n: {done.stderr}\n{text}"
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def dnsmasq_ok() -> Callable[[str], None]:
+    """Assert that the real `dnsmasq --test --conf-file=FILE` accepts a configuration."""
+    dnsmasq = _program("dnsmasq")
+
+    def check(text: str) -> None:
+        done = _run([dnsmasq, "--test", "--conf-file={}"], text, ".conf")
+        assert done.returncode == 0, f"dnsmasq --test: {done.stderr}\n{text}"
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def ifquery() -> Callable[[str, str], subprocess.CompletedProcess]:
+    """Run ifupdown's `ifquery -i FILE ARGS` on an interfaces text (it parses like ifup)."""
+    program = _program("ifquery")
+
+    def query(text: str, *args: str) -> subprocess.CompletedProcess:
+        return _run([program, "-i", "{}", *args], text, ".interfaces")
+
+    return query
