@@ -1,0 +1,203 @@
+"""Engine test kit: whole-tree manifests, a fake apt-get, and plans from the real profile.
+
+The fault tests compare a full manifest of the root (type, bytes, mode, owner, link target of
+every entry) before and after, so "rolled back" means the tree is the same, not that a few
+files look right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from tests.helpers import PRECISE_ROOT
+from xenwizard.config import WizardConfig
+from xenwizard.plan import Plan, RunCommand, Step
+from xenwizard.probe import probe
+from xenwizard.profiles import make_plan
+from xenwizard.rootfs import RootFS
+
+EXCLUDED = ("var/lib/xenwizard", "var/log")
+
+Manifest = dict[str, tuple]
+
+
+def manifest(root: Path) -> Manifest:
+    """Every entry under root except the journal and logs: what a rollback must restore."""
+    out: Manifest = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if any(rel == ex or rel.startswith(ex + "/") for ex in EXCLUDED):
+                continue
+            st = os.lstat(path)
+            meta = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(path), *meta)
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", None, *meta)
+            elif stat.S_ISREG(st.st_mode):
+                out[rel] = ("file", hashlib.sha256(path.read_bytes()).hexdigest(), *meta)
+            else:
+                out[rel] = ("other", st.st_mode, *meta)
+        dirnames[:] = [d for d in dirnames if not os.path.islink(Path(dirpath) / d)]
+    return out
+
+
+def diff_manifests(before: Manifest, after: Manifest) -> list[str]:
+    """Readable differences, for assertion messages."""
+    lines = [f"gone: {p}" for p in sorted(set(before) - set(after))]
+    lines += [f"extra: {p}" for p in sorted(set(after) - set(before))]
+    lines += [
+        f"changed: {p}: {before[p]} -> {after[p]}"
+        for p in sorted(set(before) & set(after))
+        if before[p] != after[p]
+    ]
+    return lines
+
+
+def fresh_root(tmp_path: Path, name: str = "root") -> Path:
+    dest = tmp_path / name
+    shutil.copytree(PRECISE_ROOT, dest, symlinks=True)
+    return dest
+
+
+def precise_plan(root: Path, config: WizardConfig | None = None) -> Plan:
+    fs = RootFS(root)
+    return make_plan(config or WizardConfig(), probe(fs, live=False), fs)
+
+
+def with_step(plan: Plan, position: int, step: Step) -> Plan:
+    steps = list(plan.steps)
+    steps.insert(position, step)
+    return replace(plan, steps=tuple(steps))
+
+
+def failing_command(step_id: str = "fail") -> RunCommand:
+    return RunCommand(id=step_id, title="a command that fails", argv=("fail",))
+
+
+# --- a fake apt-get/dpkg working on the root's var/lib/dpkg/status -----------------------------
+
+# package -> (dependencies, files it brings)
+FAKE_PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "dnsmasq": (("dnsmasq-base",), ("etc/init.d/dnsmasq",)),
+    "dnsmasq-base": ((), ("usr/sbin/dnsmasq", "usr/share/doc/dnsmasq-base/copyright")),
+    "xen-fake": ((), ("etc/xen-fake/xen.conf",)),
+}
+
+
+def stanza(name: str) -> str:
+    return (
+        f"\nPackage: {name}\nStatus: install ok installed\nPriority: optional\n"
+        f"Architecture: amd64\nVersion: 1.0-fake\nDescription: fake {name}\n"
+    )
+
+
+class FakeRunner:
+    """Plays apt-get install/purge and a few commands on a root, recording every call.
+
+    `fail` maps a command word ("install", "purge", "fail", ...) to the exit code to return;
+    `partial_install` makes install put the dependencies in place before failing, like an
+    apt-get that died halfway. `hook(argv)` runs before every command.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        fail: Mapping[str, int] | None = None,
+        partial_install: bool = False,
+        hook: Callable[[Sequence[str]], None] | None = None,
+    ):
+        self.root = root
+        self.fail = dict(fail or {})
+        self.partial_install = partial_install
+        self.hook = hook
+        self.calls: list[list[str]] = []
+
+    @property
+    def status(self) -> Path:
+        return self.root / "var/lib/dpkg/status"
+
+    def run(self, argv, on_line, env=None) -> int:
+        argv = list(argv)
+        self.calls.append(argv)
+        if self.hook:
+            self.hook(argv)
+        word = argv[1] if argv[0] in ("apt-get", "dpkg") else argv[0]
+        if argv[0] == "apt-get":
+            assert env and env.get("DEBIAN_FRONTEND") == "noninteractive"
+            names = [a for a in argv[2:] if not a.startswith("-")]
+            if word == "install":
+                return self._install(names, on_line)
+            if word in ("purge", "remove"):
+                return self._purge(names, on_line, word)
+        if word in self.fail:
+            on_line(f"{argv[0]}: failing as asked")
+            return self.fail[word]
+        if argv[0] == "echo":
+            on_line(" ".join(argv[1:]))
+            return 0
+        return 0
+
+    def _closure(self, names: list[str]) -> list[str]:
+        out: list[str] = []
+        for name in names:
+            for dep in FAKE_PACKAGES[name][0]:
+                if dep not in out:
+                    out.append(dep)
+            if name not in out:
+                out.append(name)
+        return out
+
+    def installed(self) -> set[str]:
+        text = self.status.read_text()
+        return {
+            line.split(":", 1)[1].strip()
+            for line in text.splitlines()
+            if line.startswith("Package:")
+        }
+
+    def _install(self, names: list[str], on_line) -> int:
+        present = self.installed()
+        todo = [n for n in self._closure(names) if n not in present]
+        if "install" in self.fail:
+            if self.partial_install:
+                for name in todo[:-1]:
+                    self._put(name, on_line)
+            on_line("E: failing as asked")
+            return self.fail["install"]
+        for name in todo:
+            self._put(name, on_line)
+        return 0
+
+    def _put(self, name: str, on_line) -> None:
+        on_line(f"Setting up {name} (1.0-fake) ...")
+        for rel in FAKE_PACKAGES[name][1]:
+            path = self.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"fake file of {name}\n")
+        with open(self.status, "a") as handle:
+            handle.write(stanza(name))
+
+    def _purge(self, names: list[str], on_line, word: str) -> int:
+        if word in self.fail:
+            return self.fail[word]
+        for name in names:
+            on_line(f"Purging {name} (1.0-fake) ...")
+            for rel in FAKE_PACKAGES[name][1]:
+                path = self.root / rel
+                path.unlink(missing_ok=True)
+                parent = path.parent
+                while parent != self.root and parent.exists() and not any(parent.iterdir()):
+                    parent.rmdir()
+                    parent = parent.parent
+            text = self.status.read_text()
+            self.status.write_text(text.replace(stanza(name), "", 1))
+        return 0

@@ -1,0 +1,208 @@
+"""Fault injection at every step position of the real seed plan, each kind of fault.
+
+Whatever fails (a command, a write, an unexpected exception, a kill), the whole root must end up
+identical to before (every entry's type, bytes, mode, owner, link target), apart from the
+journal and the log. Kills are simulated by forking: the child dies with os._exit at the chosen
+point (as abruptly as SIGKILL: no cleanup runs), and a fresh Engine rolls back from the journal.
+The real-signal variants through the CLI are in test_cli_apply_signals.py.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.enginekit import (
+    FakeRunner,
+    diff_manifests,
+    failing_command,
+    fresh_root,
+    manifest,
+    precise_plan,
+    with_step,
+)
+from tests.helpers import PRECISE_ROOT
+from xenwizard import atomic
+from xenwizard import events as ev
+from xenwizard.engine import Engine
+from xenwizard.journal import RUNS_DIR, Journal, unfinished_runs
+from xenwizard.plan import EditFile, Symlink
+from xenwizard.rootfs import RootFS
+
+SEED = precise_plan(PRECISE_ROOT)
+ALL = list(range(len(SEED.steps)))
+EDITS = [i for i, s in enumerate(SEED.steps) if isinstance(s, EditFile)]
+LINKS = [i for i, s in enumerate(SEED.steps) if isinstance(s, Symlink)]
+assert len(ALL) == 7 and len(EDITS) == 5, "the seed plan: packages, link, five edits"
+
+CASES = (
+    [("command-fails", k) for k in range(len(ALL) + 1)]  # k == len: after the last step
+    + [("apt-fails-halfway", 0)]
+    + [(kind, k) for kind in ("enospc", "eio", "eio-after-temp") for k in EDITS]
+    + [("read-only-dir", k) for k in LINKS + EDITS]
+    + [(kind, k) for kind in ("exception-before", "exception-after") for k in ALL]
+)
+KILLS = (
+    [(point, k) for point in ("after-intent", "after-result") for k in ALL]
+    + [("mid-write", k) for k in EDITS]
+    + [("mid-install", 0)]
+)
+
+
+class Tracker:
+    """Knows which step is running, from the events, and applies an event-time fault."""
+
+    def __init__(self) -> None:
+        self.index = -1
+        self.engine: Engine | None = None
+        self.on_start: dict[int, object] = {}
+        self.on_fail: dict[int, object] = {}
+        self.events: list[ev.Event] = []
+
+    def __call__(self, event: ev.Event) -> None:
+        self.events.append(event)
+        if isinstance(event, ev.StepStarted):
+            self.index = event.index
+            if event.index in self.on_start:
+                self.on_start[event.index]()
+        if isinstance(event, ev.StepFailed) and event.index in self.on_fail:
+            self.on_fail[event.index]()
+
+    def applying(self, k: int) -> bool:
+        return self.index == k and self.engine is not None and self.engine.phase == "apply"
+
+
+def step_dir(root: Path, k: int) -> Path:
+    """The directory step k writes into (nearest existing one)."""
+    path = root / SEED.steps[k].path
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    return parent
+
+
+def set_read_only(directory: Path, on: bool) -> None:
+    """chattr +i stops even root; without root a plain chmod does."""
+    if os.geteuid() == 0 and shutil.which("chattr"):
+        subprocess.run(["chattr", "+i" if on else "-i", str(directory)], check=True)
+    else:
+        os.chmod(directory, 0o555 if on else 0o755)
+
+
+@pytest.mark.parametrize(("kind", "k"), CASES, ids=[f"{kind}@{k}" for kind, k in CASES])
+def test_fault_leaves_the_root_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, k: int
+) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    plan = precise_plan(root)
+    runner = FakeRunner(root)
+    tracker = Tracker()
+    if kind == "command-fails":
+        plan = with_step(plan, k, failing_command())
+        runner.fail["fail"] = 7
+    elif kind == "apt-fails-halfway":
+        runner.fail["install"] = 100
+        runner.partial_install = True
+    elif kind in ("enospc", "eio", "eio-after-temp"):
+        real_write = atomic.write_atomic
+        code = errno.ENOSPC if kind == "enospc" else errno.EIO
+
+        def broken_write(path: Path, data: bytes, **kw) -> None:
+            if tracker.applying(k):
+                if kind == "eio-after-temp":
+                    atomic.tmp_path(path).write_bytes(data[: len(data) // 2])
+                raise OSError(code, os.strerror(code), str(path))
+            real_write(path, data, **kw)
+
+        monkeypatch.setattr(atomic, "write_atomic", broken_write)
+    elif kind == "read-only-dir":
+        target = step_dir(root, k)
+        tracker.on_start[k] = lambda: set_read_only(target, True)
+        tracker.on_fail[k] = lambda: set_read_only(target, False)
+    elif kind.startswith("exception"):
+        real_do = Engine._do
+
+        def exploding_do(self, ctx, step, journal):
+            if ctx.index == k and kind == "exception-before":
+                raise RuntimeError("injected before")
+            out = real_do(self, ctx, step, journal)
+            if ctx.index == k:
+                raise RuntimeError("injected after")
+            return out
+
+        monkeypatch.setattr(Engine, "_do", exploding_do)
+
+    engine = Engine(plan, RootFS(root), runner, tracker)
+    tracker.engine = engine
+    try:
+        result = engine.apply()
+    finally:
+        if kind == "read-only-dir":
+            set_read_only(step_dir(root, k), False)
+    assert result.outcome == "rolled-back", result.message
+    failed = [e for e in tracker.events if isinstance(e, ev.StepFailed)]
+    assert [e.index for e in failed] == [k]
+    assert diff_manifests(original, manifest(root)) == []
+    records = Journal.open(RootFS(root), result.run_id).records()
+    assert records[-1]["outcome"] == "rolled-back"
+    assert unfinished_runs(root) == []
+
+
+def die() -> None:
+    os._exit(137)
+
+
+@pytest.mark.parametrize(("point", "k"), KILLS, ids=[f"kill-{p}@{k}" for p, k in KILLS])
+def test_kill_then_rollback_leaves_the_root_as_before(tmp_path: Path, point: str, k: int) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    pid = os.fork()
+    if pid == 0:  # the doomed apply
+        try:
+            runner = FakeRunner(root)
+            tracker = Tracker()
+            real_append = Journal.append
+
+            def append(self, record) -> None:
+                real_append(self, record)
+                if record.get("index") == k and record["type"] == point.removeprefix("after-"):
+                    die()
+
+            def write(path: Path, data: bytes, **kw) -> None:
+                if tracker.index == k:
+                    atomic.tmp_path(path).write_bytes(data[:10])
+                    die()
+
+            def hook(argv) -> None:
+                if argv[:2] == ["apt-get", "install"]:
+                    runner._put("dnsmasq-base", lambda line: None)
+                    die()
+
+            if point.startswith("after-"):
+                Journal.append = append  # type: ignore[method-assign]
+            elif point == "mid-write":
+                atomic.write_atomic = write
+            else:
+                runner.hook = hook
+            Engine(precise_plan(root), RootFS(root), runner, tracker).apply()
+            os._exit(3)  # the kill point was never reached
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 137
+    runs = sorted(os.listdir(root / RUNS_DIR))
+    assert unfinished_runs(root) == runs and len(runs) == 1
+    runner = FakeRunner(root)
+    result = Engine(None, RootFS(root), runner).rollback(runs[0])
+    assert result.outcome == "rolled-back", result.message
+    assert diff_manifests(original, manifest(root)) == []
+    assert unfinished_runs(root) == []
+    if point == "mid-install":
+        assert ["dpkg", "--configure", "-a"] in runner.calls
+        assert runner.calls[-1] == ["apt-get", "purge", "-y", "dnsmasq-base"]
