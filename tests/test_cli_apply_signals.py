@@ -1,0 +1,153 @@
+"""Real signals against a real `xenwizard apply` process, paused at every step.
+
+SIGHUP (with the output pipe closed too, as when an SSH session drops) must not change the
+result: the run completes, or rolls back after a later failure, as if the operator had stayed.
+SIGKILL leaves an unfinished journal: later commands warn about it and `xenwizard rollback`
+restores the whole tree. A second apply while one runs is refused by the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
+from tests.helpers import PRECISE_ROOT, REPO, run_cli
+from xenwizard.engine import Engine
+from xenwizard.journal import Journal, list_runs
+from xenwizard.plan import EditFile
+from xenwizard.rootfs import RootFS
+from xenwizard.runner import CommandRunner
+
+SEED = precise_plan(PRECISE_ROOT)
+STEPS = list(range(len(SEED.steps)))
+EDITS = [i for i, s in enumerate(SEED.steps) if isinstance(s, EditFile)]
+
+
+def pause_point(k: int, when: str = "intent") -> str:
+    """Step 0 installs packages, which these runs skip: it journals `skipped`, no intent."""
+    return f"skipped:{k}" if k == 0 else f"{when}:{k}"
+
+
+class Paused:
+    """A `python -m tests.enginekit_driver apply ...` process, waiting at a pause point."""
+
+    def __init__(self, tmp_path: Path, root: Path, pause: str, fail_after: int | None = None):
+        self.ready = tmp_path / "ready"
+        self.go = tmp_path / "go"
+        env = {
+            **os.environ,
+            "XW_PAUSE": pause,
+            "XW_READY": str(self.ready),
+            "XW_GO": str(self.go),
+        }
+        if fail_after is not None:
+            env["XW_FAIL_AFTER"] = str(fail_after)
+        argv = ["apply", "--yes", "--skip-packages", "--root", str(root)]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.enginekit_driver", *argv],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while not self.ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                out, err = self.proc.communicate(timeout=10)
+                pytest.fail(f"driver never paused (rc {self.proc.returncode}): {out!r} {err!r}")
+            time.sleep(0.005)
+
+    def resume(self) -> None:
+        self.go.touch()
+
+    def wait(self) -> int:
+        return self.proc.wait(timeout=60)
+
+
+def reference_applied(tmp_path: Path) -> dict:
+    """The tree an undisturbed `apply --skip-packages` leaves."""
+    root = fresh_root(tmp_path, "reference")
+    engine = Engine(precise_plan(root), RootFS(root), CommandRunner(root), skip_packages=True)
+    assert engine.apply().outcome == "applied"
+    return manifest(root)
+
+
+@pytest.mark.parametrize("k", STEPS)
+@pytest.mark.parametrize("later_failure", [False, True], ids=["completes", "fails-later"])
+def test_sighup_and_a_dead_terminal_change_nothing(
+    tmp_path: Path, k: int, later_failure: bool
+) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    last = len(SEED.steps) - 1
+    run = Paused(tmp_path, root, pause_point(k), fail_after=last if later_failure else None)
+    run.proc.send_signal(signal.SIGHUP)
+    run.proc.stdout.close()  # the terminal is gone: every later print meets EPIPE
+    run.proc.stderr.close()
+    time.sleep(0.05)  # let the signal land while still paused
+    run.resume()
+    code = run.wait()
+    info = list_runs(RootFS(root))[-1]
+    if later_failure:
+        assert (code, info.state) == (2, "rolled-back")
+        assert diff_manifests(original, manifest(root)) == []
+    else:
+        assert (code, info.state) == (0, "applied")
+        assert diff_manifests(reference_applied(tmp_path), manifest(root)) == []
+    log = (root / "var/log/xenwizard.log").read_text()
+    assert f"{info.state}: " in log.splitlines()[-1]
+
+
+KILLS = [pause_point(k) for k in STEPS] + [f"result:{k}" for k in STEPS[1:]]
+
+
+@pytest.mark.parametrize("pause", KILLS)
+def test_sigkill_then_rollback_restores_the_tree(tmp_path: Path, pause: str) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    run = Paused(tmp_path, root, pause)
+    run.proc.send_signal(signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL
+    run_id = list_runs(RootFS(root))[-1].run_id
+    history = run_cli("history", "--root", str(root))
+    if pause == "skipped:0":  # killed before any change: nothing to warn about or undo
+        assert history.stderr == ""
+        assert "unfinished (nothing changed)" in history.stdout
+        assert diff_manifests(original, manifest(root)) == []
+        return
+    warning = f"xenwizard: warning: run {run_id} is unfinished; run `xenwizard rollback {run_id}`\n"
+    assert history.stderr == warning
+    assert run_cli("apply", "--root", str(root)).stderr.startswith(warning)  # warns, then refuses
+    rollback = run_cli("rollback", "--root", str(root))
+    assert rollback.returncode == 0, rollback.stderr
+    assert rollback.stderr == ""
+    assert diff_manifests(original, manifest(root)) == []
+    after = run_cli("history", "--root", str(root))
+    assert after.stderr == ""
+    assert "rolled-back" in after.stdout
+
+
+def test_second_apply_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    root = fresh_root(tmp_path)
+    first = Paused(tmp_path, root, pause_point(3))
+    second = run_cli("apply", "--yes", "--skip-packages", "--root", str(root))
+    assert second.returncode == 1
+    assert second.stderr == (
+        f"xenwizard: error: another xenwizard apply (pid {first.proc.pid}) is running on {root}\n"
+    )
+    history = run_cli("history", "--root", str(root))
+    assert history.stderr == ""  # running, not unfinished
+    assert f"running (pid {first.proc.pid})" in history.stdout
+    first.resume()
+    assert first.wait() == 0
+    assert [i.state for i in list_runs(RootFS(root))] == ["applied"]
+    records = Journal.open(RootFS(root), list_runs(RootFS(root))[0].run_id).records()
+    assert records[-1]["outcome"] == "applied"
