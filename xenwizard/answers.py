@@ -7,11 +7,6 @@ from pathlib import Path
 
 from xenwizard.config import ANSWER_KEYS
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 
 class AnswersError(ValueError):
     """The answers file is missing, unreadable or not the TOML we expect."""
@@ -19,6 +14,10 @@ class AnswersError(ValueError):
 
 def load_answers(path: str | Path) -> dict[str, object]:
     """Read an answers file; a one-line AnswersError names the file and the problem."""
+    if sys.version_info >= (3, 11):  # imported here: only runs that read answers pay for it
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
