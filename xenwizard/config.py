@@ -136,6 +136,8 @@ def check_bridge(value: str) -> str | None:
         )
     if not _IFNAME_CHARS.fullmatch(value):
         return "may contain only letters, digits, '-', '_' and '.'"
+    if value.startswith("-"):
+        return f"must not start with '-' (ifup would read {value}:0 as an option)"
     return None
 
 
