@@ -258,3 +258,36 @@ def test_symlink_out_of_root_is_refused(tmp_path: Path) -> None:
     done = run_cli("plan", "--root", str(root))
     assert done.returncode == 1
     assert "etc/rc.local: resolves to" in done.stderr and "outside the root" in done.stderr
+
+
+def _install_dnsmasq(root: Path) -> None:
+    status = root / "var/lib/dpkg/status"
+    status.write_text(status.read_text() + "\nPackage: dnsmasq\nStatus: install ok installed\n")
+
+
+def test_competing_dnsmasq_settings_get_a_step_of_their_own(tmp_path: Path) -> None:
+    root = copy_root(PRECISE_ROOT, tmp_path / "root")
+    _install_dnsmasq(root)
+    conf = root / "etc/dnsmasq.conf"
+    conf.write_text(conf.read_text() + "dhcp-range=10.0.0.50,10.0.0.60,1h\n")
+    plan = plan_for(root)
+    assert [s.id for s in plan.steps] == [
+        *SEED_STEP_IDS[:4],
+        "dnsmasq-conflicts",
+        *SEED_STEP_IDS[4:],
+    ]
+    step = next(s for s in plan.file_steps() if s.id == "dnsmasq-conflicts")
+    assert "#dhcp-range=10.0.0.50,10.0.0.60,1h" in (step.after or "").replace("# ", "#")
+    assert step.notes
+
+
+def test_block_in_dnsmasq_conf_when_conf_dir_is_not_read(tmp_path: Path) -> None:
+    root = copy_root(PRECISE_ROOT, tmp_path / "root")
+    _install_dnsmasq(root)
+    default = root / "etc/default/dnsmasq"
+    default.write_text(default.read_text().replace("CONFIG_DIR=", "#CONFIG_DIR="))
+    plan = plan_for(root)
+    step = next(s for s in plan.file_steps() if s.id == "dnsmasq")
+    assert step.path == "etc/dnsmasq.conf"
+    assert "# BEGIN xenwizard" in (step.after or "")
+    assert "interface=br0" in (step.after or "")

@@ -6,6 +6,7 @@ from functools import partial
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import EditResult, dnsmasq, interfaces, rclocal, sxp, vifbridge
+from xenwizard.edits.text import remove_block
 from xenwizard.plan import Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
@@ -28,32 +29,56 @@ DNSMASQ_CONF = "etc/dnsmasq.conf"
 HOOK_BASE = "usr/lib/xen-tools"  # xen-tools up to 4.3 (Precise ships 4.2)
 
 
-def dnsmasq_step(config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
-    """A drop-in when dnsmasq reads etc/dnsmasq.d (Debian/Ubuntu default), else a block."""
+def dnsmasq_steps(config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
+    """A drop-in when dnsmasq reads etc/dnsmasq.d (Debian/Ubuntu default), else a block.
+
+    With the drop-in, dnsmasq.conf still gets a step of its own when it holds competing DHCP
+    settings or an old xenwizard block; when it holds neither, that step is left out.
+    """
     installed = "dnsmasq" in facts.installed_packages
     default = fs.read_text("etc/default/dnsmasq")
     conf = fs.read_text(DNSMASQ_CONF)
     title = f"dnsmasq: DHCP on {config.bridge}"
-    if not installed or dnsmasq.reads_conf_dir(default, conf):
-        why = (
-            "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq or conf-dir)"
-            if installed
-            else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
-        )
-        content = dnsmasq.render_dropin(config)
-
-        def dropin(_: str | None) -> EditResult:
-            return EditResult(content, (f"own file {DNSMASQ_DROPIN}: {why}",))
-
-        return edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, dropin)
-    edit = partial(dnsmasq.set_managed_block, config=config)
-    return edit_step(
-        "dnsmasq",
-        title,
-        fs,
-        DNSMASQ_CONF,
-        require_file("dnsmasq's main configuration file", edit),
+    if installed and not dnsmasq.reads_conf_dir(default, conf):
+        edit = partial(dnsmasq.set_managed_block, config=config)
+        return [
+            edit_step(
+                "dnsmasq",
+                title,
+                fs,
+                DNSMASQ_CONF,
+                require_file("dnsmasq's main configuration file", edit),
+            )
+        ]
+    why = (
+        "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq or conf-dir)"
+        if installed
+        else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
     )
+    content = dnsmasq.render_dropin(config)
+
+    def dropin(_: str | None) -> EditResult:
+        return EditResult(content, (f"own file {DNSMASQ_DROPIN}: {why}",))
+
+    def clear_conf(text: str | None) -> EditResult:
+        if text is None:
+            return EditResult("", ())
+        cleared, removed = remove_block(text, DNSMASQ_CONF)
+        result = dnsmasq.disable_conflicts(cleared, config)
+        return EditResult(result.text, removed + result.notes)
+
+    steps: list[Step] = [edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, dropin)]
+    if conf is not None:
+        conflicts = edit_step(
+            "dnsmasq-conflicts",
+            "dnsmasq.conf: no competing DHCP settings",
+            fs,
+            DNSMASQ_CONF,
+            clear_conf,
+        )
+        if conflicts.changed:
+            steps.append(conflicts)
+    return steps
 
 
 class UbuntuPrecise(Profile):
@@ -104,7 +129,7 @@ class UbuntuPrecise(Profile):
                 ),
                 installing=xen,
             ),
-            dnsmasq_step(config, facts, fs),
+            *dnsmasq_steps(config, facts, fs),
             edit_step(
                 "alias-interface",
                 f"alias interface {config.alias} for dnsmasq",
