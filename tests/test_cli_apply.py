@@ -20,7 +20,8 @@ import pytest
 
 from tests.enginekit import diff_manifests, fresh_root, manifest
 from tests.helpers import REPO, run_cli
-from xenwizard.journal import RUNS_DIR
+from xenwizard.journal import RUNS_DIR, list_runs
+from xenwizard.rootfs import RootFS
 
 
 def apply(root: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -86,7 +87,9 @@ def test_second_apply_changes_nothing_and_plan_is_clean(tmp_path: Path) -> None:
     assert manifest(root) == applied
     plan = json.loads(run_cli("plan", "--json", "--root", str(root)).stdout)
     assert [s["id"] for s in plan["steps"] if s["changed"]] == ["packages"]  # skipped above
-    nothing = run_cli("rollback", sorted(os.listdir(root / RUNS_DIR))[-1], "--root", str(root))
+    second = list_runs(RootFS(root))[-1]  # ids of the same second need not sort by time
+    assert second.state == "nothing-to-do"
+    nothing = run_cli("rollback", second.run_id, "--root", str(root))
     assert nothing.returncode == 1 and "changed nothing; nothing to roll back" in nothing.stderr
 
 

@@ -29,7 +29,7 @@ from xenwizard.journal import RUNS_DIR, Journal, list_runs
 from xenwizard.lock import RunLock
 from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Symlink
 from xenwizard.profiles.base import edit_step
-from xenwizard.rootfs import RootError, RootFS
+from xenwizard.rootfs import RootFS
 
 
 def engine_for(root: Path, plan: Plan | None, runner=None, events=None, **kw) -> Engine:
@@ -185,7 +185,7 @@ def test_symlink_out_of_the_root_is_refused_and_outside_is_untouched(
         os.symlink(outside / "network", root / "etc/network")
     outside_before = manifest(tmp_path / "outside") if outside.is_dir() else outside.read_bytes()
     before = manifest(root)
-    with pytest.raises(RootError, match="outside the root"):
+    with pytest.raises(EngineError, match="outside the root"):
         engine_for(root, plan).apply()
     assert manifest(root) == before
     after = manifest(tmp_path / "outside") if outside.is_dir() else outside.read_bytes()
@@ -394,3 +394,14 @@ def test_plan_with_only_unchanged_steps_is_nothing_to_do(tmp_path: Path) -> None
     assert result.outcome == "nothing-to-do"
     with pytest.raises(EngineError, match="changed nothing"):
         engine_for(root, None).rollback(result.run_id)
+
+
+def test_run_id_collision_gets_a_fresh_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xenwizard.engine as engine_module
+
+    root = fresh_root(tmp_path)
+    ids = iter(["20260101T000000-aaaa", "20260101T000000-aaaa", "20260101T000000-bbbb"])
+    monkeypatch.setattr(engine_module, "new_run_id", lambda: next(ids))
+    first = engine_for(root, precise_plan(root)).apply()
+    second = engine_for(root, precise_plan(root)).apply()
+    assert (first.run_id, second.run_id) == ("20260101T000000-aaaa", "20260101T000000-bbbb")

@@ -111,8 +111,10 @@ class Engine:
     def apply(self) -> RunResult:
         """Verify, then run every step; on any failure undo the completed ones in reverse.
 
-        Raises EngineError only when it refused before changing anything; once changes may
-        have started, every outcome (including Ctrl-C) comes back as a RunResult.
+        Raises EngineError when it refused before changing anything (stale plan, a path leaving
+        the root, busy lock) and OSError when the journal cannot even be created (nothing
+        changed either); once changes may have started, every outcome, Ctrl-C included, comes
+        back as a RunResult.
         """
         if self.plan is None:
             raise EngineError("no plan to apply")
@@ -120,11 +122,10 @@ class Engine:
         with self._locked("apply"):
             try:
                 verify_plan(plan, self.root)
-            except PlanStale as exc:
+            except (PlanStale, RootError) as exc:
                 raise EngineError(str(exc)) from None
-            run_id = new_run_id()
-            journal = Journal.create(self.root, run_id, plan_data(plan), plan.answers)
-            self._log = EventLog(self.root, run_id, len(plan.steps))
+            journal = self._new_journal(plan)
+            self._log = EventLog(self.root, journal.run_id, len(plan.steps))
             try:
                 return self._apply(plan, journal)
             finally:
@@ -290,6 +291,14 @@ class Engine:
             yield
         finally:
             lock.release()
+
+    def _new_journal(self, plan: Plan) -> Journal:
+        for _ in range(10):  # two runs started in the same second with the same suffix
+            try:
+                return Journal.create(self.root, new_run_id(), plan_data(plan), plan.answers)
+            except FileExistsError:
+                continue
+        raise EngineError("could not find a free run id; try again")
 
     def _context(self, journal: Journal, index: int, title: str) -> StepContext:
         def output(line: str) -> None:

@@ -80,6 +80,7 @@ class Journal:
         _private_dir(base.parent)
         _private_dir(base)
         journal = cls(base / run_id)
+        os.mkdir(journal.dir, 0o700)  # FileExistsError: never share a directory with another run
         _private_dir(journal.dir)
         _private_dir(journal.dir / "backups")
         _write_private(journal.dir / "plan.json", json.dumps(plan_data, indent=1).encode())
