@@ -60,7 +60,10 @@ class StepFailed:
 
 @dataclass(frozen=True)
 class RollbackProgress:
-    """Undo of step `index`: state is "undoing", "undone", "nothing-to-undo" or "failed: why"."""
+    """Undo of step `index`. `state` starts with one word, optionally followed by ": detail":
+    "undoing" (first, for every step being undone), then exactly one of "undone",
+    "nothing-to-undo" (it had not happened), "left-alone" (someone else's thing is there now)
+    or "failed" (the rollback goes on with the other steps; the outcome is rollback-failed)."""
 
     index: int
     step_id: str

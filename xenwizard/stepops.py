@@ -161,7 +161,7 @@ def _keep_unexpected(ctx: StepContext, intent: Record, current: bytes | None) ->
     if current is None or sha256(current) in (intent["sha_after"], intent["sha_before"]):
         return None
     kept = ctx.journal.save_extra(f"{ctx.index:03d}.found", current)
-    return f"undone; it had been edited since the run, that version is kept in {kept}"
+    return f"undone: it had been edited since the run; that version is kept in {kept}"
 
 
 def _remove_dirs(root: RootFS, dirs: list[str]) -> None:
@@ -202,7 +202,7 @@ def undo_symlink(ctx: StepContext, intent: Record) -> str:
     if not os.path.lexists(link):
         return "nothing-to-undo"
     if not link.is_symlink() or os.readlink(link) != intent["target"]:
-        return f"left alone: {intent['path']} is no longer the link xenwizard made"
+        return f"left-alone: {intent['path']} is no longer the link xenwizard made"
     os.unlink(link)
     atomic.fsync_dir(link.parent)
     return "undone"
@@ -251,7 +251,7 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
     left = sorted(set(targets) & dpkgstatus.present(dpkgstatus.package_states(ctx.root)))
     if left:
         raise StepError(f"still installed after removal: {', '.join(left)}")
-    return f"removed {', '.join(targets)}"
+    return f"undone: removed {', '.join(targets)}"
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def undo_command(ctx: StepContext, intent: Record) -> str:
     """Runs the step's undo command (which must be safe whether or not the command ran)."""
     undo = intent.get("undo_argv")
     if not undo:
-        return "nothing-to-undo (the command has no undo)"
+        return "nothing-to-undo: the command has no undo"
     code = ctx.run(list(undo))
     if code != 0:
         raise StepError(f"{undo[0]} exited with status {code}")
