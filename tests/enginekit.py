@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import stat
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -201,3 +202,45 @@ class FakeRunner:
             text = self.status.read_text()
             self.status.write_text(text.replace(stanza(name), "", 1))
         return 0
+
+
+# --- making a directory unwritable, even for root ------------------------------------------
+
+
+def read_only_method(scratch: Path) -> str | None:
+    """How this machine can make a directory unwritable for us: "chmod" when not root,
+    else "chattr" (+i; ext4, xfs, btrfs) or "bind" (read-only bind mount; tmpfs, overlayfs)."""
+    if os.geteuid() != 0:
+        return "chmod"
+    probe_dir = scratch / "read-only-probe"
+    probe_dir.mkdir(exist_ok=True)
+    for method in ("chattr", "bind"):
+        try:
+            set_read_only(probe_dir, True, method)
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        try:
+            (probe_dir / "x").write_text("x")
+            works = False
+        except OSError:
+            works = True
+        set_read_only(probe_dir, False, method)
+        if works:
+            return method
+    return None
+
+
+def set_read_only(directory: Path, on: bool, method: str) -> None:
+    if method == "chmod":
+        os.chmod(directory, 0o555 if on else 0o755)
+    elif method == "chattr":
+        subprocess.run(
+            ["chattr", "+i" if on else "-i", str(directory)], check=True, capture_output=True
+        )
+    elif on:
+        subprocess.run(["mount", "--bind", str(directory), str(directory)], check=True)
+        subprocess.run(
+            ["mount", "-o", "remount,ro,bind", str(directory)], check=True, capture_output=True
+        )
+    else:
+        subprocess.run(["umount", str(directory)], check=True)

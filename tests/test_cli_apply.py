@@ -10,7 +10,6 @@ import json
 import os
 import pty
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.enginekit import diff_manifests, fresh_root, manifest
+from tests.enginekit import (
+    diff_manifests,
+    fresh_root,
+    manifest,
+    read_only_method,
+    set_read_only,
+)
 from tests.helpers import REPO, run_cli
 from xenwizard.journal import RUNS_DIR, list_runs
 from xenwizard.rootfs import RootFS
@@ -33,10 +38,20 @@ def only_run(root: Path) -> str:
     return run_id
 
 
-def immutable(path: Path, on: bool) -> None:
-    if os.geteuid() != 0 or not shutil.which("chattr"):
-        pytest.skip("needs root and chattr to make a directory unwritable for root")
-    subprocess.run(["chattr", "+i" if on else "-i", str(path)], check=True)
+class Unwritable:
+    """A directory nobody (root included) can write to while inside the with-block."""
+
+    def __init__(self, scratch: Path, directory: Path):
+        self.method = read_only_method(scratch)
+        if self.method is None:
+            pytest.skip("cannot make a directory unwritable here (no chattr, no bind mount)")
+        self.directory = directory
+
+    def __enter__(self) -> None:
+        set_read_only(self.directory, True, self.method)
+
+    def __exit__(self, *exc: object) -> None:
+        set_read_only(self.directory, False, self.method)
 
 
 def test_apply_history_rollback_round_trip(tmp_path: Path) -> None:
@@ -172,15 +187,12 @@ def test_confirmation_on_a_terminal(tmp_path: Path, answer: str) -> None:
 def test_failed_apply_rolls_back_with_exit_2(tmp_path: Path) -> None:
     root = fresh_root(tmp_path)
     original = manifest(root)
-    immutable(root / "etc/network", True)
-    try:
+    with Unwritable(tmp_path, root / "etc/network"):
         done = apply(root)
-    finally:
-        immutable(root / "etc/network", False)
     assert done.returncode == 2, done.stdout + done.stderr
     last = done.stdout.splitlines()[-1]
     assert last.startswith("rolled-back: step 5 (alias interface br0:0 for dnsmasq) failed: ")
-    assert "Operation not permitted" in last
+    assert "Operation not permitted" in last or "Read-only file system" in last
     assert diff_manifests(original, manifest(root)) == []
 
 
@@ -188,11 +200,8 @@ def test_failed_rollback_exits_3_and_can_be_retried(tmp_path: Path) -> None:
     root = fresh_root(tmp_path)
     original = manifest(root)
     assert apply(root).returncode == 0
-    immutable(root / "etc/network", True)
-    try:
+    with Unwritable(tmp_path, root / "etc/network"):
         failed = run_cli("rollback", "--root", str(root))
-    finally:
-        immutable(root / "etc/network", False)
     assert failed.returncode == 3
     assert "rollback-failed: rollback FAILED: step 5: " in failed.stdout
     history = run_cli("history", "--root", str(root))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,8 @@ from tests.enginekit import (
     fresh_root,
     manifest,
     precise_plan,
+    read_only_method,
+    set_read_only,
     with_step,
 )
 from tests.helpers import PRECISE_ROOT
@@ -86,14 +86,6 @@ def step_dir(root: Path, k: int) -> Path:
     return parent
 
 
-def set_read_only(directory: Path, on: bool) -> None:
-    """chattr +i stops even root; without root a plain chmod does."""
-    if os.geteuid() == 0 and shutil.which("chattr"):
-        subprocess.run(["chattr", "+i" if on else "-i", str(directory)], check=True)
-    else:
-        os.chmod(directory, 0o555 if on else 0o755)
-
-
 @pytest.mark.parametrize(("kind", "k"), CASES, ids=[f"{kind}@{k}" for kind, k in CASES])
 def test_fault_leaves_the_root_as_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, k: int
@@ -122,9 +114,12 @@ def test_fault_leaves_the_root_as_before(
 
         monkeypatch.setattr(atomic, "write_atomic", broken_write)
     elif kind == "read-only-dir":
+        method = read_only_method(tmp_path)
+        if method is None:
+            pytest.skip("cannot make a directory unwritable here (no chattr, no bind mount)")
         target = step_dir(root, k)
-        tracker.on_start[k] = lambda: set_read_only(target, True)
-        tracker.on_fail[k] = lambda: set_read_only(target, False)
+        tracker.on_start[k] = lambda: set_read_only(target, True, method)
+        tracker.on_fail[k] = lambda: set_read_only(target, False, method)
     elif kind.startswith("exception"):
         real_do = Engine._do
 
@@ -140,11 +135,7 @@ def test_fault_leaves_the_root_as_before(
 
     engine = Engine(plan, RootFS(root), runner, tracker)
     tracker.engine = engine
-    try:
-        result = engine.apply()
-    finally:
-        if kind == "read-only-dir":
-            set_read_only(step_dir(root, k), False)
+    result = engine.apply()
     assert result.outcome == "rolled-back", result.message
     failed = [e for e in tracker.events if isinstance(e, ev.StepFailed)]
     assert [e.index for e in failed] == [k]
