@@ -85,6 +85,11 @@ def _configure_history(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the runs as JSON")
 
 
+def _configure_verify(parser: argparse.ArgumentParser) -> None:
+    add_root_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+
+
 COMMANDS: dict[str, Command] = {
     "plan": Command(
         "show every change as a diff; touches nothing", _configure_plan, "xenwizard.commands.plan"
@@ -103,6 +108,11 @@ COMMANDS: dict[str, Command] = {
         "list runs: id, time, outcome, files touched",
         _configure_history,
         "xenwizard.commands.history",
+    ),
+    "verify": Command(
+        "check the live host is as the last apply set it up (exit 1 if not)",
+        _configure_verify,
+        "xenwizard.commands.verify",
     ),
 }
 

@@ -1,0 +1,148 @@
+"""`xenwizard verify` inside a booted namespace: passes, and fails with the right reason.
+
+verify runs as an operator would run it on the host, `python -m xenwizard verify --root ROOT`,
+but inside the "host" namespace (`ip netns exec`), so it sees that namespace's bridge, alias
+and dnsmasq; ROOT is the applied copy of the fixture root with the run's journal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pytest
+
+from tests.helpers import run_cli
+from tests.netns import Netns, PreciseBoots, PreciseHost, answer_flags, assert_nothing_left
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _nothing_left_behind():
+    """After this module: no namespace, interface, process or temp dir of this run remains."""
+    yield
+    assert_nothing_left()
+
+
+@pytest.fixture
+def boot(request: pytest.FixtureRequest):
+    with PreciseBoots(request.node.name) as boots:
+        yield boots.boot
+
+
+def verify(xen: PreciseHost, *args: str, ns: Netns | None = None):
+    proc = (ns or xen.host).run(
+        [sys.executable, "-m", "xenwizard", "verify", "--root", str(xen.root), *args], check=False
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def lines(stdout: str) -> dict[str, str]:
+    """{check name: 'PASS reason' / 'FAIL reason'}."""
+    out = {}
+    for line in stdout.splitlines():
+        status, rest = line.split(" ", 1)
+        name, reason = rest.split(": ", 1)
+        out[name] = f"{status} {reason}"
+    return out
+
+
+def test_verify_passes_on_the_booted_host(boot) -> None:
+    xen = boot()
+    proc = verify(xen)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    checks = lines(proc.stdout)
+    assert all(v.startswith("PASS") for v in checks.values()), proc.stdout
+    assert {
+        "run",
+        "bridge",
+        "bridge-address",
+        "alias",
+        "dnsmasq",
+        "dnsmasq-config",
+        "dnsmasq-dhcp",
+        "file etc/dnsmasq.d/xenwizard.conf",
+        "file etc/network/interfaces",
+        "file etc/rc.local",
+        "file etc/xen/scripts/vif-bridge",
+        "file etc/xen/xend-config.sxp",
+        "link usr/lib/xen-tools/precise.d",
+        "toolstack",
+    } <= set(checks)
+    assert checks["alias"] == "PASS 10.0.0.1/24 on br0:0"
+    assert f"pid {xen.dnsmasq.pid}" in checks["dnsmasq-config"]
+
+    data = json.loads(verify(xen, "--json").stdout)
+    assert [d["name"] for d in data] == list(checks)
+    assert all(d["ok"] and d["status"] == "PASS" for d in data)
+
+
+def test_verify_in_another_namespace_does_not_see_this_hosts_dnsmasq(boot) -> None:
+    """The dnsmasq check counts only processes in verify's own network namespace."""
+    xen = boot()
+    checks = lines(verify(xen, ns=xen.lan).stdout)
+    assert checks["dnsmasq"].startswith("FAIL no dnsmasq process runs in this network namespace")
+
+
+def test_verify_fails_when_dnsmasq_is_stopped(boot) -> None:
+    xen = boot()
+    xen.dnsmasq.stop()
+    proc = verify(xen)
+    assert proc.returncode == 1
+    checks = lines(proc.stdout)
+    assert checks["dnsmasq"].startswith("FAIL no dnsmasq process runs in this network namespace")
+    assert checks["dnsmasq-dhcp"] == "FAIL dnsmasq is not running"
+    assert checks["alias"].startswith("PASS")
+
+
+def test_verify_fails_when_the_alias_is_removed(boot) -> None:
+    xen = boot()
+    xen.ifupdown.ifdown("br0:0")  # the real ifdown, with the state ifup left
+    proc = verify(xen)
+    assert proc.returncode == 1
+    checks = lines(proc.stdout)
+    assert checks["alias"] == (
+        "FAIL no 10.0.0.1/24 on br0:0; bring it up with `ifup br0:0` (rc.local does at boot)"
+    )
+    assert checks["bridge"].startswith("PASS")
+
+
+def test_verify_fails_when_a_managed_file_was_edited_by_hand(boot) -> None:
+    xen = boot()
+    interfaces = xen.root / "etc/network/interfaces"
+    interfaces.write_text(interfaces.read_text() + "\nauto br0:0\n")
+    proc = verify(xen)
+    assert proc.returncode == 1
+    checks = lines(proc.stdout)
+    assert checks["file etc/network/interfaces"].startswith("FAIL changed since run ")
+    assert "edited by hand?" in checks["file etc/network/interfaces"]
+    assert checks["file etc/rc.local"].startswith("PASS")
+
+
+def test_verify_fails_without_an_unlabelled_bridge_address(boot) -> None:
+    xen = boot(lan_address=None)
+    proc = verify(xen)
+    assert proc.returncode == 1
+    checks = lines(proc.stdout)
+    assert checks["bridge-address"].startswith(
+        "FAIL br0 has no unlabelled IPv4 address; dnsmasq ignores the labelled br0:0 alias"
+    )
+    assert checks["alias"].startswith("PASS")  # the alias itself is fine: that is the trap
+
+
+def test_verify_fails_when_dnsmasq_runs_settings_older_than_the_file(boot) -> None:
+    """A second apply changed the drop-in; dnsmasq, not restarted, still runs the old one."""
+    xen = boot()
+    time.sleep(1.2)  # process start times are known to the second
+
+    again = run_cli(
+        "apply", "--root", str(xen.root), "--yes", "--skip-packages", *answer_flags({"lease": "1h"})
+    )
+    assert again.returncode == 0, again.stderr
+    checks = lines(verify(xen).stdout)
+    assert checks["dnsmasq-config"].startswith(f"FAIL pid {xen.dnsmasq.pid} started before")
+    assert checks["dnsmasq-config"].endswith("restart dnsmasq")
+    assert checks["file etc/dnsmasq.d/xenwizard.conf"].startswith("PASS")  # the newer run's

@@ -1,0 +1,28 @@
+"""`xenwizard verify`: one line per check of the live host, exit 1 if any fails.
+
+    PASS bridge: br0 is a bridge and up
+    FAIL alias: no 10.0.0.1/24 on br0:0; bring it up with `ifup br0:0` (rc.local does at boot)
+
+`--json` prints the same as a list of {name, status, ok, reason}. Read-only: nothing changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from xenwizard.hostcheck import run_checks
+from xenwizard.rootfs import RootFS
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def run(args: argparse.Namespace) -> int:
+    results = run_checks(RootFS(args.root))
+    if args.json:
+        sys.stdout.write(json.dumps([r.data() for r in results], indent=2) + "\n")
+    else:
+        sys.stdout.write("".join(r.line() + "\n" for r in results))
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
