@@ -151,3 +151,28 @@ def test_second_apply_is_refused_while_the_first_runs(tmp_path: Path) -> None:
     assert [i.state for i in list_runs(RootFS(root))] == ["applied"]
     records = Journal.open(RootFS(root), list_runs(RootFS(root))[0].run_id).records()
     assert records[-1]["outcome"] == "applied"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_mid_apply_rolls_back(tmp_path: Path, sig: signal.Signals) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    run = Paused(tmp_path, root, pause_point(3))
+    run.proc.send_signal(sig)
+    out, _ = run.proc.communicate(timeout=60)
+    assert run.proc.returncode == 2
+    assert "interrupted by the operator" in out.decode().splitlines()[-1]
+    assert diff_manifests(original, manifest(root)) == []
+
+
+def test_rollback_is_not_cut_short_by_signals(tmp_path: Path) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    run = Paused(tmp_path, root, "undone:4", fail_after=len(SEED.steps) - 1)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        run.proc.send_signal(sig)
+    time.sleep(0.05)
+    run.resume()
+    assert run.wait() == 2
+    assert diff_manifests(original, manifest(root)) == []
+    assert list_runs(RootFS(root))[-1].state == "rolled-back"

@@ -98,7 +98,9 @@ class Engine:
         self.runner = runner
         self.on_event = on_event
         self.skip_packages = skip_packages
-        self.phase = "idle"  # "apply" while steps run, "rollback" while undoing
+        # "idle" -> "apply" (steps run; an interrupt means: roll back) -> "rollback" or
+        # "finishing" (recording the outcome; must not be interrupted) -> "done"
+        self.phase = "idle"
         self._cancel = threading.Event()
         self._log: EventLog | None = None
 
@@ -141,10 +143,12 @@ class Engine:
                 raise EngineError(str(exc)) from None
             self._check_rollbackable(journal)
             self._log = EventLog(self.root, run_id)
+            self.phase = "rollback"
             try:
                 outcome, message = self._undo(journal, journal.records(), "requested")
                 return self._finish(journal, outcome, message)
             finally:
+                self.phase = "done"
                 journal.close()
                 self._log.close()
 
@@ -178,18 +182,23 @@ class Engine:
                 changed_any |= changed
                 self._emit(StepFinished(index, step.id, changed, tuple(notes)))
         except BaseException as exc:
+            self.phase = "rollback"
             error = describe(exc)
             step_id = step.id if step is not None else ""
             self._safe_append(journal, {"type": "failed", "index": index, "error": error})
             self._emit(StepFailed(index, step_id, error))
             outcome, message = self._undo(journal, journal.written, error)
             what = f"step {index + 1} ({step.title if step else '?'}) failed: {error}; {message}"
-            return self._finish(journal, outcome, what)
-        finally:
-            self.phase = "idle"
+            result = self._finish(journal, outcome, what)
+            self.phase = "done"
+            return result
+        self.phase = "finishing"
         if changed_any:
-            return self._finish(journal, "applied", f"{len(plan.steps)} steps applied")
-        return self._finish(journal, "nothing-to-do", "everything was already as planned")
+            result = self._finish(journal, "applied", f"{len(plan.steps)} steps applied")
+        else:
+            result = self._finish(journal, "nothing-to-do", "everything was already as planned")
+        self.phase = "done"
+        return result
 
     def _do(self, ctx: StepContext, step: Step, journal: Journal) -> tuple[bool, tuple[str, ...]]:
         if isinstance(step, InstallPackages):
@@ -209,42 +218,35 @@ class Engine:
 
     def _undo(self, journal: Journal, records: list[Record], reason: str) -> tuple[Outcome, str]:
         """Undo every step with an intent and no `undone` record, last first."""
-        self.phase = "rollback"
-        try:
-            intents: dict[int, Record] = {}
-            results: dict[int, Record] = {}
-            done: set[int] = set()
-            for record in records:
-                kind = record.get("type")
-                if kind == "intent":
-                    intents[record["index"]] = record
-                elif kind == "result":
-                    results[record["index"]] = record
-                elif kind == "undone":
-                    done.add(record["index"])
-            self._safe_append(journal, {"type": "rollback", "pid": os.getpid(), "reason": reason})
-            failures: list[str] = []
-            for index in sorted(set(intents) - done, reverse=True):
-                intent = intents[index]
-                title = intent.get("title") or intent.get("step_id", "")
-                self._emit(RollbackProgress(index, intent["step_id"], title, "undoing"))
-                ctx = self._context(journal, index, title)
-                try:
-                    state = self._undo_step(ctx, intent, results.get(index))
-                except Exception as exc:
-                    error = describe(exc)
-                    failures.append(f"step {index + 1}: {error}")
-                    self._safe_append(
-                        journal, {"type": "undo-failed", "index": index, "error": error}
-                    )
-                    self._emit(
-                        RollbackProgress(index, intent["step_id"], title, f"failed: {error}")
-                    )
-                    continue
-                self._safe_append(journal, {"type": "undone", "index": index, "state": state})
-                self._emit(RollbackProgress(index, intent["step_id"], title, state))
-        finally:
-            self.phase = "idle"
+        intents: dict[int, Record] = {}
+        results: dict[int, Record] = {}
+        done: set[int] = set()
+        for record in records:
+            kind = record.get("type")
+            if kind == "intent":
+                intents[record["index"]] = record
+            elif kind == "result":
+                results[record["index"]] = record
+            elif kind == "undone":
+                done.add(record["index"])
+        self._safe_append(journal, {"type": "rollback", "pid": os.getpid(), "reason": reason})
+        failures: list[str] = []
+        for index in sorted(set(intents) - done, reverse=True):
+            intent = intents[index]
+            step_id = intent["step_id"]
+            title = intent.get("title") or step_id
+            self._emit(RollbackProgress(index, step_id, title, "undoing"))
+            ctx = self._context(journal, index, title)
+            try:
+                state = self._undo_step(ctx, intent, results.get(index))
+            except Exception as exc:  # keep undoing the other steps
+                error = describe(exc)
+                failures.append(f"step {index + 1}: {error}")
+                self._safe_append(journal, {"type": "undo-failed", "index": index, "error": error})
+                self._emit(RollbackProgress(index, step_id, title, f"failed: {error}"))
+                continue
+            self._safe_append(journal, {"type": "undone", "index": index, "state": state})
+            self._emit(RollbackProgress(index, step_id, title, state))
         if failures:
             return "rollback-failed", "rollback FAILED: " + "; ".join(failures)
         return "rolled-back", "every change was undone"

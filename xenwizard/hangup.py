@@ -52,7 +52,8 @@ def silence_terminal() -> None:
 
 @contextmanager
 def shielded(in_rollback: Callable[[], bool]) -> Iterator[None]:
-    """Ignore SIGHUP; turn SIGINT/SIGTERM into KeyboardInterrupt unless `in_rollback()`."""
+    """Ignore SIGHUP; turn SIGINT/SIGTERM into KeyboardInterrupt unless `in_rollback()`
+    (true while undoing or recording the outcome: those must run to the end)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

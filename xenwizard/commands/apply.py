@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         EventPrinter(),
         skip_packages=args.skip_packages,
     )
-    with shielded(lambda: engine.phase == "rollback"):
+    with shielded(lambda: engine.phase not in ("idle", "apply")):
         try:
             result = engine.apply()
         except EngineError as exc:
