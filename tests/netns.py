@@ -59,6 +59,7 @@ DNSMASQ = shutil.which("dnsmasq", path=SBIN_PATH) or "/usr/sbin/dnsmasq"
 DHCLIENT = shutil.which("dhclient", path=SBIN_PATH) or "/sbin/dhclient"
 IFUP = shutil.which("ifup", path=SBIN_PATH) or "/sbin/ifup"
 IFDOWN = shutil.which("ifdown", path=SBIN_PATH) or "/sbin/ifdown"
+ETHTOOL = shutil.which("ethtool", path=SBIN_PATH) or "/usr/sbin/ethtool"
 HOOK_DIRS = ("if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d")
 DEFAULT_HOOKS = ("bridge", "ethtool")  # bridge-utils (bridge_ports) and ethtool: local only
 COMMAND_TIMEOUT = 20
@@ -132,13 +133,17 @@ def missing_programs(*paths: str) -> list[str]:
 
 
 def skip_unless_netns(*programs: str) -> None:
-    """pytest.skip with the reason when namespaces are not permitted (or a program is absent)."""
+    """Skip, with the reason, only when namespaces are not permitted here.
+
+    A missing program is a failure, not a skip: CI must not go green without the proof
+    (scripts/dev-setup installs dnsmasq, ifupdown, isc-dhcp-client, ethtool, iproute2).
+    """
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
     missing = missing_programs(*programs)
     if missing:
-        pytest.skip(f"not installed: {', '.join(missing)} (scripts/dev-setup installs them)")
+        pytest.fail(f"not installed: {', '.join(missing)} (scripts/dev-setup installs them)")
 
 
 # --- namespaces and the lab ---------------------------------------------------------------------
@@ -767,7 +772,7 @@ class PreciseBoots:
     """
 
     def __init__(self, label: str = "precise"):
-        skip_unless_netns(DNSMASQ, DHCLIENT, IFUP)
+        skip_unless_netns(DNSMASQ, DHCLIENT, IFUP, ETHTOOL)
         self.label = label
         self.labs: list[Lab] = []
 
