@@ -1,0 +1,521 @@
+"""ifupdown: the Xen bridge for current releases, in /etc/network/interfaces.
+
+xl never creates a bridge (xl-network-configuration(5)), so the distribution's network
+configuration must: the primary NIC becomes a port of BR and BR takes over the NIC's addressing.
+
+    allow-hotplug eno1              # kept as it was
+    iface eno1 inet manual          # was `inet dhcp` (or static, with its options)
+
+    # BEGIN xenwizard
+    auto br0
+    iface br0 inet dhcp             # the NIC's method and options, moved here
+        bridge_ports eno1
+        bridge_hw 52:54:00:12:34:56 # the NIC's MAC: DHCP reservations keep working
+
+    iface br0 inet static           # the guests' subnet: a second stanza on BR
+        bridge_ports eno1
+        address 10.0.0.1/24
+    # END xenwizard
+
+Because BR now exists at boot, the seed's `BR:0` alias and its rc.local line are not needed; an
+old `iface BR:0` stanza is commented out. Running again converges: the block is rebuilt from
+what it holds (a new bridge name, subnet or NIC updates it; the NIC that was bridged before gets
+its addressing back).
+
+ifupdown has no end-of-line comments: only lines starting with `#` are comments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from xenwizard.config import WizardConfig
+from xenwizard.edits import EditError, EditResult
+from xenwizard.edits.text import (
+    Doc,
+    Line,
+    block_lines,
+    comment_out,
+    find_block,
+    where,
+)
+
+WHAT = "interfaces"
+GUEST_COMMENT = "# Subnet of the Xen guests"
+BRIDGE_COMMENT = "# Xen bridge"
+MOVABLE = {"inet": ("dhcp", "static"), "inet6": ("auto", "dhcp", "static")}
+STAYS_ON_NIC = ("mtu", "hwaddress")  # link settings that belong to the port, not the bridge
+BRIDGE_OPTIONS = ("bridge_ports", "bridge-ports", "bridge_hw", "bridge-hw")
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+DEFAULT_INDENT = "    "
+
+
+def _is_starter(word: str) -> bool:
+    return word in (
+        "iface",
+        "mapping",
+        "auto",
+        "source",
+        "source-directory",
+        "rename",
+        "no-auto-down",
+        "no-scripts",
+        "template",
+    ) or word.startswith("allow-")
+
+
+@dataclass
+class Stanza:
+    """An `iface NAME FAMILY METHOD` line and its option lines (indices into the line list)."""
+
+    head: int
+    name: str
+    family: str
+    method: str
+    options: list[int] = field(default_factory=list)
+
+    @property
+    def last(self) -> int:
+        return self.options[-1] if self.options else self.head
+
+
+@dataclass
+class Parsed:
+    """Stanzas and `auto`/`allow-*` lines of a run of lines."""
+
+    stanzas: list[Stanza]
+    marks: list[tuple[int, str, list[str]]]  # (index, keyword, names) of auto/allow-* lines
+
+
+def _words(line: Line) -> list[str]:
+    stripped = line.body.strip()
+    if not stripped or stripped.startswith("#"):
+        return []
+    return stripped.split()
+
+
+def parse(lines: list[Line], skip: range = range(0)) -> Parsed:
+    """ifupdown stanzas of `lines`, ignoring the indices in `skip` (xenwizard's block)."""
+    stanzas: list[Stanza] = []
+    marks: list[tuple[int, str, list[str]]] = []
+    current: Stanza | None = None
+    for i, line in enumerate(lines):
+        if i in skip:
+            current = None
+            continue
+        words = _words(line)
+        if not words:
+            continue
+        if line.body.rstrip().endswith("\\"):
+            raise EditError(
+                f"{WHAT}: {where(line)} continues on the next line (trailing '\\'); "
+                "expected one option per line"
+            )
+        if _is_starter(words[0]):
+            current = None
+            if words[0] == "iface":
+                if len(words) < 4:
+                    raise EditError(
+                        f"{WHAT}: {where(line)} `{line.body.strip()}`: expected "
+                        "'iface NAME FAMILY METHOD'"
+                    )
+                current = Stanza(i, words[1], words[2], words[3])
+                stanzas.append(current)
+            elif words[0] == "auto" or words[0].startswith("allow-"):
+                marks.append((i, words[0], words[1:]))
+        elif current is not None:
+            current.options.append(i)
+    return Parsed(stanzas, marks)
+
+
+def _option(lines: list[Line], index: int) -> tuple[str, str]:
+    body = lines[index].body.strip()
+    name, _, value = body.partition(" ")
+    if "\t" in name:
+        name, _, rest = body.partition("\t")
+        value = rest
+    return name, value.strip()
+
+
+def _ports(lines: list[Line], stanza: Stanza) -> list[str]:
+    for index in stanza.options:
+        name, value = _option(lines, index)
+        if name in ("bridge_ports", "bridge-ports"):
+            return [p for p in value.split() if p != "none"]
+    return []
+
+
+def _indent_of(lines: list[Line], stanzas: list[Stanza]) -> str:
+    """The option indentation the file already uses (the Debian installer uses a tab)."""
+    for stanza in stanzas:
+        for index in stanza.options:
+            body = lines[index].body
+            lead = body[: len(body) - len(body.lstrip())]
+            if lead:
+                return lead
+    return DEFAULT_INDENT
+
+
+@dataclass
+class Moved:
+    """One stanza's worth of addressing: family, method and option texts."""
+
+    family: str
+    method: str
+    options: list[str]
+
+
+# --- reading the system's state (for NIC detection and for the profile) ------------------------
+
+
+def _block_range(doc: Doc) -> range:
+    block = find_block(doc.lines, WHAT)
+    return range(block.begin, block.end + 1) if block else range(0)
+
+
+def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
+    """(name, method, is_bridge_port_of_our_block) for every iface stanza outside our block and
+    every port of our block, in file order; used to find the primary NIC from the files."""
+    doc = Doc.parse(text)
+    skip = _block_range(doc)
+    outside = parse(doc.lines, skip)
+    found: list[tuple[str, str, bool]] = []
+    ours: set[str] = set()
+    if skip:
+        inner = parse(doc.lines[skip.start : skip.stop])
+        for stanza in inner.stanzas:
+            ours.update(_ports(doc.lines[skip.start : skip.stop], stanza))
+    bridges = {s.name for s in outside.stanzas if _ports(doc.lines, s)}
+    ports_elsewhere = {p for s in outside.stanzas for p in _ports(doc.lines, s)}
+    bond_slaves = {
+        s.name
+        for s in outside.stanzas
+        if any(_option(doc.lines, i)[0] in ("bond-master", "bond_master") for i in s.options)
+    }
+    for stanza in outside.stanzas:
+        name = stanza.name
+        if (
+            name == "lo"
+            or ":" in name
+            or name in bridges
+            or name in bond_slaves
+            or name in ports_elsewhere
+            or stanza.family not in ("inet", "inet6")
+        ):
+            continue
+        found.append((name, stanza.method, name in ours))
+    return found
+
+
+def block_bridge_hw(text: str) -> str | None:
+    """The bridge_hw MAC of xenwizard's block, if a previous run wrote one."""
+    doc = Doc.parse(text)
+    skip = _block_range(doc)
+    inner_lines = doc.lines[skip.start : skip.stop]
+    for stanza in parse(inner_lines).stanzas:
+        for index in stanza.options:
+            name, value = _option(inner_lines, index)
+            if name in ("bridge_hw", "bridge-hw") and _MAC.match(value):
+                return value.lower()
+    return None
+
+
+def nic_hwaddress(text: str, nic: str) -> str | None:
+    """An `hwaddress [ether] MAC` option on the NIC's own stanza, if any."""
+    doc = Doc.parse(text)
+    for stanza in parse(doc.lines, _block_range(doc)).stanzas:
+        if stanza.name != nic:
+            continue
+        for index in stanza.options:
+            name, value = _option(doc.lines, index)
+            words = value.split()
+            if name == "hwaddress" and words and _MAC.match(words[-1]):
+                return words[-1].lower()
+    return None
+
+
+# --- the edit -----------------------------------------------------------------------------------
+
+
+def _previous_block(doc: Doc, skip: range) -> tuple[list[Moved], list[str], str | None]:
+    """What an earlier run's block holds: the moved stanzas, the ports, the bridge_hw MAC."""
+    if not skip:
+        return [], [], None
+    inner_lines = doc.lines[skip.start : skip.stop]
+    parsed = parse(inner_lines)
+    moved: list[Moved] = []
+    ports: list[str] = []
+    mac: str | None = None
+    for stanza in parsed.stanzas:
+        comments: list[str] = []
+        for j in range(stanza.head - 1, -1, -1):
+            body = inner_lines[j].body.strip()
+            if not body.startswith("#"):
+                break
+            comments.append(body)
+        options: list[str] = []
+        for index in range(stanza.head + 1, stanza.last + 1):
+            if index not in stanza.options:
+                body = inner_lines[index].body.strip()
+                if body.startswith("#"):
+                    options.append(body)
+                continue
+            name, value = _option(inner_lines, index)
+            if name in ("bridge_ports", "bridge-ports"):
+                ports = ports or [p for p in value.split() if p != "none"]
+            elif name in ("bridge_hw", "bridge-hw"):
+                mac = mac or value.lower()
+            else:
+                options.append(inner_lines[index].body.strip())
+        if any(c.startswith(GUEST_COMMENT) for c in comments):
+            continue
+        moved.append(Moved(stanza.family, stanza.method, options))
+    return moved, ports, mac
+
+
+def _bridge_block(
+    doc: Doc,
+    config: WizardConfig,
+    nic: str,
+    mac: str | None,
+    moved: list[Moved],
+    indent: str,
+    ports: list[str],
+    own_bridge: bool,
+) -> list[Line]:
+    bridge = config.bridge
+    bodies: list[str] = []
+    hw = [f"bridge_hw {mac}"] if mac else []
+    port_line = f"bridge_ports {' '.join(ports)}"
+    if own_bridge:
+        bodies.append(
+            f"{BRIDGE_COMMENT} {bridge} for the guests' vifs, with {nic} as its port"
+            + (f"; {nic}'s addressing moved here." if moved else ".")
+        )
+        bodies.append(f"auto {bridge}")
+        for number, stanza in enumerate(moved):
+            if number:
+                bodies.append("")
+            bodies.append(f"iface {bridge} {stanza.family} {stanza.method}")
+            bodies.append(indent + port_line)
+            if number == 0:
+                bodies += [indent + h for h in hw]
+            bodies += [indent + option for option in stanza.options]
+        if moved:
+            bodies.append("")
+    bodies.append(f"{GUEST_COMMENT} ({config.network}): dnsmasq answers DHCP here.")
+    bodies.append(f"# {bridge} exists from boot on: no {config.alias} alias, no rc.local line.")
+    bodies.append(f"iface {bridge} inet static")
+    bodies.append(indent + port_line)
+    if own_bridge and not moved:
+        bodies += [indent + h for h in hw]
+    bodies.append(f"{indent}address {config.address}")
+    return block_lines(doc, bodies)
+
+
+def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None) -> EditResult:
+    """interfaces with NIC as the port of config.bridge, which takes over NIC's addressing and
+    carries the guests' subnet in a second stanza. Idempotent; see the module docstring."""
+    bridge = config.bridge
+    doc = Doc.parse(text)
+    lines = doc.lines
+    block = find_block(lines, WHAT)
+    skip = range(block.begin, block.end + 1) if block else range(0)
+    outside = parse(lines, skip)
+    prev_moved, prev_ports, prev_mac = _previous_block(doc, skip)
+    prev_nic = prev_ports[0] if prev_ports else None
+    mac = (mac or prev_mac or "").lower() or None
+    indent = _indent_of(lines, parse(lines).stanzas)  # the block's own count on a re-run
+    notes: list[str] = []
+    replace: dict[int, list[Line]] = {}  # index -> replacement lines ([] deletes)
+
+    # The bridge may already be defined by hand outside the block.
+    own_bridge = True
+    ports = [nic]
+    for stanza in outside.stanzas:
+        stanza_ports = _ports(lines, stanza)
+        if stanza.name == bridge:
+            if nic not in stanza_ports:
+                raise EditError(
+                    f"{WHAT}: {bridge} is already configured at {where(lines[stanza.head])} "
+                    f"(`{lines[stanza.head].body.strip()}`) and does not bridge {nic}; expected "
+                    f"no {bridge} stanza or one with `bridge_ports {nic}` — choose another "
+                    "bridge name"
+                )
+            own_bridge = False
+            ports = stanza_ports
+        elif nic in stanza_ports:
+            raise EditError(
+                f"{WHAT}: {nic} is already a port of bridge {stanza.name} "
+                f"({where(lines[stanza.head])}); use --bridge {stanza.name} or remove that bridge"
+            )
+    if not own_bridge:
+        notes.append(
+            f"{bridge} already bridges {nic} (configured by hand); left as is — only the "
+            "guests' subnet is added"
+        )
+
+    nic_stanzas = [s for s in outside.stanzas if s.name == nic]
+    if own_bridge and not nic_stanzas:
+        raise EditError(
+            f"{WHAT}: no `iface {nic}` stanza; expected ifupdown to configure {nic} here "
+            "(files under interfaces.d are not edited) — choose the NIC with --nic"
+        )
+
+    moved: list[Moved] = []
+    if own_bridge:
+        movable = [
+            s for s in nic_stanzas if s.family in MOVABLE and s.method in MOVABLE[s.family]
+        ]
+        for stanza in nic_stanzas:
+            allowed = (*MOVABLE.get(stanza.family, ()), "manual")
+            if stanza.family in MOVABLE and stanza.method not in allowed:
+                raise EditError(
+                    f"{WHAT}: {where(lines[stanza.head])} `{lines[stanza.head].body.strip()}`: "
+                    f"method {stanza.method}; expected {nic} on "
+                    f"{' or '.join(MOVABLE[stanza.family])} (or manual)"
+                )
+        if movable:
+            for number, stanza in enumerate(movable):
+                head = lines[stanza.head]
+                keep: list[str] = []
+                options: list[str] = []
+                for index in range(stanza.head + 1, stanza.last + 1):
+                    body = lines[index].body
+                    if index not in stanza.options:
+                        # a comment among the options (indented) travels with them
+                        if body.strip().startswith("#") and body[:1] in (" ", "\t"):
+                            options.append(body.strip())
+                            replace[index] = []
+                        continue
+                    name, _ = _option(lines, index)
+                    if number == 0 and name in STAYS_ON_NIC:
+                        keep.append(name)
+                        continue
+                    options.append(body.strip())
+                    replace[index] = []
+                moved.append(Moved(stanza.family, stanza.method, options))
+                if number == 0:  # the NIC keeps one stanza, `manual`: ifupdown still raises it
+                    new_head = re.sub(
+                        rf"(\biface\s+{re.escape(nic)}\s+{stanza.family}\s+)"
+                        rf"{re.escape(stanza.method)}\b",
+                        r"\1manual",
+                        head.body,
+                        count=1,
+                    )
+                    replace[stanza.head] = [head.with_body(new_head)]
+                else:
+                    replace[stanza.head] = []
+                names = [o.split()[0] for o in options if not o.startswith("#")]
+                moved_text = f" with {', '.join(names)}" if names else ""
+                kept_text = f" ({', '.join(keep)} stays on {nic})" if keep else ""
+                notes.append(
+                    f"{where(head)} `{head.body.strip()}` -> `iface {bridge} "
+                    f"{stanza.family} {stanza.method}`{moved_text}{kept_text}"
+                )
+            if not any(m.family == "inet" for m in moved):
+                notes.append(f"{nic} has no IPv4 stanza to move; its inet6 addressing moved")
+            if block and prev_moved and prev_nic == nic:
+                notes.append(
+                    f"{nic}'s stanza was changed after xenwizard's last run; its addressing "
+                    "moves onto the bridge again"
+                )
+        elif block and prev_nic == nic:
+            moved = prev_moved
+        else:
+            notes.append(
+                f"{nic} has no addressing (inet manual); {bridge} gets only the guests' subnet"
+            )
+        if prev_nic and prev_nic != nic and block:
+            replace.update(_restore_nic(doc, outside, prev_nic, prev_moved, indent, notes))
+
+    # The seed's alias BR:0 (and its `auto`) is not needed: comment it out.
+    aliases = {s.name for s in outside.stanzas if s.name.startswith(f"{bridge}:")}
+    for stanza in outside.stanzas:
+        if stanza.name in aliases:
+            for index in (stanza.head, *stanza.options):
+                replace[index] = [comment_out(lines[index])]
+            notes.append(
+                f"{where(lines[stanza.head])} `{lines[stanza.head].body.strip()}` commented out: "
+                f"the guests' subnet is a second stanza on {bridge} now"
+            )
+    for index, _keyword, names in outside.marks:
+        if any(n in aliases for n in names) and index not in replace:
+            replace[index] = [comment_out(lines[index])]
+            notes.append(f"{where(lines[index])} `{lines[index].body.strip()}` commented out")
+
+    new_block = _bridge_block(doc, config, nic, mac, moved, indent, ports, own_bridge)
+    out: list[Line] = []
+    if block is not None:
+        for i, line in enumerate(lines):
+            if i == block.begin:
+                out.extend(new_block)
+            elif i in skip:
+                continue
+            else:
+                out.extend(replace.get(i, [line]))
+    else:
+        anchor = max(
+            [s.last for s in nic_stanzas] + [s.last for s in outside.stanzas if s.name == bridge]
+        )
+        for i, line in enumerate(lines):
+            out.extend(replace.get(i, [line]))
+            if i == anchor:
+                out.append(doc.new(""))
+                out.extend(new_block)
+                nxt = lines[i + 1] if i + 1 < len(lines) else None
+                if nxt is not None and nxt.body.strip():
+                    out.append(doc.new(""))
+    result = doc.render(out)
+    if mac is None and own_bridge:
+        notes.append(
+            f"{nic}'s MAC is not known (it is read from the live system), so no bridge_hw: "
+            f"{bridge} gets a generated MAC and a DHCP reservation for the NIC's MAC would "
+            "not match; add `bridge_hw MAC` by hand if the LAN needs it"
+        )
+    elif mac and own_bridge:
+        notes.append(f"bridge_hw {mac}: {bridge} keeps {nic}'s MAC (DHCP reservations match)")
+    notes.append(
+        f"guests' subnet {config.address} is a second `iface {bridge} inet static` stanza; "
+        f"{bridge} exists at boot, so the seed's {config.alias} alias and rc.local line are not "
+        "needed"
+    )
+    if result == text:
+        notes.insert(0, f"already set: {nic} is bridged by {bridge} with {config.address}")
+    return EditResult(result, tuple(notes))
+
+
+def _restore_nic(
+    doc: Doc,
+    outside: Parsed,
+    prev_nic: str,
+    prev_moved: list[Moved],
+    indent: str,
+    notes: list[str],
+) -> dict[int, list[Line]]:
+    """The NIC bridged by an earlier run gets its addressing back when another NIC is chosen."""
+    lines = doc.lines
+    stanza = next(
+        (s for s in outside.stanzas if s.name == prev_nic and s.family == "inet"), None
+    )
+    if stanza is None or stanza.method != "manual" or not prev_moved:
+        return {}
+    first, rest = prev_moved[0], prev_moved[1:]
+    head = lines[stanza.head]
+    new_head = head.with_body(
+        re.sub(r"\bmanual\b", first.method, head.body, count=1)
+        if first.family == "inet"
+        else head.body
+    )
+    restored = [new_head] + [doc.new(indent + o) for o in first.options]
+    for extra in rest if first.family == "inet" else prev_moved:
+        restored.append(doc.new(""))
+        restored.append(doc.new(f"iface {prev_nic} {extra.family} {extra.method}"))
+        restored += [doc.new(indent + o) for o in extra.options]
+    notes.append(f"{prev_nic} (bridged by the last run) gets its addressing back")
+    tail = list(stanza.options)
+    replacement: dict[int, list[Line]] = {stanza.head: restored}
+    for index in tail:
+        replacement[index] = [lines[index]]
+    return replacement

@@ -1,0 +1,431 @@
+"""netplan: the Xen bridge for Ubuntu (and netplan-managed Debian), in a file of xenwizard's own.
+
+netplan reads /etc/netplan/*.yaml in lexical order of the file names and merges them: a scalar
+in a later file overrides an earlier one, lists are concatenated, mappings merged. xenwizard
+writes /etc/netplan/90-xenwizard.yaml (mode 0600, as netplan wants) that
+
+- turns DHCP off on the NIC (`dhcp4: false`, `dhcp6: false` override the installer's or
+  cloud-init's `true`, so their file needs no edit for a DHCP host);
+- defines the bridge with the NIC as its only port, the NIC's MAC (`macaddress:`), the NIC's
+  addressing moved over, and the guests' subnet as one more `addresses` entry;
+- has no `parameters:` block, so `netplan try` can test it and revert.
+
+Lists cannot be overridden by a later file, so a NIC with static `addresses`, `routes`,
+`nameservers` or a gateway in another file gets those keys commented out there (with a marker
+line saying where they went); in a file that sorts after ours, every addressing key is. When
+nothing of the NIC's entry would stay, or it is written in flow style, the whole entry is
+commented out and its link settings (`match`, `set-name`, ...) move into our file.
+
+Running again converges: the addressing is read back from our own file (the guest address is
+named in its header), so a new bridge name or subnet just rewrites it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from xenwizard.config import WizardConfig
+from xenwizard.edits import EditError, EditResult
+from xenwizard.edits import miniyaml as yaml
+from xenwizard.edits.text import Doc, Line
+
+NETPLAN_DIR = "etc/netplan"
+OWN_NAME = "90-xenwizard.yaml"
+OWN_PATH = f"{NETPLAN_DIR}/{OWN_NAME}"
+MODE = 0o600
+GUEST_HEADER = "# xenwizard: guest-address "
+MOVED_MARK = "# xenwizard: moved to "  # + our file's path; marks lines commented out
+
+# Keys that give an interface addresses, routes or DNS: they move from the NIC to the bridge.
+ADDRESSING = (
+    "dhcp4",
+    "dhcp6",
+    "dhcp4-overrides",
+    "dhcp6-overrides",
+    "dhcp-identifier",
+    "accept-ra",
+    "ipv6-privacy",
+    "ipv6-address-generation",
+    "ipv6-address-token",
+    "ipv6-mtu",
+    "link-local",
+    "addresses",
+    "gateway4",
+    "gateway6",
+    "routes",
+    "routing-policy",
+    "nameservers",
+    "critical",
+    "optional",
+)
+# Of those, the ones a later file cannot take away (lists, mappings, non-boolean scalars).
+NOT_OVERRIDABLE = ("addresses", "routes", "routing-policy", "nameservers", "gateway4", "gateway6")
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+_TRUE = ("true", "yes", "on", "y")
+
+
+@dataclass(frozen=True)
+class YamlFile:
+    path: str  # root-relative
+    text: str
+    doc: yaml.Document
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def is_own(self) -> bool:
+        return self.path == OWN_PATH
+
+
+def load_files(texts: dict[str, str]) -> list[YamlFile]:
+    """Parse every netplan file, in netplan's order (by file name); errors name the file."""
+    files = []
+    for path, text in texts.items():
+        try:
+            files.append(YamlFile(path, text, yaml.parse(text)))
+        except EditError as exc:
+            raise EditError(f"{path}: {exc}") from None
+    return sorted(files, key=lambda f: f.name)
+
+
+def _network(file: YamlFile) -> dict:
+    data = file.doc.data()
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("network", {}), dict):
+        raise EditError(f"{file.path}: expected a mapping with a `network:` mapping at the top")
+    return data.get("network") or {}
+
+
+def _section(file: YamlFile, name: str) -> dict:
+    value = _network(file).get(name) or {}
+    if not isinstance(value, dict):
+        raise EditError(f"{file.path}: `network.{name}` is not a mapping")
+    return value
+
+
+def merge(base: object, more: object) -> object:
+    """netplan's merge: mappings merged, lists concatenated, scalars overridden."""
+    if isinstance(base, dict) and isinstance(more, dict):
+        out = dict(base)
+        for key, value in more.items():
+            out[key] = merge(out[key], value) if key in out else value
+        return out
+    if isinstance(base, list) and isinstance(more, list):
+        return base + [item for item in more if item not in base]
+    return more
+
+
+def ethernets(files: list[YamlFile], *, include_own: bool = True) -> dict[str, dict]:
+    """Every `network.ethernets` ID with its merged settings."""
+    merged: dict[str, dict] = {}
+    for file in files:
+        if file.is_own and not include_own:
+            continue
+        for nic_id, settings in _section(file, "ethernets").items():
+            value = settings if isinstance(settings, dict) else {}
+            merged[nic_id] = merge(merged.get(nic_id, {}), value)  # type: ignore[assignment]
+    return merged
+
+
+def _is_true(value: object) -> bool:
+    return isinstance(value, str) and not isinstance(value, yaml.Quoted) and (
+        value.lower() in _TRUE
+    )
+
+
+def has_addressing(settings: dict) -> bool:
+    return (
+        bool(settings.get("addresses"))
+        or _is_true(settings.get("dhcp4"))
+        or _is_true(settings.get("dhcp6"))
+    )
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What xenwizard's own file holds from an earlier run."""
+
+    bridge: str
+    nic: str
+    addressing: dict
+    mac: str | None
+    guest: str | None
+
+
+def previous(files: list[YamlFile]) -> Previous | None:
+    own = next((f for f in files if f.is_own), None)
+    if own is None:
+        return None
+    guest = next(
+        (
+            line[len(GUEST_HEADER) :].strip()
+            for line in own.text.splitlines()
+            if line.startswith(GUEST_HEADER)
+        ),
+        None,
+    )
+    for name, settings in _section(own, "bridges").items():
+        if not isinstance(settings, dict):
+            continue
+        ports = settings.get("interfaces") or []
+        if not isinstance(ports, list) or not ports:
+            continue
+        addressing = {k: v for k, v in settings.items() if k in ADDRESSING}
+        if guest and isinstance(addressing.get("addresses"), list):
+            rest = [a for a in addressing["addresses"] if a != guest]
+            if rest:
+                addressing["addresses"] = rest
+            else:
+                del addressing["addresses"]
+        mac = settings.get("macaddress")
+        return Previous(
+            name, str(ports[0]), addressing, str(mac).lower() if mac else None, guest
+        )
+    return None
+
+
+def nic_mac(files: list[YamlFile], nic: str) -> str | None:
+    """The NIC's MAC from `match: macaddress` or `macaddress`, or our earlier bridge's."""
+    settings = ethernets(files).get(nic, {})
+    match = settings.get("match") if isinstance(settings.get("match"), dict) else {}
+    for value in (match.get("macaddress"), settings.get("macaddress")):  # type: ignore[union-attr]
+        if isinstance(value, str) and _MAC.match(value):
+            return value.lower()
+    prev = previous(files)
+    if prev is not None and prev.nic == nic and prev.mac:
+        return prev.mac
+    return None
+
+
+def id_for_interface(files: list[YamlFile], ifname: str) -> str | None:
+    """The netplan ID that configures a kernel interface name (ID, set-name or match name)."""
+    for nic_id, settings in ethernets(files).items():
+        match = settings.get("match") if isinstance(settings.get("match"), dict) else {}
+        names = {nic_id, settings.get("set-name"), match.get("name")}  # type: ignore[union-attr]
+        if ifname in names:
+            return nic_id
+    return None
+
+
+def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
+    """(ID, has addressing, bridged by xenwizard's file) for every ethernet, in order."""
+    prev = previous(files)
+    merged = ethernets(files, include_own=False)
+    found = [
+        (nic_id, has_addressing(settings), prev is not None and prev.nic == nic_id)
+        for nic_id, settings in merged.items()
+    ]
+    if prev is not None and prev.nic not in merged:  # its entry went into our file
+        found.insert(0, (prev.nic, True, True))
+    return found
+
+
+# --- the files the plan writes ------------------------------------------------------------------
+
+
+@dataclass
+class NetplanChange:
+    own_text: str
+    own_notes: list[str]
+    edits: dict[str, EditResult] = field(default_factory=dict)  # other files that change
+
+
+def _comment_range(doc: Doc, start: int, end: int, mark: str | None) -> list[Line]:
+    """Lines start..end commented out (at their indentation), a marker line first."""
+    out: list[Line] = []
+    for i in range(start, end):
+        line = doc.lines[i]
+        body = line.body
+        stripped = body.lstrip(" ")
+        lead = body[: len(body) - len(stripped)]
+        if mark is not None and not out:
+            out.append(Line(lead + mark, line.end or doc.eol))
+        if not stripped or stripped.startswith("#"):
+            out.append(line)
+        else:
+            out.append(line.with_body(f"{lead}# {stripped}"))
+    return out
+
+
+def strip_nic(
+    file: YamlFile, nic: str, keys: tuple[str, ...], bridge: str
+) -> tuple[EditResult | None, dict]:
+    """Comment the NIC's `keys` out of one file; returns the edit (None: nothing to do) and the
+    NIC's link settings to carry into our file when its whole entry had to go."""
+    entry = yaml.entry_at(file.doc, "network", "ethernets", nic)
+    if entry is None or not isinstance(entry.node.value, dict):
+        return None, {}
+    settings = yaml.plain(entry.node)
+    assert isinstance(settings, dict)
+    present = [k for k in entry.node.value if k in keys]
+    if not present:
+        return None, {}
+    doc = Doc.parse(file.text)
+    mark = f"{MOVED_MARK}/{OWN_PATH}"
+    ranges: list[tuple[int, int]] = []
+    carry: dict = {}
+    remaining = [k for k in entry.node.value if k not in keys]
+    if entry.node.flow or not remaining:
+        ranges.append((entry.start, entry.end))
+        carry = {k: v for k, v in settings.items() if k not in ADDRESSING}
+        ethernets_entry = yaml.entry_at(file.doc, "network", "ethernets")
+        assert ethernets_entry is not None and isinstance(ethernets_entry.node.value, dict)
+        if len(ethernets_entry.node.value) == 1:
+            ranges = [(ethernets_entry.start, ethernets_entry.end)]
+        what = f"{nic}'s whole entry" if len(ranges) == 1 and ranges[0][0] == entry.start else (
+            "`ethernets:` (it held only " + nic + ")"
+        )
+        notes = [f"{file.path}: {what} commented out; {nic} is defined in {OWN_PATH} now"]
+    else:
+        for key in present:
+            sub = entry.node.value[key]
+            ranges.append((sub.start, sub.end))
+        notes = [
+            f"{file.path}: {nic}'s {', '.join(present)} commented out (moved to {bridge}): "
+            "netplan concatenates lists across files, so they cannot be overridden"
+        ]
+    ranges.sort()
+    out: list[Line] = []
+    position = 0
+    for start, end in ranges:
+        out.extend(doc.lines[position:start])
+        out.extend(_comment_range(doc, start, end, mark))
+        position = end
+    out.extend(doc.lines[position:])
+    return EditResult(doc.render(out), tuple(notes)), carry
+
+
+def _addresses_with_guest(addressing: dict, guest: str) -> dict:
+    out = dict(addressing)  # "addresses" keeps its place when the NIC had some
+    current = [a for a in out.get("addresses") or [] if not _same_address(a, guest)]
+    out["addresses"] = [*current, guest]
+    return out
+
+
+def _same_address(a: object, b: str) -> bool:
+    try:
+        return ipaddress.ip_interface(str(a)) == ipaddress.ip_interface(b)
+    except ValueError:
+        return str(a) == b
+
+
+def render_own(
+    config: WizardConfig, nic: str, mac: str | None, addressing: dict, link: dict
+) -> str:
+    bridge = config.bridge
+    nic_settings: dict = dict(link)
+    nic_settings["dhcp4"] = False
+    nic_settings["dhcp6"] = False
+    if "accept-ra" in addressing:
+        nic_settings["accept-ra"] = False
+    bridge_settings: dict = {"interfaces": [nic]}
+    if mac:
+        bridge_settings["macaddress"] = yaml.Quoted(mac)
+    bridge_settings.update(_addresses_with_guest(addressing, config.address))
+    header = [
+        f"# Written by xenwizard: the Xen bridge {bridge}, with {nic} as its only port, takes",
+        f"# over {nic}'s addressing (xl never creates a bridge). Guests' vifs join {bridge};",
+        f"# dnsmasq serves {config.network} on it. `xenwizard rollback` removes this file.",
+        f"{GUEST_HEADER}{config.address}",
+    ]
+    network = {"version": 2, "ethernets": {nic: nic_settings}, "bridges": {bridge: bridge_settings}}
+    body = yaml.dump({"network": network})
+    return "\n".join(header + body) + "\n"
+
+
+def plan_change(
+    files: list[YamlFile], config: WizardConfig, nic: str, mac: str | None = None
+) -> NetplanChange:
+    """Our file's text and the edits of other files for bridging `nic` as config.bridge."""
+    bridge = config.bridge
+    prev = previous(files)
+    if prev is not None and prev.nic != nic:
+        raise EditError(
+            f"{OWN_PATH}: xenwizard already bridges {prev.nic} as {prev.bridge}; to bridge {nic} "
+            "instead, roll that run back first (`xenwizard rollback`)"
+        )
+    merged = ethernets(files, include_own=False)
+    if nic not in merged and prev is None:
+        known = ", ".join(merged) or "none"
+        raise EditError(
+            f"{NETPLAN_DIR}: no ethernet `{nic}` in any netplan file (ethernets: {known}); "
+            "choose the NIC with --nic"
+        )
+    for file in files:
+        if file.is_own:
+            continue
+        for name, settings in _section(file, "bridges").items():
+            ports = settings.get("interfaces") if isinstance(settings, dict) else None
+            if name == bridge:
+                raise EditError(
+                    f"{file.path}: bridge {bridge} is already defined there; choose another "
+                    "bridge name"
+                )
+            if isinstance(ports, list) and nic in ports:
+                raise EditError(
+                    f"{file.path}: {nic} is already a port of bridge {name}; use --bridge "
+                    f"{name} or remove that bridge"
+                )
+    settings = merged.get(nic, {})
+    addressing = {k: v for k, v in settings.items() if k in ADDRESSING}
+    if prev is not None:
+        addressing = merge(addressing, prev.addressing)  # type: ignore[assignment]
+    mac = (mac or nic_mac(files, nic) or "").lower() or None
+    edits: dict[str, EditResult] = {}
+    link: dict = {}
+    own_position = OWN_NAME
+    for file in files:
+        if file.is_own:
+            continue
+        keys = ADDRESSING if file.name > own_position else NOT_OVERRIDABLE
+        edit, carry = strip_nic(file, nic, keys, bridge)
+        if edit is not None:
+            edits[file.path] = edit
+            link = merge(link, carry)  # type: ignore[assignment]
+    own_text = render_own(config, nic, mac, addressing, link)
+    notes = [
+        f"{bridge} takes over {nic}'s addressing: "
+        + (", ".join(f"{k}" for k in addressing) or "none (the NIC had no addresses)"),
+        f"guests' subnet {config.address} is one more `addresses` entry on {bridge}; {bridge} "
+        f"exists at boot, so the seed's {config.alias} alias and rc.local line are not needed",
+        f"{nic}: dhcp4/dhcp6 false here (overrides the earlier files' values)",
+        "no `parameters:` block, so `netplan try` can test this and revert",
+    ]
+    if mac:
+        notes.append(f"macaddress {mac}: {bridge} keeps {nic}'s MAC (DHCP reservations match)")
+    else:
+        notes.append(
+            f"{nic}'s MAC is not known (no `match: macaddress`, not the live system): {bridge} "
+            "gets a generated MAC; add `macaddress:` by hand if the LAN needs it"
+        )
+    return NetplanChange(own_text, notes, edits)
+
+
+# --- cloud-init ---------------------------------------------------------------------------------
+
+_CLOUD_INIT_HINTS = ("cloud-init", "generated from information provided by the datasource")
+
+
+def written_by_cloud_init(path: str, text: str) -> bool:
+    head = "\n".join(text.splitlines()[:8]).lower()
+    return path.endswith("50-cloud-init.yaml") or any(h in head for h in _CLOUD_INIT_HINTS)
+
+
+def cloud_init_network_disabled(cfg_texts: dict[str, str]) -> bool:
+    """Whether cloud-init's configuration says `network: {config: disabled}`."""
+    for text in cfg_texts.values():
+        try:
+            data = yaml.parse(text).data()
+        except EditError:
+            if re.search(r"network:\s*\{\s*config:\s*disabled\s*\}", text):
+                return True
+            continue
+        network = data.get("network") if isinstance(data, dict) else None
+        if isinstance(network, dict) and network.get("config") == "disabled":
+            return True
+    return False
