@@ -41,6 +41,24 @@ def add_answer_options(parser: argparse.ArgumentParser) -> None:
         const=False,
         help="answer DHCP for any MAC on the bridge",
     )
+    parser.add_argument(
+        "--nic", metavar="IFACE", help="NIC the bridge takes over (default: detected)"
+    )
+    udp = parser.add_mutually_exclusive_group()
+    udp.add_argument(
+        "--udp-checksum-workaround",
+        dest="udp_checksum_workaround",
+        action="store_const",
+        const=True,
+        help="turn tx checksum offload off on guests' vifs (default: on only for ubuntu-precise)",
+    )
+    udp.add_argument(
+        "--no-udp-checksum-workaround",
+        dest="udp_checksum_workaround",
+        action="store_const",
+        const=False,
+        help="leave guests' vifs as they are",
+    )
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,15 @@ from xenwizard.config import WizardConfig
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import PlanError, Profile
+from xenwizard.profiles.debian import Debian12, Debian13
+from xenwizard.profiles.ubuntu import Ubuntu2204, Ubuntu2404
 from xenwizard.profiles.ubuntu_precise import UbuntuPrecise
 from xenwizard.rootfs import RootFS
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (UbuntuPrecise(),)}
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (UbuntuPrecise(), Debian12(), Debian13(), Ubuntu2204(), Ubuntu2404())
+}
 
 
 def select_profile(facts: SystemFacts, name: str | None = None) -> tuple[Profile, str]:

@@ -27,6 +27,7 @@ class Profile(ABC):
     title: str  # e.g. "Ubuntu 12.04 Precise with Xen 4.1 (xend, xm toolstack)"
     toolstack: str  # "xm" (xend era) or "xl"
     udp_checksum_default: bool
+    toolstack_note: str = ""  # what the toolstack screen says; "" = use the plan's warnings
 
     @abstractmethod
     def matches(self, facts: SystemFacts) -> bool:
@@ -39,6 +40,15 @@ class Profile(ABC):
     def warnings(self, config: WizardConfig, facts: SystemFacts) -> list[str]:
         """Profile-specific things the operator must read before applying."""
         return []
+
+    def primary_nic(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> object | None:
+        """The NIC the bridge takes over (current releases: a `current.NicChoice` with name,
+        reason, mac, candidates, backend, error); None where xend makes the bridge."""
+        return None
+
+    def ssh_warning(self, config: WizardConfig, facts: SystemFacts, nic: str | None) -> str | None:
+        """Plain words for the welcome/preview screens when SSH runs through that NIC."""
+        return None
 
     def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
         from xenwizard.preflight import warnings

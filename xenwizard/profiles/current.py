@@ -1,0 +1,566 @@
+"""What Debian 12/13 and Ubuntu 22.04/24.04 share: xl, a bridge in the distribution's network
+configuration, xl.conf's default bridge, a dnsmasq drop-in and a vif-post.d hook.
+
+The release profiles (debian.py, ubuntu.py) only say which packages exist there, which xen-tools
+hook dir is missing, and which network stack is the release's default. The network stack
+actually used is read from the target: ifupdown when /etc/network/interfaces configures a NIC,
+netplan when /etc/netplan does (Debian cloud images use netplan; Ubuntu uses netplan).
+
+The network step is checked with the real tool before anything is applied (`ifup --no-act`,
+`netplan generate` into a scratch root) and a plan that fails is refused; it is never activated
+on the running system — Xen needs a reboot anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from xenwizard import netcheck
+from xenwizard.config import WizardConfig
+from xenwizard.edits import (
+    EditError,
+    EditResult,
+    dnsmasq,
+    ifupdown_bridge,
+    netplan,
+    vifhook,
+    xlconf,
+)
+from xenwizard.plan import Plan, Step
+from xenwizard.probe import SystemFacts
+from xenwizard.profiles.base import (
+    PlanError,
+    Profile,
+    edit_step,
+    packages_step,
+    require_file,
+    symlink_step,
+)
+from xenwizard.rootfs import RootFS
+
+INTERFACES = "etc/network/interfaces"
+XL_CONF = "etc/xen/xl.conf"
+DNSMASQ_DROPIN = "etc/dnsmasq.d/xenwizard.conf"
+DNSMASQ_CONF = "etc/dnsmasq.conf"
+HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
+XEN_METAPACKAGE = "xen-system-amd64"
+CLOUD_CFG = ("etc/cloud/cloud.cfg", "etc/cloud/cloud.cfg.d")
+
+TOOLSTACK_NOTE = (
+    "xl is the only toolstack on this release: xend, xm and xend-config.sxp are gone and "
+    "/etc/default/xen has no TOOLSTACK line, so there is nothing to choose or keep. xl never "
+    "creates a bridge: what xend's network-script did is now the bridge step, which defines "
+    "the bridge in the system's network configuration (ifupdown or netplan) so it exists from "
+    "boot on, and xl.conf's vif.default.bridge puts the guests' vifs on it."
+)
+
+
+@dataclass(frozen=True)
+class NicChoice:
+    """The primary NIC the bridge takes over, how it was found, and its MAC when known."""
+
+    name: str | None
+    reason: str
+    mac: str | None = None
+    candidates: tuple[str, ...] = ()
+    backend: str = ""
+    error: str | None = None
+
+
+class CurrentRelease(Profile):
+    """Base of the current-release profiles; subclasses set the class attributes."""
+
+    toolstack = "xl"
+    udp_checksum_default = False  # current DHCP clients handle checksum offload
+    toolstack_note = TOOLSTACK_NOTE
+    os_id: str
+    version_id: str
+    codename: str
+    default_backend: str  # "ifupdown" or "netplan": the release's installer default
+    has_xen_tools = True
+    no_xen_tools_reason = ""
+    hook_link: tuple[str, str] | None = None  # (missing dir, target) in usr/share/xen-tools
+    hook_shipped_note = ""  # when the package already has the release's hook dir
+
+    def matches(self, facts: SystemFacts) -> bool:
+        return facts.os_id == self.os_id and (
+            facts.version_id == self.version_id
+            or (not facts.version_id and facts.codename == self.codename)
+        )
+
+    # --- what the screens ask ----------------------------------------------------------------
+
+    def network_backend(self, facts: SystemFacts, fs: RootFS) -> str:
+        """ifupdown when etc/network/interfaces configures an interface other than lo,
+        netplan when etc/netplan defines an ethernet, else the release's default."""
+        text = fs.read_text(INTERFACES)
+        if text is not None:
+            try:
+                if ifupdown_bridge.configured_interfaces(text):
+                    return "ifupdown"
+            except EditError:
+                return "ifupdown"  # its own step reports what is wrong with the file
+        if _netplan_texts(fs):
+            try:
+                if netplan.ethernets(netplan.load_files(_netplan_texts(fs))):
+                    return "netplan"
+            except EditError:
+                return "netplan"
+        return self.default_backend
+
+    def primary_nic(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> NicChoice:
+        """--nic, else the default-route NIC (live), else the one configured physical NIC."""
+        backend = self.network_backend(facts, fs)
+        try:
+            found = _configured(backend, fs)
+        except EditError as exc:
+            return NicChoice(None, "", backend=backend, error=str(exc))
+        names = tuple(name for name, _, _ in found)
+        if config.nic:
+            name, reason = config.nic, "chosen with --nic"
+            if backend == "netplan":
+                name = _netplan_id(fs, config.nic) or config.nic
+        else:
+            name, reason, error = _detect(config, facts, backend, found)
+            if error:
+                return NicChoice(None, "", candidates=names, backend=backend, error=error)
+        assert name is not None
+        return NicChoice(name, reason, _mac(facts, fs, backend, name), names, backend)
+
+    def ssh_warning(self, config: WizardConfig, facts: SystemFacts, nic: str | None) -> str | None:
+        """Plain words when the operator's SSH session runs through the NIC being bridged."""
+        if not facts.live or not facts.over_ssh:
+            return None
+        parts = (facts.ssh_connection or "").split()
+        server = parts[2] if len(parts) >= 3 else ""
+        holder = next(
+            (
+                i.name
+                for i in facts.interfaces
+                for a in i.addresses
+                if str(a.ip) == server
+            ),
+            None,
+        )
+        if holder is not None and holder not in (nic, config.bridge):
+            return None
+        via = f"through {holder} ({server})" if holder else f"to {server or 'this host'}"
+        return (
+            f"You are connected over SSH {via}, and this plan moves {nic}'s addresses onto "
+            f"the bridge {config.bridge}. Nothing changes on the running network now: xenwizard "
+            "never activates the new configuration live; it takes effect at the reboot Xen "
+            "needs anyway. If it does not come up then, SSH cannot reach this host: keep a "
+            "console (IPMI, iLO, the VM console) at hand before rebooting."
+        )
+
+    # --- the plan ----------------------------------------------------------------------------
+
+    def packages(self, backend: str) -> tuple[str, ...]:
+        wanted = [XEN_METAPACKAGE]
+        if self.has_xen_tools:
+            wanted.append("xen-tools")
+        wanted += ["dnsmasq", "ethtool"]
+        if backend == "ifupdown":
+            wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
+        return tuple(wanted)
+
+    def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
+        from xenwizard.preflight import warnings as preflight_warnings
+
+        extra: list[str] = []
+        steps = self.plan_steps(config, facts, fs, extra)
+        backend = self.network_backend(facts, fs)
+        where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/"
+        return Plan(
+            profile=self.name,
+            profile_reason=f"{reason}; xl toolstack, the bridge goes into {backend} ({where})",
+            root=str(fs.root),
+            steps=tuple(steps),
+            answers={"profile": self.name, **config.to_answers()},
+            warnings=tuple(extra + preflight_warnings(config, facts)),
+        )
+
+    def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
+        return self.plan_steps(config, facts, fs, [])
+
+    def plan_steps(
+        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, warnings: list[str]
+    ) -> list[Step]:
+        choice = self.primary_nic(config, facts, fs)
+        if choice.error or choice.name is None:
+            raise PlanError(choice.error or "no primary NIC found; choose one with --nic")
+        nic = choice.name
+        backend = choice.backend
+        ssh = self.ssh_warning(config, facts, nic)
+        if ssh:
+            warnings.append(ssh)
+
+        packages = packages_step("packages", self.packages(backend), facts)
+        notes = list(packages.notes)
+        if not self.has_xen_tools:
+            notes.append(f"xen-tools skipped: {self.no_xen_tools_reason}")
+        steps: list[Step] = []
+        installing_xen = tuple(p for p in (XEN_METAPACKAGE,) if p in packages.packages)
+        hook = self._hook_step(facts, fs, notes)
+        steps.append(_with_notes(packages, notes))
+        if hook is not None:
+            steps.append(hook)
+
+        if backend == "ifupdown":
+            steps += self._ifupdown_steps(config, fs, choice, warnings)
+        else:
+            steps += self._netplan_steps(config, fs, choice, warnings)
+
+        steps.append(
+            edit_step(
+                "xl-default-bridge",
+                f"xl: guests' vifs join {config.bridge} by default",
+                fs,
+                XL_CONF,
+                partial(xlconf.set_default_bridge, bridge=config.bridge),
+                installing=installing_xen,
+            )
+        )
+        steps.append(self._dnsmasq_step(config, facts, fs))
+        udp = self._udp_step(config, fs)
+        if udp is not None:
+            steps.append(udp)
+        return steps
+
+    def _hook_step(self, facts: SystemFacts, fs: RootFS, notes: list[str]) -> Step | None:
+        if not self.has_xen_tools:
+            notes.append("xen-tools hook dir step skipped: no xen-tools on this release")
+            return None
+        installed = "xen-tools" in facts.installed_packages
+        if self.hook_link is None:
+            if installed and not fs.exists(f"{HOOK_BASE}/{self.codename}.d"):
+                return symlink_step(
+                    "xen-tools-hooks",
+                    fs,
+                    HOOK_BASE,
+                    f"{self.codename}.d",
+                    "debian.d",
+                    f"xen-tools hook dir for {self.codename}",
+                )
+            notes.append(self.hook_shipped_note)
+            return None
+        name, target = self.hook_link
+        return symlink_step(
+            "xen-tools-hooks",
+            fs,
+            HOOK_BASE,
+            name,
+            target,
+            f"xen-tools hook dir for {self.codename}",
+        )
+
+    def _ifupdown_steps(
+        self, config: WizardConfig, fs: RootFS, choice: NicChoice, warnings: list[str]
+    ) -> list[Step]:
+        nic = choice.name
+        assert nic is not None
+        title = (
+            f"bridge {config.bridge} on {nic} (ifupdown), with the guests' subnet "
+            f"{config.address}"
+        )
+        step = edit_step(
+            "bridge",
+            title,
+            fs,
+            INTERFACES,
+            require_file(
+                "ifupdown's configuration of the primary NIC",
+                partial(ifupdown_bridge.set_bridge, config=config, nic=nic, mac=choice.mac),
+            ),
+        )
+        assert step.after is not None
+        extra = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
+        checked = netcheck.check_ifupdown(step.after, fs, (config.bridge, nic))
+        extra.append(self._validation(checked, INTERFACES, warnings))
+        return [_with_notes(step, [*extra, *step.notes])]
+
+    def _netplan_steps(
+        self, config: WizardConfig, fs: RootFS, choice: NicChoice, warnings: list[str]
+    ) -> list[Step]:
+        nic = choice.name
+        assert nic is not None
+        texts = _netplan_texts(fs)
+        try:
+            files = netplan.load_files(texts)
+            change = netplan.plan_change(files, config, nic, choice.mac)
+        except EditError as exc:
+            raise PlanError(str(exc)) from None
+        own_notes = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
+        owned = [
+            path
+            for path, text in texts.items()
+            if path != netplan.OWN_PATH and netplan.written_by_cloud_init(path, text)
+        ]
+        if owned and not netplan.cloud_init_network_disabled(_cloud_cfg_texts(fs)):
+            message = (
+                f"{', '.join(owned)} belongs to cloud-init, which may write it again (for "
+                f"example when the instance changes) and bring {nic}'s addressing back. "
+                f"xenwizard's {netplan.OWN_PATH} keeps DHCP off on {nic} even then; to stop "
+                "cloud-init rewriting the network configuration, put `network: {config: "
+                "disabled}` into /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg."
+            )
+            warnings.append(message)
+            own_notes.append(f"cloud-init owns {', '.join(owned)}: see the warning above")
+        after_texts = dict(texts)
+        after_texts[netplan.OWN_PATH] = change.own_text
+        for path, edit in change.edits.items():
+            after_texts[path] = edit.text
+        checked = netcheck.check_netplan(after_texts)
+        own_notes.append(self._validation(checked, netplan.OWN_PATH, warnings))
+        own_text = change.own_text
+        own_result = EditResult(own_text, tuple(change.own_notes))
+
+        steps: list[Step] = []
+        own = edit_step(
+            "bridge",
+            f"bridge {config.bridge} on {nic} (netplan), with the guests' subnet {config.address}",
+            fs,
+            netplan.OWN_PATH,
+            lambda _text: own_result,
+            mode=netplan.MODE,
+        )
+        steps.append(_with_notes(own, [*own_notes, *own.notes]))
+        for path in sorted(change.edits):
+            result = change.edits[path]
+            steps.append(
+                edit_step(
+                    "bridge-" + path.rsplit("/", 1)[-1].removesuffix(".yaml"),
+                    f"netplan: {nic}'s addresses leave {path.rsplit('/', 1)[-1]}",
+                    fs,
+                    path,
+                    lambda _text, result=result: result,
+                )
+            )
+        return steps
+
+    def _validation(self, checked: netcheck.Check, path: str, warnings: list[str]) -> str:
+        if checked.ok is False:
+            raise PlanError(
+                f"{path}: the new network configuration fails `{checked.tool}`: "
+                f"{checked.message}; refusing this plan"
+            )
+        if checked.ok is None:
+            warnings.append(f"{path}: not validated: {checked.message}")
+            return f"not validated: {checked.message}"
+        return f"checked with `{checked.tool}`: accepted"
+
+    def _dnsmasq_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
+        """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default)."""
+        installed = "dnsmasq" in facts.installed_packages
+        title = f"dnsmasq: DHCP for the guests on {config.bridge}"
+        if installed and not dnsmasq.reads_conf_dir(
+            fs.read_text("etc/default/dnsmasq"), fs.read_text(DNSMASQ_CONF)
+        ):
+            edit = partial(dnsmasq.set_managed_block, config=config)
+            return edit_step(
+                "dnsmasq",
+                title,
+                fs,
+                DNSMASQ_CONF,
+                require_file("dnsmasq's main configuration file", edit),
+            )
+        # The shared drop-in names the seed's alias in a comment; on these releases the
+        # guests' subnet is an address on the bridge itself.
+        content = dnsmasq.render_dropin(config).replace(f" (address from {config.alias})", "")
+        content += self.dnsmasq_extra()
+        why = (
+            "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq)"
+            if installed
+            else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
+        )
+        notes = [f"own file {DNSMASQ_DROPIN}: {why}"]
+        if self.dnsmasq_extra():
+            notes.append(self.dnsmasq_extra_note())
+        notes.append(self.udp_state(config))
+        result = EditResult(content, tuple(notes))
+        return edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, lambda _text: result)
+
+    def dnsmasq_extra(self) -> str:
+        """Release-specific lines appended to the drop-in (none by default)."""
+        return ""
+
+    def dnsmasq_extra_note(self) -> str:
+        return ""
+
+    def _udp_step(self, config: WizardConfig, fs: RootFS) -> Step | None:
+        enabled = self.udp_enabled(config)
+        exists = fs.exists(vifhook.HOOK_PATH)
+        if not enabled and not exists:
+            return None
+        origin = (
+            "profile default"
+            if config.udp_checksum_workaround is None
+            else "--udp-checksum-workaround"
+            if enabled
+            else "--no-udp-checksum-workaround"
+        )
+        title = "UDP checksum workaround: vif-post.d hook" + ("" if enabled else " (off)")
+        step = edit_step(
+            "udp-checksum-hook",
+            title,
+            fs,
+            vifhook.HOOK_PATH,
+            partial(vifhook.set_hook, enabled=enabled),
+            mode=vifhook.MODE,
+        )
+        return _with_notes(step, [f"{'on' if enabled else 'off'} ({origin})", *step.notes])
+
+    def udp_enabled(self, config: WizardConfig) -> bool:
+        if config.udp_checksum_workaround is None:
+            return self.udp_checksum_default
+        return config.udp_checksum_workaround
+
+    def udp_state(self, config: WizardConfig) -> str:
+        """One line on the UDP checksum workaround for the DHCP step's notes."""
+        if config.udp_checksum_workaround is None:
+            origin = "the default on this release"
+        else:
+            origin = "--udp-checksum-workaround" if config.udp_checksum_workaround else (
+                "--no-udp-checksum-workaround"
+            )
+        if self.udp_enabled(config):
+            return f"UDP checksum workaround: on ({origin}); see the vif-post.d hook step"
+        return (
+            f"UDP checksum workaround: off ({origin}; current DHCP clients do not need it); "
+            "--udp-checksum-workaround adds a vif-post.d hook for old guests"
+        )
+
+    def udp_note(self, config: WizardConfig) -> str:
+        """What the DHCP screen says next to the switch."""
+        return (
+            "Off by default on this release: current DHCP clients handle checksum offload. "
+            "Turn it on for old guests (ISC dhclient before 4.3.2): a vif-post.d hook runs "
+            "`ethtool -K vifX tx off` when a vif comes up; the vif-bridge conffile stays as "
+            "shipped."
+        )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _with_notes(step: Step, notes: list[str]) -> Step:
+    from dataclasses import replace
+
+    return replace(step, notes=tuple(n for n in notes if n))
+
+
+def _not_live_notes() -> list[str]:
+    return [
+        "takes effect at the next boot (Xen needs the reboot anyway); xenwizard never "
+        "activates it on the running system"
+    ]
+
+
+def _netplan_texts(fs: RootFS) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for name in fs.listdir(netplan.NETPLAN_DIR):
+        if not name.endswith(".yaml"):
+            continue
+        path = f"{netplan.NETPLAN_DIR}/{name}"
+        text = fs.read_text(path)
+        if text is not None:
+            texts[path] = text
+    return texts
+
+
+def _cloud_cfg_texts(fs: RootFS) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    candidates = [CLOUD_CFG[0]] + [
+        f"{CLOUD_CFG[1]}/{name}" for name in fs.listdir(CLOUD_CFG[1]) if name.endswith(".cfg")
+    ]
+    for path in candidates:
+        text = fs.read_text(path)
+        if text is not None:
+            texts[path] = text
+    if fs.exists("etc/cloud/cloud-init.disabled"):
+        texts["etc/cloud/cloud-init.disabled"] = "network: {config: disabled}\n"
+    return texts
+
+
+def _configured(backend: str, fs: RootFS) -> list[tuple[str, bool, bool]]:
+    """(name, has addressing, bridged by xenwizard) of every NIC the configuration names."""
+    if backend == "ifupdown":
+        text = fs.read_text(INTERFACES) or ""
+        return [
+            (name, method != "manual", ours)
+            for name, method, ours in _dedupe(ifupdown_bridge.configured_interfaces(text))
+        ]
+    return netplan.candidates(netplan.load_files(_netplan_texts(fs)))
+
+
+def _dedupe(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+    """One entry per NIC; a NIC with any non-manual stanza counts as addressed."""
+    out: dict[str, tuple[str, str, bool]] = {}
+    for name, method, ours in found:
+        if name not in out or out[name][1] == "manual":
+            out[name] = (name, method, ours)
+    return list(out.values())
+
+
+def _wireless(name: str) -> bool:
+    return name.startswith("wl")  # wlan0, wlp2s0: a Wi-Fi NIC cannot be a bridge port
+
+
+def _detect(
+    config: WizardConfig,
+    facts: SystemFacts,
+    backend: str,
+    found: list[tuple[str, bool, bool]],
+) -> tuple[str | None, str, str | None]:
+    """(name, reason, error) from the default route (live) or the configuration files."""
+    names = [name for name, _, _ in found]
+    route = facts.default_route.interface if facts.default_route else None
+    if route and route != config.bridge:
+        info = facts.interface(route)
+        if info is not None and not info.is_bridge:
+            return route, f"carries the default route (via {facts.default_route.gateway})", None
+    ours = [name for name, _, mine in found if mine]
+    if ours:
+        return ours[0], f"bridged by xenwizard's earlier run ({backend})", None
+    usable = [(n, addressed) for n, addressed, _ in found if not _wireless(n)]
+    addressed = [n for n, a in usable if a]
+    where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/*.yaml"
+    if len(addressed) == 1:
+        return addressed[0], f"the one NIC with addresses in {where}", None
+    if not addressed and len(usable) == 1:
+        return usable[0][0], f"the one NIC configured in {where}", None
+    if not usable:
+        return None, "", (
+            f"no NIC configured in {where} (found: {', '.join(names) or 'none'}); "
+            "choose the NIC to bridge with --nic"
+        )
+    several = ", ".join(addressed or [n for n, _ in usable])
+    return None, "", (
+        f"several NICs are configured in {where} ({several}); choose the one to bridge with --nic"
+    )
+
+
+def _mac(facts: SystemFacts, fs: RootFS, backend: str, nic: str) -> str | None:
+    info = facts.interface(nic)
+    if info is not None and info.mac and info.mac != "00:00:00:00:00:00":
+        return info.mac.lower()
+    if backend == "ifupdown":
+        text = fs.read_text(INTERFACES) or ""
+        try:
+            return ifupdown_bridge.nic_hwaddress(text, nic) or ifupdown_bridge.block_bridge_hw(
+                text
+            )
+        except EditError:
+            return None
+    try:
+        return netplan.nic_mac(netplan.load_files(_netplan_texts(fs)), nic)
+    except EditError:
+        return None
+
+
+def _netplan_id(fs: RootFS, ifname: str) -> str | None:
+    try:
+        return netplan.id_for_interface(netplan.load_files(_netplan_texts(fs)), ifname)
+    except EditError:
+        return None
