@@ -7,12 +7,12 @@ interfaces, and nothing sends traffic outside those namespaces. The pieces compo
         host, guest = lab.namespace("host"), lab.namespace("guest")
         add_bridge(host, "br0", address="198.51.100.2/24")   # unlabelled LAN address, like xend
         add_lan(lab, host, "br0")                            # a LAN port: veth to a "lan" netns
-        Ifupdown(host, lab.path("ifupdown"), ROOT / "etc/network/interfaces").run_line(
+        Ifupdown(host, lab.workdir("ifupdown"), ROOT / "etc/network/interfaces").run_line(
             'ifup "br0:0" >/dev/null || true')               # the rc.local line, as written
-        dnsmasq = Dnsmasq(host, lab.path("dnsmasq"), conf_dirs=[ROOT / "etc/dnsmasq.d"]).start()
+        dnsmasq = Dnsmasq(host, lab.workdir("dnsmasq"), conf_dirs=[ROOT / "etc/dnsmasq.d"]).start()
         add_veth(host, "vif1.0", guest, "eth0", mac="00:16:3e:00:00:01", master="br0")
         run_vif_line(host, vif_bridge_text, "vif1.0")        # the generated ethtool line
-        lease = DhcpClient(guest, "eth0", lab.path("dhcp")).request()
+        lease = DhcpClient(guest, "eth0", lab.workdir("dhcp")).request()
 
 `Lab.close()` (or leaving the `with`) kills every process inside its namespaces, deletes the
 namespaces (which destroys their interfaces) and removes its temp dir; it runs also when a test
@@ -519,7 +519,7 @@ class Dnsmasq:
             if self.proc.poll() is not None:
                 out = self.proc.stdout.read() if self.proc.stdout else ""
                 raise NetnsError(f"dnsmasq exited {self.proc.returncode}: {out}{self.log()}")
-            if "DHCP, " in self.log() or "DHCP, IP range" in self.log():
+            if "DHCP, " in self.log():  # "DHCP, IP range ..." once its sockets are open
                 return self
             time.sleep(0.05)
         raise NetnsError(f"dnsmasq did not start DHCP within {timeout}s: {self.log()}")
