@@ -22,9 +22,9 @@ from xenwizard.hostcheck import (
     LinkState,
     ProcessInfo,
     dnsmasq_sources,
-    lan_address_warning,
     run_checks,
 )
+from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts
 from xenwizard.rootfs import RootFS
 
@@ -356,13 +356,16 @@ def test_lan_address_warning() -> None:
     with_address = InterfaceInfo("eth0", addresses=(IF("198.51.100.7/24"),), is_physical=True)
     without = InterfaceInfo("eth0", is_physical=True)
     route = DefaultRoute("198.51.100.1", "eth0")
-    assert lan_address_warning(cfg, facts(interfaces=(with_address,), default_route=route)) is None
-    text = lan_address_warning(cfg, facts(interfaces=(without,), default_route=route))
+    assert (
+        alias_lan_address_warning(cfg, facts(interfaces=(with_address,), default_route=route))
+        is None
+    )
+    text = alias_lan_address_warning(cfg, facts(interfaces=(without,), default_route=route))
     assert text is not None and text.startswith("eth0 has no IPv4 address")
     assert "dnsmasq ignores the labelled br0:0 alias" in text
-    text = lan_address_warning(cfg, facts(interfaces=(without,)))
+    text = alias_lan_address_warning(cfg, facts(interfaces=(without,)))
     assert text is not None and text.startswith("no default route")
-    assert lan_address_warning(cfg, replace(facts(interfaces=(without,)), live=False)) is None
+    assert alias_lan_address_warning(cfg, replace(facts(interfaces=(without,)), live=False)) is None
 
 
 # --- the command --------------------------------------------------------------------------------

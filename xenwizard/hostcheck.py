@@ -29,7 +29,6 @@ import hashlib
 import ipaddress
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import Any, Protocol
 
 from xenwizard.config import ConfigError, WizardConfig, build_config
 from xenwizard.journal import STATE_DIR, Journal, list_runs, runs_dir
-from xenwizard.probe import SystemFacts, parse_shell_vars
+from xenwizard.probe import parse_shell_vars
 from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS
 
 DHCP_PORT = 67
@@ -623,18 +622,11 @@ def _link_result(ctx: Context, run: AppliedRun, step: dict[str, Any]) -> CheckRe
     return failed(name, f"missing; run {run.run_id} made it -> {target}")
 
 
-_TOOLSTACK_WARNING = re.compile(r"etc/default/xen has (no TOOLSTACK line|TOOLSTACK='([^']*)')")
-
-
 def planned_toolstack(run: AppliedRun) -> tuple[bool, str | None]:
     """(known, value) of TOOLSTACK when the run was planned; value None means no such line."""
     facts = run.plan.get("facts")
     if isinstance(facts, dict) and "toolstack" in facts:
         return True, facts["toolstack"]
-    for warning in run.plan.get("warnings", []):
-        match = _TOOLSTACK_WARNING.search(str(warning))
-        if match:
-            return True, match.group(2) if match.group(2) is not None else None
     return False, None
 
 
@@ -688,30 +680,3 @@ def run_checks(fs: RootFS, live: LiveSystem | None = None) -> list[CheckResult]:
 
 
 # --- a warning before applying ------------------------------------------------------------------
-
-
-def lan_address_warning(config: WizardConfig, facts: SystemFacts) -> str | None:
-    """For preflight on a live host: BR will have no unlabelled address after the reboot.
-
-    xend's network-bridge moves the default-route NIC's addresses onto BR. When that NIC (or
-    the one chosen with --nic) has no IPv4 address, or there is no default route to find it,
-    BR ends up with the labelled alias only, and dnsmasq answers no guest.
-    """
-    if not facts.live:
-        return None
-    nic = config.nic or (facts.default_route.interface if facts.default_route else None)
-    consequence = (
-        f"{config.bridge} will have no unlabelled IPv4 address after the reboot, and dnsmasq "
-        f"ignores the labelled {config.alias} alias then (no guest gets a lease)"
-    )
-    if nic is None:
-        return "no default route: xend's network-bridge finds no NIC to move onto the bridge; " + (
-            consequence
-        )
-    info = facts.interface(nic)
-    if info is not None and not info.addresses:
-        return (
-            f"{nic} has no IPv4 address: xend's network-bridge moves it into {config.bridge}, so "
-            f"{consequence}; give {nic} an address first"
-        )
-    return None

@@ -109,6 +109,7 @@ class Plan:
     steps: tuple[Step, ...]
     answers: dict[str, object] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
+    toolstack: str | None = None  # TOOLSTACK= when planned (None: no line); verify compares
 
     @property
     def changed(self) -> bool:

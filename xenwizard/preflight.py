@@ -35,3 +35,30 @@ def subnet_overlaps(config: WizardConfig, facts: SystemFacts) -> list[str]:
 def warnings(config: WizardConfig, facts: SystemFacts) -> list[str]:
     clash = bridge_clash(config.bridge, facts)
     return ([clash] if clash else []) + subnet_overlaps(config, facts)
+
+
+def alias_lan_address_warning(config: WizardConfig, facts: SystemFacts) -> str | None:
+    """For preflight on a live host: BR will have no unlabelled address after the reboot.
+
+    xend's network-bridge moves the default-route NIC's addresses onto BR. When that NIC (or
+    the one chosen with --nic) has no IPv4 address, or there is no default route to find it,
+    BR ends up with the labelled alias only, and dnsmasq answers no guest.
+    """
+    if not facts.live:
+        return None
+    nic = config.nic or (facts.default_route.interface if facts.default_route else None)
+    consequence = (
+        f"{config.bridge} will have no unlabelled IPv4 address after the reboot, and dnsmasq "
+        f"ignores the labelled {config.alias} alias then (no guest gets a lease)"
+    )
+    if nic is None:
+        return "no default route: xend's network-bridge finds no NIC to move onto the bridge; " + (
+            consequence
+        )
+    info = facts.interface(nic)
+    if info is not None and not info.addresses:
+        return (
+            f"{nic} has no IPv4 address: xend's network-bridge moves it into {config.bridge}, so "
+            f"{consequence}; give {nic} an address first"
+        )
+    return None

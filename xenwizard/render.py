@@ -80,5 +80,6 @@ def plan_data(plan: Plan) -> dict[str, object]:
         "changed": plan.changed,
         "answers": plan.answers,
         "warnings": list(plan.warnings),
+        "facts": {"toolstack": plan.toolstack},
         "steps": [step_data(s) for s in plan.steps],
     }

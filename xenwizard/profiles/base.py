@@ -60,6 +60,7 @@ class Profile(ABC):
             steps=tuple(self.steps(config, facts, fs)),
             answers={"profile": self.name, **config.to_answers()},
             warnings=tuple(self.warnings(config, facts) + warnings(config, facts)),
+            toolstack=facts.toolstack,
         )
 
 

@@ -8,6 +8,7 @@ from xenwizard.config import WizardConfig
 from xenwizard.edits import EditResult, dnsmasq, interfaces, rclocal, sxp, vifbridge
 from xenwizard.edits.text import remove_block
 from xenwizard.plan import Step
+from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     Profile,
@@ -102,7 +103,8 @@ class UbuntuPrecise(Profile):
         )
         if current == "xl":
             text += " It is set to xl now: set it back to empty (xm) by hand before rebooting."
-        return [text]
+        lan = alias_lan_address_warning(config, facts)
+        return [text, lan] if lan else [text]
 
     def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
         packages = packages_step("packages", PACKAGES, facts)
