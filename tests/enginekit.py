@@ -86,12 +86,39 @@ def failing_command(step_id: str = "fail") -> RunCommand:
 
 # --- a fake apt-get/dpkg working on the root's var/lib/dpkg/status -----------------------------
 
-# package -> (dependencies, files it brings)
+# package -> (dependencies, files it brings; "path -> target" is a symlink)
 FAKE_PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "dnsmasq": (("dnsmasq-base",), ("etc/init.d/dnsmasq",)),
+    "dnsmasq": (
+        ("dnsmasq-base",),
+        ("etc/init.d/dnsmasq", "etc/default/dnsmasq", "etc/dnsmasq.conf", "etc/dnsmasq.d/README"),
+    ),
     "dnsmasq-base": ((), ("usr/sbin/dnsmasq", "usr/share/doc/dnsmasq-base/copyright")),
     "xen-fake": ((), ("etc/xen-fake/xen.conf",)),
+    "xen-system-amd64": (("xen-utils-common",), ()),
+    "xen-utils-common": ((), ("etc/xen/xl.conf",)),
+    "xen-tools": (
+        (),
+        (
+            "usr/share/xen-tools/artful.d/01-disable-daemons",
+            "usr/share/xen-tools/debian.d/01-disable-daemons",
+            "usr/share/xen-tools/bookworm.d -> debian.d",
+            "usr/share/xen-tools/trixie.d -> debian.d",
+        ),
+    ),
 }
+FAKE_CONTENT = {  # files whose content the edits need to recognise
+    "etc/xen/xl.conf": (
+        "## Global XL config file ##\n\n"
+        "# default bridge device to use with vif-bridge hotplug scripts\n"
+        '#vif.default.bridge="xenbr0"\n'
+    ),
+    "etc/default/dnsmasq": "ENABLED=1\nCONFIG_DIR=/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new\n",
+    "etc/dnsmasq.conf": "# Configuration file for dnsmasq.\n#conf-dir=/etc/dnsmasq.d\n",
+}
+
+
+def package_files(name: str) -> tuple[str, ...]:
+    return FAKE_PACKAGES.get(name, ((), ()))[1]
 
 
 def stanza(name: str) -> str:
@@ -126,6 +153,11 @@ class FakeRunner:
     def status(self) -> Path:
         return self.root / "var/lib/dpkg/status"
 
+    @property
+    def db(self) -> Path:
+        """Which files each fake package created; kept beside the root, not in it."""
+        return self.root.with_name(self.root.name + ".fake-dpkg")
+
     def run(self, argv, on_line, env=None) -> int:
         argv = list(argv)
         self.calls.append(argv)
@@ -150,7 +182,7 @@ class FakeRunner:
     def _closure(self, names: list[str]) -> list[str]:
         out: list[str] = []
         for name in names:
-            for dep in FAKE_PACKAGES[name][0]:
+            for dep in FAKE_PACKAGES.get(name, ((), ()))[0]:
                 if dep not in out:
                     out.append(dep)
             if name not in out:
@@ -180,10 +212,20 @@ class FakeRunner:
 
     def _put(self, name: str, on_line) -> None:
         on_line(f"Setting up {name} (1.0-fake) ...")
-        for rel in FAKE_PACKAGES[name][1]:
+        created = []
+        for entry in package_files(name):
+            rel, _, target = entry.partition(" -> ")
             path = self.root / rel
+            if os.path.lexists(path):  # the admin's file, as a conffile is for dpkg: kept
+                continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"fake file of {name}\n")
+            if target:
+                os.symlink(target, path)
+            else:
+                path.write_text(FAKE_CONTENT.get(rel, f"fake file of {name}\n"))
+            created.append(rel)
+        self.db.mkdir(exist_ok=True)
+        (self.db / f"{name}.list").write_text("".join(f"{rel}\n" for rel in created))
         with open(self.status, "a") as handle:
             handle.write(stanza(name))
 
@@ -192,13 +234,15 @@ class FakeRunner:
             return self.fail[word]
         for name in names:
             on_line(f"Purging {name} (1.0-fake) ...")
-            for rel in FAKE_PACKAGES[name][1]:
+            listing = self.db / f"{name}.list"
+            for rel in listing.read_text().splitlines():
                 path = self.root / rel
                 path.unlink(missing_ok=True)
                 parent = path.parent
                 while parent != self.root and parent.exists() and not any(parent.iterdir()):
                     parent.rmdir()
                     parent = parent.parent
+            listing.unlink()
             text = self.status.read_text()
             self.status.write_text(text.replace(stanza(name), "", 1))
         return 0
