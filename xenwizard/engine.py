@@ -30,6 +30,7 @@ from xenwizard.events import (
     StepOutput,
     StepStarted,
 )
+from xenwizard.freshness import PlanStale, verify_plan
 from xenwizard.journal import (
     Journal,
     JournalError,
@@ -45,7 +46,6 @@ from xenwizard.render import plan_data
 from xenwizard.rootfs import RootError, RootFS
 from xenwizard.runner import Runner
 from xenwizard.stepops import StepContext, StepError
-from xenwizard.verify import PlanStale, verify_plan
 
 EventCallback = Callable[[Event], None]
 

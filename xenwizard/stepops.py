@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xenwizard import atomic, dpkgstatus
+from xenwizard.freshness import link_location, stale
 from xenwizard.journal import Journal, Record
 from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink
 from xenwizard.rootfs import ENCODING, ERRORS, RootFS
 from xenwizard.runner import Runner
-from xenwizard.verify import link_location, stale
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 
