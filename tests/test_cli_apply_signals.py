@@ -126,6 +126,7 @@ def test_sigkill_then_rollback_restores_the_tree(tmp_path: Path, pause: str) -> 
     warning = f"xenwizard: warning: run {run_id} is unfinished; run `xenwizard rollback {run_id}`\n"
     assert history.stderr == warning
     assert run_cli("apply", "--root", str(root)).stderr.startswith(warning)  # warns, then refuses
+    assert run_cli("plan", "--root", str(root)).stderr.startswith(warning)
     rollback = run_cli("rollback", "--root", str(root))
     assert rollback.returncode == 0, rollback.stderr
     assert rollback.stderr == ""

@@ -37,3 +37,10 @@ def test_plan_command_does_not_import_textual() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "profile ubuntu-precise" in done.stdout
+
+
+def test_plan_path_constant_matches_the_journal() -> None:
+    from xenwizard.commands.plan import RUNS_DIR
+    from xenwizard.journal import RUNS_DIR as JOURNAL_RUNS_DIR
+
+    assert RUNS_DIR == JOURNAL_RUNS_DIR

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +47,8 @@ def report_errors() -> Iterator[Outcome]:
         raise
     except Exception as exc:
         if os.environ.get("XENWIZARD_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         for line in error_lines(exc):
             print(f"xenwizard: error: {line}", file=sys.stderr)

@@ -7,13 +7,24 @@ import sys
 
 from xenwizard.commands.common import plan_from_args
 from xenwizard.render import plan_data, plan_text
+from xenwizard.rootfs import RootFS
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 2
+RUNS_DIR = "var/lib/xenwizard/runs"  # journal.RUNS_DIR, spelled out to keep this path light
+
+
+def warn_if_unfinished(fs: RootFS) -> None:
+    """Warn about killed runs; the journal code is loaded only when there are runs at all."""
+    if fs.is_dir(RUNS_DIR):
+        from xenwizard.commands.runs import warn_unfinished
+
+        warn_unfinished(fs)
 
 
 def run(args: argparse.Namespace) -> int:
-    _, plan = plan_from_args(args)
+    inputs, plan = plan_from_args(args)
+    warn_if_unfinished(inputs.fs)
     if args.json:
         import json
 
