@@ -50,9 +50,11 @@ def _first_error(output: str, replacements: dict[str, str]) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     for old, new in replacements.items():
         lines = [line.replace(old, new) for line in lines]
-    picked = next((line for line in lines if re.search(r"error|fail|missing|unknown", line, re.I)),
-                  lines[0] if lines else "no message")
-    return picked
+    for pattern in (r"^ifup: (?!failed to bring up)", r"\berror\b", r"missing|unknown|fail"):
+        for line in lines:
+            if re.search(pattern, line, re.I) and not line.startswith("run-parts"):
+                return line
+    return lines[0] if lines else "no message"
 
 
 def _root_sources(text: str, fs: RootFS) -> str:

@@ -365,9 +365,7 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
 
     moved: list[Moved] = []
     if own_bridge:
-        movable = [
-            s for s in nic_stanzas if s.family in MOVABLE and s.method in MOVABLE[s.family]
-        ]
+        movable = [s for s in nic_stanzas if s.family in MOVABLE and s.method in MOVABLE[s.family]]
         for stanza in nic_stanzas:
             allowed = (*MOVABLE.get(stanza.family, ()), "manual")
             if stanza.family in MOVABLE and stanza.method not in allowed:
@@ -496,9 +494,7 @@ def _restore_nic(
 ) -> dict[int, list[Line]]:
     """The NIC bridged by an earlier run gets its addressing back when another NIC is chosen."""
     lines = doc.lines
-    stanza = next(
-        (s for s in outside.stanzas if s.name == prev_nic and s.family == "inet"), None
-    )
+    stanza = next((s for s in outside.stanzas if s.name == prev_nic and s.family == "inet"), None)
     if stanza is None or stanza.method != "manual" or not prev_moved:
         return {}
     first, rest = prev_moved[0], prev_moved[1:]

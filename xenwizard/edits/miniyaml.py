@@ -304,13 +304,14 @@ class _Parser:
                 self.i += 1
             value = _wrap(_Flow(text, start).parse(), start, self.lines[self.i - 1].index + 1)
             return Node(value, start, self.lines[self.i - 1].index + 1, flow=True)
+        value = _null(_scalar(text, start))
         nxt = self.peek()
         if nxt is not None and nxt.indent > line.indent and not nxt.text.startswith("- "):
             raise YamlError(
                 f"line {nxt.index + 1}: a scalar continued on the next line is not supported; "
                 "write it on one line"
             )
-        return Node(_null(_scalar(text, start)), start, start + 1)
+        return Node(value, start, start + 1)
 
     def mapping(self, indent: int) -> Node:
         entries: dict[str, Entry] = {}
@@ -390,8 +391,10 @@ def _depth(text: str) -> int:
 def _wrap(value: object, start: int, end: int) -> object:
     """Flow values as Nodes/Entries too, so callers walk one structure."""
     if isinstance(value, dict):
-        return {k: Entry(k, Node(_wrap(v, start, end), start, end, True), start, end)
-                for k, v in value.items()}
+        return {
+            k: Entry(k, Node(_wrap(v, start, end), start, end, True), start, end)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [Node(_wrap(v, start, end), start, end, True) for v in value]
     return value

@@ -133,8 +133,8 @@ def ethernets(files: list[YamlFile], *, include_own: bool = True) -> dict[str, d
 
 
 def _is_true(value: object) -> bool:
-    return isinstance(value, str) and not isinstance(value, yaml.Quoted) and (
-        value.lower() in _TRUE
+    return (
+        isinstance(value, str) and not isinstance(value, yaml.Quoted) and (value.lower() in _TRUE)
     )
 
 
@@ -183,9 +183,7 @@ def previous(files: list[YamlFile]) -> Previous | None:
             else:
                 del addressing["addresses"]
         mac = settings.get("macaddress")
-        return Previous(
-            name, str(ports[0]), addressing, str(mac).lower() if mac else None, guest
-        )
+        return Previous(name, str(ports[0]), addressing, str(mac).lower() if mac else None, guest)
     return None
 
 
@@ -277,8 +275,10 @@ def strip_nic(
         assert ethernets_entry is not None and isinstance(ethernets_entry.node.value, dict)
         if len(ethernets_entry.node.value) == 1:
             ranges = [(ethernets_entry.start, ethernets_entry.end)]
-        what = f"{nic}'s whole entry" if len(ranges) == 1 and ranges[0][0] == entry.start else (
-            "`ethernets:` (it held only " + nic + ")"
+        what = (
+            f"{nic}'s whole entry"
+            if len(ranges) == 1 and ranges[0][0] == entry.start
+            else ("`ethernets:` (it held only " + nic + ")")
         )
         notes = [f"{file.path}: {what} commented out; {nic} is defined in {OWN_PATH} now"]
     else:

@@ -135,12 +135,7 @@ class CurrentRelease(Profile):
         parts = (facts.ssh_connection or "").split()
         server = parts[2] if len(parts) >= 3 else ""
         holder = next(
-            (
-                i.name
-                for i in facts.interfaces
-                for a in i.addresses
-                if str(a.ip) == server
-            ),
+            (i.name for i in facts.interfaces for a in i.addresses if str(a.ip) == server),
             None,
         )
         if holder is not None and holder not in (nic, config.bridge):
@@ -261,8 +256,7 @@ class CurrentRelease(Profile):
         nic = choice.name
         assert nic is not None
         title = (
-            f"bridge {config.bridge} on {nic} (ifupdown), with the guests' subnet "
-            f"{config.address}"
+            f"bridge {config.bridge} on {nic} (ifupdown), with the guests' subnet {config.address}"
         )
         step = edit_step(
             "bridge",
@@ -421,8 +415,10 @@ class CurrentRelease(Profile):
         if config.udp_checksum_workaround is None:
             origin = "the default on this release"
         else:
-            origin = "--udp-checksum-workaround" if config.udp_checksum_workaround else (
-                "--no-udp-checksum-workaround"
+            origin = (
+                "--udp-checksum-workaround"
+                if config.udp_checksum_workaround
+                else ("--no-udp-checksum-workaround")
             )
         if self.udp_enabled(config):
             return f"UDP checksum workaround: on ({origin}); see the vif-post.d hook step"
@@ -531,14 +527,19 @@ def _detect(
     if not addressed and len(usable) == 1:
         return usable[0][0], f"the one NIC configured in {where}", None
     if not usable:
-        return None, "", (
-            f"no NIC configured in {where} (found: {', '.join(names) or 'none'}); "
-            "choose the NIC to bridge with --nic"
+        return (
+            None,
+            "",
+            (
+                f"no NIC configured in {where} (found: {', '.join(names) or 'none'}); "
+                "choose the NIC to bridge with --nic"
+            ),
         )
     several = ", ".join(addressed or [n for n, _ in usable])
-    return None, "", (
+    error = (
         f"several NICs are configured in {where} ({several}); choose the one to bridge with --nic"
     )
+    return None, "", error
 
 
 def _mac(facts: SystemFacts, fs: RootFS, backend: str, nic: str) -> str | None:
@@ -548,9 +549,7 @@ def _mac(facts: SystemFacts, fs: RootFS, backend: str, nic: str) -> str | None:
     if backend == "ifupdown":
         text = fs.read_text(INTERFACES) or ""
         try:
-            return ifupdown_bridge.nic_hwaddress(text, nic) or ifupdown_bridge.block_bridge_hw(
-                text
-            )
+            return ifupdown_bridge.nic_hwaddress(text, nic) or ifupdown_bridge.block_bridge_hw(text)
         except EditError:
             return None
     try:

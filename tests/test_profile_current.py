@@ -1,0 +1,405 @@
+"""Profiles for current releases: detection, the recipe per release, safety, convergence."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
+from tests.helpers import FIXTURES, copy_root, run_cli
+from xenwizard import netcheck
+from xenwizard.config import WizardConfig, build_config
+from xenwizard.edits import vifhook
+from xenwizard.engine import Engine
+from xenwizard.plan import EditFile, InstallPackages, Symlink
+from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
+from xenwizard.profiles import PROFILES, PlanError, make_plan, select_profile
+from xenwizard.rootfs import RootFS
+
+ROOTS = {
+    name: FIXTURES / f"{name}-root"
+    for name in ("debian-12", "debian-13", "ubuntu-22.04", "ubuntu-24.04")
+}
+NIC_MAC = "52:54:00:12:34:56"
+
+
+def facts_of(root: Path, **changes) -> SystemFacts:
+    return replace(probe(RootFS(root), live=False), **changes)
+
+
+def plan_for(
+    root: Path,
+    config: WizardConfig | None = None,
+    facts: SystemFacts | None = None,
+    profile: str | None = None,
+):
+    fs = RootFS(root)
+    return make_plan(config or WizardConfig(), facts or probe(fs, live=False), fs, profile)
+
+
+def step(plan, step_id: str):
+    return next(s for s in plan.steps if s.id == step_id)
+
+
+def live(root: Path, *, ssh: str | None = None, route: str | None = "eno1", **extra) -> SystemFacts:
+    """Facts as a live probe would give them: the NIC with its MAC and address, a route."""
+    interfaces = (
+        InterfaceInfo("lo", (ipaddress.IPv4Interface("127.0.0.1/8"),), "00:00:00:00:00:00"),
+        InterfaceInfo(
+            "eno1", (ipaddress.IPv4Interface("192.0.2.10/24"),), NIC_MAC, is_physical=True
+        ),
+        InterfaceInfo(
+            "eno2",
+            (ipaddress.IPv4Interface("198.51.100.10/24"),),
+            "52:54:00:00:00:02",
+            is_physical=True,
+        ),
+    )
+    return facts_of(
+        root,
+        live=True,
+        interfaces=interfaces,
+        default_route=DefaultRoute("192.0.2.1", route) if route else None,
+        ssh_connection=ssh,
+        **extra,
+    )
+
+
+# --- detection and the recipes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ROOTS))
+def test_detected_from_os_release(name: str) -> None:
+    profile, reason = select_profile(facts_of(ROOTS[name]))
+    assert profile.name == name and "detected" in reason
+    assert profile.toolstack == "xl" and profile.udp_checksum_default is False
+    assert "xl is the only toolstack" in profile.toolstack_note
+    assert "network-script" in profile.toolstack_note
+
+
+def test_every_profile_is_registered_and_profile_flag_overrides() -> None:
+    assert set(PROFILES) >= {"ubuntu-precise", *ROOTS}
+    plan = plan_for(ROOTS["debian-12"], profile="debian-13")
+    assert plan.profile == "debian-13" and "--profile debian-13" in plan.profile_reason
+
+
+def test_debian_12_recipe() -> None:
+    plan = plan_for(ROOTS["debian-12"])
+    assert [s.id for s in plan.steps] == ["packages", "bridge", "xl-default-bridge", "dnsmasq"]
+    assert "ifupdown (etc/network/interfaces)" in plan.profile_reason
+    packages = step(plan, "packages")
+    assert packages.packages == (
+        "xen-system-amd64",
+        "xen-tools",
+        "dnsmasq",
+        "ethtool",
+        "bridge-utils",
+    )
+    assert any("bookworm.d" in n for n in packages.notes)
+    bridge = step(plan, "bridge")
+    assert bridge.path == "etc/network/interfaces"
+    assert "checked with `ifup --no-act`: accepted" in bridge.notes
+    assert any("never activates it" in n for n in bridge.notes)
+    assert any("br0:0 alias and rc.local line are not needed" in n for n in bridge.notes)
+    xl = step(plan, "xl-default-bridge")
+    assert xl.deferred and "xen-system-amd64" in xl.deferred_reason
+    dnsmasq = step(plan, "dnsmasq")
+    assert "interface=br0" in dnsmasq.after and "address from br0:0" not in dnsmasq.after
+    assert any("UDP checksum workaround: off" in n for n in dnsmasq.notes)
+    assert plan.warnings == ()
+
+
+def test_debian_13_skips_xen_tools_and_says_why() -> None:
+    plan = plan_for(ROOTS["debian-13"])
+    packages = step(plan, "packages")
+    assert "xen-tools" not in packages.packages
+    assert packages.already_installed == ("ethtool",)
+    text = " ".join(packages.notes)
+    assert "xen-tools skipped: Debian 13 has no xen-tools package" in text
+    assert "hook dir step skipped" in text
+    assert not any(isinstance(s, Symlink) for s in plan.steps)
+    done = run_cli("plan", "--root", str(ROOTS["debian-13"]))
+    assert done.returncode == 0, done.stderr
+    assert "xen-tools skipped: Debian 13 has no xen-tools package" in done.stdout
+
+
+def test_ubuntu_22_04_links_jammy_d_and_writes_a_root_only_netplan_file() -> None:
+    plan = plan_for(ROOTS["ubuntu-22.04"])
+    assert [s.id for s in plan.steps] == [
+        "packages",
+        "xen-tools-hooks",
+        "bridge",
+        "bridge-00-installer-config",
+        "xl-default-bridge",
+        "dnsmasq",
+    ]
+    packages = step(plan, "packages")
+    assert "bridge-utils" not in packages.packages and "xen-tools" in packages.already_installed
+    hooks = step(plan, "xen-tools-hooks")
+    assert (hooks.path, hooks.target, hooks.exists) == (
+        "usr/share/xen-tools/jammy.d",
+        "artful.d",
+        False,
+    )
+    own = step(plan, "bridge")
+    assert own.path == "etc/netplan/90-xenwizard.yaml" and own.mode == 0o600 and own.before is None
+    assert "checked with `netplan generate --root-dir`: accepted" in own.notes
+    assert "bind-dynamic" in step(plan, "dnsmasq").after
+    assert "netplan (etc/netplan/)" in plan.profile_reason
+
+
+def test_ubuntu_24_04_warns_about_cloud_init_and_uses_the_match_mac() -> None:
+    plan = plan_for(ROOTS["ubuntu-24.04"])
+    assert any(
+        "belongs to cloud-init" in w and "network: {config: disabled}" in w for w in plan.warnings
+    )
+    assert 'macaddress: "52:54:00:8a:1c:02"' in step(plan, "bridge").after
+    hooks = step(plan, "xen-tools-hooks")
+    assert hooks.path == "usr/share/xen-tools/noble.d" and "once the package" in hooks.notes[0]
+    assert not [s for s in plan.steps if s.id.startswith("bridge-")]  # DHCP: no other file edit
+
+
+def test_cloud_init_disabled_means_no_warning(tmp_path: Path) -> None:
+    root = copy_root(ROOTS["ubuntu-24.04"], tmp_path / "root")
+    (root / "etc/cloud/cloud.cfg.d/99-disable-network-config.cfg").write_text(
+        "network: {config: disabled}\n"
+    )
+    assert not any("cloud-init" in w for w in plan_for(root).warnings)
+
+
+# --- the UDP checksum workaround ----------------------------------------------------------------
+
+
+def test_udp_workaround_on_by_flag_is_an_executable_hook() -> None:
+    plan = plan_for(ROOTS["debian-12"], build_config({"udp-checksum-workaround": True}))
+    hook = step(plan, "udp-checksum-hook")
+    assert isinstance(hook, EditFile)
+    assert hook.path == vifhook.HOOK_PATH and hook.mode == 0o755
+    assert "online|add)" in hook.after and "on (--udp-checksum-workaround)" in hook.notes
+
+
+def test_udp_workaround_switched_off_again_disables_our_hook(tmp_path: Path) -> None:
+    root = copy_root(ROOTS["debian-12"], tmp_path / "root")
+    hook = root / vifhook.HOOK_PATH
+    hook.parent.mkdir(parents=True)
+    hook.write_text(vifhook.render(True))
+    plan = plan_for(root)
+    off = step(plan, "udp-checksum-hook")
+    assert off.after == vifhook.render(False) and "off (profile default)" in off.notes
+    assert "ethtool" not in off.after.split("\n:", 1)[-1]
+
+
+def test_precise_keeps_its_seed_default() -> None:
+    assert PROFILES["ubuntu-precise"].udp_checksum_default is True
+
+
+# --- the primary NIC ------------------------------------------------------------------------------
+
+
+def two_nics(tmp_path: Path) -> Path:
+    root = copy_root(ROOTS["debian-12"], tmp_path / "root")
+    interfaces = root / "etc/network/interfaces"
+    interfaces.write_text(
+        interfaces.read_text() + "\nallow-hotplug eno2\niface eno2 inet static\n"
+        "    address 198.51.100.10/24\n\nallow-hotplug wlp2s0\niface wlp2s0 inet dhcp\n"
+    )
+    return root
+
+
+def test_several_configured_nics_need_a_choice(tmp_path: Path) -> None:
+    root = two_nics(tmp_path)
+    with pytest.raises(PlanError, match=r"several NICs .*\(eno1, eno2\); choose .* --nic"):
+        plan_for(root)
+    plan = plan_for(root, build_config({"nic": "eno2"}))
+    assert "bridge_ports eno2" in step(plan, "bridge").after
+    assert "primary NIC eno2: chosen with --nic" in step(plan, "bridge").notes
+
+
+def test_live_default_route_picks_the_nic_and_its_mac(tmp_path: Path) -> None:
+    root = two_nics(tmp_path)
+    plan = plan_for(root, facts=live(root))
+    bridge = step(plan, "bridge")
+    assert f"bridge_hw {NIC_MAC}" in bridge.after
+    assert any("carries the default route" in n for n in bridge.notes)
+    choice = PROFILES["debian-12"].primary_nic(WizardConfig(), live(root), RootFS(root))
+    assert (choice.name, choice.mac, choice.backend) == ("eno1", NIC_MAC, "ifupdown")
+    assert choice.candidates == ("eno1", "eno2", "wlp2s0")
+
+
+def test_after_the_reboot_the_route_runs_over_the_bridge(tmp_path: Path) -> None:
+    root = copy_root(ROOTS["debian-12"], tmp_path / "root")
+    first = plan_for(root, facts=live(root))
+    (root / "etc/network/interfaces").write_text(step(first, "bridge").after)
+    again = plan_for(root, facts=live(root, route="br0"))
+    assert not step(again, "bridge").changed
+    assert any("earlier run" in n for n in step(again, "bridge").notes)
+
+
+def test_no_configured_nic_is_a_clear_error(tmp_path: Path) -> None:
+    root = copy_root(ROOTS["debian-12"], tmp_path / "root")
+    (root / "etc/network/interfaces").write_text("auto lo\niface lo inet loopback\n")
+    with pytest.raises(PlanError, match=r"no NIC configured .*--nic"):
+        plan_for(root)
+    with pytest.raises(PlanError, match="no `iface eno1` stanza"):
+        plan_for(root, build_config({"nic": "eno1"}))
+
+
+# --- SSH -----------------------------------------------------------------------------------------
+
+
+def test_ssh_through_the_nic_is_said_plainly() -> None:
+    root = ROOTS["debian-12"]
+    facts = live(root, ssh="203.0.113.5 51234 192.0.2.10 22")
+    plan = plan_for(root, facts=facts)
+    (warning,) = [w for w in plan.warnings if "SSH" in w]
+    assert "through eno1 (192.0.2.10)" in warning and "never activates" in warning
+    assert "console" in warning
+    profile = PROFILES["debian-12"]
+    assert profile.ssh_warning(WizardConfig(), facts, "eno1") == warning
+
+
+def test_ssh_through_another_nic_or_not_live_says_nothing() -> None:
+    root = ROOTS["debian-12"]
+    other = live(root, ssh="203.0.113.5 51234 198.51.100.10 22")
+    assert not [w for w in plan_for(root, facts=other).warnings if "SSH" in w]
+    not_live = facts_of(root, ssh_connection="203.0.113.5 51234 192.0.2.10 22")
+    assert not [w for w in plan_for(root, facts=not_live).warnings if "SSH" in w]
+
+
+# --- validation with the real tools -------------------------------------------------------------
+
+
+def test_a_configuration_ifup_rejects_is_refused(tmp_path: Path) -> None:
+    root = copy_root(ROOTS["debian-12"], tmp_path / "root")
+    interfaces = root / "etc/network/interfaces"
+    interfaces.write_text(interfaces.read_text() + "\nauto eno2\niface eno2 inet static\n")
+    if netcheck.find_program("ifup") is None:
+        pytest.skip("ifup is not installed")
+    with pytest.raises(PlanError, match=r"fails `ifup --no-act`: .*address.*refusing this plan"):
+        plan_for(root, build_config({"nic": "eno1"}))
+    done = run_cli("plan", "--root", str(root), "--nic", "eno1")
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "refusing this plan" in done.stderr
+
+
+def test_a_netplan_configuration_netplan_rejects_is_refused(monkeypatch) -> None:
+    monkeypatch.setattr(
+        netcheck,
+        "check_netplan",
+        lambda texts: netcheck.Check(False, "netplan generate --root-dir", "boom"),
+    )
+    with pytest.raises(PlanError, match="fails `netplan generate --root-dir`: boom"):
+        plan_for(ROOTS["ubuntu-24.04"])
+
+
+def test_missing_tool_is_not_a_pass(monkeypatch) -> None:
+    monkeypatch.setattr(netcheck, "find_program", lambda name: None)
+    plan = plan_for(ROOTS["debian-12"])
+    assert any("not validated: ifup is not installed" in w for w in plan.warnings)
+    plan = plan_for(ROOTS["ubuntu-22.04"])
+    assert any("not validated: netplan is not installed" in w for w in plan.warnings)
+
+
+# --- applying, converging, rolling back ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ROOTS))
+def test_apply_then_plan_shows_no_file_change_and_rollback_restores(name: str, tmp_path: Path):
+    root = copy_root(ROOTS[name], tmp_path / "root")
+    if name == "ubuntu-24.04":  # the hook-dir link needs xen-tools' directory, skipped here
+        (root / "usr/share/xen-tools/artful.d").mkdir(parents=True)
+    before = manifest(root)
+    done = run_cli(
+        "apply", "--root", str(root), "--yes", "--skip-packages", "--udp-checksum-workaround"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    hook = root / vifhook.HOOK_PATH
+    assert os.stat(hook).st_mode & 0o777 == 0o755
+    if name.startswith("ubuntu"):
+        assert os.stat(root / "etc/netplan/90-xenwizard.yaml").st_mode & 0o777 == 0o600
+    again = run_cli("plan", "--root", str(root), "--json", "--udp-checksum-workaround")
+    assert again.returncode == 0, again.stderr
+    changed = [s["id"] for s in json.loads(again.stdout)["steps"] if s["changed"]]
+    assert set(changed) <= {"packages", "xen-tools-hooks"}  # skipped packages, their link
+    back = run_cli("rollback", "--root", str(root))
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert diff_manifests(before, manifest(root)) == []
+
+
+def test_debian_13_apply_succeeds_without_xen_tools(tmp_path: Path) -> None:
+    root = copy_root(ROOTS["debian-13"], tmp_path / "root")
+    done = run_cli("apply", "--root", str(root), "--yes", "--skip-packages")
+    assert done.returncode == 0, done.stdout + done.stderr
+    plan = json.loads((next((root / "var/lib/xenwizard/runs").iterdir()) / "plan.json").read_text())
+    assert any("xen-tools skipped" in n for n in plan["steps"][0]["notes"])
+    assert 'vif.default.bridge="br0"' in (root / "etc/xen/xl.conf").read_text()
+    assert "bridge_ports enp1s0" in (root / "etc/network/interfaces").read_text()
+
+
+XL_SHIPPED = (
+    "## Global XL config file ##\n\n"
+    "# default bridge device to use with vif-bridge hotplug scripts\n"
+    '#vif.default.bridge="xenbr0"\n'
+)
+
+
+def test_fake_install_fills_in_the_deferred_xl_conf_and_rollback_undoes_all(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The package step (a fake apt-get) brings xl.conf; the deferred edit is made on it."""
+    root = copy_root(ROOTS["debian-12"], tmp_path / "root")
+    for name in ("xen-tools", "ethtool", "bridge-utils"):
+        monkeypatch.setitem(FAKE_PACKAGES, name, ((), (f"usr/share/doc/{name}/copyright",)))
+    monkeypatch.setitem(FAKE_PACKAGES, "xen-system-amd64", (("xen-utils-common",), ()))
+    monkeypatch.setitem(FAKE_PACKAGES, "xen-utils-common", ((), ("etc/xen/xl.conf",)))
+    runner = FakeRunner(root)
+    original_put = runner._put
+
+    def put(name: str, on_line) -> None:
+        original_put(name, on_line)
+        if name == "xen-utils-common":
+            (root / "etc/xen/xl.conf").write_text(XL_SHIPPED)
+
+    runner._put = put  # type: ignore[method-assign]
+    before = manifest(root)
+    plan = plan_for(root)
+    result = Engine(plan, RootFS(root), runner).apply()
+    assert result.outcome == "applied", result.message
+    xl = (root / "etc/xen/xl.conf").read_text()
+    assert xl == XL_SHIPPED + '# BEGIN xenwizard\nvif.default.bridge="br0"\n# END xenwizard\n'
+    installs = [c for c in runner.calls if c[:2] == ["apt-get", "install"]]
+    assert installs and "bridge-utils" in installs[0]
+    rolled = Engine(None, RootFS(root), runner).rollback(result.run_id)
+    assert rolled.outcome == "rolled-back", rolled.message
+    assert diff_manifests(before, manifest(root)) == []
+
+
+def test_answers_file_and_flags_for_the_new_keys(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.toml"
+    answers.write_text('nic = "eno1"\nudp-checksum-workaround = true\n')
+    done = run_cli("plan", "--root", str(ROOTS["debian-12"]), "--answers", str(answers), "--json")
+    data = json.loads(done.stdout)
+    assert data["answers"]["nic"] == "eno1" and data["answers"]["udp-checksum-workaround"] is True
+    assert "udp-checksum-hook" in [s["id"] for s in data["steps"]]
+    done = run_cli(
+        "plan",
+        "--root",
+        str(ROOTS["debian-12"]),
+        "--answers",
+        str(answers),
+        "--no-udp-checksum-workaround",
+        "--json",
+    )
+    assert "udp-checksum-hook" not in [s["id"] for s in json.loads(done.stdout)["steps"]]
+
+
+def test_plan_step_types() -> None:
+    for name, root in ROOTS.items():
+        plan = plan_for(root)
+        assert isinstance(plan.steps[0], InstallPackages), name
+        assert all(isinstance(s, (InstallPackages, Symlink, EditFile)) for s in plan.steps)

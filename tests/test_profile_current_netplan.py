@@ -1,0 +1,75 @@
+"""Ubuntu fixture roots: the netplan files a plan writes, rendered by the real `netplan generate`.
+
+The plan's own file plus every other netplan file as the plan leaves it go into a scratch root;
+`netplan generate --root-dir` must turn them into systemd-networkd files that hold the bridge,
+its port, the NIC's MAC and both addresses (the NIC's and the guests' subnet).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FIXTURES
+from xenwizard.config import WizardConfig, build_config
+from xenwizard.netcheck import find_program, netplan_generate
+from xenwizard.probe import InterfaceInfo, probe
+from xenwizard.profiles import make_plan
+from xenwizard.rootfs import RootFS
+
+pytestmark = pytest.mark.skipif(
+    find_program("netplan") is None, reason="netplan is not installed (package netplan.io)"
+)
+
+
+def rendered(root: Path, tmp_path: Path, config: WizardConfig, **facts) -> dict[str, str]:
+    fs = RootFS(root)
+    plan = make_plan(config, replace(probe(fs, live=False), **facts), fs)
+    texts = {
+        f"etc/netplan/{p.name}": p.read_text() for p in sorted((root / "etc/netplan").iterdir())
+    }
+    for step in plan.file_steps():
+        if step.path.startswith("etc/netplan/"):
+            assert step.after is not None
+            texts[step.path] = step.after
+    done = netplan_generate(texts, tmp_path / "scratch")
+    assert done.returncode == 0, done.stderr
+    assert "too open" not in done.stderr  # every file 0600, as netplan wants
+    assert "parameters:" not in texts["etc/netplan/90-xenwizard.yaml"]  # `netplan try` works
+    out = tmp_path / "scratch/run/systemd/network"
+    return {p.name: p.read_text() for p in out.iterdir()}
+
+
+def test_ubuntu_22_04_static_installer_config(tmp_path: Path) -> None:
+    mac = "52:54:00:4e:11:07"
+    nic = InterfaceInfo(
+        "eno1", (ipaddress.IPv4Interface("192.0.2.10/24"),), mac, is_physical=True
+    )  # as a live probe reports it: the MAC the installer's file does not name
+    files = rendered(FIXTURES / "ubuntu-22.04-root", tmp_path, WizardConfig(), interfaces=(nic,))
+    netdev = files["10-netplan-br0.netdev"]
+    assert "Name=br0" in netdev and "Kind=bridge" in netdev and f"MACAddress={mac}" in netdev
+    bridge = files["10-netplan-br0.network"]
+    assert "Address=192.0.2.10/24" in bridge and "Address=10.0.0.1/24" in bridge
+    assert "Gateway=192.0.2.1" in bridge and "DNS=192.0.2.53" in bridge
+    port = files["10-netplan-eno1.network"]
+    assert "Name=eno1" in port and "Bridge=br0" in port
+    assert "Address=" not in port and "DHCP" not in port
+
+
+def test_ubuntu_24_04_cloud_init_dhcp(tmp_path: Path) -> None:
+    config = build_config(
+        {"bridge": "xenbr0", "address": "172.16.9.1/24", "dhcp-range": "172.16.9.50-172.16.9.99"}
+    )
+    files = rendered(FIXTURES / "ubuntu-24.04-root", tmp_path, config)
+    netdev = files["10-netplan-xenbr0.netdev"]
+    assert "Kind=bridge" in netdev and "MACAddress=52:54:00:8a:1c:02" in netdev
+    bridge = files["10-netplan-xenbr0.network"]
+    assert "DHCP=ipv4" in bridge and "Address=172.16.9.1/24" in bridge
+    port = files["10-netplan-eno1.network"]
+    assert "Bridge=xenbr0" in port and "PermanentMACAddress=52:54:00:8a:1c:02" in port
+    assert "DHCP" not in port
+    link = files["10-netplan-eno1.link"]
+    assert "Name=eno1" in link  # cloud-init's set-name still applies to the port
