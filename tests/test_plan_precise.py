@@ -291,3 +291,21 @@ def test_block_in_dnsmasq_conf_when_conf_dir_is_not_read(tmp_path: Path) -> None
     assert step.path == "etc/dnsmasq.conf"
     assert "# BEGIN xenwizard" in (step.after or "")
     assert "interface=br0" in (step.after or "")
+
+
+def test_rc_local_without_execute_bits_is_made_executable_and_restored(tmp_path: Path) -> None:
+    root = copy_root(PRECISE_ROOT, tmp_path / "root")
+    rc_local = root / "etc/rc.local"
+    rc_local.chmod(0o644)
+    step = next(s for s in plan_for(root).file_steps() if s.id == "rc-local")
+    assert step.needs_chmod
+    assert any("not executable (mode 0644); it becomes 0755" in n for n in step.notes)
+    applied = run_cli("apply", "--root", str(root), "--yes", "--skip-packages")
+    assert applied.returncode == 0, applied.stderr
+    assert rc_local.stat().st_mode & 0o777 == 0o755
+    again = next(s for s in plan_for(root).file_steps() if s.id == "rc-local")
+    assert not again.changed
+    rolled = run_cli("rollback", "--root", str(root))
+    assert rolled.returncode == 0, rolled.stderr
+    assert rc_local.stat().st_mode & 0o777 == 0o644
+    assert rc_local.read_bytes() == (PRECISE_ROOT / "etc/rc.local").read_bytes()

@@ -63,11 +63,21 @@ class EditFile:
     notes: tuple[str, ...] = ()
     mode: int = 0o644  # for a file the step creates
     deferred_reason: str | None = None
+    executable: bool = False  # the file must end up executable (rc.local is skipped otherwise)
+    mode_before: int | None = None  # permission bits at plan time, None: file missing
     kind: str = "edit"
 
     @property
+    def needs_chmod(self) -> bool:
+        return (
+            self.executable
+            and self.mode_before is not None
+            and executable_mode(self.mode_before) != self.mode_before
+        )
+
+    @property
     def changed(self) -> bool:
-        return self.after is None or self.before != self.after
+        return self.after is None or self.before != self.after or self.needs_chmod
 
     @property
     def deferred(self) -> bool:
@@ -94,6 +104,11 @@ class RunCommand:
     @property
     def changed(self) -> bool:
         return True
+
+
+def executable_mode(mode: int) -> int:
+    """The mode with an execute bit for everyone who may read (0644 -> 0755, 0600 -> 0700)."""
+    return mode | ((mode & 0o444) >> 2)
 
 
 Step = InstallPackages | Symlink | EditFile | RunCommand

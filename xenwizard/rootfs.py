@@ -7,6 +7,7 @@ through `..` or a symlink, so nothing is ever read or written outside `--root`.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path, PurePosixPath
 
 ENCODING = "utf-8"
@@ -60,6 +61,13 @@ class RootFS:
         pure = PurePosixPath(rel.lstrip("/"))
         parent = self.path(str(pure.parent)) if str(pure.parent) != "." else self.real_root
         return (parent / pure.name).is_symlink()
+
+    def mode(self, rel: str) -> int | None:
+        """Permission bits of the file (links followed inside the root), None when missing."""
+        try:
+            return stat.S_IMODE(os.stat(self.path(rel)).st_mode)
+        except FileNotFoundError:
+            return None
 
     def read_text(self, rel: str) -> str | None:
         """The file's text with line endings untouched, or None when it does not exist."""

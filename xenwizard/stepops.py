@@ -19,7 +19,7 @@ from pathlib import Path
 from xenwizard import atomic, dpkgstatus
 from xenwizard.freshness import link_location, stale
 from xenwizard.journal import Journal, Record
-from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink
+from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink, executable_mode
 from xenwizard.rootfs import ENCODING, ERRORS, RootFS
 from xenwizard.runner import Runner
 
@@ -91,9 +91,11 @@ def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
         after, notes = step.after, step.notes
     assert after is not None
     new = after.encode(ENCODING, ERRORS)
-    if new == current:
-        return False, notes
     st = os.lstat(real) if current is not None else None
+    mode = stat.S_IMODE(st.st_mode) if st else step.mode
+    wanted_mode = executable_mode(mode) if step.executable else mode
+    if new == current and wanted_mode == mode:
+        return False, notes
     dirs = atomic.missing_dirs(real.parent, ctx.root.real_root)
     ctx.intent(
         step.id,
@@ -112,7 +114,7 @@ def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
     )
     atomic.make_dirs(dirs)
     if st is not None:
-        atomic.write_atomic(real, new, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
+        atomic.write_atomic(real, new, mode=wanted_mode, uid=st.st_uid, gid=st.st_gid)
     else:
         atomic.write_atomic(real, new, mode=step.mode)
     ctx.result(changed=True)

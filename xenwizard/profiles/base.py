@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import replace
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import EditError, EditResult
-from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
+from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink, executable_mode
 from xenwizard.probe import SystemFacts
 from xenwizard.rootfs import RootFS
 
@@ -102,9 +103,15 @@ def edit_step(
     *,
     installing: tuple[str, ...] = (),
     mode: int = 0o644,
+    executable: bool = False,
 ) -> EditFile:
-    """Read `path`, run the edit; defer it when the file comes with a package being installed."""
+    """Read `path`, run the edit; defer it when the file comes with a package being installed.
+
+    `executable`: the file must end up executable; an existing file without the x bits gets
+    them (and the preview says so), since e.g. rc.local is skipped at boot otherwise.
+    """
     before = fs.read_text(path)
+    mode_before = fs.mode(path) if before is not None else None
 
     def checked(text: str | None) -> EditResult:
         try:
@@ -127,9 +134,10 @@ def edit_step(
             notes=(reason,),
             mode=mode,
             deferred_reason=reason,
+            executable=executable,
         )
     result = checked(before)
-    return EditFile(
+    step = EditFile(
         id=step_id,
         title=title,
         path=path,
@@ -138,7 +146,16 @@ def edit_step(
         transform=checked,
         notes=result.notes,
         mode=mode,
+        executable=executable,
+        mode_before=mode_before,
     )
+    if step.needs_chmod and mode_before is not None:
+        note = (
+            f"{path} is not executable (mode {mode_before:04o}); it becomes "
+            f"{executable_mode(mode_before):04o}, or it would be skipped at boot"
+        )
+        step = replace(step, notes=(*step.notes, note))
+    return step
 
 
 def require_file(

@@ -148,6 +148,7 @@ class UbuntuPrecise(Profile):
                 RC_LOCAL,
                 partial(rclocal.add_ifup_line, alias=config.alias),
                 mode=0o755,
+                executable=True,
             ),
             edit_step(
                 "vif-bridge-checksum",
