@@ -1,0 +1,187 @@
+"""A real Debian 12 system: the whole Xen stack installed through the chroot, and taken back.
+
+The root is the cached debootstrap minbase tree of tests/test_chroot_packages.py (bookworm, from
+the mirror this machine's apt uses, read at run time), made into a small Debian 12 server before
+the run: ifupdown and a DHCP client installed, `eno1` on DHCP as the installer writes it, and
+apt configured not to pull Recommends (the measured figure in ../shared/reference/README.md:
+76 packages, about 7 s). Then, as an operator would:
+
+- `xenwizard apply --root ROOT --yes` installs xen-system-amd64, xen-tools, dnsmasq, ethtool and
+  bridge-utils with the real apt-get through `chroot ROOT` and writes every file of the plan;
+- the chroot's own `ifup --no-act` accepts the written /etc/network/interfaces, its dnsmasq
+  accepts the drop-in, and its vif-bridge really calls the vif-post.d hooks;
+- a second plan has nothing left to change;
+- `xenwizard rollback` purges exactly what the run added, and /etc matches the pre-run manifest
+  apart from what Debian never removes (system users and groups) and the files listed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO
+from tests.test_chroot_packages import minbase_cache  # noqa: F401  (the cached minbase tree)
+from xenwizard import leftovers
+from xenwizard.dpkgstatus import installed, package_states
+from xenwizard.edits.vifhook import HOOK_PATH
+from xenwizard.journal import RUNS_DIR
+from xenwizard.rootfs import RootFS
+
+pytestmark = pytest.mark.slow
+
+INTERFACES = """# This file describes the network interfaces available on your system
+# and how to activate them. For more information, see interfaces(5).
+
+source /etc/network/interfaces.d/*
+
+# The loopback network interface
+auto lo
+iface lo inet loopback
+
+# The primary network interface
+allow-hotplug eno1
+iface eno1 inet dhcp
+"""
+XEN_STACK = {"xen-system-amd64", "xen-tools", "dnsmasq", "ethtool", "bridge-utils"}
+
+
+def xenwizard(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "XENWIZARD_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "xenwizard", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def chroot(root: Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["chroot", str(root), *argv],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "LC_ALL": "C.UTF-8",
+            "DEBIAN_FRONTEND": "noninteractive",
+        },
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def server(minbase_cache: Path, tmp_path: Path) -> Path:  # noqa: F811
+    """A Debian 12 server before the run, on a copy of the cached minbase tree."""
+    root = tmp_path / "root"
+    subprocess.run(["cp", "-a", str(minbase_cache), str(root)], check=True)
+    (root / ".xenwizard-complete").unlink()
+    resolv = root / "etc/resolv.conf"
+    if resolv.is_symlink() or resolv.exists():
+        resolv.unlink()
+    resolv.write_bytes(Path("/etc/resolv.conf").read_bytes())  # so apt reaches the mirror
+    (root / "etc/apt/apt.conf.d/99no-recommends").write_text('APT::Install-Recommends "false";\n')
+    done = chroot(root, "apt-get", "install", "-y", "-q", "ifupdown", "isc-dhcp-client")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    (root / "etc/network/interfaces").write_text(INTERFACES)
+    return root
+
+
+def test_real_install_bridge_files_and_rollback(server: Path) -> None:
+    root = server
+    fs = RootFS(root)
+    before_packages = installed(package_states(fs))
+    before = leftovers.snapshot(fs)
+    assert not XEN_STACK & before_packages
+
+    started = time.monotonic()
+    done = xenwizard("apply", "--root", str(root), "--yes", "--udp-checksum-workaround")
+    apply_seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr
+
+    # The real Xen stack, through the chroot.
+    after_packages = installed(package_states(fs))
+    assert after_packages >= XEN_STACK
+    (run_id,) = os.listdir(root / RUNS_DIR)
+    run_dir = root / RUNS_DIR / run_id
+    records = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    added = next(r["added"] for r in records if r.get("type") == "result" and "added" in r)
+    assert set(added) == after_packages - before_packages
+    assert 50 <= len(added) <= 120, len(added)  # 76 with Debian 12.x at the time of writing
+
+    # Every file of the plan, as planned.
+    plan = json.loads((run_dir / "plan.json").read_text())
+    edits = [s for s in plan["steps"] if s["kind"] == "edit"]
+    assert {s["path"] for s in edits} == {
+        "etc/network/interfaces",
+        "etc/xen/xl.conf",
+        "etc/dnsmasq.d/xenwizard.conf",
+        HOOK_PATH,
+    }
+    for step in edits:
+        assert (root / step["path"]).is_file(), step["path"]
+        if not step["deferred"]:
+            assert (root / step["path"]).read_text() == step["after"], step["path"]
+    interfaces = (root / "etc/network/interfaces").read_text()
+    assert "iface eno1 inet manual" in interfaces and "bridge_ports eno1" in interfaces
+    assert "iface br0 inet dhcp" in interfaces and "address 10.0.0.1/24" in interfaces
+    xl_conf = (root / "etc/xen/xl.conf").read_text()
+    assert '\nvif.default.bridge="br0"\n' in xl_conf  # in the file the package shipped
+    assert "#vif.default.script" in xl_conf
+    assert os.stat(root / HOOK_PATH).st_mode & 0o777 == 0o755
+    assert "call_hooks vif post" in (root / "etc/xen/scripts/vif-bridge").read_text()
+    assert (root / "usr/share/xen-tools/bookworm.d").is_dir()  # shipped: no link needed
+
+    # The chroot's own tools accept what was written.
+    for args in (["-a"], ["br0", "eno1"]):
+        checked = chroot(
+            root, "ifup", "--no-act", "-i", "/etc/network/interfaces", "--state-dir", "/tmp", *args
+        )
+        assert checked.returncode == 0, checked.stderr
+        assert "No DHCP client software found" not in checked.stdout + checked.stderr
+    tested = chroot(
+        root,
+        "dnsmasq",
+        "--test",
+        "--conf-file=/etc/dnsmasq.conf",
+        "--conf-dir=/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new",
+    )
+    assert tested.returncode == 0 and "syntax check OK" in tested.stderr, tested.stderr
+
+    # Nothing left to do.
+    again = xenwizard(
+        "plan", "--root", str(root), "--udp-checksum-workaround", "--detailed-exitcode"
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+
+    # Rollback: exactly what the run added is purged; /etc is back but for listed leftovers.
+    started = time.monotonic()
+    back = xenwizard("rollback", "--root", str(root))
+    rollback_seconds = time.monotonic() - started
+    assert back.returncode == 0, back.stdout[-5000:] + back.stderr
+    assert installed(package_states(fs)) == before_packages
+    assert not set(added) & set(package_states(fs))  # purged, not left as config-files
+    found = leftovers.find(before, fs)
+    kinds = {item.kind for item in found}
+    assert kinds <= {"user", "group", "created"}, [str(i) for i in found]
+    assert any(i.kind == "user" and i.name == "dnsmasq" for i in found)
+    explained = {i.name for i in found if i.kind == "created"} | leftovers.ACCOUNT_FILES
+    now = leftovers.etc_manifest(fs)
+    differing = {
+        rel for rel in set(before["etc"]) | set(now) if before["etc"].get(rel) != now.get(rel)
+    }
+    assert differing <= explained, sorted(differing - explained)
+    print(
+        f"\nDebian 12 real run: apply {apply_seconds:.1f} s, {len(added)} packages added; "
+        f"rollback {rollback_seconds:.1f} s; leftovers: " + "; ".join(str(i) for i in found)
+    )

@@ -1,0 +1,156 @@
+"""What a rollback cannot take back after a real package install, listed instead of hidden.
+
+Purging exactly the packages a run added brings /etc back, except what Debian deliberately
+never removes: system users and groups that maintainer scripts created (a file owned by that uid
+may still exist somewhere; reusing the id for someone else would hand it over), and the odd file
+a maintainer script wrote outside any package (for example an /etc/hosts). The rollback names
+them so the operator can decide.
+
+Use: before the run's package step, `save(fs, run_dir)` keeps a snapshot of /etc (type, bytes
+hash, mode, owner, link target) and of the account names; after the rollback,
+`find(load(run_dir), fs)` returns the differences as `Leftover`s, one line each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from xenwizard.rootfs import RootFS
+
+SNAPSHOT = "etc-before.json"
+ACCOUNT_FILES = frozenset(
+    f"etc/{name}{suffix}"
+    for name in ("passwd", "group", "shadow", "gshadow", "subuid", "subgid")
+    for suffix in ("", "-")
+)
+
+
+def etc_manifest(fs: RootFS) -> dict[str, list[object]]:
+    """Every entry under ROOT/etc: [kind, sha256 or link target, mode, uid, gid]."""
+    base = fs.path("etc")
+    out: dict[str, list[object]] = {}
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames.sort()
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(fs.real_root).as_posix()
+            st = os.lstat(path)
+            meta = [stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid]
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ["link", os.readlink(path), *meta]
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ["dir", None, *meta]
+            elif stat.S_ISREG(st.st_mode):
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out[rel] = ["file", digest, *meta]
+            else:
+                out[rel] = ["other", st.st_mode, *meta]
+        dirnames[:] = [d for d in dirnames if not os.path.islink(Path(dirpath) / d)]
+    return out
+
+
+def _ids(text: str | None) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for line in (text or "").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 3 and fields[2].isdigit():
+            found[fields[0]] = int(fields[2])
+    return found
+
+
+def accounts(fs: RootFS) -> dict[str, dict[str, int]]:
+    return {
+        "users": _ids(fs.read_text("etc/passwd")),
+        "groups": _ids(fs.read_text("etc/group")),
+    }
+
+
+def snapshot(fs: RootFS) -> dict[str, object]:
+    return {"etc": etc_manifest(fs), **accounts(fs)}
+
+
+def save(fs: RootFS, directory: Path) -> Path:
+    """Write the snapshot into a run's journal directory (root-only, like the backups)."""
+    target = Path(directory) / SNAPSHOT
+    data = json.dumps(snapshot(fs), separators=(",", ":")).encode()
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return target
+
+
+def load(directory: Path) -> dict[str, object] | None:
+    try:
+        return json.loads((Path(directory) / SNAPSHOT).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """One thing the rollback left; `str()` is the line the operator reads."""
+
+    kind: str  # "user", "group", "created", "changed", "removed"
+    name: str
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+def find(before: dict[str, object], fs: RootFS) -> list[Leftover]:
+    """Differences between the snapshot and the root now: accounts first, then /etc entries."""
+    now = snapshot(fs)
+    out: list[Leftover] = []
+    for kind, key, remove in (("user", "users", "deluser"), ("group", "groups", "delgroup")):
+        old: dict[str, int] = before.get(key, {})  # type: ignore[assignment]
+        new: dict[str, int] = now[key]  # type: ignore[assignment]
+        for name in sorted(set(new) - set(old), key=lambda n: new[n]):
+            ident = "uid" if kind == "user" else "gid"
+            out.append(
+                Leftover(
+                    kind,
+                    name,
+                    f"system {kind} {name} ({ident} {new[name]}): created by a package's "
+                    f"maintainer script; Debian never removes system {kind}s "
+                    f"(`{remove} {name}` if nothing uses it)",
+                )
+            )
+    old_etc: dict[str, list[object]] = before.get("etc", {})  # type: ignore[assignment]
+    new_etc: dict[str, list[object]] = now["etc"]  # type: ignore[assignment]
+    accounts_changed = bool(out)
+    for rel in sorted(set(old_etc) | set(new_etc)):
+        if accounts_changed and rel in ACCOUNT_FILES:
+            continue  # the account lines above are why
+        was, isnow = old_etc.get(rel), new_etc.get(rel)
+        if was == isnow:
+            continue
+        if was is None:
+            kind, text = "created", f"/{rel}: created during the run, not removed by the purge"
+        elif isnow is None:
+            kind, text = "removed", f"/{rel}: removed during the run and not restored"
+        else:
+            kind, text = "changed", f"/{rel}: changed during the run ({_what(was, isnow)})"
+        out.append(Leftover(kind, rel, text))
+    return out
+
+
+def _what(was: list[object], isnow: list[object]) -> str:
+    parts = []
+    if was[0] != isnow[0]:
+        parts.append(f"{was[0]} -> {isnow[0]}")
+    elif was[1] != isnow[1]:
+        parts.append("link target" if was[0] == "link" else "content")
+    if was[2] != isnow[2]:
+        parts.append(f"mode {oct(int(was[2]))} -> {oct(int(isnow[2]))}")  # type: ignore[arg-type]
+    if was[3:] != isnow[3:]:
+        parts.append("owner")
+    return ", ".join(parts) or "metadata"
