@@ -1,0 +1,213 @@
+"""The Textual wizard: the page order in one place (`flow`), quitting, saving, errors.
+
+Screens ask config/probe/profiles/engine; this module adds the few things that belong to the
+app as a whole: the order of the pages, Ctrl-Q with confirmation (refused while an apply runs),
+writing the saved plan, and turning any unexpected exception into the error page.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from xenwizard.journal import unfinished_runs
+from xenwizard.profiles import PlanError
+from xenwizard.render import plan_text
+from xenwizard.rootfs import RootError
+from xenwizard.screens.apply import ApplyScreen
+from xenwizard.screens.done import DoneScreen
+from xenwizard.screens.modals import ConfirmScreen, ErrorScreen, SavePlanScreen
+from xenwizard.screens.pages import (
+    BridgeScreen,
+    DhcpScreen,
+    RollbackRequest,
+    SubnetScreen,
+    ToolstackScreen,
+    WelcomeScreen,
+)
+from xenwizard.screens.preview import PreviewScreen
+from xenwizard.screens.state import WizardContext
+
+# Exit codes of the wizard.
+EXIT_DONE = 0  # reached the last page (applied, or nothing to do)
+EXIT_ERROR = 1  # ended on the error page
+EXIT_QUIT = 2  # the operator quit before an apply completed
+
+READY_ENV = "XENWIZARD_READY_FILE"  # bench: a file written once the first page takes input
+
+# The pages in order; `flow` walks them, Back goes one up.
+ORDER = ("welcome", "bridge", "subnet", "dhcp", "toolstack", "preview")
+QUESTIONS = {
+    "bridge": BridgeScreen,
+    "subnet": SubnetScreen,
+    "dhcp": DhcpScreen,
+    "toolstack": ToolstackScreen,
+}
+
+
+class XenWizardApp(App[int]):
+    """`xenwizard` without a subcommand."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "xenwizard"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [  # noqa: RUF012
+        Binding("ctrl+q", "request_quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, ctx: WizardContext):
+        super().__init__()
+        self.ctx = ctx
+        self.applying = False
+        self.apply_idle = threading.Event()
+        self.apply_idle.set()
+        self.crashed: BaseException | None = None
+        self.applied = False
+        self._showing_error = False
+        self._ready_signalled = False
+        self._hup_handler: object = None
+
+    def on_mount(self) -> None:
+        if os.environ.get("TERM") == "linux":
+            self.theme = "ansi-dark"  # the console's own 16 colours
+        self.call_after_refresh(self.flow)
+
+    # --- the page order -------------------------------------------------------------------
+
+    @work(exclusive=True, group="flow")
+    async def flow(self) -> None:
+        ctx = self.ctx
+        page = 0
+        while True:
+            name = ORDER[page]
+            if name == "welcome":
+                answer = await self.push_screen_wait(WelcomeScreen(ctx))
+                if isinstance(answer, RollbackRequest):
+                    await self.push_screen_wait(ApplyScreen(ctx, None, answer.run_id))
+                    ctx.unfinished = tuple(unfinished_runs(ctx.fs))
+                    continue
+                page += answer is not None
+            elif name in QUESTIONS:
+                answer = await self.push_screen_wait(QUESTIONS[name](ctx))
+                if answer is None:
+                    page -= 1
+                    continue
+                if hasattr(answer, "apply"):
+                    ctx.config = answer.apply(ctx.config)
+                page += 1
+            else:
+                try:
+                    plan, error = ctx.make_plan(ctx.config), None
+                except (PlanError, RootError) as exc:
+                    plan, error = None, str(exc)
+                request = await self.push_screen_wait(PreviewScreen(ctx, plan, error))
+                if request is None:
+                    page -= 1
+                    continue
+                outcome = await self.push_screen_wait(ApplyScreen(ctx, request.plan))
+                if outcome is None:
+                    continue  # failed or refused: back to a fresh preview
+                self.applied = True
+                await self.push_screen_wait(DoneScreen(ctx, outcome))
+                return
+
+    # --- apply bookkeeping (called by the apply page) --------------------------------------
+
+    def apply_started(self) -> None:
+        self.applying = True
+        self.apply_idle.clear()
+        if threading.current_thread() is threading.main_thread():
+            # A dropped SSH session must not kill the process mid-apply.
+            self._hup_handler = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def apply_stopped(self) -> None:
+        self.applying = False
+        self.apply_idle.set()
+        if self._hup_handler is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGHUP, self._hup_handler)  # type: ignore[arg-type]
+            self._hup_handler = None
+
+    # --- quitting ---------------------------------------------------------------------------
+
+    def action_request_quit(self) -> None:
+        if self.applying:
+            self.bell()
+            self.notify(
+                "Quitting is refused while the apply runs; it finishes or rolls back on its own.",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        if isinstance(self.screen, (ConfirmScreen, ErrorScreen)):
+            if isinstance(self.screen, ErrorScreen):
+                self.exit(EXIT_ERROR)
+            return
+        if self.applied:
+            self.exit(EXIT_DONE)
+            return
+        text = "Nothing on the system has been changed by this session."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit(EXIT_QUIT)
+
+        self.push_screen(ConfirmScreen("Quit xenwizard?", text, "Quit", "Stay"), answered)
+
+    # --- saving the plan --------------------------------------------------------------------
+
+    def save_plan_dialog(self, plan, problem: str | None = None, default: str | None = None):  # type: ignore[no-untyped-def]
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            try:
+                target = Path(path).expanduser()
+                target.write_text(plan_text(plan), encoding="utf-8")
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                self.save_plan_dialog(plan, f"invalid: cannot write {path}: {reason}", path)
+                return
+            self.notify(f"Plan saved to {path}", timeout=4)
+
+        self.push_screen(SavePlanScreen(default or self.ctx.plan_default_path, problem), chosen)
+
+    # --- readiness (bench) and errors ------------------------------------------------------
+
+    def first_page_ready(self) -> None:
+        if self._ready_signalled:
+            return
+        self._ready_signalled = True
+        path = os.environ.get(READY_ENV)
+        if path:
+            self.call_after_refresh(Path(path).write_text, f"{time.time()}\n")
+
+    def record_error(self, details: str) -> str:
+        """Append the details of an unexpected error to the error log; returns its path."""
+        path = self.ctx.error_log_path()
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+                handle.write(f"--- xenwizard error at {stamp}\n{details}\n")
+        except OSError:
+            pass
+        return path
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Any unexpected exception ends on the error page, never as a traceback."""
+        details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        path = self.record_error(details)
+        if self.crashed is None:
+            self.crashed = error
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if self._showing_error or not self.is_running:
+            self.exit(EXIT_ERROR, message=f"xenwizard: error: {message} (details: {path})")
+            return
+        self._showing_error = True
+        self.call_later(self.push_screen, ErrorScreen(message, path, self.ctx.demo))

@@ -1,0 +1,54 @@
+"""`xenwizard` without a subcommand: the interactive wizard (or `--demo` on a sample system).
+
+Exit codes: 0 the wizard reached its last page (applied, or nothing to do); 1 an error (one line
+on stderr, or the error page); 2 the operator quit before an apply completed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from xenwizard.commands.common import answers_from_args
+from xenwizard.config import build_config
+from xenwizard.journal import unfinished_runs
+from xenwizard.probe import probe
+from xenwizard.rootfs import RootFS
+from xenwizard.runner import CommandRunner
+
+
+def run(args: argparse.Namespace) -> int:
+    answers = answers_from_args(args)
+    profile = answers.pop("profile", None)
+    if getattr(args, "profile", None):
+        profile = args.profile
+    config = build_config(answers)  # a bad answers file stops here with one line per problem
+
+    from xenwizard.screens.state import WizardContext
+
+    if getattr(args, "demo", False):
+        from xenwizard.demo import demo_context, demo_root
+
+        with demo_root() as root:
+            return run_app(demo_context(root, config, profile))  # type: ignore[arg-type]
+    fs = RootFS(args.root)
+    ctx = WizardContext(
+        fs=fs,
+        facts=probe(fs),
+        runner=CommandRunner(args.root),
+        config=config,
+        profile_name=profile,  # type: ignore[arg-type]
+        unfinished=tuple(unfinished_runs(fs)),
+    )
+    return run_app(ctx)
+
+
+def run_app(ctx) -> int:  # type: ignore[no-untyped-def]
+    from xenwizard.app import EXIT_QUIT, XenWizardApp
+
+    app = XenWizardApp(ctx)
+    result = app.run()
+    # The terminal may have gone away mid-apply: the apply still finishes (or rolls back).
+    app.apply_idle.wait()
+    if isinstance(result, int):
+        return result
+    return app.return_code or EXIT_QUIT

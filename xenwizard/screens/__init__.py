@@ -1,0 +1,1 @@
+"""The wizard's pages (Textual screens), one module per kind; `state` is textual-free."""

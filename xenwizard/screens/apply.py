@@ -1,0 +1,391 @@
+"""The apply page: the engine in a worker thread, per-step state, progress, the live log.
+
+The engine calls `on_event` from its thread. Events go into an `EventPump`, which posts one
+`EventsReady` message per burst; the screen drains every queued event in order on the UI thread.
+So a command printing thousands of lines costs a handful of messages, the order of events is
+kept, and the worker never touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, Log, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from xenwizard.engine import Engine, EngineError, RunResult, describe
+from xenwizard.events import (
+    ApplyFinished,
+    Event,
+    RollbackProgress,
+    RunStarted,
+    StepFailed,
+    StepFinished,
+    StepOutput,
+    StepStarted,
+    format_event,
+)
+from xenwizard.plan import InstallPackages, Plan
+from xenwizard.screens.base import WizardPage
+
+LOG_MAX_LINES = 2000
+DRAIN_BATCH = 5000
+
+# state -> (symbol, word): the symbol and the word carry the meaning, colour only helps.
+STATES = {
+    "pending": ("[ ]", "pending"),
+    "running": ("[>]", "running"),
+    "done": ("[*]", "done"),
+    "unchanged": ("[=]", "no change"),
+    "simulated": ("[~]", "simulated"),
+    "failed": ("[!]", "FAILED"),
+    "not-run": ("[-]", "not run"),
+    "undoing": ("[<]", "rolling back"),
+    "undone": ("[<]", "rolled back"),
+    "undo-failed": ("[!]", "UNDO FAILED"),
+}
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The engine refused before changing anything (stale plan, busy lock, not rollbackable)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Crashed:
+    """The engine raised unexpectedly; details went to the error log."""
+
+    message: str
+
+
+UiEvent = Event | Refused | Crashed
+
+
+class EventsReady(Message):
+    """Engine events are waiting in the pump (posted once per burst, from the worker thread)."""
+
+
+class EventPump:
+    """Thread-safe queue of engine events; `push` from the engine, `drain` on the UI thread."""
+
+    def __init__(self, notify: Callable[[], object]):
+        self._notify = notify
+        self._lock = threading.Lock()
+        self._events: list[UiEvent] = []
+        self._posted = False
+
+    def push(self, event: UiEvent) -> None:
+        with self._lock:
+            self._events.append(event)
+            post, self._posted = not self._posted, True
+        if post:
+            self._notify()
+
+    def drain(self, limit: int = DRAIN_BATCH) -> tuple[list[UiEvent], bool]:
+        """Up to `limit` events in order, and whether more are left (already re-posted)."""
+        with self._lock:
+            batch, self._events = self._events[:limit], self._events[limit:]
+            more = bool(self._events)
+            self._posted = more
+        return batch, more
+
+
+@dataclass
+class RowState:
+    title: str
+    state: str = "pending"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """What the apply page hands to the done page."""
+
+    result: RunResult
+    changed: tuple[str, ...] = ()  # titles of the steps that changed something
+    simulated: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+class ApplyScreen(WizardPage[ApplyOutcome]):
+    """Runs the plan (or rolls back an earlier run) and shows every step's state live."""
+
+    PAGE = "Apply"
+    NEXT_LABEL = "Continue"
+    HELP = """
+The plan is being applied by a background worker; the screen stays responsive.
+Each step shows its state as a symbol and a word:
+  [ ] pending   [>] running   [*] done   [=] no change   [~] simulated (demo)
+  [!] FAILED    [<] rolling back / rolled back   [-] not run
+The log shows every line the commands print; it is also written to
+var/log/xenwizard.log under the root.
+
+If a step fails, every completed step is undone in reverse order and the page
+says when the rollback is done. Quitting is refused while the apply runs; if the
+terminal goes away, the apply still finishes or rolls back.
+"""
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "back", "Back"),
+        Binding("f1", "help", "Help"),
+        Binding("enter", "next", "Continue", show=False),
+    ]
+
+    def __init__(
+        self,
+        ctx,  # type: ignore[no-untyped-def]
+        plan: Plan | None,
+        rollback_run: str | None = None,
+    ):
+        super().__init__(ctx)
+        self.plan = plan
+        self.rollback_run = rollback_run
+        self.rows: dict[int, RowState] = {}
+        if plan is not None:
+            self.rows = {i: RowState(step.title) for i, step in enumerate(plan.steps)}
+        self.pump = EventPump(lambda: self.post_message(EventsReady()))
+        self.running = False
+        self.finished: ApplyFinished | None = None
+        self.problem: str | None = None
+        self.output_lines = 0
+        self.run_id = ""
+        self.undo_total = 0
+        self.undo_done = 0
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose_body(self) -> Iterable[Widget]:
+        if self.rollback_run:
+            head = f"Rolling back run {self.rollback_run} on {self.ctx.root_text}"
+        else:
+            assert self.plan is not None
+            head = f"Applying {len(self.plan.steps)} steps to {self.ctx.root_text}"
+        yield Static(head, id="apply-head", markup=False)
+        yield ProgressBar(total=len(self.rows) or None, show_eta=False, id="progress")
+        yield Static("", id="step-rows")
+        yield Log(max_lines=LOG_MAX_LINES, id="log", auto_scroll=True)
+
+    def compose_buttons(self) -> Iterable[Widget]:
+        yield Button("Back to preview", id="back", compact=True, disabled=True)
+        yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True, disabled=True)
+
+    def on_mount(self) -> None:
+        self.render_rows()
+        self.status("Working... quitting is refused until the apply has finished.")
+        self.running = True
+        self.app.apply_started()  # type: ignore[attr-defined]
+        self.worker = self.run_engine()
+
+    # --- the worker -----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
+    def run_engine(self) -> None:
+        ctx = self.ctx
+        engine = Engine(
+            self.plan, ctx.fs, ctx.runner, self.pump.push, skip_packages=ctx.simulate_packages
+        )
+        try:
+            if self.rollback_run:
+                engine.rollback(self.rollback_run)
+            else:
+                engine.apply()
+        except EngineError as exc:
+            self.pump.push(Refused(str(exc)))
+        except Exception as exc:
+            self.app.record_error(traceback.format_exc())  # type: ignore[attr-defined]
+            self.pump.push(Crashed(describe(exc)))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "apply" and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self.running = False
+            self.app.apply_stopped()  # type: ignore[attr-defined]
+            if self.finished is None and self.problem is None:
+                # The engine ended without its last event: say so rather than hang.
+                self.end(f"ERROR: the apply stopped unexpectedly. Log: {self.ctx.log_path}", True)
+
+    # --- events ---------------------------------------------------------------------------
+
+    def on_events_ready(self, _message: EventsReady) -> None:
+        batch, more = self.pump.drain()
+        log = self.query_one("#log", Log)
+        lines: list[str] = []
+        rows_changed = False
+        for event in batch:
+            if isinstance(event, StepOutput):
+                lines.append("  " + self.ctx.redact(event.line))
+                self.output_lines += 1
+                continue
+            rows_changed = True
+            line = self.handle(event)
+            if line:
+                lines.extend(line.splitlines())
+        if lines:
+            log.write_lines(lines)
+        if rows_changed:
+            self.render_rows()
+        if more:
+            self.post_message(EventsReady())
+
+    def handle(self, event: UiEvent) -> str:
+        """Update the step states for one event; returns the log text for it."""
+        total = len(self.rows) or None
+        if isinstance(event, RunStarted):
+            self.run_id = event.run_id
+            if not self.rows:
+                self.rows = {i: RowState(t) for i, t in enumerate(event.steps)}
+            return f"run {event.run_id}: {len(event.steps)} steps"
+        if isinstance(event, StepStarted):
+            self.row(event.index, event.title).state = "running"
+        elif isinstance(event, StepFinished):
+            row = self.row(event.index)
+            simulated = self.ctx.simulate_packages and self.is_package_step(event.index)
+            row.state = "simulated" if simulated else ("done" if event.changed else "unchanged")
+            self.query_one("#progress", ProgressBar).advance(1)
+        elif isinstance(event, StepFailed):
+            self.row(event.index).state = "failed"
+            self.row(event.index).detail = event.error
+            for index, row in self.rows.items():
+                if index > event.index and row.state == "pending":
+                    row.state = "not-run"
+            self.status("A step failed: rolling back every completed step...", problem=True)
+        elif isinstance(event, RollbackProgress):
+            return self.handle_rollback(event)
+        elif isinstance(event, ApplyFinished):
+            self.finish(event)
+        elif isinstance(event, Refused):
+            self.problem = event.message
+            self.end(f"REFUSED, nothing was changed: {event.message}", True)
+            return f"refused: {event.message}"
+        elif isinstance(event, Crashed):
+            self.problem = event.message
+            self.end(
+                f"ERROR: {event.message}. Details: {self.ctx.error_log_path()}; "
+                f"log: {self.ctx.log_path}",
+                True,
+            )
+            return f"error: {event.message}"
+        return self.ctx.redact(format_event(event, total))  # type: ignore[arg-type]
+
+    def handle_rollback(self, event: RollbackProgress) -> str:
+        row = self.row(event.index, event.title)
+        if event.state == "undoing":
+            row.state = "undoing"
+            self.undo_total += 1
+        elif event.state.startswith("failed"):
+            row.state = "undo-failed"
+            row.detail = event.state
+            self.undo_done += 1
+        else:
+            row.state = "undone"
+            self.undo_done += 1
+        self.status(f"Rolling back: {self.undo_done} undone...", problem=True)
+        return format_event(event)
+
+    def row(self, index: int, title: str = "") -> RowState:
+        if index not in self.rows:
+            self.rows[index] = RowState(title or f"step {index + 1}")
+            self.query_one("#progress", ProgressBar).total = len(self.rows)
+        return self.rows[index]
+
+    def is_package_step(self, index: int) -> bool:
+        if self.plan is None or index >= len(self.plan.steps):
+            return False
+        step = self.plan.steps[index]
+        return isinstance(step, InstallPackages) and bool(step.packages)
+
+    def render_rows(self) -> None:
+        text = Text()
+        for index in sorted(self.rows):
+            row = self.rows[index]
+            symbol, word = STATES[row.state]
+            line = Text(f"{symbol} {word:<12} {index + 1}. {row.title}")
+            line.stylize(_STATE_STYLES.get(row.state, ""), 0, len(symbol) + 13)
+            text.append_text(line)
+            text.append("\n")
+        text.rstrip()
+        self.query_one("#step-rows", Static).update(text)
+
+    def finish(self, event: ApplyFinished) -> None:
+        self.finished = event
+        log = self.ctx.show_path(event.log_path) if event.log_path else self.ctx.log_path
+        message = self.ctx.redact(event.message)
+        if event.outcome in ("applied", "nothing-to-do"):
+            word = "APPLIED" if event.outcome == "applied" else "NOTHING TO DO"
+            self.end(f"{word}: {message}. Log: {log}", False)
+        elif event.outcome == "rolled-back":
+            self.end(f"ROLLED BACK, nothing is changed: {message}. Log: {log}", True)
+        else:
+            self.end(
+                f"ROLLBACK FAILED: {message}. See {log}; retry with "
+                f"`xenwizard rollback {event.run_id}`.",
+                True,
+            )
+
+    def end(self, text: str, problem: bool) -> None:
+        self.status(text, problem=problem)
+        ok = self.finished is not None and self.finished.outcome in ("applied", "nothing-to-do")
+        self.query_one("#back", Button).disabled = ok
+        nxt = self.query_one("#next", Button)
+        nxt.disabled = not ok or bool(self.rollback_run)
+        if self.rollback_run and self.finished is not None:
+            back = self.query_one("#back", Button)
+            back.disabled = False
+            back.label = "Back to welcome"
+        (nxt if not nxt.disabled else self.query_one("#back", Button)).focus()
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.running:
+            self.refuse_quiet("The apply is running: going back is refused until it ends.")
+            return
+        ok = self.finished is not None and self.finished.outcome in ("applied", "nothing-to-do")
+        if ok and not self.rollback_run:
+            self.refuse_quiet("Applied: press Enter to continue (undo: xenwizard rollback).")
+            return
+        self.dismiss(None)
+
+    def refuse_quiet(self, text: str) -> None:
+        self.app.notify(text, severity="warning", timeout=4)
+
+    def action_next(self) -> None:
+        if self.running or self.finished is None:
+            return
+        if self.rollback_run or self.finished.outcome not in ("applied", "nothing-to-do"):
+            return
+        result = RunResult(
+            self.finished.run_id,
+            self.finished.outcome,
+            self.finished.log_path,
+            self.finished.message,
+        )
+        changed = tuple(r.title for r in self.rows.values() if r.state == "done")
+        simulated = tuple(r.title for r in self.rows.values() if r.state == "simulated")
+        self.dismiss(ApplyOutcome(result, changed, simulated))
+
+    def collect(self) -> ApplyOutcome | None:  # pragma: no cover - action_next decides
+        return None
+
+
+_STATE_STYLES = {
+    "running": "bold",
+    "done": "bold green",
+    "simulated": "bold",
+    "failed": "bold red reverse",
+    "undo-failed": "bold red reverse",
+    "undone": "bold yellow",
+    "undoing": "bold yellow",
+}

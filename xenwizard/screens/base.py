@@ -1,0 +1,177 @@
+"""The frame every wizard page shares: title bar, body, Back/Next, footer, help and back keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.validation import ValidationResult, Validator
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Input, Label, Static
+
+if TYPE_CHECKING:
+    from xenwizard.screens.state import WizardContext
+
+T = TypeVar("T")
+
+PAGES = ("Welcome", "Bridge", "Subnet", "DHCP", "Toolstack", "Preview", "Apply", "Done")
+
+
+class Check(Validator):
+    """A textual Validator around one of config.py's `check_*` functions (reason or None)."""
+
+    def __init__(self, check: Callable[[str], str | None]):
+        super().__init__()
+        self.check = check
+
+    def validate(self, value: str) -> ValidationResult:
+        reason = self.check(value.strip())
+        return self.success() if reason is None else self.failure(reason)
+
+
+class TitleBar(Static):
+    """One line: program, page number and name; DEMO when running on the sample system."""
+
+    def __init__(self, page: str, demo: bool = False):
+        number = PAGES.index(page) + 1 if page in PAGES else None
+        where = f"  [{number}/{len(PAGES)}] {page}" if number else f"  {page}"
+        text = f" xenwizard{where}"
+        if demo:
+            text += "   DEMO (sample system)"
+        super().__init__(text, classes="titlebar", markup=False)
+
+
+class FieldRow(Horizontal):
+    """Label, input and the validation reason beside it (a word, never colour alone)."""
+
+    def __init__(
+        self,
+        label: str,
+        value: str,
+        check: Callable[[str], str | None],
+        *,
+        field_id: str,
+        placeholder: str = "",
+    ):
+        super().__init__(classes="field-row")
+        self.label = label
+        self.input = Input(
+            value,
+            placeholder=placeholder,
+            validators=[Check(check)],
+            validate_on=["changed", "blur", "submitted"],
+            id=field_id,
+        )
+        self.reason = Static("", classes="reason", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.label, classes="field-label")
+        yield self.input
+        yield self.reason
+
+    def show(self, result: ValidationResult | None, ok_text: str = "ok") -> bool:
+        """Show the outcome beside the field; returns whether the value is valid."""
+        if result is None or result.is_valid:
+            self.reason.update(ok_text)
+            self.reason.set_class(False, "-invalid")
+            return True
+        self.reason.update("invalid: " + "; ".join(result.failure_descriptions))
+        self.reason.set_class(True, "-invalid")
+        return False
+
+    def check_now(self) -> bool:
+        return self.show(self.input.validate(self.input.value))
+
+    @property
+    def value(self) -> str:
+        return self.input.value.strip()
+
+
+class WizardPage(Screen[T], Generic[T]):
+    """A page of the wizard: returns its answers with `dismiss(answers)`, or None for back."""
+
+    PAGE = ""
+    HELP = ""
+    NEXT_LABEL = "Next"
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "back", "Back"),
+        Binding("f1", "help", "Help"),
+        Binding("enter", "next", "Next", show=False),
+    ]
+
+    def __init__(self, ctx: WizardContext):
+        super().__init__()
+        self.ctx = ctx
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(self.PAGE, self.ctx.demo)
+        with Vertical(classes="body"):
+            yield from self.compose_body()
+        yield Static("", id="page-status", markup=False)
+        with Horizontal(classes="buttons"):
+            yield from self.compose_buttons()
+        yield Footer()
+
+    def compose_body(self) -> Iterable[Widget]:
+        return ()
+
+    def compose_buttons(self) -> Iterable[Widget]:
+        yield Button("Back", id="back", compact=True)
+        yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.button_pressed(event.button.id or "")
+
+    def button_pressed(self, button_id: str) -> None:
+        """Buttons by id; pages with more buttons extend this (not the handler: Textual
+        calls every class's `on_button_pressed` in the MRO)."""
+        if button_id == "back":
+            self.action_back()
+        elif button_id == "next":
+            self.action_next()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_next()
+
+    def status(self, text: str, problem: bool = False) -> None:
+        widget = self.query_one("#page-status", Static)
+        widget.update(text)
+        widget.set_class(problem, "-problem")
+
+    def refuse(self, text: str) -> None:
+        """Next is refused: say why on the status line."""
+        self.status(text, problem=True)
+        self.app.bell()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_help(self) -> None:
+        from xenwizard.screens.modals import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.PAGE, self.HELP))
+
+    def action_next(self) -> None:
+        answers = self.collect()
+        if answers is not None:
+            self.dismiss(answers)
+
+    def collect(self) -> T | None:
+        """The page's answers, or None after showing why Next is refused."""
+        raise NotImplementedError
+
+    def first_invalid(self, rows: Iterable[FieldRow]) -> FieldRow | None:
+        bad = None
+        for row in rows:
+            if not row.check_now() and bad is None:
+                bad = row
+        if bad is not None:
+            bad.input.focus()
+            self.refuse(f"Next is refused: fix {bad.label.lower()} first.")
+        return bad

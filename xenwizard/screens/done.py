@@ -1,0 +1,83 @@
+"""The last page: what changed, what to do next, how to undo it, where the answers are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from xenwizard.screens.apply import ApplyOutcome
+from xenwizard.screens.base import WizardPage
+
+
+class DoneScreen(WizardPage[None]):
+    """Applied: the summary and the next steps; Enter quits."""
+
+    PAGE = "Done"
+    NEXT_LABEL = "Quit (Enter)"
+    HELP = """
+The plan has been applied. Xen only runs after a reboot into the Xen entry of the
+boot menu; then the bridge exists and dnsmasq serves the guests.
+
+Check with `ip addr show BRIDGE` (the bridge and its alias address) and
+`xenwizard verify`. `xenwizard rollback RUN_ID` undoes this run exactly (files,
+links and the packages it installed). The answers file replays the same setup on
+another host: `xenwizard apply --answers FILE`.
+"""
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "back", "Back", show=False),
+        Binding("f1", "help", "Help"),
+        Binding("enter", "next", "Quit", show=False),
+    ]
+
+    def __init__(self, ctx, outcome: ApplyOutcome):  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self.outcome = outcome
+
+    def compose_body(self) -> Iterable[Widget]:
+        ctx, result = self.ctx, self.outcome.result
+        bridge = ctx.config.bridge
+        root_opt = "" if ctx.fs.is_live else f" --root {ctx.root_text}"
+        lines = [
+            f"{'APPLIED' if result.outcome == 'applied' else 'NOTHING TO DO'}: "
+            f"{result.message} (run {result.run_id})",
+            "",
+            "What changed:",
+        ]
+        lines += [f"  * {title}" for title in self.outcome.changed] or ["  nothing"]
+        lines += [f"  ~ {title} (simulated: nothing installed)" for title in self.outcome.simulated]
+        lines += [
+            "",
+            "Next:",
+            "  1. Reboot into Xen (pick the Xen entry in the boot menu if needed).",
+            f"  2. Check the bridge: ip addr show {bridge}   and   xenwizard verify",
+            f"Undo this run:  xenwizard rollback{root_opt} {result.run_id}",
+            "Answers for the next host (xenwizard apply --answers FILE):",
+            f"  {ctx.answers_path(result.run_id)}",
+            f"Log: {ctx.show_path(result.log_path) if result.log_path else ctx.log_path}",
+        ]
+        if ctx.demo:
+            lines.append("Demo: the sample system is deleted when you quit.")
+        with VerticalScroll(id="done-scroll"):
+            yield Static("\n".join(lines), markup=False, id="done-text")
+
+    def compose_buttons(self) -> Iterable[Widget]:
+        yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#next", Button).focus()
+
+    def action_back(self) -> None:
+        self.app.notify(
+            f"The run is finished; undo it with `xenwizard rollback {self.outcome.result.run_id}`.",
+            timeout=4,
+        )
+
+    def action_next(self) -> None:
+        self.app.exit(0)
+
+    def collect(self) -> None:  # pragma: no cover - action_next decides
+        return None

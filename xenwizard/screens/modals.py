@@ -1,0 +1,179 @@
+"""Small screens over the wizard: help, yes/no confirmation, the save-plan path, the error page."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from xenwizard.screens.base import TitleBar
+
+
+class HelpScreen(ModalScreen[None]):
+    """What the page is for and which keys work; Esc, F1 or Enter close it."""
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "close", "Close"),
+        Binding("f1", "close", "Close", show=False),
+        Binding("enter", "close", "Close", show=False),
+    ]
+
+    KEYS = (
+        "Keys: Tab / Shift-Tab move between fields, Enter = Next, Esc = back,\n"
+        "F1 = this help, Ctrl-Q = quit (asks first). The mouse works too."
+    )
+
+    def __init__(self, page: str, text: str):
+        super().__init__()
+        self.page = page
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help"):
+            yield Label(f"Help: {self.page}", classes="dialog-title")
+            with VerticalScroll(classes="help-text"):
+                yield Static(self.text.strip() + "\n\n" + self.KEYS, markup=False)
+            yield Button("Close", id="close", compact=True)
+        yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A question with Yes/No; Esc means No."""
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n", "answer(False)", "No"),
+    ]
+
+    def __init__(self, title: str, text: str, yes: str = "Yes", no: str = "No"):
+        super().__init__()
+        self.title_text = title
+        self.text = text
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.text, markup=False, classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", id="yes", variant="primary", compact=True)
+                yield Button(f"{self.no} (n)", id="no", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class SavePlanScreen(ModalScreen[str | None]):
+    """Where to save the plan (the diffs as `xenwizard plan` prints them)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
+
+    def __init__(self, default: str, problem: str | None = None):
+        super().__init__()
+        self.default = default
+        self.problem = problem
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Save the plan", classes="dialog-title")
+            yield Static(
+                "Every step and diff, as `xenwizard plan` prints them. File:",
+                classes="dialog-text",
+                markup=False,
+            )
+            yield Input(self.default, id="save-path")
+            yield Static(self.problem or "", id="save-problem", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="save", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+        yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save":
+            self._save()
+        else:
+            self.dismiss(None)
+
+    def _save(self) -> None:
+        path = self.query_one("#save-path", Input).value.strip()
+        if not path:
+            self.query_one("#save-problem", Static).update("invalid: give a file name")
+            return
+        self.dismiss(path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ErrorScreen(Screen[None]):
+    """An unexpected error: the message, where the details are, and that Enter quits."""
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("enter", "quit_now", "Quit"),
+        Binding("escape", "quit_now", "Quit", show=False),
+        Binding("f1", "help", "Help"),
+    ]
+
+    def __init__(self, message: str, log_path: str, demo: bool = False):
+        super().__init__()
+        self.message = message
+        self.log_path = log_path
+        self.demo = demo
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar("Error", self.demo)
+        with Vertical(classes="body"):
+            yield Static("ERROR: xenwizard stopped because of an unexpected error.", classes="bad")
+            yield Static("")
+            yield Static(self.message, markup=False, id="error-message")
+            yield Static("")
+            yield Static(f"Details (traceback) were written to:\n  {self.log_path}", markup=False)
+            yield Static(
+                "\nIf an apply was running, its own record is in var/log/xenwizard.log under\n"
+                "the root; `xenwizard history` lists runs and `xenwizard rollback RUN_ID`\n"
+                "undoes one.",
+                markup=False,
+            )
+        with Horizontal(classes="buttons"):
+            yield Button("Quit", id="quit", variant="error", compact=True)
+        yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_quit_now()
+
+    def action_help(self) -> None:
+        self.app.push_screen(
+            HelpScreen(
+                "Error",
+                "Something xenwizard did not expect happened. The message above says what;\n"
+                "the file named above holds the details to report. Press Enter to quit.",
+            )
+        )
+
+    def action_quit_now(self) -> None:
+        self.app.exit(1)

@@ -1,0 +1,499 @@
+"""The question pages: welcome/preflight, bridge, subnet, DHCP and toolstack.
+
+Each page is a typed screen returning its answers (a small dataclass) or None for back; the
+order lives in one place, `XenWizardApp.flow`. Rules come from config.py through validators,
+warnings from preflight.py; the pages only show them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Static
+
+from xenwizard.config import (
+    WizardConfig,
+    check_address,
+    check_bridge,
+    check_dhcp_range,
+    check_lease,
+    check_nic,
+)
+from xenwizard.preflight import bridge_clash, subnet_overlaps
+from xenwizard.screens.base import FieldRow, WizardPage
+from xenwizard.screens.state import (
+    interfaces_lines,
+    toolstack_notice,
+    toolstack_text,
+    usable_hosts,
+    with_address,
+)
+from xenwizard.widgets import TickBox
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """Welcome: go on to the questions."""
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    """Welcome: roll back an unfinished earlier run first."""
+
+    run_id: str
+
+
+@dataclass(frozen=True)
+class BridgeAnswers:
+    bridge: str
+    nic: str | None = None
+
+    def apply(self, config: WizardConfig) -> WizardConfig:
+        return replace(config, bridge=self.bridge, nic=self.nic or config.nic)
+
+
+@dataclass(frozen=True)
+class SubnetAnswers:
+    address: str
+
+    def apply(self, config: WizardConfig) -> WizardConfig:
+        return with_address(config, self.address)
+
+
+@dataclass(frozen=True)
+class DhcpAnswers:
+    start: str
+    end: str
+    lease: str
+    xen_only: bool
+    udp_checksum_workaround: bool | None = None
+
+    def apply(self, config: WizardConfig) -> WizardConfig:
+        udp = self.udp_checksum_workaround
+        return replace(
+            config,
+            dhcp_start=self.start,
+            dhcp_end=self.end,
+            lease=self.lease,
+            dhcp_xen_only=self.xen_only,
+            udp_checksum_workaround=config.udp_checksum_workaround if udp is None else udp,
+        )
+
+
+@dataclass(frozen=True)
+class ToolstackAnswers:
+    acknowledged: bool
+
+
+# --- welcome -----------------------------------------------------------------------------------
+
+
+class WelcomeScreen(WizardPage[Start | RollbackRequest]):
+    """What will happen, and what was detected about the target."""
+
+    PAGE = "Welcome"
+    NEXT_LABEL = "Start"
+    HELP = """
+xenwizard makes this server a Xen host: guests on a bridge, addresses from dnsmasq.
+
+It asks four things (bridge name, guest subnet, DHCP range, toolstack), then shows
+every change as a diff. Nothing changes before you confirm on the preview page.
+Every change is journaled first and undone if any step fails.
+
+Below are the facts it found about the target: the release and the recipe
+(profile) chosen for it, Xen, the toolstack, interfaces and the default route,
+whether you are root (needed to apply) and whether you are connected over SSH.
+An earlier run that was killed half-way is offered for rollback (r).
+"""
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "back", "Back", show=False),
+        Binding("f1", "help", "Help"),
+        Binding("r", "rollback", "Roll back unfinished run", show=False),
+    ]
+
+    def compose_body(self) -> Iterable[Widget]:
+        ctx, facts = self.ctx, self.ctx.facts
+        yield Static(
+            "xenwizard turns this server into a Xen host: guests sit on a bridge and get\n"
+            "addresses from dnsmasq. Four questions, then a preview of every change;\n"
+            "nothing is changed before you confirm, and a failed step is rolled back.",
+            markup=False,
+            classes="intro",
+        )
+        if ctx.profile is not None:
+            profile, why, recipe = ctx.profile.name, ctx.profile_reason, ctx.profile.title
+        else:
+            profile, why, recipe = "NONE", ctx.profile_error or "no profile fits", ""
+        xen = "installed" if facts.xen_installed else "NOT installed (the plan installs it)"
+        if facts.is_root:
+            user = "root (apply possible)"
+        else:
+            user = "NOT root: everything works up to the preview; apply needs root"
+        if facts.over_ssh:
+            client = (facts.ssh_connection or "").split()
+            session = f"over SSH from {client[0]}" if client else "over SSH"
+            session += " (an apply survives a dropped connection)"
+        else:
+            session = "local (not over SSH)"
+        if facts.default_route is not None:
+            route = f"via {facts.default_route.gateway} dev {facts.default_route.interface}"
+        elif facts.live:
+            route = "none"
+        else:
+            route = "not probed"
+        rows = [
+            ("Release", facts.pretty_name or "unknown"),
+            ("Profile", profile),
+            ("", why),
+            ("Recipe", recipe),
+            ("Root", ctx.root_text),
+            ("Xen", xen),
+            ("Toolstack", toolstack_text(facts)),
+            *(
+                ("Interfaces" if n == 0 else "", line)
+                for n, line in enumerate(interfaces_lines(facts)[:4])
+            ),
+            ("Default route", route),
+            ("User", user),
+            ("Session", session),
+        ]
+        yield Static(_table(rows), markup=False, id="facts")
+        if ctx.unfinished:
+            run_id = ctx.unfinished[-1]
+            yield Static(
+                f"UNFINISHED: run {run_id} was interrupted. Roll it back first (r),\n"
+                "or start anyway.",
+                markup=False,
+                classes="warning",
+                id="unfinished",
+            )
+
+    def compose_buttons(self) -> Iterable[Widget]:
+        if self.ctx.unfinished:
+            yield Button("Roll back (r)", id="rollback", compact=True)
+        yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.app.first_page_ready()  # type: ignore[attr-defined]
+        if self.ctx.profile is None:
+            self.status(
+                "Start is not possible: no profile for this release (see above).", problem=True
+            )
+        self.query_one("#next", Button).focus()
+
+    def button_pressed(self, button_id: str) -> None:
+        if button_id == "rollback":
+            self.action_rollback()
+        else:
+            super().button_pressed(button_id)
+
+    def action_back(self) -> None:
+        self.app.action_request_quit()  # type: ignore[attr-defined]
+
+    def action_rollback(self) -> None:
+        if self.ctx.unfinished:
+            self.dismiss(RollbackRequest(self.ctx.unfinished[-1]))
+
+    def collect(self) -> Start | None:
+        if self.ctx.profile is None:
+            self.refuse(f"Cannot start: {self.ctx.profile_error}")
+            return None
+        return Start()
+
+
+def _table(rows: Iterable[tuple[str, str]], width: int = 14) -> str:
+    return "\n".join(f"{k:<{width}}{v}" for k, v in rows if k or v)
+
+
+# --- bridge ------------------------------------------------------------------------------------
+
+
+class BridgeScreen(WizardPage[BridgeAnswers]):
+    """The bridge name (and, where the profile builds the bridge from a NIC, which NIC)."""
+
+    PAGE = "Bridge"
+    HELP = """
+The bridge is the virtual switch the guests' network interfaces plug into. The
+same name goes into every file the plan touches.
+
+Linux interface names: letters, digits, '-', '_' and '.', at most 13 characters
+here so that the alias NAME:0 fits the kernel's 15-character limit. br0 is the
+usual choice. A name already used by an interface that is not a bridge is flagged:
+choosing it would take that interface over.
+"""
+
+    def compose_body(self) -> Iterable[Widget]:
+        ctx = self.ctx
+        yield Static(
+            "Name of the bridge the guests attach to (used in every file the plan edits).",
+            markup=False,
+            classes="intro",
+        )
+        self.bridge_row = FieldRow(
+            "Bridge name", ctx.config.bridge, check_bridge, field_id="bridge"
+        )
+        yield self.bridge_row
+        self.nic_row: FieldRow | None = None
+        if ctx.asks_nic:
+            nic = ctx.config.nic or getattr(ctx.facts.default_route, "interface", "") or ""
+            self.nic_row = FieldRow("Bridge port NIC", nic, check_nic, field_id="nic")
+            yield self.nic_row
+        yield Static("", id="clash", markup=False, classes="warning")
+        yield Static("Existing interfaces:", classes="subtitle")
+        yield Static(
+            "\n".join("  " + line for line in interfaces_lines(ctx.facts)[:8]),
+            markup=False,
+            id="interfaces",
+        )
+
+    def on_mount(self) -> None:
+        self.update_bridge(self.bridge_row.input.validate(self.bridge_row.input.value))
+        if self.nic_row is not None:
+            self.nic_row.check_now()
+        self.bridge_row.input.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is self.bridge_row.input:
+            self.update_bridge(event.validation_result)
+        elif self.nic_row is not None and event.input is self.nic_row.input:
+            self.nic_row.show(event.validation_result)
+
+    def update_bridge(self, result) -> None:  # type: ignore[no-untyped-def]
+        valid = self.bridge_row.show(result)
+        clash = bridge_clash(self.bridge_row.value, self.ctx.facts) if valid else None
+        existing = self.ctx.facts.interface(self.bridge_row.value) if valid else None
+        text = ""
+        if clash:
+            text = f"WARNING: {clash}; choose another name."
+        elif existing is not None and existing.is_bridge:
+            text = f"note: bridge {existing.name} exists already; xenwizard will use it."
+        self.query_one("#clash", Static).update(text)
+
+    def collect(self) -> BridgeAnswers | None:
+        rows = [self.bridge_row] + ([self.nic_row] if self.nic_row else [])
+        if self.first_invalid(rows):
+            return None
+        if self.nic_row is not None and self.nic_row.value == self.bridge_row.value:
+            self.refuse("Next is refused: the NIC must differ from the bridge name.")
+            return None
+        return BridgeAnswers(self.bridge_row.value, self.nic_row.value if self.nic_row else None)
+
+
+# --- subnet ------------------------------------------------------------------------------------
+
+
+class SubnetScreen(WizardPage[SubnetAnswers]):
+    """The host's address on the guest subnet, with what it implies and any overlap."""
+
+    PAGE = "Subnet"
+    HELP = """
+The guests get their own subnet behind the bridge. This host takes one address in
+it (dnsmasq answers from there; it is also the guests' gateway if you route).
+
+Write it as ADDRESS/PREFIX, e.g. 10.0.0.1/24. The page shows the netmask,
+broadcast, network and how many hosts fit. A subnet that overlaps an address
+already on this machine (or configured in /etc/network/interfaces) is flagged:
+the same network on two interfaces breaks routing.
+"""
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield Static(
+            "This host's address on the guest subnet, as ADDRESS/PREFIX.",
+            markup=False,
+            classes="intro",
+        )
+        self.row = FieldRow(
+            "Host address",
+            self.ctx.config.address,
+            check_address,
+            field_id="address",
+            placeholder="10.0.0.1/24",
+        )
+        yield self.row
+        yield Static("", id="subnet-facts", markup=False)
+        yield Static("", id="overlap", markup=False, classes="warning")
+
+    def on_mount(self) -> None:
+        self.update_facts(self.row.input.validate(self.row.input.value))
+        self.row.input.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.update_facts(event.validation_result)
+
+    def update_facts(self, result) -> None:  # type: ignore[no-untyped-def]
+        facts = self.query_one("#subnet-facts", Static)
+        overlap = self.query_one("#overlap", Static)
+        if not self.row.show(result):
+            facts.update("")
+            overlap.update("")
+            return
+        iface = ipaddress.IPv4Interface(self.row.value)
+        net = iface.network
+        facts.update(
+            _table(
+                [
+                    ("Network", str(net)),
+                    ("Netmask", str(net.netmask)),
+                    ("Broadcast", str(net.broadcast_address)),
+                    ("Usable hosts", f"{usable_hosts(net)} (this host takes one)"),
+                    ("This host", self.host_text(iface)),
+                ]
+            )
+        )
+        found = subnet_overlaps(replace(self.ctx.config, address=self.row.value), self.ctx.facts)
+        overlap.update("\n".join(f"WARNING: {line}" for line in found[:4]))
+
+    def host_text(self, iface: ipaddress.IPv4Interface) -> str:
+        cfg = self.ctx.config
+        alias = f" (alias {cfg.alias})" if self.ctx.toolstack == "xm" else ""
+        return f"{iface.ip} on {cfg.bridge}{alias}"
+
+    def collect(self) -> SubnetAnswers | None:
+        if self.first_invalid([self.row]):
+            return None
+        return SubnetAnswers(str(ipaddress.IPv4Interface(self.row.value)))
+
+
+# --- DHCP --------------------------------------------------------------------------------------
+
+
+class DhcpScreen(WizardPage[DhcpAnswers]):
+    """The DHCP range and lease for the guests, and the Xen-guests-only switch."""
+
+    PAGE = "DHCP"
+    HELP = """
+dnsmasq hands out addresses from START to END (inclusive) on the bridge, leased
+for the lease time (seconds, or Nm, Nh, Nd, Nw, or 'infinite'; at least 2m).
+The range must lie inside the guest subnet and must not include this host.
+
+Xen guests only (on by default): dnsmasq answers only MAC addresses starting
+00:16:3e, the ones Xen gives guests. A bridge can also hold the LAN's network
+card; without this switch dnsmasq would answer DHCP requests from the LAN too.
+"""
+
+    def compose_body(self) -> Iterable[Widget]:
+        cfg = self.ctx.config
+        yield Static(
+            f"Addresses dnsmasq leases to guests on {cfg.bridge} (subnet {cfg.network}).",
+            markup=False,
+            classes="intro",
+        )
+        self.start_row = FieldRow(
+            "Range start", cfg.dhcp_start, self._check_range, field_id="dhcp-start"
+        )
+        yield self.start_row
+        self.end_row = FieldRow("Range end", cfg.dhcp_end, self._check_range, field_id="dhcp-end")
+        yield self.end_row
+        self.lease_row = FieldRow("Lease time", cfg.lease, check_lease, field_id="lease")
+        yield self.lease_row
+        yield Static("", id="dhcp-count", markup=False)
+        self.xen_only = TickBox(
+            "Xen guests only (MAC 00:16:3e:*)", cfg.dhcp_xen_only, id="xen-only", compact=True
+        )
+        yield self.xen_only
+        yield Static(
+            "  Why: the bridge can hold the LAN's NIC; without this, dnsmasq would\n"
+            "  answer DHCP requests from the whole LAN.",
+            markup=False,
+            classes="hint",
+        )
+        self.udp: TickBox | None = None
+        if self.ctx.offers_udp_switch:
+            self.udp = TickBox(
+                "UDP checksum workaround (ethtool tx off on guest vifs)",
+                self.ctx.udp_default,
+                id="udp",
+                compact=True,
+            )
+            yield self.udp
+
+    def _check_range(self, _value: str) -> str | None:
+        if not hasattr(self, "end_row"):
+            return None  # the inputs validate once as they are built; on_mount checks both
+        start = self.start_row.input.value.strip()
+        end = self.end_row.input.value.strip()
+        return check_dhcp_range(start, end, self.ctx.config.address)
+
+    def on_mount(self) -> None:
+        self.refresh_range()
+        self.lease_row.check_now()
+        self.start_row.input.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is self.lease_row.input:
+            self.lease_row.show(event.validation_result)
+        else:
+            self.refresh_range()
+
+    def refresh_range(self) -> None:
+        # The rule is about the pair: both fields show the same reason.
+        start_ok = self.start_row.check_now()
+        self.end_row.check_now()
+        count = self.query_one("#dhcp-count", Static)
+        if start_ok:
+            cfg = replace(
+                self.ctx.config, dhcp_start=self.start_row.value, dhcp_end=self.end_row.value
+            )
+            count.update(f"{cfg.dhcp_count} addresses for guests")
+        else:
+            count.update("")
+
+    def collect(self) -> DhcpAnswers | None:
+        if self.first_invalid([self.start_row, self.end_row, self.lease_row]):
+            return None
+        return DhcpAnswers(
+            self.start_row.value,
+            self.end_row.value,
+            self.lease_row.value,
+            self.xen_only.value,
+            self.udp.value if self.udp is not None else None,
+        )
+
+
+# --- toolstack ---------------------------------------------------------------------------------
+
+
+class ToolstackScreen(WizardPage[ToolstackAnswers]):
+    """The toolstack warning; on xm profiles an explicit acknowledgement before Next."""
+
+    PAGE = "Toolstack"
+    HELP = """
+Xen's toolstack is the set of tools that start guests and (with xend) create the
+bridge. On Ubuntu 12.04 with Xen 4.1 it is xm with xend. xl exists there too, but
+switching to it breaks the bridge and guest autostart, so xenwizard never
+switches it and asks you to confirm that you will not either.
+
+On current releases xl is the only toolstack and there is nothing to confirm.
+"""
+
+    def compose_body(self) -> Iterable[Widget]:
+        self.notice = toolstack_notice(self.ctx)
+        yield Static(self.notice.title, classes="subtitle", markup=False)
+        yield Static("\n".join(self.notice.lines), markup=False, id="toolstack-text")
+        self.ack: TickBox | None = None
+        if self.notice.acknowledge:
+            self.ack = TickBox(self.notice.acknowledge, False, id="ack", compact=True)
+            yield self.ack
+
+    def on_mount(self) -> None:
+        if self.ack is not None:
+            self.ack.focus()
+            self.status("Tick the acknowledgement (Space) to go on.")
+        else:
+            self.query_one("#next", Button).focus()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.status("" if event.value else "Tick the acknowledgement (Space) to go on.")
+
+    def collect(self) -> ToolstackAnswers | None:
+        if self.ack is not None and not self.ack.value:
+            self.ack.focus()
+            self.refuse("Next is refused: tick the acknowledgement first (Space).")
+            return None
+        return ToolstackAnswers(acknowledged=self.ack is not None)

@@ -1,0 +1,206 @@
+"""The preview: every step with its summary, the selected file's diff, save and apply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.widget import Widget
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
+from xenwizard.render import step_detail, step_state
+from xenwizard.screens.base import WizardPage
+
+MARKS = {"change": "+", "no change": "=", "change (after install)": "~"}
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """Preview: the operator confirmed the apply of this plan."""
+
+    plan: Plan
+
+
+def step_mark(step: Step) -> str:
+    return MARKS.get(step_state(step), "?")
+
+
+class PreviewScreen(WizardPage[ApplyRequest]):
+    """Steps on the left, the highlighted one's notes and diff on the right."""
+
+    PAGE = "Preview"
+    NEXT_LABEL = "Apply (a)"
+    HELP = """
+Every step of the plan, in the order it runs. The marks say what each does:
+  +  changes something      =  already as wanted, no change
+  ~  file comes with a package: its change is computed right after installing
+Move with the arrow keys; the right side shows the step's notes and its file
+diff (lines starting '-' go, '+' come). Scroll the diff with Tab then arrows.
+
+s saves the whole plan (what `xenwizard plan` prints) to a file you choose.
+a applies it, after a confirmation. Applying needs root; before any change the
+files are checked against this preview, each change is journaled, and a failed
+step rolls every change back.
+"""
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "back", "Back"),
+        Binding("f1", "help", "Help"),
+        Binding("s", "save", "Save plan"),
+        Binding("a", "next", "Apply"),
+    ]
+
+    def __init__(self, ctx, plan: Plan | None, error: str | None = None):  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self.plan = plan
+        self.error = error
+
+    @property
+    def apply_blocked(self) -> str | None:
+        """Why Apply is not possible, or None."""
+        if self.plan is None:
+            return "there is no plan (see the error above)"
+        if not self.ctx.facts.is_root:
+            return "xenwizard is not running as root; run it with sudo to apply"
+        return None
+
+    def compose_body(self) -> Iterable[Widget]:
+        if self.plan is None:
+            yield Static("No plan could be made:", classes="bad")
+            yield Static(self.error or "", markup=False, id="plan-error")
+            return
+        options = [Option("   Summary", id="summary")]
+        for number, step in enumerate(self.plan.steps, 1):
+            options.append(Option(f"{number} {step_mark(step)} {step.title}", id=step.id))
+        with Horizontal(id="preview"):
+            with Vertical(id="step-pane"):
+                yield OptionList(*options, id="steps")
+                yield Static("+ change  = none\n~ after install", classes="hint", markup=False)
+            with ScrollableContainer(id="detail"):
+                yield Static("", id="detail-head", markup=False)
+                yield Static("", id="diff")
+
+    def compose_buttons(self) -> Iterable[Widget]:
+        yield Button("Back", id="back", compact=True)
+        yield Button("Save plan (s)", id="save", compact=True, disabled=self.plan is None)
+        yield Button(
+            self.NEXT_LABEL,
+            id="next",
+            variant="primary",
+            compact=True,
+            disabled=self.apply_blocked is not None,
+        )
+
+    def on_mount(self) -> None:
+        blocked = self.apply_blocked
+        if blocked:
+            self.status(f"Apply is disabled: {blocked}.", problem=True)
+        else:
+            changing = sum(1 for s in self.plan.steps if s.changed) if self.plan else 0
+            self.status(
+                f"{changing} of {len(self.plan.steps) if self.plan else 0} steps change "
+                "something. Apply (a) asks for confirmation first."
+            )
+        if self.plan is not None:
+            steps = self.query_one("#steps", OptionList)
+            steps.highlighted = 0
+            steps.focus()
+            self.show_step(None)
+
+    def button_pressed(self, button_id: str) -> None:
+        if button_id == "save":
+            self.action_save()
+        else:
+            super().button_pressed(button_id)
+
+    @on(OptionList.OptionHighlighted, "#steps")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        index = event.option_index
+        self.show_step(None if index == 0 else index - 1)
+
+    def show_step(self, index: int | None) -> None:
+        assert self.plan is not None
+        head = self.query_one("#detail-head", Static)
+        diff = self.query_one("#diff", Static)
+        if index is None:
+            head.update(self.summary_text())
+            diff.update("")
+            return
+        step = self.plan.steps[index]
+        lines = [
+            f"{index + 1}. {step.title}",
+            f"{step_mark(step)} {step_state(step)}: {step_detail(step)}",
+        ]
+        if isinstance(step, InstallPackages) and step.packages and self.ctx.simulate_packages:
+            lines.append("SIMULATED in this demo: nothing will be installed")
+        lines += [f"- {note}" for note in step.notes]
+        head.update("\n".join(lines))
+        if isinstance(step, EditFile) and step.changed and not step.deferred:
+            diff.update(
+                Syntax(
+                    step.diff().rstrip("\n"),
+                    "diff",
+                    theme="ansi_dark",
+                    background_color="default",
+                    word_wrap=False,
+                )
+            )
+        elif isinstance(step, Symlink) and step.changed:
+            diff.update(Text(f"new link: {step.path} -> {step.target}"))
+        else:
+            diff.update("")
+
+    def summary_text(self) -> str:
+        assert self.plan is not None
+        plan = self.plan
+        changing = sum(1 for s in plan.steps if s.changed)
+        files = [s.path for s in plan.file_steps() if s.changed]
+        lines = [
+            f"Profile {plan.profile}",
+            f"  {self.ctx.profile_reason}" if self.ctx.profile_reason else "",
+            f"Root {self.ctx.root_text}",
+            f"{changing} of {len(plan.steps)} steps change something.",
+            f"Files: {len(files)}",
+            *(f"  {path}" for path in files),
+        ]
+        if plan.warnings:
+            lines.append(f"Warnings: {len(plan.warnings)} (see the toolstack page and help)")
+        return "\n".join(line for line in lines if line)
+
+    def action_save(self) -> None:
+        if self.plan is None:
+            return
+        self.app.save_plan_dialog(self.plan)  # type: ignore[attr-defined]
+
+    def action_next(self) -> None:
+        blocked = self.apply_blocked
+        if blocked:
+            self.refuse(f"Apply is disabled: {blocked}.")
+            return
+        self.confirm_apply()
+
+    def confirm_apply(self) -> None:
+        from xenwizard.screens.modals import ConfirmScreen
+
+        assert self.plan is not None
+        changing = sum(1 for s in self.plan.steps if s.changed)
+        text = (
+            f"Apply {changing} changing steps to {self.ctx.root_text}?\n\n"
+            "Files are checked against this preview first; every change is journaled,\n"
+            "and a failed step rolls all changes back."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.plan is not None:
+                self.dismiss(ApplyRequest(self.plan))
+
+        self.app.push_screen(ConfirmScreen("Apply the plan?", text, "Apply", "Cancel"), answered)
+
+    def collect(self) -> ApplyRequest | None:  # pragma: no cover - action_next decides
+        return None

@@ -1,0 +1,223 @@
+"""What the screens share: the target, its facts, the chosen profile and the answers so far.
+
+Pure data and questions put to config/probe/profiles/preflight; no textual here, so the pieces
+that decide what a screen shows can be read (and tested) without a terminal.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from xenwizard.config import WizardConfig, check_dhcp_range
+from xenwizard.journal import LOG_FILE
+from xenwizard.plan import Plan
+from xenwizard.probe import SystemFacts
+from xenwizard.profiles import PlanError, Profile, make_plan, select_profile
+from xenwizard.rootfs import RootFS
+from xenwizard.runner import Runner
+
+PlanFactory = Callable[[WizardConfig], Plan]
+
+
+@dataclass
+class WizardContext:
+    """Everything a wizard run works on; built by `xenwizard.commands.wizard` (or a test)."""
+
+    fs: RootFS
+    facts: SystemFacts
+    runner: Runner
+    config: WizardConfig = field(default_factory=WizardConfig)
+    profile_name: str | None = None  # --profile / answers file; None: detect
+    simulate_packages: bool = False  # demo: the package step is skipped and labelled simulated
+    root_label: str | None = None  # how screens name the root (demo: "sample system")
+    unfinished: tuple[str, ...] = ()  # ids of earlier runs killed mid-apply
+    plan_default_path: str = "./xenwizard-plan.diff"
+    error_log: str | None = None  # where an unexpected error's details go
+    plan_factory: PlanFactory | None = None  # tests inject failing/slow steps here
+    demo: bool = False
+    profile: Profile | None = field(init=False, default=None)
+    profile_reason: str = field(init=False, default="")
+    profile_error: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        try:
+            self.profile, self.profile_reason = select_profile(self.facts, self.profile_name)
+        except PlanError as exc:
+            self.profile_error = str(exc)
+
+    # --- paths as the operator sees them -------------------------------------------------
+
+    @property
+    def root(self) -> str:
+        return str(self.fs.root)
+
+    def show_path(self, path: str | os.PathLike[str]) -> str:
+        """A host path under the root, written with the root's label (demo/tests: no temp dir)."""
+        text = str(path)
+        if self.root_label is None:
+            return text
+        for prefix in {str(self.fs.root), str(self.fs.real_root)}:
+            if prefix != "/" and (text == prefix or text.startswith(prefix.rstrip("/") + "/")):
+                rest = text[len(prefix.rstrip("/")) :]
+                return f"{self.root_label}{rest}"
+        return text
+
+    def redact(self, text: str) -> str:
+        """Text with every mention of the root's host path written as the root's label."""
+        if self.root_label is None:
+            return text
+        for prefix in sorted({str(self.fs.real_root), str(self.fs.root)}, key=len, reverse=True):
+            if prefix != "/":
+                text = text.replace(prefix.rstrip("/"), self.root_label)
+        return text
+
+    @property
+    def root_text(self) -> str:
+        if self.root_label is not None:
+            return self.root_label
+        return "/ (this machine)" if self.fs.is_live else self.root
+
+    @property
+    def log_path(self) -> str:
+        return self.show_path(self.fs.path(LOG_FILE))
+
+    def answers_path(self, run_id: str) -> str:
+        from xenwizard.journal import RUNS_DIR
+
+        return self.show_path(self.fs.path(f"{RUNS_DIR}/{run_id}/answers.toml"))
+
+    def error_log_path(self) -> str:
+        if self.error_log:
+            return self.error_log
+        return os.path.join(tempfile.gettempdir(), f"xenwizard-error-{os.getuid()}.log")
+
+    # --- what the profile asks and offers ------------------------------------------------
+
+    @property
+    def toolstack(self) -> str:
+        return getattr(self.profile, "toolstack", "xl")
+
+    @property
+    def asks_nic(self) -> bool:
+        """Profiles that build the bridge from a NIC (current releases) ask which NIC."""
+        return bool(getattr(self.profile, "asks_nic", False))
+
+    @property
+    def offers_udp_switch(self) -> bool:
+        """Profiles where the UDP checksum workaround is optional show a switch for it."""
+        return bool(getattr(self.profile, "udp_checksum_optional", False))
+
+    @property
+    def udp_default(self) -> bool:
+        if self.config.udp_checksum_workaround is not None:
+            return self.config.udp_checksum_workaround
+        return bool(getattr(self.profile, "udp_checksum_default", True))
+
+    def make_plan(self, config: WizardConfig) -> Plan:
+        """The plan for these answers (PlanError when the system cannot be handled)."""
+        if self.plan_factory is not None:
+            return self.plan_factory(config)
+        name = self.profile.name if self.profile is not None else self.profile_name
+        return make_plan(config, self.facts, self.fs, name)
+
+
+# --- small derived facts the screens display --------------------------------------------------
+
+
+def usable_hosts(net: ipaddress.IPv4Network) -> int:
+    return max(net.num_addresses - 2, 0)
+
+
+def suggest_range(config: WizardConfig) -> tuple[str, str]:
+    """Keep the DHCP range when it still fits the subnet, else propose one inside it."""
+    if check_dhcp_range(config.dhcp_start, config.dhcp_end, config.address) is None:
+        return config.dhcp_start, config.dhcp_end
+    iface = config.interface
+    net = iface.network
+    first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
+    host = int(iface.ip)
+    if last - first >= 100:
+        start, end = first + 9, first + 99
+        if start <= host <= end:
+            start, end = host + 1, min(host + 91, last)
+    elif host - first >= last - host:
+        start, end = first, host - 1
+    else:
+        start, end = host + 1, last
+    return str(ipaddress.IPv4Address(start)), str(ipaddress.IPv4Address(end))
+
+
+def with_address(config: WizardConfig, address: str) -> WizardConfig:
+    """The config with a new subnet, its DHCP range moved along when it no longer fits."""
+    moved = replace(config, address=address)
+    start, end = suggest_range(moved)
+    return replace(moved, dhcp_start=start, dhcp_end=end)
+
+
+def interfaces_lines(facts: SystemFacts) -> list[str]:
+    """One line per interface with its addresses; a note when the probe did not look."""
+    if not facts.live:
+        return ["not probed (the root is not this machine's /)"]
+    if not facts.interfaces:
+        return ["none found"]
+    out = []
+    for iface in facts.interfaces:
+        kind = " (bridge)" if iface.is_bridge else ""
+        addrs = ", ".join(str(a) for a in iface.addresses) or "no IPv4 address"
+        out.append(f"{iface.name}{kind}: {addrs}")
+    return out
+
+
+def toolstack_text(facts: SystemFacts) -> str:
+    if facts.toolstack is None:
+        return "no TOOLSTACK line in /etc/default/xen (xm, the default)"
+    if facts.toolstack == "":
+        return "TOOLSTACK= (empty: xm, the default)"
+    return f"TOOLSTACK={facts.toolstack}"
+
+
+@dataclass(frozen=True)
+class ToolstackNotice:
+    """What the toolstack screen says, and whether the operator must acknowledge it."""
+
+    title: str
+    lines: tuple[str, ...]
+    acknowledge: str | None  # the checkbox label; None: nothing to acknowledge
+
+
+def toolstack_notice(ctx: WizardContext) -> ToolstackNotice:
+    """The profile's own notice when it has one, else the text for its toolstack."""
+    own = getattr(ctx.profile, "toolstack_notice", None)
+    if callable(own):
+        return own(ctx.facts)
+    current = toolstack_text(ctx.facts)
+    if ctx.toolstack == "xm":
+        lines = [
+            f"Now: {current}.",
+            "xenwizard keeps the xm toolstack and never switches it.",
+            "",
+            "Do not switch to xl on this release (Xen 4.1):",
+            " - xl does not run xend's network-script: the bridge would never be created",
+            " - xl does not start the guests marked for autostart at boot",
+            " - your xm guest configs and habits would need fixing again",
+        ]
+        if ctx.facts.toolstack == "xl":
+            lines += [
+                "",
+                "WARNING: it is set to xl now. Set TOOLSTACK= back to empty by hand",
+                "in /etc/default/xen before rebooting.",
+            ]
+        return ToolstackNotice(
+            "Toolstack: keep xm", tuple(lines), "I understand: keep xm, do not switch to xl"
+        )
+    lines = [
+        f"Now: {current}.",
+        "xl is the only toolstack on this release; there is nothing to choose.",
+        "xl does not create bridges: the bridge step of this plan sets one up in the",
+        "distribution's network configuration instead of xend's network-script.",
+    ]
+    return ToolstackNotice("Toolstack: xl", tuple(lines), None)
