@@ -80,6 +80,7 @@ def test_detected_from_os_release(name: str) -> None:
     assert profile.toolstack == "xl" and profile.udp_checksum_default is False
     assert "xl is the only toolstack" in profile.toolstack_note
     assert "network-script" in profile.toolstack_note
+    assert profile.asks_nic and profile.udp_checksum_optional  # the screens' NIC field, switch
 
 
 def test_every_profile_is_registered_and_profile_flag_overrides() -> None:

@@ -29,6 +29,8 @@ class Profile(ABC):
     toolstack: str  # "xm" (xend era) or "xl"
     udp_checksum_default: bool
     toolstack_note: str = ""  # what the toolstack screen says; "" = use the plan's warnings
+    asks_nic: bool = False  # the bridge takes over a NIC the operator may choose (--nic)
+    udp_checksum_optional: bool = False  # the plan honours --[no-]udp-checksum-workaround
 
     @abstractmethod
     def matches(self, facts: SystemFacts) -> bool:

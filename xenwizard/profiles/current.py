@@ -74,6 +74,8 @@ class CurrentRelease(Profile):
     toolstack = "xl"
     udp_checksum_default = False  # current DHCP clients handle checksum offload
     toolstack_note = TOOLSTACK_NOTE
+    asks_nic = True
+    udp_checksum_optional = True
     os_id: str
     version_id: str
     codename: str
