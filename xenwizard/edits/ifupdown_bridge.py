@@ -109,7 +109,7 @@ def parse(lines: list[Line], skip: range = range(0)) -> Parsed:
             continue
         if line.body.rstrip().endswith("\\"):
             raise EditError(
-                f"{WHAT}: {where(line)} continues on the next line (trailing '\\'); "
+                f"{where(line)} continues on the next line (trailing '\\'); "
                 "expected one option per line"
             )
         if _is_starter(words[0]):
@@ -117,8 +117,7 @@ def parse(lines: list[Line], skip: range = range(0)) -> Parsed:
             if words[0] == "iface":
                 if len(words) < 4:
                     raise EditError(
-                        f"{WHAT}: {where(line)} `{line.body.strip()}`: expected "
-                        "'iface NAME FAMILY METHOD'"
+                        f"{where(line)} `{line.body.strip()}`: expected 'iface NAME FAMILY METHOD'"
                     )
                 current = Stanza(i, words[1], words[2], words[3])
                 stanzas.append(current)
@@ -338,7 +337,7 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
         if stanza.name == bridge:
             if nic not in stanza_ports:
                 raise EditError(
-                    f"{WHAT}: {bridge} is already configured at {where(lines[stanza.head])} "
+                    f"{bridge} is already configured at {where(lines[stanza.head])} "
                     f"(`{lines[stanza.head].body.strip()}`) and does not bridge {nic}; expected "
                     f"no {bridge} stanza or one with `bridge_ports {nic}` — choose another "
                     "bridge name"
@@ -347,7 +346,7 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
             ports = stanza_ports
         elif nic in stanza_ports:
             raise EditError(
-                f"{WHAT}: {nic} is already a port of bridge {stanza.name} "
+                f"{nic} is already a port of bridge {stanza.name} "
                 f"({where(lines[stanza.head])}); use --bridge {stanza.name} or remove that bridge"
             )
     if not own_bridge:
@@ -359,7 +358,7 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
     nic_stanzas = [s for s in outside.stanzas if s.name == nic]
     if own_bridge and not nic_stanzas:
         raise EditError(
-            f"{WHAT}: no `iface {nic}` stanza; expected ifupdown to configure {nic} here "
+            f"no `iface {nic}` stanza; expected ifupdown to configure {nic} here "
             "(files under interfaces.d are not edited) — choose the NIC with --nic"
         )
 
@@ -370,7 +369,7 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
             allowed = (*MOVABLE.get(stanza.family, ()), "manual")
             if stanza.family in MOVABLE and stanza.method not in allowed:
                 raise EditError(
-                    f"{WHAT}: {where(lines[stanza.head])} `{lines[stanza.head].body.strip()}`: "
+                    f"{where(lines[stanza.head])} `{lines[stanza.head].body.strip()}`: "
                     f"method {stanza.method}; expected {nic} on "
                     f"{' or '.join(MOVABLE[stanza.family])} (or manual)"
                 )

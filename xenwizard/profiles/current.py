@@ -117,7 +117,8 @@ class CurrentRelease(Profile):
         try:
             found = _configured(backend, fs)
         except EditError as exc:
-            return NicChoice(None, "", backend=backend, error=str(exc))
+            where = f"{INTERFACES}: " if backend == "ifupdown" else ""  # netplan names its file
+            return NicChoice(None, "", backend=backend, error=f"{where}{exc}")
         names = tuple(name for name, _, _ in found)
         if config.nic:
             name, reason = config.nic, "chosen with --nic"
