@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from xenwizard import netcheck
-from xenwizard.config import WizardConfig
+from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import (
     EditError,
     EditResult,
@@ -374,6 +374,11 @@ class CurrentRelease(Profile):
         notes = [f"own file {DNSMASQ_DROPIN}: {why}"]
         if self.dnsmasq_extra():
             notes.append(self.dnsmasq_extra_note())
+        notes.append(
+            "the guests share the NIC's LAN through the bridge: a DHCP server on that LAN may "
+            f"answer them too; have it ignore Xen MACs ({XEN_MAC_PREFIX}:*) if the guests must "
+            "get their addresses from here"
+        )
         notes.append(self.udp_state(config))
         result = EditResult(content, tuple(notes))
         return edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, lambda _text: result)
