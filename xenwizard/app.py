@@ -202,7 +202,7 @@ class XenWizardApp(App[int]):
     def _handle_exception(self, error: Exception) -> None:
         """Any unexpected exception ends on the error page, never as a traceback."""
         details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        path = self.record_error(details)
+        path = self.ctx.redact(self.record_error(details))
         if self.crashed is None:
             self.crashed = error
         message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

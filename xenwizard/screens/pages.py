@@ -154,7 +154,7 @@ An earlier run that was killed half-way is offered for rollback (r).
             ("Recipe", recipe),
             ("Root", ctx.root_text),
             ("Xen", xen),
-            ("Toolstack", toolstack_text(facts)),
+            ("Toolstack", toolstack_text(facts, ctx.toolstack)),
             *(
                 ("Interfaces" if n == 0 else "", line)
                 for n, line in enumerate(interfaces_lines(facts)[:4])
@@ -164,6 +164,9 @@ An earlier run that was killed half-way is offered for rollback (r).
             ("Session", session),
         ]
         yield Static(_table(rows), markup=False, id="facts")
+        ssh = ctx.ssh_warning()
+        if ssh:
+            yield Static(f"WARNING: {ssh}", markup=False, classes="warning", id="ssh-warning")
         if ctx.unfinished:
             run_id = ctx.unfinished[-1]
             yield Static(
@@ -241,9 +244,13 @@ choosing it would take that interface over.
         yield self.bridge_row
         self.nic_row: FieldRow | None = None
         if ctx.asks_nic:
-            nic = ctx.config.nic or getattr(ctx.facts.default_route, "interface", "") or ""
-            self.nic_row = FieldRow("Bridge port NIC", nic, check_nic, field_id="nic")
+            choice = ctx.nic_choice()
+            nic = ctx.config.nic or getattr(choice, "name", None) or ""
+            self.nic_row = FieldRow("NIC to bridge", nic, check_nic, field_id="nic")
             yield self.nic_row
+            why = getattr(choice, "reason", "")
+            if why:
+                yield Static(f"  detected: {why}", markup=False, classes="hint")
         yield Static("", id="clash", markup=False, classes="warning")
         yield Static("Existing interfaces:", classes="subtitle")
         yield Static(
@@ -412,6 +419,11 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
                 compact=True,
             )
             yield self.udp
+            yield Static(
+                "  Only old guests' DHCP clients need it (they drop bad UDP checksums).",
+                markup=False,
+                classes="hint",
+            )
 
     def _check_range(self, _value: str) -> str | None:
         if not hasattr(self, "end_row"):

@@ -169,8 +169,7 @@ step rolls every change back.
             f"Files: {len(files)}",
             *(f"  {path}" for path in files),
         ]
-        if plan.warnings:
-            lines.append(f"Warnings: {len(plan.warnings)} (see the toolstack page and help)")
+        lines += [f"WARNING: {warning}" for warning in plan.warnings]
         return "\n".join(line for line in lines if line)
 
     def action_save(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tempfile
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -57,22 +58,17 @@ class WizardContext:
 
     def show_path(self, path: str | os.PathLike[str]) -> str:
         """A host path under the root, written with the root's label (demo/tests: no temp dir)."""
-        text = str(path)
-        if self.root_label is None:
-            return text
-        for prefix in {str(self.fs.root), str(self.fs.real_root)}:
-            if prefix != "/" and (text == prefix or text.startswith(prefix.rstrip("/") + "/")):
-                rest = text[len(prefix.rstrip("/")) :]
-                return f"{self.root_label}{rest}"
-        return text
+        return self.redact(str(path))
 
     def redact(self, text: str) -> str:
         """Text with every mention of the root's host path written as the root's label."""
         if self.root_label is None:
             return text
+        label = self.root_label
         for prefix in sorted({str(self.fs.real_root), str(self.fs.root)}, key=len, reverse=True):
-            if prefix != "/":
-                text = text.replace(prefix.rstrip("/"), self.root_label)
+            prefix = prefix.rstrip("/")
+            if prefix:
+                text = text.replace(prefix + "/", label.rstrip("/") + "/").replace(prefix, label)
         return text
 
     @property
@@ -116,6 +112,27 @@ class WizardContext:
         if self.config.udp_checksum_workaround is not None:
             return self.config.udp_checksum_workaround
         return bool(getattr(self.profile, "udp_checksum_default", True))
+
+    def nic_choice(self) -> object | None:
+        """The NIC the profile would bridge (name, reason, candidates), or None."""
+        chooser = getattr(self.profile, "primary_nic", None)
+        if not self.asks_nic or chooser is None:
+            return None
+        try:
+            return chooser(self.config, self.facts, self.fs)
+        except (PlanError, OSError):
+            return None
+
+    def ssh_warning(self) -> str | None:
+        """The profile's plain words when SSH runs through the NIC the bridge takes over."""
+        warn = getattr(self.profile, "ssh_warning", None)
+        if warn is None:
+            return None
+        nic = self.config.nic or getattr(self.nic_choice(), "name", None)
+        try:
+            return warn(self.config, self.facts, nic)
+        except (PlanError, OSError):
+            return None
 
     def make_plan(self, config: WizardConfig) -> Plan:
         """The plan for these answers (PlanError when the system cannot be handled)."""
@@ -172,11 +189,12 @@ def interfaces_lines(facts: SystemFacts) -> list[str]:
     return out
 
 
-def toolstack_text(facts: SystemFacts) -> str:
+def toolstack_text(facts: SystemFacts, toolstack: str = "xm") -> str:
+    default = "xm, the default" if toolstack == "xm" else "xl, the only one"
     if facts.toolstack is None:
-        return "no TOOLSTACK line in /etc/default/xen (xm, the default)"
+        return f"no TOOLSTACK line in /etc/default/xen ({default})"
     if facts.toolstack == "":
-        return "TOOLSTACK= (empty: xm, the default)"
+        return f"TOOLSTACK= (empty: {default})"
     return f"TOOLSTACK={facts.toolstack}"
 
 
@@ -191,10 +209,11 @@ class ToolstackNotice:
 
 def toolstack_notice(ctx: WizardContext) -> ToolstackNotice:
     """The profile's own notice when it has one, else the text for its toolstack."""
-    own = getattr(ctx.profile, "toolstack_notice", None)
-    if callable(own):
-        return own(ctx.facts)
-    current = toolstack_text(ctx.facts)
+    current = toolstack_text(ctx.facts, ctx.toolstack)
+    note = getattr(ctx.profile, "toolstack_note", "")
+    if note and ctx.toolstack != "xm":
+        lines = [f"Now: {current}.", "", *textwrap.wrap(note, 76)]
+        return ToolstackNotice(f"Toolstack: {ctx.toolstack}", tuple(lines), None)
     if ctx.toolstack == "xm":
         lines = [
             f"Now: {current}.",

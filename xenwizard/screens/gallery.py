@@ -1,0 +1,328 @@
+"""Screen gallery: how to bring the wizard to each of its screens, deterministically.
+
+`scripts/make-screens` writes one SVG per scenario into `screens/`; the snapshot tests drive the
+same scenarios, so the gallery and the tests cannot drift apart. Everything that changes between
+runs is pinned: the target is a copy of the packaged sample system shown as `/`, the facts
+(interfaces, route, root, SSH) are fixed, the run id is fixed, and the commands of the steps the
+scenarios inject go to `GalleryRunner`, which never runs anything.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from unittest import mock
+
+from textual.pilot import Pilot
+
+from xenwizard.plan import Plan, RunCommand
+from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
+from xenwizard.profiles import make_plan
+from xenwizard.rootfs import RootFS
+from xenwizard.runner import LineCallback
+from xenwizard.screens.state import WizardContext
+
+SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "sample_root"
+RUN_ID = "20260101T120000-0001"
+SIZE = (80, 24)
+
+# What a live probe might find on a small Precise server: one NIC on the LAN.
+SAMPLE_INTERFACES = (
+    InterfaceInfo(
+        "eth0", (ipaddress.IPv4Interface("192.168.1.10/24"),), "52:54:00:12:34:56", is_physical=True
+    ),
+    InterfaceInfo("lo", (ipaddress.IPv4Interface("127.0.0.1/8"),)),
+)
+SAMPLE_ROUTE = DefaultRoute(gateway="192.168.1.1", interface="eth0")
+
+
+class GalleryRunner:
+    """Answers for the commands of injected steps; everything else is simulated.
+
+    `block` prints a few lines, then waits until `release` is set (or the app has gone);
+    `fail` prints and exits 1; `flood N` prints N lines and pauses half-way until `resume` is set.
+    """
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.blocked = threading.Event()
+        self.resume = threading.Event()
+        self.halfway = threading.Event()
+        self.gone: Callable[[], bool] = lambda: False
+
+    def run(
+        self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
+    ) -> int:
+        command = argv[0]
+        if command == "block":
+            for n in range(1, 4):
+                on_line(f"checking the bridge, part {n} of 3")
+            self.blocked.set()
+            while not self.release.wait(0.02):
+                if self.gone():
+                    return 1
+            return 0
+        if command == "fail":
+            on_line("guest network check: br0 not found")
+            return 1
+        if command == "flood":
+            total = int(argv[1])
+            for n in range(1, total + 1):
+                on_line(f"output line {n} of {total}")
+                if n == total // 2:
+                    self.halfway.set()
+                    while not self.resume.wait(0.02):
+                        if self.gone():
+                            return 1
+            return 0
+        on_line(f"(simulated, not run) {' '.join(argv)}")
+        return 0
+
+
+def injected(at: int, step: RunCommand) -> Callable[[WizardContext], None]:
+    """A setup that adds `step` at position `at` of every plan the wizard makes."""
+
+    def setup(ctx: WizardContext) -> None:
+        name = ctx.profile.name if ctx.profile is not None else None
+
+        def factory(config):  # type: ignore[no-untyped-def]
+            plan: Plan = make_plan(config, ctx.facts, ctx.fs, name)
+            steps = list(plan.steps)
+            steps.insert(at if at >= 0 else len(steps), step)
+            return replace(plan, steps=tuple(steps))
+
+        ctx.plan_factory = factory
+
+    return setup
+
+
+BLOCK_STEP = RunCommand(id="check", title="Check the bridge (waits)", argv=("block",))
+FAIL_STEP = RunCommand(id="check", title="Check guest networking", argv=("fail",))
+
+
+def flood_step(lines: int) -> RunCommand:
+    return RunCommand(id="flood", title=f"Print {lines} lines", argv=("flood", str(lines)))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One picture: the keys that lead to it from the start, and what differs from default."""
+
+    name: str
+    doc: str
+    keys: tuple[str, ...] = ()
+    facts: Mapping[str, object] = field(default_factory=dict)
+    setup: Callable[[WizardContext], None] | None = None
+    unfinished: tuple[str, ...] = ()
+
+
+# Key tokens: "@apply" waits for the apply to finish, "@blocked" for the blocking step.
+TO_TOOLSTACK = ("enter", "enter", "enter", "enter")
+TO_PREVIEW = (*TO_TOOLSTACK, "space", "enter")
+TO_APPLY = (*TO_PREVIEW, "a", "y")
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("welcome", "Welcome: plan in plain words and the detected facts"),
+    Scenario(
+        "welcome-unfinished",
+        "Welcome as a normal user over SSH, with an unfinished earlier run offered for rollback",
+        facts={"is_root": False, "ssh_connection": "192.168.1.50 50022 192.168.1.10 22"},
+        unfinished=("20251231T235900-0abc",),
+    ),
+    Scenario("bridge", "Bridge name with the existing interfaces", ("enter",)),
+    Scenario(
+        "bridge-invalid",
+        "Bridge name rejected as it is typed, with the reason beside the field",
+        ("enter", "end", "backspace", "backspace", "backspace", *"br0;reboot"),
+    ),
+    Scenario(
+        "bridge-clash",
+        "Bridge name taken by an interface that is not a bridge",
+        ("enter", "end", "backspace", "backspace", "backspace", *"eth0"),
+    ),
+    Scenario(
+        "subnet", "Subnet: host address with netmask, broadcast, network, hosts", ("enter", "enter")
+    ),
+    Scenario(
+        "subnet-overlap",
+        "Subnet overlapping the LAN address of eth0",
+        ("enter", "enter", "ctrl+u", *"192.168.1.1/24"),
+    ),
+    Scenario(
+        "dhcp",
+        "DHCP range, lease, address count and the Xen-guests-only switch",
+        ("enter", "enter", "enter"),
+    ),
+    Scenario(
+        "dhcp-invalid",
+        "DHCP range end outside the subnet: both fields show the reason",
+        ("enter", "enter", "enter", "tab", "ctrl+u", *"10.0.1.100"),
+    ),
+    Scenario("toolstack", "Toolstack warning waiting for the acknowledgement", TO_TOOLSTACK),
+    Scenario(
+        "toolstack-refused",
+        "Next refused until the acknowledgement is ticked",
+        (*TO_TOOLSTACK, "enter"),
+    ),
+    Scenario(
+        "preview",
+        "Preview: steps beside the selected file's coloured diff",
+        (*TO_PREVIEW, "down", "down", "down", "down", "down"),
+    ),
+    Scenario("preview-summary", "Preview summary: profile, files and warnings", TO_PREVIEW),
+    Scenario(
+        "preview-not-root",
+        "Preview as a normal user: apply disabled with the reason",
+        TO_PREVIEW,
+        facts={"is_root": False},
+    ),
+    Scenario("preview-save", "Saving the plan: the path with its default", (*TO_PREVIEW, "s")),
+    Scenario("preview-confirm", "Apply asks for confirmation", (*TO_PREVIEW, "a")),
+    Scenario(
+        "apply-running",
+        "Apply running: states by symbol and word, progress, live log",
+        (*TO_APPLY, "@blocked"),
+        setup=injected(3, BLOCK_STEP),
+    ),
+    Scenario(
+        "apply-failed",
+        "A failed step after the rollback: every change undone, log path shown",
+        (*TO_APPLY, "@apply"),
+        setup=injected(-1, FAIL_STEP),
+    ),
+    Scenario("apply-done", "Apply finished", (*TO_APPLY, "@apply")),
+    Scenario(
+        "done", "Done: what changed, next steps, undo, answers file", (*TO_APPLY, "@apply", "enter")
+    ),
+    Scenario("help", "Help for the bridge page (F1)", ("enter", "f1")),
+    Scenario("quit", "Ctrl-Q asks before quitting", ("enter", "ctrl+q")),
+    Scenario(
+        "error",
+        "An unexpected error ends on the error page with the message and the log path",
+        TO_PREVIEW,
+        setup=lambda ctx: setattr(ctx, "plan_factory", _explode),
+    ),
+)
+
+
+def _explode(config):  # type: ignore[no-untyped-def]
+    raise RuntimeError("the plan could not be made (injected failure for the gallery)")
+
+
+def scenario(name: str) -> Scenario:
+    return next(s for s in SCENARIOS if s.name == name)
+
+
+def make_context(
+    root: Path,
+    runner: GalleryRunner,
+    *,
+    facts: Mapping[str, object] | None = None,
+    unfinished: tuple[str, ...] = (),
+    label: str = "/",
+) -> WizardContext:
+    """The gallery's context on a copy of a root: pinned facts, simulated packages."""
+    fs = RootFS(root)
+    base: SystemFacts = probe(fs, live=False)
+    pinned = replace(
+        base,
+        interfaces=SAMPLE_INTERFACES,
+        default_route=SAMPLE_ROUTE,
+        live=True,
+        is_root=True,
+        ssh_connection=None,
+    )
+    return WizardContext(
+        fs=fs,
+        facts=replace(pinned, **dict(facts or {})),  # type: ignore[arg-type]
+        runner=runner,
+        simulate_packages=True,
+        root_label=label,
+        unfinished=unfinished,
+        error_log=str(root / "var" / "log" / "xenwizard-error.log"),
+    )
+
+
+@contextmanager
+def pinned_run_id() -> Iterator[None]:
+    with mock.patch("xenwizard.engine.new_run_id", lambda *a, **k: RUN_ID):
+        yield
+
+
+def build_app(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT):  # type: ignore[no-untyped-def]
+    """The app for a scenario on a fresh copy of `source` under `workdir`, and its runner."""
+    from xenwizard.app import XenWizardApp
+
+    root = workdir / "root"
+    shutil.copytree(source, root, symlinks=True)
+    runner = GalleryRunner()
+    ctx = make_context(root, runner, facts=item.facts, unfinished=item.unfinished)
+    if item.setup is not None:
+        item.setup(ctx)
+    app = XenWizardApp(ctx)
+    runner.gone = lambda: not app.is_running
+    return app, runner
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until `condition` holds (a worker thread is involved), or fail."""
+    for _ in range(3000):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.01)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+async def drive(pilot: Pilot, keys: Sequence[str], runner: GalleryRunner) -> None:
+    """Press the keys, honouring the wait tokens."""
+    from xenwizard.screens.apply import ApplyScreen
+
+    app = pilot.app
+    await wait_for(pilot, lambda: app._ready_signalled, "the first page")
+    for key in keys:
+        if key == "@apply":
+            await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen), "the apply page")
+            screen = app.screen
+            await wait_for(pilot, lambda: hasattr(screen, "worker"), "the apply worker")
+            await screen.worker.wait()
+            await wait_for(
+                pilot,
+                lambda: not screen.running and (screen.finished or screen.problem),
+                "the apply's last event",
+            )
+        elif key == "@blocked":
+            await wait_for(pilot, runner.blocked.is_set, "the blocking step")
+            screen = app.screen
+            await wait_for(
+                pilot,
+                lambda: isinstance(screen, ApplyScreen) and screen.output_lines >= 3,
+                "the blocking step's output",
+            )
+        else:
+            await pilot.press(key)
+            await pilot.pause()
+    await pilot.pause()
+
+
+async def screenshot(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT) -> str:
+    """The SVG of one scenario at 80x24 (what `scripts/make-screens` writes)."""
+    app, runner = build_app(item, workdir, source)
+    with pinned_run_id():
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await drive(pilot, item.keys, runner)
+                await pilot.wait_for_scheduled_animations()
+                await pilot.pause()
+                svg = app.export_screenshot(title=f"xenwizard: {item.name}")
+        finally:
+            runner.release.set()
+            runner.resume.set()
+    if app.crashed is not None and item.name != "error":
+        raise RuntimeError(f"{item.name}: the app failed: {app.crashed!r}")
+    return svg
