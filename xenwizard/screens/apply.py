@@ -179,6 +179,8 @@ terminal goes away, the apply still finishes or rolls back.
         yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True, disabled=True)
 
     def on_mount(self) -> None:
+        for button in self.query(Button):
+            button.display = False
         self.render_rows()
         self.status("Working... quitting is refused until the apply has finished.")
         self.running = True
@@ -281,14 +283,16 @@ terminal goes away, the apply still finishes or rolls back.
 
     def handle_rollback(self, event: RollbackProgress) -> str:
         row = self.row(event.index, event.title)
-        if event.state == "undoing":
+        if row.state == "failed" and not event.state.startswith("failed"):
+            pass  # the failed step keeps saying so; its partial change is undone
+        elif event.state == "undoing":
             row.state = "undoing"
             self.undo_total += 1
         elif event.state.startswith("failed"):
             row.state = "undo-failed"
             row.detail = event.state
             self.undo_done += 1
-        else:
+        elif event.state != "undoing":
             row.state = "undone"
             self.undo_done += 1
         self.status(f"Rolling back: {self.undo_done} undone...", problem=True)
@@ -337,14 +341,15 @@ terminal goes away, the apply still finishes or rolls back.
     def end(self, text: str, problem: bool) -> None:
         self.status(text, problem=problem)
         ok = self.finished is not None and self.finished.outcome in ("applied", "nothing-to-do")
-        self.query_one("#back", Button).disabled = ok
+        back = self.query_one("#back", Button)
         nxt = self.query_one("#next", Button)
+        back.disabled = ok and not self.rollback_run
         nxt.disabled = not ok or bool(self.rollback_run)
-        if self.rollback_run and self.finished is not None:
-            back = self.query_one("#back", Button)
-            back.disabled = False
+        if self.rollback_run:
             back.label = "Back to welcome"
-        (nxt if not nxt.disabled else self.query_one("#back", Button)).focus()
+        for button in (back, nxt):
+            button.display = not button.disabled
+        (nxt if not nxt.disabled else back).focus()
 
     # --- keys -----------------------------------------------------------------------------
 

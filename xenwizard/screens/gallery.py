@@ -288,20 +288,20 @@ async def drive(pilot: Pilot, keys: Sequence[str], runner: GalleryRunner) -> Non
     for key in keys:
         if key == "@apply":
             await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen), "the apply page")
-            screen = app.screen
-            await wait_for(pilot, lambda: hasattr(screen, "worker"), "the apply worker")
-            await screen.worker.wait()
+            page = app.screen
+            await wait_for(pilot, lambda s=page: hasattr(s, "worker"), "the apply worker")
+            await page.worker.wait()
             await wait_for(
                 pilot,
-                lambda: not screen.running and (screen.finished or screen.problem),
+                lambda s=page: not s.running and bool(s.finished or s.problem),
                 "the apply's last event",
             )
         elif key == "@blocked":
             await wait_for(pilot, runner.blocked.is_set, "the blocking step")
-            screen = app.screen
+            page = app.screen
             await wait_for(
                 pilot,
-                lambda: isinstance(screen, ApplyScreen) and screen.output_lines >= 3,
+                lambda s=page: isinstance(s, ApplyScreen) and s.output_lines >= 3,
                 "the blocking step's output",
             )
         else:

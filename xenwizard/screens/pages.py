@@ -138,7 +138,7 @@ An earlier run that was killed half-way is offered for rollback (r).
         if facts.over_ssh:
             client = (facts.ssh_connection or "").split()
             session = f"over SSH from {client[0]}" if client else "over SSH"
-            session += " (an apply survives a dropped connection)"
+            session += " (an apply survives a drop)"
         else:
             session = "local (not over SSH)"
         if facts.default_route is not None:

@@ -1,0 +1,147 @@
+"""Snapshot tests of every wizard screen at 80x24 (pytest-textual-snapshot).
+
+Each test drives one scenario of `xenwizard.screens.gallery` (the same ones `scripts/make-screens`
+draws for `screens/`): a copy of the packaged sample system, pinned facts and run id, injected
+steps whose commands never run. Review the HTML report before `--snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xenwizard.screens import gallery
+
+
+@pytest.fixture(autouse=True)
+def _pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("xenwizard.engine.new_run_id", lambda *a, **k: gallery.RUN_ID)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+
+
+def check(snap_compare, tmp_path: Path, name: str, source: Path = gallery.SAMPLE_ROOT) -> None:
+    item = gallery.scenario(name) if isinstance(name, str) else name
+    app, runner = gallery.build_app(item, tmp_path, source)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await gallery.drive(pilot, item.keys, runner)
+
+    try:
+        assert snap_compare(app, terminal_size=gallery.SIZE, run_before=run_before)
+    finally:
+        runner.release.set()
+        runner.resume.set()
+    if item.name != "error":
+        assert app.crashed is None
+
+
+class TestWelcome:
+    def test_welcome(self, snap_compare, tmp_path):
+        """Plain-words intro, release/profile, Xen, toolstack, interfaces, route, root, SSH."""
+        check(snap_compare, tmp_path, "welcome")
+
+    def test_not_root_over_ssh_unfinished_run(self, snap_compare, tmp_path):
+        """NOT root and over SSH in words; the unfinished run with its Roll back (r) button."""
+        check(snap_compare, tmp_path, "welcome-unfinished")
+
+
+class TestBridge:
+    def test_bridge(self, snap_compare, tmp_path):
+        """br0 marked ok beside the field; eth0 and lo listed with addresses."""
+        check(snap_compare, tmp_path, "bridge")
+
+    def test_invalid_name(self, snap_compare, tmp_path):
+        """'br0;reboot' typed: 'invalid:' and the reason beside the red field."""
+        check(snap_compare, tmp_path, "bridge-invalid")
+
+    def test_clash(self, snap_compare, tmp_path):
+        """'eth0' typed: WARNING that the name belongs to an interface that is not a bridge."""
+        check(snap_compare, tmp_path, "bridge-clash")
+
+
+class TestSubnet:
+    def test_subnet(self, snap_compare, tmp_path):
+        """10.0.0.1/24 with network, netmask, broadcast, 254 usable hosts, alias br0:0."""
+        check(snap_compare, tmp_path, "subnet")
+
+    def test_overlap(self, snap_compare, tmp_path):
+        """192.168.1.1/24 typed: WARNING that it overlaps eth0's 192.168.1.10/24."""
+        check(snap_compare, tmp_path, "subnet-overlap")
+
+
+class TestDhcp:
+    def test_dhcp(self, snap_compare, tmp_path):
+        """Range, lease, '91 addresses for guests', [x] Xen guests only with the reason."""
+        check(snap_compare, tmp_path, "dhcp")
+
+    def test_end_outside_subnet(self, snap_compare, tmp_path):
+        """End 10.0.1.100: both range fields say it is outside the subnet 10.0.0.0/24."""
+        check(snap_compare, tmp_path, "dhcp-invalid")
+
+
+class TestToolstack:
+    def test_warning(self, snap_compare, tmp_path):
+        """Keep xm: what breaks with xl; the acknowledgement unticked '[ ]'."""
+        check(snap_compare, tmp_path, "toolstack")
+
+    def test_next_refused(self, snap_compare, tmp_path):
+        """Enter without the tick: 'Next is refused: tick the acknowledgement first'."""
+        check(snap_compare, tmp_path, "toolstack-refused")
+
+
+class TestPreview:
+    def test_diff(self, snap_compare, tmp_path):
+        """Step 5 selected: the interfaces diff with the br0:0 stanza, marks in the list."""
+        check(snap_compare, tmp_path, "preview")
+
+    def test_summary(self, snap_compare, tmp_path):
+        """Summary: profile, root, 7 of 7 steps change, the five files, the warning."""
+        check(snap_compare, tmp_path, "preview-summary")
+
+    def test_not_root(self, snap_compare, tmp_path):
+        """Apply button gone grey and the status line says why: not running as root."""
+        check(snap_compare, tmp_path, "preview-not-root")
+
+    def test_save_dialog(self, snap_compare, tmp_path):
+        """'s': the save dialog with ./xenwizard-plan.diff as the default path."""
+        check(snap_compare, tmp_path, "preview-save")
+
+    def test_confirm(self, snap_compare, tmp_path):
+        """'a': 'Apply the plan?' with Apply (y) / Cancel (n), Cancel focused."""
+        check(snap_compare, tmp_path, "preview-confirm")
+
+
+class TestApply:
+    def test_running(self, snap_compare, tmp_path):
+        """Step 4 '[>] running' while it waits, 1-3 done/simulated, 5-8 '[ ] pending', log."""
+        check(snap_compare, tmp_path, "apply-running")
+
+    def test_failed_after_rollback(self, snap_compare, tmp_path):
+        """Step 8 '[!] FAILED', 2-7 '[<] rolled back', 'ROLLED BACK' with the log path."""
+        check(snap_compare, tmp_path, "apply-failed")
+
+    def test_applied(self, snap_compare, tmp_path):
+        """Every step '[*] done' (packages '[~] simulated'), 'APPLIED', Continue button."""
+        check(snap_compare, tmp_path, "apply-done")
+
+
+class TestDone:
+    def test_done(self, snap_compare, tmp_path):
+        """What changed, reboot + 'ip addr show br0', rollback RUN_ID, answers.toml path."""
+        check(snap_compare, tmp_path, "done")
+
+
+class TestDialogs:
+    def test_help(self, snap_compare, tmp_path):
+        """F1 on the bridge page: what the page is for and the keys."""
+        check(snap_compare, tmp_path, "help")
+
+    def test_quit(self, snap_compare, tmp_path):
+        """Ctrl-Q: 'Quit xenwizard?' saying nothing has been changed."""
+        check(snap_compare, tmp_path, "quit")
+
+    def test_error(self, snap_compare, tmp_path):
+        """An injected exception: ERROR page with the message and the details file, no traceback."""
+        check(snap_compare, tmp_path, "error")
