@@ -309,3 +309,17 @@ def test_rc_local_without_execute_bits_is_made_executable_and_restored(tmp_path:
     assert rolled.returncode == 0, rolled.stderr
     assert rc_local.stat().st_mode & 0o777 == 0o644
     assert rc_local.read_bytes() == (PRECISE_ROOT / "etc/rc.local").read_bytes()
+
+
+def test_udp_checksum_workaround_can_be_switched_off_and_back(tmp_path: Path) -> None:
+    root = copy_root(PRECISE_ROOT, tmp_path / "root")
+    off = plan_for(root, WizardConfig(udp_checksum_workaround=False))
+    assert [s.id for s in off.steps] == SEED_STEP_IDS[:-1]
+    applied = run_cli("apply", "--root", str(root), "--yes", "--skip-packages")
+    assert applied.returncode == 0, applied.stderr
+    vif = root / "etc/xen/scripts/vif-bridge"
+    assert "ethtool -K" in vif.read_text()
+    off = plan_for(root, WizardConfig(udp_checksum_workaround=False))
+    step = off.steps[-1]
+    assert step.id == "vif-bridge-checksum" and step.changed
+    assert step.after == (PRECISE_ROOT / "etc/xen/scripts/vif-bridge").read_text()

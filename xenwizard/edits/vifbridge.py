@@ -146,3 +146,12 @@ def add_ethtool_line(text: str) -> EditResult:
     if out == text:
         return EditResult(out, ("already set: ethtool -K ${dev} tx off in the online section",))
     return EditResult(out, tuple(notes))
+
+
+def remove_ethtool_line(text: str) -> EditResult:
+    """vif-bridge without xenwizard's ethtool line (the workaround switched off on a re-run)."""
+    doc = Doc.parse(text)
+    kept = [line for line in doc.lines if MARK not in line.body]
+    if len(kept) == len(doc.lines):
+        return EditResult(text, ("UDP checksum workaround off: no xenwizard line to remove",))
+    return EditResult(doc.render(kept), ("removed xenwizard's ethtool line (workaround off)",))

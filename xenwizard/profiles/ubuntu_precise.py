@@ -87,6 +87,7 @@ class UbuntuPrecise(Profile):
     title = "Ubuntu 12.04 Precise with Xen 4.1 (xend, xm toolstack)"
     toolstack = "xm"
     udp_checksum_default = True
+    udp_checksum_optional = True
 
     def matches(self, facts: SystemFacts) -> bool:
         return facts.os_id == "ubuntu" and (
@@ -105,6 +106,29 @@ class UbuntuPrecise(Profile):
             text += " It is set to xl now: set it back to empty (xm) by hand before rebooting."
         lan = alias_lan_address_warning(config, facts)
         return [text, lan] if lan else [text]
+
+    def checksum_steps(self, config: WizardConfig, fs: RootFS, xen: tuple[str, ...]) -> list[Step]:
+        """Seed step 7, on by default; switched off it only removes a line an earlier run added."""
+        if config.udp_checksum_workaround is False:
+            off = edit_step(
+                "vif-bridge-checksum",
+                "UDP checksum workaround off in vif-bridge",
+                fs,
+                VIF_BRIDGE,
+                require_file("the Xen vif-bridge script", vifbridge.remove_ethtool_line),
+                installing=xen,
+            )
+            return [off] if off.changed and not off.deferred else []
+        return [
+            edit_step(
+                "vif-bridge-checksum",
+                "UDP checksum workaround in vif-bridge",
+                fs,
+                VIF_BRIDGE,
+                require_file("the Xen vif-bridge script", vifbridge.add_ethtool_line),
+                installing=xen,
+            )
+        ]
 
     def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
         packages = packages_step("packages", PACKAGES, facts)
@@ -150,12 +174,5 @@ class UbuntuPrecise(Profile):
                 mode=0o755,
                 executable=True,
             ),
-            edit_step(
-                "vif-bridge-checksum",
-                "UDP checksum workaround in vif-bridge",
-                fs,
-                VIF_BRIDGE,
-                require_file("the Xen vif-bridge script", vifbridge.add_ethtool_line),
-                installing=xen,
-            ),
+            *self.checksum_steps(config, fs, xen),
         ]
