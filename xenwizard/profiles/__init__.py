@@ -12,8 +12,7 @@ from xenwizard.profiles.ubuntu_precise import UbuntuPrecise
 from xenwizard.rootfs import RootFS
 
 PROFILES: dict[str, Profile] = {
-    p.name: p
-    for p in (UbuntuPrecise(), Debian12(), Debian13(), Ubuntu2204(), Ubuntu2404())
+    p.name: p for p in (UbuntuPrecise(), Debian12(), Debian13(), Ubuntu2204(), Ubuntu2404())
 }
 
 
