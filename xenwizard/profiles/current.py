@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
-from xenwizard import netcheck
 from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import (
     EditError,
@@ -38,6 +38,9 @@ from xenwizard.profiles.base import (
     symlink_step,
 )
 from xenwizard.rootfs import RootFS
+
+if TYPE_CHECKING:
+    from xenwizard.netcheck import Check
 
 INTERFACES = "etc/network/interfaces"
 XL_CONF = "etc/xen/xl.conf"
@@ -273,7 +276,9 @@ class CurrentRelease(Profile):
         )
         assert step.after is not None
         extra = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
-        checked = netcheck.check_ifupdown(step.after, fs, (config.bridge, nic))
+        from xenwizard.netcheck import check_ifupdown  # runs a program: loaded when needed
+
+        checked = check_ifupdown(step.after, fs, (config.bridge, nic))
         extra.append(self._validation(checked, INTERFACES, warnings))
         return [_with_notes(step, [*extra, *step.notes])]
 
@@ -308,7 +313,9 @@ class CurrentRelease(Profile):
         after_texts[netplan.OWN_PATH] = change.own_text
         for path, edit in change.edits.items():
             after_texts[path] = edit.text
-        checked = netcheck.check_netplan(after_texts)
+        from xenwizard.netcheck import check_netplan  # runs a program: loaded when needed
+
+        checked = check_netplan(after_texts)
         own_notes.append(self._validation(checked, netplan.OWN_PATH, warnings))
         own_text = change.own_text
         own_result = EditResult(own_text, tuple(change.own_notes))
@@ -336,7 +343,7 @@ class CurrentRelease(Profile):
             )
         return steps
 
-    def _validation(self, checked: netcheck.Check, path: str, warnings: list[str]) -> str:
+    def _validation(self, checked: Check, path: str, warnings: list[str]) -> str:
         if checked.ok is False:
             raise PlanError(
                 f"{path}: the new network configuration fails `{checked.tool}`: "
