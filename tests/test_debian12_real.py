@@ -1,6 +1,6 @@
 """A real Debian 12 system: the whole Xen stack installed through the chroot, and taken back.
 
-The root is the cached debootstrap minbase tree of tests/test_chroot_packages.py (bookworm, from
+The root is the cached debootstrap minbase tree of tests/debian_chroot.py (bookworm, from
 the mirror this machine's apt uses, read at run time), made into a small Debian 12 server before
 the run: ifupdown and a DHCP client installed, `eno1` on DHCP as the installer writes it, and
 apt configured not to pull Recommends (the measured figure in ../shared/reference/README.md:
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the cached tree)
 from tests.helpers import REPO
-from tests.test_chroot_packages import minbase_cache  # noqa: F401  (the cached minbase tree)
 from xenwizard import leftovers
 from xenwizard.dpkgstatus import installed, package_states
 from xenwizard.edits.vifhook import HOOK_PATH
@@ -83,13 +83,7 @@ def chroot(root: Path, *argv: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def server(minbase_cache: Path, tmp_path: Path) -> Path:  # noqa: F811
     """A Debian 12 server before the run, on a copy of the cached minbase tree."""
-    root = tmp_path / "root"
-    subprocess.run(["cp", "-a", str(minbase_cache), str(root)], check=True)
-    (root / ".xenwizard-complete").unlink()
-    resolv = root / "etc/resolv.conf"
-    if resolv.is_symlink() or resolv.exists():
-        resolv.unlink()
-    resolv.write_bytes(Path("/etc/resolv.conf").read_bytes())  # so apt reaches the mirror
+    root = copy_minbase(minbase_cache, tmp_path / "root")
     (root / "etc/apt/apt.conf.d/99no-recommends").write_text('APT::Install-Recommends "false";\n')
     done = chroot(root, "apt-get", "install", "-y", "-q", "ifupdown", "isc-dhcp-client")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
