@@ -17,21 +17,31 @@ from xenwizard.runner import CommandRunner
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "demo", False):
+        from xenwizard.demo import demo_context, demo_root
+
+        config, profile = _answers(args)
+        with demo_root() as root:
+            return run_app(demo_context(root, config, profile))
+    return run_app(context_from_args(args))
+
+
+def _answers(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     answers = answers_from_args(args)
     profile = answers.pop("profile", None)
     if getattr(args, "profile", None):
         profile = args.profile
     config = build_config(answers)  # a bad answers file stops here with one line per problem
+    return config, profile
 
+
+def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The wizard's context for `--root/--profile/--answers` (fields prefilled from them)."""
     from xenwizard.screens.state import WizardContext
 
-    if getattr(args, "demo", False):
-        from xenwizard.demo import demo_context, demo_root
-
-        with demo_root() as root:
-            return run_app(demo_context(root, config, profile))  # type: ignore[arg-type]
+    config, profile = _answers(args)
     fs = RootFS(args.root)
-    ctx = WizardContext(
+    return WizardContext(
         fs=fs,
         facts=probe(fs),
         runner=CommandRunner(args.root),
@@ -39,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
         profile_name=profile,  # type: ignore[arg-type]
         unfinished=tuple(unfinished_runs(fs)),
     )
-    return run_app(ctx)
 
 
 def run_app(ctx) -> int:  # type: ignore[no-untyped-def]

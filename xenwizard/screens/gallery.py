@@ -306,20 +306,22 @@ async def drive(pilot: Pilot, keys: Sequence[str], runner: GalleryRunner) -> Non
             )
         else:
             await pilot.press(key)
-            await pilot.pause()
     await pilot.pause()
 
 
-async def screenshot(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT) -> str:
-    """The SVG of one scenario at 80x24 (what `scripts/make-screens` writes)."""
+def screenshot(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT) -> str:
+    """The SVG of one scenario at 80x24, taken exactly as the snapshot tests take theirs
+    (Textual's own `take_svg_screenshot`), so a gallery picture equals its snapshot."""
+    from textual._doc import take_svg_screenshot
+
     app, runner = build_app(item, workdir, source)
+
+    async def run_before(pilot: Pilot) -> None:
+        await drive(pilot, item.keys, runner)
+
     with pinned_run_id():
         try:
-            async with app.run_test(size=SIZE) as pilot:
-                await drive(pilot, item.keys, runner)
-                await pilot.wait_for_scheduled_animations()
-                await pilot.pause()
-                svg = app.export_screenshot(title=f"xenwizard: {item.name}")
+            svg = take_svg_screenshot(app=app, terminal_size=SIZE, run_before=run_before)
         finally:
             runner.release.set()
             runner.resume.set()

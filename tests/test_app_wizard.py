@@ -1,0 +1,333 @@
+"""Pilot tests: the whole wizard by keyboard on a copy of the fixture root, files checked on disk.
+
+The real engine applies the real plan to the copy; the package step is skipped (simulated), and
+commands of injected steps go to the gallery's runner (a blocking, a failing and a flooding one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tests.helpers import PRECISE_ROOT
+from xenwizard.screens import gallery
+from xenwizard.screens.apply import ApplyScreen
+from xenwizard.screens.modals import HelpScreen
+from xenwizard.screens.pages import BridgeScreen
+
+BRIDGE_KEYS = ("enter", "end", "backspace", "backspace", "backspace", *"xenbr1", "enter")
+WALK = (*BRIDGE_KEYS, "ctrl+u", *"172.16.5.1/24", "enter", "enter", "space", "enter", "a", "y")
+
+
+def sync(test):  # type: ignore[no-untyped-def]
+    """Run an async test in its own event loop (no pytest asyncio plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+@pytest.fixture(autouse=True)
+def _pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("xenwizard.engine.new_run_id", lambda *a, **k: gallery.RUN_ID)
+
+
+def screen_text(app) -> str:  # type: ignore[no-untyped-def]
+    """The screen as plain text (what an operator reads, colours dropped)."""
+    console = Console(
+        width=80,
+        height=24,
+        record=True,
+        file=open(os.devnull, "w"),  # noqa: SIM115
+        color_system=None,
+        legacy_windows=False,
+    )
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text()
+
+
+def tree(root: Path) -> dict[str, object]:
+    """Every path under the root (but xenwizard's own state and log) with bytes, mode, link."""
+    out: dict[str, object] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(("var/lib/xenwizard", "var/log")):
+            continue
+        st = path.lstat()
+        if path.is_symlink():
+            out[rel] = ("link", os.readlink(path))
+        elif path.is_file():
+            out[rel] = ("file", st.st_mode, path.read_bytes())
+        else:
+            out[rel] = ("dir", st.st_mode)
+    return out
+
+
+async def run(app, runner, keys, svg: list[str] | None = None):  # type: ignore[no-untyped-def]
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        await gallery.drive(pilot, keys, runner)
+        if svg is not None:
+            svg.append(app.export_screenshot())
+        return screen_text(app)
+
+
+class TestWholeWizard:
+    @sync
+    async def test_keyboard_walk_applies_typed_answers(self, tmp_path: Path) -> None:
+        """Typed bridge and subnet end up in every file; the done page names run and answers."""
+        app, runner = gallery.build_app(gallery.Scenario("walk", "walk"), tmp_path, PRECISE_ROOT)
+        root = tmp_path / "root"
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (*WALK, "@apply"), runner)
+            applying = screen_text(app)
+            await pilot.press("enter")
+            await pilot.pause()
+            done = screen_text(app)
+            await pilot.press("enter")
+        assert "APPLIED" in applying and "[*] done" in applying
+        assert "ip addr show xenbr1" in done
+        assert f"xenwizard rollback --root / {gallery.RUN_ID}" in done
+        assert f"/var/lib/xenwizard/runs/{gallery.RUN_ID}/answers.toml" in done
+        assert app.return_value == 0 and app.crashed is None
+        interfaces = (root / "etc/network/interfaces").read_text()
+        assert "iface xenbr1:0 inet static" in interfaces
+        assert "\nauto xenbr1:0" not in interfaces
+        assert "address 172.16.5.1" in interfaces
+        assert 'ifup "xenbr1:0"' in (root / "etc/rc.local").read_text()
+        assert "bridge=xenbr1" in (root / "etc/xen/xend-config.sxp").read_text()
+        dropin = (root / "etc/dnsmasq.d/xenwizard.conf").read_text()
+        assert "interface=xenbr1" in dropin and "dhcp-range=172.16.5.10,172.16.5.100,12h" in dropin
+        assert os.readlink(root / "usr/lib/xen-tools/precise.d") == "karmic.d"
+        answers = root / f"var/lib/xenwizard/runs/{gallery.RUN_ID}/answers.toml"
+        assert 'bridge = "xenbr1"' in answers.read_text()
+
+    @sync
+    async def test_failing_step_leaves_files_unchanged(self, tmp_path: Path) -> None:
+        """A step failing last: once the page says ROLLED BACK the tree is byte-identical."""
+        item = gallery.Scenario("fail", "fail", setup=gallery.injected(-1, gallery.FAIL_STEP))
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        before = tree(tmp_path / "root")
+        text = await run(app, runner, (*WALK, "@apply"))
+        assert "ROLLED BACK" in text and "[!] FAILED" in text and "[<] rolled back" in text
+        assert tree(tmp_path / "root") == before
+
+    @sync
+    async def test_back_keeps_answers(self, tmp_path: Path) -> None:
+        """Esc goes back a page; the typed bridge name is still there."""
+        app, runner = gallery.build_app(gallery.Scenario("back", "back"), tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (*BRIDGE_KEYS, "escape"), runner)
+            assert isinstance(app.screen, BridgeScreen)
+            assert app.screen.bridge_row.value == "xenbr1"
+
+    @sync
+    async def test_invalid_field_refuses_next(self, tmp_path: Path) -> None:
+        """Enter on an invalid bridge name stays on the page and says why."""
+        app, runner = gallery.build_app(gallery.Scenario("bad", "bad"), tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, ("enter", "ctrl+u", *"br 0", "enter"), runner)
+            assert isinstance(app.screen, BridgeScreen)
+            text = screen_text(app)
+        assert "invalid: may contain only letters" in text
+        assert "Next is refused: fix bridge name first." in text
+
+    @sync
+    async def test_help_on_every_page(self, tmp_path: Path) -> None:
+        """F1 opens the page's help and Esc closes it, on each question page."""
+        app, runner = gallery.build_app(gallery.Scenario("help", "help"), tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (), runner)
+            for _ in range(5):
+                page = app.screen
+                await pilot.press("f1")
+                await pilot.pause()
+                assert isinstance(app.screen, HelpScreen) and app.screen.page == page.PAGE
+                await pilot.press("escape")
+                await pilot.pause()
+                assert app.screen is page
+                await pilot.press("enter")
+                await pilot.pause()
+
+    @sync
+    async def test_save_plan(self, tmp_path: Path) -> None:
+        """'s' asks for a path; the file holds the plan text with every diff."""
+        target = tmp_path / "saved.diff"
+        app, runner = gallery.build_app(gallery.Scenario("s", "s"), tmp_path, PRECISE_ROOT)
+        keys = (*gallery.TO_PREVIEW, "s", "ctrl+u", *str(target), "enter")
+        await run(app, runner, keys)
+        text = target.read_text()
+        assert text.startswith("xenwizard plan: profile ubuntu-precise")
+        assert "+iface br0:0 inet static" in text
+
+    @sync
+    async def test_quit_refused_while_applying(self, tmp_path: Path) -> None:
+        """Ctrl-Q during the apply changes nothing; after it, Ctrl-Q quits."""
+        item = gallery.scenario("apply-running")
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, item.keys, runner)
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert isinstance(app.screen, ApplyScreen) and app.is_running
+            assert any("Quitting is refused" in str(n.message) for n in app._notifications)
+            runner.release.set()
+            await gallery.drive(pilot, ("@apply",), runner)
+            assert "APPLIED" in screen_text(app)
+
+    @sync
+    async def test_unfinished_run_rolled_back_from_welcome(self, tmp_path: Path) -> None:
+        """A killed run is offered on the welcome page; 'r' rolls it back and it is gone."""
+        item = gallery.Scenario("kill", "kill", setup=gallery.injected(3, gallery.BLOCK_STEP))
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        root = tmp_path / "root"
+        before = tree(root)
+        # Leave a journal with intents and no outcome, as a killed apply does.
+        from xenwizard.engine import Engine
+
+        ctx = app.ctx
+        plan = ctx.make_plan(ctx.config)
+        crash_runner = gallery.GalleryRunner()
+        crash_runner.gone = lambda: True  # the blocking step "dies" at once
+        engine = Engine(plan, ctx.fs, crash_runner, None, skip_packages=True)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("xenwizard.engine.Engine._undo", lambda self, j, r, reason: ("x", ""))
+            mp.setattr("xenwizard.engine.Engine._finish", lambda *a: None)
+            engine.apply()
+        from xenwizard.journal import unfinished_runs
+
+        assert unfinished_runs(ctx.fs) == [gallery.RUN_ID]
+        assert tree(root) != before
+        ctx.unfinished = tuple(unfinished_runs(ctx.fs))
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, ("r", "@apply"), runner)
+            text = screen_text(app)
+            assert "[<] rolled back" in text
+            await pilot.press("escape")
+            await pilot.pause()
+            assert "UNFINISHED" not in screen_text(app)
+        assert tree(root) == before
+
+
+class TestFlood:
+    @sync
+    async def test_twenty_thousand_lines(self, tmp_path: Path) -> None:
+        """All 20,000 lines reach the log (last one visible) and F1 is answered mid-stream."""
+        item = gallery.Scenario(
+            "flood", "flood", setup=gallery.injected(-1, gallery.flood_step(20_000))
+        )
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, gallery.TO_APPLY, runner)
+            await gallery.wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ApplyScreen) and app.screen.output_lines > 0,
+                "the first lines",
+            )
+            page = app.screen
+            await pilot.press("f1")
+            await gallery.wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+            assert not runner.resume.is_set()  # the command is still mid-stream
+            assert page.output_lines < 20_000
+            runner.resume.set()
+            await pilot.press("escape")
+            await gallery.drive(pilot, ("@apply",), runner)
+            text = screen_text(app)
+            log = page.query_one("#log")
+        assert page.output_lines == 20_000 + 1  # and the "$ flood 20000" echo
+        assert "output line 20000 of 20000" in text
+        assert log.lines[-1].endswith(f"applied: 8 steps applied (log: {'/var/log/xenwizard.log'})")
+        log_file = (tmp_path / "root/var/log/xenwizard.log").read_text()
+        assert log_file.count("| output line ") == 20_000
+        assert "| output line 20000 of 20000" in log_file
+
+
+SCREENS_WORDS = {
+    "welcome": ("Release", "Profile", "root (apply possible)"),
+    "bridge-invalid": ("invalid:",),
+    "subnet-overlap": ("WARNING: subnet 192.168.1.0/24 overlaps",),
+    "toolstack": ("[ ] I understand",),
+    "preview": ("+ change", "+iface br0:0 inet static"),
+    "apply-running": ("[>] running", "[ ] pending", "[*] done"),
+    "apply-failed": ("[!] FAILED", "[<] rolled back", "ROLLED BACK"),
+    "done": ("APPLIED", "xenwizard rollback"),
+    "error": ("ERROR:", "Details (traceback)"),
+}
+
+
+class TestPlainTerminals:
+    @pytest.mark.parametrize(
+        "env", [{"TERM": "linux"}, {"NO_COLOR": "1"}], ids=["linux", "nocolor"]
+    )
+    @pytest.mark.parametrize("name", sorted(SCREENS_WORDS))
+    @sync
+    async def test_renders_with_words(self, tmp_path, monkeypatch, env, name) -> None:
+        """Each screen renders on the Linux console's 16 colours and with NO_COLOR; words tell
+        the state."""
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        item = gallery.scenario(name)
+        app, runner = gallery.build_app(item, tmp_path)
+        svg: list[str] = []
+        try:
+            text = await run(app, runner, item.keys, svg)
+        finally:
+            runner.release.set()
+        assert svg[0].startswith("<svg")
+        for word in SCREENS_WORDS[name]:
+            assert word in text, (word, text)
+        if "TERM" in env:
+            assert app.theme == "ansi-dark"
+        else:
+            assert app.no_color
+        if name != "error":
+            assert app.crashed is None
+
+
+class TestDemo:
+    def test_demo_root_is_a_throwaway_copy(self) -> None:
+        """--demo works on a copy of the packaged sample that is deleted afterwards."""
+        from xenwizard.demo import demo_context, demo_root
+
+        with demo_root() as root:
+            ctx = demo_context(root)
+            assert (root / "etc/network/interfaces").is_file()
+            assert ctx.facts.is_root and ctx.simulate_packages and ctx.demo
+            assert ctx.profile is not None and ctx.profile.name == "ubuntu-precise"
+            assert (
+                ctx.show_path(root / "var/log/xenwizard.log") == "SAMPLE-ROOT/var/log/xenwizard.log"
+            )
+        assert not root.exists()
+
+    def test_sample_root_matches_fixture(self) -> None:
+        """The packaged sample system is a plain copy of tests/fixtures/precise-root."""
+        assert tree(gallery.SAMPLE_ROOT) == tree(PRECISE_ROOT)
+
+
+class TestPrefill:
+    def test_answers_and_flags_prefill(self, tmp_path: Path) -> None:
+        """--answers fills the pages; --profile picks the recipe."""
+        import argparse
+
+        from xenwizard.commands.wizard import context_from_args
+
+        answers = tmp_path / "a.toml"
+        answers.write_text(
+            'bridge = "xenbr0"\naddress = "10.9.0.1/24"\ndhcp-range = "10.9.0.20-10.9.0.30"\n'
+        )
+        args = argparse.Namespace(
+            root=str(PRECISE_ROOT), profile="ubuntu-precise", answers=str(answers), demo=False
+        )
+        ctx = context_from_args(args)
+        assert ctx.config.bridge == "xenbr0" and ctx.config.dhcp_start == "10.9.0.20"
+        assert ctx.profile is not None and ctx.profile.name == "ubuntu-precise"
+        assert not ctx.facts.live  # a fixture root is never probed live
+        assert replace(ctx.config, bridge="br0").address == "10.9.0.1/24"
