@@ -18,12 +18,8 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from xenwizard.journal import unfinished_runs
 from xenwizard.profiles import PlanError
-from xenwizard.render import plan_text
 from xenwizard.rootfs import RootError
-from xenwizard.screens.apply import ApplyScreen
-from xenwizard.screens.done import DoneScreen
 from xenwizard.screens.modals import ConfirmScreen, ErrorScreen, SavePlanScreen
 from xenwizard.screens.pages import (
     BridgeScreen,
@@ -33,7 +29,6 @@ from xenwizard.screens.pages import (
     ToolstackScreen,
     WelcomeScreen,
 )
-from xenwizard.screens.preview import PreviewScreen
 from xenwizard.screens.state import WizardContext
 
 # Exit codes of the wizard.
@@ -78,7 +73,7 @@ class XenWizardApp(App[int]):
     def on_mount(self) -> None:
         if os.environ.get("TERM") == "linux":
             self.theme = "ansi-dark"  # the console's own 16 colours
-        self.call_after_refresh(self.flow)
+        self.flow()
 
     # --- the page order -------------------------------------------------------------------
 
@@ -91,6 +86,9 @@ class XenWizardApp(App[int]):
             if name == "welcome":
                 answer = await self.push_screen_wait(WelcomeScreen(ctx))
                 if isinstance(answer, RollbackRequest):
+                    from xenwizard.journal import unfinished_runs
+                    from xenwizard.screens.apply import ApplyScreen
+
                     await self.push_screen_wait(ApplyScreen(ctx, None, answer.run_id))
                     ctx.unfinished = tuple(unfinished_runs(ctx.fs))
                     continue
@@ -104,6 +102,11 @@ class XenWizardApp(App[int]):
                     ctx.config = answer.apply(ctx.config)
                 page += 1
             else:
+                # The last pages (the engine, rich.syntax) load when first needed: start-up.
+                from xenwizard.screens.apply import ApplyScreen
+                from xenwizard.screens.done import DoneScreen
+                from xenwizard.screens.preview import PreviewScreen
+
                 try:
                     plan, error = ctx.make_plan(ctx.config), None
                 except (PlanError, RootError) as exc:
@@ -167,6 +170,8 @@ class XenWizardApp(App[int]):
         def chosen(path: str | None) -> None:
             if not path:
                 return
+            from xenwizard.render import plan_text
+
             try:
                 target = Path(path).expanduser()
                 target.write_text(plan_text(plan), encoding="utf-8")
