@@ -148,6 +148,7 @@ class FakeRunner:
         self.partial_install = partial_install
         self.hook = hook
         self.calls: list[list[str]] = []
+        self.policy: list[bytes | None] = []  # usr/sbin/policy-rc.d at each apt-get/dpkg call
 
     @property
     def status(self) -> Path:
@@ -161,6 +162,9 @@ class FakeRunner:
     def run(self, argv, on_line, env=None) -> int:
         argv = list(argv)
         self.calls.append(argv)
+        if argv[0] in ("apt-get", "dpkg"):
+            policy = self.root / "usr/sbin/policy-rc.d"
+            self.policy.append(policy.read_bytes() if policy.is_file() else None)
         if self.hook:
             self.hook(argv)
         word = argv[1] if argv[0] in ("apt-get", "dpkg") else argv[0]

@@ -16,6 +16,7 @@ from xenwizard.engine import Engine
 from xenwizard.plan import InstallPackages, Plan
 from xenwizard.rootfs import RootFS
 from xenwizard.runner import CommandRunner
+from xenwizard.stepops import POLICY_RC_D, POLICY_RC_D_TEXT
 
 pytestmark = pytest.mark.slow
 
@@ -23,6 +24,19 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def chroot_root(minbase_cache: Path, tmp_path: Path) -> Path:  # noqa: F811
     return copy_minbase(minbase_cache, tmp_path / "root")
+
+
+class WatchingRunner(CommandRunner):
+    """The real runner, noting whether ROOT/usr/sbin/policy-rc.d is there for each command."""
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.policy: list[tuple[str, bytes | None]] = []
+
+    def run(self, argv, on_line, env=None):  # type: ignore[no-untyped-def]
+        path = self.root / POLICY_RC_D
+        self.policy.append((" ".join(argv[:2]), path.read_bytes() if path.exists() else None))
+        return super().run(argv, on_line, env)
 
 
 def packages_plan(root: Path, *names: str) -> Plan:
@@ -37,21 +51,27 @@ def test_apply_installs_through_chroot_and_rollback_removes_only_what_it_added(
     before = installed(package_states(fs))
     assert "ethtool" not in before and "apt" in before
     lines: list[str] = []
+    runner = WatchingRunner(chroot_root)
     engine = Engine(
         packages_plan(chroot_root, "ethtool"),
         fs,
-        CommandRunner(chroot_root),
+        runner,
         lambda e: lines.append(getattr(e, "line", "")),
     )
     result = engine.apply()
     assert result.outcome == "applied", "\n".join(lines)
+    assert ("apt-get install", POLICY_RC_D_TEXT) in runner.policy  # no daemon starts on the host
+    assert not (chroot_root / POLICY_RC_D).exists()
     after = installed(package_states(fs))
     assert {"ethtool", "libmnl0"} <= after - before  # the package and its dependency
     assert (chroot_root / "usr/sbin/ethtool").exists()
     assert any("Setting up ethtool" in line for line in lines)
 
-    rolled = Engine(None, fs, CommandRunner(chroot_root), lambda e: None).rollback(result.run_id)
+    runner = WatchingRunner(chroot_root)
+    rolled = Engine(None, fs, runner, lambda e: None).rollback(result.run_id)
     assert rolled.outcome == "rolled-back", rolled.message
+    assert runner.policy == [("apt-get purge", POLICY_RC_D_TEXT)]
+    assert not (chroot_root / POLICY_RC_D).exists()
     assert installed(package_states(fs)) == before  # everything that was there stays
     assert not (chroot_root / "usr/sbin/ethtool").exists()
     assert "ethtool" not in package_states(fs)  # purged, not left as config-files

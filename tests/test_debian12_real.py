@@ -33,6 +33,7 @@ from xenwizard.dpkgstatus import installed, package_states
 from xenwizard.edits.vifhook import HOOK_PATH
 from xenwizard.journal import RUNS_DIR
 from xenwizard.rootfs import RootFS
+from xenwizard.stepops import POLICY_RC_D
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +81,18 @@ def chroot(root: Path, *argv: str) -> subprocess.CompletedProcess:
     )
 
 
+def processes_in(root: Path) -> list[str]:
+    """Processes whose / is the chroot (a daemon a maintainer script started would be one)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.readlink(entry / "root") == str(root):
+                found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()!r}")
+        except OSError:
+            continue
+    return found
+
+
 @pytest.fixture
 def server(minbase_cache: Path, tmp_path: Path) -> Path:  # noqa: F811
     """A Debian 12 server before the run, on a copy of the cached minbase tree."""
@@ -103,7 +116,10 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
     apply_seconds = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr
 
-    # The real Xen stack, through the chroot.
+    # The real Xen stack, through the chroot; no service of the target started on this host.
+    assert "policy-rc.d denied execution of start" in done.stdout  # e.g. dnsmasq's postinst
+    assert not (root / POLICY_RC_D).exists()
+    assert processes_in(root) == []
     after_packages = installed(package_states(fs))
     assert after_packages >= XEN_STACK
     (run_id,) = os.listdir(root / RUNS_DIR)
@@ -163,6 +179,8 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
     back = xenwizard("rollback", "--root", str(root))
     rollback_seconds = time.monotonic() - started
     assert back.returncode == 0, back.stdout[-5000:] + back.stderr
+    assert not (root / POLICY_RC_D).exists()
+    assert processes_in(root) == []
     assert installed(package_states(fs)) == before_packages
     assert not set(added) & set(package_states(fs))  # purged, not left as config-files
     found = leftovers.find(before, fs)

@@ -33,6 +33,7 @@ from xenwizard.engine import Engine
 from xenwizard.journal import RUNS_DIR, Journal, unfinished_runs
 from xenwizard.plan import EditFile, Symlink
 from xenwizard.rootfs import RootFS
+from xenwizard.stepops import POLICY_RC_D, POLICY_RC_D_TEXT
 
 SEED = precise_plan(PRECISE_ROOT)
 ALL = list(range(len(SEED.steps)))
@@ -189,6 +190,8 @@ def test_kill_then_rollback_leaves_the_root_as_before(tmp_path: Path, point: str
     assert os.waitstatus_to_exitcode(status) == 137
     runs = sorted(os.listdir(root / RUNS_DIR))
     assert unfinished_runs(root) == runs and len(runs) == 1
+    if point == "mid-install":  # killed while apt-get ran: the temporary policy-rc.d is there
+        assert (root / POLICY_RC_D).read_bytes() == POLICY_RC_D_TEXT
     runner = FakeRunner(root)
     result = Engine(None, RootFS(root), runner).rollback(runs[0])
     assert result.outcome == "rolled-back", result.message
@@ -197,3 +200,4 @@ def test_kill_then_rollback_leaves_the_root_as_before(tmp_path: Path, point: str
     if point == "mid-install":
         assert ["dpkg", "--configure", "-a"] in runner.calls
         assert runner.calls[-1] == ["apt-get", "purge", "-y", "dnsmasq-base"]
+        assert set(runner.policy) == {POLICY_RC_D_TEXT}  # reused for the purge, then removed

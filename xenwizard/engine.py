@@ -236,7 +236,7 @@ class Engine:
             step_id = intent["step_id"]
             title = intent.get("title") or step_id
             self._emit(RollbackProgress(index, step_id, title, "undoing"))
-            ctx = self._context(journal, index, title)
+            ctx = self._context(journal, index, title, records)
             try:
                 state = self._undo_step(ctx, intent, results.get(index))
             except Exception as exc:  # keep undoing the other steps
@@ -302,11 +302,13 @@ class Engine:
                 continue
         raise EngineError("could not find a free run id; try again")
 
-    def _context(self, journal: Journal, index: int, title: str) -> StepContext:
+    def _context(
+        self, journal: Journal, index: int, title: str, records: list[Record] | None = None
+    ) -> StepContext:
         def output(line: str) -> None:
             self._emit(StepOutput(index, line))
 
-        return StepContext(self.root, self.runner, journal, index, title, output)
+        return StepContext(self.root, self.runner, journal, index, title, output, records or [])
 
     def _finish(self, journal: Journal, outcome: Outcome, message: str) -> RunResult:
         self._safe_append(journal, {"type": "outcome", "outcome": outcome, "message": message})

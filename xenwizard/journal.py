@@ -7,7 +7,10 @@ have changed and how to undo it. Files of a run:
     plan.json       the plan as previewed (steps, before/after texts)
     answers.toml    the answers, replayable with `xenwizard apply --answers FILE`
     journal.jsonl   one JSON record per line: run, intent, result, failed, skipped, rollback,
-                    undone, undo-failed, outcome
+                    undone, undo-failed, outcome; and policy-rc.d (present: true before
+                    xenwizard makes its temporary ROOT/usr/sbin/policy-rc.d during an undo,
+                    present: false once it is removed; the packages intent says whether the
+                    apply makes one)
     backups/NNN     original bytes of each touched file (dir 0700, files 0600)
 """
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xenwizard import atomic, dpkgstatus
@@ -24,6 +25,12 @@ from xenwizard.rootfs import ENCODING, ERRORS, RootFS
 from xenwizard.runner import Runner
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
+
+# While apt-get runs through `chroot ROOT`, maintainer scripts must not start or stop the
+# target's services: they would run on this host (its network, its ports, its pid files).
+# invoke-rc.d and deb-systemd-invoke ask usr/sbin/policy-rc.d first; exit 101 = "not allowed".
+POLICY_RC_D = "usr/sbin/policy-rc.d"
+POLICY_RC_D_TEXT = b"#!/bin/sh\nexit 101\n"
 
 
 class StepError(RuntimeError):
@@ -40,6 +47,7 @@ class StepContext:
     index: int
     title: str
     output: Callable[[str], None]
+    records: list[Record] = field(default_factory=list)  # the journal, when undoing
 
     def intent(self, step_id: str, kind: str, **data: object) -> None:
         record = {"type": "intent", "index": self.index, "step_id": step_id, "kind": kind}
@@ -217,8 +225,18 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
     if not step.packages:
         return False, step.notes
     before = dpkgstatus.package_states(ctx.root)
-    ctx.intent(step.id, "packages", packages=list(step.packages), before=before)
-    code = ctx.run(["apt-get", "install", "-y", *step.packages], APT_ENV)
+    policy = _policy_plan(ctx)  # None: no policy-rc.d of ours (root is /, or one exists)
+    ctx.intent(
+        step.id,
+        "packages",
+        packages=list(step.packages),
+        before=before,
+        policy_rc_d=policy is not None,
+        policy_dirs=policy or [],
+    )
+    notes: list[str] = []
+    with _daemons_held(ctx, policy, notes):
+        code = ctx.run(["apt-get", "install", "-y", *step.packages], APT_ENV)
     if code != 0:
         raise StepError(f"apt-get install exited with status {code}")
     after = dpkgstatus.package_states(ctx.root)
@@ -227,7 +245,7 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
         raise StepError(f"apt-get install succeeded but {', '.join(missing)} is not installed")
     added = sorted(dpkgstatus.present(after) - dpkgstatus.present(before))
     ctx.result(changed=True, added=added, after=after)
-    return True, (*step.notes, f"installed: {', '.join(added)}")
+    return True, (*step.notes, *notes, f"installed: {', '.join(added)}")
 
 
 def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> str:
@@ -240,20 +258,131 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
         added = dpkgstatus.present(now) - dpkgstatus.present(before)
     targets = sorted(p for p in added if p in dpkgstatus.present(now))
     if not targets:
+        _drop_policy(ctx, intent)  # ours, left by a kill before apt-get even started
         return "nothing-to-undo"
-    if result is None or any(now[p] != "installed" for p in targets):
-        ctx.run(["dpkg", "--configure", "-a"], APT_ENV)  # finish what a killed dpkg left
-    purge = [p for p in targets if before.get(p) != "config-files"]
-    remove = [p for p in targets if before.get(p) == "config-files"]  # keep their old conffiles
-    for verb, names in (("purge", purge), ("remove", remove)):
-        if names:
-            code = ctx.run(["apt-get", verb, "-y", *names], APT_ENV)
-            if code != 0:
-                raise StepError(f"apt-get {verb} exited with status {code}")
+    with _daemons_held(ctx, _undo_policy(ctx, intent)):
+        if result is None or any(now[p] != "installed" for p in targets):
+            ctx.run(["dpkg", "--configure", "-a"], APT_ENV)  # finish what a killed dpkg left
+        purge = [p for p in targets if before.get(p) != "config-files"]
+        remove = [p for p in targets if before.get(p) == "config-files"]  # keep old conffiles
+        for verb, names in (("purge", purge), ("remove", remove)):
+            if names:
+                code = ctx.run(["apt-get", verb, "-y", *names], APT_ENV)
+                if code != 0:
+                    raise StepError(f"apt-get {verb} exited with status {code}")
     left = sorted(set(targets) & dpkgstatus.present(dpkgstatus.package_states(ctx.root)))
     if left:
         raise StepError(f"still installed after removal: {', '.join(left)}")
     return f"undone: removed {', '.join(targets)}"
+
+
+def _policy_path(ctx: StepContext) -> Path:
+    return ctx.root.path(POLICY_RC_D)
+
+
+def _is_ours(path: Path) -> bool:
+    """A regular file with exactly our content (the admin's own is never touched)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and path.read_bytes() == POLICY_RC_D_TEXT
+
+
+def _policy_records(ctx: StepContext, intent: Record) -> tuple[bool, list[str]]:
+    """Whether xenwizard's policy-rc.d may be in place now (made and not yet removed), from the
+    intent and the `policy-rc.d` records after it; and every directory made for it."""
+    ours = bool(intent.get("policy_rc_d"))
+    dirs = list(intent.get("policy_dirs") or [])
+    for record in ctx.records:
+        if record.get("type") == "policy-rc.d" and record.get("index") == ctx.index:
+            ours = bool(record.get("present"))
+            dirs += record.get("dirs") or []
+    return ours, dirs
+
+
+def _policy_plan(ctx: StepContext) -> list[str] | None:
+    """Directories to make for a policy-rc.d of our own (usually none, they are root-relative),
+    or None when xenwizard makes none: the root is `/` (apt-get runs on this host, whose
+    services are meant to start), or one is there already (the admin's: used as it is)."""
+    if ctx.root.is_live:
+        return None
+    path = _policy_path(ctx)
+    if os.path.lexists(path):
+        return None
+    dirs = atomic.missing_dirs(path.parent, ctx.root.real_root)
+    return [d.relative_to(ctx.root.real_root).as_posix() for d in dirs]
+
+
+def _undo_policy(ctx: StepContext, intent: Record) -> list[str] | None:
+    """For an undo: the directories of our policy-rc.d (to remove with it afterwards), or None
+    when none of ours is to be used. Ours from a killed run is used as it is; a missing one is
+    journaled (a `policy-rc.d` record, present: true) before `_daemons_held` makes it."""
+    if ctx.root.is_live:
+        return None
+    ours, dirs = _policy_records(ctx, intent)
+    path = _policy_path(ctx)
+    if os.path.lexists(path):
+        return dirs if ours and _is_ours(path) else None
+    new_dirs = _policy_plan(ctx) or []
+    ctx.journal.append(
+        {"type": "policy-rc.d", "index": ctx.index, "present": True, "dirs": new_dirs}
+    )
+    return dirs + new_dirs
+
+
+@contextmanager
+def _daemons_held(
+    ctx: StepContext, dirs: list[str] | None, notes: list[str] | None = None
+) -> Iterator[None]:
+    """An `exit 101` usr/sbin/policy-rc.d in place while package commands run in the chroot, so
+    maintainer scripts start or stop no service on this host; removed again afterwards.
+
+    `dirs` is None when xenwizard uses no policy-rc.d of its own (root `/`, or the admin's is
+    there), else the directories made for it. The caller journaled that plan before (the
+    step's intent, or `_undo_policy`'s record); a `present: false` record follows the removal,
+    so a rollback after a kill at any point knows whether a policy-rc.d there is ours.
+    """
+    path = _policy_path(ctx)
+    if dirs is None:
+        if not ctx.root.is_live:
+            note = f"{POLICY_RC_D} exists: left as it is (its rules decide what may start)"
+            ctx.output(f"xenwizard: {note}")
+            if notes is not None:
+                notes.append(note)
+        yield
+        return
+    if not os.path.lexists(path):
+        atomic.make_dirs([ctx.root.path(d) for d in dirs])
+        atomic.write_atomic(path, POLICY_RC_D_TEXT, mode=0o755)
+        ctx.output(f"xenwizard: {POLICY_RC_D} in place: maintainer scripts start no service")
+    try:
+        yield
+    finally:
+        _remove_policy(ctx, path, dirs)
+
+
+def _remove_policy(ctx: StepContext, path: Path, dirs: list[str]) -> None:
+    tmp = atomic.tmp_path(path)
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    if _is_ours(path):
+        os.unlink(path)
+        atomic.fsync_dir(path.parent)
+        ctx.output(f"xenwizard: {POLICY_RC_D} removed again")
+    _remove_dirs(ctx.root, sorted(set(dirs), key=len))
+    with suppress(OSError):  # informational: a later rollback finds no file either way
+        ctx.journal.append({"type": "policy-rc.d", "index": ctx.index, "present": False})
+
+
+def _drop_policy(ctx: StepContext, intent: Record) -> None:
+    """Remove our policy-rc.d when a kill left it (and no package command needs it now)."""
+    if ctx.root.is_live:
+        return
+    ours, dirs = _policy_records(ctx, intent)
+    path = _policy_path(ctx)
+    if ours and (_is_ours(path) or os.path.lexists(atomic.tmp_path(path))):
+        _remove_policy(ctx, path, dirs)
 
 
 # --- commands ------------------------------------------------------------------------------
