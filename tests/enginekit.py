@@ -129,7 +129,7 @@ def stanza(name: str) -> str:
 
 
 class FakeRunner:
-    """Plays apt-get install/purge and a few commands on a root, recording every call.
+    """Plays apt-get update/install/purge and a few commands on a root, recording every call.
 
     `fail` maps a command word ("install", "purge", "fail", ...) to the exit code to return;
     `partial_install` makes install put the dependencies in place before failing, like an
@@ -171,6 +171,8 @@ class FakeRunner:
         if argv[0] == "apt-get":
             assert env and env.get("DEBIAN_FRONTEND") == "noninteractive"
             names = [a for a in argv[2:] if not a.startswith("-")]
+            if word == "update":
+                return self._update(on_line)
             if word == "install":
                 return self._install(names, on_line)
             if word in ("purge", "remove"):
@@ -181,6 +183,16 @@ class FakeRunner:
         if argv[0] == "echo":
             on_line(" ".join(argv[1:]))
             return 0
+        return 0
+
+    def _update(self, on_line) -> int:
+        """Refreshes nothing (the fake knows its packages); fails when asked, like a mirror that
+        cannot be reached."""
+        if "update" in self.fail:
+            on_line("E: Failed to fetch http://deb.example.org/dists/stable/InRelease (fake)")
+            return self.fail["update"]
+        on_line("Hit:1 http://deb.example.org stable InRelease")
+        on_line("Reading package lists... Done")
         return 0
 
     def _closure(self, names: list[str]) -> list[str]:

@@ -60,7 +60,11 @@ def test_apply_installs_through_chroot_and_rollback_removes_only_what_it_added(
     )
     result = engine.apply()
     assert result.outcome == "applied", "\n".join(lines)
-    assert ("apt-get install", POLICY_RC_D_TEXT) in runner.policy  # no daemon starts on the host
+    assert runner.policy == [  # lists updated first; no daemon starts on the host
+        ("apt-get update", POLICY_RC_D_TEXT),
+        ("apt-get install", POLICY_RC_D_TEXT),
+    ]
+    assert "$ apt-get update" in lines
     assert not (chroot_root / POLICY_RC_D).exists()
     after = installed(package_states(fs))
     assert {"ethtool", "libmnl0"} <= after - before  # the package and its dependency

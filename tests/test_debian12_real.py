@@ -117,6 +117,7 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr
 
     # The real Xen stack, through the chroot; no service of the target started on this host.
+    assert "| $ apt-get update" in done.stdout  # the lists are refreshed first
     assert "policy-rc.d denied execution of start" in done.stdout  # e.g. dnsmasq's postinst
     assert not (root / POLICY_RC_D).exists()
     assert processes_in(root) == []

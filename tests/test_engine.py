@@ -52,7 +52,7 @@ def test_apply_then_rollback_restores_the_tree_exactly(tmp_path: Path) -> None:
     assert applied != original
     assert applied["usr/lib/xen-tools/precise.d"][:2] == ("link", "karmic.d")
     assert "usr/sbin/dnsmasq" in applied  # the fake package and its dependency
-    assert runner.calls[0] == ["apt-get", "install", "-y", "dnsmasq"]
+    assert runner.calls[:2] == [["apt-get", "update"], ["apt-get", "install", "-y", "dnsmasq"]]
 
     rolled = engine_for(root, None, runner).rollback(result.run_id)
     assert rolled.outcome == "rolled-back", rolled.message
@@ -231,6 +231,47 @@ def test_skip_packages_is_recorded_and_nothing_is_installed(tmp_path: Path) -> N
     assert not first.changed and "skipped (--skip-packages)" in first.notes[0]
     records = Journal.open(RootFS(root), result.run_id).records()
     assert any(r["type"] == "skipped" and r["index"] == 0 for r in records)
+
+
+def test_package_lists_are_updated_first_and_the_output_streams(tmp_path: Path) -> None:
+    root = fresh_root(tmp_path)
+    runner = FakeRunner(root)
+    events: list[ev.Event] = []
+    result = engine_for(root, precise_plan(root), runner, events).apply()
+    assert result.outcome == "applied"
+    assert runner.calls[:2] == [["apt-get", "update"], ["apt-get", "install", "-y", "dnsmasq"]]
+    output = [e.line for e in events if isinstance(e, ev.StepOutput) and e.index == 0]
+    assert output.index("$ apt-get update") < output.index("Reading package lists... Done")
+    assert output.index("Reading package lists... Done") < output.index(
+        "$ apt-get install -y dnsmasq"
+    )
+
+
+def test_a_failed_update_is_noted_and_the_install_still_tried(tmp_path: Path) -> None:
+    root = fresh_root(tmp_path)
+    runner = FakeRunner(root, fail={"update": 100})
+    events: list[ev.Event] = []
+    result = engine_for(root, precise_plan(root), runner, events).apply()
+    assert result.outcome == "applied", result.message
+    assert (root / "usr/sbin/dnsmasq").exists()
+    note = "apt-get update exited with status 100; installing from the package lists as they were"
+    first = next(e for e in events if isinstance(e, ev.StepFinished))
+    assert note in first.notes
+    log = (root / "var/log/xenwizard.log").read_text()
+    assert f"xenwizard: {note}" in log and "E: Failed to fetch" in log
+
+
+def test_a_failed_update_and_install_say_both(tmp_path: Path) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    runner = FakeRunner(root, fail={"update": 100, "install": 100})
+    result = engine_for(root, precise_plan(root), runner).apply()
+    assert result.outcome == "rolled-back"
+    assert (
+        "apt-get install exited with status 100 (apt-get update had failed too: status 100)"
+        in result.message
+    )
+    assert diff_manifests(original, manifest(root)) == []
 
 
 def test_deferred_edit_of_a_file_the_package_brings(tmp_path: Path) -> None:

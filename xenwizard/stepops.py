@@ -236,9 +236,21 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
     )
     notes: list[str] = []
     with _daemons_held(ctx, policy, notes):
+        # Stale or empty package lists (a fresh image, a server untouched for months) make
+        # `install` fail or fetch what the mirror no longer has; a failed update (one source
+        # down) still leaves the lists apt had, so the install is tried either way.
+        updated = ctx.run(["apt-get", "update"], APT_ENV)
+        if updated != 0:
+            note = (
+                f"apt-get update exited with status {updated}; "
+                "installing from the package lists as they were"
+            )
+            ctx.output(f"xenwizard: {note}")
+            notes.append(note)
         code = ctx.run(["apt-get", "install", "-y", *step.packages], APT_ENV)
     if code != 0:
-        raise StepError(f"apt-get install exited with status {code}")
+        also = f" (apt-get update had failed too: status {updated})" if updated != 0 else ""
+        raise StepError(f"apt-get install exited with status {code}{also}")
     after = dpkgstatus.package_states(ctx.root)
     missing = [p for p in step.packages if after.get(p) != "installed"]
     if missing:
