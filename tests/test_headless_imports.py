@@ -17,6 +17,16 @@ HEADLESS_MODULES = [
     "xenwizard.render",
     "xenwizard.cli",
     "xenwizard.commands.plan",
+    "xenwizard.events",
+    "xenwizard.engine",
+    "xenwizard.journal",
+    "xenwizard.runner",
+    "xenwizard.hangup",
+    "xenwizard.hostcheck",
+    "xenwizard.commands.apply",
+    "xenwizard.commands.rollback",
+    "xenwizard.commands.history",
+    "xenwizard.commands.verify",
 ]
 
 

@@ -13,7 +13,6 @@ from xenwizard.config import WizardConfig
 from xenwizard.preflight import bridge_clash, subnet_overlaps, warnings
 from xenwizard.probe import (
     InterfaceInfo,
-    parse_dpkg_status,
     parse_ifupdown_addresses,
     parse_shell_vars,
     probe,
@@ -51,15 +50,6 @@ def test_reference_default_xen_files() -> None:
     debian12 = (REFERENCE / "debian-12/default-xen").read_text()
     assert parse_shell_vars(ubuntu)["TOOLSTACK"] == "xl"
     assert "TOOLSTACK" not in parse_shell_vars(debian12)
-
-
-def test_dpkg_status_only_counts_installed() -> None:
-    status = (
-        "Package: a\nStatus: install ok installed\n\n"
-        "Package: b\nStatus: deinstall ok config-files\n\n"
-        "Package: c\nStatus: install ok unpacked\n"
-    )
-    assert parse_dpkg_status(status) == {"a"}
 
 
 def test_ifupdown_addresses_both_forms() -> None:

@@ -14,6 +14,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from xenwizard.dpkgstatus import installed, package_states
 from xenwizard.rootfs import RootFS
 
 XEN_TOOLS_HOOK_BASES = ("usr/lib/xen-tools", "usr/share/xen-tools")
@@ -88,21 +89,6 @@ def parse_shell_vars(text: str | None) -> dict[str, str]:
             parts = [raw.strip("\"'")]
         values[match.group(1)] = parts[0] if parts else ""
     return values
-
-
-def parse_dpkg_status(text: str | None) -> frozenset[str]:
-    """Names of packages whose status is 'install ok installed'."""
-    installed: set[str] = set()
-    for stanza in (text or "").split("\n\n"):
-        name = status = None
-        for line in stanza.splitlines():
-            if line.startswith("Package:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("Status:"):
-                status = line.split(":", 1)[1].split()
-        if name and status and status[-1] == "installed":
-            installed.add(name)
-    return frozenset(installed)
 
 
 def parse_ifupdown_addresses(text: str | None) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
@@ -207,7 +193,10 @@ def probe(fs: RootFS, *, live: bool | None = None) -> SystemFacts:
         codename=codename,
         pretty_name=pretty,
         toolstack=_toolstack(fs),
-        installed_packages=parse_dpkg_status(fs.read_text("var/lib/dpkg/status")),
+        installed_packages=frozenset(
+            name.split(":")[0]
+            for name in installed(package_states(fs))  # multiarch: bare name
+        ),
         hook_dirs=_hook_dirs(fs),
         interfaces=_live_interfaces() if live else (),
         default_route=_live_default_route() if live else None,
