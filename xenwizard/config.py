@@ -123,35 +123,33 @@ class WizardConfig:
 # --- single-field checks: each returns None when fine, else the reason --------------------------
 
 
-def check_bridge(value: str) -> str | None:
-    """Linux interface-name rules, with room for the ':0' alias."""
+def _ifname_problem(value: str, max_len: int, too_long: str) -> str | None:
+    """Linux interface-name rules shared by the bridge and the NIC; None when fine."""
     if not value:
         return "must not be empty"
     if value in (".", ".."):
         return "must not be '.' or '..'"
-    if len(value) > MAX_BRIDGE_LEN:
-        return (
-            f"is {len(value)} characters; at most {MAX_BRIDGE_LEN} "
-            f"(the alias {value}:0 must fit Linux's 15-character limit)"
-        )
+    if len(value) > max_len:
+        return f"is {len(value)} characters; {too_long}"
     if not _IFNAME_CHARS.fullmatch(value):
         return "may contain only letters, digits, '-', '_' and '.'"
     if value.startswith("-"):
-        return f"must not start with '-' (ifup would read {value}:0 as an option)"
+        return "must not start with '-' (ifup and ip would read it as an option)"
     return None
+
+
+def check_bridge(value: str) -> str | None:
+    """Linux interface-name rules, with room for the ':0' alias."""
+    return _ifname_problem(
+        value,
+        MAX_BRIDGE_LEN,
+        f"at most {MAX_BRIDGE_LEN} (the alias {value}:0 must fit Linux's 15-character limit)",
+    )
 
 
 def check_nic(value: str) -> str | None:
     """A physical interface name: Linux rules, up to 15 characters."""
-    if not value:
-        return "must not be empty"
-    if value in (".", ".."):
-        return "must not be '.' or '..'"
-    if len(value) > 15:
-        return f"is {len(value)} characters; Linux interface names have at most 15"
-    if not _IFNAME_CHARS.fullmatch(value):
-        return "may contain only letters, digits, '-', '_' and '.'"
-    return None
+    return _ifname_problem(value, 15, "Linux interface names have at most 15")
 
 
 def parse_address(value: str) -> ipaddress.IPv4Interface | str:
