@@ -70,6 +70,7 @@ def test_answers_round_trip():
         ({"nic": "x" * 16}, "nic", "at most 15"),
         ({"nic": "."}, "nic", "must not be '.'"),
         ({"nic": "eth0/1"}, "nic", "may contain only"),
+        ({"nic": "-eth0"}, "nic", "must not start with '-'"),
         ({"nic": "br0"}, "nic", "must differ from the bridge name"),
         ({"address": "10.0.0.1"}, "address", "with prefix length"),
         ({"address": "10.0.0.300/24"}, "address", "with prefix length"),
