@@ -117,6 +117,17 @@ FAKE_CONTENT = {  # files whose content the edits need to recognise
 }
 
 
+# What fake maintainer scripts do that no purge takes back (FakeRunner(leave_behind=True)), as
+# Debian's do: system accounts (adduser --system, groupadd -r) and a file outside any package.
+FAKE_POSTINST: dict[str, tuple[tuple[str, str], ...]] = {
+    "dnsmasq-base": (
+        ("etc/passwd", "dnsmasq:x:999:65534:dnsmasq,,,:/var/lib/misc:/usr/sbin/nologin\n"),
+        ("etc/group", "kvm:x:105:\n"),
+        ("etc/hosts", "127.0.0.1\tlocalhost\n"),
+    ),
+}
+
+
 def package_files(name: str) -> tuple[str, ...]:
     return FAKE_PACKAGES.get(name, ((), ()))[1]
 
@@ -133,7 +144,8 @@ class FakeRunner:
 
     `fail` maps a command word ("install", "purge", "fail", ...) to the exit code to return;
     `partial_install` makes install put the dependencies in place before failing, like an
-    apt-get that died halfway. `hook(argv)` runs before every command.
+    apt-get that died halfway. `hook(argv)` runs before every command. `leave_behind` lets the
+    fake maintainer scripts add what Debian's purge never removes (FAKE_POSTINST).
     """
 
     def __init__(
@@ -142,11 +154,13 @@ class FakeRunner:
         fail: Mapping[str, int] | None = None,
         partial_install: bool = False,
         hook: Callable[[Sequence[str]], None] | None = None,
+        leave_behind: bool = False,
     ):
         self.root = root
         self.fail = dict(fail or {})
         self.partial_install = partial_install
         self.hook = hook
+        self.leave_behind = leave_behind
         self.calls: list[list[str]] = []
         self.policy: list[bytes | None] = []  # usr/sbin/policy-rc.d at each apt-get/dpkg call
 
@@ -240,6 +254,12 @@ class FakeRunner:
             else:
                 path.write_text(FAKE_CONTENT.get(rel, f"fake file of {name}\n"))
             created.append(rel)
+        if self.leave_behind:
+            for rel, line in FAKE_POSTINST.get(name, ()):
+                path = self.root / rel
+                if rel != "etc/hosts" or not path.exists():
+                    with open(path, "a") as handle:
+                        handle.write(line)
         self.db.mkdir(exist_ok=True)
         (self.db / f"{name}.list").write_text("".join(f"{rel}\n" for rel in created))
         with open(self.status, "a") as handle:

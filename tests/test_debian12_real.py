@@ -11,8 +11,9 @@ apt configured not to pull Recommends (the measured figure in ../shared/referenc
 - the chroot's own `ifup --no-act` accepts the written /etc/network/interfaces, its dnsmasq
   accepts the drop-in, and its vif-bridge really calls the vif-post.d hooks;
 - a second plan has nothing left to change;
-- `xenwizard rollback` purges exactly what the run added, and /etc matches the pre-run manifest
-  apart from what Debian never removes (system users and groups) and the files listed.
+- `xenwizard rollback` purges exactly what the run added, prints what the purge left (system
+  users and groups Debian never removes, /etc/hosts) one line each, and /etc matches the pre-run
+  manifest apart from exactly those.
 """
 
 from __future__ import annotations
@@ -187,7 +188,15 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
     found = leftovers.find(before, fs)
     kinds = {item.kind for item in found}
     assert kinds <= {"user", "group", "created"}, [str(i) for i in found]
-    assert any(i.kind == "user" and i.name == "dnsmasq" for i in found)
+    names = {(i.kind, i.name) for i in found}
+    assert {("user", "dnsmasq"), ("group", "kvm"), ("created", "etc/hosts")} <= names
+    # ... and the rollback said so, one line each, and journaled them
+    printed = [line for line in back.stdout.splitlines() if line.startswith("    left behind: ")]
+    assert printed == [f"    left behind: {i}" for i in found], back.stdout[-5000:]
+    assert f"the package purge left {len(found)} things behind" in back.stdout.splitlines()[-1]
+    records = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    (listed,) = [r["items"] for r in records if r.get("type") == "leftovers"]
+    assert [(i["kind"], i["name"]) for i in listed] == [(i.kind, i.name) for i in found]
     explained = {i.name for i in found if i.kind == "created"} | leftovers.ACCOUNT_FILES
     now = leftovers.etc_manifest(fs)
     differing = {

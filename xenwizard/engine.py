@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
-from xenwizard import stepops
+from xenwizard import leftovers, stepops
 from xenwizard.eventlog import EventLog
 from xenwizard.events import (
     ApplyFinished,
     Event,
+    LeftBehind,
     Outcome,
     RollbackProgress,
     RunStarted,
@@ -231,6 +232,7 @@ class Engine:
                 done.add(record["index"])
         self._safe_append(journal, {"type": "rollback", "pid": os.getpid(), "reason": reason})
         failures: list[str] = []
+        purged: tuple[int, str] | None = None  # the packages step, once its undo succeeded
         for index in sorted(set(intents) - done, reverse=True):
             intent = intents[index]
             step_id = intent["step_id"]
@@ -247,9 +249,36 @@ class Engine:
                 continue
             self._safe_append(journal, {"type": "undone", "index": index, "state": state})
             self._emit(RollbackProgress(index, step_id, title, state))
+            if intent["kind"] == "packages":
+                purged = (index, step_id)
+        left = self._report_leftovers(journal, *purged) if purged else 0
         if failures:
             return "rollback-failed", "rollback FAILED: " + "; ".join(failures)
+        if left:
+            return "rolled-back", (
+                f"every change was undone; the package purge left {left} "
+                f"thing{'s' if left > 1 else ''} behind (listed above)"
+            )
         return "rolled-back", "every change was undone"
+
+    def _report_leftovers(self, journal: Journal, index: int, step_id: str) -> int:
+        """What the purge did not take back, against the snapshot of /etc and the accounts
+        taken before the packages step (none when the run installed no packages): each one an
+        event, all of them one `leftovers` journal record. Returns how many."""
+        before = leftovers.load(journal.dir)
+        if before is None:
+            return 0
+        try:
+            found = leftovers.find(before, self.root)
+        except Exception as exc:  # listing must never fail the rollback itself
+            detail = f"leftovers not listed: /etc not compared with its snapshot: {describe(exc)}"
+            self._emit(LeftBehind(index, step_id, "error", "", detail))
+            return 0
+        items = [{"kind": i.kind, "name": i.name, "detail": i.detail} for i in found]
+        self._safe_append(journal, {"type": "leftovers", "index": index, "items": items})
+        for item in found:
+            self._emit(LeftBehind(index, step_id, item.kind, item.name, item.detail))
+        return len(found)
 
     def _undo_step(self, ctx: StepContext, intent: Record, result: Record | None) -> str:
         kind = intent["kind"]

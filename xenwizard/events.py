@@ -72,6 +72,23 @@ class RollbackProgress:
 
 
 @dataclass(frozen=True)
+class LeftBehind:
+    """After a rollback purged the packages a run installed (step `index`): one thing the purge
+    does not take back, so the operator can decide. `kind` is "user" or "group" (created by a
+    maintainer script; Debian never removes system accounts), "created", "changed" or "removed"
+    (an /etc entry that differs from the snapshot taken before the packages were installed), or
+    "error" (the comparison itself failed). `name` is the account name or the root-relative
+    path; `detail` the line the operator reads. Sent after the last RollbackProgress and before
+    ApplyFinished, for automatic rollbacks and `xenwizard rollback` alike."""
+
+    index: int
+    step_id: str
+    kind: str
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class ApplyFinished:
     """The last event of a run or of a rollback: what state the root was left in, and where the
     log is. `message` is one human line saying what happened."""
@@ -89,6 +106,7 @@ Event = (
     | StepFinished
     | StepFailed
     | RollbackProgress
+    | LeftBehind
     | ApplyFinished
 )
 
@@ -112,6 +130,8 @@ def format_event(event: Event, total: int | None = None) -> str:
         return f"    FAILED: {event.error}"
     if isinstance(event, RollbackProgress):
         return f"    rollback {event.title}: {event.state}"
+    if isinstance(event, LeftBehind):
+        return f"    left behind: {event.detail}"
     if isinstance(event, ApplyFinished):
         return f"{event.outcome}: {event.message} (log: {event.log_path})"
     raise TypeError(f"not an event: {event!r}")

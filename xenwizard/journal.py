@@ -10,7 +10,9 @@ have changed and how to undo it. Files of a run:
                     undone, undo-failed, outcome; and policy-rc.d (present: true before
                     xenwizard makes its temporary ROOT/usr/sbin/policy-rc.d during an undo,
                     present: false once it is removed; the packages intent says whether the
-                    apply makes one)
+                    apply makes one); leftovers (what a rollback's package purge left
+                    behind: accounts, /etc entries)
+    etc-before.json /etc and the account names just before the packages step (leftovers.py)
     backups/NNN     original bytes of each touched file (dir 0700, files 0600)
 """
 

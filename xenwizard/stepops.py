@@ -17,7 +17,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xenwizard import atomic, dpkgstatus
+from xenwizard import atomic, dpkgstatus, leftovers
 from xenwizard.freshness import link_location, stale
 from xenwizard.journal import Journal, Record
 from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink, executable_mode
@@ -225,6 +225,13 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
     if not step.packages:
         return False, step.notes
     before = dpkgstatus.package_states(ctx.root)
+    notes: list[str] = []
+    try:  # what /etc and the accounts were, so a rollback can list what the purge leaves
+        leftovers.save(ctx.root, ctx.journal.dir)
+    except OSError as exc:
+        note = f"/etc not snapshotted ({exc.strerror or exc}): a rollback cannot list leftovers"
+        ctx.output(f"xenwizard: {note}")
+        notes.append(note)
     policy = _policy_plan(ctx)  # None: no policy-rc.d of ours (root is /, or one exists)
     ctx.intent(
         step.id,
@@ -234,7 +241,6 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
         policy_rc_d=policy is not None,
         policy_dirs=policy or [],
     )
-    notes: list[str] = []
     with _daemons_held(ctx, policy, notes):
         # Stale or empty package lists (a fresh image, a server untouched for months) make
         # `install` fail or fetch what the mirror no longer has; a failed update (one source
