@@ -104,6 +104,8 @@ class Engine:
         self.phase = "idle"
         self._cancel = threading.Event()
         self._log: EventLog | None = None
+        self._packages_skipped = False  # --skip-packages left out packages the plan installs
+        self._waiting = 0  # steps skipped because they need those packages
 
     # --- public ---------------------------------------------------------------------------
 
@@ -194,8 +196,17 @@ class Engine:
             self.phase = "done"
             return result
         self.phase = "finishing"
+        waiting = (
+            f"; {self._waiting} skipped: they need the packages that were skipped "
+            "(`xenwizard plan` still lists them)"
+            if self._waiting
+            else ""
+        )
         if changed_any:
-            result = self._finish(journal, "applied", f"{len(plan.steps)} steps applied")
+            message = f"{len(plan.steps)} steps applied{waiting}"
+            result = self._finish(journal, "applied", message)
+        elif waiting:
+            result = self._finish(journal, "nothing-to-do", f"nothing changed{waiting}")
         else:
             result = self._finish(journal, "nothing-to-do", "everything was already as planned")
         self.phase = "done"
@@ -205,8 +216,14 @@ class Engine:
         if isinstance(step, InstallPackages):
             if self.skip_packages and step.packages:
                 journal.append({"type": "skipped", "index": ctx.index, "reason": "--skip-packages"})
+                self._packages_skipped = True
                 return False, (f"skipped (--skip-packages): {' '.join(step.packages)}",)
             return stepops.do_packages(ctx, step)
+        waiting = self._waits_for_skipped_package(ctx, step)
+        if waiting:
+            journal.append({"type": "skipped", "index": ctx.index, "reason": waiting})
+            self._waiting += 1
+            return False, (waiting,)
         if isinstance(step, Symlink):
             return stepops.do_symlink(ctx, step)
         if isinstance(step, EditFile):
@@ -214,6 +231,27 @@ class Engine:
         if isinstance(step, RunCommand):
             return stepops.do_command(ctx, step)
         raise TypeError(f"unknown step type {type(step).__name__}")
+
+    def _waits_for_skipped_package(self, ctx: StepContext, step: Step) -> str | None:
+        """Why a step cannot happen yet when packages were skipped, or None: a link whose
+        directory, or a deferred edit whose file, a skipped package would have brought.
+        Skipped with that note instead of failing (and rolling back) the whole apply; the plan
+        still shows the step until the package is there."""
+        if not self._packages_skipped:
+            return None
+        if isinstance(step, Symlink) and not step.exists:
+            parent = os.path.dirname(step.path)
+            if not ctx.root.is_dir(parent):
+                source = f"comes with {step.package}" if step.package else "is missing"
+                return f"skipped: {parent} {source}, and packages were skipped"
+        if (
+            isinstance(step, EditFile)
+            and step.deferred
+            and not os.path.lexists(ctx.root.path(step.path))
+        ):
+            source = ", ".join(step.installing) or "a package this plan installs"
+            return f"skipped: {step.path} comes with {source}, and packages were skipped"
+        return None
 
     # --- rollback -------------------------------------------------------------------------
 

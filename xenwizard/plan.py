@@ -43,6 +43,7 @@ class Symlink:
     target: str  # as written into the link
     exists: bool = False
     notes: tuple[str, ...] = ()
+    package: str | None = None  # the package that brings the link's directory, when known
     kind: str = "symlink"
 
     @property
@@ -65,6 +66,7 @@ class EditFile:
     deferred_reason: str | None = None
     executable: bool = False  # the file must end up executable (rc.local is skipped otherwise)
     mode_before: int | None = None  # permission bits at plan time, None: file missing
+    installing: tuple[str, ...] = ()  # deferred: the packages of this plan that bring the file
     kind: str = "edit"
 
     @property

@@ -83,8 +83,15 @@ def packages_step(step_id: str, wanted: tuple[str, ...], facts: SystemFacts) -> 
 
 
 def symlink_step(
-    step_id: str, fs: RootFS, base: str, name: str, target: str, title: str
+    step_id: str,
+    fs: RootFS,
+    base: str,
+    name: str,
+    target: str,
+    title: str,
+    package: str | None = None,
 ) -> Symlink:
+    """`base/name -> target` when missing; `package` is the one that brings `base`."""
     path = f"{base}/{name}"
     exists = fs.is_symlink(path) or fs.exists(path)
     if exists:
@@ -93,7 +100,15 @@ def symlink_step(
         note = f"create {path} -> {target}"
     else:
         note = f"create {path} -> {target} once the package has created {base}"
-    return Symlink(id=step_id, title=title, path=path, target=target, exists=exists, notes=(note,))
+    return Symlink(
+        id=step_id,
+        title=title,
+        path=path,
+        target=target,
+        exists=exists,
+        notes=(note,),
+        package=package,
+    )
 
 
 def edit_step(
@@ -137,6 +152,7 @@ def edit_step(
             mode=mode,
             deferred_reason=reason,
             executable=executable,
+            installing=installing,
         )
     result = checked(before)
     step = EditFile(

@@ -243,6 +243,7 @@ class CurrentRelease(Profile):
                     f"{self.codename}.d",
                     "debian.d",
                     f"xen-tools hook dir for {self.codename}",
+                    package="xen-tools",
                 )
             notes.append(self.hook_shipped_note)
             return None
@@ -254,6 +255,7 @@ class CurrentRelease(Profile):
             name,
             target,
             f"xen-tools hook dir for {self.codename}",
+            package="xen-tools",
         )
 
     def _ifupdown_steps(

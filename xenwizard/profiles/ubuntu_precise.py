@@ -143,6 +143,7 @@ class UbuntuPrecise(Profile):
                 "precise.d",
                 "karmic.d",
                 "xen-tools hook dir for precise",
+                package="xen-tools",
             ),
             edit_step(
                 "xend-bridge",
