@@ -5,6 +5,7 @@ before it is made, and is never left behind; an admin's own policy-rc.d is used 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import FakeRunner, diff_manifests, fresh_root, manifest, precise_plan
+from xenwizard import atomic
 from xenwizard import events as ev
 from xenwizard.engine import Engine
 from xenwizard.journal import Journal
@@ -139,3 +141,24 @@ def test_on_the_live_root_there_is_no_policy_rc_d(
     assert Engine(None, RootFS(root), runner).rollback(result.run_id).outcome == "rolled-back"
     assert set(runner.policy) == {None}
     assert policy_records(root, result.run_id) == []
+
+
+def test_failing_to_make_it_stops_before_apt_get_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    real_write = atomic.write_atomic
+
+    def write(path: Path, data: bytes, **kw) -> None:
+        if path.name == "policy-rc.d":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real_write(path, data, **kw)
+
+    monkeypatch.setattr(atomic, "write_atomic", write)
+    runner = FakeRunner(root)
+    result = Engine(precise_plan(root), RootFS(root), runner).apply()
+    assert result.outcome == "rolled-back"
+    assert "No space left on device" in result.message
+    assert runner.calls == []  # apt-get never ran without it
+    assert diff_manifests(original, manifest(root)) == []  # usr/sbin made for it is gone

@@ -370,13 +370,13 @@ def _daemons_held(
                 notes.append(note)
         yield
         return
-    if not os.path.lexists(path):
-        atomic.make_dirs([ctx.root.path(d) for d in dirs])
-        atomic.write_atomic(path, POLICY_RC_D_TEXT, mode=0o755)
-        ctx.output(f"xenwizard: {POLICY_RC_D} in place: maintainer scripts start no service")
     try:
+        if not os.path.lexists(path):
+            atomic.make_dirs([ctx.root.path(d) for d in dirs])
+            atomic.write_atomic(path, POLICY_RC_D_TEXT, mode=0o755)
+            ctx.output(f"xenwizard: {POLICY_RC_D} in place: maintainer scripts start no service")
         yield
-    finally:
+    finally:  # also when making it failed halfway: no directory of ours is left either
         _remove_policy(ctx, path, dirs)
 
 
@@ -394,13 +394,13 @@ def _remove_policy(ctx: StepContext, path: Path, dirs: list[str]) -> None:
 
 
 def _drop_policy(ctx: StepContext, intent: Record) -> None:
-    """Remove our policy-rc.d when a kill left it (and no package command needs it now)."""
+    """Remove our policy-rc.d (and directories made for it) that a kill or a failure left,
+    when no package command needs it now."""
     if ctx.root.is_live:
         return
     ours, dirs = _policy_records(ctx, intent)
-    path = _policy_path(ctx)
-    if ours and (_is_ours(path) or os.path.lexists(atomic.tmp_path(path))):
-        _remove_policy(ctx, path, dirs)
+    if ours:
+        _remove_policy(ctx, _policy_path(ctx), dirs)
 
 
 # --- commands ------------------------------------------------------------------------------
