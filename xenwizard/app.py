@@ -17,6 +17,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState
 
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootError
@@ -186,12 +187,40 @@ class XenWizardApp(App[int]):
     # --- readiness (bench) and errors ------------------------------------------------------
 
     def first_page_ready(self) -> None:
+        """The first page is mounted: it takes input after this refresh. Only then does the
+        live probe start, so detecting interfaces never delays the first screen."""
         if self._ready_signalled:
             return
         self._ready_signalled = True
         path = os.environ.get(READY_ENV)
         if path:
             self.call_after_refresh(Path(path).write_text, f"{time.time()}\n")
+        if self.ctx.live_probe is not None:
+            self.call_after_refresh(self.detect_facts)
+
+    # --- the live probe (interfaces, default route) ----------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
+    def detect_facts(self) -> None:
+        """Run the context's live probe in a thread; the result reaches the UI thread."""
+        live_probe = self.ctx.live_probe
+        if live_probe is None:
+            return
+        facts = live_probe(self.ctx.facts)
+        if self.is_running:
+            self.call_from_thread(self.facts_detected, facts)
+
+    def facts_detected(self, facts) -> None:  # type: ignore[no-untyped-def]
+        self.ctx.facts_detected(facts)
+        for screen in self.screen_stack:
+            if isinstance(screen, WelcomeScreen):
+                screen.facts_detected()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "probe" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            if isinstance(error, Exception):
+                self._handle_exception(error)
 
     def record_error(self, details: str) -> str:
         """Append the details of an unexpected error to the error log; returns its path."""

@@ -12,7 +12,7 @@ import ipaddress
 import os
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from xenwizard.dpkgstatus import installed, package_states
 from xenwizard.rootfs import RootFS
@@ -182,11 +182,26 @@ def _live_default_route() -> DefaultRoute | None:
     return DefaultRoute(gateway=gateway[0], interface=gateway[1])
 
 
+def with_live_facts(facts: SystemFacts) -> SystemFacts:
+    """`facts` completed with what only the running kernel knows: interfaces, addresses and
+    the default route (psutil and netifaces are imported here, and only here)."""
+    return replace(
+        facts,
+        interfaces=_live_interfaces(),
+        default_route=_live_default_route(),
+        live=True,
+    )
+
+
 def probe(fs: RootFS, *, live: bool | None = None) -> SystemFacts:
-    """Read the facts of the system under `fs`; `live` defaults to whether the root is `/`."""
+    """Read the facts of the system under `fs`; `live` defaults to whether the root is `/`.
+
+    `live=False` reads only files under the root (fast); the wizard shows its first page with
+    those and adds the live part with `with_live_facts` in the background.
+    """
     live = fs.is_live if live is None else live
     os_id, version, codename, pretty = _release(fs)
-    return SystemFacts(
+    facts = SystemFacts(
         root=str(fs.root),
         os_id=os_id,
         version_id=version,
@@ -198,10 +213,8 @@ def probe(fs: RootFS, *, live: bool | None = None) -> SystemFacts:
             for name in installed(package_states(fs))  # multiarch: bare name
         ),
         hook_dirs=_hook_dirs(fs),
-        interfaces=_live_interfaces() if live else (),
-        default_route=_live_default_route() if live else None,
         configured_addresses=parse_ifupdown_addresses(fs.read_text("etc/network/interfaces")),
         is_root=os.geteuid() == 0,
         ssh_connection=os.environ.get("SSH_CONNECTION") or None,
-        live=live,
     )
+    return with_live_facts(facts) if live else facts

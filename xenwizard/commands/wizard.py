@@ -11,7 +11,7 @@ import argparse
 from xenwizard.commands.common import answers_from_args
 from xenwizard.config import build_config
 from xenwizard.journal import unfinished_runs
-from xenwizard.probe import probe
+from xenwizard.probe import probe, with_live_facts
 from xenwizard.rootfs import RootFS
 from xenwizard.runner import CommandRunner
 
@@ -41,13 +41,16 @@ def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     config, profile = _answers(args)
     fs = RootFS(args.root)
+    # Only the files are read before the first page; on the live root the interfaces and the
+    # default route (psutil, netifaces) are detected while the welcome page is already up.
     return WizardContext(
         fs=fs,
-        facts=probe(fs),
+        facts=probe(fs, live=False),
         runner=CommandRunner(args.root),
         config=config,
         profile_name=profile,  # type: ignore[arg-type]
         unfinished=tuple(unfinished_runs(fs)),
+        live_probe=with_live_facts if fs.is_live else None,
     )
 
 

@@ -93,6 +93,8 @@ class ToolstackAnswers:
 
 # --- welcome -----------------------------------------------------------------------------------
 
+DETECTING = "detecting..."
+
 
 class WelcomeScreen(WizardPage[Start | RollbackRequest]):
     """What will happen, and what was detected about the target."""
@@ -118,7 +120,7 @@ An earlier run that was killed half-way is offered for rollback (r).
     ]
 
     def compose_body(self) -> Iterable[Widget]:
-        ctx, facts = self.ctx, self.ctx.facts
+        ctx = self.ctx
         yield Static(
             "xenwizard turns this server into a Xen host: guests sit on a bridge and get\n"
             "addresses from dnsmasq. Four questions, then a preview of every change;\n"
@@ -126,6 +128,24 @@ An earlier run that was killed half-way is offered for rollback (r).
             markup=False,
             classes="intro",
         )
+        yield Static(self.facts_text(), markup=False, id="facts")
+        ssh = self.ssh_text()
+        warning = Static(ssh, markup=False, classes="warning", id="ssh-warning")
+        warning.display = bool(ssh)
+        yield warning
+        if ctx.unfinished:
+            run_id = ctx.unfinished[-1]
+            yield Static(
+                f"UNFINISHED: run {run_id} was interrupted. Roll it back first (r),\n"
+                "or start anyway.",
+                markup=False,
+                classes="warning",
+                id="unfinished",
+            )
+
+    def facts_text(self) -> str:
+        """The detected facts as a table; network facts say `detecting...` until known."""
+        ctx, facts = self.ctx, self.ctx.facts
         if ctx.profile is not None:
             profile, why, recipe = ctx.profile.name, ctx.profile_reason, ctx.profile.title
         else:
@@ -141,12 +161,15 @@ An earlier run that was killed half-way is offered for rollback (r).
             session += " (an apply survives a drop)"
         else:
             session = "local (not over SSH)"
-        if facts.default_route is not None:
-            route = f"via {facts.default_route.gateway} dev {facts.default_route.interface}"
-        elif facts.live:
-            route = "none"
+        if ctx.detecting:
+            interfaces, route = [DETECTING], DETECTING
         else:
-            route = "not probed"
+            interfaces = interfaces_lines(facts)[:4]
+            if facts.default_route is not None:
+                gateway = facts.default_route
+                route = f"via {gateway.gateway} dev {gateway.interface}"
+            else:
+                route = "none" if facts.live else "not probed"
         rows = [
             ("Release", facts.pretty_name or "unknown"),
             ("Profile", profile),
@@ -155,27 +178,33 @@ An earlier run that was killed half-way is offered for rollback (r).
             ("Root", ctx.root_text),
             ("Xen", xen),
             ("Toolstack", toolstack_text(facts, ctx.toolstack)),
-            *(
-                ("Interfaces" if n == 0 else "", line)
-                for n, line in enumerate(interfaces_lines(facts)[:4])
-            ),
+            *(("Interfaces" if n == 0 else "", line) for n, line in enumerate(interfaces)),
             ("Default route", route),
             ("User", user),
             ("Session", session),
         ]
-        yield Static(_table(rows), markup=False, id="facts")
-        ssh = ctx.ssh_warning()
-        if ssh:
-            yield Static(f"WARNING: {ssh}", markup=False, classes="warning", id="ssh-warning")
-        if ctx.unfinished:
-            run_id = ctx.unfinished[-1]
-            yield Static(
-                f"UNFINISHED: run {run_id} was interrupted. Roll it back first (r),\n"
-                "or start anyway.",
-                markup=False,
-                classes="warning",
-                id="unfinished",
-            )
+        return _table(rows)
+
+    def ssh_text(self) -> str:
+        """The SSH warning (it needs the live facts: which NIC carries the session)."""
+        if self.ctx.detecting:
+            return ""
+        ssh = self.ctx.ssh_warning()
+        return f"WARNING: {ssh}" if ssh else ""
+
+    def facts_detected(self) -> None:
+        """The live probe finished: fill in the facts; a waiting Start goes on."""
+        self.query_one("#facts", Static).update(self.facts_text())
+        ssh = self.ssh_text()
+        warning = self.query_one("#ssh-warning", Static)
+        warning.update(ssh)
+        warning.display = bool(ssh)
+        if self.start_waiting:
+            self.start_waiting = False
+            self.status("")
+            self.action_next()
+
+    start_waiting = False  # Start was pressed while the live facts were still being detected
 
     def compose_buttons(self) -> Iterable[Widget]:
         if self.ctx.unfinished:
@@ -206,6 +235,11 @@ An earlier run that was killed half-way is offered for rollback (r).
     def collect(self) -> Start | None:
         if self.ctx.profile is None:
             self.refuse(f"Cannot start: {self.ctx.profile_error}")
+            return None
+        if self.ctx.detecting:
+            # The next pages need the interfaces and the route: go on once they are known.
+            self.start_waiting = True
+            self.status("Detecting network interfaces... Start goes on as soon as they are known.")
             return None
         return Start()
 

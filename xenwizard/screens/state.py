@@ -22,6 +22,7 @@ from xenwizard.rootfs import RootFS
 from xenwizard.runner import Runner
 
 PlanFactory = Callable[[WizardConfig], Plan]
+LiveProbe = Callable[[SystemFacts], SystemFacts]
 
 
 @dataclass
@@ -40,6 +41,9 @@ class WizardContext:
     error_log: str | None = None  # where an unexpected error's details go
     plan_factory: PlanFactory | None = None  # tests inject failing/slow steps here
     demo: bool = False
+    # Live root: what only the kernel knows (interfaces, default route) is still to be added to
+    # `facts` by this function; the app runs it in a worker once the first page takes input.
+    live_probe: LiveProbe | None = None
     profile: Profile | None = field(init=False, default=None)
     profile_reason: str = field(init=False, default="")
     profile_error: str | None = field(init=False, default=None)
@@ -49,6 +53,16 @@ class WizardContext:
             self.profile, self.profile_reason = select_profile(self.facts, self.profile_name)
         except PlanError as exc:
             self.profile_error = str(exc)
+
+    @property
+    def detecting(self) -> bool:
+        """The live facts (interfaces, route) are still being detected."""
+        return self.live_probe is not None
+
+    def facts_detected(self, facts: SystemFacts) -> None:
+        """The live probe's result: from now on every page sees the complete facts."""
+        self.facts = facts
+        self.live_probe = None
 
     # --- paths as the operator sees them -------------------------------------------------
 

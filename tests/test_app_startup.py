@@ -1,0 +1,163 @@
+"""Start-up on the live root: the first page comes up before the live probe (psutil, netifaces)
+has run; the probe runs in a worker once that page takes input, and its facts fill the page in.
+
+The probes here are fakes that wait on an event, so what the page shows while detecting and
+after is deterministic; the real `with_live_facts` is checked once on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PRECISE_ROOT, REPO
+from tests.test_app_wizard import screen_text, sync
+from xenwizard.probe import SystemFacts
+from xenwizard.screens import gallery
+from xenwizard.screens.modals import ErrorScreen, HelpScreen
+from xenwizard.screens.pages import BridgeScreen, WelcomeScreen
+from xenwizard.screens.state import WizardContext
+
+
+class SlowProbe:
+    """A live probe that waits for `release`, then adds the gallery's interfaces and route."""
+
+    def __init__(self, error: Exception | None = None):
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.ready_when_started: bool | None = None
+        self.app = None
+        self.error = error
+
+    def __call__(self, facts: SystemFacts) -> SystemFacts:
+        self.ready_when_started = bool(self.app and self.app._ready_signalled)
+        self.started.set()
+        if not self.release.wait(20):
+            raise TimeoutError("the test never released the probe")
+        if self.error is not None:
+            raise self.error
+        return replace(
+            facts,
+            interfaces=gallery.SAMPLE_INTERFACES,
+            default_route=gallery.SAMPLE_ROUTE,
+            live=True,
+        )
+
+    def setup(self, ctx: WizardContext) -> None:
+        """As `xenwizard` on `/` starts: file facts only, the live part still to come."""
+        ctx.facts = replace(ctx.facts, interfaces=(), default_route=None, live=False)
+        ctx.live_probe = self
+
+
+def app_with(probe: SlowProbe, tmp_path: Path):  # type: ignore[no-untyped-def]
+    item = gallery.Scenario("live", "live", setup=probe.setup)
+    app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+    probe.app = app
+    return app, runner
+
+
+async def wait_started(pilot, probe: SlowProbe) -> None:  # type: ignore[no-untyped-def]
+    await gallery.wait_for(pilot, probe.started.is_set, "the live probe to start")
+
+
+class TestDeferredProbe:
+    @sync
+    async def test_page_first_then_probe_then_facts(self, tmp_path: Path) -> None:
+        """Welcome is up with 'detecting...' before the probe starts; its facts fill it in."""
+        probe = SlowProbe()
+        app, runner = app_with(probe, tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (), runner)
+            await wait_started(pilot, probe)
+            assert probe.ready_when_started is True  # started only once the page took input
+            text = screen_text(app)
+            assert "Interfaces    detecting..." in text
+            assert "Default route detecting..." in text
+            assert "Release       Ubuntu precise" in text  # file facts are there at once
+            probe.release.set()
+            await gallery.wait_for(pilot, lambda: not app.ctx.detecting, "the facts")
+            text = screen_text(app)
+        assert "detecting..." not in text
+        assert "eth0: 192.168.1.10/24" in text
+        assert "via 192.168.1.1 dev eth0" in text
+
+    @sync
+    async def test_keys_work_while_detecting_and_start_waits(self, tmp_path: Path) -> None:
+        """F1 answers while the probe runs; Start waits for the facts, then goes on by itself."""
+        probe = SlowProbe()
+        app, runner = app_with(probe, tmp_path)
+        try:
+            async with app.run_test(size=gallery.SIZE) as pilot:
+                await gallery.drive(pilot, (), runner)
+                await wait_started(pilot, probe)
+                await pilot.press("f1")
+                await gallery.wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+                await pilot.press("escape")
+                await pilot.press("enter")
+                await pilot.pause()
+                assert isinstance(app.screen, WelcomeScreen)
+                assert "Start goes on as soon as they are known" in screen_text(app)
+                probe.release.set()
+                await gallery.wait_for(
+                    pilot, lambda: isinstance(app.screen, BridgeScreen), "the bridge page"
+                )
+                text = screen_text(app)
+        finally:
+            probe.release.set()
+        assert "eth0: 192.168.1.10/24" in text  # the bridge page lists the detected interfaces
+
+    @sync
+    async def test_probe_failure_ends_on_the_error_page(self, tmp_path: Path) -> None:
+        """An exception in the probe is an error page with the message, not a traceback."""
+        probe = SlowProbe(error=OSError("no /proc/net"))
+        app, runner = app_with(probe, tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (), runner)
+            await wait_started(pilot, probe)
+            probe.release.set()
+            await gallery.wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), "error")
+            text = screen_text(app)
+        assert "OSError: no /proc/net" in text
+
+
+class TestLiveContext:
+    def test_live_root_defers_the_kernel_probe(self) -> None:
+        """`xenwizard` on / reads files only before the first page: psutil and netifaces are
+        not even imported; a fixture root has nothing to detect."""
+        code = (
+            "import argparse, sys\n"
+            "from xenwizard.commands.wizard import context_from_args\n"
+            "import xenwizard.app\n"
+            "ns = argparse.Namespace(root=sys.argv[1], profile=None, answers=None, demo=False)\n"
+            "ctx = context_from_args(ns)\n"
+            "print(ctx.detecting, ctx.facts.live, 'psutil' in sys.modules,"
+            " 'netifaces' in sys.modules)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, "/"], capture_output=True, text=True, cwd=REPO, check=True
+        )
+        assert out.stdout.split() == ["True", "False", "False", "False"]
+
+        from xenwizard.commands.wizard import context_from_args
+
+        ns = argparse.Namespace(root=str(PRECISE_ROOT), profile=None, answers=None, demo=False)
+        assert not context_from_args(ns).detecting
+
+    def test_with_live_facts_on_this_machine(self) -> None:
+        """The real live part: interfaces from psutil (lo at least), marked live."""
+        pytest.importorskip("psutil")
+        from xenwizard.commands.wizard import context_from_args
+
+        ctx = context_from_args(
+            argparse.Namespace(root="/", profile=None, answers=None, demo=False)
+        )
+        assert ctx.live_probe is not None
+        facts = ctx.live_probe(ctx.facts)
+        assert facts.live and any(i.name == "lo" for i in facts.interfaces)
+        assert facts.os_id == ctx.facts.os_id  # the file facts are kept
