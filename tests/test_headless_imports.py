@@ -54,3 +54,20 @@ def test_plan_path_constant_matches_the_journal() -> None:
     from xenwizard.journal import RUNS_DIR as JOURNAL_RUNS_DIR
 
     assert RUNS_DIR == JOURNAL_RUNS_DIR
+
+
+def test_profile_table_names_match_the_classes() -> None:
+    from xenwizard.profiles import PROFILES
+
+    assert all(profile.name == name for name, profile in PROFILES.items())
+
+
+def test_precise_plan_does_not_load_current_release_profiles() -> None:
+    code = (
+        "import sys\n"
+        "from xenwizard.cli import main\n"
+        f"main(['plan', '--root', {str(PRECISE_ROOT)!r}])\n"
+        "assert 'xenwizard.profiles.current' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from importlib import import_module
+
 from xenwizard.config import WizardConfig
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import PlanError, Profile
-from xenwizard.profiles.debian import Debian12, Debian13
-from xenwizard.profiles.ubuntu import Ubuntu2204, Ubuntu2404
-from xenwizard.profiles.ubuntu_precise import UbuntuPrecise
 from xenwizard.rootfs import RootFS
 
-PROFILES: dict[str, Profile] = {
-    p.name: p for p in (UbuntuPrecise(), Debian12(), Debian13(), Ubuntu2204(), Ubuntu2404())
+# Detection order, and where each profile lives: "module:Class".
+PROFILE_CLASSES = {
+    "ubuntu-precise": "xenwizard.profiles.ubuntu_precise:UbuntuPrecise",
+    "debian-12": "xenwizard.profiles.debian:Debian12",
+    "debian-13": "xenwizard.profiles.debian:Debian13",
+    "ubuntu-22.04": "xenwizard.profiles.ubuntu:Ubuntu2204",
+    "ubuntu-24.04": "xenwizard.profiles.ubuntu:Ubuntu2404",
 }
+
+
+class _LazyProfiles(Mapping[str, Profile]):
+    """Profiles by name, each module imported on first use: a precise plan never loads the
+    current-release recipes (netplan, ifupdown bridges), which keeps `xenwizard plan` fast."""
+
+    def __init__(self, classes: dict[str, str]):
+        self._classes = classes
+        self._loaded: dict[str, Profile] = {}
+
+    def __getitem__(self, name: str) -> Profile:
+        if name not in self._loaded:
+            module, _, cls = self._classes[name].partition(":")
+            self._loaded[name] = getattr(import_module(module), cls)()
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+
+PROFILES: Mapping[str, Profile] = _LazyProfiles(PROFILE_CLASSES)
 
 
 def select_profile(facts: SystemFacts, name: str | None = None) -> tuple[Profile, str]:
@@ -22,9 +51,8 @@ def select_profile(facts: SystemFacts, name: str | None = None) -> tuple[Profile
     if name:
         if name not in PROFILES:
             raise PlanError(f"unknown profile {name!r}; supported profiles: {supported}")
-        return PROFILES[
-            name
-        ], f"chosen with --profile {name} (system: {facts.pretty_name or 'unknown'})"
+        reason = f"chosen with --profile {name} (system: {facts.pretty_name or 'unknown'})"
+        return PROFILES[name], reason
     for profile in PROFILES.values():
         if profile.matches(facts):
             return profile, f"detected {facts.pretty_name} ({facts.release})"
