@@ -99,8 +99,8 @@ class UbuntuPrecise(Profile):
         shown = "no TOOLSTACK line" if current is None else f"TOOLSTACK={current!r}"
         text = (
             f"toolstack: etc/default/xen has {shown}; xenwizard keeps xm and never switches it. "
-            "Do not set TOOLSTACK=xl on this release: xl creates no bridge (br0 would vanish) "
-            "and breaks domain autostart."
+            "Do not set TOOLSTACK=xl on this release: xl creates no bridge "
+            f"({config.bridge} would vanish) and breaks domain autostart."
         )
         if current == "xl":
             text += " It is set to xl now: set it back to empty (xm) by hand before rebooting."
