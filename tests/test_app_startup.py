@@ -13,10 +13,11 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
-from tests.helpers import PRECISE_ROOT, REPO
+from tests.helpers import PRECISE_ROOT, REPO, copy_root
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.probe import SystemFacts
 from xenwizard.screens import gallery
@@ -127,27 +128,52 @@ class TestDeferredProbe:
 
 
 class TestLiveContext:
-    def test_live_root_defers_the_kernel_probe(self) -> None:
-        """`xenwizard` on / reads files only before the first page: psutil and netifaces are
-        not even imported; a fixture root has nothing to detect."""
+    @staticmethod
+    def start_up(root: str) -> list[str]:
+        """What `xenwizard --root ROOT` has done and loaded when its first page is built."""
         code = (
             "import argparse, sys\n"
             "from xenwizard.commands.wizard import context_from_args\n"
             "import xenwizard.app\n"
             "ns = argparse.Namespace(root=sys.argv[1], profile=None, answers=None, demo=False)\n"
             "ctx = context_from_args(ns)\n"
-            "print(ctx.detecting, ctx.facts.live, 'psutil' in sys.modules,"
-            " 'netifaces' in sys.modules)\n"
+            "print(ctx.detecting, ctx.facts.live, *(m in sys.modules for m in sys.argv[2:]))\n"
         )
+        modules = ["psutil", "netifaces", "xenwizard.journal"]
         out = subprocess.run(
-            [sys.executable, "-c", code, "/"], capture_output=True, text=True, cwd=REPO, check=True
+            [sys.executable, "-c", code, root, *modules],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=True,
         )
-        assert out.stdout.split() == ["True", "False", "False", "False"]
+        return out.stdout.split()
 
-        from xenwizard.commands.wizard import context_from_args
+    def test_live_root_defers_the_kernel_probe(self) -> None:
+        """`xenwizard` on / reads files only before the first page: psutil and netifaces are
+        not even imported yet."""
+        detecting, live, psutil, netifaces, _journal = self.start_up("/")
+        assert (detecting, live, psutil, netifaces) == ("True", "False", "False", "False")
 
-        ns = argparse.Namespace(root=str(PRECISE_ROOT), profile=None, answers=None, demo=False)
-        assert not context_from_args(ns).detecting
+    def test_fixture_root_has_nothing_to_detect(self) -> None:
+        """A root that is not / is never probed live; without runs no journal code loads."""
+        assert self.start_up(str(PRECISE_ROOT)) == ["False", "False", "False", "False", "False"]
+        from xenwizard import journal
+        from xenwizard.commands import wizard
+
+        assert wizard.RUNS_DIR == journal.RUNS_DIR
+
+    def test_unfinished_runs_still_found(self, tmp_path: Path) -> None:
+        """The light check only skips the journal when there is no runs directory at all."""
+        from xenwizard.commands.wizard import unfinished
+        from xenwizard.rootfs import RootFS
+
+        root = copy_root(PRECISE_ROOT, tmp_path / "root")
+        assert unfinished(RootFS(root)) == ()
+        (root / "var/lib/xenwizard/runs").mkdir(parents=True)
+        with mock.patch("xenwizard.journal.unfinished_runs", return_value=["RUN"]) as runs:
+            assert unfinished(RootFS(root)) == ("RUN",)
+        runs.assert_called_once()
 
     def test_with_live_facts_on_this_machine(self) -> None:
         """The real live part: interfaces from psutil (lo at least), marked live."""
@@ -161,3 +187,20 @@ class TestLiveContext:
         facts = ctx.live_probe(ctx.facts)
         assert facts.live and any(i.name == "lo" for i in facts.interfaces)
         assert facts.os_id == ctx.facts.os_id  # the file facts are kept
+
+
+class TestFirstFrame:
+    @sync
+    async def test_footer_follows_the_first_frame(self, tmp_path: Path) -> None:
+        """The welcome page takes keys from its first frame; its footer (key hints) is built
+        right after it and shows F1 and Ctrl-Q."""
+        app, runner = gallery.build_app(gallery.scenario("welcome"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (), runner)
+            keys = {key.key for key in app.screen.query("FooterKey")}
+            assert {"f1", "ctrl+q"} <= keys
+            assert len(app.screen.query("Footer")) == 1
+            await pilot.press("f1")
+            await gallery.wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+            text = screen_text(app)
+        assert "Welcome" in text

@@ -10,7 +10,6 @@ import argparse
 
 from xenwizard.commands.common import answers_from_args
 from xenwizard.config import build_config
-from xenwizard.journal import unfinished_runs
 from xenwizard.probe import probe, with_live_facts
 from xenwizard.rootfs import RootFS
 from xenwizard.runner import CommandRunner
@@ -49,9 +48,21 @@ def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         runner=CommandRunner(args.root),
         config=config,
         profile_name=profile,  # type: ignore[arg-type]
-        unfinished=tuple(unfinished_runs(fs)),
+        unfinished=unfinished(fs),
         live_probe=with_live_facts if fs.is_live else None,
     )
+
+
+RUNS_DIR = "var/lib/xenwizard/runs"  # journal.RUNS_DIR, spelled out to keep start-up light
+
+
+def unfinished(fs: RootFS) -> tuple[str, ...]:
+    """Killed runs to offer for rollback; the journal code loads only when runs exist at all."""
+    if not fs.is_dir(RUNS_DIR):
+        return ()
+    from xenwizard.journal import unfinished_runs
+
+    return tuple(unfinished_runs(fs))
 
 
 def run_app(ctx) -> int:  # type: ignore[no-untyped-def]

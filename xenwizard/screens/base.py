@@ -97,6 +97,10 @@ class WizardPage(Screen[T], Generic[T]):
     PAGE = ""
     HELP = ""
     NEXT_LABEL = "Next"
+    # The first page mounts its footer (the key hints) right after its first frame: Textual's
+    # Footer fills in its keys only after a refresh anyway, and building it (its CSS, one
+    # widget per key) would otherwise delay the moment the page takes input by ~30 ms.
+    DEFER_FOOTER = False
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back"),
         Binding("f1", "help", "Help"),
@@ -114,7 +118,14 @@ class WizardPage(Screen[T], Generic[T]):
         yield Static("", id="page-status", markup=False)
         with Horizontal(classes="buttons"):
             yield from self.compose_buttons()
-        yield Footer()
+        if not self.DEFER_FOOTER:
+            yield Footer()
+
+    async def mount_footer(self) -> None:
+        """Add the deferred footer; it shows the keys once told the bindings are there."""
+        if self.is_attached and not self.query(Footer):
+            await self.mount(Footer())
+            self.refresh_bindings()
 
     def compose_body(self) -> Iterable[Widget]:
         return ()

@@ -285,6 +285,8 @@ async def drive(pilot: Pilot, keys: Sequence[str], runner: GalleryRunner) -> Non
 
     app = pilot.app
     await wait_for(pilot, lambda: app._ready_signalled, "the first page")
+    # The first page's footer is mounted just after its first frame: wait for its keys.
+    await wait_for(pilot, lambda: bool(app.screen.query("FooterKey")), "the first page's keys")
     for key in keys:
         if key == "@apply":
             await wait_for(pilot, lambda: isinstance(app.screen, ApplyScreen), "the apply page")

@@ -101,6 +101,7 @@ class WelcomeScreen(WizardPage[Start | RollbackRequest]):
 
     PAGE = "Welcome"
     NEXT_LABEL = "Start"
+    DEFER_FOOTER = True  # the first page: takes input before its key hints are built
     HELP = """
 xenwizard makes this server a Xen host: guests on a bridge, addresses from dnsmasq.
 
@@ -213,6 +214,7 @@ An earlier run that was killed half-way is offered for rollback (r).
 
     def on_mount(self) -> None:
         self.app.first_page_ready()  # type: ignore[attr-defined]
+        self.app.call_after_refresh(self.mount_footer)  # queued after the ready signal
         if self.ctx.profile is None:
             self.status(
                 "Start is not possible: no profile for this release (see above).", problem=True

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from xenwizard.config import WizardConfig, check_dhcp_range
-from xenwizard.journal import LOG_FILE
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles import PlanError, Profile, make_plan, select_profile
@@ -93,6 +92,8 @@ class WizardContext:
 
     @property
     def log_path(self) -> str:
+        from xenwizard.journal import LOG_FILE  # the journal code loads when first needed
+
         return self.show_path(self.fs.path(LOG_FILE))
 
     def answers_path(self, run_id: str) -> str:
