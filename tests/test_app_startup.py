@@ -56,8 +56,8 @@ class SlowProbe:
         ctx.live_probe = self
 
 
-def app_with(probe: SlowProbe, tmp_path: Path):  # type: ignore[no-untyped-def]
-    item = gallery.Scenario("live", "live", setup=probe.setup)
+def app_with(probe: SlowProbe, tmp_path: Path, facts: dict | None = None, root: str = ""):  # type: ignore[no-untyped-def]
+    item = gallery.Scenario("live", "live", facts=facts or {}, setup=probe.setup, root=root)
     app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
     probe.app = app
     return app, runner
@@ -112,6 +112,33 @@ class TestDeferredProbe:
         finally:
             probe.release.set()
         assert "eth0: 192.168.1.10/24" in text  # the bridge page lists the detected interfaces
+
+    @sync
+    async def test_ssh_warning_arrives_with_the_facts(self, tmp_path: Path) -> None:
+        """Ubuntu 24.04 over SSH: the warning needs the NIC that carries the session, so it
+        appears once the interfaces are known, not before."""
+        probe = SlowProbe()
+        facts = {"ssh_connection": gallery.SSH_CLIENT}
+        app, runner = app_with(probe, tmp_path, facts, root="ubuntu-24.04")
+        original = probe.__call__
+
+        def current(facts_in: SystemFacts) -> SystemFacts:
+            out = original(facts_in)
+            return replace(
+                out, interfaces=gallery.CURRENT_INTERFACES, default_route=gallery.CURRENT_ROUTE
+            )
+
+        app.ctx.live_probe = current
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (), runner)
+            await wait_started(pilot, probe)
+            assert "WARNING" not in screen_text(app)
+            probe.release.set()
+            await gallery.wait_for(pilot, lambda: not app.ctx.detecting, "the facts")
+            await pilot.pause()
+            text = screen_text(app)
+        assert "WARNING: You are connected over SSH through eno1" in text
+        assert "before" in text and "rebooting." in text  # the whole warning fits
 
     @sync
     async def test_probe_failure_ends_on_the_error_page(self, tmp_path: Path) -> None:

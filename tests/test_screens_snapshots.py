@@ -7,6 +7,7 @@ steps whose commands never run. Review the HTML report before `--snapshot-update
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,11 @@ from xenwizard.screens import gallery
 
 
 @pytest.fixture(autouse=True)
-def _pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xenwizard.engine.new_run_id", lambda *a, **k: gallery.RUN_ID)
+def _pinned(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
+    with gallery.pinned():  # run id; network checks (as scripts/make-screens pins them)
+        yield
 
 
 def check(snap_compare, tmp_path: Path, name: str, source: Path = gallery.SAMPLE_ROOT) -> None:
@@ -46,6 +48,14 @@ class TestWelcome:
         """NOT root and over SSH in words; the unfinished run with its Roll back (r) button."""
         check(snap_compare, tmp_path, "welcome-unfinished")
 
+    def test_debian_12(self, snap_compare, tmp_path):
+        """debian-12 detected, the xl recipe, 'xl, the only toolstack here', eno1 and route."""
+        check(snap_compare, tmp_path, "debian-12-welcome")
+
+    def test_ubuntu_24_04_over_ssh(self, snap_compare, tmp_path):
+        """ubuntu-24.04 over SSH through eno1: the whole WARNING, ending 'before rebooting'."""
+        check(snap_compare, tmp_path, "ubuntu-24.04-welcome-ssh")
+
 
 class TestBridge:
     def test_bridge(self, snap_compare, tmp_path):
@@ -59,6 +69,10 @@ class TestBridge:
     def test_clash(self, snap_compare, tmp_path):
         """'eth0' typed: WARNING that the name belongs to an interface that is not a bridge."""
         check(snap_compare, tmp_path, "bridge-clash")
+
+    def test_nic_field_debian_12(self, snap_compare, tmp_path):
+        """Debian 12: 'NIC to bridge' eno1 ok, 'detected: eno1, carries the default route'."""
+        check(snap_compare, tmp_path, "debian-12-bridge")
 
 
 class TestSubnet:
@@ -80,6 +94,10 @@ class TestDhcp:
         """End 10.0.1.100: both range fields say it is outside the subnet 10.0.0.0/24."""
         check(snap_compare, tmp_path, "dhcp-invalid")
 
+    def test_udp_switch_debian_12(self, snap_compare, tmp_path):
+        """Debian 12: '[ ] UDP checksum workaround' (off by default) with its one-line why."""
+        check(snap_compare, tmp_path, "debian-12-dhcp")
+
 
 class TestToolstack:
     def test_warning(self, snap_compare, tmp_path):
@@ -89,6 +107,14 @@ class TestToolstack:
     def test_next_refused(self, snap_compare, tmp_path):
         """Enter without the tick: 'Next is refused: tick the acknowledgement first'."""
         check(snap_compare, tmp_path, "toolstack-refused")
+
+    def test_xl_debian_12(self, snap_compare, tmp_path):
+        """Debian 12: 'Toolstack: xl', what replaces network-script; no checkbox, Next focused."""
+        check(snap_compare, tmp_path, "debian-12-toolstack")
+
+    def test_xl_ubuntu_24_04(self, snap_compare, tmp_path):
+        """Ubuntu 24.04: the same xl notice (never the xm text), nothing to acknowledge."""
+        check(snap_compare, tmp_path, "ubuntu-24.04-toolstack")
 
 
 class TestPreview:
@@ -111,6 +137,18 @@ class TestPreview:
     def test_confirm(self, snap_compare, tmp_path):
         """'a': 'Apply the plan?' with Apply (y) / Cancel (n), Cancel focused."""
         check(snap_compare, tmp_path, "preview-confirm")
+
+    def test_debian_12_bridge_diff(self, snap_compare, tmp_path):
+        """Debian 12, step 2: 'iface eno1 inet manual', br0 with bridge_ports/bridge_hw."""
+        check(snap_compare, tmp_path, "debian-12-preview")
+
+    def test_ubuntu_24_04_cloud_init(self, snap_compare, tmp_path):
+        """Ubuntu 24.04 summary: the bridge goes into netplan; WARNING cloud-init owns the file."""
+        check(snap_compare, tmp_path, "ubuntu-24.04-preview")
+
+    def test_ubuntu_24_04_netplan_file(self, snap_compare, tmp_path):
+        """Ubuntu 24.04, step 3: the new 90-xenwizard.yaml, eno1 dhcp4 false, br0 below."""
+        check(snap_compare, tmp_path, "ubuntu-24.04-preview-netplan")
 
 
 class TestApply:

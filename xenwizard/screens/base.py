@@ -184,5 +184,6 @@ class WizardPage(Screen[T], Generic[T]):
                 bad = row
         if bad is not None:
             bad.input.focus()
-            self.refuse(f"Next is refused: fix {bad.label.lower()} first.")
+            label = bad.label if bad.label[:2].isupper() else bad.label.lower()  # "NIC" stays
+            self.refuse(f"Next is refused: fix {label} first.")
         return bad

@@ -2,9 +2,11 @@
 
 `scripts/make-screens` writes one SVG per scenario into `screens/`; the snapshot tests drive the
 same scenarios, so the gallery and the tests cannot drift apart. Everything that changes between
-runs is pinned: the target is a copy of the packaged sample system shown as `/`, the facts
-(interfaces, route, root, SSH) are fixed, the run id is fixed, and the commands of the steps the
-scenarios inject go to `GalleryRunner`, which never runs anything.
+runs is pinned: the target is a copy of the packaged sample system (Ubuntu 12.04), or of a
+current-release fixture root from tests/fixtures, shown as `/`; the facts (interfaces, route,
+root, SSH) are fixed, the run id is fixed, the network checks of current-release plans answer
+"accepted" (`pinned`), and the commands of the steps the scenarios inject go to
+`GalleryRunner`, which never runs anything.
 """
 
 from __future__ import annotations
@@ -20,25 +22,37 @@ from unittest import mock
 
 from textual.pilot import Pilot
 
+from xenwizard.netcheck import Check
 from xenwizard.plan import Plan, RunCommand
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
-from xenwizard.profiles import make_plan
 from xenwizard.rootfs import RootFS
 from xenwizard.runner import LineCallback
 from xenwizard.screens.state import WizardContext
 
 SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "sample_root"
+# Current-release scenarios use the repository's fixture roots (the gallery is a dev tool).
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
+ROOTS = {
+    "debian-12": FIXTURES / "debian-12-root",  # ifupdown, `iface eno1 inet dhcp`
+    "ubuntu-24.04": FIXTURES / "ubuntu-24.04-root",  # netplan file owned by cloud-init
+}
 RUN_ID = "20260101T120000-0001"
 SIZE = (80, 24)
 
-# What a live probe might find on a small Precise server: one NIC on the LAN.
-SAMPLE_INTERFACES = (
-    InterfaceInfo(
-        "eth0", (ipaddress.IPv4Interface("192.168.1.10/24"),), "52:54:00:12:34:56", is_physical=True
-    ),
-    InterfaceInfo("lo", (ipaddress.IPv4Interface("127.0.0.1/8"),)),
-)
+
+def lan_interfaces(nic: str, mac: str) -> tuple[InterfaceInfo, ...]:
+    """What a live probe might find on a small server: one NIC on the LAN, and lo."""
+    return (
+        InterfaceInfo(nic, (ipaddress.IPv4Interface("192.168.1.10/24"),), mac, is_physical=True),
+        InterfaceInfo("lo", (ipaddress.IPv4Interface("127.0.0.1/8"),)),
+    )
+
+
+SAMPLE_INTERFACES = lan_interfaces("eth0", "52:54:00:12:34:56")
 SAMPLE_ROUTE = DefaultRoute(gateway="192.168.1.1", interface="eth0")
+# Current releases name the NIC eno1 (the fixtures' files do too; MAC as in the netplan file).
+CURRENT_INTERFACES = lan_interfaces("eno1", "52:54:00:8a:1c:02")
+CURRENT_ROUTE = DefaultRoute(gateway="192.168.1.1", interface="eno1")
 
 
 class GalleryRunner:
@@ -88,10 +102,8 @@ def injected(at: int, step: RunCommand) -> Callable[[WizardContext], None]:
     """A setup that adds `step` at position `at` of every plan the wizard makes."""
 
     def setup(ctx: WizardContext) -> None:
-        name = ctx.profile.name if ctx.profile is not None else None
-
         def factory(config):  # type: ignore[no-untyped-def]
-            plan: Plan = make_plan(config, ctx.facts, ctx.fs, name)
+            plan: Plan = ctx.profile_plan(config)
             steps = list(plan.steps)
             steps.insert(at if at >= 0 else len(steps), step)
             return replace(plan, steps=tuple(steps))
@@ -119,12 +131,17 @@ class Scenario:
     facts: Mapping[str, object] = field(default_factory=dict)
     setup: Callable[[WizardContext], None] | None = None
     unfinished: tuple[str, ...] = ()
+    root: str = ""  # a key of ROOTS; "" = the packaged sample (Ubuntu 12.04)
 
 
 # Key tokens: "@apply" waits for the apply to finish, "@blocked" for the blocking step.
 TO_TOOLSTACK = ("enter", "enter", "enter", "enter")
 TO_PREVIEW = (*TO_TOOLSTACK, "space", "enter")
 TO_APPLY = (*TO_PREVIEW, "a", "y")
+# Current releases (xl): nothing to acknowledge on the toolstack page.
+XL_TO_TOOLSTACK = ("enter", "enter", "enter", "enter")
+XL_TO_PREVIEW = (*XL_TO_TOOLSTACK, "enter")
+SSH_CLIENT = "192.168.1.50 50022 192.168.1.10 22"
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("welcome", "Welcome: plan in plain words and the detected facts"),
@@ -207,6 +224,63 @@ SCENARIOS: tuple[Scenario, ...] = (
         TO_PREVIEW,
         setup=lambda ctx: setattr(ctx, "plan_factory", _explode),
     ),
+    # --- current releases: the screens that differ (issue 6) ---------------------------------
+    Scenario(
+        "debian-12-welcome",
+        "Debian 12 (ifupdown): the xl recipe detected from os-release, Xen not installed yet",
+        root="debian-12",
+    ),
+    Scenario(
+        "debian-12-bridge",
+        "Debian 12: the NIC to bridge, prefilled with the profile's primary NIC and why",
+        ("enter",),
+        root="debian-12",
+    ),
+    Scenario(
+        "debian-12-dhcp",
+        "Debian 12: the UDP checksum workaround is a switch, off by default",
+        ("enter", "enter", "enter"),
+        root="debian-12",
+    ),
+    Scenario(
+        "debian-12-toolstack",
+        "Debian 12: xl is the only toolstack, what replaces xend's network-script; "
+        "nothing to acknowledge",
+        XL_TO_TOOLSTACK,
+        root="debian-12",
+    ),
+    Scenario(
+        "debian-12-preview",
+        "Debian 12: the bridge step's interfaces diff (eno1 manual, br0 takes its DHCP and MAC, "
+        "the guest subnet as a second br0 stanza)",
+        (*XL_TO_PREVIEW, "down", "down", "tab", "pagedown"),
+        root="debian-12",
+    ),
+    Scenario(
+        "ubuntu-24.04-welcome-ssh",
+        "Ubuntu 24.04 (netplan) over SSH through the NIC the bridge takes over: the plain warning",
+        facts={"ssh_connection": SSH_CLIENT},
+        root="ubuntu-24.04",
+    ),
+    Scenario(
+        "ubuntu-24.04-toolstack",
+        "Ubuntu 24.04: xl is the only toolstack; nothing to acknowledge",
+        XL_TO_TOOLSTACK,
+        root="ubuntu-24.04",
+    ),
+    Scenario(
+        "ubuntu-24.04-preview",
+        "Ubuntu 24.04: the summary says the bridge goes into netplan and warns that cloud-init "
+        "owns the existing file",
+        XL_TO_PREVIEW,
+        root="ubuntu-24.04",
+    ),
+    Scenario(
+        "ubuntu-24.04-preview-netplan",
+        "Ubuntu 24.04: xenwizard's own netplan file moves eno1's addressing onto br0",
+        (*XL_TO_PREVIEW, "down", "down", "down", "tab", "pagedown"),
+        root="ubuntu-24.04",
+    ),
 )
 
 
@@ -229,10 +303,11 @@ def make_context(
     """The gallery's context on a copy of a root: pinned facts, simulated packages."""
     fs = RootFS(root)
     base: SystemFacts = probe(fs, live=False)
+    precise = base.release == "ubuntu-12.04"  # eth0 there; eno1 on current releases
     pinned = replace(
         base,
-        interfaces=SAMPLE_INTERFACES,
-        default_route=SAMPLE_ROUTE,
+        interfaces=SAMPLE_INTERFACES if precise else CURRENT_INTERFACES,
+        default_route=SAMPLE_ROUTE if precise else CURRENT_ROUTE,
         live=True,
         is_root=True,
         ssh_connection=None,
@@ -248,16 +323,33 @@ def make_context(
     )
 
 
+def _accepted(tool: str) -> Callable[..., Check]:
+    def check(*_args: object, **_kwargs: object) -> Check:
+        return Check(True, tool)
+
+    return check
+
+
 @contextmanager
-def pinned_run_id() -> Iterator[None]:
-    with mock.patch("xenwizard.engine.new_run_id", lambda *a, **k: RUN_ID):
+def pinned() -> Iterator[None]:
+    """The run id fixed, and the network checks of current-release plans (`ifup --no-act`,
+    `netplan generate`) answered "accepted": whether this machine has ifupdown or netplan
+    installed must not change a picture. The real checks run in the profile tests."""
+    with (
+        mock.patch("xenwizard.engine.new_run_id", lambda *a, **k: RUN_ID),
+        mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
+        mock.patch("xenwizard.netcheck.check_netplan", _accepted("netplan generate --root-dir")),
+    ):
         yield
 
 
 def build_app(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT):  # type: ignore[no-untyped-def]
-    """The app for a scenario on a fresh copy of `source` under `workdir`, and its runner."""
+    """The app for a scenario on a fresh copy of its root (else `source`) under `workdir`,
+    and its runner."""
     from xenwizard.app import XenWizardApp
 
+    if item.root:
+        source = ROOTS[item.root]
     root = workdir / "root"
     shutil.copytree(source, root, symlinks=True)
     runner = GalleryRunner()
@@ -321,7 +413,7 @@ def screenshot(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT) -> str
     async def run_before(pilot: Pilot) -> None:
         await drive(pilot, item.keys, runner)
 
-    with pinned_run_id():
+    with pinned():
         try:
             svg = take_svg_screenshot(app=app, terminal_size=SIZE, run_before=run_before)
         finally:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
@@ -122,27 +123,29 @@ An earlier run that was killed half-way is offered for rollback (r).
 
     def compose_body(self) -> Iterable[Widget]:
         ctx = self.ctx
-        yield Static(
-            "xenwizard turns this server into a Xen host: guests sit on a bridge and get\n"
-            "addresses from dnsmasq. Four questions, then a preview of every change;\n"
-            "nothing is changed before you confirm, and a failed step is rolled back.",
-            markup=False,
-            classes="intro",
-        )
-        yield Static(self.facts_text(), markup=False, id="facts")
-        ssh = self.ssh_text()
-        warning = Static(ssh, markup=False, classes="warning", id="ssh-warning")
-        warning.display = bool(ssh)
-        yield warning
-        if ctx.unfinished:
-            run_id = ctx.unfinished[-1]
+        # Scrolls rather than cuts off when a host has many interfaces and a warning too.
+        with VerticalScroll(id="welcome-scroll"):
             yield Static(
-                f"UNFINISHED: run {run_id} was interrupted. Roll it back first (r),\n"
-                "or start anyway.",
+                "xenwizard turns this server into a Xen host: guests sit on a bridge and get\n"
+                "addresses from dnsmasq. Four questions, then a preview of every change;\n"
+                "nothing is changed before you confirm, and a failed step is rolled back.",
                 markup=False,
-                classes="warning",
-                id="unfinished",
+                classes="intro",
             )
+            yield Static(self.facts_text(), markup=False, id="facts")
+            ssh = self.ssh_text()
+            warning = Static(ssh, markup=False, classes="warning", id="ssh-warning")
+            warning.display = bool(ssh)
+            yield warning
+            if ctx.unfinished:
+                run_id = ctx.unfinished[-1]
+                yield Static(
+                    f"UNFINISHED: run {run_id} was interrupted. Roll it back first (r),\n"
+                    "or start anyway.",
+                    markup=False,
+                    classes="warning",
+                    id="unfinished",
+                )
 
     def facts_text(self) -> str:
         """The detected facts as a table; network facts say `detecting...` until known."""
@@ -151,6 +154,8 @@ An earlier run that was killed half-way is offered for rollback (r).
             profile, why, recipe = ctx.profile.name, ctx.profile_reason, ctx.profile.title
         else:
             profile, why, recipe = "NONE", ctx.profile_error or "no profile fits", ""
+        if len(profile) + 2 + len(why) <= TABLE_WIDTH:
+            profile, why = f"{profile}: {why}", ""  # one line where it fits
         xen = "installed" if facts.xen_installed else "NOT installed (the plan installs it)"
         if facts.is_root:
             user = "root (apply possible)"
@@ -165,7 +170,7 @@ An earlier run that was killed half-way is offered for rollback (r).
         if ctx.detecting:
             interfaces, route = [DETECTING], DETECTING
         else:
-            interfaces = interfaces_lines(facts)[:4]
+            interfaces = interfaces_lines(facts, loopback=False)[:4]
             if facts.default_route is not None:
                 gateway = facts.default_route
                 route = f"via {gateway.gateway} dev {gateway.interface}"
@@ -246,6 +251,9 @@ An earlier run that was killed half-way is offered for rollback (r).
         return Start()
 
 
+TABLE_WIDTH = 78 - 14  # the value column of `_table` on an 80-column screen
+
+
 def _table(rows: Iterable[tuple[str, str]], width: int = 14) -> str:
     return "\n".join(f"{k:<{width}}{v}" for k, v in rows if k or v)
 
@@ -279,14 +287,15 @@ choosing it would take that interface over.
         )
         yield self.bridge_row
         self.nic_row: FieldRow | None = None
+        self.detected_nic: str | None = None
         if ctx.asks_nic:
-            choice = ctx.nic_choice()
-            nic = ctx.config.nic or getattr(choice, "name", None) or ""
+            # Prefilled with the profile's own choice (`primary_nic`), the NIC its plan bridges.
+            choice = ctx.nic_choice(detected=True)
+            self.detected_nic = getattr(choice, "name", None)
+            nic = ctx.config.nic or self.detected_nic or ""
             self.nic_row = FieldRow("NIC to bridge", nic, check_nic, field_id="nic")
             yield self.nic_row
-            why = getattr(choice, "reason", "")
-            if why:
-                yield Static(f"  detected: {why}", markup=False, classes="hint")
+            yield Static(_nic_hint(choice), markup=False, classes="hint", id="nic-hint")
         yield Static("", id="clash", markup=False, classes="warning")
         yield Static("Existing interfaces:", classes="subtitle")
         yield Static(
@@ -325,7 +334,23 @@ choosing it would take that interface over.
         if self.nic_row is not None and self.nic_row.value == self.bridge_row.value:
             self.refuse("Next is refused: the NIC must differ from the bridge name.")
             return None
-        return BridgeAnswers(self.bridge_row.value, self.nic_row.value if self.nic_row else None)
+        nic = self.nic_row.value if self.nic_row else None
+        if nic is not None and nic == self.detected_nic and self.ctx.config.nic is None:
+            nic = None  # the detected NIC stays "detected" (and is detected again on replay)
+        return BridgeAnswers(self.bridge_row.value, nic)
+
+
+def _nic_hint(choice: object | None) -> str:
+    """How the profile found the NIC, or why it could not (then the field must be filled)."""
+    name = getattr(choice, "name", None)
+    if choice is None:
+        return "  not detected: type the NIC that carries this host's LAN address"
+    if name is None:
+        error = getattr(choice, "error", None) or "no primary NIC found"
+        candidates = ", ".join(getattr(choice, "candidates", ()) or ())
+        text = f"  not detected: {error}"
+        return text + (f" (configured: {candidates})" if candidates else "")
+    return f"  detected: {name}, {getattr(choice, 'reason', '')}".rstrip(", ")
 
 
 # --- subnet ------------------------------------------------------------------------------------

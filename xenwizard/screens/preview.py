@@ -163,7 +163,7 @@ step rolls every change back.
         files = [s.path for s in plan.file_steps() if s.changed]
         lines = [
             f"Profile {plan.profile}",
-            f"  {self.ctx.profile_reason}" if self.ctx.profile_reason else "",
+            f"  {plan.profile_reason}" if plan.profile_reason else "",
             f"Root {self.ctx.root_text}",
             f"{changing} of {len(plan.steps)} steps change something.",
             f"Files: {len(files)}",

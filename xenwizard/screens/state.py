@@ -128,13 +128,18 @@ class WizardContext:
             return self.config.udp_checksum_workaround
         return bool(getattr(self.profile, "udp_checksum_default", True))
 
-    def nic_choice(self) -> object | None:
-        """The NIC the profile would bridge (name, reason, candidates), or None."""
+    def nic_choice(self, *, detected: bool = False) -> object | None:
+        """The NIC the profile would bridge (name, reason, candidates, error), or None.
+
+        `detected`: what the profile finds on its own (the default-route NIC, or the one
+        configured physical NIC), leaving aside a NIC chosen with --nic or on the bridge page.
+        """
         chooser = getattr(self.profile, "primary_nic", None)
         if not self.asks_nic or chooser is None:
             return None
+        config = replace(self.config, nic=None) if detected else self.config
         try:
-            return chooser(self.config, self.facts, self.fs)
+            return chooser(config, self.facts, self.fs)
         except (PlanError, OSError):
             return None
 
@@ -153,8 +158,15 @@ class WizardContext:
         """The plan for these answers (PlanError when the system cannot be handled)."""
         if self.plan_factory is not None:
             return self.plan_factory(config)
-        name = self.profile.name if self.profile is not None else self.profile_name
-        return make_plan(config, self.facts, self.fs, name)
+        return self.profile_plan(config)
+
+    def profile_plan(self, config: WizardConfig) -> Plan:
+        """The chosen profile's plan, with the reason the profile was chosen (detected, or
+        --profile): going through `make_plan(name)` would call every plan "chosen with
+        --profile", and the saved plan would say so too."""
+        if self.profile is None:
+            return make_plan(config, self.facts, self.fs, self.profile_name)
+        return self.profile.build(config, self.facts, self.fs, self.profile_reason)
 
 
 # --- small derived facts the screens display --------------------------------------------------
@@ -190,27 +202,40 @@ def with_address(config: WizardConfig, address: str) -> WizardConfig:
     return replace(moved, dhcp_start=start, dhcp_end=end)
 
 
-def interfaces_lines(facts: SystemFacts) -> list[str]:
+def interfaces_lines(facts: SystemFacts, *, loopback: bool = True) -> list[str]:
     """One line per interface with its addresses; a note when the probe did not look."""
     if not facts.live:
         return ["not probed (the root is not this machine's /)"]
-    if not facts.interfaces:
+    found = [i for i in facts.interfaces if loopback or i.name != "lo"]
+    if not found:
         return ["none found"]
     out = []
-    for iface in facts.interfaces:
+    for iface in found:
         kind = " (bridge)" if iface.is_bridge else ""
         addrs = ", ".join(str(a) for a in iface.addresses) or "no IPv4 address"
         out.append(f"{iface.name}{kind}: {addrs}")
     return out
 
 
-def toolstack_text(facts: SystemFacts, toolstack: str = "xm") -> str:
-    default = "xm, the default" if toolstack == "xm" else "xl, the only one"
+def toolstack_text(facts: SystemFacts, toolstack: str) -> str:
+    """The toolstack in effect, read against the profile's (`ctx.toolstack`: "xm" or "xl").
+
+    No default for `toolstack`: on xl releases the xend-era reading ("empty means xm") is
+    wrong, so every caller must say which release family it is talking about.
+    """
+    if toolstack == "xm":
+        if facts.toolstack is None:
+            return "no TOOLSTACK line in /etc/default/xen (xm, the default)"
+        if facts.toolstack == "":
+            return "TOOLSTACK= (empty: xm, the default)"
+        return f"TOOLSTACK={facts.toolstack}"
     if facts.toolstack is None:
-        return f"no TOOLSTACK line in /etc/default/xen ({default})"
-    if facts.toolstack == "":
-        return f"TOOLSTACK= (empty: {default})"
-    return f"TOOLSTACK={facts.toolstack}"
+        if not facts.xen_installed:
+            return "xl, the only toolstack here (Xen is not installed yet)"
+        return "xl, the only toolstack here (no TOOLSTACK line in /etc/default/xen)"
+    if facts.toolstack in ("", toolstack):
+        return f"TOOLSTACK={facts.toolstack} (xl, the only toolstack here)"
+    return f"TOOLSTACK={facts.toolstack}, but xl is the only toolstack here"
 
 
 @dataclass(frozen=True)
