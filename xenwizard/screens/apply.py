@@ -25,6 +25,7 @@ from xenwizard.engine import Engine, EngineError, RunResult, describe
 from xenwizard.events import (
     ApplyFinished,
     Event,
+    LeftBehind,
     RollbackProgress,
     RunStarted,
     StepFailed,
@@ -45,6 +46,7 @@ STATES = {
     "running": ("[>]", "running"),
     "done": ("[*]", "done"),
     "unchanged": ("[=]", "no change"),
+    "skipped": ("[-]", "skipped"),
     "simulated": ("[~]", "simulated"),
     "failed": ("[!]", "FAILED"),
     "not-run": ("[-]", "not run"),
@@ -126,13 +128,15 @@ class ApplyScreen(WizardPage[ApplyOutcome]):
 The plan is being applied by a background worker; the screen stays responsive.
 Each step shows its state as a symbol and a word:
   [ ] pending   [>] running   [*] done   [=] no change   [~] simulated (demo)
-  [!] FAILED    [<] rolling back / rolled back   [-] not run
+  [!] FAILED    [<] rolling back / rolled back   [-] not run / skipped
 The log shows every line the commands print; it is also written to
 var/log/xenwizard.log under the root.
 
 If a step fails, every completed step is undone in reverse order and the page
-says when the rollback is done. Quitting is refused while the apply runs; if the
-terminal goes away, the apply still finishes or rolls back.
+says when the rollback is done. What a package purge cannot take back (system
+users, some /etc files) is listed in the log as "left behind".
+Quitting is refused while the apply runs; if the terminal goes away, the apply
+still finishes or rolls back.
 """
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back"),
@@ -160,6 +164,7 @@ terminal goes away, the apply still finishes or rolls back.
         self.run_id = ""
         self.undo_total = 0
         self.undo_done = 0
+        self.left_behind: list[LeftBehind] = []  # what a package purge could not take back
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -254,7 +259,12 @@ terminal goes away, the apply still finishes or rolls back.
         elif isinstance(event, StepFinished):
             row = self.row(event.index)
             simulated = self.ctx.simulate_packages and self.is_package_step(event.index)
-            row.state = "simulated" if simulated else ("done" if event.changed else "unchanged")
+            if simulated:
+                row.state = "simulated"
+            elif event.changed:
+                row.state = "done"
+            else:
+                row.state = "skipped" if was_skipped(event) else "unchanged"
             self.query_one("#progress", ProgressBar).advance(1)
         elif isinstance(event, StepFailed):
             self.row(event.index).state = "failed"
@@ -265,6 +275,8 @@ terminal goes away, the apply still finishes or rolls back.
             self.status("A step failed: rolling back every completed step...", problem=True)
         elif isinstance(event, RollbackProgress):
             return self.handle_rollback(event)
+        elif isinstance(event, LeftBehind):
+            self.left_behind.append(event)
         elif isinstance(event, ApplyFinished):
             self.finish(event)
         elif isinstance(event, Refused):
@@ -329,6 +341,9 @@ terminal goes away, the apply still finishes or rolls back.
         if event.outcome in ("applied", "nothing-to-do"):
             word = "APPLIED" if event.outcome == "applied" else "NOTHING TO DO"
             self.end(f"{word}: {message}. Log: {log}", False)
+        elif event.outcome == "rolled-back" and self.left_behind:
+            # Not "nothing is changed": the purge left accounts or /etc entries (in the log).
+            self.end(f"ROLLED BACK: {message}. Log: {log}", True)
         elif event.outcome == "rolled-back":
             self.end(f"ROLLED BACK, nothing is changed: {message}. Log: {log}", True)
         else:
@@ -383,6 +398,12 @@ terminal goes away, the apply still finishes or rolls back.
 
     def collect(self) -> ApplyOutcome | None:  # pragma: no cover - action_next decides
         return None
+
+
+def was_skipped(event: StepFinished) -> bool:
+    """The engine skipped the step (--skip-packages, or the demo: it needs a package that was
+    not installed); its notes say so with a leading "skipped"."""
+    return not event.changed and any(note.startswith("skipped") for note in event.notes)
 
 
 _STATE_STYLES = {
