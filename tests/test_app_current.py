@@ -13,6 +13,7 @@ import pytest
 
 from tests.helpers import FIXTURES
 from tests.test_app_wizard import screen_text, sync
+from xenwizard.engine import RunResult
 from xenwizard.events import (
     ApplyFinished,
     LeftBehind,
@@ -189,9 +190,11 @@ class FakeEngine:
     def __init__(self, plan, fs, runner, on_event, skip_packages=False):  # type: ignore[no-untyped-def]
         self.on_event = on_event
 
-    def apply(self) -> None:
+    def apply(self) -> RunResult:
         for event in self.events:
             self.on_event(event)
+        last = self.events[-1]
+        return RunResult(last.run_id, last.outcome, last.log_path, last.message)
 
     rollback = apply
 

@@ -157,14 +157,16 @@ class TestWholeWizard:
                 await pilot.pause()
 
     @sync
-    async def test_save_plan(self, tmp_path: Path) -> None:
-        """'s' asks for a path; the file holds the plan text with every diff."""
+    async def test_save_plan(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """'s' asks for a path; the file holds the plan text with every diff, and says why
+        the profile was chosen (detected, not --profile)."""
+        monkeypatch.chdir(tmp_path)  # a short relative path to type
         target = tmp_path / "saved.diff"
         app, runner = gallery.build_app(gallery.Scenario("s", "s"), tmp_path, PRECISE_ROOT)
-        keys = (*gallery.TO_PREVIEW, "s", "ctrl+u", *str(target), "enter")
+        keys = (*gallery.TO_PREVIEW, "s", "ctrl+u", *"saved.diff", "enter")
         await run(app, runner, keys)
         text = target.read_text()
-        assert text.startswith("xenwizard plan: profile ubuntu-precise")
+        assert text.startswith("xenwizard plan: profile ubuntu-precise (detected Ubuntu precise")
         assert "+iface br0:0 inet static" in text
 
     @sync

@@ -19,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
+from xenwizard.hangup import silence_terminal
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootError
 from xenwizard.screens.modals import ConfirmScreen, ErrorScreen, SavePlanScreen
@@ -63,13 +64,29 @@ class XenWizardApp(App[int]):
         super().__init__()
         self.ctx = ctx
         self.applying = False
-        self.apply_idle = threading.Event()
+        self.apply_idle = threading.Event()  # set by the apply's own thread when it ends
         self.apply_idle.set()
+        self.apply_outcome: str | None = None  # the engine's outcome of the last apply/rollback
+        self.terminal_lost = False  # the terminal went away (SIGHUP, or the tty hung up)
+        self._hangup = False  # set by the SIGHUP handler; acted on by the watchdog
+        self._watchdog: object = None
+        self._tty_fd: int | None = None
         self.crashed: BaseException | None = None
         self.applied = False
         self._showing_error = False
         self._ready_signalled = False
         self._hup_handler: object = None
+
+    def get_driver_class(self):  # type: ignore[no-untyped-def]
+        """Textual's Linux driver, made safe for a terminal that goes away (terminal.py)."""
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver and not os.environ.get("TEXTUAL_DRIVER"):
+            from xenwizard.terminal import HangupSafeDriver
+
+            return HangupSafeDriver
+        return driver
 
     def on_mount(self) -> None:
         if os.environ.get("TERM") == "linux":
@@ -128,16 +145,59 @@ class XenWizardApp(App[int]):
     def apply_started(self) -> None:
         self.applying = True
         self.apply_idle.clear()
-        if threading.current_thread() is threading.main_thread():
-            # A dropped SSH session must not kill the process mid-apply.
-            self._hup_handler = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.apply_outcome = None
+        if threading.current_thread() is threading.main_thread() and not self.terminal_lost:
+            # A dropped SSH session must not kill the process mid-apply: the hang-up only
+            # ends the UI (see `terminal_gone`); the apply finishes or rolls back in its thread.
+            self._hup_handler = signal.signal(signal.SIGHUP, self._on_sighup)
+        self.start_watchdog()
 
     def apply_stopped(self) -> None:
         self.applying = False
         self.apply_idle.set()
         if self._hup_handler is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGHUP, self._hup_handler)  # type: ignore[arg-type]
+            if not self.terminal_lost:
+                signal.signal(signal.SIGHUP, self._hup_handler)  # type: ignore[arg-type]
             self._hup_handler = None
+
+    # --- the terminal going away -------------------------------------------------------------
+
+    def _on_sighup(self, signum: int, frame: object) -> None:
+        """SIGHUP during an apply: only note it (a signal handler must not touch the UI)."""
+        self._hangup = True
+
+    def note_hangup(self) -> None:
+        """The terminal is gone (the driver's reads or writes fail); any thread may call it."""
+        self._hangup = True
+
+    def start_watchdog(self) -> None:
+        """Check four times a second whether the terminal went away: started right after
+        the first page is up (or by an apply, whichever comes first)."""
+        if self._watchdog is not None:
+            return
+        if not self.is_headless and os.isatty(0):
+            self._tty_fd = 0
+        self._watchdog = self.set_interval(0.25, self._check_terminal, name="terminal")
+
+    def _check_terminal(self) -> None:
+        """A SIGHUP, a failed read or write, or a tty that hung up ends the UI."""
+        if self.terminal_lost:
+            return
+        if self._hangup or (self._tty_fd is not None and not os.isatty(self._tty_fd)):
+            self.terminal_gone()
+
+    def terminal_gone(self) -> None:
+        """The terminal is gone (SSH drop, closed window): nobody can read or answer the
+        screens any more. The UI ends; an apply or rollback that is running goes on in its
+        thread to the end, as if the operator had stayed, and `run_app` waits for it."""
+        if self.terminal_lost:
+            return
+        self.terminal_lost = True
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # later hang-ups too, until the exit
+        if not self.is_headless:
+            silence_terminal()  # stdout/stderr to /dev/null: no later print can fail
+        self.exit(EXIT_DONE if self.applied else EXIT_QUIT)
 
     # --- quitting ---------------------------------------------------------------------------
 
@@ -197,6 +257,7 @@ class XenWizardApp(App[int]):
             self.call_after_refresh(Path(path).write_text, f"{time.time()}\n")
         if self.ctx.live_probe is not None:
             self.call_after_refresh(self.detect_facts)
+        self.call_after_refresh(self.start_watchdog)
 
     # --- the live probe (interfaces, default route) ----------------------------------------
 

@@ -1,7 +1,9 @@
 """`xenwizard` without a subcommand: the interactive wizard (or `--demo` on a sample system).
 
 Exit codes: 0 the wizard reached its last page (applied, or nothing to do); 1 an error (one line
-on stderr, or the error page); 2 the operator quit before an apply completed.
+on stderr, or the error page); 2 the operator quit before an apply completed. When the terminal
+goes away during an apply, the apply runs to its end and the code is its outcome's: 0 applied,
+2 rolled back, 1 the rollback failed too.
 """
 
 from __future__ import annotations
@@ -66,12 +68,21 @@ def unfinished(fs: RootFS) -> tuple[str, ...]:
 
 
 def run_app(ctx) -> int:  # type: ignore[no-untyped-def]
-    from xenwizard.app import EXIT_QUIT, XenWizardApp
+    from xenwizard.app import EXIT_DONE, EXIT_ERROR, EXIT_QUIT, XenWizardApp
 
     app = XenWizardApp(ctx)
-    result = app.run()
-    # The terminal may have gone away mid-apply: the apply still finishes (or rolls back).
-    app.apply_idle.wait()
+    try:
+        result = app.run()
+    finally:
+        # The terminal may have gone away mid-apply: the UI has ended (even with an error),
+        # the apply still finishes (or rolls back) in its thread, and the process waits.
+        app.apply_idle.wait()
+    if app.terminal_lost and app.apply_outcome is not None:
+        return {
+            "applied": EXIT_DONE,
+            "nothing-to-do": EXIT_DONE,
+            "rolled-back": EXIT_QUIT,
+        }.get(app.apply_outcome, EXIT_ERROR)
     if isinstance(result, int):
         return result
     return app.return_code or EXIT_QUIT

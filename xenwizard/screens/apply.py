@@ -196,26 +196,30 @@ still finishes or rolls back.
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
     def run_engine(self) -> None:
-        ctx = self.ctx
-        engine = Engine(
-            self.plan, ctx.fs, ctx.runner, self.pump.push, skip_packages=ctx.simulate_packages
-        )
+        ctx, app = self.ctx, self.app
         try:
-            if self.rollback_run:
-                engine.rollback(self.rollback_run)
-            else:
-                engine.apply()
+            engine = Engine(
+                self.plan, ctx.fs, ctx.runner, self.pump.push, skip_packages=ctx.simulate_packages
+            )
+            result = engine.rollback(self.rollback_run) if self.rollback_run else engine.apply()
+            app.apply_outcome = result.outcome  # type: ignore[attr-defined]
         except EngineError as exc:
             self.pump.push(Refused(str(exc)))
         except Exception as exc:
-            self.app.record_error(traceback.format_exc())  # type: ignore[attr-defined]
+            app.record_error(traceback.format_exc())  # type: ignore[attr-defined]
             self.pump.push(Crashed(describe(exc)))
+        finally:
+            # Said by this thread, not the UI: after a terminal drop the UI may be gone, and
+            # the process must still learn that the apply has ended (`run_app` waits for it).
+            app.apply_idle.set()  # type: ignore[attr-defined]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # CANCELLED is not the end: Textual cancels workers when the app closes (the terminal
+        # went away), but a thread cannot be stopped; the apply goes on and says itself when
+        # it has ended (`apply_idle`, set at the end of run_engine).
         if event.worker.group == "apply" and event.state in (
             WorkerState.SUCCESS,
             WorkerState.ERROR,
-            WorkerState.CANCELLED,
         ):
             self.running = False
             self.app.apply_stopped()  # type: ignore[attr-defined]
