@@ -80,11 +80,13 @@ class TestDeferredProbe:
             text = screen_text(app)
             assert "Interfaces    detecting..." in text
             assert "Default route detecting..." in text
+            assert "Xen           detecting..." in text  # the packages come with the probe
             assert "Release       Ubuntu precise" in text  # file facts are there at once
             probe.release.set()
             await gallery.wait_for(pilot, lambda: not app.ctx.detecting, "the facts")
             text = screen_text(app)
         assert "detecting..." not in text
+        assert "Xen           installed" in text
         assert "eth0: 192.168.1.10/24" in text
         assert "via 192.168.1.1 dev eth0" in text
 
@@ -203,17 +205,23 @@ class TestLiveContext:
         runs.assert_called_once()
 
     def test_with_live_facts_on_this_machine(self) -> None:
-        """The real live part: interfaces from psutil (lo at least), marked live."""
+        """The real deferred part on /: the dpkg status, interfaces from psutil (lo at
+        least), marked live; the file facts read before the first page are kept."""
         pytest.importorskip("psutil")
         from xenwizard.commands.wizard import context_from_args
+        from xenwizard.probe import installed_packages, probe
+        from xenwizard.rootfs import RootFS
 
         ctx = context_from_args(
             argparse.Namespace(root="/", profile=None, answers=None, demo=False)
         )
-        assert ctx.live_probe is not None
+        assert ctx.live_probe is not None and not ctx.facts.installed_packages
         facts = ctx.live_probe(ctx.facts)
         assert facts.live and any(i.name == "lo" for i in facts.interfaces)
-        assert facts.os_id == ctx.facts.os_id  # the file facts are kept
+        assert facts.installed_packages == installed_packages(RootFS("/"))
+        assert facts.os_id == ctx.facts.os_id
+        now = probe(RootFS("/"))  # the one-shot probe finds the same (kernel facts aside)
+        assert facts == replace(now, interfaces=facts.interfaces, default_route=facts.default_route)
 
 
 class TestFirstFrame:

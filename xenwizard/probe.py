@@ -193,11 +193,21 @@ def with_live_facts(facts: SystemFacts) -> SystemFacts:
     )
 
 
-def probe(fs: RootFS, *, live: bool | None = None) -> SystemFacts:
+def installed_packages(fs: RootFS) -> frozenset[str]:
+    """Names of the fully installed packages in the root's dpkg status (multiarch: bare)."""
+    return frozenset(name.split(":")[0] for name in installed(package_states(fs)))
+
+
+def with_packages(facts: SystemFacts, fs: RootFS) -> SystemFacts:
+    return replace(facts, installed_packages=installed_packages(fs))
+
+
+def probe(fs: RootFS, *, live: bool | None = None, packages: bool = True) -> SystemFacts:
     """Read the facts of the system under `fs`; `live` defaults to whether the root is `/`.
 
-    `live=False` reads only files under the root (fast); the wizard shows its first page with
-    those and adds the live part with `with_live_facts` in the background.
+    `live=False` reads only files under the root; `packages=False` leaves out the dpkg status
+    too (a real server's is large). The wizard shows its first page with those and adds the
+    rest (`with_packages`, `with_live_facts`) in the background.
     """
     live = fs.is_live if live is None else live
     os_id, version, codename, pretty = _release(fs)
@@ -208,10 +218,7 @@ def probe(fs: RootFS, *, live: bool | None = None) -> SystemFacts:
         codename=codename,
         pretty_name=pretty,
         toolstack=_toolstack(fs),
-        installed_packages=frozenset(
-            name.split(":")[0]
-            for name in installed(package_states(fs))  # multiarch: bare name
-        ),
+        installed_packages=installed_packages(fs) if packages else frozenset(),
         hook_dirs=_hook_dirs(fs),
         configured_addresses=parse_ifupdown_addresses(fs.read_text("etc/network/interfaces")),
         is_root=os.geteuid() == 0,

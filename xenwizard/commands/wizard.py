@@ -9,10 +9,11 @@ goes away during an apply, the apply runs to its end and the code is its outcome
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from xenwizard.commands.common import answers_from_args
 from xenwizard.config import build_config
-from xenwizard.probe import probe, with_live_facts
+from xenwizard.probe import SystemFacts, probe, with_live_facts, with_packages
 from xenwizard.rootfs import RootFS
 from xenwizard.runner import CommandRunner
 
@@ -42,17 +43,23 @@ def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     config, profile = _answers(args)
     fs = RootFS(args.root)
-    # Only the files are read before the first page; on the live root the interfaces and the
-    # default route (psutil, netifaces) are detected while the welcome page is already up.
+    # Only small files are read before the first page; on the live root the installed packages
+    # (dpkg status), the interfaces and the default route (psutil, netifaces) are detected
+    # while the welcome page is already up.
     return WizardContext(
         fs=fs,
-        facts=probe(fs, live=False),
+        facts=probe(fs, live=False, packages=not fs.is_live),
         runner=CommandRunner(args.root),
         config=config,
         profile_name=profile,  # type: ignore[arg-type]
         unfinished=unfinished(fs),
-        live_probe=with_live_facts if fs.is_live else None,
+        live_probe=partial(complete_facts, fs=fs) if fs.is_live else None,
     )
+
+
+def complete_facts(facts: SystemFacts, fs: RootFS) -> SystemFacts:
+    """The live root's deferred facts: its packages, then what only the kernel knows."""
+    return with_live_facts(with_packages(facts, fs))
 
 
 RUNS_DIR = "var/lib/xenwizard/runs"  # journal.RUNS_DIR, spelled out to keep start-up light

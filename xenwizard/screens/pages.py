@@ -148,7 +148,8 @@ An earlier run that was killed half-way is offered for rollback (r).
                 )
 
     def facts_text(self) -> str:
-        """The detected facts as a table; network facts say `detecting...` until known."""
+        """The detected facts as a table; what the live root's background probe brings
+        (packages, interfaces, route) says `detecting...` until known."""
         ctx, facts = self.ctx, self.ctx.facts
         if ctx.profile is not None:
             profile, why, recipe = ctx.profile.name, ctx.profile_reason, ctx.profile.title
@@ -167,8 +168,11 @@ An earlier run that was killed half-way is offered for rollback (r).
             session += " (an apply survives a drop)"
         else:
             session = "local (not over SSH)"
+        toolstack = toolstack_text(facts, ctx.toolstack)
         if ctx.detecting:
-            interfaces, route = [DETECTING], DETECTING
+            interfaces, route, xen = [DETECTING], DETECTING, DETECTING
+            if ctx.toolstack != "xm":
+                toolstack = DETECTING  # the xl wording depends on whether Xen is installed
         else:
             interfaces = interfaces_lines(facts, loopback=False)[:4]
             if facts.default_route is not None:
@@ -183,7 +187,7 @@ An earlier run that was killed half-way is offered for rollback (r).
             ("Recipe", recipe),
             ("Root", ctx.root_text),
             ("Xen", xen),
-            ("Toolstack", toolstack_text(facts, ctx.toolstack)),
+            ("Toolstack", toolstack),
             *(("Interfaces" if n == 0 else "", line) for n, line in enumerate(interfaces)),
             ("Default route", route),
             ("User", user),
