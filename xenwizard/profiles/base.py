@@ -136,37 +136,25 @@ def edit_step(
         except EditError as exc:
             raise PlanError(f"{path}: {exc}") from None
 
-    if before is None and installing:
-        reason = (
-            f"{path} comes with {', '.join(installing)}, which this plan installs; "
-            "the change is computed right after installation"
-        )
-        return EditFile(
-            id=step_id,
-            title=title,
-            path=path,
-            before=None,
-            after=None,
-            transform=checked,
-            notes=(reason,),
-            mode=mode,
-            deferred_reason=reason,
-            executable=executable,
-            installing=installing,
-        )
-    result = checked(before)
     step = EditFile(
         id=step_id,
         title=title,
         path=path,
         before=before,
-        after=result.text,
+        after=None,
         transform=checked,
-        notes=result.notes,
         mode=mode,
         executable=executable,
         mode_before=mode_before,
     )
+    if before is None and installing:
+        reason = (
+            f"{path} comes with {', '.join(installing)}, which this plan installs; "
+            "the change is computed right after installation"
+        )
+        return replace(step, notes=(reason,), deferred_reason=reason, installing=installing)
+    result = checked(before)
+    step = replace(step, after=result.text, notes=result.notes)
     if step.needs_chmod and mode_before is not None:
         note = (
             f"{path} is not executable (mode {mode_before:04o}); it becomes "
