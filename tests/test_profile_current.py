@@ -218,7 +218,8 @@ def test_several_configured_nics_need_a_choice(tmp_path: Path) -> None:
         plan_for(root)
     plan = plan_for(root, build_config({"nic": "eno2"}))
     assert "bridge_ports eno2" in step(plan, "bridge").after
-    assert "primary NIC eno2: chosen with --nic" in step(plan, "bridge").notes
+    notes = step(plan, "bridge").notes
+    assert "primary NIC eno2: chosen by the operator (--nic or the bridge page)" in notes
 
 
 def test_live_default_route_picks_the_nic_and_its_mac(tmp_path: Path) -> None:

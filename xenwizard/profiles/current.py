@@ -124,7 +124,7 @@ class CurrentRelease(Profile):
             return NicChoice(None, "", backend=backend, error=f"{where}{exc}")
         names = tuple(name for name, _, _ in found)
         if config.nic:
-            name, reason = config.nic, "chosen with --nic"
+            name, reason = config.nic, "chosen by the operator (--nic or the bridge page)"
             if backend == "netplan":
                 name = _netplan_id(fs, config.nic) or config.nic
         else:
