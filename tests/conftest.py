@@ -10,10 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-PRECISE_ROOT = REPO / "tests" / "fixtures" / "precise-root"
-# CI puts a copy of shared/ beside the clone; locally it is beside the checkout too.
-REFERENCE = REPO.parent / "shared" / "reference"
+from tests.helpers import PRECISE_ROOT, REFERENCE
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +76,22 @@ def ifquery() -> Callable[[str, str], subprocess.CompletedProcess]:
         return _run([program, "-i", "{}", *args], text, ".interfaces")
 
     return query
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _netns_nothing_left_behind(request: pytest.FixtureRequest):
+    """After a namespace test module: no namespace, interface, process or temp dir remains."""
+    yield
+    if request.node.get_closest_marker("netns") is not None:
+        from tests.netns import assert_nothing_left
+
+        assert_nothing_left()
+
+
+@pytest.fixture
+def boot(request: pytest.FixtureRequest):
+    """Boots a Precise host in namespaces from a fixture root the real apply wrote."""
+    from tests.netns import PreciseBoots
+
+    with PreciseBoots(request.node.name) as boots:
+        yield boots.boot

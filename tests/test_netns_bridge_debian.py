@@ -37,7 +37,6 @@ from tests.netns import (
     Netns,
     add_bridge,
     add_veth,
-    assert_nothing_left,
     guest,
     offload,
     operator_dnsmasq,
@@ -60,12 +59,6 @@ LAN_MAC = "52:54:00:5b:00:03"  # another machine on the LAN segment
 LAN_SERVER = "198.51.100.1/24"
 RESERVED = "198.51.100.7"  # the LAN's DHCP reservation for eno1's MAC
 STATIC_LAN = "198.51.100.2/24"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _nothing_left_behind():
-    yield
-    assert_nothing_left()
 
 
 @pytest.fixture

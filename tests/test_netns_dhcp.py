@@ -18,9 +18,7 @@ from tests.netns import (
     IFUP,
     Ifupdown,
     Lab,
-    PreciseBoots,
     applied_root,
-    assert_nothing_left,
     offload,
     rc_local_line,
     skip_unless_netns,
@@ -40,19 +38,6 @@ CUSTOM = {
     "dhcp-range": "192.168.77.20-192.168.77.90",
     "lease": "45m",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _nothing_left_behind():
-    """After this module: no namespace, interface, process or temp dir of this run remains."""
-    yield
-    assert_nothing_left()
-
-
-@pytest.fixture
-def boot(request: pytest.FixtureRequest):
-    with PreciseBoots(request.node.name) as boots:
-        yield boots.boot
 
 
 @pytest.mark.parametrize("answers", [{}, CUSTOM], ids=["defaults", "custom"])

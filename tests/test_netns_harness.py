@@ -17,7 +17,6 @@ from tests.netns import (
     NetnsError,
     add_bridge,
     add_veth,
-    assert_nothing_left,
     leftovers,
     offload,
     skip_unless_netns,
@@ -25,12 +24,6 @@ from tests.netns import (
 )
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _nothing_left_behind():
-    yield
-    assert_nothing_left()
 
 
 @pytest.fixture

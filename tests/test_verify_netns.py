@@ -14,22 +14,9 @@ import time
 import pytest
 
 from tests.helpers import run_cli
-from tests.netns import Netns, PreciseBoots, PreciseHost, answer_flags, assert_nothing_left
+from tests.netns import Netns, PreciseHost, answer_flags
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _nothing_left_behind():
-    """After this module: no namespace, interface, process or temp dir of this run remains."""
-    yield
-    assert_nothing_left()
-
-
-@pytest.fixture
-def boot(request: pytest.FixtureRequest):
-    with PreciseBoots(request.node.name) as boots:
-        yield boots.boot
 
 
 def verify(xen: PreciseHost, *args: str, ns: Netns | None = None):
