@@ -20,7 +20,9 @@ def copy_root(source: Path, dest: Path) -> Path:
     return dest
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 120, **kwargs
+) -> subprocess.CompletedProcess:
     """Run `python -m xenwizard ARGS` as a separate process, as an operator would."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("XENWIZARD_DEBUG", None)
@@ -30,6 +32,6 @@ def run_cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subproce
         text=True,
         env=full_env,
         cwd=REPO,
-        timeout=120,
+        timeout=timeout,
         **kwargs,
     )

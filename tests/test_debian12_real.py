@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the cached tree)
-from tests.helpers import REPO
+from tests.helpers import run_cli
 from xenwizard import leftovers
 from xenwizard.dpkgstatus import installed, package_states
 from xenwizard.edits.vifhook import HOOK_PATH
@@ -54,17 +53,9 @@ iface eno1 inet dhcp
 XEN_STACK = {"xen-system-amd64", "xen-tools", "dnsmasq", "ethtool", "bridge-utils"}
 
 
-def xenwizard(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "XENWIZARD_DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-m", "xenwizard", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+def xenwizard(*args: str) -> subprocess.CompletedProcess:
+    """The real CLI with room for a real install (apt downloads) and no terminal."""
+    return run_cli(*args, timeout=900, stdin=subprocess.DEVNULL)
 
 
 def chroot(root: Path, *argv: str) -> subprocess.CompletedProcess:
