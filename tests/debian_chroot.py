@@ -65,24 +65,22 @@ def prerequisites() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def minbase_cache() -> Path:
-    """The cached pristine minbase tree; built on first use (about half a minute)."""
-    missing = prerequisites()
-    if missing:
-        pytest.skip(missing)
-    tree = CACHE / f"{SUITE}-minbase"
+def ensure_minbase(suite: str = SUITE) -> Path:
+    """The cached pristine minbase tree of `suite`, made with debootstrap on first use (about
+    half a minute); the mirror is the one this machine's apt uses for bookworm (Debian's
+    mirrors serve every suite). Fails the test when it cannot be made."""
+    tree = CACHE / f"{suite}-minbase"
     if (tree / COMPLETE).exists():
         return tree
     mirror = debian_mirror()
     if mirror is None:
         pytest.fail(f"no apt source for Debian {SUITE} main in {SOURCES} or {SOURCES_DIR}")
-    partial = CACHE / f"{SUITE}-minbase.partial"
+    partial = CACHE / f"{suite}-minbase.partial"
     shutil.rmtree(partial, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
     done = subprocess.run(
-        [debootstrap, "--variant=minbase", SUITE, str(partial), mirror],
+        [debootstrap, "--variant=minbase", suite, str(partial), mirror],
         capture_output=True,
         text=True,
         timeout=1200,
@@ -92,6 +90,15 @@ def minbase_cache() -> Path:
     shutil.rmtree(tree, ignore_errors=True)
     partial.rename(tree)
     return tree
+
+
+@pytest.fixture(scope="session")
+def minbase_cache() -> Path:
+    """The cached pristine bookworm minbase tree."""
+    missing = prerequisites()
+    if missing:
+        pytest.skip(missing)
+    return ensure_minbase()
 
 
 def copy_minbase(cache: Path, dest: Path) -> Path:

@@ -1,0 +1,458 @@
+"""The dom0 disk image of the real-Xen VM tests: a Debian server as a fresh install leaves it.
+
+Built in three layers, the slow ones cached under $XENWIZARD_TEST_CACHE/xenvm (beside the
+debootstrap cache of tests/debian_chroot.py) between runs:
+
+1. the base tree (cached): the debootstrap minbase tree plus a kernel, systemd, udev, GRUB's
+   tools, openssh-server, ifupdown + ISC dhclient with the primary NIC on DHCP, and python3 —
+   and no Xen, no dnsmasq, no bridge;
+2. the local apt repository (cached per package set): exactly the .debs that xenwizard's own
+   package step asks for on this tree (read from `xenwizard plan --json`), downloaded on the
+   host, indexed with apt-ftparchive and served to the VM as a `file:` source, so the real
+   `apt-get update` / `apt-get install` run offline inside the VM;
+3. per run: xenwizard (the wheel of this checkout and its dependencies in a venv, on PATH, as
+   the README tells an admin), the test's SSH key, the canary guest's initramfs, then the raw
+   ext4 image (`mkfs.ext4 -d`, no loop mounts) and a small GRUB ISO that hands over to the
+   image's own /boot/grub/grub.cfg, so what update-grub writes in the VM is what boots.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.debian_chroot import CACHE, COMPLETE, ensure_minbase
+
+PROJECT = Path(__file__).resolve().parents[2]
+VM_CACHE = CACHE / "xenvm"
+LABEL = "xwroot"
+NIC = "eth0"  # net.ifnames=0: the name a test can know before the VM boots
+REPO_DIR = "srv/xenwizard-repo"
+GUEST_DIR = "root/canary"
+HOSTNAME = "xenhost"
+
+# What a small Debian server install has besides minbase. Changing it rebuilds the base tree.
+BASE_PACKAGES = (
+    "linux-image-amd64",
+    "systemd-sysv",
+    "udev",
+    "kmod",
+    "ifupdown",
+    "isc-dhcp-client",
+    "openssh-server",
+    "grub2-common",
+    "iproute2",
+    "procps",
+    "python3",
+    "python3-venv",
+)
+BASE_RECIPE = "1"  # bump when the base tree's configuration below changes
+
+INTERFACES = f"""# This file describes the network interfaces available on your system
+# and how to activate them. For more information, see interfaces(5).
+
+source /etc/network/interfaces.d/*
+
+# The loopback network interface
+auto lo
+iface lo inet loopback
+
+# The primary network interface
+allow-hotplug {NIC}
+iface {NIC} inet dhcp
+"""
+
+# /etc/default/grub as Debian's installer writes it, for a serial console (the VM has no
+# screen): plain Linux on ttyS0; under Xen, Xen owns com1 and dom0's console is hvc0.
+DEFAULT_GRUB = """GRUB_DEFAULT=0
+GRUB_TIMEOUT=1
+GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX="console=ttyS0,115200 net.ifnames=0"
+GRUB_CMDLINE_LINUX_XEN_REPLACE="console=hvc0 earlyprintk=xen net.ifnames=0"
+GRUB_CMDLINE_XEN="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all"
+GRUB_TERMINAL="serial console"
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB_DISABLE_OS_PROBER=true
+"""
+
+# Timers that would start apt or other housekeeping in the middle of a test boot.
+MASKED_UNITS = (
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "man-db.timer",
+    "e2scrub_all.timer",
+    "fstrim.timer",
+)
+
+GUEST_INIT = """#!/bin/busybox sh
+# xenwizard's test canary: load netfront, ask for a DHCP lease, print what came back.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+insmod /xen-netfront.ko
+i=0
+while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
+ip link set lo up
+echo "XWCANARY start mac=$(cat /sys/class/net/eth0/address)"
+if udhcpc -i eth0 -f -q -n -t 6 -T 3 -s /lease.sh; then :; else echo "XWCANARY nolease"; fi
+echo "XWCANARY done"
+sleep "$(cat /proc/cmdline | sed -n 's/.*xwhold=\\([0-9]*\\).*/\\1/p')"
+poweroff -f
+"""
+GUEST_LEASE = """#!/bin/sh
+# udhcpc's script: only the bound lease matters to the test.
+case "$1" in
+    bound|renew) echo "XWCANARY lease ip=$ip serverid=$serverid router=$router lease=$lease" ;;
+esac
+exit 0
+"""
+
+ISO_GRUB = f"""serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+insmod ext2
+search --no-floppy --label --set=root {LABEL}
+configfile /boot/grub/grub.cfg
+"""
+
+
+class BuildError(AssertionError):
+    """A build phase failed; the message names the phase and shows the command's output."""
+
+
+def run(argv: list[str], phase: str, timeout: float = 900, **kwargs: object) -> str:
+    """Run a host command for `phase`; its output on failure, stdout on success."""
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kwargs
+    )  # type: ignore[call-overload]
+    if done.returncode != 0:
+        raise BuildError(
+            f"image build, {phase}: {' '.join(argv[:6])} exited {done.returncode}\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
+    return done.stdout
+
+
+CHROOT_ENV = {
+    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+    "LC_ALL": "C.UTF-8",
+    "DEBIAN_FRONTEND": "noninteractive",
+    "HOME": "/root",
+}
+
+
+@contextmanager
+def mounted(tree: Path) -> Iterator[None]:
+    """/proc, /sys and /dev for package scripts (mkinitramfs, ssh-keygen), and a policy-rc.d
+    so that nothing they install starts on the host; all undone afterwards."""
+    policy = tree / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    mounts = []
+    try:
+        for kind, where in (("proc", "proc"), ("sysfs", "sys")):
+            run(["mount", "-t", kind, kind, str(tree / where)], "mount")
+            mounts.append(tree / where)
+        for where in ("dev", "dev/pts"):
+            run(["mount", "--bind", f"/{where}", str(tree / where)], "mount")
+            mounts.append(tree / where)
+        yield
+    finally:
+        for where in reversed(mounts):
+            subprocess.run(["umount", "-l", str(where)], check=False)
+        policy.unlink(missing_ok=True)
+
+
+def chroot(tree: Path, phase: str, *argv: str, timeout: float = 900) -> str:
+    return run(["chroot", str(tree), *argv], phase, timeout=timeout, env=CHROOT_ENV)
+
+
+def _write(tree: Path, path: str, text: str, mode: int = 0o644) -> None:
+    target = tree / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    target.chmod(mode)
+
+
+def _cached(name: str, build: Callable[[Path], None]) -> Path:
+    """VM_CACHE/name, made by `build(partial)` when missing; half-made trees never count."""
+    done = VM_CACHE / name
+    if (done / COMPLETE).exists():
+        return done
+    partial = VM_CACHE / f"{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    VM_CACHE.mkdir(parents=True, exist_ok=True)
+    build(partial)
+    (partial / COMPLETE).touch()
+    shutil.rmtree(done, ignore_errors=True)
+    partial.rename(done)
+    return done
+
+
+def base_tree(suite: str = "bookworm") -> Path:
+    """The cached base tree of a small Debian server on DHCP, without any of the Xen stack."""
+    key = hashlib.sha256(f"{BASE_RECIPE} {suite} {' '.join(BASE_PACKAGES)}".encode()).hexdigest()
+
+    def build(tree: Path) -> None:
+        run(["cp", "-a", str(ensure_minbase(suite)), str(tree)], "copy minbase")
+        (tree / COMPLETE).unlink()
+        resolv = tree / "etc/resolv.conf"
+        resolv.unlink(missing_ok=True)
+        resolv.write_bytes(Path("/etc/resolv.conf").read_bytes())
+        _write(
+            tree, "etc/apt/apt.conf.d/90xenvm-no-recommends", 'APT::Install-Recommends "false";\n'
+        )
+        _write(tree, "etc/default/grub", DEFAULT_GRUB)
+        _write(tree, "etc/hostname", f"{HOSTNAME}\n")
+        _write(tree, "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{HOSTNAME}\n")
+        _write(tree, "etc/fstab", f"LABEL={LABEL}\t/\text4\terrors=remount-ro\t0\t1\n")
+        with mounted(tree):
+            chroot(tree, "apt-get update", "apt-get", "update", "-qq")
+            chroot(tree, "base packages", "apt-get", "install", "-y", "-qq", *BASE_PACKAGES)
+            chroot(tree, "apt-get clean", "apt-get", "clean")
+        _write(tree, "etc/network/interfaces", INTERFACES)
+        for unit in MASKED_UNITS:
+            link = tree / "etc/systemd/system" / unit
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.unlink(missing_ok=True)
+            link.symlink_to("/dev/null")
+        resolv.unlink()
+
+    return _cached(f"{suite}-base-{key[:12]}", build)
+
+
+@dataclass(frozen=True)
+class Image:
+    """One run's VM files: the raw disk, the GRUB ISO and the SSH key that logs in as root."""
+
+    disk: Path
+    iso: Path
+    key: Path
+    packages: tuple[str, ...]  # what xenwizard's package step will install (the repo's roots)
+    kernel_version: str
+    timings: dict[str, float]
+
+
+def planned_packages(tree: Path) -> tuple[str, ...]:
+    """The packages xenwizard's plan would install on this tree: the repo holds exactly these
+    and their dependencies."""
+    out = run(
+        [sys.executable, "-m", "xenwizard", "plan", "--root", str(tree), "--json"],
+        "xenwizard plan on the base tree",
+        timeout=120,
+        cwd=str(PROJECT),
+    )
+    steps = json.loads(out)["steps"]
+    return tuple(
+        name for step in steps if step.get("kind") == "packages" for name in step["packages"]
+    )
+
+
+def local_repo(base: Path, packages: tuple[str, ...]) -> Path:
+    """The cached flat apt repository of `packages` with every dependency the base tree lacks."""
+    key = hashlib.sha256(f"{base.name} {' '.join(sorted(packages))}".encode()).hexdigest()
+
+    def build(repo: Path) -> None:
+        work = VM_CACHE / "repo-work"
+        shutil.rmtree(work, ignore_errors=True)
+        run(["cp", "-a", str(base), str(work)], "copy base for the download")
+        try:
+            (work / "etc/resolv.conf").write_bytes(Path("/etc/resolv.conf").read_bytes())
+            archives = work / "var/cache/apt/archives"
+            chroot(work, "apt-get update (repo)", "apt-get", "update", "-qq")
+            chroot(
+                work,
+                "download the package step's .debs",
+                "apt-get",
+                "install",
+                "-y",
+                "-qq",
+                "--download-only",
+                *packages,
+            )
+            repo.mkdir(parents=True)
+            for deb in archives.glob("*.deb"):
+                shutil.move(str(deb), repo / deb.name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        index = run(["apt-ftparchive", "packages", "."], "apt-ftparchive", cwd=str(repo))
+        (repo / "Packages").write_text(index)
+        with gzip.open(repo / "Packages.gz", "wt") as packed:
+            packed.write(index)
+
+    return _cached(f"repo-{key[:12]}", build)
+
+
+def wheels(dest: Path) -> Path:
+    """This checkout's wheel and its dependencies' wheels (from PyPI, through pip's cache)."""
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--disable-pip-version-check",
+            "-w",
+            str(dest),
+            str(PROJECT),
+        ],
+        "pip wheel",
+        timeout=600,
+    )
+    return dest
+
+
+def guest_initramfs(tree: Path, kernel_version: str) -> bytes:
+    """A newc cpio (gzip) of the host's static busybox, the image's xen-netfront.ko and /init."""
+    busybox = Path("/bin/busybox")
+    linked = subprocess.run(["ldd", str(busybox)], capture_output=True, text=True)
+    if not busybox.exists() or linked.returncode == 0:
+        raise BuildError("image build, canary: the host's /bin/busybox is not busybox-static's")
+    modules = tree / "lib/modules" / kernel_version
+    found = list(modules.rglob("xen-netfront.ko*"))
+    if not found:
+        raise BuildError(f"image build, canary: no xen-netfront module under {modules}")
+    staging = VM_CACHE / "canary-work"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for sub in ("bin", "proc", "sys", "dev"):
+            (staging / sub).mkdir(parents=True)
+        shutil.copy2(busybox, staging / "bin/busybox")
+        module = found[0]
+        data = module.read_bytes()
+        if module.suffix == ".xz":
+            import lzma
+
+            data = lzma.decompress(data)
+        (staging / "xen-netfront.ko").write_bytes(data)
+        _write(staging, "init", GUEST_INIT, 0o755)
+        _write(staging, "lease.sh", GUEST_LEASE, 0o755)
+        names = "\n".join(str(p.relative_to(staging)) for p in sorted(staging.rglob("*"))).encode()
+        archive = subprocess.run(
+            ["cpio", "-o", "-H", "newc", "--quiet"],
+            input=names,
+            capture_output=True,
+            cwd=str(staging),
+            check=True,
+        ).stdout
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return gzip.compress(archive)
+
+
+def kernel_version_of(tree: Path) -> str:
+    kernels = sorted((tree / "boot").glob("vmlinuz-*"))
+    if not kernels:
+        raise BuildError("image build: no kernel in the base tree's /boot")
+    return kernels[-1].name.removeprefix("vmlinuz-")
+
+
+def first_grub_cfg(fs_uuid: str, kernel_version: str) -> str:
+    """The grub.cfg the installer's update-grub would leave for this one kernel; the Xen
+    package's update-grub in the VM replaces it."""
+    return f"""# Written by xenwizard's test image build, shaped like update-grub's output.
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set default=0
+set timeout=1
+menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --class os {{
+	insmod gzio
+	insmod ext2
+	search --no-floppy --fs-uuid --set=root {fs_uuid}
+	linux	/boot/vmlinuz-{kernel_version} root=UUID={fs_uuid} ro console=ttyS0,115200 net.ifnames=0
+	initrd	/boot/initrd.img-{kernel_version}
+}}
+"""
+
+
+def build_image(workdir: Path, size: str = "6G") -> Image:
+    """Everything one run needs, in `workdir` (removed by the caller)."""
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    base = base_tree()
+    timings["base tree"] = time.monotonic() - started
+
+    tree = workdir / "tree"
+    mark = time.monotonic()
+    run(["cp", "-a", str(base), str(tree)], "copy base tree")
+    (tree / COMPLETE).unlink()
+    packages = planned_packages(tree)
+    repo = local_repo(base, packages)
+    shutil.copytree(repo, tree / REPO_DIR)
+    (tree / REPO_DIR / COMPLETE).unlink()
+    _write(tree, "etc/apt/sources.list", f"deb [trusted=yes] file:/{REPO_DIR} ./\n")
+    for lists in (tree / "var/lib/apt/lists").glob("*"):
+        if lists.is_file():
+            lists.unlink()
+    timings["local repo"] = time.monotonic() - mark
+
+    mark = time.monotonic()
+    wheel_dir = wheels(workdir / "wheels")
+    shutil.copytree(wheel_dir, tree / "tmp/wheels")
+    (tree / "etc/resolv.conf").unlink(missing_ok=True)
+    chroot(tree, "xenwizard venv", "python3", "-m", "venv", "/opt/xenwizard")
+    chroot(
+        tree,
+        "xenwizard install",
+        "/opt/xenwizard/bin/pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        "/tmp/wheels",
+        "xenwizard",
+    )
+    shutil.rmtree(tree / "tmp/wheels")
+    link = tree / "usr/local/bin/xenwizard"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to("/opt/xenwizard/bin/xenwizard")
+    timings["xenwizard"] = time.monotonic() - mark
+
+    mark = time.monotonic()
+    key = workdir / "id_ed25519"
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], "ssh key")
+    _write(tree, "root/.ssh/authorized_keys", (workdir / "id_ed25519.pub").read_text(), 0o600)
+    (tree / "root/.ssh").chmod(0o700)
+    version = kernel_version_of(tree)
+    (tree / GUEST_DIR).mkdir(parents=True)
+    (tree / GUEST_DIR / "initrd.gz").write_bytes(guest_initramfs(tree, version))
+    fs_uuid = str(uuid.uuid4())
+    _write(tree, "boot/grub/grub.cfg", first_grub_cfg(fs_uuid, version))
+    disk = workdir / "disk.raw"
+    run(
+        ["mkfs.ext4", "-q", "-F", "-L", LABEL, "-U", fs_uuid, "-d", str(tree), str(disk), size],
+        "mkfs.ext4 -d",
+    )
+    shutil.rmtree(tree)
+    iso = workdir / "boot.iso"
+    iso_tree = workdir / "iso"
+    _write(iso_tree, "boot/grub/grub.cfg", ISO_GRUB)
+    run(["grub-mkrescue", "-o", str(iso), str(iso_tree)], "grub-mkrescue", timeout=120)
+    shutil.rmtree(iso_tree)
+    timings["disk and iso"] = time.monotonic() - mark
+    return Image(disk, iso, key, packages, version, timings)
+
+
+if __name__ == "__main__":  # python -m tests.xenvm.image DIR: build once, by hand
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    image = build_image(out)
+    print(image)
+    os.sync()

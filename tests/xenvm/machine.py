@@ -1,0 +1,180 @@
+"""One QEMU VM of the real-Xen tests: started, reached over SSH, powered off, always killed.
+
+Flags from ../shared/reference/xen-vm.md: software emulation (TCG; KVM does not work on these
+machines), `-cpu max,-smap` (plain `max` crashes dom0 under Xen), `-no-reboot` (a warm reboot
+stalls Xen for minutes under emulation: every reboot is a cold QEMU restart), QEMU's user
+network with `restrict=on` (the VM reaches nothing outside; its DHCP server plays the LAN's) and
+a host-forward on 127.0.0.1 only for SSH. The serial console (GRUB, Xen, Linux) goes to a file
+whose last lines every failure shows, named by its phase.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tests.xenvm.image import Image
+
+MEMORY_MB = 2048
+SSH_OPTIONS = (
+    "-o", "BatchMode=yes",
+    "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "LogLevel=ERROR",
+    "-o", "ConnectTimeout=15",
+    "-o", "ServerAliveInterval=10",
+    "-o", "ServerAliveCountMax=6",
+)  # fmt: skip
+
+
+class VMError(AssertionError):
+    """A phase of a VM test failed: the message names it and ends with the serial console."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Machine:
+    """The VM of one test module; `boot()` starts QEMU (cold), `poweroff()` ends it."""
+
+    def __init__(self, image: Image, workdir: Path):
+        self.image = image
+        self.workdir = workdir
+        self.port = free_port()
+        self.serial = workdir / "serial.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.boots = 0
+        self.timings: list[tuple[str, float]] = []  # (phase, seconds), in order
+
+    # --- QEMU ----------------------------------------------------------------------------------
+
+    def qemu_argv(self) -> list[str]:
+        return [
+            "qemu-system-x86_64",
+            "-accel", "tcg,thread=multi",
+            "-cpu", "max,-smap",
+            "-machine", "pc",
+            "-m", str(MEMORY_MB),
+            "-smp", "2",
+            "-display", "none",
+            "-no-reboot",
+            "-serial", f"file:{self.serial}",
+            "-drive", f"file={self.image.disk},format=raw,if=virtio,cache=unsafe",
+            "-cdrom", str(self.image.iso),
+            "-boot", "d",
+            "-nic",
+            f"user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:{self.port}-:22",
+        ]  # fmt: skip
+
+    def boot(self, phase: str, timeout: float = 480) -> float:
+        """Start QEMU and wait until root's SSH answers; the seconds it took."""
+        if self.running():
+            raise VMError(f"{phase}: the VM is still running")
+        self.boots += 1
+        with self.serial.open("ab") as log:
+            log.write(f"\n===== xenwizard test: boot {self.boots} ({phase}) =====\n".encode())
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            self.qemu_argv(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "qemu.stderr").open("ab"),
+        )
+        self.wait_ssh(phase, timeout)
+        return self.mark(phase, started)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_ssh(self, phase: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                self.fail(phase, "QEMU exited before SSH answered")
+            try:
+                if self.ssh("true", timeout=30, check=False).returncode == 0:
+                    return
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(3)
+        self.fail(phase, f"SSH did not answer within {timeout:.0f} s")
+
+    def poweroff(self, phase: str, timeout: float = 180) -> float:
+        """`systemctl poweroff` in the VM, and wait for QEMU to end (then a cold boot may follow)."""
+        started = time.monotonic()
+        try:
+            self.ssh("systemctl poweroff", timeout=30, check=False)
+        except subprocess.TimeoutExpired:
+            pass
+        assert self.process is not None
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(phase, f"the VM did not power off within {timeout:.0f} s")
+        return self.mark(phase, started)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+
+    # --- SSH -----------------------------------------------------------------------------------
+
+    def ssh_argv(self, *extra: str) -> list[str]:
+        return [
+            "ssh",
+            *SSH_OPTIONS,
+            *extra,
+            "-i", str(self.image.key),
+            "-p", str(self.port),
+            "root@127.0.0.1",
+        ]  # fmt: skip
+
+    def ssh(
+        self, command: str, *, timeout: float = 120, check: bool = True, phase: str = "ssh"
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a shell command in the VM as root (commands cost 2-4 s each: batch them)."""
+        done = subprocess.run(
+            [*self.ssh_argv(), command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and done.returncode != 0:
+            self.fail(
+                phase,
+                f"`{command}` exited {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}",
+            )
+        return done
+
+    def interactive_command(self, command: str) -> str:
+        """The shell command an operator types on the host: ssh with a terminal, running
+        `command` in the VM."""
+        return shlex.join([*self.ssh_argv("-t"), command])
+
+    # --- reporting ------------------------------------------------------------------------------
+
+    def mark(self, phase: str, started: float) -> float:
+        took = time.monotonic() - started
+        self.timings.append((phase, took))
+        return took
+
+    def serial_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.serial.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return "(no serial log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def fail(self, phase: str, reason: str) -> None:
+        raise VMError(
+            f"VM phase '{phase}' failed: {reason}\n--- last lines of the serial console "
+            f"({self.serial}) ---\n{self.serial_tail()}"
+        )
