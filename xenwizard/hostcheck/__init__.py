@@ -1,0 +1,77 @@
+"""`xenwizard verify`: after the reboot, is the host what the last apply set up?
+
+The checks take the target root (files and the journal of the last applied run), and a
+`LiveSystem` that reads the running kernel and processes (interfaces, addresses, dnsmasq). They
+return one `CheckResult` per check and never raise for a failed check: the reason says what was
+found and what to do. `KernelLive` is the real reader (psutil, /sys, /proc); tests pass fakes.
+
+What is checked, in order:
+  run              the latest applied run under ROOT/var/lib/xenwizard (its answers drive the rest)
+  bridge           BR exists, is a bridge, and is up
+  bridge-address   BR has an unlabelled IPv4 address: without one, dnsmasq ignores the labelled
+                   BR:0 alias ("DHCP packet received on BR which has no address")
+  alias            the host address with the configured prefix, labelled BR:0
+  dnsmasq          a dnsmasq process runs in this network namespace
+  dnsmasq-config   one of them reads our settings file, was started after it last changed, and
+                   its configuration names interface=BR
+  dnsmasq-dhcp     that process has the DHCP port (UDP 67) open
+  file PATH        each file the run wrote is still as the run left it
+  link PATH        each link the run made is still there
+  toolstack        TOOLSTACK in etc/default/xen is what it was when the run was planned
+
+The live checks look at the kernel this process runs on (in tests: inside a network namespace);
+`--root` only says where the files and the journal are.
+
+Modules: `results` (CheckResult), `live` (LiveSystem, KernelLive), `applied` (the last applied
+run from its journal), `dnsmasqconf` (the files and options a dnsmasq command line selects),
+`checks` (the checks and `run_checks`). The names callers use are re-exported here.
+"""
+
+from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
+from xenwizard.hostcheck.checks import (
+    ALIAS_STEP,
+    DHCP_PORT,
+    DNSMASQ_SETTINGS,
+    DNSMASQ_STEP,
+    Context,
+    check_alias,
+    check_bridge,
+    check_bridge_address,
+    check_dnsmasq,
+    check_files,
+    check_run,
+    check_toolstack,
+    run_checks,
+)
+from xenwizard.hostcheck.dnsmasqconf import DEFAULT_DNSMASQ_CONF, DnsmasqSources, dnsmasq_sources
+from xenwizard.hostcheck.live import KernelLive, LinkState, LiveSystem, ProcessInfo
+from xenwizard.hostcheck.results import CheckResult, failed, passed
+
+__all__ = [
+    "ALIAS_STEP",
+    "DEFAULT_DNSMASQ_CONF",
+    "DHCP_PORT",
+    "DNSMASQ_SETTINGS",
+    "DNSMASQ_STEP",
+    "AppliedRun",
+    "CheckResult",
+    "Context",
+    "DnsmasqSources",
+    "KernelLive",
+    "LinkState",
+    "LiveSystem",
+    "ProcessInfo",
+    "check_alias",
+    "check_bridge",
+    "check_bridge_address",
+    "check_dnsmasq",
+    "check_files",
+    "check_run",
+    "check_toolstack",
+    "dnsmasq_sources",
+    "failed",
+    "latest_applied_run",
+    "passed",
+    "planned_toolstack",
+    "run_checks",
+]

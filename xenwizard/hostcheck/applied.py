@@ -1,0 +1,63 @@
+"""The last applied run, from its journal: what it planned and what it wrote."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from xenwizard.config import WizardConfig, build_config
+from xenwizard.journal import Journal, list_runs, runs_dir
+from xenwizard.rootfs import RootFS
+
+
+@dataclass(frozen=True)
+class AppliedRun:
+    """What the latest applied run planned and wrote, from its journal."""
+
+    run_id: str
+    plan: dict[str, Any]
+    records: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def profile(self) -> str:
+        return str(self.plan.get("profile", ""))
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        return list(self.plan.get("steps", []))
+
+    def step(self, step_id: str) -> dict[str, Any] | None:
+        return next((s for s in self.steps if s.get("id") == step_id), None)
+
+    def config(self) -> WizardConfig:
+        answers = {k: v for k, v in dict(self.plan.get("answers", {})).items() if k != "profile"}
+        return build_config(answers)
+
+    def written_sha(self, index: int) -> str | None:
+        """sha256 of what the run wrote for step `index` (deferred edits have no plan text)."""
+        shas = [
+            r.get("sha_after")
+            for r in self.records
+            if r.get("type") == "intent" and r.get("index") == index and r.get("kind") == "edit"
+        ]
+        return shas[-1] if shas else None
+
+
+def latest_applied_run(fs: RootFS) -> AppliedRun | None:
+    """The newest run whose outcome is 'applied' (not rolled back since), or None."""
+    applied = [info for info in list_runs(fs) if info.state == "applied"]
+    if not applied:
+        return None
+    run_id = applied[-1].run_id
+    directory = runs_dir(fs) / run_id
+    plan = json.loads((directory / "plan.json").read_text(encoding="utf-8"))
+    return AppliedRun(run_id, plan, Journal(directory).records())
+
+
+def planned_toolstack(run: AppliedRun) -> tuple[bool, str | None]:
+    """(known, value) of TOOLSTACK when the run was planned; value None means no such line."""
+    facts = run.plan.get("facts")
+    if isinstance(facts, dict) and "toolstack" in facts:
+        return True, facts["toolstack"]
+    return False, None
