@@ -21,6 +21,8 @@ DHCP_PORT = 67
 DNSMASQ_SETTINGS = "etc/dnsmasq.d/xenwizard.conf"
 ALIAS_STEP = "alias-interface"
 DNSMASQ_STEP = "dnsmasq"
+BRIDGE_STEP = "bridge"  # current releases: the bridge in ifupdown's or netplan's configuration
+INTERFACES = "etc/network/interfaces"
 
 
 @dataclass
@@ -77,9 +79,7 @@ def check_bridge(ctx: Context) -> CheckResult:
     bridge = ctx.config.bridge
     link = ctx.live.link(bridge)
     if link is None:
-        return failed(
-            "bridge", f"{bridge} does not exist; the toolstack's network script creates it at boot"
-        )
+        return failed("bridge", f"{bridge} does not exist; {_bridge_maker(ctx)}")
     if not link.is_bridge:
         return failed("bridge", f"{bridge} exists but is not a bridge")
     if not link.up:
@@ -87,6 +87,33 @@ def check_bridge(ctx: Context) -> CheckResult:
     no_carrier = link.operstate in ("down", "lowerlayerdown", "dormant")
     carrier = f" (no port has carrier yet: state {link.operstate})" if no_carrier else ""
     return passed("bridge", f"{bridge} is a bridge and up{carrier}")
+
+
+def _bridge_maker(ctx: Context) -> str:
+    """What creates the bridge at boot, as the applied plan set it up."""
+    bridge, run = ctx.config.bridge, ctx.run
+    if run is None:
+        return (
+            "with no applied run to read, it is not known what should create it "
+            "(ifupdown, netplan or the toolstack)"
+        )
+    step = run.step(BRIDGE_STEP)
+    path = str(step.get("path") or "") if step else ""
+    if path == INTERFACES:
+        return (
+            f"ifupdown creates it at boot from {path} (`auto {bridge}`, written by the "
+            f"{BRIDGE_STEP} step): see `journalctl -b -u networking`"
+        )
+    if path.startswith("etc/netplan/"):
+        return (
+            f"netplan has systemd-networkd create it at boot from {path} (written by the "
+            f"{BRIDGE_STEP} step): see `netplan generate` and `journalctl -b -u systemd-networkd`"
+        )
+    if path:
+        return f"the {BRIDGE_STEP} step wrote it into {path}, which should create it at boot"
+    if run.profile == "ubuntu-precise":  # xend's network-script (network-bridge) makes it
+        return "the toolstack's network script creates it at boot"
+    return f"run {run.run_id} has no {BRIDGE_STEP} step that says what creates it"
 
 
 def check_bridge_address(ctx: Context) -> CheckResult:
