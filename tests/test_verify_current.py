@@ -3,6 +3,7 @@ roots with `--skip-packages`, a fake live system, exact reasons."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from tests.helpers import FIXTURES, copy_root
 from tests.test_verify_checks import FakeLive, by_name, healthy
 from xenwizard.cli import main
-from xenwizard.hostcheck import run_checks
+from xenwizard.hostcheck import checks, run_checks
 from xenwizard.rootfs import RootFS
 
 
@@ -22,13 +23,21 @@ def applied(tmp_path: Path, release: str, capsys: pytest.CaptureFixture[str], *f
     return target
 
 
+def healthy_current(root: Path) -> FakeLive:
+    """As on a booted current release: the guests' subnet address unlabelled on the bridge."""
+    live = healthy(root)
+    lan = live.addrs.pop("br0:0")
+    live.addrs["br0"] = [*live.addrs["br0"], *lan]
+    return live
+
+
 # --- 1. who makes the bridge ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("release", ["debian-12", "debian-13"])
 def test_a_missing_bridge_is_blamed_on_ifupdown_and_its_file(tmp_path, capsys, release) -> None:
     root = applied(tmp_path, release, capsys)
-    live = healthy(root)
+    live = healthy_current(root)
     del live.links["br0"]
     assert by_name(run_checks(RootFS(root), live))["bridge"].line() == (
         "FAIL bridge: br0 does not exist; ifupdown creates it at boot from "
@@ -40,7 +49,7 @@ def test_a_missing_bridge_is_blamed_on_ifupdown_and_its_file(tmp_path, capsys, r
 @pytest.mark.parametrize("release", ["ubuntu-22.04", "ubuntu-24.04"])
 def test_a_missing_bridge_is_blamed_on_netplan_and_its_file(tmp_path, capsys, release) -> None:
     root = applied(tmp_path, release, capsys)
-    live = healthy(root)
+    live = healthy_current(root)
     del live.links["br0"]
     assert by_name(run_checks(RootFS(root), live))["bridge"].line() == (
         "FAIL bridge: br0 does not exist; netplan has systemd-networkd create it at boot from "
@@ -56,3 +65,39 @@ def test_without_a_run_the_bridge_reason_names_no_file(tmp_path) -> None:
         "FAIL bridge: br0 does not exist; with no applied run to read, it is not known what "
         "should create it (ifupdown, netplan or the toolstack)"
     )
+
+
+# --- 2. steps --skip-packages skipped -------------------------------------------------------
+
+
+def test_a_file_step_the_apply_skipped_is_reported_skip_not_fail(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    results = run_checks(RootFS(root), healthy_current(root))
+    found = by_name(results)
+    assert found["file etc/xen/xl.conf"].line() == (
+        "SKIP file etc/xen/xl.conf: skipped by the apply (--skip-packages): etc/xen/xl.conf "
+        "comes with xen-system-amd64, and packages were skipped; `xenwizard apply` again once "
+        "they are installed"
+    )
+    assert not found["file etc/xen/xl.conf"].failed
+    # the steps the apply did write are still checked
+    assert found["file etc/network/interfaces"].line().startswith("PASS ")
+    assert [r.line() for r in results if r.failed] == []
+
+
+def test_a_link_step_the_apply_skipped_is_reported_skip(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "ubuntu-24.04", capsys)
+    found = by_name(run_checks(RootFS(root), healthy_current(root)))
+    link = found["link usr/share/xen-tools/noble.d"]
+    assert link.status == "SKIP" and not link.failed
+    assert link.reason.startswith("skipped by the apply (--skip-packages): usr/share/xen-tools ")
+
+
+def test_skipped_steps_do_not_fail_the_command(tmp_path, capsys, monkeypatch) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    monkeypatch.setattr(checks, "KernelLive", lambda: healthy_current(root))
+    assert main(["verify", "--root", str(root), "--json"]) == 0
+    data = {d["name"]: d for d in json.loads(capsys.readouterr().out)}
+    assert data["file etc/xen/xl.conf"]["status"] == "SKIP"
+    assert data["file etc/xen/xl.conf"]["ok"] is None
+    assert data["file etc/network/interfaces"]["ok"] is True

@@ -1,9 +1,10 @@
-"""`xenwizard verify`: one line per check of the live host, exit 1 if any fails.
+"""`xenwizard verify`: one line per check of the live host, exit 1 if any fails (SKIP: not run).
 
     PASS bridge: br0 is a bridge and up
     FAIL alias: no 10.0.0.1/24 on br0:0; bring it up with `ifup br0:0` (rc.local does at boot)
 
-`--json` prints the same as a list of {name, status, ok, reason}. Read-only: nothing changes.
+`--json` prints the same as a list of {name, status, ok, reason} (ok: null for SKIP).
+Read-only: nothing changes.
 """
 
 from __future__ import annotations
@@ -25,4 +26,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps([r.data() for r in results], indent=2) + "\n")
     else:
         sys.stdout.write("".join(r.line() + "\n" for r in results))
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+    return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK

@@ -45,7 +45,7 @@ from xenwizard.hostcheck.checks import (
 )
 from xenwizard.hostcheck.dnsmasqconf import DEFAULT_DNSMASQ_CONF, DnsmasqSources, dnsmasq_sources
 from xenwizard.hostcheck.live import KernelLive, LinkState, LiveSystem, ProcessInfo
-from xenwizard.hostcheck.results import CheckResult, failed, passed
+from xenwizard.hostcheck.results import FAIL, PASS, SKIP, CheckResult, failed, passed, skipped
 
 __all__ = [
     "ALIAS_STEP",
@@ -53,6 +53,9 @@ __all__ = [
     "DHCP_PORT",
     "DNSMASQ_SETTINGS",
     "DNSMASQ_STEP",
+    "FAIL",
+    "PASS",
+    "SKIP",
     "AppliedRun",
     "CheckResult",
     "Context",
@@ -74,4 +77,5 @@ __all__ = [
     "passed",
     "planned_toolstack",
     "run_checks",
+    "skipped",
 ]

@@ -34,6 +34,20 @@ class AppliedRun:
         answers = {k: v for k, v in dict(self.plan.get("answers", {})).items() if k != "profile"}
         return build_config(answers)
 
+    @property
+    def skip_packages(self) -> bool:
+        """The apply ran with --skip-packages (its `run` record says so)."""
+        return any(r.get("type") == "run" and r.get("skip_packages") for r in self.records)
+
+    def skipped(self, index: int) -> str | None:
+        """Why the apply skipped step `index` (its journal's `skipped` record), or None."""
+        reasons = [
+            str(r.get("reason") or "")
+            for r in self.records
+            if r.get("type") == "skipped" and r.get("index") == index
+        ]
+        return reasons[-1] if reasons else None
+
     def written_sha(self, index: int) -> str | None:
         """sha256 of what the run wrote for step `index` (deferred edits have no plan text)."""
         shas = [

@@ -12,7 +12,7 @@ from xenwizard.config import ConfigError, WizardConfig
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.hostcheck.dnsmasqconf import DnsmasqSources, dnsmasq_sources, same_file
 from xenwizard.hostcheck.live import KernelLive, LiveSystem, ProcessInfo
-from xenwizard.hostcheck.results import CheckResult, failed, passed
+from xenwizard.hostcheck.results import CheckResult, failed, passed, skipped
 from xenwizard.journal import STATE_DIR
 from xenwizard.probe import parse_shell_vars
 from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS
@@ -257,11 +257,29 @@ def check_files(ctx: Context) -> list[CheckResult]:
         kind, path = step.get("kind"), step.get("path")
         if not path:
             continue
-        if kind == "edit":
+        if kind not in ("edit", "symlink"):
+            continue
+        name = f"{'file' if kind == 'edit' else 'link'} {path}"
+        why = run.skipped(index)
+        if why is not None:
+            results.append(_skipped_result(run, name, why))
+        elif kind == "edit":
             results.append(_file_result(ctx, run, index, step))
-        elif kind == "symlink":
+        else:
             results.append(_link_result(ctx, run, step))
     return results
+
+
+def _skipped_result(run: AppliedRun, name: str, why: str) -> CheckResult:
+    """A step the apply skipped wrote nothing: there is nothing of it to compare."""
+    detail = why.removeprefix("skipped: ")
+    if run.skip_packages:
+        return skipped(
+            name,
+            f"skipped by the apply (--skip-packages): {detail}; `xenwizard apply` again once "
+            "they are installed",
+        )
+    return skipped(name, f"skipped by run {run.run_id}: {detail}")
 
 
 def _file_result(ctx: Context, run: AppliedRun, index: int, step: dict[str, Any]) -> CheckResult:

@@ -1,30 +1,47 @@
-"""What a check returns: a name, PASS or FAIL, and the reason in plain words."""
+"""What a check returns: a name, PASS, FAIL or SKIP, and the reason in plain words.
+
+SKIP is neither a pass nor a failure: the check did not run (the apply skipped the step it would
+check, or the live system cannot be seen from here). Only FAIL makes `xenwizard verify` exit 1.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+
 
 @dataclass(frozen=True)
 class CheckResult:
     name: str
-    ok: bool
+    status: str  # PASS, FAIL or SKIP
     reason: str
 
     @property
-    def status(self) -> str:
-        return "PASS" if self.ok else "FAIL"
+    def ok(self) -> bool:
+        """Passed (a skipped check is not a pass)."""
+        return self.status == PASS
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAIL
 
     def line(self) -> str:
         return f"{self.status} {self.name}: {self.reason}"
 
     def data(self) -> dict[str, object]:
-        return {"name": self.name, "status": self.status, "ok": self.ok, "reason": self.reason}
+        """For --json: `ok` is true for PASS, false for FAIL and null for SKIP."""
+        ok = None if self.status == SKIP else self.ok
+        return {"name": self.name, "status": self.status, "ok": ok, "reason": self.reason}
 
 
 def passed(name: str, reason: str) -> CheckResult:
-    return CheckResult(name, True, reason)
+    return CheckResult(name, PASS, reason)
 
 
 def failed(name: str, reason: str) -> CheckResult:
-    return CheckResult(name, False, reason)
+    return CheckResult(name, FAIL, reason)
+
+
+def skipped(name: str, reason: str) -> CheckResult:
+    return CheckResult(name, SKIP, reason)
