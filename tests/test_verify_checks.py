@@ -386,7 +386,8 @@ def test_verify_command_exit_code_and_json(tmp_path: Path) -> None:
     text = run_cli("verify", "--root", str(bare))
     assert text.returncode == 1
     assert text.stdout.splitlines()[0].startswith("FAIL run: no applied run found under ")
-    assert all(line.startswith(("PASS ", "FAIL ")) for line in text.stdout.splitlines())
+    assert all(line.startswith(("PASS ", "FAIL ", "SKIP ")) for line in text.stdout.splitlines())
+    assert f"SKIP bridge: not run: {bare} is not the running system (--root)" in text.stdout
     missing = run_cli("verify", "--root", str(tmp_path / "nope"))
     assert missing.returncode == 1
     assert missing.stderr.startswith("xenwizard: error: root ")

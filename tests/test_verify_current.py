@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, copy_root
+from tests.helpers import FIXTURES, copy_root, run_cli
 from tests.test_verify_checks import FakeLive, by_name, healthy
 from xenwizard.cli import main
 from xenwizard.hostcheck import checks, run_checks
@@ -101,3 +101,45 @@ def test_skipped_steps_do_not_fail_the_command(tmp_path, capsys, monkeypatch) ->
     assert data["file etc/xen/xl.conf"]["status"] == "SKIP"
     assert data["file etc/xen/xl.conf"]["ok"] is None
     assert data["file etc/network/interfaces"]["ok"] is True
+
+
+# --- 3. --root DIR: the live checks cannot see the target ------------------------------------
+
+LIVE_CHECKS = ["bridge", "alias", "dnsmasq", "dnsmasq-config", "dnsmasq-dhcp"]
+
+
+def test_with_another_root_the_live_checks_say_they_did_not_run(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    done = run_cli("verify", "--root", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr  # every check that ran passed
+    found = {line.split(":", 1)[0]: line for line in done.stdout.splitlines()}
+    for name in LIVE_CHECKS:
+        assert found[f"SKIP {name}"] == (
+            f"SKIP {name}: not run: {root} is not the running system (--root), "
+            "so its live state cannot be seen from here"
+        )
+    assert found["PASS run"].startswith("PASS run: ")
+    assert "PASS file etc/network/interfaces" in found
+    assert "PASS toolstack" in found
+    # a failing file check still fails the command
+    (root / "etc/network/interfaces").write_text("auto lo\n")
+    again = run_cli("verify", "--root", str(root))
+    assert again.returncode == 1
+    assert "FAIL file etc/network/interfaces: changed since run " in again.stdout
+
+
+def test_assume_live_runs_the_live_checks_against_this_machine(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    done = run_cli("verify", "--root", str(root), "--assume-live", "--json")
+    data = {d["name"]: d for d in json.loads(done.stdout)}
+    assert data["dnsmasq"]["status"] in ("PASS", "FAIL")  # it ran, on whatever this machine has
+    assert not any(d["reason"].startswith("not run: ") for d in data.values())
+
+
+def test_the_running_systems_root_is_not_skipped(tmp_path) -> None:
+    assert checks.not_running_system(RootFS("/")) is None
+    reason = checks.not_running_system(RootFS(tmp_path))
+    assert reason == f"{tmp_path} is not the running system (--root)"
+    results = by_name(run_checks(RootFS(tmp_path), FakeLive(), skip_live=reason))
+    assert results["bridge"].status == "SKIP"
+    assert results["toolstack"].status == "PASS"

@@ -33,6 +33,7 @@ from xenwizard.hostcheck.checks import (
     DHCP_PORT,
     DNSMASQ_SETTINGS,
     DNSMASQ_STEP,
+    LIVE_CHECKS,
     Context,
     check_alias,
     check_bridge,
@@ -41,6 +42,7 @@ from xenwizard.hostcheck.checks import (
     check_files,
     check_run,
     check_toolstack,
+    not_running_system,
     run_checks,
 )
 from xenwizard.hostcheck.dnsmasqconf import DEFAULT_DNSMASQ_CONF, DnsmasqSources, dnsmasq_sources
@@ -54,6 +56,7 @@ __all__ = [
     "DNSMASQ_SETTINGS",
     "DNSMASQ_STEP",
     "FAIL",
+    "LIVE_CHECKS",
     "PASS",
     "SKIP",
     "AppliedRun",
@@ -74,6 +77,7 @@ __all__ = [
     "dnsmasq_sources",
     "failed",
     "latest_applied_run",
+    "not_running_system",
     "passed",
     "planned_toolstack",
     "run_checks",
