@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import FIXTURES, copy_root, run_cli
 from tests.test_verify_checks import FakeLive, by_name, healthy
 from xenwizard.cli import main
-from xenwizard.hostcheck import checks, run_checks
+from xenwizard.hostcheck import CommandOutput, KernelLive, checks, run_checks
 from xenwizard.rootfs import RootFS
 
 
@@ -23,9 +23,29 @@ def applied(tmp_path: Path, release: str, capsys: pytest.CaptureFixture[str], *f
     return target
 
 
+XL_INFO = """\
+host                   : xenhost
+release                : 6.1.0-28-amd64
+machine                : x86_64
+nr_cpus                : 2
+virt_caps              : pv hvm hap shadow
+total_memory           : 2047
+free_memory            : 982
+xen_major              : 4
+xen_minor              : 17
+xen_extra              : .5
+xen_version            : 4.17.5
+xen_caps               : xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64
+xen_scheduler          : credit2
+xend_config_format     : 4
+"""
+
+
 def healthy_current(root: Path) -> FakeLive:
-    """As on a booted current release: the guests' subnet address unlabelled on the bridge."""
+    """As on a booted current release: the guests' subnet address unlabelled on the bridge, and
+    `xl info` answers."""
     live = healthy(root)
+    live.commands[("xl", "info")] = CommandOutput(0, XL_INFO, "")
     lan = live.addrs.pop("br0:0")
     live.addrs["br0"] = [*live.addrs["br0"], *lan]
     return live
@@ -105,7 +125,7 @@ def test_skipped_steps_do_not_fail_the_command(tmp_path, capsys, monkeypatch) ->
 
 # --- 3. --root DIR: the live checks cannot see the target ------------------------------------
 
-LIVE_CHECKS = ["bridge", "alias", "dnsmasq", "dnsmasq-config", "dnsmasq-dhcp"]
+LIVE_CHECKS = ["xen", "bridge", "alias", "dnsmasq", "dnsmasq-config", "dnsmasq-dhcp"]
 
 
 def test_with_another_root_the_live_checks_say_they_did_not_run(tmp_path, capsys) -> None:
@@ -143,3 +163,93 @@ def test_the_running_systems_root_is_not_skipped(tmp_path) -> None:
     results = by_name(run_checks(RootFS(tmp_path), FakeLive(), skip_live=reason))
     assert results["bridge"].status == "SKIP"
     assert results["toolstack"].status == "PASS"
+
+
+# --- 4. Xen is running, and this is dom0 -----------------------------------------------------
+
+
+def on_xen(live: FakeLive) -> FakeLive:
+    live.files["/sys/hypervisor/type"] = "xen\n"
+    live.files["/proc/xen/capabilities"] = "control_d\n"
+    live.commands[("xl", "info")] = CommandOutput(0, XL_INFO, "")
+    return live
+
+
+def xen_line(root: Path, live: FakeLive) -> str:
+    return by_name(run_checks(RootFS(root), live))["xen"].line()
+
+
+def test_xen_passes_on_dom0_and_names_the_version(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    assert xen_line(root, on_xen(healthy_current(root))) == (
+        "PASS xen: /sys/hypervisor/type is xen, /proc/xen/capabilities has control_d (dom0), "
+        "`xl info`: xen_version 4.17.5, virt_caps pv hvm hap shadow"
+    )
+
+
+def test_xen_fails_when_not_booted_into_xen(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    live = on_xen(healthy_current(root))
+    live.files["/sys/hypervisor/type"] = None
+    assert xen_line(root, live) == (
+        "FAIL xen: /sys/hypervisor/type is missing: this kernel is not running on Xen; "
+        "reboot into GRUB's Xen entry (`... with Xen hypervisor`)"
+    )
+    live.files["/sys/hypervisor/type"] = "kvm\n"
+    assert xen_line(root, live) == "FAIL xen: /sys/hypervisor/type is 'kvm', not xen"
+
+
+def test_xen_fails_in_a_guest_or_without_xenfs(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    live = on_xen(healthy_current(root))
+    live.files["/proc/xen/capabilities"] = ""
+    assert xen_line(root, live) == (
+        "FAIL xen: /proc/xen/capabilities has no control_d: this is a Xen guest (domU), not dom0"
+    )
+    live.files["/proc/xen/capabilities"] = None
+    assert xen_line(root, live) == (
+        "FAIL xen: /proc/xen/capabilities is missing: xenfs is not mounted on /proc/xen "
+        "(see `systemctl status proc-xen.mount`)"
+    )
+
+
+def test_xen_fails_when_xl_info_does(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    live = on_xen(healthy_current(root))
+    live.commands[("xl", "info")] = CommandOutput(
+        1, "", "xencall: error: Could not obtain handle on privileged command interface\n"
+    )
+    assert xen_line(root, live) == (
+        "FAIL xen: Xen runs (dom0), but `xl info` failed (exit 1: xencall: error: Could not "
+        "obtain handle on privileged command interface); run as root, and see "
+        "`systemctl status xencommons`"
+    )
+    del live.commands[("xl", "info")]
+    assert xen_line(root, live) == (
+        "FAIL xen: Xen runs (dom0), but there is no `xl`: the Xen tools are not installed"
+    )
+
+
+def test_xen_on_precise_does_not_ask_xl(root_precise) -> None:
+    live = on_xen(healthy(root_precise))
+    del live.commands[("xl", "info")]
+    assert xen_line(root_precise, live) == (
+        "PASS xen: /sys/hypervisor/type is xen, /proc/xen/capabilities has control_d (dom0); "
+        "xm toolstack: `xl info` not asked"
+    )
+
+
+@pytest.fixture
+def root_precise(tmp_path, capsys) -> Path:
+    target = copy_root(FIXTURES / "precise-root", tmp_path / "precise")
+    assert main(["apply", "--root", str(target), "--yes", "--skip-packages"]) == 0
+    capsys.readouterr()
+    return target
+
+
+def test_kernel_live_runs_commands_with_a_timeout() -> None:
+    live = KernelLive()
+    assert live.run(["true"]) == CommandOutput(0, "", "")
+    assert live.run(["no-such-program-xenwizard"]) is None
+    slow = live.run(["sleep", "5"], timeout=0.2)
+    assert slow is not None and slow.returncode != 0 and "timed out" in slow.stderr

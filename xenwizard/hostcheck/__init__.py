@@ -7,7 +7,9 @@ found and what to do. `KernelLive` is the real reader (psutil, /sys, /proc); tes
 
 What is checked, in order:
   run              the latest applied run under ROOT/var/lib/xenwizard (its answers drive the rest)
-  bridge           BR exists, is a bridge, and is up
+  xen              Xen runs and this is dom0 (/sys/hypervisor/type, /proc/xen/capabilities);
+                   on current releases `xl info` answers (its xen_version is shown)
+  bridge           BR exists, is a bridge, and is up (who makes it at boot depends on the release)
   bridge-address   BR has an unlabelled IPv4 address: without one, dnsmasq ignores the labelled
                    BR:0 alias ("DHCP packet received on BR which has no address")
   alias            the host address with the configured prefix, labelled BR:0
@@ -42,11 +44,12 @@ from xenwizard.hostcheck.checks import (
     check_files,
     check_run,
     check_toolstack,
+    check_xen,
     not_running_system,
     run_checks,
 )
 from xenwizard.hostcheck.dnsmasqconf import DEFAULT_DNSMASQ_CONF, DnsmasqSources, dnsmasq_sources
-from xenwizard.hostcheck.live import KernelLive, LinkState, LiveSystem, ProcessInfo
+from xenwizard.hostcheck.live import CommandOutput, KernelLive, LinkState, LiveSystem, ProcessInfo
 from xenwizard.hostcheck.results import FAIL, PASS, SKIP, CheckResult, failed, passed, skipped
 
 __all__ = [
@@ -61,6 +64,7 @@ __all__ = [
     "SKIP",
     "AppliedRun",
     "CheckResult",
+    "CommandOutput",
     "Context",
     "DnsmasqSources",
     "KernelLive",
@@ -74,6 +78,7 @@ __all__ = [
     "check_files",
     "check_run",
     "check_toolstack",
+    "check_xen",
     "dnsmasq_sources",
     "failed",
     "latest_applied_run",

@@ -75,6 +75,64 @@ def check_run(fs: RootFS) -> tuple[CheckResult, AppliedRun | None, WizardConfig]
     )
 
 
+HYPERVISOR_TYPE = "/sys/hypervisor/type"
+XEN_CAPABILITIES = "/proc/xen/capabilities"
+XL_INFO_SHOWN = ("xen_version", "virt_caps")
+
+
+def check_xen(ctx: Context) -> CheckResult:
+    """Xen runs and this is dom0; on current releases `xl info` answers too."""
+    kind = ctx.live.read_text(HYPERVISOR_TYPE)
+    if kind is None:
+        return failed(
+            "xen",
+            f"{HYPERVISOR_TYPE} is missing: this kernel is not running on Xen; reboot into "
+            "GRUB's Xen entry (`... with Xen hypervisor`)",
+        )
+    if kind.strip() != "xen":
+        return failed("xen", f"{HYPERVISOR_TYPE} is {kind.strip()!r}, not xen")
+    caps = ctx.live.read_text(XEN_CAPABILITIES)
+    if caps is None:
+        return failed(
+            "xen",
+            f"{XEN_CAPABILITIES} is missing: xenfs is not mounted on /proc/xen "
+            "(see `systemctl status proc-xen.mount`)",
+        )
+    if "control_d" not in caps.split():
+        return failed(
+            "xen", f"{XEN_CAPABILITIES} has no control_d: this is a Xen guest (domU), not dom0"
+        )
+    found = f"{HYPERVISOR_TYPE} is xen, {XEN_CAPABILITIES} has control_d (dom0)"
+    if ctx.run is not None and ctx.run.profile == "ubuntu-precise":
+        return passed("xen", f"{found}; xm toolstack: `xl info` not asked")
+    done = ctx.live.run(["xl", "info"])
+    if done is None:
+        return failed(
+            "xen", "Xen runs (dom0), but there is no `xl`: the Xen tools are not installed"
+        )
+    if done.returncode != 0:
+        detail = next((line.strip() for line in done.stderr.splitlines() if line.strip()), "")
+        return failed(
+            "xen",
+            f"Xen runs (dom0), but `xl info` failed (exit {done.returncode}"
+            f"{': ' + detail if detail else ''}); run as root, and see "
+            "`systemctl status xencommons`",
+        )
+    info = _xl_info(done.stdout)
+    shown = ", ".join(f"{key} {info[key]}" for key in XL_INFO_SHOWN if info.get(key))
+    return passed("xen", f"{found}, `xl info`: {shown or 'answered'}")
+
+
+def _xl_info(text: str) -> dict[str, str]:
+    """`xl info`'s `key : value` lines."""
+    info = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            info[key.strip()] = value.strip()
+    return info
+
+
 def check_bridge(ctx: Context) -> CheckResult:
     bridge = ctx.config.bridge
     link = ctx.live.link(bridge)
@@ -368,7 +426,15 @@ def check_toolstack(ctx: Context) -> CheckResult:
     )
 
 
-LIVE_CHECKS = ("bridge", "bridge-address", "alias", "dnsmasq", "dnsmasq-config", "dnsmasq-dhcp")
+LIVE_CHECKS = (
+    "xen",
+    "bridge",
+    "bridge-address",
+    "alias",
+    "dnsmasq",
+    "dnsmasq-config",
+    "dnsmasq-dhcp",
+)
 
 
 def not_running_system(fs: RootFS) -> str | None:
@@ -406,7 +472,7 @@ def _live_check_names(ctx: Context) -> list[str]:
 
 
 def _live_checks(ctx: Context) -> list[CheckResult]:
-    results = [check_bridge(ctx)]
+    results = [check_xen(ctx), check_bridge(ctx)]
     if ctx.labelled_alias:
         results.append(check_bridge_address(ctx))
     results.append(check_alias(ctx))

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from xenwizard.rootfs import ENCODING, ERRORS
+from xenwizard.runner import BASE_ENV
+
+COMMAND_TIMEOUT = 10.0  # seconds; `xl info` answers at once when xenstored runs
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,13 @@ class ProcessInfo:
     udp_ports: frozenset[int] | None  # None: could not tell (not root)
 
 
+@dataclass(frozen=True)
+class CommandOutput:
+    returncode: int  # -1: timed out (stderr says so)
+    stdout: str
+    stderr: str
+
+
 class LiveSystem(Protocol):
     """Readers of the running system; `KernelLive` is the real one."""
 
@@ -46,6 +58,11 @@ class LiveSystem(Protocol):
         ...
 
     def mtime(self, path: str) -> float | None: ...
+
+    def run(self, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> CommandOutput | None:
+        """Run a read-only query (`xl info`, `nft -j list ...`) on this machine; None when the
+        program is not installed."""
+        ...
 
 
 class KernelLive:
@@ -123,6 +140,26 @@ class KernelLive:
             return os.stat(path).st_mtime
         except OSError:
             return None
+
+    def run(self, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> CommandOutput | None:
+        try:
+            done = subprocess.run(
+                list(argv),
+                capture_output=True,
+                text=True,
+                errors="replace",
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **BASE_ENV},
+                timeout=timeout,
+                check=False,
+            )
+        except FileNotFoundError:
+            return None
+        except subprocess.TimeoutExpired:
+            return CommandOutput(-1, "", f"timed out after {timeout:g}s")
+        except OSError as exc:
+            return CommandOutput(-1, "", str(exc))
+        return CommandOutput(done.returncode, done.stdout, done.stderr)
 
 
 def _netns_id(pid: str) -> tuple[int, int] | None:
