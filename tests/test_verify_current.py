@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import FIXTURES, copy_root, run_cli
 from tests.test_verify_checks import FakeLive, by_name, healthy
 from xenwizard.cli import main
-from xenwizard.hostcheck import CommandOutput, KernelLive, checks, run_checks
+from xenwizard.hostcheck import CheckResult, CommandOutput, KernelLive, checks, run_checks
 from xenwizard.rootfs import RootFS
 
 
@@ -253,3 +253,165 @@ def test_kernel_live_runs_commands_with_a_timeout() -> None:
     assert live.run(["no-such-program-xenwizard"]) is None
     slow = live.run(["sleep", "5"], timeout=0.2)
     assert slow is not None and slow.returncode != 0 and "timed out" in slow.stderr
+
+
+# --- 5. the DHCP confinement (only when the plan has a dhcp-confine step) --------------------
+
+NFT = FIXTURES / "nft"
+NFT_LIST = ("nft", "-j", "list", "table", "bridge", "xenwizard")
+NOT_LOADED = CommandOutput(
+    1, "", "Error: No such file or directory\nlist table bridge xenwizard\n                  ^^^^\n"
+)
+
+
+def add_confine_step(root: Path, ruleset: str | None = None, nic: str | None = None) -> None:
+    """Give the applied run the `dhcp-confine` step another change adds, with its file written
+    (and, when given, a `nic` of its own, which names the NIC before the bridge step does)."""
+    text = ruleset if ruleset is not None else (NFT / "dhcp-confine.nft").read_text()
+    run_dir = next((root / "var/lib/xenwizard/runs").iterdir())
+    plan = json.loads((run_dir / "plan.json").read_text())
+    plan["steps"] = [step for step in plan["steps"] if step["id"] != "dhcp-confine"]
+    plan["steps"].append(
+        {
+            "id": "dhcp-confine",
+            "kind": "edit",
+            "title": "nftables: DHCP stays on the guests' side of br0",
+            "path": "etc/xenwizard/dhcp-confine.nft",
+            "creates": True,
+            "deferred": False,
+            "before": None,
+            "after": text,
+            "mode": "0o644",
+            **({"nic": nic} if nic else {}),
+        }
+    )
+    (run_dir / "plan.json").write_text(json.dumps(plan))
+    (root / "etc/xenwizard").mkdir(parents=True, exist_ok=True)
+    (root / "etc/xenwizard/dhcp-confine.nft").write_text(text)
+
+
+def confined_root(tmp_path, capsys, *flags: str) -> Path:
+    root = applied(tmp_path, "debian-12", capsys, *flags)
+    add_confine_step(root)
+    return root
+
+
+def loaded(json_text: str | None = None) -> CommandOutput:
+    return CommandOutput(0, json_text or (NFT / "dhcp-confine.json").read_text(), "")
+
+
+def confinement(root: Path, live: FakeLive) -> CheckResult:
+    return by_name(run_checks(RootFS(root), live))["dhcp-confinement"]
+
+
+def test_no_confinement_check_without_the_step(tmp_path, capsys) -> None:
+    root = applied(tmp_path, "debian-12", capsys)
+    live = healthy_current(root)
+    live.commands[NFT_LIST] = NOT_LOADED  # would fail, were it asked
+    assert "dhcp-confinement" not in by_name(run_checks(RootFS(root), live))
+
+
+def test_confinement_passes_with_the_table_loaded(tmp_path, capsys) -> None:
+    root = confined_root(tmp_path, capsys)
+    live = healthy_current(root)
+    live.commands[NFT_LIST] = loaded()
+    results = run_checks(RootFS(root), live)
+    assert by_name(results)["dhcp-confinement"].line() == (
+        "PASS dhcp-confinement: table bridge xenwizard is loaded and drops udp dport 67 and 68 "
+        "on eno1 (chains forward, input)"
+    )
+    assert [r.line() for r in results if r.failed] == []
+    assert [r.name for r in results].index("dhcp-confinement") == [r.name for r in results].index(
+        "dnsmasq-dhcp"
+    ) + 1
+
+
+def test_confinement_fails_when_the_table_is_not_loaded(tmp_path, capsys) -> None:
+    root = confined_root(tmp_path, capsys)
+    live = healthy_current(root)
+    live.commands[NFT_LIST] = NOT_LOADED
+    assert confinement(root, live).line() == (
+        "FAIL dhcp-confinement: table bridge xenwizard is not loaded: guests may get leases from "
+        "the LAN's DHCP server, and the host's dnsmasq hears LAN machines; load "
+        "etc/xenwizard/dhcp-confine.nft (`nft -f /etc/xenwizard/dhcp-confine.nft`)"
+    )
+    del live.commands[NFT_LIST]
+    assert confinement(root, live).reason.startswith(
+        "`nft` is not installed, so table bridge xenwizard cannot be seen: guests may get leases"
+    )
+    live.commands[NFT_LIST] = CommandOutput(1, "", "Error: Operation not permitted\n")
+    assert confinement(root, live).reason == (
+        "`nft -j list table bridge xenwizard` failed (exit 1: Error: Operation not permitted); "
+        "run as root"
+    )
+    live.commands[NFT_LIST] = CommandOutput(0, "not json", "")
+    assert confinement(root, live).reason.startswith("cannot read `nft -j`'s output: not JSON")
+
+
+def test_confinement_fails_without_drops_on_the_plans_nic(tmp_path, capsys) -> None:
+    data = json.loads((NFT / "dhcp-confine.json").read_text())
+    root = confined_root(tmp_path, capsys)
+    live = healthy_current(root)
+    # only the input chain's rule (udp dport 67): nothing drops the clients' port 68
+    only_input = [
+        item for item in data["nftables"] if item.get("rule", {}).get("chain") != "forward"
+    ]
+    live.commands[NFT_LIST] = loaded(json.dumps({"nftables": only_input}))
+    assert confinement(root, live).line() == (
+        "FAIL dhcp-confinement: table bridge xenwizard is loaded but drops no udp dport 68 on "
+        "eno1: guests may get leases from the LAN's DHCP server, and the host's dnsmasq hears LAN "
+        "machines; load etc/xenwizard/dhcp-confine.nft again "
+        "(`nft -f /etc/xenwizard/dhcp-confine.nft`)"
+    )
+    # the rules are there, but for another NIC than the plan's
+    add_confine_step(root, nic="eth7")
+    live.commands[NFT_LIST] = loaded()
+    assert confinement(root, live).reason.startswith(
+        "table bridge xenwizard is loaded but drops no udp dport 67 or 68 on eth7: "
+    )
+
+
+def test_confinement_reads_sets_ranges_and_accepts_no_other_verdict(tmp_path, capsys) -> None:
+    from xenwizard.hostcheck import dhcp_drops
+
+    def rule(chain: str, dport: object, verdict: str = "drop", key: str = "iifname") -> dict:
+        return {
+            "rule": {
+                "family": "bridge",
+                "table": "xenwizard",
+                "chain": chain,
+                "expr": [
+                    {"match": {"op": "==", "left": {"meta": {"key": key}}, "right": "eno1"}},
+                    {
+                        "match": {
+                            "op": "==",
+                            "left": {"payload": {"protocol": "udp", "field": "dport"}},
+                            "right": dport,
+                        }
+                    },
+                    {verdict: None},
+                ],
+            }
+        }
+
+    assert dhcp_drops([rule("forward", {"range": [67, 68]})], "eno1") == {
+        67: ["forward"],
+        68: ["forward"],
+    }
+    assert dhcp_drops([rule("forward", {"set": [53, 67]}, key="oifname")], "eno1") == {
+        67: ["forward"],
+        68: [],
+    }
+    assert dhcp_drops([rule("forward", 67, verdict="accept")], "eno1") == {67: [], 68: []}
+    assert dhcp_drops([rule("forward", 67, key="ibrname")], "eno1") == {67: [], 68: []}
+    other_table = rule("forward", 67)
+    other_table["rule"]["table"] = "filter"
+    assert dhcp_drops([other_table], "eno1") == {67: [], 68: []}
+
+
+def test_confinement_is_a_live_check_skipped_with_another_root(tmp_path, capsys) -> None:
+    root = confined_root(tmp_path, capsys)
+    done = run_cli("verify", "--root", str(root))
+    assert f"SKIP dhcp-confinement: not run: {root} is not the running system" in done.stdout
+    assert "PASS file etc/xenwizard/dhcp-confine.nft: as run " in done.stdout
+    assert done.returncode == 0, done.stdout

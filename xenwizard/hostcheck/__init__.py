@@ -17,6 +17,8 @@ What is checked, in order:
   dnsmasq-config   one of them reads our settings file, was started after it last changed, and
                    its configuration names interface=BR
   dnsmasq-dhcp     that process has the DHCP port (UDP 67) open
+  dhcp-confinement only when the plan has a `dhcp-confine` step: table bridge xenwizard is loaded
+                   (`nft -j list table bridge xenwizard`) and drops udp dport 67 and 68 on the NIC
   file PATH        each file the run wrote is still as the run left it
   link PATH        each link the run made is still there
   toolstack        TOOLSTACK in etc/default/xen is what it was when the run was planned
@@ -26,7 +28,8 @@ The live checks look at the kernel this process runs on (in tests: inside a netw
 
 Modules: `results` (CheckResult), `live` (LiveSystem, KernelLive), `applied` (the last applied
 run from its journal), `dnsmasqconf` (the files and options a dnsmasq command line selects),
-`checks` (the checks and `run_checks`). The names callers use are re-exported here.
+`nftables` (the confinement's table as `nft -j` lists it), `checks` (the checks and
+`run_checks`). The names callers use are re-exported here.
 """
 
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
@@ -40,6 +43,7 @@ from xenwizard.hostcheck.checks import (
     check_alias,
     check_bridge,
     check_bridge_address,
+    check_dhcp_confinement,
     check_dnsmasq,
     check_files,
     check_run,
@@ -50,6 +54,7 @@ from xenwizard.hostcheck.checks import (
 )
 from xenwizard.hostcheck.dnsmasqconf import DEFAULT_DNSMASQ_CONF, DnsmasqSources, dnsmasq_sources
 from xenwizard.hostcheck.live import CommandOutput, KernelLive, LinkState, LiveSystem, ProcessInfo
+from xenwizard.hostcheck.nftables import TABLE_FAMILY, TABLE_NAME, dhcp_drops
 from xenwizard.hostcheck.results import FAIL, PASS, SKIP, CheckResult, failed, passed, skipped
 
 __all__ = [
@@ -62,6 +67,8 @@ __all__ = [
     "LIVE_CHECKS",
     "PASS",
     "SKIP",
+    "TABLE_FAMILY",
+    "TABLE_NAME",
     "AppliedRun",
     "CheckResult",
     "CommandOutput",
@@ -74,11 +81,13 @@ __all__ = [
     "check_alias",
     "check_bridge",
     "check_bridge_address",
+    "check_dhcp_confinement",
     "check_dnsmasq",
     "check_files",
     "check_run",
     "check_toolstack",
     "check_xen",
+    "dhcp_drops",
     "dnsmasq_sources",
     "failed",
     "latest_applied_run",

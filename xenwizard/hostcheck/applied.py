@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xenwizard.config import WizardConfig, build_config
+from xenwizard.edits import EditError
 from xenwizard.journal import Journal, list_runs, runs_dir
 from xenwizard.rootfs import RootFS
 
@@ -48,6 +49,23 @@ class AppliedRun:
         ]
         return reasons[-1] if reasons else None
 
+    def step_index(self, step_id: str) -> int | None:
+        return next((i for i, s in enumerate(self.steps) if s.get("id") == step_id), None)
+
+    def nic(self, bridge: str) -> str | None:
+        """The NIC the plan made the bridge's port: the `dhcp-confine` step's own `nic`, the
+        answers' `nic` (`--nic`), or the port of BR in the file the `bridge` step wrote."""
+        confine = self.step("dhcp-confine")
+        if confine and confine.get("nic"):
+            return str(confine["nic"])
+        answered = dict(self.plan.get("answers", {})).get("nic")
+        if answered:
+            return str(answered)
+        step = self.step("bridge")
+        if not step or not isinstance(step.get("after"), str):
+            return None
+        return bridge_port(str(step.get("path", "")), step["after"], bridge)
+
     def written_sha(self, index: int) -> str | None:
         """sha256 of what the run wrote for step `index` (deferred edits have no plan text)."""
         shas = [
@@ -75,3 +93,23 @@ def planned_toolstack(run: AppliedRun) -> tuple[bool, str | None]:
     if isinstance(facts, dict) and "toolstack" in facts:
         return True, facts["toolstack"]
     return False, None
+
+
+def bridge_port(path: str, text: str, bridge: str) -> str | None:
+    """The first port of BR in a network configuration xenwizard wrote (ifupdown or netplan),
+    read with the format's own reader; None when it names none."""
+    try:
+        if path.startswith("etc/netplan/"):
+            from xenwizard.edits import miniyaml
+
+            data = miniyaml.parse(text).data()
+            network = data.get("network") if isinstance(data, dict) else None
+            bridges = network.get("bridges") if isinstance(network, dict) else None
+            ours = bridges.get(bridge) if isinstance(bridges, dict) else None
+            ports = ours.get("interfaces") if isinstance(ours, dict) else None
+            return str(ports[0]) if isinstance(ports, list) and ports else None
+        from xenwizard.edits.ifupdown_bridge import configured_interfaces
+
+        return next((name for name, _m, is_port in configured_interfaces(text) if is_port), None)
+    except EditError:
+        return None

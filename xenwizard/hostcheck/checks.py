@@ -12,6 +12,16 @@ from xenwizard.config import ConfigError, WizardConfig
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.hostcheck.dnsmasqconf import DnsmasqSources, dnsmasq_sources, same_file
 from xenwizard.hostcheck.live import KernelLive, LiveSystem, ProcessInfo
+from xenwizard.hostcheck.nftables import (
+    DHCP_PORTS,
+    TABLE_FAMILY,
+    TABLE_NAME,
+    RulesetError,
+    dhcp_drops,
+    has_table,
+    list_table_argv,
+    parse_ruleset,
+)
 from xenwizard.hostcheck.results import CheckResult, failed, passed, skipped
 from xenwizard.journal import STATE_DIR
 from xenwizard.probe import parse_shell_vars
@@ -23,6 +33,11 @@ ALIAS_STEP = "alias-interface"
 DNSMASQ_STEP = "dnsmasq"
 BRIDGE_STEP = "bridge"  # current releases: the bridge in ifupdown's or netplan's configuration
 INTERFACES = "etc/network/interfaces"
+CONFINE_STEP = "dhcp-confine"  # the nftables ruleset that keeps DHCP off the NIC port
+CONFINE_FILE = "etc/xenwizard/dhcp-confine.nft"
+UNCONFINED = (
+    "guests may get leases from the LAN's DHCP server, and the host's dnsmasq hears LAN machines"
+)
 
 
 @dataclass
@@ -40,6 +55,11 @@ class Context:
     @property
     def address_label(self) -> str:
         return self.config.alias if self.labelled_alias else self.config.bridge
+
+    @property
+    def confined(self) -> bool:
+        """The applied plan confines DHCP with nftables (it has a `dhcp-confine` step)."""
+        return self.run is not None and self.run.step(CONFINE_STEP) is not None
 
     @property
     def dnsmasq_settings(self) -> str:
@@ -301,6 +321,54 @@ def _config_result(
     )
 
 
+def check_dhcp_confinement(ctx: Context) -> CheckResult:
+    """The `dhcp-confine` step's table is loaded and drops DHCP on the plan's NIC."""
+    name, table = "dhcp-confinement", f"table {TABLE_FAMILY} {TABLE_NAME}"
+    step = ctx.run.step(CONFINE_STEP) if ctx.run else None
+    ruleset = str(step.get("path") or CONFINE_FILE) if step else CONFINE_FILE
+    nic = ctx.run.nic(ctx.config.bridge) if ctx.run else None
+    if nic is None:
+        return failed(
+            name, f"the applied plan names no NIC for the bridge, so {table} cannot be checked"
+        )
+    done = ctx.live.run(list_table_argv())
+    if done is None:
+        return failed(name, f"`nft` is not installed, so {table} cannot be seen: {UNCONFINED}")
+    not_loaded = f"{table} is not loaded: {UNCONFINED}; load {ruleset} (`nft -f /{ruleset}`)"
+    if done.returncode != 0:
+        detail = next((line.strip() for line in done.stderr.splitlines() if line.strip()), "")
+        if "No such file or directory" in detail:
+            return failed(name, not_loaded)
+        return failed(
+            name,
+            f"`{' '.join(list_table_argv())}` failed (exit {done.returncode}: {detail}); "
+            "run as root",
+        )
+    try:
+        items = parse_ruleset(done.stdout)
+    except RulesetError as exc:
+        return failed(name, f"cannot read `nft -j`'s output: {exc}")
+    if not has_table(items):
+        return failed(
+            name, f"{table} is not loaded: {UNCONFINED}; load {ruleset} (`nft -f /{ruleset}`)"
+        )
+    drops = dhcp_drops(items, nic)
+    missing = [port for port in DHCP_PORTS if not drops[port]]
+    if missing:
+        ports = " or ".join(str(p) for p in missing)
+        return failed(
+            name,
+            f"{table} is loaded but drops no udp dport {ports} on {nic}: {UNCONFINED}; "
+            f"load {ruleset} again (`nft -f /{ruleset}`)",
+        )
+    chains = sorted({chain for port in DHCP_PORTS for chain in drops[port]})
+    ports = " and ".join(str(p) for p in DHCP_PORTS)
+    return passed(
+        name,
+        f"{table} is loaded and drops udp dport {ports} on {nic} (chains {', '.join(chains)})",
+    )
+
+
 def _split_names(values: Iterable[str]) -> list[str]:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
@@ -434,6 +502,7 @@ LIVE_CHECKS = (
     "dnsmasq",
     "dnsmasq-config",
     "dnsmasq-dhcp",
+    "dhcp-confinement",
 )
 
 
@@ -468,7 +537,10 @@ def run_checks(
 
 
 def _live_check_names(ctx: Context) -> list[str]:
-    return [n for n in LIVE_CHECKS if n != "bridge-address" or ctx.labelled_alias]
+    names = [n for n in LIVE_CHECKS if n != "bridge-address" or ctx.labelled_alias]
+    if not ctx.confined:
+        names.remove("dhcp-confinement")
+    return names
 
 
 def _live_checks(ctx: Context) -> list[CheckResult]:
@@ -477,5 +549,7 @@ def _live_checks(ctx: Context) -> list[CheckResult]:
         results.append(check_bridge_address(ctx))
     results.append(check_alias(ctx))
     results += check_dnsmasq(ctx)
+    if ctx.confined:
+        results.append(check_dhcp_confinement(ctx))
     assert [r.name for r in results] == _live_check_names(ctx)
     return results
