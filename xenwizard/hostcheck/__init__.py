@@ -19,12 +19,13 @@ What is checked, in order:
   dnsmasq-dhcp     that process has the DHCP port (UDP 67) open
   dhcp-confinement only when the plan has a `dhcp-confine` step: table bridge xenwizard is loaded
                    (`nft -j list table bridge xenwizard`) and drops udp dport 67 and 68 on the NIC
-  file PATH        each file the run wrote is still as the run left it
-  link PATH        each link the run made is still there
+  file PATH        each file the run wrote is still as the run left it (SKIP: the run skipped it)
+  link PATH        each link the run made is still there (SKIP: the run skipped it)
   toolstack        TOOLSTACK in etc/default/xen is what it was when the run was planned
 
-The live checks look at the kernel this process runs on (in tests: inside a network namespace);
-`--root` only says where the files and the journal are.
+The live checks (xen to dhcp-confinement) look at the kernel this process runs on (in tests:
+inside a network namespace). They mean something only when ROOT is that system's root: with
+`skip_live` (`verify --root DIR`, DIR not `/`, see `not_running_system`) each says SKIP instead.
 
 Modules: `results` (CheckResult), `live` (LiveSystem, KernelLive), `applied` (the last applied
 run from its journal), `dnsmasqconf` (the files and options a dnsmasq command line selects),
