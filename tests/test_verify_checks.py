@@ -19,6 +19,7 @@ from xenwizard.config import WizardConfig
 from xenwizard.hostcheck import (
     DEFAULT_DNSMASQ_CONF,
     CheckResult,
+    CommandOutput,
     LinkState,
     ProcessInfo,
     dnsmasq_sources,
@@ -38,8 +39,9 @@ class FakeLive:
     links: dict[str, LinkState] = field(default_factory=dict)
     addrs: dict[str, list[ipaddress.IPv4Interface]] = field(default_factory=dict)
     procs: list[ProcessInfo] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | None] = field(default_factory=dict)  # None: absent
     mtimes: dict[str, float] = field(default_factory=dict)
+    commands: dict[tuple[str, ...], CommandOutput] = field(default_factory=dict)  # else: no such
 
     def link(self, name: str) -> LinkState | None:
         return self.links.get(name)
@@ -57,6 +59,9 @@ class FakeLive:
             return Path(path).read_text()
         except OSError:
             return None
+
+    def run(self, argv, timeout: float = 10) -> CommandOutput | None:
+        return self.commands.get(tuple(argv))
 
     def mtime(self, path: str) -> float | None:
         if path in self.mtimes:
@@ -111,6 +116,7 @@ def healthy(root: Path, config: WizardConfig | None = None) -> FakeLive:
                 udp_ports=frozenset({67}),
             )
         ],
+        files={"/sys/hypervisor/type": "xen\n", "/proc/xen/capabilities": "control_d\n"},
     )
 
 
@@ -122,8 +128,9 @@ def test_everything_passes_on_a_healthy_host(root: Path) -> None:
     results = run_checks(RootFS(root), healthy(root))
     assert [r.line() for r in results if not r.ok] == []
     names = [r.name for r in results]
-    assert names[:7] == [
+    assert names[:8] == [
         "run",
+        "xen",
         "bridge",
         "bridge-address",
         "alias",
@@ -386,7 +393,8 @@ def test_verify_command_exit_code_and_json(tmp_path: Path) -> None:
     text = run_cli("verify", "--root", str(bare))
     assert text.returncode == 1
     assert text.stdout.splitlines()[0].startswith("FAIL run: no applied run found under ")
-    assert all(line.startswith(("PASS ", "FAIL ")) for line in text.stdout.splitlines())
+    assert all(line.startswith(("PASS ", "FAIL ", "SKIP ")) for line in text.stdout.splitlines())
+    assert f"SKIP bridge: not run: {bare} is not the running system (--root)" in text.stdout
     missing = run_cli("verify", "--root", str(tmp_path / "nope"))
     assert missing.returncode == 1
     assert missing.stderr.startswith("xenwizard: error: root ")

@@ -106,6 +106,12 @@ def _configure_history(parser: argparse.ArgumentParser) -> None:
 def _configure_verify(parser: argparse.ArgumentParser) -> None:
     add_root_options(parser)
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.add_argument(
+        "--assume-live",
+        action="store_true",
+        help="with --root DIR: run the live checks (bridge, addresses, dnsmasq) against this "
+        "machine anyway, as if DIR were its root",
+    )
 
 
 COMMANDS: dict[str, Command] = {

@@ -1,5 +1,5 @@
 """Before the first change: is the target still exactly what the operator previewed? (The
-plan's freshness; `xenwizard verify`, the live-host check after a reboot, is hostcheck.py.)
+plan's freshness; `xenwizard verify`, the live-host check after a reboot, is hostcheck/.)
 
 If a file changed between `plan` and `apply` (another admin, a package upgrade), applying the
 previewed `after` text would silently drop that change; so the engine stops and asks for a
