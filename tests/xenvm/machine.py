@@ -10,6 +10,7 @@ whose last lines every failure shows, named by its phase.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import socket
 import subprocess
@@ -106,12 +107,10 @@ class Machine:
         self.fail(phase, f"SSH did not answer within {timeout:.0f} s")
 
     def poweroff(self, phase: str, timeout: float = 180) -> float:
-        """`systemctl poweroff` in the VM, and wait for QEMU to end (then a cold boot may follow)."""
+        """`systemctl poweroff` in the VM, and wait for QEMU to end (a cold boot may follow)."""
         started = time.monotonic()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.ssh("systemctl poweroff", timeout=30, check=False)
-        except subprocess.TimeoutExpired:
-            pass
         assert self.process is not None
         try:
             self.process.wait(timeout)
@@ -150,7 +149,8 @@ class Machine:
         if check and done.returncode != 0:
             self.fail(
                 phase,
-                f"`{command}` exited {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}",
+                f"`{command}` exited {done.returncode}\n"
+                f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}",
             )
         return done
 
