@@ -281,3 +281,49 @@ def test_xenwizard_plan_shows_every_rule(tmp_path: Path) -> None:
     ) in out
     data = json.loads(run_cli("plan", "--root", str(FIXTURES / "debian-12-root"), "--json").stdout)
     assert [s["id"] for s in data["steps"] if s["id"] in CONFINE] == list(CONFINE)
+
+
+@pytest.mark.parametrize("point", ["after-intent", "after-dirs", "after-link"])
+def test_a_kill_while_enabling_the_unit_rolls_back_cleanly(tmp_path: Path, point: str) -> None:
+    """Killed (os._exit, no cleanup) between the link step's journal record, its directory and
+    the link itself: a fresh rollback from the journal leaves the root as it was."""
+    root = copy_root(FIXTURES / "debian-12-root", tmp_path / "root")
+    before = manifest(root)
+    plan = plan_for(root)
+    k = [s.id for s in plan.steps].index("dhcp-confine-enable")
+    pid = os.fork()
+    if pid == 0:  # the doomed apply
+        try:
+            from xenwizard import atomic, stepops
+            from xenwizard.journal import Journal
+
+            real_append, real_dirs, real_symlink = Journal.append, atomic.make_dirs, os.symlink
+
+            def append(self, record) -> None:
+                real_append(self, record)
+                if point == "after-intent" and record.get("index") == k:
+                    os._exit(137)
+
+            def make_dirs(dirs, *a, **kw) -> None:
+                real_dirs(dirs, *a, **kw)
+                if point == "after-dirs" and any(str(d).endswith(".wants") for d in dirs):
+                    os._exit(137)
+
+            def symlink(target, link, *a, **kw) -> None:
+                real_symlink(target, link, *a, **kw)
+                if point == "after-link":
+                    os._exit(137)
+
+            Journal.append = append  # type: ignore[method-assign]
+            atomic.make_dirs = make_dirs
+            stepops.os.symlink = symlink  # type: ignore[attr-defined]
+            Engine(plan, RootFS(root), FakeRunner(root), skip_packages=True).apply()
+            os._exit(3)  # the kill point was never reached
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 137
+    runs = sorted(os.listdir(root / "var/lib/xenwizard/runs"))
+    rolled = Engine(None, RootFS(root), FakeRunner(root)).rollback(runs[0])
+    assert rolled.outcome == "rolled-back", rolled.message
+    assert diff_manifests(before, manifest(root)) == []
