@@ -270,7 +270,7 @@ def test_xenwizard_plan_shows_every_rule(tmp_path: Path) -> None:
     done = run_cli("plan", "--root", str(FIXTURES / "ubuntu-24.04-root"))
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "DHCP confined on br0: nftables rules keep the LAN (eno1) out: change" in out
+    assert "nftables: DHCP confined on br0 (the LAN's eno1 kept out): change" in out
     assert "+++ b/etc/xenwizard/dhcp-confine.nft" in out
     for line in nftconfine.render_rules("br0", "eno1").splitlines():
         assert f"+{line}" in out.splitlines()

@@ -404,7 +404,7 @@ class CurrentRelease(Profile):
         ifname, how = self.nic_ifname(config, facts, fs, choice)
         rules = edit_step(
             "dhcp-confine",
-            f"DHCP confined on {bridge}: nftables rules keep the LAN ({ifname}) out",
+            f"nftables: DHCP confined on {bridge} (the LAN's {ifname} kept out)",
             fs,
             nftconfine.RULES_PATH,
             partial(nftconfine.set_rules, bridge=bridge, nic=ifname),
@@ -418,7 +418,7 @@ class CurrentRelease(Profile):
         ]
         unit = edit_step(
             "dhcp-confine-unit",
-            "DHCP confinement: the systemd unit that loads the rules at boot",
+            "systemd: unit that loads the DHCP rules at boot",
             fs,
             nftconfine.UNIT_PATH,
             nftconfine.set_unit,
@@ -431,7 +431,7 @@ class CurrentRelease(Profile):
             base,
             name,
             nftconfine.UNIT_TARGET,
-            "DHCP confinement: the unit is enabled (sysinit.target wants it)",
+            "systemd: that unit enabled at boot (sysinit.target wants it)",
             target_kind="file",
             create_dirs=True,
         )
