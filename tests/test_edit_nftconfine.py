@@ -224,6 +224,7 @@ def test_netplan_match_by_mac_takes_the_live_interface_with_that_mac(tmp_path: P
         probe(fs, live=False),
         interfaces=(
             InterfaceInfo("br0", mac="52:54:00:8a:1c:02", is_bridge=True),
+            InterfaceInfo("enp7s0.10", mac="52:54:00:8a:1c:02"),
             InterfaceInfo("enp7s0", mac="52:54:00:8a:1c:02", is_physical=True),
         ),
     )

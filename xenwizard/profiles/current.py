@@ -465,10 +465,14 @@ class CurrentRelease(Profile):
             name = None  # the bridge step has already reported what is wrong with the files
         if name:
             return name, f"the kernel's name of netplan's {nic} (set-name, match or its ID)"
-        if choice.mac:
-            for info in facts.interfaces:
-                if info.mac and info.mac.lower() == choice.mac and not info.is_bridge:
-                    return info.name, f"the interface with {nic}'s MAC {choice.mac}"
+        same_mac = [
+            info
+            for info in facts.interfaces
+            if choice.mac and (info.mac or "").lower() == choice.mac and not info.is_bridge
+        ]  # a physical NIC first: a VLAN on it (eno1.10) has the same MAC
+        same_mac.sort(key=lambda info: not info.is_physical)
+        if same_mac:
+            return same_mac[0].name, f"the interface with {nic}'s MAC {choice.mac}"
         if config.nic:
             return config.nic, "the interface name chosen by the operator (--nic)"
         raise PlanError(
