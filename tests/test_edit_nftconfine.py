@@ -238,6 +238,8 @@ def test_netplan_match_by_mac_alone_needs_the_name(tmp_path: Path) -> None:
     write_netplan(root, NETPLAN_BY_MAC.format(nic_id="lan", extra=""))
     with pytest.raises(PlanError, match="selects its interface by MAC only"):
         plan_for(root)
+    with pytest.raises(PlanError, match="selects its interface by MAC only"):  # the ID is no name
+        plan_for(root, build_config({"nic": "lan"}))
     write_netplan(
         root, NETPLAN_BY_MAC.format(nic_id="lan", extra="            set-name: 'up\"link'\n")
     )

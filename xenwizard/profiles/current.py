@@ -452,8 +452,9 @@ class CurrentRelease(Profile):
         choice's name is a netplan ID (primary_nic maps --nic to the ID that configures it),
         which may differ from the kernel's name: `set-name`, an ID without `match` or a literal
         `match: name` give it (netplan.kernel_name); else the interface with the NIC's MAC
-        among the probed interfaces (the live system); else --nic, the interface name the
-        operator typed. Nothing else would be the right name, so the plan is refused then.
+        among the probed interfaces (the live system). --nic is no help here: with netplan it
+        is accepted only as the ID or a name the files give. Nothing else would be the right
+        name, so the plan is refused then rather than writing rules for a wrong name.
         """
         nic = choice.name
         assert nic is not None
@@ -473,12 +474,11 @@ class CurrentRelease(Profile):
         same_mac.sort(key=lambda info: not info.is_physical)
         if same_mac:
             return same_mac[0].name, f"the interface with {nic}'s MAC {choice.mac}"
-        if config.nic:
-            return config.nic, "the interface name chosen by the operator (--nic)"
         raise PlanError(
             f"{netplan.NETPLAN_DIR}: netplan's {nic} selects its interface by MAC only, so its "
-            "kernel name is not known here (the DHCP confinement rules need it); name the "
-            "interface with --nic (as `ip link` shows it) or give it a `set-name:`"
+            "kernel name (which the DHCP confinement rules need) is not in the files; plan on "
+            "the live system, which finds the interface by its MAC, or give the entry a "
+            "`set-name:`"
         )
 
     def dnsmasq_extra(self) -> str:
