@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, run_cli
@@ -330,3 +332,31 @@ def test_a_kill_while_enabling_the_unit_rolls_back_cleanly(tmp_path: Path, point
     rolled = Engine(None, RootFS(root), FakeRunner(root)).rollback(runs[0])
     assert rolled.outcome == "rolled-back", rolled.message
     assert diff_manifests(before, manifest(root)) == []
+
+
+# --- any name: refused, or a ruleset nft accepts --------------------------------------------------
+
+
+IFNAMES = st.from_regex(r"[A-Za-z0-9_.\-]{1,16}", fullmatch=True)  # mostly valid, some not
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    bridge=st.one_of(IFNAMES, st.text(st.characters(codec="ascii"), max_size=16)),
+    nic=st.one_of(IFNAMES, st.text(st.characters(codec="ascii"), max_size=17)),
+)
+def test_any_name_is_refused_or_gives_rules_nft_accepts(bridge: str, nic: str) -> None:
+    if NFT is None:
+        pytest.skip("nft is not installed (scripts/dev-setup installs nftables)")
+    try:
+        text = nftconfine.render_rules(bridge, nic)
+    except EditError as exc:
+        assert "refusing to write it into the rules" in str(exc)
+        return
+    assert text == EXPECTED_RULES.replace("br0", bridge).replace('"eth0"', f'"{nic}"').replace(
+        "(NIC eth0 ", f"(NIC {nic} "
+    )
+    done = subprocess.run(
+        [NFT, "-c", "-f", "-"], input=text, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
