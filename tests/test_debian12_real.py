@@ -6,10 +6,12 @@ the run: ifupdown and a DHCP client installed, `eno1` on DHCP as the installer w
 apt configured not to pull Recommends (the measured figure in ../shared/reference/README.md:
 76 packages, about 7 s). Then, as an operator would:
 
-- `xenwizard apply --root ROOT --yes` installs xen-system-amd64, xen-tools, dnsmasq, ethtool and
-  bridge-utils with the real apt-get through `chroot ROOT` and writes every file of the plan;
+- `xenwizard apply --root ROOT --yes` installs xen-system-amd64, xen-tools, dnsmasq, ethtool,
+  nftables and bridge-utils with the real apt-get through `chroot ROOT` and writes every file of
+  the plan;
 - the chroot's own `ifup --no-act` accepts the written /etc/network/interfaces, its dnsmasq
-  accepts the drop-in, and its vif-bridge really calls the vif-post.d hooks;
+  accepts the drop-in, its `nft -c` the DHCP confinement's ruleset, and its vif-bridge really
+  calls the vif-post.d hooks;
 - a second plan has nothing left to change;
 - `xenwizard rollback` purges exactly what the run added, prints what the purge left (system
   users and groups Debian never removes, /etc/hosts) one line each, and /etc matches the pre-run
@@ -30,6 +32,7 @@ from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the 
 from tests.helpers import run_cli
 from xenwizard import leftovers
 from xenwizard.dpkgstatus import installed, package_states
+from xenwizard.edits import nftconfine
 from xenwizard.edits.vifhook import HOOK_PATH
 from xenwizard.journal import RUNS_DIR
 from xenwizard.rootfs import RootFS
@@ -50,7 +53,7 @@ iface lo inet loopback
 allow-hotplug eno1
 iface eno1 inet dhcp
 """
-XEN_STACK = {"xen-system-amd64", "xen-tools", "dnsmasq", "ethtool", "bridge-utils"}
+XEN_STACK = {"xen-system-amd64", "xen-tools", "dnsmasq", "ethtool", "nftables", "bridge-utils"}
 
 
 def xenwizard(*args: str) -> subprocess.CompletedProcess:
@@ -129,8 +132,11 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
         "etc/network/interfaces",
         "etc/xen/xl.conf",
         "etc/dnsmasq.d/xenwizard.conf",
+        nftconfine.RULES_PATH,
+        nftconfine.UNIT_PATH,
         HOOK_PATH,
     }
+    assert os.readlink(root / nftconfine.UNIT_LINK) == "/" + nftconfine.UNIT_PATH
     for step in edits:
         assert (root / step["path"]).is_file(), step["path"]
         if not step["deferred"]:
@@ -160,6 +166,8 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
         "--conf-dir=/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new",
     )
     assert tested.returncode == 0 and "syntax check OK" in tested.stderr, tested.stderr
+    nft = chroot(root, "nft", "-c", "-f", "/" + nftconfine.RULES_PATH)
+    assert nft.returncode == 0, nft.stderr
 
     # Nothing left to do.
     again = xenwizard(

@@ -28,7 +28,7 @@ from xenwizard.engine import Engine, EngineError
 from xenwizard.journal import RUNS_DIR, Journal, list_runs
 from xenwizard.lock import RunLock
 from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Symlink
-from xenwizard.profiles.base import edit_step
+from xenwizard.profiles.base import edit_step, symlink_step
 from xenwizard.rootfs import RootFS
 
 
@@ -315,6 +315,55 @@ def test_symlink_step_needs_its_directory_and_target(tmp_path: Path) -> None:
     result = engine_for(root, plan).apply()
     assert result.outcome == "rolled-back"
     assert "link target jaunty.d is missing" in result.message
+    assert diff_manifests(original, manifest(root)) == []
+
+
+def test_a_link_to_a_file_with_its_directories_made_and_removed_again(tmp_path: Path) -> None:
+    """`systemctl enable`'s kind of link: the wants/ directory may be missing, the target is
+    a file (written by an earlier step); the rollback removes the link and the directories."""
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    fs = RootFS(root)
+    unit = edit_step("unit", "a unit", fs, "etc/sd/system/x.service", lambda _: EditResult("u\n"))
+    link = symlink_step(
+        "enable",
+        fs,
+        "etc/sd/system/a.target.wants",
+        "x.service",
+        "/etc/sd/system/x.service",
+        "enable it",
+        target_kind="file",
+        create_dirs=True,
+    )
+    assert "(and the directory etc/sd/system/a.target.wants)" in link.notes[0]
+    plan = Plan(profile="t", profile_reason="t", root=str(root), steps=(unit, link))
+    result = engine_for(root, plan, skip_packages=True).apply()  # made, not "waiting"
+    assert result.outcome == "applied", result.message
+    made = root / "etc/sd/system/a.target.wants/x.service"
+    assert os.readlink(made) == "/etc/sd/system/x.service"
+    assert stat.S_IMODE(os.stat(made.parent).st_mode) == 0o755
+    assert engine_for(root, None).rollback(result.run_id).outcome == "rolled-back"
+    assert diff_manifests(original, manifest(root)) == []
+    assert not (root / "etc/sd").exists()
+
+
+def test_a_link_to_a_missing_file_is_refused(tmp_path: Path) -> None:
+    root = fresh_root(tmp_path)
+    original = manifest(root)
+    link = symlink_step(
+        "enable",
+        RootFS(root),
+        "etc/sd/a.target.wants",
+        "x.service",
+        "/etc/sd/x.service",
+        "enable it",
+        target_kind="file",
+        create_dirs=True,
+    )
+    plan = Plan(profile="t", profile_reason="t", root=str(root), steps=(link,))
+    result = engine_for(root, plan).apply()
+    assert result.outcome == "rolled-back"
+    assert "link target /etc/sd/x.service is missing; expected a file" in result.message
     assert diff_manifests(original, manifest(root)) == []
 
 

@@ -15,6 +15,7 @@ import pytest
 from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES
 from xenwizard.config import WizardConfig
+from xenwizard.edits import nftconfine
 from xenwizard.engine import Engine
 from xenwizard.probe import probe
 from xenwizard.profiles import make_plan
@@ -43,6 +44,9 @@ def test_round_trip_on_each_fixture_root(tmp_path: Path, name: str) -> None:
     again = plan_for(root)
     assert [s.id for s in again.steps if s.changed] == []
     applied = manifest(root)
+    if name != "precise-root":  # the DHCP confinement's files, which the rollback removes
+        assert applied[nftconfine.UNIT_LINK][:2] == ("link", "/" + nftconfine.UNIT_PATH)
+        assert {nftconfine.RULES_PATH, nftconfine.UNIT_PATH} <= set(applied)
     assert Engine(again, RootFS(root), FakeRunner(root)).apply().outcome == "nothing-to-do"
     assert manifest(root) == applied
 

@@ -26,6 +26,7 @@ ROOTS = {
     for name in ("debian-12", "debian-13", "ubuntu-22.04", "ubuntu-24.04")
 }
 NIC_MAC = "52:54:00:12:34:56"
+CONFINE_STEPS = ("dhcp-confine", "dhcp-confine-unit", "dhcp-confine-enable")
 
 
 def facts_of(root: Path, **changes) -> SystemFacts:
@@ -91,7 +92,13 @@ def test_every_profile_is_registered_and_profile_flag_overrides() -> None:
 
 def test_debian_12_recipe() -> None:
     plan = plan_for(ROOTS["debian-12"])
-    assert [s.id for s in plan.steps] == ["packages", "bridge", "xl-default-bridge", "dnsmasq"]
+    assert [s.id for s in plan.steps] == [
+        "packages",
+        "bridge",
+        "xl-default-bridge",
+        "dnsmasq",
+        *CONFINE_STEPS,
+    ]
     assert "ifupdown (etc/network/interfaces)" in plan.profile_reason
     packages = step(plan, "packages")
     assert packages.packages == (
@@ -99,6 +106,7 @@ def test_debian_12_recipe() -> None:
         "xen-tools",
         "dnsmasq",
         "ethtool",
+        "nftables",
         "bridge-utils",
     )
     assert any("bookworm.d" in n for n in packages.notes)
@@ -123,7 +131,7 @@ def test_debian_13_skips_xen_tools_and_says_why() -> None:
     text = " ".join(packages.notes)
     assert "xen-tools skipped: Debian 13 has no xen-tools package" in text
     assert "hook dir step skipped" in text
-    assert not any(isinstance(s, Symlink) for s in plan.steps)
+    assert not any(isinstance(s, Symlink) and s.id == "xen-tools-hooks" for s in plan.steps)
     done = run_cli("plan", "--root", str(ROOTS["debian-13"]))
     assert done.returncode == 0, done.stderr
     assert "xen-tools skipped: Debian 13 has no xen-tools package" in done.stdout
@@ -138,6 +146,7 @@ def test_ubuntu_22_04_links_jammy_d_and_writes_a_root_only_netplan_file() -> Non
         "bridge-00-installer-config",
         "xl-default-bridge",
         "dnsmasq",
+        *CONFINE_STEPS,
     ]
     packages = step(plan, "packages")
     assert "bridge-utils" not in packages.packages and "xen-tools" in packages.already_installed

@@ -239,7 +239,7 @@ class Engine:
         still shows the step until the package is there."""
         if not self._packages_skipped:
             return None
-        if isinstance(step, Symlink) and not step.exists:
+        if isinstance(step, Symlink) and not step.exists and not step.create_dirs:
             parent = os.path.dirname(step.path)
             if not ctx.root.is_dir(parent):
                 source = f"comes with {step.package}" if step.package else "is missing"

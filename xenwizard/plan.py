@@ -44,6 +44,8 @@ class Symlink:
     exists: bool = False
     notes: tuple[str, ...] = ()
     package: str | None = None  # the package that brings the link's directory, when known
+    target_kind: str = "dir"  # what the target must be when the link is made: "dir" or "file"
+    create_dirs: bool = False  # make missing directories that hold the link (journaled, undone)
     kind: str = "symlink"
 
     @property

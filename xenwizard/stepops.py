@@ -193,14 +193,24 @@ def do_symlink(ctx: StepContext, step: Symlink) -> tuple[bool, tuple[str, ...]]:
     parent_rel = os.path.dirname(step.path)
     if os.path.lexists(link):  # a package this run installed created it: leave it alone
         return False, (f"{step.path} now exists (installed by a package); left alone",)
-    if not link.parent.is_dir():
+    dirs = atomic.missing_dirs(link.parent, ctx.root.real_root) if step.create_dirs else []
+    if not dirs and not link.parent.is_dir():
         raise StepError(f"{parent_rel}: missing; expected the directory to hold {step.path}")
     target_rel = (
         step.target if step.target.startswith("/") else os.path.join(parent_rel, step.target)
     )
-    if not ctx.root.path(os.path.normpath(target_rel)).is_dir():
-        raise StepError(f"{step.path}: link target {step.target} is missing; expected a directory")
-    ctx.intent(step.id, "symlink", path=step.path, target=step.target)
+    target = ctx.root.path(os.path.normpath(target_rel))
+    if not (target.is_file() if step.target_kind == "file" else target.is_dir()):
+        expected = "a file" if step.target_kind == "file" else "a directory"
+        raise StepError(f"{step.path}: link target {step.target} is missing; expected {expected}")
+    ctx.intent(
+        step.id,
+        "symlink",
+        path=step.path,
+        target=step.target,
+        dirs=[d.relative_to(ctx.root.real_root).as_posix() for d in dirs],
+    )
+    atomic.make_dirs(dirs)
     os.symlink(step.target, link)
     atomic.fsync_dir(link.parent)
     ctx.result(changed=True)
@@ -210,12 +220,15 @@ def do_symlink(ctx: StepContext, step: Symlink) -> tuple[bool, tuple[str, ...]]:
 def undo_symlink(ctx: StepContext, intent: Record) -> str:
     link = Path(link_location(ctx.root, intent["path"]))
     if not os.path.lexists(link):
-        return "nothing-to-undo"
-    if not link.is_symlink() or os.readlink(link) != intent["target"]:
+        state = "nothing-to-undo"
+    elif not link.is_symlink() or os.readlink(link) != intent["target"]:
         return f"left-alone: {intent['path']} is no longer the link xenwizard made"
-    os.unlink(link)
-    atomic.fsync_dir(link.parent)
-    return "undone"
+    else:
+        os.unlink(link)
+        atomic.fsync_dir(link.parent)
+        state = "undone"
+    _remove_dirs(ctx.root, intent.get("dirs", []))
+    return state
 
 
 # --- packages ------------------------------------------------------------------------------

@@ -210,6 +210,28 @@ def id_for_interface(files: list[YamlFile], ifname: str) -> str | None:
     return None
 
 
+def kernel_name(files: list[YamlFile], nic_id: str) -> str | None:
+    """The kernel's interface name for a netplan ethernet ID, when the files say it.
+
+    `set-name` renames the interface, so it is the name; an ID without `match` is itself the
+    interface name; a `match: name:` without wildcards names it too. None when only the
+    MAC (or a wildcard) selects the interface: the files alone do not know its name.
+    """
+    settings = ethernets(files).get(nic_id)
+    if settings is None:
+        return None
+    set_name = settings.get("set-name")
+    if isinstance(set_name, str) and set_name:
+        return set_name
+    match = settings.get("match")
+    if not isinstance(match, dict) or not match:
+        return nic_id
+    name = match.get("name")
+    if isinstance(name, str) and name and not any(c in name for c in "*?["):
+        return name
+    return None
+
+
 def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
     """(ID, has addressing, bridged by xenwizard's file) for every ethernet, in order."""
     prev = previous(files)

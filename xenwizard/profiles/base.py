@@ -90,14 +90,23 @@ def symlink_step(
     target: str,
     title: str,
     package: str | None = None,
+    *,
+    target_kind: str = "dir",
+    create_dirs: bool = False,
 ) -> Symlink:
-    """`base/name -> target` when missing; `package` is the one that brings `base`."""
+    """`base/name -> target` when missing; `package` is the one that brings `base`.
+
+    `target_kind`: whether the target must be a directory or a file when the link is made;
+    `create_dirs`: `base` is made when missing (journaled; a rollback removes it again).
+    """
     path = f"{base}/{name}"
     exists = fs.is_symlink(path) or fs.exists(path)
     if exists:
         note = f"{path} already exists; left alone"
     elif fs.is_dir(base):
         note = f"create {path} -> {target}"
+    elif create_dirs:
+        note = f"create {path} -> {target} (and the directory {base})"
     else:
         note = f"create {path} -> {target} once the package has created {base}"
     return Symlink(
@@ -108,6 +117,8 @@ def symlink_step(
         exists=exists,
         notes=(note,),
         package=package,
+        target_kind=target_kind,
+        create_dirs=create_dirs,
     )
 
 

@@ -24,6 +24,7 @@ from xenwizard.edits import (
     dnsmasq,
     ifupdown_bridge,
     netplan,
+    nftconfine,
     vifhook,
     xlconf,
 )
@@ -161,7 +162,7 @@ class CurrentRelease(Profile):
         wanted = [XEN_METAPACKAGE]
         if self.has_xen_tools:
             wanted.append("xen-tools")
-        wanted += ["dnsmasq", "ethtool"]
+        wanted += ["dnsmasq", "ethtool", "nftables"]  # nft: the DHCP confinement's rules
         if backend == "ifupdown":
             wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
         return tuple(wanted)
@@ -224,6 +225,7 @@ class CurrentRelease(Profile):
             )
         )
         steps.append(self._dnsmasq_step(config, facts, fs))
+        steps += self._confine_steps(config, facts, fs, choice)
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
@@ -384,13 +386,100 @@ class CurrentRelease(Profile):
         if self.dnsmasq_extra():
             notes.append(self.dnsmasq_extra_note())
         notes.append(
-            "the guests share the NIC's LAN through the bridge: a DHCP server on that LAN may "
-            f"answer them too; have it ignore Xen MACs ({XEN_MAC_PREFIX}:*) if the guests must "
-            "get their addresses from here"
+            "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
+            "(next step) keep DHCP between this host and its guests, so a DHCP server on that "
+            f"LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second guard)"
         )
         notes.append(self.udp_state(config))
         result = EditResult(content, tuple(notes))
         return edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, lambda _text: result)
+
+    def _confine_steps(
+        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, choice: NicChoice
+    ) -> list[Step]:
+        """The nftables ruleset that keeps DHCP on the bridge, its boot unit and the unit's
+        enabling link. Written only: the unit loads the rules at the next boot (the bridge
+        they guard exists only then), like the bridge step, never on the running system."""
+        bridge = config.bridge
+        ifname, how = self.nic_ifname(config, facts, fs, choice)
+        rules = edit_step(
+            "dhcp-confine",
+            f"nftables: DHCP confined on {bridge} (the LAN's {ifname} kept out)",
+            fs,
+            nftconfine.RULES_PATH,
+            partial(nftconfine.set_rules, bridge=bridge, nic=ifname),
+            mode=nftconfine.MODE,
+        )
+        rules_notes = [
+            *nftconfine.rules_notes(bridge, ifname),
+            f"{ifname}: {how}",
+            f"loaded at boot by {nftconfine.UNIT_NAME}; xenwizard never loads the rules on "
+            "the running system (the bridge they guard exists from the reboot on)",
+        ]
+        unit = edit_step(
+            "dhcp-confine-unit",
+            "systemd: unit that loads the DHCP rules at boot",
+            fs,
+            nftconfine.UNIT_PATH,
+            nftconfine.set_unit,
+            mode=nftconfine.MODE,
+        )
+        base, name = nftconfine.UNIT_LINK.rsplit("/", 1)
+        link = symlink_step(
+            "dhcp-confine-enable",
+            fs,
+            base,
+            name,
+            nftconfine.UNIT_TARGET,
+            "systemd: that unit enabled at boot (sysinit.target wants it)",
+            target_kind="file",
+            create_dirs=True,
+        )
+        link_note = "what `systemctl enable` writes; `xenwizard rollback` removes it"
+        return [
+            _with_notes(rules, [*rules_notes, *rules.notes]),
+            unit,
+            _with_notes(link, [*link.notes, link_note]),
+        ]
+
+    def nic_ifname(
+        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, choice: NicChoice
+    ) -> tuple[str, str]:
+        """(name, how it was found) of the bridged NIC as the kernel names it: nftables'
+        iifname/oifname match kernel interface names, not configuration names.
+
+        ifupdown's stanzas are kernel names, so the choice's name is it. With netplan the
+        choice's name is a netplan ID (primary_nic maps --nic to the ID that configures it),
+        which may differ from the kernel's name: `set-name`, an ID without `match` or a literal
+        `match: name` give it (netplan.kernel_name); else the interface with the NIC's MAC
+        among the probed interfaces (the live system). --nic is no help here: with netplan it
+        is accepted only as the ID or a name the files give. Nothing else would be the right
+        name, so the plan is refused then rather than writing rules for a wrong name.
+        """
+        nic = choice.name
+        assert nic is not None
+        if choice.backend != "netplan":
+            return nic, f"the kernel's name of the NIC, as {INTERFACES} names it"
+        try:
+            name = netplan.kernel_name(netplan.load_files(_netplan_texts(fs)), nic)
+        except EditError:
+            name = None  # the bridge step has already reported what is wrong with the files
+        if name:
+            return name, f"the kernel's name of netplan's {nic} (set-name, match or its ID)"
+        same_mac = [
+            info
+            for info in facts.interfaces
+            if choice.mac and (info.mac or "").lower() == choice.mac and not info.is_bridge
+        ]  # a physical NIC first: a VLAN on it (eno1.10) has the same MAC
+        same_mac.sort(key=lambda info: not info.is_physical)
+        if same_mac:
+            return same_mac[0].name, f"the interface with {nic}'s MAC {choice.mac}"
+        raise PlanError(
+            f"{netplan.NETPLAN_DIR}: netplan's {nic} selects its interface by MAC only, so its "
+            "kernel name (which the DHCP confinement rules need) is not in the files; plan on "
+            "the live system, which finds the interface by its MAC, or give the entry a "
+            "`set-name:`"
+        )
 
     def dnsmasq_extra(self) -> str:
         """Release-specific lines appended to the drop-in (none by default)."""

@@ -1,0 +1,152 @@
+"""DHCP confined on the Xen bridge: an nftables ruleset of xenwizard's own, loaded at boot.
+
+On current releases the bridge holds the host's physical NIC, so without rules (a) the guests'
+DHCP requests leave through the NIC and the LAN's DHCP server may answer them, and (b) the
+host's dnsmasq hears the LAN's machines. A table in the `bridge` family sees frames as the
+bridge handles them:
+- `forward` (frames bridged between ports): DHCP requests (to port 67) going out through the
+  NIC and DHCP answers (to port 68) coming in through it are dropped;
+- `input` (frames for the host itself): DHCP requests coming in through the NIC are dropped.
+The host's own DHCP client on the bridge keeps working: it sends through `output` (not
+filtered), and its answers arrive on `input` with port 68, which is not dropped.
+
+The ruleset replaces only its own table (`table ...` then `delete table ...`, so loading it
+twice is fine and nothing else in the ruleset is touched). A oneshot unit loads it at boot,
+after Debian's nftables.service (whose `flush ruleset` would remove it) and before the network
+comes up; it is never loaded on the running system by xenwizard.
+
+Names go into the files only after the configuration's own interface-name checks, so an odd
+name is refused here, never quoted.
+"""
+
+from __future__ import annotations
+
+from xenwizard.config import check_bridge, check_nic
+from xenwizard.edits import EditError, EditResult
+
+TABLE_FAMILY = "bridge"
+TABLE_NAME = "xenwizard"
+RULES_PATH = "etc/xenwizard/dhcp-confine.nft"
+UNIT_NAME = "xenwizard-dhcp-confine.service"
+UNIT_PATH = f"etc/systemd/system/{UNIT_NAME}"
+UNIT_LINK = f"etc/systemd/system/sysinit.target.wants/{UNIT_NAME}"
+UNIT_TARGET = f"/{UNIT_PATH}"  # what `systemctl enable` writes into the link: absolute
+NFT = "/usr/sbin/nft"
+MODE = 0o644
+RULES_MARKER = "# xenwizard: DHCP on bridge"
+UNIT_MARKER = "# Written by xenwizard:"
+
+_RULES = """#!/usr/sbin/nft -f
+{marker} {bridge} stays between this host and its guests (NIC {nic} is the LAN).
+# Loaded at boot by {unit}; `xenwizard rollback` removes it.
+table {family} {table}
+delete table {family} {table}
+table {family} {table} {{
+    chain forward {{
+        type filter hook forward priority 0; policy accept;
+        oifname "{nic}" udp dport 67 drop comment "{out_requests}"
+        iifname "{nic}" udp dport 68 drop comment "{in_answers}"
+    }}
+    chain input {{
+        type filter hook input priority 0; policy accept;
+        iifname "{nic}" udp dport 67 drop comment "{in_requests}"
+    }}
+}}
+"""
+
+# The rules' comments (nft keeps them: `nft list table bridge xenwizard` shows them).
+COMMENTS = {
+    "out_requests": "guests' DHCP requests do not leave through the NIC",
+    "in_answers": "the LAN's DHCP answers do not reach the guests",
+    "in_requests": "the host's dnsmasq never hears a LAN machine",
+}
+
+_UNIT = f"""{UNIT_MARKER} loads /{RULES_PATH} at boot, which keeps DHCP on
+# the Xen bridge between this host and its guests. `xenwizard rollback` removes this unit and
+# its link in sysinit.target.wants.
+[Unit]
+Description=xenwizard: DHCP on the Xen bridge stays between this host and its guests
+DefaultDependencies=no
+Wants=network-pre.target
+Before=network-pre.target
+After=nftables.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart={NFT} -f /{RULES_PATH}
+ExecStop=-{NFT} delete table {TABLE_FAMILY} {TABLE_NAME}
+
+[Install]
+WantedBy=sysinit.target
+"""
+
+
+def render_rules(bridge: str, nic: str) -> str:
+    """The whole ruleset for the bridge `bridge` whose LAN port is the kernel interface `nic`."""
+    for what, value, problem in (
+        ("bridge name", bridge, check_bridge(bridge)),
+        ("NIC name", nic, check_nic(nic)),
+    ):
+        if problem:
+            raise EditError(f"{what} {value!r} {problem}; refusing to write it into the rules")
+    return _RULES.format(
+        marker=RULES_MARKER,
+        bridge=bridge,
+        nic=nic,
+        unit=UNIT_NAME,
+        family=TABLE_FAMILY,
+        table=TABLE_NAME,
+        **COMMENTS,
+    )
+
+
+def render_unit() -> str:
+    """The systemd unit that loads the ruleset at boot (the same for every bridge and NIC)."""
+    return _UNIT
+
+
+def set_rules(text: str | None, bridge: str, nic: str) -> EditResult:
+    """The ruleset as wanted; refuses to overwrite a file xenwizard did not write."""
+    _refuse_foreign(text, RULES_MARKER, RULES_PATH, "xenwizard's DHCP rules")
+    after = render_rules(bridge, nic)
+    return EditResult(after, ("already as wanted",) if text == after else ())
+
+
+def set_unit(text: str | None) -> EditResult:
+    """The unit as wanted; refuses to overwrite a unit xenwizard did not write."""
+    _refuse_foreign(text, UNIT_MARKER, UNIT_PATH, "xenwizard's unit")
+    after = render_unit()
+    if text == after:
+        return EditResult(after, ("already as wanted",))
+    return EditResult(
+        after,
+        (
+            f"oneshot unit: `nft -f /{RULES_PATH}` early at boot, after nftables.service "
+            "(which flushes the whole ruleset) and before the network is configured; "
+            f"stopping it deletes the table ({TABLE_FAMILY} {TABLE_NAME}) again",
+        ),
+    )
+
+
+def rules_notes(bridge: str, nic: str) -> list[str]:
+    """What the rules do, in plain words, for the step's notes."""
+    return [
+        f"guests' DHCP requests are not forwarded out through {nic}: a DHCP server on the "
+        "LAN never sees them, so only this host's dnsmasq can answer the guests",
+        f"DHCP answers coming in from the LAN through {nic} are not forwarded to the guests",
+        f"DHCP requests coming in through {nic} do not reach this host: its dnsmasq never "
+        "hears a machine on the LAN",
+        f"the host's own DHCP client on {bridge} keeps working (it sends directly, and its "
+        "answers reach it); everything else on the bridge passes untouched",
+        f"nftables table {TABLE_FAMILY} {TABLE_NAME} of its own: no other firewall rule is "
+        "touched, and loading it again replaces only this table",
+    ]
+
+
+def _refuse_foreign(text: str | None, marker: str, path: str, expected: str) -> None:
+    if text is not None and marker not in text:
+        raise EditError(
+            f"{path.rsplit('/', 1)[-1]} exists and was not written by xenwizard; expected "
+            f"{expected} there — move it aside"
+        )
