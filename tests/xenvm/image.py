@@ -57,7 +57,7 @@ BASE_PACKAGES = (
     "python3",
     "python3-venv",
 )
-BASE_RECIPE = "1"  # bump when the base tree's configuration below changes
+BASE_RECIPE = "2"  # bump when the base tree's configuration below changes
 
 INTERFACES = f"""# This file describes the network interfaces available on your system
 # and how to activate them. For more information, see interfaces(5).
@@ -225,6 +225,10 @@ def base_tree(suite: str = "bookworm") -> Path:
             chroot(tree, "base packages", "apt-get", "install", "-y", "-qq", *BASE_PACKAGES)
             chroot(tree, "apt-get clean", "apt-get", "clean")
         _write(tree, "etc/network/interfaces", INTERFACES)
+        # The initramfs the packages' triggers rebuild in the VM: only the modules this machine
+        # uses (MODULES=most takes over 5 minutes under emulation; the boot is the same).
+        conf = tree / "etc/initramfs-tools/initramfs.conf"
+        conf.write_text(conf.read_text().replace("MODULES=most", "MODULES=dep"))
         for unit in MASKED_UNITS:
             link = tree / "etc/systemd/system" / unit
             link.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xenwizard.config import ConfigError, WizardConfig
+from xenwizard.edits.nftconfine import RULES_PATH
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.hostcheck.dnsmasqconf import DnsmasqSources, dnsmasq_sources, same_file
 from xenwizard.hostcheck.live import KernelLive, LiveSystem, ProcessInfo
@@ -34,7 +35,7 @@ DNSMASQ_STEP = "dnsmasq"
 BRIDGE_STEP = "bridge"  # current releases: the bridge in ifupdown's or netplan's configuration
 INTERFACES = "etc/network/interfaces"
 CONFINE_STEP = "dhcp-confine"  # the nftables ruleset that keeps DHCP off the NIC port
-CONFINE_FILE = "etc/xenwizard/dhcp-confine.nft"
+CONFINE_FILE = RULES_PATH
 UNCONFINED = (
     "guests may get leases from the LAN's DHCP server, and the host's dnsmasq hears LAN machines"
 )

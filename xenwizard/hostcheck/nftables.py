@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-TABLE_FAMILY = "bridge"
-TABLE_NAME = "xenwizard"
+from xenwizard.edits.nftconfine import TABLE_FAMILY, TABLE_NAME
+
 DHCP_PORTS = (67, 68)  # server, client
 NIC_KEYS = ("iifname", "oifname", "iif", "oif")
 
