@@ -106,8 +106,9 @@ insmod /xen-netfront.ko
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
 ip link set lo up
+ip link set eth0 up
 echo "XWCANARY start mac=$(cat /sys/class/net/eth0/address)"
-if udhcpc -i eth0 -f -q -n -t 6 -T 3 -s /lease.sh; then :; else echo "XWCANARY nolease"; fi
+if timeout 45 udhcpc -i eth0 -f -q -n -t 6 -T 3 -s /lease.sh; then :; else echo "XWCANARY nolease"; fi
 echo "XWCANARY done"
 sleep "$(cat /proc/cmdline | sed -n 's/.*xwhold=\\([0-9]*\\).*/\\1/p')"
 poweroff -f
