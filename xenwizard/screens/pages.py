@@ -23,6 +23,7 @@ from xenwizard.config import (
     check_dhcp_range,
     check_lease,
     check_nic,
+    parse_address,
 )
 from xenwizard.preflight import bridge_clash, subnet_overlaps
 from xenwizard.screens.base import FieldRow, WizardPage
@@ -309,19 +310,21 @@ choosing it would take that interface over.
         )
 
     def on_mount(self) -> None:
-        self.update_bridge(self.bridge_row.input.validate(self.bridge_row.input.value))
+        self.update_bridge()
         if self.nic_row is not None:
             self.nic_row.check_now()
         self.bridge_row.input.focus()
 
+    # Changed events carry the verdict on the text of their moment; in a burst the field has
+    # moved on when one is handled. Every handler judges the field's current text instead.
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.bridge_row.input:
-            self.update_bridge(event.validation_result)
+            self.update_bridge()
         elif self.nic_row is not None and event.input is self.nic_row.input:
-            self.nic_row.show(event.validation_result)
+            self.nic_row.check_now()
 
-    def update_bridge(self, result) -> None:  # type: ignore[no-untyped-def]
-        valid = self.bridge_row.show(result)
+    def update_bridge(self) -> None:
+        valid = self.bridge_row.check_now()
         clash = bridge_clash(self.bridge_row.value, self.ctx.facts) if valid else None
         existing = self.ctx.facts.interface(self.bridge_row.value) if valid else None
         text = ""
@@ -392,20 +395,20 @@ the same network on two interfaces breaks routing.
         yield Static("", id="overlap", markup=False, classes="warning")
 
     def on_mount(self) -> None:
-        self.update_facts(self.row.input.validate(self.row.input.value))
+        self.update_facts()
         self.row.input.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.update_facts(event.validation_result)
+        self.update_facts()  # from the field's text now, not the event's older verdict
 
-    def update_facts(self, result) -> None:  # type: ignore[no-untyped-def]
+    def update_facts(self) -> None:
         facts = self.query_one("#subnet-facts", Static)
         overlap = self.query_one("#overlap", Static)
-        if not self.row.show(result):
+        iface = parse_address(self.row.value)
+        if not self.row.check_now() or isinstance(iface, str):
             facts.update("")
             overlap.update("")
             return
-        iface = ipaddress.IPv4Interface(self.row.value)
         net = iface.network
         facts.update(
             _table(
@@ -429,7 +432,7 @@ the same network on two interfaces breaks routing.
     def collect(self) -> SubnetAnswers | None:
         if self.first_invalid([self.row]):
             return None
-        return SubnetAnswers(str(ipaddress.IPv4Interface(self.row.value)))
+        return SubnetAnswers(str(parse_address(self.row.value)))
 
 
 # --- DHCP --------------------------------------------------------------------------------------
@@ -504,7 +507,7 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.lease_row.input:
-            self.lease_row.show(event.validation_result)
+            self.lease_row.check_now()  # the text now, not the event's older verdict
         else:
             self.refresh_range()
 
