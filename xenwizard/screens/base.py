@@ -160,6 +160,13 @@ class WizardPage(Screen[T], Generic[T]):
         self.status(text, problem=True)
         self.app.bell()
 
+    def dismiss(self, result: T | None = None):  # type: ignore[no-untyped-def]
+        """Leave the page; keys typed from now on wait for the next page (app.on_event)."""
+        leaving = getattr(self.app, "page_leaving", None)
+        if leaving is not None:
+            leaving(self)
+        return super().dismiss(result)
+
     def action_back(self) -> None:
         self.dismiss(None)
 
