@@ -26,7 +26,7 @@ from textual.widgets.input import Selection
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.screens import gallery
 from xenwizard.screens.modals import ErrorScreen
-from xenwizard.screens.pages import DhcpScreen, SubnetScreen
+from xenwizard.screens.pages import BridgeScreen, DhcpScreen, SubnetScreen
 
 
 def key_event(key: str) -> events.Key:
@@ -217,6 +217,71 @@ class TestTypeAhead:
         )
         assert fast == slow
         assert fast[0][0] == "BridgeScreen" and dict(fast[0][1])["bridge"] == "br2"
+
+
+class TestBackKeepsTyping:
+    @sync
+    async def test_lease_survives_escape_enter(self, tmp_path: Path) -> None:
+        """Esc from the DHCP page and Enter on the subnet page: the typed lease is still
+        there. Before: it was 12h again."""
+        app, runner = gallery.build_app(gallery.Scenario("k", "k"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, ("enter", "enter", "enter"))
+            lease = field(app, "lease")
+            lease.focus()
+            await settle(pilot)
+            await pilot.press("ctrl+u", *"1h", "tab", "space", "escape")
+            await settle(pilot)
+            assert isinstance(app.screen, SubnetScreen)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, DhcpScreen)
+            assert field(app, "lease").value == "1h"
+            assert app.screen.xen_only.value is False  # the switch too
+
+    @sync
+    async def test_invalid_typing_survives_too(self, tmp_path: Path) -> None:
+        """Back from a page with an unfinished (invalid) bridge name, and Start again: the
+        text is as left, and still refused."""
+        app, runner = gallery.build_app(gallery.Scenario("k", "k"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, ("enter",))
+            await pilot.press("end", *" x", "escape")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, BridgeScreen)
+            assert field(app, "bridge").value == "br0 x"
+            assert "invalid:" in screen_text(app)
+
+    @sync
+    async def test_a_new_subnet_moves_the_range_typed_for_the_old(self, tmp_path: Path) -> None:
+        """A range typed on the DHCP page, then Back and another subnet: the range follows
+        the new subnet (the typing was over the old one), the lease typed stays."""
+        app, runner = gallery.build_app(gallery.Scenario("k", "k"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, ("enter", "enter", "enter"))
+            await pilot.press("end", "backspace", "1", "tab", "tab", "ctrl+u", *"2h", "escape")
+            await settle(pilot)
+            await pilot.press("ctrl+u", *"172.16.5.1/24", "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, DhcpScreen)
+            assert field(app, "dhcp-start").value == "172.16.5.10"
+            assert field(app, "lease").value == "2h"
+
+    @sync
+    async def test_next_forgets_the_typing(self, tmp_path: Path) -> None:
+        """What Next took is the answer; coming back shows the answer (no old typing)."""
+        app, runner = gallery.build_app(gallery.Scenario("k", "k"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, ("enter",))
+            await pilot.press("end", "backspace", "7", "escape", "enter")
+            await settle(pilot)
+            await pilot.press("end", "backspace", "5", "enter", "escape")
+            await settle(pilot)
+            assert isinstance(app.screen, BridgeScreen)
+            assert field(app, "bridge").value == "br5"
+            assert app.ctx.config.bridge == "br5"
 
 
 # --- random bursts ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from xenwizard.screens.state import WizardContext
 
 T = TypeVar("T")
+T_value = TypeVar("T_value")
 
 PAGES = ("Welcome", "Bridge", "Subnet", "DHCP", "Toolstack", "Preview", "Apply", "Done")
 
@@ -110,6 +111,26 @@ class WizardPage(Screen[T], Generic[T]):
     def __init__(self, ctx: WizardContext):
         super().__init__()
         self.ctx = ctx
+        self._bases: dict[str, object] = {}  # widget id: the answer it was prefilled with
+
+    def typed(self, widget_id: str, base: T_value) -> T_value:
+        """The field's starting value: what the operator left in it with Back, as long as
+        the answer it was typed over is still `base` (else `base`: the answer moved, e.g. the
+        DHCP range with a new subnet)."""
+        self._bases[widget_id] = base
+        kept = self.ctx.drafts.get(self.PAGE, {}).get(widget_id)
+        if kept is not None and kept[0] == base:
+            return kept[1]  # type: ignore[return-value]
+        return base
+
+    def keep_typing(self) -> None:
+        """Back: remember what the fields hold, to show it when the page comes again."""
+        kept = {}
+        for widget_id, base in self._bases.items():
+            found = self.query(f"#{widget_id}")
+            if found:
+                kept[widget_id] = (base, found.first().value)  # type: ignore[attr-defined]
+        self.ctx.drafts[self.PAGE] = kept
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.PAGE, self.ctx.demo)
@@ -161,7 +182,12 @@ class WizardPage(Screen[T], Generic[T]):
         self.app.bell()
 
     def dismiss(self, result: T | None = None):  # type: ignore[no-untyped-def]
-        """Leave the page; keys typed from now on wait for the next page (app.on_event)."""
+        """Leave the page; keys typed from now on wait for the next page (app.on_event).
+        Back keeps what the fields hold; an answer replaces it."""
+        if result is None:
+            self.keep_typing()
+        else:
+            self.ctx.drafts.pop(self.PAGE, None)
         leaving = getattr(self.app, "page_leaving", None)
         if leaving is not None:
             leaving(self)

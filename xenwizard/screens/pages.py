@@ -288,7 +288,7 @@ choosing it would take that interface over.
             classes="intro",
         )
         self.bridge_row = FieldRow(
-            "Bridge name", ctx.config.bridge, check_bridge, field_id="bridge"
+            "Bridge name", self.typed("bridge", ctx.config.bridge), check_bridge, field_id="bridge"
         )
         yield self.bridge_row
         self.nic_row: FieldRow | None = None
@@ -297,7 +297,7 @@ choosing it would take that interface over.
             # Prefilled with the profile's own choice (`primary_nic`), the NIC its plan bridges.
             choice = ctx.nic_choice(detected=True)
             self.detected_nic = getattr(choice, "name", None)
-            nic = ctx.config.nic or self.detected_nic or ""
+            nic = self.typed("nic", ctx.config.nic or self.detected_nic or "")
             self.nic_row = FieldRow("NIC to bridge", nic, check_nic, field_id="nic")
             yield self.nic_row
             yield Static(_nic_hint(choice), markup=False, classes="hint", id="nic-hint")
@@ -385,7 +385,7 @@ the same network on two interfaces breaks routing.
         )
         self.row = FieldRow(
             "Host address",
-            self.ctx.config.address,
+            self.typed("address", self.ctx.config.address),
             check_address,
             field_id="address",
             placeholder="10.0.0.1/24",
@@ -460,16 +460,29 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
             classes="intro",
         )
         self.start_row = FieldRow(
-            "Range start", cfg.dhcp_start, self._check_range, field_id="dhcp-start"
+            "Range start",
+            self.typed("dhcp-start", cfg.dhcp_start),
+            self._check_range,
+            field_id="dhcp-start",
         )
         yield self.start_row
-        self.end_row = FieldRow("Range end", cfg.dhcp_end, self._check_range, field_id="dhcp-end")
+        self.end_row = FieldRow(
+            "Range end",
+            self.typed("dhcp-end", cfg.dhcp_end),
+            self._check_range,
+            field_id="dhcp-end",
+        )
         yield self.end_row
-        self.lease_row = FieldRow("Lease time", cfg.lease, check_lease, field_id="lease")
+        self.lease_row = FieldRow(
+            "Lease time", self.typed("lease", cfg.lease), check_lease, field_id="lease"
+        )
         yield self.lease_row
         yield Static("", id="dhcp-count", markup=False)
         self.xen_only = TickBox(
-            "Xen guests only (MAC 00:16:3e:*)", cfg.dhcp_xen_only, id="xen-only", compact=True
+            "Xen guests only (MAC 00:16:3e:*)",
+            self.typed("xen-only", cfg.dhcp_xen_only),
+            id="xen-only",
+            compact=True,
         )
         yield self.xen_only
         yield Static(
@@ -482,7 +495,7 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
         if self.ctx.offers_udp_switch:
             self.udp = TickBox(
                 "UDP checksum workaround (ethtool tx off on guest vifs)",
-                self.ctx.udp_default,
+                self.typed("udp", self.ctx.udp_default),
                 id="udp",
                 compact=True,
             )
