@@ -284,6 +284,49 @@ class TestBackKeepsTyping:
             assert app.ctx.config.bridge == "br5"
 
 
+class TestRefusalLine:
+    @sync
+    async def test_refusal_goes_when_the_field_is_fixed(self, tmp_path: Path) -> None:
+        """The line "Next is refused: fix bridge name first." goes once the name is valid.
+        Before: it stayed."""
+        app, runner = gallery.build_app(gallery.Scenario("k", "k"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, ("enter", "ctrl+u", *"br 0", "enter"))
+            assert "Next is refused: fix bridge name first." in screen_text(app)
+            await pilot.press("left", "backspace")
+            await settle(pilot)
+            text = screen_text(app)
+        assert "Next is refused" not in text
+        assert "invalid:" not in text
+
+    @sync
+    async def test_refusal_stays_while_still_invalid(self, tmp_path: Path) -> None:
+        """The line stays while the field is still invalid, and goes once it is valid."""
+        app, runner = gallery.build_app(gallery.Scenario("k", "k"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            keys = ("enter", "enter", "enter", "tab", "tab", "ctrl+u", "enter")
+            await start(pilot, runner, keys)
+            assert "Next is refused: fix lease time first." in screen_text(app)
+            await pilot.press("1", "2")  # 12 seconds: below dnsmasq's minimum
+            await settle(pilot)
+            assert "Next is refused: fix lease time first." in screen_text(app)
+            await pilot.press("0")
+            await settle(pilot)
+            assert "Next is refused" not in screen_text(app)
+
+    @sync
+    async def test_nic_refusal_goes_when_the_names_differ(self, tmp_path: Path) -> None:
+        """Debian 12: the NIC named like the bridge is refused; the line goes once they
+        differ."""
+        app, runner = gallery.build_app(gallery.Scenario("k", "k", root="debian-12"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, ("enter", "tab", "ctrl+u", *"br0", "enter"))
+            assert "the NIC must differ from the bridge name" in screen_text(app)
+            await pilot.press("1")
+            await settle(pilot)
+            assert "the NIC must differ" not in screen_text(app)
+
+
 # --- random bursts ------------------------------------------------------------------------------
 
 TEXT = "0123456789abcxyz./-: "

@@ -112,6 +112,8 @@ class WizardPage(Screen[T], Generic[T]):
         super().__init__()
         self.ctx = ctx
         self._bases: dict[str, object] = {}  # widget id: the answer it was prefilled with
+        self._refusal: tuple[str, Callable[[], bool]] | None = None  # text, still refused?
+        self._status_text = ""
 
     def typed(self, widget_id: str, base: T_value) -> T_value:
         """The field's starting value: what the operator left in it with Back, as long as
@@ -175,11 +177,25 @@ class WizardPage(Screen[T], Generic[T]):
         widget = self.query_one("#page-status", Static)
         widget.update(text)
         widget.set_class(problem, "-problem")
+        self._status_text = text
 
-    def refuse(self, text: str) -> None:
-        """Next is refused: say why on the status line."""
+    def refuse(self, text: str, still: Callable[[], bool] | None = None) -> None:
+        """Next is refused: say why on the status line. `still` tells whether the reason
+        holds; once it does not (the field was fixed), the line goes."""
         self.status(text, problem=True)
+        self._refusal = (text, still) if still is not None else None
         self.app.bell()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Any edit: a refusal whose reason is gone is cleared (the page's own handler, if
+        any, runs too: Textual calls each class's handler)."""
+        if self._refusal is None:
+            return
+        text, still = self._refusal
+        if not still():
+            self._refusal = None
+            if self._status_text == text:
+                self.status("")
 
     def dismiss(self, result: T | None = None):  # type: ignore[no-untyped-def]
         """Leave the page; keys typed from now on wait for the next page (app.on_event).
@@ -218,5 +234,5 @@ class WizardPage(Screen[T], Generic[T]):
         if bad is not None:
             bad.input.focus()
             label = bad.label if bad.label[:2].isupper() else bad.label.lower()  # "NIC" stays
-            self.refuse(f"Next is refused: fix {label} first.")
+            self.refuse(f"Next is refused: fix {label} first.", lambda: not bad.check_now())
         return bad

@@ -339,7 +339,11 @@ choosing it would take that interface over.
         if self.first_invalid(rows):
             return None
         if self.nic_row is not None and self.nic_row.value == self.bridge_row.value:
-            self.refuse("Next is refused: the NIC must differ from the bridge name.")
+            nic_row, bridge_row = self.nic_row, self.bridge_row
+            self.refuse(
+                "Next is refused: the NIC must differ from the bridge name.",
+                lambda: nic_row.value == bridge_row.value,
+            )
             return None
         nic = self.nic_row.value if self.nic_row else None
         if nic is not None and nic == self.detected_nic and self.ctx.config.nic is None:
