@@ -7,14 +7,16 @@ writing the saved plan, and turning any unexpected exception into the error page
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
 import time
 import traceback
+from collections import deque
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
@@ -39,6 +41,10 @@ EXIT_ERROR = 1  # ended on the error page
 EXIT_QUIT = 2  # the operator quit before an apply completed
 
 READY_ENV = "XENWIZARD_READY_FILE"  # bench: a file written once the first page takes input
+
+# Keys typed ahead wait at most this long for a page change to finish (a safety net: a page
+# that never comes must not swallow the keyboard).
+TYPE_AHEAD_WAIT = 5.0
 
 # The pages in order; `flow` walks them, Back goes one up.
 ORDER = ("welcome", "bridge", "subnet", "dhcp", "toolstack", "preview")
@@ -76,6 +82,12 @@ class XenWizardApp(App[int]):
         self._showing_error = False
         self._ready_signalled = False
         self._hup_handler: object = None
+        # Typed-ahead input (see `on_event`): keys and pastes in arrival order, the task that
+        # hands them on one at a time, the events it posted, and the page being left.
+        self._typed: deque[events.Key | events.Paste] = deque()
+        self._typing: asyncio.Task[None] | None = None
+        self._released: dict[int, events.Key | events.Paste] = {}
+        self._leaving: object = None
 
     def get_driver_class(self):  # type: ignore[no-untyped-def]
         """Textual's Linux driver, made safe for a terminal that goes away (terminal.py)."""
@@ -92,6 +104,99 @@ class XenWizardApp(App[int]):
         if os.environ.get("TERM") == "linux":
             self.theme = "ansi-dark"  # the console's own 16 colours
         self.flow()
+
+    # --- typed-ahead keys ------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Hand keys and pastes on one at a time, each once the previous one has had all its
+        effects (a page change included).
+
+        Textual forwards every key to the focused widget's queue as soon as the app reads it.
+        In a burst that breaks two ways: a widget inserts printable characters at once while
+        keys bound to actions (Backspace, End, ...) take effect only after bubbling up to the
+        screen, so characters overtake them; and keys typed after Enter sit in the old page's
+        queue ahead of its own Submitted message, so they edit (or Tab around) the page that
+        is about to go, and what comes after the page change lands before the next page has
+        focus. Typing slowly never shows either; holding each event until the screen is idle
+        makes a burst behave exactly like slow typing."""
+        typed = isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded
+        if typed and self._released.pop(id(event), None) is None:
+            self._typed.append(event)
+            if self._typing is None or self._typing.done():
+                self._typing = asyncio.create_task(self._hand_on_typed())
+            return
+        await super().on_event(event)
+
+    async def _hand_on_typed(self) -> None:
+        try:
+            while self._typed and self.is_running:
+                await self._input_settled()
+                if not self._typed or not self.is_running:
+                    return
+                event = self._typed.popleft()
+                if isinstance(event, events.Key):
+                    copy: events.Key | events.Paste = events.Key(event.key, event.character)
+                else:
+                    copy = events.Paste(event.text)
+                copy.set_sender(self)
+                self._released[id(copy)] = copy
+                self.post_message(copy)
+        except Exception as exc:  # the error page, never a lost keyboard
+            self._handle_exception(exc)
+
+    def page_leaving(self, page: object) -> None:
+        """A page dismissed itself: typed-ahead input waits for the next page."""
+        self._leaving = page
+
+    def _page_changing(self) -> bool:
+        if self._leaving is None:
+            return False
+        screen = self.screen
+        if screen is self._leaving or screen is self.screen_stack[0] or not screen.is_mounted:
+            flow = [w for w in self.workers if w.group == "flow" and w.is_running]
+            return bool(flow)  # nothing comes any more when the flow has ended
+        self._leaving = None
+        return False
+
+    async def _input_settled(self) -> None:
+        """Wait until no page change is under way and the app and every widget of the
+        screen have handled everything queued (what a key caused included)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TYPE_AHEAD_WAIT
+        while self.is_running and loop.time() < deadline:
+            if self._page_changing():
+                await asyncio.sleep(0.005)
+                continue
+            pumps = [self, *self.screen.walk_children(with_self=True)]
+            if all(pump._message_queue.empty() for pump in pumps) and not self._released:
+                # Empty queues, but a handler may still be running: one more round decides.
+                ran = await self._round(pumps, deadline - loop.time())
+                if ran and all(pump._message_queue.empty() for pump in pumps):
+                    return
+                continue
+            await self._round(pumps, deadline - loop.time())
+
+    async def _round(self, pumps: list, timeout: float) -> bool:  # type: ignore[type-arg]
+        """Queue a no-op behind everything each pump has queued; wait until all have run."""
+        left = 0
+        done = asyncio.Event()
+
+        def ran() -> None:
+            nonlocal left
+            left -= 1
+            if left == 0:
+                done.set()
+
+        for pump in pumps:
+            if pump.call_later(ran):
+                left += 1
+        if not left:
+            return True
+        try:
+            await asyncio.wait_for(done.wait(), max(timeout, 0.001))
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     # --- the page order -------------------------------------------------------------------
 

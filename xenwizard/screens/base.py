@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from xenwizard.screens.state import WizardContext
 
 T = TypeVar("T")
+T_value = TypeVar("T_value")
 
 PAGES = ("Welcome", "Bridge", "Subnet", "DHCP", "Toolstack", "Preview", "Apply", "Done")
 
@@ -110,6 +111,28 @@ class WizardPage(Screen[T], Generic[T]):
     def __init__(self, ctx: WizardContext):
         super().__init__()
         self.ctx = ctx
+        self._bases: dict[str, object] = {}  # widget id: the answer it was prefilled with
+        self._refusal: tuple[str, Callable[[], bool]] | None = None  # text, still refused?
+        self._status_text = ""
+
+    def typed(self, widget_id: str, base: T_value) -> T_value:
+        """The field's starting value: what the operator left in it with Back, as long as
+        the answer it was typed over is still `base` (else `base`: the answer moved, e.g. the
+        DHCP range with a new subnet)."""
+        self._bases[widget_id] = base
+        kept = self.ctx.drafts.get(self.PAGE, {}).get(widget_id)
+        if kept is not None and kept[0] == base:
+            return kept[1]  # type: ignore[return-value]
+        return base
+
+    def keep_typing(self) -> None:
+        """Back: remember what the fields hold, to show it when the page comes again."""
+        kept = {}
+        for widget_id, base in self._bases.items():
+            found = self.query(f"#{widget_id}")
+            if found:
+                kept[widget_id] = (base, found.first().value)  # type: ignore[attr-defined]
+        self.ctx.drafts[self.PAGE] = kept
 
     def compose(self) -> ComposeResult:
         yield TitleBar(self.PAGE, self.ctx.demo)
@@ -154,11 +177,37 @@ class WizardPage(Screen[T], Generic[T]):
         widget = self.query_one("#page-status", Static)
         widget.update(text)
         widget.set_class(problem, "-problem")
+        self._status_text = text
 
-    def refuse(self, text: str) -> None:
-        """Next is refused: say why on the status line."""
+    def refuse(self, text: str, still: Callable[[], bool] | None = None) -> None:
+        """Next is refused: say why on the status line. `still` tells whether the reason
+        holds; once it does not (the field was fixed), the line goes."""
         self.status(text, problem=True)
+        self._refusal = (text, still) if still is not None else None
         self.app.bell()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Any edit: a refusal whose reason is gone is cleared (the page's own handler, if
+        any, runs too: Textual calls each class's handler)."""
+        if self._refusal is None:
+            return
+        text, still = self._refusal
+        if not still():
+            self._refusal = None
+            if self._status_text == text:
+                self.status("")
+
+    def dismiss(self, result: T | None = None):  # type: ignore[no-untyped-def]
+        """Leave the page; keys typed from now on wait for the next page (app.on_event).
+        Back keeps what the fields hold; an answer replaces it."""
+        if result is None:
+            self.keep_typing()
+        else:
+            self.ctx.drafts.pop(self.PAGE, None)
+        leaving = getattr(self.app, "page_leaving", None)
+        if leaving is not None:
+            leaving(self)
+        return super().dismiss(result)
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -185,5 +234,5 @@ class WizardPage(Screen[T], Generic[T]):
         if bad is not None:
             bad.input.focus()
             label = bad.label if bad.label[:2].isupper() else bad.label.lower()  # "NIC" stays
-            self.refuse(f"Next is refused: fix {label} first.")
+            self.refuse(f"Next is refused: fix {label} first.", lambda: not bad.check_now())
         return bad

@@ -23,6 +23,7 @@ from xenwizard.config import (
     check_dhcp_range,
     check_lease,
     check_nic,
+    parse_address,
 )
 from xenwizard.preflight import bridge_clash, subnet_overlaps
 from xenwizard.screens.base import FieldRow, WizardPage
@@ -287,7 +288,7 @@ choosing it would take that interface over.
             classes="intro",
         )
         self.bridge_row = FieldRow(
-            "Bridge name", ctx.config.bridge, check_bridge, field_id="bridge"
+            "Bridge name", self.typed("bridge", ctx.config.bridge), check_bridge, field_id="bridge"
         )
         yield self.bridge_row
         self.nic_row: FieldRow | None = None
@@ -296,7 +297,7 @@ choosing it would take that interface over.
             # Prefilled with the profile's own choice (`primary_nic`), the NIC its plan bridges.
             choice = ctx.nic_choice(detected=True)
             self.detected_nic = getattr(choice, "name", None)
-            nic = ctx.config.nic or self.detected_nic or ""
+            nic = self.typed("nic", ctx.config.nic or self.detected_nic or "")
             self.nic_row = FieldRow("NIC to bridge", nic, check_nic, field_id="nic")
             yield self.nic_row
             yield Static(_nic_hint(choice), markup=False, classes="hint", id="nic-hint")
@@ -309,19 +310,21 @@ choosing it would take that interface over.
         )
 
     def on_mount(self) -> None:
-        self.update_bridge(self.bridge_row.input.validate(self.bridge_row.input.value))
+        self.update_bridge()
         if self.nic_row is not None:
             self.nic_row.check_now()
         self.bridge_row.input.focus()
 
+    # Changed events carry the verdict on the text of their moment; in a burst the field has
+    # moved on when one is handled. Every handler judges the field's current text instead.
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.bridge_row.input:
-            self.update_bridge(event.validation_result)
+            self.update_bridge()
         elif self.nic_row is not None and event.input is self.nic_row.input:
-            self.nic_row.show(event.validation_result)
+            self.nic_row.check_now()
 
-    def update_bridge(self, result) -> None:  # type: ignore[no-untyped-def]
-        valid = self.bridge_row.show(result)
+    def update_bridge(self) -> None:
+        valid = self.bridge_row.check_now()
         clash = bridge_clash(self.bridge_row.value, self.ctx.facts) if valid else None
         existing = self.ctx.facts.interface(self.bridge_row.value) if valid else None
         text = ""
@@ -336,7 +339,11 @@ choosing it would take that interface over.
         if self.first_invalid(rows):
             return None
         if self.nic_row is not None and self.nic_row.value == self.bridge_row.value:
-            self.refuse("Next is refused: the NIC must differ from the bridge name.")
+            nic_row, bridge_row = self.nic_row, self.bridge_row
+            self.refuse(
+                "Next is refused: the NIC must differ from the bridge name.",
+                lambda: nic_row.value == bridge_row.value,
+            )
             return None
         nic = self.nic_row.value if self.nic_row else None
         if nic is not None and nic == self.detected_nic and self.ctx.config.nic is None:
@@ -382,7 +389,7 @@ the same network on two interfaces breaks routing.
         )
         self.row = FieldRow(
             "Host address",
-            self.ctx.config.address,
+            self.typed("address", self.ctx.config.address),
             check_address,
             field_id="address",
             placeholder="10.0.0.1/24",
@@ -392,20 +399,20 @@ the same network on two interfaces breaks routing.
         yield Static("", id="overlap", markup=False, classes="warning")
 
     def on_mount(self) -> None:
-        self.update_facts(self.row.input.validate(self.row.input.value))
+        self.update_facts()
         self.row.input.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.update_facts(event.validation_result)
+        self.update_facts()  # from the field's text now, not the event's older verdict
 
-    def update_facts(self, result) -> None:  # type: ignore[no-untyped-def]
+    def update_facts(self) -> None:
         facts = self.query_one("#subnet-facts", Static)
         overlap = self.query_one("#overlap", Static)
-        if not self.row.show(result):
+        iface = parse_address(self.row.value)
+        if not self.row.check_now() or isinstance(iface, str):
             facts.update("")
             overlap.update("")
             return
-        iface = ipaddress.IPv4Interface(self.row.value)
         net = iface.network
         facts.update(
             _table(
@@ -429,7 +436,7 @@ the same network on two interfaces breaks routing.
     def collect(self) -> SubnetAnswers | None:
         if self.first_invalid([self.row]):
             return None
-        return SubnetAnswers(str(ipaddress.IPv4Interface(self.row.value)))
+        return SubnetAnswers(str(parse_address(self.row.value)))
 
 
 # --- DHCP --------------------------------------------------------------------------------------
@@ -457,16 +464,29 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
             classes="intro",
         )
         self.start_row = FieldRow(
-            "Range start", cfg.dhcp_start, self._check_range, field_id="dhcp-start"
+            "Range start",
+            self.typed("dhcp-start", cfg.dhcp_start),
+            self._check_range,
+            field_id="dhcp-start",
         )
         yield self.start_row
-        self.end_row = FieldRow("Range end", cfg.dhcp_end, self._check_range, field_id="dhcp-end")
+        self.end_row = FieldRow(
+            "Range end",
+            self.typed("dhcp-end", cfg.dhcp_end),
+            self._check_range,
+            field_id="dhcp-end",
+        )
         yield self.end_row
-        self.lease_row = FieldRow("Lease time", cfg.lease, check_lease, field_id="lease")
+        self.lease_row = FieldRow(
+            "Lease time", self.typed("lease", cfg.lease), check_lease, field_id="lease"
+        )
         yield self.lease_row
         yield Static("", id="dhcp-count", markup=False)
         self.xen_only = TickBox(
-            "Xen guests only (MAC 00:16:3e:*)", cfg.dhcp_xen_only, id="xen-only", compact=True
+            "Xen guests only (MAC 00:16:3e:*)",
+            self.typed("xen-only", cfg.dhcp_xen_only),
+            id="xen-only",
+            compact=True,
         )
         yield self.xen_only
         yield Static(
@@ -479,7 +499,7 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
         if self.ctx.offers_udp_switch:
             self.udp = TickBox(
                 "UDP checksum workaround (ethtool tx off on guest vifs)",
-                self.ctx.udp_default,
+                self.typed("udp", self.ctx.udp_default),
                 id="udp",
                 compact=True,
             )
@@ -504,7 +524,7 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.lease_row.input:
-            self.lease_row.show(event.validation_result)
+            self.lease_row.check_now()  # the text now, not the event's older verdict
         else:
             self.refresh_range()
 

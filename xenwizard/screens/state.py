@@ -43,6 +43,9 @@ class WizardContext:
     # Live root: what only the kernel knows (interfaces, default route) is still to be added to
     # `facts` by this function; the app runs it in a worker once the first page takes input.
     live_probe: LiveProbe | None = None
+    # What the operator left in a page's fields with Back: page -> widget id -> (the answer
+    # the field was prefilled with, its text or state). The page shows it when it comes again.
+    drafts: dict[str, dict[str, tuple[object, object]]] = field(default_factory=dict)
     profile: Profile | None = field(init=False, default=None)
     profile_reason: str = field(init=False, default="")
     profile_error: str | None = field(init=False, default=None)
