@@ -41,13 +41,9 @@ class Tmux:
         except TerminalError:
             return "(the tmux session has ended)"
 
-    def press(self, *keys: str, gap: float = 0.0) -> None:
-        """Send keys; `gap` seconds between them types at an operator's pace instead of in
-        one burst."""
-        for index, key in enumerate(keys):
-            if index and gap:
-                time.sleep(gap)
-            self._tmux("send-keys", key)
+    def press(self, *keys: str) -> None:
+        """Send keys in one burst (one send-keys)."""
+        self._tmux("send-keys", *keys)
 
     def wait_for(self, what: str | Callable[[str], bool], timeout: float, phase: str) -> str:
         """The screen once it shows `what` (text, or a test of the whole screen)."""
