@@ -42,10 +42,11 @@ xend_config_format     : 4
 
 
 def healthy_current(root: Path) -> FakeLive:
-    """As on a booted current release: the guests' subnet address unlabelled on the bridge, and
-    `xl info` answers."""
+    """As on a booted current release: the guests' subnet address unlabelled on the bridge,
+    `xl info` answers, and the DHCP confinement's table is loaded."""
     live = healthy(root)
     live.commands[("xl", "info")] = CommandOutput(0, XL_INFO, "")
+    live.commands[NFT_LIST] = loaded()
     lan = live.addrs.pop("br0:0")
     live.addrs["br0"] = [*live.addrs["br0"], *lan]
     return live
@@ -305,7 +306,12 @@ def confinement(root: Path, live: FakeLive) -> CheckResult:
 
 
 def test_no_confinement_check_without_the_step(tmp_path, capsys) -> None:
+    """A run applied before the confinement existed (its plan has no such step)."""
     root = applied(tmp_path, "debian-12", capsys)
+    run_dir = next((root / "var/lib/xenwizard/runs").iterdir())
+    plan = json.loads((run_dir / "plan.json").read_text())
+    plan["steps"] = [step for step in plan["steps"] if not step["id"].startswith("dhcp-confine")]
+    (run_dir / "plan.json").write_text(json.dumps(plan))
     live = healthy_current(root)
     live.commands[NFT_LIST] = NOT_LOADED  # would fail, were it asked
     assert "dhcp-confinement" not in by_name(run_checks(RootFS(root), live))
