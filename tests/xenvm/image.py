@@ -189,11 +189,16 @@ def _write(tree: Path, path: str, text: str, mode: int = 0o644) -> None:
     target.chmod(mode)
 
 
-def _cached(name: str, build: Callable[[Path], None]) -> Path:
-    """VM_CACHE/name, made by `build(partial)` when missing; half-made trees never count."""
+def _cached(kind: str, key: str, build: Callable[[Path], None]) -> Path:
+    """VM_CACHE/KIND-KEY, made by `build(partial)` when missing (half-made trees never count);
+    a new one replaces the cached ones of the same kind made from other recipes."""
+    name = f"{kind}-{key[:12]}"
     done = VM_CACHE / name
     if (done / COMPLETE).exists():
         return done
+    for stale in VM_CACHE.glob(f"{kind}-*"):
+        if stale.name != name and len(stale.name) == len(name):
+            shutil.rmtree(stale, ignore_errors=True)
     partial = VM_CACHE / f"{name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     VM_CACHE.mkdir(parents=True, exist_ok=True)
@@ -241,7 +246,7 @@ def base_tree(suite: str = "bookworm") -> Path:
             link.symlink_to("/dev/null")
         resolv.unlink()
 
-    return _cached(f"{suite}-base-{key[:12]}", build)
+    return _cached(f"{suite}-base", key, build)
 
 
 @dataclass(frozen=True)
@@ -303,7 +308,7 @@ def local_repo(base: Path, packages: tuple[str, ...]) -> Path:
         with gzip.open(repo / "Packages.gz", "wt") as packed:
             packed.write(index)
 
-    return _cached(f"repo-{key[:12]}", build)
+    return _cached("repo", key, build)
 
 
 def wheels(dest: Path) -> Path:
