@@ -84,10 +84,6 @@ def write_timings(machine: Machine) -> None:
     target.write_text("\n".join(lines) + "\n")
 
 
-def timed(machine: Machine, phase: str, started: float) -> None:
-    machine.mark(phase, started)
-
-
 def ssh_clients(port: int) -> list[int]:
     """The host's ssh processes connected to the VM's forwarded port."""
     found = []
@@ -142,7 +138,7 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     try:
         preview = walk_wizard(vm, term, "wizard")
         assert "packages" in preview, preview
-        timed(vm, "wizard: welcome to preview", started)
+        vm.mark("wizard: welcome to preview", started)
         started = time.monotonic()
         term.press("a")
         term.wait_for("Apply (y)", 30, "wizard: apply confirmation")
@@ -153,7 +149,7 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
             "wizard: apply",
         )
         assert "APPLIED" in applied, applied
-        timed(vm, "wizard: apply (packages from the local repo, every file)", started)
+        vm.mark("wizard: apply (packages from the local repo, every file)", started)
         term.press("Enter")
         done = term.wait_for("[8/8]", 60, "wizard: done page")
         term.press("Enter")
@@ -184,7 +180,7 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     # 3. verify on the rebooted host
     started = time.monotonic()
     verified = vm.ssh("xenwizard verify", check=False, timeout=180, phase="verify")
-    timed(vm, "xenwizard verify", started)
+    vm.mark("xenwizard verify", started)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "FAIL" not in verified.stdout, verified.stdout
 
@@ -212,7 +208,7 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     # 5. rollback over SSH, and a restart on the original network
     started = time.monotonic()
     rolled = vm.ssh("xenwizard rollback", check=False, timeout=APPLY_TIMEOUT, phase="rollback")
-    timed(vm, "xenwizard rollback (purge)", started)
+    vm.mark("xenwizard rollback (purge)", started)
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
     vm.poweroff("poweroff after the rollback")
     vm.boot("boot after the rollback (plain Debian 12)")
@@ -262,7 +258,7 @@ def test_ssh_drop_during_the_package_step(vm: Machine) -> None:
         if newest and newest["state"] != "running":  # unfinished: the apply died
             break
         time.sleep(15)
-    timed(vm, "drop: apply finished after the client died", started)
+    vm.mark("drop: apply finished after the client died", started)
     assert newest.get("state") == "applied", newest
     vm.poweroff("drop: poweroff")
     vm.boot("drop: boot into Xen", timeout=600)
