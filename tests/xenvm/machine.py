@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from tests.xenvm.image import Image
 
@@ -174,7 +175,7 @@ class Machine:
             return "(no serial log)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def fail(self, phase: str, reason: str) -> None:
+    def fail(self, phase: str, reason: str) -> NoReturn:
         raise VMError(
             f"VM phase '{phase}' failed: {reason}\n--- last lines of the serial console "
             f"({self.serial}) ---\n{self.serial_tail()}"
