@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from xenwizard.config import WizardConfig  # noqa: E402
-from xenwizard.engine import Engine  # noqa: E402
+from xenwizard.engine.executor import Engine  # noqa: E402
 from xenwizard.plan import EditFile, Symlink  # noqa: E402
 from xenwizard.probe import probe  # noqa: E402
 from xenwizard.profiles import make_plan  # noqa: E402

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from xenwizard.cli import main
-from xenwizard.engine import Engine
-from xenwizard.journal import Journal
+from xenwizard.engine.executor import Engine
+from xenwizard.engine.journal import Journal
 
 
 def _pause() -> None:

@@ -11,10 +11,10 @@ from unittest import mock
 
 import pytest
 
+from tests import gallery
 from tests.helpers import FIXTURES
 from tests.test_app_wizard import screen_text, sync
-from xenwizard.engine import RunResult
-from xenwizard.events import (
+from xenwizard.engine.events import (
     ApplyFinished,
     LeftBehind,
     RollbackProgress,
@@ -23,20 +23,20 @@ from xenwizard.events import (
     StepFinished,
     StepStarted,
 )
+from xenwizard.engine.executor import RunResult
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.current import NicChoice
-from xenwizard.screens import gallery
-from xenwizard.screens.apply import ApplyScreen
-from xenwizard.screens.pages import BridgeScreen, SubnetScreen
-from xenwizard.screens.preview import PreviewScreen
-from xenwizard.screens.state import toolstack_text
+from xenwizard.tui.screens.apply import ApplyScreen
+from xenwizard.tui.screens.pages import BridgeScreen, SubnetScreen
+from xenwizard.tui.screens.preview import PreviewScreen
+from xenwizard.tui.screens.state import toolstack_text
 
 WALK_XL = ("enter", "enter", "enter", "enter", "enter", "a", "y", "@apply")
 
 
 @pytest.fixture(autouse=True)
 def _pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xenwizard.engine.new_run_id", lambda *a, **k: gallery.RUN_ID)
+    monkeypatch.setattr("xenwizard.engine.executor.new_run_id", lambda *a, **k: gallery.RUN_ID)
 
 
 def scenario(root: str, **kwargs) -> gallery.Scenario:  # type: ignore[no-untyped-def]
@@ -223,7 +223,7 @@ class TestApplyEvents:
             ),
         )
         app, runner = gallery.build_app(scenario("debian-12"), tmp_path)
-        with mock.patch("xenwizard.screens.apply.Engine", FakeEngine):
+        with mock.patch("xenwizard.tui.screens.apply.Engine", FakeEngine):
             async with app.run_test(size=gallery.SIZE) as pilot:
                 await gallery.drive(pilot, WALK_XL, runner)
                 page = app.screen

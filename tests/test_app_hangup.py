@@ -26,10 +26,10 @@ import pytest
 
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
 from tests.helpers import PRECISE_ROOT, REPO
-from xenwizard.engine import Engine
-from xenwizard.journal import list_runs
+from xenwizard.engine.executor import Engine
+from xenwizard.engine.journal import list_runs
+from xenwizard.engine.runner import CommandRunner
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import CommandRunner
 
 PAUSE = "intent:3"  # step 4 of 7: steps 1-3 are done (the package step skipped) when it drops
 LAST = len(precise_plan(PRECISE_ROOT).steps) - 1  # failing after its work: a rollback
@@ -222,7 +222,7 @@ def test_terminal_drop_mid_apply(tmp_path: Path, terminal: type, later_failure: 
 class TestPieces:
     def test_safe_output_silences_itself(self) -> None:
         """The driver's output: the first failed write or flush silences it and tells once."""
-        from xenwizard.terminal import SafeOutput
+        from xenwizard.tui.terminal import SafeOutput
 
         class DeadTty:
             def write(self, text: str) -> int:
@@ -246,7 +246,7 @@ class TestPieces:
         runs to the end and says so (apply_idle, apply_outcome), as `run_app` waits for."""
         import asyncio
 
-        from xenwizard.screens import gallery
+        from tests import gallery
 
         item = gallery.scenario("apply-running")
         app, runner = gallery.build_app(item, tmp_path)

@@ -23,10 +23,10 @@ from textual.keys import REPLACED_KEYS
 from textual.widgets import Input
 from textual.widgets.input import Selection
 
+from tests import gallery
 from tests.test_app_wizard import screen_text, sync
-from xenwizard.screens import gallery
-from xenwizard.screens.modals import ErrorScreen
-from xenwizard.screens.pages import BridgeScreen, DhcpScreen, SubnetScreen
+from xenwizard.tui.screens.modals import ErrorScreen
+from xenwizard.tui.screens.pages import BridgeScreen, DhcpScreen, SubnetScreen
 
 
 def key_event(key: str) -> events.Key:

@@ -17,13 +17,13 @@ from unittest import mock
 
 import pytest
 
+from tests import gallery
 from tests.helpers import PRECISE_ROOT, REPO, copy_root
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.probe import SystemFacts
-from xenwizard.screens import gallery
-from xenwizard.screens.modals import ErrorScreen, HelpScreen
-from xenwizard.screens.pages import BridgeScreen, WelcomeScreen
-from xenwizard.screens.state import WizardContext
+from xenwizard.tui.screens.modals import ErrorScreen, HelpScreen
+from xenwizard.tui.screens.pages import BridgeScreen, WelcomeScreen
+from xenwizard.tui.screens.state import WizardContext
 
 
 class SlowProbe:
@@ -163,12 +163,12 @@ class TestLiveContext:
         code = (
             "import argparse, sys\n"
             "from xenwizard.commands.wizard import context_from_args\n"
-            "import xenwizard.app\n"
+            "import xenwizard.tui.app\n"
             "ns = argparse.Namespace(root=sys.argv[1], profile=None, answers=None, demo=False)\n"
             "ctx = context_from_args(ns)\n"
             "print(ctx.detecting, ctx.facts.live, *(m in sys.modules for m in sys.argv[2:]))\n"
         )
-        modules = ["psutil", "netifaces", "xenwizard.journal"]
+        modules = ["psutil", "netifaces", "xenwizard.engine.journal"]
         out = subprocess.run(
             [sys.executable, "-c", code, root, *modules],
             capture_output=True,
@@ -187,8 +187,8 @@ class TestLiveContext:
     def test_fixture_root_has_nothing_to_detect(self) -> None:
         """A root that is not / is never probed live; without runs no journal code loads."""
         assert self.start_up(str(PRECISE_ROOT)) == ["False", "False", "False", "False", "False"]
-        from xenwizard import journal
         from xenwizard.commands import wizard
+        from xenwizard.engine import journal
 
         assert wizard.RUNS_DIR == journal.RUNS_DIR
 
@@ -200,7 +200,7 @@ class TestLiveContext:
         root = copy_root(PRECISE_ROOT, tmp_path / "root")
         assert unfinished(RootFS(root)) == ()
         (root / "var/lib/xenwizard/runs").mkdir(parents=True)
-        with mock.patch("xenwizard.journal.unfinished_runs", return_value=["RUN"]) as runs:
+        with mock.patch("xenwizard.engine.journal.unfinished_runs", return_value=["RUN"]) as runs:
             assert unfinished(RootFS(root)) == ("RUN",)
         runs.assert_called_once()
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tests import gallery
 from tests.helpers import PRECISE_ROOT
-from xenwizard.screens import gallery
-from xenwizard.screens.apply import ApplyScreen
-from xenwizard.screens.modals import HelpScreen
-from xenwizard.screens.pages import BridgeScreen
+from xenwizard.tui.screens.apply import ApplyScreen
+from xenwizard.tui.screens.modals import HelpScreen
+from xenwizard.tui.screens.pages import BridgeScreen
 
 BRIDGE_KEYS = ("enter", "end", "backspace", "backspace", "backspace", *"xenbr1", "enter")
 WALK = (*BRIDGE_KEYS, "ctrl+u", *"172.16.5.1/24", "enter", "enter", "space", "enter", "a", "y")
@@ -37,7 +37,7 @@ def sync(test):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def _pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xenwizard.engine.new_run_id", lambda *a, **k: gallery.RUN_ID)
+    monkeypatch.setattr("xenwizard.engine.executor.new_run_id", lambda *a, **k: gallery.RUN_ID)
 
 
 def screen_text(app) -> str:  # type: ignore[no-untyped-def]
@@ -192,7 +192,7 @@ class TestWholeWizard:
         root = tmp_path / "root"
         before = tree(root)
         # Leave a journal with intents and no outcome, as a killed apply does.
-        from xenwizard.engine import Engine
+        from xenwizard.engine.executor import Engine
 
         ctx = app.ctx
         plan = ctx.make_plan(ctx.config)
@@ -200,10 +200,10 @@ class TestWholeWizard:
         crash_runner.gone = lambda: True  # the blocking step "dies" at once
         engine = Engine(plan, ctx.fs, crash_runner, None, skip_packages=True)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr("xenwizard.engine.Engine._undo", lambda self, j, r, reason: ("x", ""))
-            mp.setattr("xenwizard.engine.Engine._finish", lambda *a: None)
+            mp.setattr("xenwizard.engine.executor.Engine._undo", lambda self, j, r, reason: ("x", ""))
+            mp.setattr("xenwizard.engine.executor.Engine._finish", lambda *a: None)
             engine.apply()
-        from xenwizard.journal import unfinished_runs
+        from xenwizard.engine.journal import unfinished_runs
 
         assert unfinished_runs(ctx.fs) == [gallery.RUN_ID]
         assert tree(root) != before
@@ -297,7 +297,7 @@ class TestPlainTerminals:
 class TestDemo:
     def test_demo_root_is_a_throwaway_copy(self) -> None:
         """--demo works on a copy of the packaged sample that is deleted afterwards."""
-        from xenwizard.demo import demo_context, demo_root
+        from xenwizard.tui.demo import demo_context, demo_root
 
         with demo_root() as root:
             ctx = demo_context(root)

@@ -25,7 +25,7 @@ from tests.enginekit import (
     set_read_only,
 )
 from tests.helpers import REPO, run_cli
-from xenwizard.journal import RUNS_DIR, list_runs
+from xenwizard.engine.journal import RUNS_DIR, list_runs
 from xenwizard.rootfs import RootFS
 
 

@@ -19,11 +19,11 @@ import pytest
 
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
 from tests.helpers import PRECISE_ROOT, REPO, run_cli
-from xenwizard.engine import Engine
-from xenwizard.journal import Journal, list_runs
+from xenwizard.engine.executor import Engine
+from xenwizard.engine.journal import Journal, list_runs
+from xenwizard.engine.runner import CommandRunner
 from xenwizard.plan import EditFile
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import CommandRunner
 
 SEED = precise_plan(PRECISE_ROOT)
 STEPS = list(range(len(SEED.steps)))

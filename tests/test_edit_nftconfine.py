@@ -18,7 +18,7 @@ from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, run_cli
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import EditError, nftconfine
-from xenwizard.engine import Engine
+from xenwizard.engine.executor import Engine
 from xenwizard.plan import EditFile, Symlink
 from xenwizard.probe import InterfaceInfo, probe
 from xenwizard.profiles import PlanError, make_plan
@@ -299,8 +299,8 @@ def test_a_kill_while_enabling_the_unit_rolls_back_cleanly(tmp_path: Path, point
     pid = os.fork()
     if pid == 0:  # the doomed apply
         try:
-            from xenwizard import atomic, stepops
-            from xenwizard.journal import Journal
+            from xenwizard.engine import atomic, stepops
+            from xenwizard.engine.journal import Journal
 
             real_append, real_dirs, real_symlink = Journal.append, atomic.make_dirs, os.symlink
 

@@ -20,13 +20,13 @@ from tests.enginekit import (
     with_step,
 )
 from tests.helpers import PRECISE_ROOT
-from xenwizard import events as ev
 from xenwizard.answers import load_answers
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import EditResult
-from xenwizard.engine import Engine, EngineError
-from xenwizard.journal import RUNS_DIR, Journal, list_runs
-from xenwizard.lock import RunLock
+from xenwizard.engine import events as ev
+from xenwizard.engine.executor import Engine, EngineError
+from xenwizard.engine.journal import RUNS_DIR, Journal, list_runs
+from xenwizard.engine.lock import RunLock
 from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Symlink
 from xenwizard.profiles.base import edit_step, symlink_step
 from xenwizard.rootfs import RootFS
@@ -487,7 +487,7 @@ def test_plan_with_only_unchanged_steps_is_nothing_to_do(tmp_path: Path) -> None
 
 
 def test_run_id_collision_gets_a_fresh_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import xenwizard.engine as engine_module
+    import xenwizard.engine.executor as engine_module
 
     root = fresh_root(tmp_path)
     ids = iter(["20260101T000000-aaaa", "20260101T000000-aaaa", "20260101T000000-bbbb"])

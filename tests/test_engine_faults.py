@@ -27,13 +27,13 @@ from tests.enginekit import (
     with_step,
 )
 from tests.helpers import PRECISE_ROOT
-from xenwizard import atomic
-from xenwizard import events as ev
-from xenwizard.engine import Engine
-from xenwizard.journal import RUNS_DIR, Journal, unfinished_runs
+from xenwizard.engine import atomic
+from xenwizard.engine import events as ev
+from xenwizard.engine.executor import Engine
+from xenwizard.engine.journal import RUNS_DIR, Journal, unfinished_runs
+from xenwizard.engine.policyrcd import POLICY_RC_D, POLICY_RC_D_TEXT
 from xenwizard.plan import EditFile, Symlink
 from xenwizard.rootfs import RootFS
-from xenwizard.stepops import POLICY_RC_D, POLICY_RC_D_TEXT
 
 SEED = precise_plan(PRECISE_ROOT)
 ALL = list(range(len(SEED.steps)))

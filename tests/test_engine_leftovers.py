@@ -22,12 +22,12 @@ from tests.enginekit import (
     precise_plan,
     with_step,
 )
-from xenwizard import events as ev
-from xenwizard import leftovers
 from xenwizard.cli import main
 from xenwizard.commands import rollback as rollback_command
-from xenwizard.engine import Engine
-from xenwizard.journal import RUNS_DIR, Journal
+from xenwizard.engine import events as ev
+from xenwizard.engine import leftovers
+from xenwizard.engine.executor import Engine
+from xenwizard.engine.journal import RUNS_DIR, Journal
 from xenwizard.rootfs import RootFS
 
 EXPECTED = [

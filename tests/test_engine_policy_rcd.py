@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import FakeRunner, diff_manifests, fresh_root, manifest, precise_plan
-from xenwizard import atomic
-from xenwizard import events as ev
-from xenwizard.engine import Engine
-from xenwizard.journal import Journal
+from xenwizard.engine import atomic
+from xenwizard.engine import events as ev
+from xenwizard.engine.executor import Engine
+from xenwizard.engine.journal import Journal
+from xenwizard.engine.policyrcd import POLICY_RC_D, POLICY_RC_D_TEXT
 from xenwizard.rootfs import RootFS
-from xenwizard.stepops import POLICY_RC_D, POLICY_RC_D_TEXT
 
 ADMIN_POLICY = b'#!/bin/sh\n# the admin\'s: only ssh may start\n[ "$1" = ssh ] || exit 101\n'
 

@@ -16,7 +16,7 @@ from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES
 from xenwizard.config import WizardConfig
 from xenwizard.edits import nftconfine
-from xenwizard.engine import Engine
+from xenwizard.engine.executor import Engine
 from xenwizard.probe import probe
 from xenwizard.profiles import make_plan
 from xenwizard.rootfs import RootFS

@@ -15,10 +15,10 @@ import pytest
 
 from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, run_cli
-from xenwizard import events as ev
 from xenwizard.config import WizardConfig
-from xenwizard.engine import Engine
-from xenwizard.journal import Journal
+from xenwizard.engine import events as ev
+from xenwizard.engine.executor import Engine
+from xenwizard.engine.journal import Journal
 from xenwizard.plan import EditFile, Plan, Symlink
 from xenwizard.probe import probe
 from xenwizard.profiles import make_plan

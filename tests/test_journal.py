@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xenwizard.journal import (
+from xenwizard.engine.journal import (
     Journal,
     JournalError,
     list_runs,
@@ -16,7 +16,7 @@ from xenwizard.journal import (
     unfinished_runs,
     unfinished_warning,
 )
-from xenwizard.lock import LockBusy, RunLock, lock_holder
+from xenwizard.engine.lock import LockBusy, RunLock, lock_holder
 from xenwizard.rootfs import RootFS
 
 

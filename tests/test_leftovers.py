@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from xenwizard import leftovers
+from xenwizard.engine import leftovers
 from xenwizard.rootfs import RootFS
 
 PASSWD = (

@@ -45,11 +45,11 @@ from tests.netns import (
 )
 from xenwizard.config import build_config, lease_seconds
 from xenwizard.edits.vifhook import HOOK_PATH
-from xenwizard.engine import Engine
+from xenwizard.engine.executor import Engine
+from xenwizard.engine.runner import CommandRunner
 from xenwizard.probe import InterfaceInfo, probe
 from xenwizard.profiles import make_plan
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import CommandRunner
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from tests.helpers import FIXTURES, copy_root, run_cli
 from xenwizard import netcheck
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import vifhook
-from xenwizard.engine import Engine
+from xenwizard.engine.executor import Engine
 from xenwizard.plan import EditFile, InstallPackages, Symlink
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.profiles import PROFILES, PlanError, make_plan, select_profile

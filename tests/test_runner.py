@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xenwizard.runner import CommandRunner, RunnerError
+from xenwizard.engine.runner import CommandRunner, RunnerError
 
 
 def test_lines_arrive_while_the_command_runs() -> None:

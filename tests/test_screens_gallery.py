@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pytest_textual_snapshot import normalize_svg
 
+from tests.gallery import SCENARIOS
 from tests.helpers import REPO
-from xenwizard.screens.gallery import SCENARIOS
 
 GALLERY = REPO / "screens"
 SNAPSHOTS = REPO / "tests" / "__snapshots__" / "test_screens_snapshots"

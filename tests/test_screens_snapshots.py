@@ -1,6 +1,6 @@
 """Snapshot tests of every wizard screen at 80x24 (pytest-textual-snapshot).
 
-Each test drives one scenario of `xenwizard.screens.gallery` (the same ones `scripts/make-screens`
+Each test drives one scenario of `tests.gallery` (the same ones `scripts/make-screens`
 draws for `screens/`): a copy of the packaged sample system, pinned facts and run id, injected
 steps whose commands never run. Review the HTML report before `--snapshot-update`.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from xenwizard.screens import gallery
+from tests import gallery
 
 
 @pytest.fixture(autouse=True)

@@ -7,12 +7,12 @@ import sys
 
 from xenwizard.commands.common import plan_from_args
 from xenwizard.commands.runs import EXIT_ERROR, OUTCOME_CODES, EventPrinter, warn_unfinished
-from xenwizard.engine import Engine, EngineError
+from xenwizard.engine.executor import Engine, EngineError
+from xenwizard.engine.runner import CommandRunner
 from xenwizard.errors import OperatorError
 from xenwizard.hangup import SafeWriter, shielded
 from xenwizard.render import plan_text
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import CommandRunner
 
 
 def confirm(plan_rendering: str) -> bool:

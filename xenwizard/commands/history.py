@@ -7,8 +7,8 @@ import json
 import time
 
 from xenwizard.commands.runs import EXIT_OK, warn_unfinished
+from xenwizard.engine.journal import RunInfo, list_runs
 from xenwizard.hangup import SafeWriter
-from xenwizard.journal import RunInfo, list_runs
 from xenwizard.rootfs import RootFS
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from xenwizard.commands.runs import EXIT_OK, EXIT_ROLLBACK_FAILED, EventPrinter, warn_unfinished
-from xenwizard.engine import Engine, EngineError
+from xenwizard.engine.executor import Engine, EngineError
+from xenwizard.engine.journal import list_runs
+from xenwizard.engine.runner import CommandRunner
 from xenwizard.errors import OperatorError
 from xenwizard.hangup import shielded
-from xenwizard.journal import list_runs
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import CommandRunner
 
 
 def latest_rollbackable(fs: RootFS) -> str | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from xenwizard.events import Event, RunStarted, StepOutput, format_event
+from xenwizard.engine.events import Event, RunStarted, StepOutput, format_event
+from xenwizard.engine.journal import unfinished_runs, unfinished_warning
 from xenwizard.hangup import SafeWriter
-from xenwizard.journal import unfinished_runs, unfinished_warning
 from xenwizard.rootfs import RootFS
 
 EXIT_OK = 0  # applied, nothing to do, or rolled back on request

@@ -13,14 +13,14 @@ from functools import partial
 
 from xenwizard.commands.common import answers_from_args
 from xenwizard.config import build_config
+from xenwizard.engine.runner import CommandRunner
 from xenwizard.probe import SystemFacts, probe, with_live_facts, with_packages
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import CommandRunner
 
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "demo", False):
-        from xenwizard.demo import demo_context, demo_root
+        from xenwizard.tui.demo import demo_context, demo_root
 
         config, profile = _answers(args)
         with demo_root() as root:
@@ -39,7 +39,7 @@ def _answers(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The wizard's context for `--root/--profile/--answers` (fields prefilled from them)."""
-    from xenwizard.screens.state import WizardContext
+    from xenwizard.tui.screens.state import WizardContext
 
     config, profile = _answers(args)
     fs = RootFS(args.root)
@@ -69,13 +69,13 @@ def unfinished(fs: RootFS) -> tuple[str, ...]:
     """Killed runs to offer for rollback; the journal code loads only when runs exist at all."""
     if not fs.is_dir(RUNS_DIR):
         return ()
-    from xenwizard.journal import unfinished_runs
+    from xenwizard.engine.journal import unfinished_runs
 
     return tuple(unfinished_runs(fs))
 
 
 def run_app(ctx) -> int:  # type: ignore[no-untyped-def]
-    from xenwizard.app import EXIT_DONE, EXIT_ERROR, EXIT_QUIT, XenWizardApp
+    from xenwizard.tui.app import EXIT_DONE, EXIT_ERROR, EXIT_QUIT, XenWizardApp
 
     app = XenWizardApp(ctx)
     try:

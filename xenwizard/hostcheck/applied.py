@@ -8,7 +8,7 @@ from typing import Any
 
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import EditError
-from xenwizard.journal import Journal, list_runs, runs_dir
+from xenwizard.engine.journal import Journal, list_runs, runs_dir
 from xenwizard.rootfs import RootFS
 
 

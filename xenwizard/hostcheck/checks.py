@@ -10,6 +10,7 @@ from typing import Any
 
 from xenwizard.config import ConfigError, WizardConfig
 from xenwizard.edits.nftconfine import RULES_PATH
+from xenwizard.engine.journal import STATE_DIR
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.hostcheck.dnsmasqconf import DnsmasqSources, dnsmasq_sources, same_file
 from xenwizard.hostcheck.live import KernelLive, LiveSystem, ProcessInfo
@@ -24,7 +25,6 @@ from xenwizard.hostcheck.nftables import (
     parse_ruleset,
 )
 from xenwizard.hostcheck.results import CheckResult, failed, passed, skipped
-from xenwizard.journal import STATE_DIR
 from xenwizard.probe import parse_shell_vars
 from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS
 

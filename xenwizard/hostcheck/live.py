@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from xenwizard.engine.runner import BASE_ENV
 from xenwizard.rootfs import ENCODING, ERRORS
-from xenwizard.runner import BASE_ENV
 
 COMMAND_TIMEOUT = 10.0  # seconds; `xl info` answers at once when xenstored runs
 

@@ -26,15 +26,15 @@ from xenwizard.config import (
     parse_address,
 )
 from xenwizard.preflight import bridge_clash, subnet_overlaps
-from xenwizard.screens.base import FieldRow, WizardPage
-from xenwizard.screens.state import (
+from xenwizard.tui.screens.base import FieldRow, WizardPage
+from xenwizard.tui.screens.state import (
     interfaces_lines,
     toolstack_notice,
     toolstack_text,
     usable_hosts,
     with_address,
 )
-from xenwizard.widgets import TickBox
+from xenwizard.tui.widgets import TickBox
 
 # --- answers -----------------------------------------------------------------------------------
 

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from xenwizard.answers import dump_answers
-from xenwizard.atomic import fsync_dir
-from xenwizard.lock import lock_holder
+from xenwizard.engine.atomic import fsync_dir
+from xenwizard.engine.lock import lock_holder
 from xenwizard.rootfs import RootFS
 
 STATE_DIR = "var/lib/xenwizard"

@@ -11,8 +11,8 @@ import os
 import time
 from pathlib import Path
 
-from xenwizard.events import Event, format_event
-from xenwizard.journal import LOG_FILE
+from xenwizard.engine.events import Event, format_event
+from xenwizard.engine.journal import LOG_FILE
 from xenwizard.rootfs import RootFS
 
 

@@ -21,8 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Log, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from xenwizard.engine import Engine, EngineError, RunResult, describe
-from xenwizard.events import (
+from xenwizard.engine.events import (
     ApplyFinished,
     Event,
     LeftBehind,
@@ -34,8 +33,9 @@ from xenwizard.events import (
     StepStarted,
     format_event,
 )
+from xenwizard.engine.executor import Engine, EngineError, RunResult, describe
 from xenwizard.plan import InstallPackages, Plan
-from xenwizard.screens.base import WizardPage
+from xenwizard.tui.screens.base import WizardPage
 
 LOG_MAX_LINES = 2000
 DRAIN_BATCH = 5000

@@ -14,11 +14,12 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Static
 
 if TYPE_CHECKING:
-    from xenwizard.screens.state import WizardContext
+    from xenwizard.tui.screens.state import WizardContext
 
 T = TypeVar("T")
 T_value = TypeVar("T_value")
 
+# The page order, written once: the title bar numbers pages by it and the app walks it.
 PAGES = ("Welcome", "Bridge", "Subnet", "DHCP", "Toolstack", "Preview", "Apply", "Done")
 
 
@@ -213,7 +214,7 @@ class WizardPage(Screen[T], Generic[T]):
         self.dismiss(None)
 
     def action_help(self) -> None:
-        from xenwizard.screens.modals import HelpScreen
+        from xenwizard.tui.screens.modals import HelpScreen
 
         self.app.push_screen(HelpScreen(self.PAGE, self.HELP))
 

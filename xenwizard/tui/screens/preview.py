@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 
 from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
 from xenwizard.render import step_detail, step_state
-from xenwizard.screens.base import WizardPage
+from xenwizard.tui.screens.base import WizardPage
 
 MARKS = {"change": "+", "no change": "=", "change (after install)": "~"}
 
@@ -185,7 +185,7 @@ step rolls every change back.
         self.confirm_apply()
 
     def confirm_apply(self) -> None:
-        from xenwizard.screens.modals import ConfirmScreen
+        from xenwizard.tui.screens.modals import ConfirmScreen
 
         assert self.plan is not None
         changing = sum(1 for s in self.plan.steps if s.changed)

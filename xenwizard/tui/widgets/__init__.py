@@ -1,5 +1,5 @@
 """Small reusable widgets of the wizard (each carries its own scoped DEFAULT_CSS)."""
 
-from xenwizard.widgets.tickbox import TickBox
+from xenwizard.tui.widgets.tickbox import TickBox
 
 __all__ = ["TickBox"]

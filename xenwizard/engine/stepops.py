@@ -12,53 +12,17 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from xenwizard import atomic, dpkgstatus, leftovers
-from xenwizard.freshness import link_location, stale
-from xenwizard.journal import Journal, Record
+from xenwizard import dpkgstatus
+from xenwizard.engine import atomic, leftovers, policyrcd
+from xenwizard.engine.freshness import link_location, stale
+from xenwizard.engine.journal import Record
+from xenwizard.engine.stepcontext import StepContext, StepError, remove_dirs
 from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink, executable_mode
 from xenwizard.rootfs import ENCODING, ERRORS, RootFS
-from xenwizard.runner import Runner
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
-
-# While apt-get runs through `chroot ROOT`, maintainer scripts must not start or stop the
-# target's services: they would run on this host (its network, its ports, its pid files).
-# invoke-rc.d and deb-systemd-invoke ask usr/sbin/policy-rc.d first; exit 101 = "not allowed".
-POLICY_RC_D = "usr/sbin/policy-rc.d"
-POLICY_RC_D_TEXT = b"#!/bin/sh\nexit 101\n"
-
-
-class StepError(RuntimeError):
-    """A step failed for a reason the operator can act on; the message says which and why."""
-
-
-@dataclass
-class StepContext:
-    """What a step needs: the target, how to run commands, where to journal, where output goes."""
-
-    root: RootFS
-    runner: Runner
-    journal: Journal
-    index: int
-    title: str
-    output: Callable[[str], None]
-    records: list[Record] = field(default_factory=list)  # the journal, when undoing
-
-    def intent(self, step_id: str, kind: str, **data: object) -> None:
-        record = {"type": "intent", "index": self.index, "step_id": step_id, "kind": kind}
-        self.journal.append({**record, "title": self.title, **data})
-
-    def result(self, **data: object) -> None:
-        self.journal.append({"type": "result", "index": self.index, **data})
-
-    def run(self, argv: list[str], env: dict[str, str] | None = None) -> int:
-        self.output("$ " + " ".join(argv))
-        return self.runner.run(argv, self.output, env)
 
 
 def sha256(data: bytes | None) -> str | None:
@@ -162,7 +126,7 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
         atomic.fsync_dir(real.parent)
     else:
         state = "nothing-to-undo"
-    _remove_dirs(ctx.root, intent.get("dirs", []))
+    remove_dirs(ctx.root, intent.get("dirs", []))
     return state
 
 
@@ -172,15 +136,6 @@ def _keep_unexpected(ctx: StepContext, intent: Record, current: bytes | None) ->
         return None
     kept = ctx.journal.save_extra(f"{ctx.index:03d}.found", current)
     return f"undone: it had been edited since the run; that version is kept in {kept}"
-
-
-def _remove_dirs(root: RootFS, dirs: list[str]) -> None:
-    """Directories the step created, innermost first, if they are empty again."""
-    for rel in reversed(dirs):
-        path = root.path(rel)
-        if os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path):
-            os.rmdir(path)
-            atomic.fsync_dir(path.parent)
 
 
 # --- symlinks ------------------------------------------------------------------------------
@@ -227,7 +182,7 @@ def undo_symlink(ctx: StepContext, intent: Record) -> str:
         os.unlink(link)
         atomic.fsync_dir(link.parent)
         state = "undone"
-    _remove_dirs(ctx.root, intent.get("dirs", []))
+    remove_dirs(ctx.root, intent.get("dirs", []))
     return state
 
 
@@ -245,7 +200,7 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
         note = f"/etc not snapshotted ({exc.strerror or exc}): a rollback cannot list leftovers"
         ctx.output(f"xenwizard: {note}")
         notes.append(note)
-    policy = _policy_plan(ctx)  # None: no policy-rc.d of ours (root is /, or one exists)
+    policy = policyrcd.plan(ctx)  # None: no policy-rc.d of ours (root is /, or one exists)
     ctx.intent(
         step.id,
         "packages",
@@ -254,7 +209,7 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
         policy_rc_d=policy is not None,
         policy_dirs=policy or [],
     )
-    with _daemons_held(ctx, policy, notes):
+    with policyrcd.held(ctx, policy, notes):
         # Stale or empty package lists (a fresh image, a server untouched for months) make
         # `install` fail or fetch what the mirror no longer has; a failed update (one source
         # down) still leaves the lists apt had, so the install is tried either way.
@@ -289,9 +244,9 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
         added = dpkgstatus.present(now) - dpkgstatus.present(before)
     targets = sorted(p for p in added if p in dpkgstatus.present(now))
     if not targets:
-        _drop_policy(ctx, intent)  # ours, left by a kill before apt-get even started
+        policyrcd.drop(ctx, intent)  # ours, left by a kill before apt-get even started
         return "nothing-to-undo"
-    with _daemons_held(ctx, _undo_policy(ctx, intent)):
+    with policyrcd.held(ctx, policyrcd.for_undo(ctx, intent)):
         if result is None or any(now[p] != "installed" for p in targets):
             ctx.run(["dpkg", "--configure", "-a"], APT_ENV)  # finish what a killed dpkg left
         purge = [p for p in targets if before.get(p) != "config-files"]
@@ -305,115 +260,6 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
     if left:
         raise StepError(f"still installed after removal: {', '.join(left)}")
     return f"undone: removed {', '.join(targets)}"
-
-
-def _policy_path(ctx: StepContext) -> Path:
-    return ctx.root.path(POLICY_RC_D)
-
-
-def _is_ours(path: Path) -> bool:
-    """A regular file with exactly our content (the admin's own is never touched)."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    return stat.S_ISREG(st.st_mode) and path.read_bytes() == POLICY_RC_D_TEXT
-
-
-def _policy_records(ctx: StepContext, intent: Record) -> tuple[bool, list[str]]:
-    """Whether xenwizard's policy-rc.d may be in place now (made and not yet removed), from the
-    intent and the `policy-rc.d` records after it; and every directory made for it."""
-    ours = bool(intent.get("policy_rc_d"))
-    dirs = list(intent.get("policy_dirs") or [])
-    for record in ctx.records:
-        if record.get("type") == "policy-rc.d" and record.get("index") == ctx.index:
-            ours = bool(record.get("present"))
-            dirs += record.get("dirs") or []
-    return ours, dirs
-
-
-def _policy_plan(ctx: StepContext) -> list[str] | None:
-    """Directories to make for a policy-rc.d of our own (usually none, they are root-relative),
-    or None when xenwizard makes none: the root is `/` (apt-get runs on this host, whose
-    services are meant to start), or one is there already (the admin's: used as it is)."""
-    if ctx.root.is_live:
-        return None
-    path = _policy_path(ctx)
-    if os.path.lexists(path):
-        return None
-    dirs = atomic.missing_dirs(path.parent, ctx.root.real_root)
-    return [d.relative_to(ctx.root.real_root).as_posix() for d in dirs]
-
-
-def _undo_policy(ctx: StepContext, intent: Record) -> list[str] | None:
-    """For an undo: the directories of our policy-rc.d (to remove with it afterwards), or None
-    when none of ours is to be used. Ours from a killed run is used as it is; a missing one is
-    journaled (a `policy-rc.d` record, present: true) before `_daemons_held` makes it."""
-    if ctx.root.is_live:
-        return None
-    ours, dirs = _policy_records(ctx, intent)
-    path = _policy_path(ctx)
-    if os.path.lexists(path):
-        return dirs if ours and _is_ours(path) else None
-    new_dirs = _policy_plan(ctx) or []
-    ctx.journal.append(
-        {"type": "policy-rc.d", "index": ctx.index, "present": True, "dirs": new_dirs}
-    )
-    return dirs + new_dirs
-
-
-@contextmanager
-def _daemons_held(
-    ctx: StepContext, dirs: list[str] | None, notes: list[str] | None = None
-) -> Iterator[None]:
-    """An `exit 101` usr/sbin/policy-rc.d in place while package commands run in the chroot, so
-    maintainer scripts start or stop no service on this host; removed again afterwards.
-
-    `dirs` is None when xenwizard uses no policy-rc.d of its own (root `/`, or the admin's is
-    there), else the directories made for it. The caller journaled that plan before (the
-    step's intent, or `_undo_policy`'s record); a `present: false` record follows the removal,
-    so a rollback after a kill at any point knows whether a policy-rc.d there is ours.
-    """
-    path = _policy_path(ctx)
-    if dirs is None:
-        if not ctx.root.is_live:
-            note = f"{POLICY_RC_D} exists: left as it is (its rules decide what may start)"
-            ctx.output(f"xenwizard: {note}")
-            if notes is not None:
-                notes.append(note)
-        yield
-        return
-    try:
-        if not os.path.lexists(path):
-            atomic.make_dirs([ctx.root.path(d) for d in dirs])
-            atomic.write_atomic(path, POLICY_RC_D_TEXT, mode=0o755)
-            ctx.output(f"xenwizard: {POLICY_RC_D} in place: maintainer scripts start no service")
-        yield
-    finally:  # also when making it failed halfway: no directory of ours is left either
-        _remove_policy(ctx, path, dirs)
-
-
-def _remove_policy(ctx: StepContext, path: Path, dirs: list[str]) -> None:
-    tmp = atomic.tmp_path(path)
-    if os.path.lexists(tmp):
-        os.unlink(tmp)
-    if _is_ours(path):
-        os.unlink(path)
-        atomic.fsync_dir(path.parent)
-        ctx.output(f"xenwizard: {POLICY_RC_D} removed again")
-    _remove_dirs(ctx.root, sorted(set(dirs), key=len))
-    with suppress(OSError):  # informational: a later rollback finds no file either way
-        ctx.journal.append({"type": "policy-rc.d", "index": ctx.index, "present": False})
-
-
-def _drop_policy(ctx: StepContext, intent: Record) -> None:
-    """Remove our policy-rc.d (and directories made for it) that a kill or a failure left,
-    when no package command needs it now."""
-    if ctx.root.is_live:
-        return
-    ours, dirs = _policy_records(ctx, intent)
-    if ours:
-        _remove_policy(ctx, _policy_path(ctx), dirs)
 
 
 # --- commands ------------------------------------------------------------------------------

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from xenwizard.config import WizardConfig, check_dhcp_range
+from xenwizard.engine.runner import Runner
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles import PlanError, Profile, make_plan, select_profile
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import Runner
 
 PlanFactory = Callable[[WizardConfig], Plan]
 LiveProbe = Callable[[SystemFacts], SystemFacts]
@@ -95,12 +95,12 @@ class WizardContext:
 
     @property
     def log_path(self) -> str:
-        from xenwizard.journal import LOG_FILE  # the journal code loads when first needed
+        from xenwizard.engine.journal import LOG_FILE  # the journal code loads when first needed
 
         return self.show_path(self.fs.path(LOG_FILE))
 
     def answers_path(self, run_id: str) -> str:
-        from xenwizard.journal import RUNS_DIR
+        from xenwizard.engine.journal import RUNS_DIR
 
         return self.show_path(self.fs.path(f"{RUNS_DIR}/{run_id}/answers.toml"))
 

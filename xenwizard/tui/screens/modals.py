@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from xenwizard.screens.base import TitleBar
+from xenwizard.tui.screens.base import TitleBar
 
 
 class HelpScreen(ModalScreen[None]):

@@ -15,13 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from xenwizard.config import WizardConfig
-from xenwizard.journal import unfinished_runs
+from xenwizard.engine.journal import unfinished_runs
+from xenwizard.engine.runner import LineCallback
 from xenwizard.probe import probe
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import LineCallback
-from xenwizard.screens.state import WizardContext
+from xenwizard.tui.screens.state import WizardContext
 
-SAMPLE_ROOT = Path(__file__).resolve().parent / "sample_root"
+SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "sample_root"
 DEMO_LABEL = "SAMPLE-ROOT"  # how screens name the throwaway copy (no temp paths)
 
 

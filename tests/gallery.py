@@ -22,16 +22,16 @@ from unittest import mock
 
 from textual.pilot import Pilot
 
+from xenwizard.engine.runner import LineCallback
 from xenwizard.netcheck import Check
 from xenwizard.plan import Plan, RunCommand
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.rootfs import RootFS
-from xenwizard.runner import LineCallback
-from xenwizard.screens.state import WizardContext
+from xenwizard.tui.screens.state import WizardContext
 
-SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "sample_root"
+SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "xenwizard" / "sample_root"
 # Current-release scenarios use the repository's fixture roots (the gallery is a dev tool).
-FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ROOTS = {
     "debian-12": FIXTURES / "debian-12-root",  # ifupdown, `iface eno1 inet dhcp`
     "ubuntu-24.04": FIXTURES / "ubuntu-24.04-root",  # netplan file owned by cloud-init
@@ -336,7 +336,7 @@ def pinned() -> Iterator[None]:
     `netplan generate`) answered "accepted": whether this machine has ifupdown or netplan
     installed must not change a picture. The real checks run in the profile tests."""
     with (
-        mock.patch("xenwizard.engine.new_run_id", lambda *a, **k: RUN_ID),
+        mock.patch("xenwizard.engine.executor.new_run_id", lambda *a, **k: RUN_ID),
         mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
         mock.patch("xenwizard.netcheck.check_netplan", _accepted("netplan generate --root-dir")),
     ):
@@ -346,7 +346,7 @@ def pinned() -> Iterator[None]:
 def build_app(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT):  # type: ignore[no-untyped-def]
     """The app for a scenario on a fresh copy of its root (else `source`) under `workdir`,
     and its runner."""
-    from xenwizard.app import XenWizardApp
+    from xenwizard.tui.app import XenWizardApp
 
     if item.root:
         source = ROOTS[item.root]
@@ -373,7 +373,7 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str) -> No
 
 async def drive(pilot: Pilot, keys: Sequence[str], runner: GalleryRunner) -> None:
     """Press the keys, honouring the wait tokens."""
-    from xenwizard.screens.apply import ApplyScreen
+    from xenwizard.tui.screens.apply import ApplyScreen
 
     app = pilot.app
     await wait_for(pilot, lambda: app._ready_signalled, "the first page")

@@ -9,8 +9,8 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from xenwizard.screens.apply import ApplyOutcome
-from xenwizard.screens.base import WizardPage
+from xenwizard.tui.screens.apply import ApplyOutcome
+from xenwizard.tui.screens.base import WizardPage
 
 
 class DoneScreen(WizardPage[None]):

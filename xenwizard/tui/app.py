@@ -24,8 +24,9 @@ from textual.worker import Worker, WorkerState
 from xenwizard.hangup import silence_terminal
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootError
-from xenwizard.screens.modals import ConfirmScreen, ErrorScreen, SavePlanScreen
-from xenwizard.screens.pages import (
+from xenwizard.tui.screens.base import PAGES
+from xenwizard.tui.screens.modals import ConfirmScreen, ErrorScreen, SavePlanScreen
+from xenwizard.tui.screens.pages import (
     BridgeScreen,
     DhcpScreen,
     RollbackRequest,
@@ -33,7 +34,7 @@ from xenwizard.screens.pages import (
     ToolstackScreen,
     WelcomeScreen,
 )
-from xenwizard.screens.state import WizardContext
+from xenwizard.tui.screens.state import WizardContext
 
 # Exit codes of the wizard.
 EXIT_DONE = 0  # reached the last page (applied, or nothing to do)
@@ -46,8 +47,9 @@ READY_ENV = "XENWIZARD_READY_FILE"  # bench: a file written once the first page 
 # that never comes must not swallow the keyboard).
 TYPE_AHEAD_WAIT = 5.0
 
-# The pages in order; `flow` walks them, Back goes one up.
-ORDER = ("welcome", "bridge", "subnet", "dhcp", "toolstack", "preview")
+# `flow` walks the pages of `PAGES` up to the preview, Back goes one up; the preview's
+# request leads on to Apply and Done.
+ORDER = tuple(page.lower() for page in PAGES[: PAGES.index("Preview") + 1])
 QUESTIONS = {
     "bridge": BridgeScreen,
     "subnet": SubnetScreen,
@@ -95,7 +97,7 @@ class XenWizardApp(App[int]):
         from textual.drivers.linux_driver import LinuxDriver
 
         if driver is LinuxDriver and not os.environ.get("TEXTUAL_DRIVER"):
-            from xenwizard.terminal import HangupSafeDriver
+            from xenwizard.tui.terminal import HangupSafeDriver
 
             return HangupSafeDriver
         return driver
@@ -209,8 +211,8 @@ class XenWizardApp(App[int]):
             if name == "welcome":
                 answer = await self.push_screen_wait(WelcomeScreen(ctx))
                 if isinstance(answer, RollbackRequest):
-                    from xenwizard.journal import unfinished_runs
-                    from xenwizard.screens.apply import ApplyScreen
+                    from xenwizard.engine.journal import unfinished_runs
+                    from xenwizard.tui.screens.apply import ApplyScreen
 
                     await self.push_screen_wait(ApplyScreen(ctx, None, answer.run_id))
                     ctx.unfinished = tuple(unfinished_runs(ctx.fs))
@@ -226,9 +228,9 @@ class XenWizardApp(App[int]):
                 page += 1
             else:
                 # The last pages (the engine, rich.syntax) load when first needed: start-up.
-                from xenwizard.screens.apply import ApplyScreen
-                from xenwizard.screens.done import DoneScreen
-                from xenwizard.screens.preview import PreviewScreen
+                from xenwizard.tui.screens.apply import ApplyScreen
+                from xenwizard.tui.screens.done import DoneScreen
+                from xenwizard.tui.screens.preview import PreviewScreen
 
                 try:
                     plan, error = ctx.make_plan(ctx.config), None

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
-from xenwizard import leftovers, stepops
-from xenwizard.eventlog import EventLog
-from xenwizard.events import (
+from xenwizard.engine import leftovers, stepops
+from xenwizard.engine.eventlog import EventLog
+from xenwizard.engine.events import (
     ApplyFinished,
     Event,
     LeftBehind,
@@ -31,8 +31,8 @@ from xenwizard.events import (
     StepOutput,
     StepStarted,
 )
-from xenwizard.freshness import PlanStale, verify_plan
-from xenwizard.journal import (
+from xenwizard.engine.freshness import PlanStale, verify_plan
+from xenwizard.engine.journal import (
     Journal,
     JournalError,
     Record,
@@ -41,12 +41,12 @@ from xenwizard.journal import (
     run_info,
     state_dir,
 )
-from xenwizard.lock import LockBusy, RunLock
+from xenwizard.engine.lock import LockBusy, RunLock
+from xenwizard.engine.runner import Runner
+from xenwizard.engine.stepcontext import StepContext, StepError
 from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Step, Symlink
 from xenwizard.render import plan_data
 from xenwizard.rootfs import RootError, RootFS
-from xenwizard.runner import Runner
-from xenwizard.stepops import StepContext, StepError
 
 EventCallback = Callable[[Event], None]
 
