@@ -284,8 +284,10 @@ def waiting_reason(step, root, packages_skipped):
     if not packages_skipped or not step.get("changed"):
         return None
     path = step.get("path") or ""
-    if step.get("kind") == "edit" and step.get("deferred") and not os.path.lexists(
-        os.path.join(root, path)
+    if (
+        step.get("kind") == "edit"
+        and step.get("deferred")
+        and not os.path.lexists(os.path.join(root, path))
     ):
         return "skipped: %s comes with a package, and packages were skipped" % path
     if step.get("kind") == "symlink" and not step.get("exists"):
@@ -356,7 +358,7 @@ def main():
             module.fail_json(
                 msg="xenwizard not found on the target (PATH, /opt/xenwizard/bin, /usr/sbin); "
                 "the xenwizard.xen.xen_host role installs it",
-                **result
+                **result,
             )
 
     answers = dict(params["answers"] or {})
@@ -376,16 +378,16 @@ def main():
     common = ["--root", root, "--answers", answers_path]
     env = {"LC_ALL": "C.UTF-8", "NO_COLOR": "1"}
 
-    rc, out, err = module.run_command(
-        [executable, "plan", "--json"] + common, environ_update=env
-    )
+    rc, out, err = module.run_command([executable, "plan", "--json"] + common, environ_update=env)
     if rc != 0:
         result.update(rc=rc, meaning=MEANING.get(rc, "unexpected exit code"), stderr=err)
         module.fail_json(msg=error_lines(err, out), **result)
     try:
         plan = json.loads(out)
     except ValueError as exc:
-        module.fail_json(msg="xenwizard plan --json printed no JSON: %s" % exc, stdout=out, **result)
+        module.fail_json(
+            msg="xenwizard plan --json printed no JSON: %s" % exc, stdout=out, **result
+        )
 
     skip = params["skip_packages"]
     packages_skipped = skip and any(
