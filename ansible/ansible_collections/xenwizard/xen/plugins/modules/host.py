@@ -31,7 +31,9 @@ description:
   - Like xenwizard, the changes take effect at the next boot; this module never reboots (the
     C(xenwizard.xen.xen_host) role can).
 author:
-  - xenwizard developers
+  - xenwizard developers (@xenwizard)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 requirements:
   - xenwizard on the target host (the C(xenwizard.xen.xen_host) role installs it)
   - root on the target host
@@ -104,14 +106,16 @@ notes:
 attributes:
   check_mode:
     support: full
+    details: C(xenwizard plan); nothing on the host is touched.
   diff_mode:
     support: full
+    details: Each file's unified diff as C(xenwizard plan) prints it.
   platform:
     platforms: debian
 """
 
 EXAMPLES = r"""
-- name: Bridge br0 and DHCP for the guests (defaults: 10.0.0.1/24)
+- name: Bridge br0 and DHCP for the guests, xenwizard's defaults (10.0.0.1/24)
   xenwizard.xen.host:
 
 - name: Per-host answers from inventory variables
@@ -199,7 +203,7 @@ rc:
   type: int
   sample: 0
 meaning:
-  description: What O(rc) means, in words.
+  description: What RV(rc) means, in words.
   returned: always
   type: str
   sample: success
