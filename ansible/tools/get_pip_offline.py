@@ -8,7 +8,9 @@ import sys
 
 def main():
     args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-    subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"], stdout=subprocess.DEVNULL)
+    subprocess.check_call(
+        [sys.executable, "-m", "ensurepip", "--default-pip"], stdout=subprocess.DEVNULL
+    )
     subprocess.check_call([sys.executable, "-m", "pip", "install", *args])
 
 
