@@ -298,3 +298,41 @@ def test_a_failed_apply_is_rolled_back_and_reported(tmp_path: Path) -> None:
     # the journal and the log are xenwizard's own record of the failed run; the rest is as before
     assert tree(roots["xen1"], journal) == before
     assert (roots["xen1"] / "var/lib/xenwizard/runs").is_dir()
+
+
+@pytest.mark.skipif(
+    os.environ.get("XENWIZARD_ANSIBLE_WHEEL") != "1",
+    reason="XENWIZARD_ANSIBLE_WHEEL=1: the role's wheel install (needs a package index for the "
+    "wheel's dependencies; about a minute)",
+)
+def test_role_installs_the_wheel_and_runs_it(tmp_path: Path) -> None:
+    """xenwizard_install_source = this checkout's wheel: the role makes a venv, installs it,
+    links xenwizard, and the module runs that xenwizard."""
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("xenwizard-*.whl")
+    roots = {"xen1": copy_root(FIXTURES / HOSTS["xen1"], tmp_path / "xen1")}
+    link = tmp_path / "bin" / "xenwizard"
+    link.parent.mkdir()
+    target = {
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "xenwizard_venv": str(tmp_path / "venv"),
+        "xenwizard_link": str(link),
+        "xenwizard_executable": str(link),
+    }
+    overlay = local_inventory(tmp_path / "local.json", roots, xen1=target)
+    env = {**playbook_env(tmp_path), "XENWIZARD_INSTALL": str(wheel)}
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "inventory.yml", "-i", str(overlay), "site.yml",
+         "--limit", "xen1"],
+        cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done)["xen1"][0] >= 3, done.stdout  # venv + link + the apply
+    assert os.readlink(link) == str(tmp_path / "venv" / "bin" / "xenwizard")
+    assert (roots["xen1"] / "etc/dnsmasq.d/xenwizard.conf").is_file()
+    assert not Path("/tmp", wheel.name).exists()
