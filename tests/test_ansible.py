@@ -1,0 +1,338 @@
+"""The Ansible collection (ansible/): the real ansible-playbook on three hosts.
+
+The README's "Many hosts" inventory and playbook (ansible/inventory.yml, ansible/site.yml, run
+from ansible/ so ansible/ansible.cfg finds the collection) drive three local "hosts", each a
+copy of a fixture root given to the module as its `root`: a second inventory laid over the
+README's sets the local connection, the root, --skip-packages (no apt-get in a fixture root) and
+this checkout's xenwizard; the answers (three subnets) are the README's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FIXTURES, REPO, copy_root
+
+ANSIBLE_DIR = REPO / "ansible"
+COLLECTION = ANSIBLE_DIR / "ansible_collections" / "xenwizard" / "xen"
+MODULE = COLLECTION / "plugins" / "modules" / "host.py"
+BIN = Path(sys.executable).parent
+XENWIZARD = BIN / "xenwizard"
+
+# inventory host -> fixture root
+HOSTS = {"xen1": "debian-12-root", "xen2": "ubuntu-24.04-root", "xen3": "debian-13-root"}
+# the README inventory's answers (checked against inventory.yml below)
+ANSWERS = {
+    "xen1": ("10.1.0.1/24", "10.1.0.10-10.1.0.99"),
+    "xen2": ("10.2.0.1/24", "10.2.0.10-10.2.0.99"),
+    "xen3": ("10.3.0.1/24", "10.3.0.10-10.3.0.99"),
+}
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+pytestmark = pytest.mark.skipif(
+    not (BIN / "ansible-playbook").exists(),
+    reason="ansible-core is not installed in this venv (pip install -e '.[test]')",
+)
+
+
+def make_roots(base: Path) -> dict[str, Path]:
+    base.mkdir(parents=True, exist_ok=True)
+    return {host: copy_root(FIXTURES / fixture, base / host) for host, fixture in HOSTS.items()}
+
+
+def local_inventory(path: Path, roots: dict[str, Path], **host_vars: dict) -> Path:
+    """The layer over the README's inventory: local connection, fixture roots, this xenwizard.
+    host_vars: per-host overrides (e.g. a bad answer for one host)."""
+    hosts = {}
+    for host, root in roots.items():
+        hosts[host] = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "ansible_become": False,  # the tests run as root already; no sudo needed
+            "xenwizard_root": str(root),
+            "xenwizard_skip_packages": True,
+            "xenwizard_executable": str(XENWIZARD),
+            **host_vars.get(host, {}),
+        }
+    path.write_text(json.dumps({"xen_hosts": {"hosts": hosts}}, indent=2) + "\n")
+    return path
+
+
+def playbook_env(scratch: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_HOME": str(scratch / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(scratch / "ansible-tmp"),
+        "ANSIBLE_REMOTE_TEMP": str(scratch / "ansible-tmp"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "XENWIZARD_INSTALL": "",  # xenwizard is there already (this venv): install nothing
+    }
+    env.pop("XENWIZARD_DEBUG", None)
+    env.pop("ANSIBLE_CONFIG", None)
+    return env
+
+
+def playbook(overlay: Path, scratch: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`ansible-playbook -i inventory.yml -i OVERLAY site.yml` from ansible/, as the README says."""
+    return subprocess.run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "inventory.yml",
+            "-i",
+            str(overlay),
+            "site.yml",
+            *extra,
+        ],
+        cwd=ANSIBLE_DIR,
+        env=playbook_env(scratch),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def recap(done: subprocess.CompletedProcess) -> dict[str, tuple[int, int]]:
+    """host -> (changed, failed) from PLAY RECAP."""
+    return {m[1]: (int(m[3]), int(m[5])) for m in RECAP.finditer(done.stdout)}
+
+
+def tree(root: Path, exclude: tuple[str, ...] = ()) -> str:
+    """A hash of everything under root (but `exclude`): path, type, mode, owner, bytes or link
+    target."""
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if any(rel == ex or rel.startswith(ex + "/") for ex in exclude):
+                continue
+            st = os.lstat(path)
+            digest.update(
+                f"{path.relative_to(root)}\0{st.st_mode}\0{st.st_uid}\0{st.st_gid}\0".encode()
+            )
+            if stat.S_ISLNK(st.st_mode):
+                digest.update(os.readlink(path).encode())
+            elif stat.S_ISREG(st.st_mode):
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cli_plan(host: str, root: Path) -> dict:
+    address, dhcp_range = ANSWERS[host]
+    done = subprocess.run(
+        [str(XENWIZARD), "plan", "--json", "--root", str(root), "--bridge", "br0",
+         "--lease", "12h", "--address", address, "--dhcp-range", dhcp_range],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout)
+
+
+def waits_for_packages(step: dict, root: Path) -> bool:
+    """A step `apply --skip-packages` skips on a fixture root (README: the package step, and
+    what needs those packages): the packages, an edit of a file a package brings, a link into a
+    directory a package brings."""
+    if step["kind"] == "packages" or step.get("deferred"):
+        return True
+    return (
+        step["kind"] == "symlink"
+        and not step["exists"]
+        and not (root / step["path"]).parent.is_dir()
+        and not any("(and the directory" in note for note in step["notes"])
+    )
+
+
+def applied_steps(plan: dict, root: Path) -> list[dict]:
+    return [s for s in plan["steps"] if s["changed"] and not waits_for_packages(s, root)]
+
+
+def section(markdown: str, title: str) -> str:
+    start = markdown.index(f"\n## {title}\n")
+    end = markdown.find("\n## ", start + 1)
+    return markdown[start : end if end != -1 else None]
+
+
+def test_readme_shows_the_inventory_and_playbook_the_test_runs() -> None:
+    many = section((REPO / "README.md").read_text(), "Many hosts")
+    for name in ("inventory.yml", "site.yml", "ansible.cfg"):
+        text = (ANSIBLE_DIR / name).read_text()
+        indented = "".join(
+            "    " + line if line.strip() else line for line in text.splitlines(True)
+        )
+        assert text in many or indented in many, f"README 'Many hosts' does not show {name}"
+    inventory = (ANSIBLE_DIR / "inventory.yml").read_text()
+    for host, (address, dhcp_range) in ANSWERS.items():
+        assert re.search(
+            rf"{host}:\n(?:\s+.*\n)*?\s+xenwizard_address: {re.escape(address)}\n"
+            rf"\s+xenwizard_dhcp_range: {re.escape(dhcp_range)}\n",
+            inventory,
+        ), host
+
+
+def test_ansible_doc_documents_every_argument(tmp_path: Path) -> None:
+    env = playbook_env(tmp_path)
+    doc = subprocess.run(
+        [str(BIN / "ansible-doc"), "--json", "xenwizard.xen.host"],
+        cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    entry = json.loads(doc.stdout)["xenwizard.xen.host"]
+    documented = set(entry["doc"]["options"])
+    spec = set(re.findall(r"^            (\w+)=dict\(type=", MODULE.read_text(), re.M))
+    assert documented == spec and "root" in spec and "skip_packages" in spec
+    assert entry["examples"] and {"changed_steps", "steps", "rc", "meaning"} <= set(entry["return"])
+    role = subprocess.run(
+        [str(BIN / "ansible-doc"), "-t", "role", "--json", "xenwizard.xen.xen_host"],
+        cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    options = json.loads(role.stdout)["xenwizard.xen.xen_host"]["entry_points"]["main"]["options"]
+    assert {"xenwizard_install_source", "xenwizard_reboot", "xenwizard_confirm"} <= set(options)
+    assert options["xenwizard_confirm"]["default"] is False
+    assert options["xenwizard_reboot"]["default"] is False
+
+
+def test_three_hosts_check_apply_again(tmp_path: Path) -> None:
+    roots = make_roots(tmp_path / "roots")
+    overlay = local_inventory(tmp_path / "local.json", roots)
+    plans = {host: cli_plan(host, root) for host, root in roots.items()}
+    steps = {host: applied_steps(plan, roots[host]) for host, plan in plans.items()}
+    waiting = {
+        host: [s for s in plan["steps"] if s["changed"] and s not in steps[host]]
+        for host, plan in plans.items()
+    }
+    before = {host: tree(root) for host, root in roots.items()}
+
+    # --check --diff: every file's diff exactly as `xenwizard plan` has it; nothing touched
+    check = playbook(overlay, tmp_path, "--check", "--diff")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert recap(check) == {host: (1, 0) for host in HOSTS}, check.stdout
+    for host, plan in plans.items():
+        edits = [s for s in applied_steps(plan, roots[host]) if s["kind"] == "edit"]
+        assert edits, host
+        for step in edits:
+            assert step["diff"] in check.stdout, (host, step["path"])
+    assert {host: tree(root) for host, root in roots.items()} == before
+
+    # apply: the files are what the plan predicted
+    applied = playbook(overlay, tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert recap(applied) == {host: (1, 0) for host in HOSTS}, applied.stdout
+    for host in plans:
+        for step in steps[host]:
+            path = roots[host] / step["path"]
+            if step["kind"] == "edit":
+                assert path.read_text() == step["after"], (host, step["path"])
+            elif step["kind"] == "symlink":
+                assert os.readlink(path) == step["target"], (host, step["path"])
+        for step in waiting[host]:  # not done: they wait for the skipped packages
+            if step["kind"] != "packages":
+                assert not os.path.lexists(roots[host] / step["path"]), (host, step["path"])
+
+    # a second run, and a second check: nothing to do
+    after = {host: tree(root) for host, root in roots.items()}
+    again = playbook(overlay, tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert recap(again) == {host: (0, 0) for host in HOSTS}, again.stdout
+    recheck = playbook(overlay, tmp_path, "--check", "--diff")
+    assert recap(recheck) == {host: (0, 0) for host in HOSTS}, recheck.stdout
+    assert {host: tree(root) for host, root in roots.items()} == after
+
+
+def test_a_bad_answer_fails_that_host_alone(tmp_path: Path) -> None:
+    roots = make_roots(tmp_path / "roots")
+    bad = {"xen2": {"xenwizard_dhcp_range": "10.9.0.10-10.9.0.99"}}
+    overlay = local_inventory(tmp_path / "local.json", roots, **bad)
+    before = {host: tree(root) for host, root in roots.items()}
+    done = playbook(overlay, tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr  # 2: some hosts failed
+    assert recap(done) == {"xen1": (1, 0), "xen2": (0, 1), "xen3": (1, 0)}, done.stdout
+    message = (
+        "xenwizard: error: invalid answer dhcp-range: start 10.9.0.10 is outside the subnet "
+        "10.2.0.0/24"
+    )
+    failed = [line for line in done.stdout.splitlines() if line.startswith("fatal: [xen2]")]
+    assert len(failed) == 1 and f'"msg": "{message}"' in failed[0], done.stdout
+    assert tree(roots["xen2"]) == before["xen2"]
+    assert tree(roots["xen1"]) != before["xen1"] and tree(roots["xen3"]) != before["xen3"]
+
+
+def test_a_failed_apply_is_rolled_back_and_reported(tmp_path: Path) -> None:
+    """A step fails mid-apply (its directory is unwritable): xenwizard rolls back (exit 2) and
+    the module fails with the apply's one line, the exit code and its meaning."""
+    from tests.enginekit import read_only_method, set_read_only
+
+    method = read_only_method(tmp_path)
+    if method is None:
+        pytest.skip("cannot make a directory unwritable here (no chattr, no bind mount)")
+    roots = make_roots(tmp_path / "roots")
+    roots = {"xen1": roots["xen1"]}
+    overlay = local_inventory(tmp_path / "local.json", roots)
+    locked = roots["xen1"] / "etc/dnsmasq.d"
+    locked.mkdir(exist_ok=True)
+    journal = ("var/lib/xenwizard", "var/log")
+    before = tree(roots["xen1"], journal)
+    set_read_only(locked, True, method)
+    try:
+        done = playbook(overlay, tmp_path, "--limit", "xen1")
+    finally:
+        set_read_only(locked, False, method)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (failed,) = [line for line in done.stdout.splitlines() if line.startswith("fatal: [xen1]")]
+    assert '"msg": "rolled-back: step ' in failed, failed
+    assert (
+        "(xenwizard exit code 2: a step failed and everything was rolled back: the root is as "
+        'before)"' in failed
+    )
+    # the journal and the log are xenwizard's own record of the failed run; the rest is as before
+    assert tree(roots["xen1"], journal) == before
+    assert (roots["xen1"] / "var/lib/xenwizard/runs").is_dir()
+
+
+@pytest.mark.skipif(
+    os.environ.get("XENWIZARD_ANSIBLE_WHEEL") != "1",
+    reason="XENWIZARD_ANSIBLE_WHEEL=1: the role's wheel install (needs a package index for the "
+    "wheel's dependencies; about a minute)",
+)
+def test_role_installs_the_wheel_and_runs_it(tmp_path: Path) -> None:
+    """xenwizard_install_source = this checkout's wheel: the role makes a venv, installs it,
+    links xenwizard, and the module runs that xenwizard."""
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("xenwizard-*.whl")
+    roots = {"xen1": copy_root(FIXTURES / HOSTS["xen1"], tmp_path / "xen1")}
+    link = tmp_path / "bin" / "xenwizard"
+    link.parent.mkdir()
+    target = {
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "xenwizard_venv": str(tmp_path / "venv"),
+        "xenwizard_link": str(link),
+        "xenwizard_executable": str(link),
+    }
+    overlay = local_inventory(tmp_path / "local.json", roots, xen1=target)
+    env = {**playbook_env(tmp_path), "XENWIZARD_INSTALL": str(wheel)}
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "inventory.yml", "-i", str(overlay), "site.yml",
+         "--limit", "xen1"],
+        cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done)["xen1"][0] >= 3, done.stdout  # venv + link + the apply
+    assert os.readlink(link) == str(tmp_path / "venv" / "bin" / "xenwizard")
+    assert (roots["xen1"] / "etc/dnsmasq.d/xenwizard.conf").is_file()
+    assert not Path("/tmp", wheel.name).exists()
