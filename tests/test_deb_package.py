@@ -147,6 +147,14 @@ def test_the_package_holds_what_the_tree_has(deb: Path) -> None:
     ):
         assert path in files, path
     assert "__pycache__" not in files  # postinst compiles, prerm removes
+    # every file of the package's tree, the package data (tui/*.tcss, sample_root/) included
+    tree = {
+        str(path.relative_to(TOP / "xenwizard"))
+        for path in (TOP / "xenwizard").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    missing = sorted(rel for rel in tree if site + rel not in files)
+    assert not missing, f"not in the package: {missing}"
     depends = run(["dpkg-deb", "-f", str(deb), "Depends"]).stdout
     assert "python3 (>= 3.11~), python3 (<< 3.12)" in depends
 
