@@ -28,10 +28,11 @@ ifupdown has no end-of-line comments: only lines starting with `#` are comments.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from xenwizard.config import WizardConfig
-from xenwizard.edits import EditError, EditResult
+from xenwizard.edits import EditError, EditResult, ifupdown
+from xenwizard.edits.ifupdown import Parsed, Stanza
 from xenwizard.edits.text import (
     Doc,
     Line,
@@ -51,90 +52,27 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 DEFAULT_INDENT = "    "
 
 
-def _is_starter(word: str) -> bool:
-    return word in (
-        "iface",
-        "mapping",
-        "auto",
-        "source",
-        "source-directory",
-        "rename",
-        "no-auto-down",
-        "no-scripts",
-        "template",
-    ) or word.startswith("allow-")
-
-
-@dataclass
-class Stanza:
-    """An `iface NAME FAMILY METHOD` line and its option lines (indices into the line list)."""
-
-    head: int
-    name: str
-    family: str
-    method: str
-    options: list[int] = field(default_factory=list)
-
-    @property
-    def last(self) -> int:
-        return self.options[-1] if self.options else self.head
-
-
-@dataclass
-class Parsed:
-    """Stanzas and `auto`/`allow-*` lines of a run of lines."""
-
-    stanzas: list[Stanza]
-    marks: list[tuple[int, str, list[str]]]  # (index, keyword, names) of auto/allow-* lines
-
-
-def _words(line: Line) -> list[str]:
-    stripped = line.body.strip()
-    if not stripped or stripped.startswith("#"):
-        return []
-    return stripped.split()
-
-
 def parse(lines: list[Line], skip: range = range(0)) -> Parsed:
-    """ifupdown stanzas of `lines`, ignoring the indices in `skip` (xenwizard's block)."""
-    stanzas: list[Stanza] = []
-    marks: list[tuple[int, str, list[str]]] = []
-    current: Stanza | None = None
-    for i, line in enumerate(lines):
-        if i in skip:
-            current = None
-            continue
-        words = _words(line)
-        if not words:
-            continue
-        if line.body.rstrip().endswith("\\"):
+    """ifupdown stanzas of `lines`, ignoring the indices in `skip` (xenwizard's block); one
+    option per line and complete `iface` heads are required."""
+    parsed = ifupdown.read(lines, skip)
+    if parsed.continued:
+        line = lines[parsed.continued[0]]
+        raise EditError(
+            f"{where(line)} continues on the next line (trailing '\\'); "
+            "expected one option per line"
+        )
+    for stanza in parsed.stanzas:
+        if not stanza.complete:
+            line = lines[stanza.head]
             raise EditError(
-                f"{where(line)} continues on the next line (trailing '\\'); "
-                "expected one option per line"
+                f"{where(line)} `{line.body.strip()}`: expected 'iface NAME FAMILY METHOD'"
             )
-        if _is_starter(words[0]):
-            current = None
-            if words[0] == "iface":
-                if len(words) < 4:
-                    raise EditError(
-                        f"{where(line)} `{line.body.strip()}`: expected 'iface NAME FAMILY METHOD'"
-                    )
-                current = Stanza(i, words[1], words[2], words[3])
-                stanzas.append(current)
-            elif words[0] == "auto" or words[0].startswith("allow-"):
-                marks.append((i, words[0], words[1:]))
-        elif current is not None:
-            current.options.append(i)
-    return Parsed(stanzas, marks)
+    return parsed
 
 
 def _option(lines: list[Line], index: int) -> tuple[str, str]:
-    body = lines[index].body.strip()
-    name, _, value = body.partition(" ")
-    if "\t" in name:
-        name, _, rest = body.partition("\t")
-        value = rest
-    return name, value.strip()
+    return ifupdown.option(lines[index])
 
 
 def _ports(lines: list[Line], stanza: Stanza) -> list[str]:
