@@ -112,6 +112,19 @@ def parse_ifupdown_addresses(text: str | None) -> tuple[tuple[str, ipaddress.IPv
     return tuple(found)
 
 
+def _configured_addresses(fs: RootFS) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
+    """parse_ifupdown_addresses over etc/network/interfaces and the files it sources (only the
+    main file when they cannot be read: the bridge step reports why)."""
+    from xenwizard.edits import EditError, ifupdown
+
+    try:
+        texts = list(ifupdown.load(fs).values())
+    except EditError:
+        texts = [fs.read_text(ifupdown.INTERFACES) or ""]
+        texts = texts[:1] if len(texts[0]) <= ifupdown.MAX_CHARS else []
+    return tuple(found for text in texts for found in parse_ifupdown_addresses(text))
+
+
 def _release(fs: RootFS) -> tuple[str, str, str, str]:
     osr = parse_shell_vars(fs.read_text("etc/os-release") or fs.read_text("usr/lib/os-release"))
     lsb = parse_shell_vars(fs.read_text("etc/lsb-release"))
@@ -210,7 +223,7 @@ def probe(fs: RootFS, *, live: bool | None = None, packages: bool = True) -> Sys
         toolstack=_toolstack(fs),
         installed_packages=installed_packages(fs) if packages else frozenset(),
         hook_dirs=_hook_dirs(fs),
-        configured_addresses=parse_ifupdown_addresses(fs.read_text("etc/network/interfaces")),
+        configured_addresses=_configured_addresses(fs),
         is_root=os.geteuid() == 0,
         ssh_connection=os.environ.get("SSH_CONNECTION") or None,
     )

@@ -10,9 +10,14 @@ joined; each edit says whether it can work with them.
 
 from __future__ import annotations
 
+import fnmatch
+import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from xenwizard.edits import EditError
 
 # Every keyword that opens a new stanza: what the three readers before this one knew, together.
 STARTERS = frozenset(
@@ -122,3 +127,91 @@ def option(line: _HasBody) -> tuple[str, str]:
     if "\t" in name:
         name, _, value = body.partition("\t")
     return name, value.strip()
+
+
+# --- the files: /etc/network/interfaces and what it sources -------------------------------------
+
+INTERFACES = "etc/network/interfaces"
+MAX_CHARS = 1_000_000  # an interfaces file is a few KB; more is not a configuration
+MAX_FILES = 256
+_RUN_PARTS_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class Tree(Protocol):
+    """What `load` needs of the target root (RootFS has these)."""
+
+    def read_text(self, rel: str) -> str | None: ...
+    def listdir(self, rel: str) -> list[str]: ...
+    def is_dir(self, rel: str) -> bool: ...
+
+
+def _expand(tree: Tree, pattern: str) -> list[str]:
+    """Root-relative paths matching a shell pattern, each component matched in sorted order."""
+    paths = [""]
+    for part in [p for p in pattern.split("/") if p]:
+        if not any(c in part for c in "*?["):
+            paths = [f"{p}/{part}" if p else part for p in paths]
+            continue
+        paths = [
+            f"{p}/{name}" if p else name
+            for p in paths
+            for name in tree.listdir(p or ".")
+            if not name.startswith(".") and fnmatch.fnmatchcase(name, part)
+        ]
+    return paths
+
+
+def _targets(tree: Tree, path: str, keyword: str, args: list[str]) -> list[str]:
+    """The files a `source`/`source-directory` line of `path` names (relative to its dir)."""
+    if not args:
+        return []
+    arg = args[0]
+    base = posixpath.dirname(path)
+    rel = arg.lstrip("/") if arg.startswith("/") else posixpath.normpath(f"{base}/{arg}")
+    if keyword == "source":
+        return [p for p in _expand(tree, rel) if not tree.is_dir(p)]
+    return [
+        f"{d}/{name}"
+        for d in _expand(tree, rel)
+        if tree.is_dir(d)
+        for name in tree.listdir(d)
+        if _RUN_PARTS_NAME.fullmatch(name) and not tree.is_dir(f"{d}/{name}")
+    ]
+
+
+def load(tree: Tree, path: str = INTERFACES) -> dict[str, str]:
+    """`path` and every file it sources, in the order ifupdown reads them (root-relative path ->
+    text); {} when `path` does not exist. A source loop, more than MAX_FILES files or a file
+    over MAX_CHARS is an EditError of one line."""
+    from xenwizard.edits.text import Doc, where
+
+    texts: dict[str, str] = {}
+    stack: list[tuple[str, list[str]]] = [(path, [])]  # (file, the files sourcing it)
+    while stack:
+        current, chain = stack.pop()
+        if current in chain:
+            raise EditError(
+                f"{current}: sources itself again (through {' -> '.join([*chain, current])}); "
+                "expected no source loops"
+            )
+        if current in texts:
+            continue
+        text = tree.read_text(current)
+        if text is None:
+            continue
+        if len(text) > MAX_CHARS:
+            raise EditError(
+                f"{current}: {len(text)} characters; expected an interfaces file under {MAX_CHARS}"
+            )
+        texts[current] = text
+        if len(texts) > MAX_FILES:
+            raise EditError(f"{path}: sources more than {MAX_FILES} files; expected fewer")
+        lines = Doc.parse(text).lines
+        found: list[str] = []
+        for index, keyword, args in read(lines).sources:
+            try:
+                found += _targets(tree, current, keyword, args)
+            except OSError as exc:
+                raise EditError(f"{current}: {where(lines[index])}: {exc}") from None
+        stack += [(name, [*chain, current]) for name in reversed(found)]
+    return texts

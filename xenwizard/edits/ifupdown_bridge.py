@@ -146,6 +146,11 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
     return found
 
 
+def has_block(text: str) -> bool:
+    """Whether an earlier run left xenwizard's block in this text."""
+    return bool(_block_range(Doc.parse(text)))
+
+
 def block_bridge_hw(text: str) -> str | None:
     """The bridge_hw MAC of xenwizard's block, if a previous run wrote one."""
     doc = Doc.parse(text)
@@ -285,7 +290,7 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
     if own_bridge and not nic_stanzas:
         raise EditError(
             f"no `iface {nic}` stanza; expected ifupdown to configure {nic} here "
-            "(files under interfaces.d are not edited) — choose the NIC with --nic"
+            "— choose the NIC with --nic"
         )
     moved: list[Moved] = []
     if own_bridge:

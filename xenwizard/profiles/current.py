@@ -22,6 +22,7 @@ from xenwizard.edits import (
     EditError,
     EditResult,
     dnsmasq,
+    ifupdown,
     ifupdown_bridge,
     netplan,
     nftconfine,
@@ -43,7 +44,7 @@ from xenwizard.rootfs import RootFS
 if TYPE_CHECKING:
     from xenwizard.netcheck import Check
 
-INTERFACES = "etc/network/interfaces"
+INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
 DNSMASQ_DROPIN = "etc/dnsmasq.d/xenwizard.conf"
 DNSMASQ_CONF = "etc/dnsmasq.conf"
@@ -100,13 +101,12 @@ class CurrentRelease(Profile):
     def network_backend(self, facts: SystemFacts, fs: RootFS) -> str:
         """ifupdown when etc/network/interfaces configures an interface other than lo,
         netplan when etc/netplan defines an ethernet, else the release's default."""
-        text = fs.read_text(INTERFACES)
-        if text is not None:
-            try:
-                if ifupdown_bridge.configured_interfaces(text):
-                    return "ifupdown"
-            except EditError:
-                return "ifupdown"  # its own step reports what is wrong with the file
+        try:
+            texts = ifupdown.load(fs)
+            if texts and _ifupdown_configured(texts):
+                return "ifupdown"
+        except EditError:
+            return "ifupdown"  # its own step reports what is wrong with the file
         if _netplan_texts(fs):
             try:
                 if netplan.ethernets(netplan.load_files(_netplan_texts(fs))):
@@ -122,6 +122,8 @@ class CurrentRelease(Profile):
             found = _configured(backend, fs)
         except EditError as exc:
             where = f"{INTERFACES}: " if backend == "ifupdown" else ""  # netplan names its file
+            if str(exc).startswith(f"{INTERFACES}"):
+                where = ""  # the reader named the file (a sourced one, or the size cap)
             return NicChoice(None, "", backend=backend, error=f"{where}{exc}")
         names = tuple(name for name, _, _ in found)
         if config.nic:
@@ -268,11 +270,16 @@ class CurrentRelease(Profile):
         title = (
             f"bridge {config.bridge} on {nic} (ifupdown), with the guests' subnet {config.address}"
         )
+        try:
+            texts = ifupdown.load(fs)
+        except EditError as exc:
+            raise PlanError(str(exc)) from None
+        path = _file_for(texts, nic)
         step = edit_step(
             "bridge",
             title,
             fs,
-            INTERFACES,
+            path,
             require_file(
                 "ifupdown's configuration of the primary NIC",
                 partial(ifupdown_bridge.set_bridge, config=config, nic=nic, mac=choice.mac),
@@ -280,10 +287,15 @@ class CurrentRelease(Profile):
         )
         assert step.after is not None
         extra = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
+        if path != INTERFACES:
+            extra.append(f"{nic} is configured in {path} (sourced from {INTERFACES}): edited there")
         from xenwizard.netcheck import check_ifupdown  # runs a program: loaded when needed
 
-        checked = check_ifupdown(step.after, fs, (config.bridge, nic))
-        extra.append(self._validation(checked, INTERFACES, warnings))
+        after = {**texts, path: step.after}
+        checked = check_ifupdown(
+            after.get(INTERFACES, step.after), fs, (config.bridge, nic), files=after
+        )
+        extra.append(self._validation(checked, path, warnings))
         return [_with_notes(step, [*extra, *step.notes])]
 
     def _netplan_steps(
@@ -588,12 +600,36 @@ def _cloud_cfg_texts(fs: RootFS) -> dict[str, str]:
 def _configured(backend: str, fs: RootFS) -> list[tuple[str, bool, bool]]:
     """(name, has addressing, bridged by xenwizard) of every NIC the configuration names."""
     if backend == "ifupdown":
-        text = fs.read_text(INTERFACES) or ""
         return [
             (name, method != "manual", ours)
-            for name, method, ours in _dedupe(ifupdown_bridge.configured_interfaces(text))
+            for name, method, ours in _dedupe(_ifupdown_configured(ifupdown.load(fs)))
         ]
     return netplan.candidates(netplan.load_files(_netplan_texts(fs)))
+
+
+def _ifupdown_configured(texts: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """configured_interfaces over interfaces and the files it sources: each file is read on
+    its own first (an error names its file), then all of them as one (a bridge in one file may
+    have its port in another)."""
+    for path, text in texts.items():
+        try:
+            ifupdown_bridge.configured_interfaces(text)
+        except EditError as exc:
+            raise EditError(f"{path}: {exc}") from None
+    joined = "".join(t if t.endswith("\n") or not t else t + "\n" for t in texts.values())
+    return ifupdown_bridge.configured_interfaces(joined)
+
+
+def _file_for(texts: dict[str, str], nic: str) -> str:
+    """The file the bridge edit goes to: the one with xenwizard's block (an earlier run), else
+    the one with NIC's stanza, else /etc/network/interfaces."""
+    for path, text in texts.items():
+        if ifupdown_bridge.has_block(text):
+            return path
+    for path, text in texts.items():
+        if any(name == nic for name, _, _ in ifupdown_bridge.configured_interfaces(text)):
+            return path
+    return INTERFACES
 
 
 def _dedupe(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
@@ -653,9 +689,20 @@ def _mac(facts: SystemFacts, fs: RootFS, backend: str, nic: str) -> str | None:
     if info is not None and info.mac and info.mac != "00:00:00:00:00:00":
         return info.mac.lower()
     if backend == "ifupdown":
-        text = fs.read_text(INTERFACES) or ""
         try:
-            return ifupdown_bridge.nic_hwaddress(text, nic) or ifupdown_bridge.block_bridge_hw(text)
+            texts = ifupdown.load(fs)
+            return next(
+                (
+                    mac
+                    for text in texts.values()
+                    for mac in (ifupdown_bridge.nic_hwaddress(text, nic),)
+                    if mac
+                ),
+                None,
+            ) or next(
+                (mac for text in texts.values() if (mac := ifupdown_bridge.block_bridge_hw(text))),
+                None,
+            )
         except EditError:
             return None
     try:
