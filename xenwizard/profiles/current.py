@@ -21,7 +21,6 @@ from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import (
     EditError,
     EditResult,
-    dnsmasq,
     ifupdown,
     ifupdown_bridge,
     netplan,
@@ -34,6 +33,7 @@ from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     PlanError,
     Profile,
+    dnsmasq_steps,
     edit_step,
     packages_step,
     require_file,
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 
 INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
-DNSMASQ_DROPIN = "etc/dnsmasq.d/xenwizard.conf"
-DNSMASQ_CONF = "etc/dnsmasq.conf"
 HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
 XEN_METAPACKAGE = "xen-system-amd64"
 CLOUD_CFG = ("etc/cloud/cloud.cfg", "etc/cloud/cloud.cfg.d")
@@ -371,40 +369,25 @@ class CurrentRelease(Profile):
         return f"checked with `{checked.tool}`: accepted"
 
     def _dnsmasq_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
-        """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default)."""
-        installed = "dnsmasq" in facts.installed_packages
-        title = f"dnsmasq: DHCP for the guests on {config.bridge}"
-        if installed and not dnsmasq.reads_conf_dir(
-            fs.read_text("etc/default/dnsmasq"), fs.read_text(DNSMASQ_CONF)
-        ):
-            edit = partial(dnsmasq.set_managed_block, config=config)
-            return edit_step(
-                "dnsmasq",
-                title,
-                fs,
-                DNSMASQ_CONF,
-                require_file("dnsmasq's main configuration file", edit),
-            )
-        # The shared drop-in names the seed's alias in a comment; on these releases the
-        # guests' subnet is an address on the bridge itself.
-        content = dnsmasq.render_dropin(config).replace(f" (address from {config.alias})", "")
-        content += self.dnsmasq_extra()
-        why = (
-            "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq)"
-            if installed
-            else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
-        )
-        notes = [f"own file {DNSMASQ_DROPIN}: {why}"]
-        if self.dnsmasq_extra():
-            notes.append(self.dnsmasq_extra_note())
+        """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default); the
+        guests' subnet is an address on the bridge itself, not the seed's alias."""
+        notes = [self.dnsmasq_extra_note()] if self.dnsmasq_extra() else []
         notes.append(
             "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
             "(next step) keep DHCP between this host and its guests, so a DHCP server on that "
             f"LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second guard)"
         )
         notes.append(self.udp_state(config))
-        result = EditResult(content, tuple(notes))
-        return edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, lambda _text: result)
+        (step,) = dnsmasq_steps(
+            config,
+            facts,
+            fs,
+            title=f"dnsmasq: DHCP for the guests on {config.bridge}",
+            alias_note=False,
+            extra=self.dnsmasq_extra(),
+            notes=notes,
+        )
+        return step
 
     def _confine_steps(
         self, config: WizardConfig, facts: SystemFacts, fs: RootFS, choice: NicChoice
