@@ -420,3 +420,12 @@ def test_plan_step_types() -> None:
         plan = plan_for(root)
         assert isinstance(plan.steps[0], InstallPackages), name
         assert all(isinstance(s, (InstallPackages, Symlink, EditFile)) for s in plan.steps)
+
+
+def test_current_plan_keeps_what_profile_build_sets() -> None:
+    """CurrentRelease uses Profile.build: the plan records TOOLSTACK= as planned, so verify
+    can compare it (it was dropped before)."""
+    facts = facts_of(ROOTS["debian-12"], toolstack="xl")
+    plan = plan_for(ROOTS["debian-12"], facts=facts)
+    assert plan.toolstack == "xl"
+    assert "xl toolstack, the bridge goes into ifupdown" in plan.profile_reason

@@ -53,16 +53,28 @@ class Profile(ABC):
         """Plain words for the welcome/preview screens when SSH runs through that NIC."""
         return None
 
+    def plan_steps(
+        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, warnings: list[str]
+    ) -> list[Step]:
+        """`steps`, for profiles whose steps find things to warn about (added to `warnings`)."""
+        return self.steps(config, facts, fs)
+
+    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
+        """Why this profile, as the plan says it (a profile may add how it will do the job)."""
+        return reason
+
     def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
         from xenwizard.preflight import warnings
 
+        found: list[str] = []
+        steps = self.plan_steps(config, facts, fs, found)
         return Plan(
             profile=self.name,
-            profile_reason=reason,
+            profile_reason=self.plan_reason(reason, facts, fs),
             root=str(fs.root),
-            steps=tuple(self.steps(config, facts, fs)),
+            steps=tuple(steps),
             answers={"profile": self.name, **config.to_answers()},
-            warnings=tuple(self.warnings(config, facts) + warnings(config, facts)),
+            warnings=tuple(found + self.warnings(config, facts) + warnings(config, facts)),
             toolstack=facts.toolstack,
         )
 

@@ -28,7 +28,7 @@ from xenwizard.edits import (
     vifhook,
     xlconf,
 )
-from xenwizard.plan import Plan, Step
+from xenwizard.plan import Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     PlanError,
@@ -167,21 +167,10 @@ class CurrentRelease(Profile):
             wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
         return tuple(wanted)
 
-    def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
-        from xenwizard.preflight import warnings as preflight_warnings
-
-        extra: list[str] = []
-        steps = self.plan_steps(config, facts, fs, extra)
+    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
         backend = self.network_backend(facts, fs)
         where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/"
-        return Plan(
-            profile=self.name,
-            profile_reason=f"{reason}; xl toolstack, the bridge goes into {backend} ({where})",
-            root=str(fs.root),
-            steps=tuple(steps),
-            answers={"profile": self.name, **config.to_answers()},
-            warnings=tuple(extra + preflight_warnings(config, facts)),
-        )
+        return f"{reason}; xl toolstack, the bridge goes into {backend} ({where})"
 
     def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
         return self.plan_steps(config, facts, fs, [])
