@@ -48,7 +48,6 @@ GUEST_COMMENT = "# Subnet of the Xen guests"
 BRIDGE_COMMENT = "# Xen bridge"
 MOVABLE = {"inet": ("dhcp", "static"), "inet6": ("auto", "dhcp", "static")}
 STAYS_ON_NIC = ("mtu", "hwaddress")  # link settings that belong to the port, not the bridge
-BRIDGE_OPTIONS = ("bridge_ports", "bridge-ports", "bridge_hw", "bridge-hw")
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 DEFAULT_INDENT = "    "
 

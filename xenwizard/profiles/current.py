@@ -517,15 +517,6 @@ class CurrentRelease(Profile):
             "--udp-checksum-workaround adds a vif-post.d hook for old guests"
         )
 
-    def udp_note(self, config: WizardConfig) -> str:
-        """What the DHCP screen says next to the switch."""
-        return (
-            "Off by default on this release: current DHCP clients handle checksum offload. "
-            "Turn it on for old guests (ISC dhclient before 4.3.2): a vif-post.d hook runs "
-            "`ethtool -K vifX tx off` when a vif comes up; the vif-bridge conffile stays as "
-            "shipped."
-        )
-
 
 # --- helpers ---------------------------------------------------------------------------------
 
