@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
-from tests.helpers import PRECISE_ROOT, REPO, run_cli
-from xenwizard.engine.executor import Engine
+from tests.helpers import PRECISE_ROOT, REPO, reference_applied, run_cli
 from xenwizard.engine.journal import Journal, list_runs
-from xenwizard.engine.runner import CommandRunner
 from xenwizard.plan import EditFile
 from xenwizard.rootfs import RootFS
 
@@ -85,14 +83,6 @@ class Paused:
 
     def wait(self) -> int:
         return self.proc.wait(timeout=60)
-
-
-def reference_applied(tmp_path: Path) -> dict:
-    """The tree an undisturbed `apply --skip-packages` leaves."""
-    root = fresh_root(tmp_path, "reference")
-    engine = Engine(precise_plan(root), RootFS(root), CommandRunner(root), skip_packages=True)
-    assert engine.apply().outcome == "applied"
-    return manifest(root)
 
 
 @pytest.mark.parametrize("k", STEPS)
