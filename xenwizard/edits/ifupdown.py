@@ -15,9 +15,24 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from xenwizard.edits import EditError
+
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class _HasBody(Protocol):
+        @property
+        def body(self) -> str: ...
+
+    class Tree(Protocol):
+        """What `load` needs of the target root (RootFS has these)."""
+
+        def read_text(self, rel: str) -> str | None: ...
+        def listdir(self, rel: str) -> list[str]: ...
+        def is_dir(self, rel: str) -> bool: ...
+
 
 # Every keyword that opens a new stanza: what the three readers before this one knew, together.
 STARTERS = frozenset(
@@ -35,11 +50,6 @@ STARTERS = frozenset(
     }
 )
 SOURCE_KEYWORDS = ("source", "source-directory", "source-dir")
-
-
-class _HasBody(Protocol):
-    @property
-    def body(self) -> str: ...
 
 
 def is_starter(word: str) -> bool:
@@ -135,14 +145,6 @@ INTERFACES = "etc/network/interfaces"
 MAX_CHARS = 1_000_000  # an interfaces file is a few KB; more is not a configuration
 MAX_FILES = 256
 _RUN_PARTS_NAME = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class Tree(Protocol):
-    """What `load` needs of the target root (RootFS has these)."""
-
-    def read_text(self, rel: str) -> str | None: ...
-    def listdir(self, rel: str) -> list[str]: ...
-    def is_dir(self, rel: str) -> bool: ...
 
 
 def _expand(tree: Tree, pattern: str) -> list[str]:
