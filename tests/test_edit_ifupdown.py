@@ -161,3 +161,21 @@ def test_loop_in_sources_refuses_the_plan_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="sources itself again") as caught:
         make_plan(WizardConfig(), probe(fs, live=False), fs)
     assert "\n" not in str(caught.value)
+
+
+def test_probe_survives_a_sourced_file_leaving_the_root(tmp_path: Path) -> None:
+    root = _root(
+        tmp_path / "root",
+        {
+            "etc/network/interfaces": (
+                "source /etc/network/interfaces.d/*\n"
+                "iface eth0 inet static\n  address 192.0.2.5/24\n"
+            ),
+        },
+    )
+    (tmp_path / "outside").write_text("iface x inet manual\n")
+    (root / "etc/network/interfaces.d").mkdir()
+    (root / "etc/network/interfaces.d/escape").symlink_to(tmp_path / "outside")
+    assert probe(RootFS(root), live=False).configured_addresses == (
+        ("eth0", ipaddress.IPv4Interface("192.0.2.5/24")),
+    )

@@ -119,7 +119,7 @@ def _configured_addresses(fs: RootFS) -> tuple[tuple[str, ipaddress.IPv4Interfac
 
     try:
         texts = list(ifupdown.load(fs).values())
-    except EditError:
+    except (EditError, OSError):  # OSError: RootError, e.g. a sourced file that is unreadable
         texts = [fs.read_text(ifupdown.INTERFACES) or ""]
         texts = texts[:1] if len(texts[0]) <= ifupdown.MAX_CHARS else []
     return tuple(found for text in texts for found in parse_ifupdown_addresses(text))
