@@ -179,3 +179,19 @@ def test_probe_survives_a_sourced_file_leaving_the_root(tmp_path: Path) -> None:
     assert probe(RootFS(root), live=False).configured_addresses == (
         ("eth0", ipaddress.IPv4Interface("192.0.2.5/24")),
     )
+
+
+def test_ifup_check_of_a_sourced_edit_with_an_empty_source_directory_too(tmp_path: Path) -> None:
+    """interfaces.d/ holds the NIC, more.d/ is empty: ifup accepts the copy of the tree."""
+    if not netcheck.find_program("ifup"):
+        pytest.skip("ifup is not installed")
+    root = copy_root(FIXTURES / "debian-12-root", tmp_path / "root")
+    (root / "etc/network/interfaces").write_text(
+        CLOUD_MAIN + "source-directory /etc/network/more.d\n"
+    )
+    (root / "etc/network/more.d").mkdir()
+    (root / "etc/network/interfaces.d/50-cloud-init").write_text(CLOUD_NIC)
+    fs = RootFS(root)
+    plan = make_plan(WizardConfig(), probe(fs, live=False), fs)
+    bridge = next(s for s in plan.steps if s.id == "bridge")
+    assert "checked with `ifup --no-act`: accepted" in bridge.notes
