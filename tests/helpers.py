@@ -7,6 +7,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from xenwizard.config import WizardConfig
+    from xenwizard.plan import Plan
+    from xenwizard.probe import SystemFacts
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -35,3 +43,40 @@ def run_cli(
         timeout=timeout,
         **kwargs,
     )
+
+
+def plan_for(
+    root: Path,
+    config: WizardConfig | None = None,
+    facts: SystemFacts | None = None,
+    profile: str | None = None,
+) -> Plan:
+    """The plan for a root as `xenwizard plan --root` makes it (files only, no live probe)."""
+    from xenwizard.config import WizardConfig
+    from xenwizard.probe import probe
+    from xenwizard.profiles import make_plan
+    from xenwizard.rootfs import RootFS
+
+    fs = RootFS(root)
+    return make_plan(config or WizardConfig(), facts or probe(fs, live=False), fs, profile)
+
+
+def reference_applied(tmp_path: Path) -> dict:
+    """The tree an undisturbed apply of the seed plan (packages skipped) leaves."""
+    from tests.enginekit import fresh_root, manifest, precise_plan
+    from xenwizard.engine.executor import Engine
+    from xenwizard.engine.runner import CommandRunner
+    from xenwizard.rootfs import RootFS
+
+    root = fresh_root(tmp_path, "reference")
+    engine = Engine(precise_plan(root), RootFS(root), CommandRunner(root), skip_packages=True)
+    assert engine.apply().outcome == "applied"
+    return manifest(root)
+
+
+@pytest.fixture(autouse=True)
+def pinned_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autouse in the modules that import it: every run gets the gallery's run id."""
+    from tests import gallery
+
+    monkeypatch.setattr("xenwizard.engine.executor.new_run_id", lambda *a, **k: gallery.RUN_ID)

@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 
 from tests import gallery
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.engine.events import (
     ApplyFinished,
@@ -32,11 +32,6 @@ from xenwizard.tui.screens.preview import PreviewScreen
 from xenwizard.tui.screens.state import toolstack_text
 
 WALK_XL = ("enter", "enter", "enter", "enter", "enter", "a", "y", "@apply")
-
-
-@pytest.fixture(autouse=True)
-def _pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xenwizard.engine.executor.new_run_id", lambda *a, **k: gallery.RUN_ID)
 
 
 def scenario(root: str, **kwargs) -> gallery.Scenario:  # type: ignore[no-untyped-def]

@@ -25,10 +25,8 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
-from tests.helpers import PRECISE_ROOT, REPO
-from xenwizard.engine.executor import Engine
+from tests.helpers import PRECISE_ROOT, REPO, reference_applied
 from xenwizard.engine.journal import list_runs
-from xenwizard.engine.runner import CommandRunner
 from xenwizard.rootfs import RootFS
 
 PAUSE = "intent:3"  # step 4 of 7: steps 1-3 are done (the package step skipped) when it drops
@@ -174,14 +172,6 @@ WALK = (
     ("[6/8] Preview", "a"),
     ("Apply the plan?", "y"),
 )
-
-
-def reference_applied(tmp_path: Path) -> dict:
-    """The tree an undisturbed apply of the same plan (packages skipped) leaves."""
-    root = fresh_root(tmp_path, "reference")
-    engine = Engine(precise_plan(root), RootFS(root), CommandRunner(root), skip_packages=True)
-    assert engine.apply().outcome == "applied"
-    return manifest(root)
 
 
 @pytest.mark.parametrize("terminal", [Tmux, BarePty], ids=["tmux-sighup", "pty-no-signal"])

@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from tests import gallery
-from tests.helpers import PRECISE_ROOT
+from tests.helpers import PRECISE_ROOT, pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
 from xenwizard.tui.screens.apply import ApplyScreen
 from xenwizard.tui.screens.modals import HelpScreen
 from xenwizard.tui.screens.pages import BridgeScreen
@@ -33,11 +33,6 @@ def sync(test):  # type: ignore[no-untyped-def]
         return asyncio.run(test(*args, **kwargs))
 
     return wrapper
-
-
-@pytest.fixture(autouse=True)
-def _pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xenwizard.engine.executor.new_run_id", lambda *a, **k: gallery.RUN_ID)
 
 
 def screen_text(app) -> str:  # type: ignore[no-untyped-def]

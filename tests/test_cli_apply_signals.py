@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
-from tests.helpers import PRECISE_ROOT, REPO, run_cli
-from xenwizard.engine.executor import Engine
+from tests.helpers import PRECISE_ROOT, REPO, reference_applied, run_cli
 from xenwizard.engine.journal import Journal, list_runs
-from xenwizard.engine.runner import CommandRunner
 from xenwizard.plan import EditFile
 from xenwizard.rootfs import RootFS
 
@@ -68,16 +66,23 @@ class Paused:
     def resume(self) -> None:
         self.go.touch()
 
+    def delivered(self, timeout: float = 10) -> None:
+        """Wait until no signal is pending for the process: the kernel has delivered what was
+        sent, and Python runs its handler before the paused driver looks at the go file."""
+        deadline = time.monotonic() + timeout
+        status = Path(f"/proc/{self.proc.pid}/status")
+        while True:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            if int(fields["SigPnd"], 16) == 0 and int(fields["ShdPnd"], 16) == 0:
+                return
+            if time.monotonic() > deadline:
+                pytest.fail("the signals sent were never delivered")
+            time.sleep(0.002)
+
     def wait(self) -> int:
         return self.proc.wait(timeout=60)
-
-
-def reference_applied(tmp_path: Path) -> dict:
-    """The tree an undisturbed `apply --skip-packages` leaves."""
-    root = fresh_root(tmp_path, "reference")
-    engine = Engine(precise_plan(root), RootFS(root), CommandRunner(root), skip_packages=True)
-    assert engine.apply().outcome == "applied"
-    return manifest(root)
 
 
 @pytest.mark.parametrize("k", STEPS)
@@ -92,7 +97,7 @@ def test_sighup_and_a_dead_terminal_change_nothing(
     run.proc.send_signal(signal.SIGHUP)
     run.proc.stdout.close()  # the terminal is gone: every later print meets EPIPE
     run.proc.stderr.close()
-    time.sleep(0.05)  # let the signal land while still paused
+    run.delivered()  # the signal lands while still paused
     run.resume()
     code = run.wait()
     info = list_runs(RootFS(root))[-1]
@@ -172,7 +177,7 @@ def test_rollback_is_not_cut_short_by_signals(tmp_path: Path) -> None:
     run = Paused(tmp_path, root, "undone:4", fail_after=len(SEED.steps) - 1)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         run.proc.send_signal(sig)
-    time.sleep(0.05)
+    run.delivered()
     run.resume()
     assert run.wait() == 2
     assert diff_manifests(original, manifest(root)) == []

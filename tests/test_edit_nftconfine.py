@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.enginekit import FakeRunner, diff_manifests, manifest
-from tests.helpers import FIXTURES, copy_root, run_cli
-from xenwizard.config import WizardConfig, build_config
+from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
+from xenwizard.config import build_config
 from xenwizard.edits import EditError, nftconfine
 from xenwizard.engine.executor import Engine
 from xenwizard.plan import EditFile, Symlink
 from xenwizard.probe import InterfaceInfo, probe
-from xenwizard.profiles import PlanError, make_plan
+from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootFS
 
 CONFINE = ("dhcp-confine", "dhcp-confine-unit", "dhcp-confine-enable")
@@ -148,11 +148,6 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
 
 
 # --- the profile's steps -------------------------------------------------------------------------
-
-
-def plan_for(root: Path, config: WizardConfig | None = None, facts=None):
-    fs = RootFS(root)
-    return make_plan(config or WizardConfig(), facts or probe(fs, live=False), fs)
 
 
 def steps_of(plan) -> dict[str, object]:

@@ -13,20 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import FakeRunner, diff_manifests, manifest
-from tests.helpers import FIXTURES
-from xenwizard.config import WizardConfig
+from tests.helpers import FIXTURES, plan_for
 from xenwizard.edits import nftconfine
 from xenwizard.engine.executor import Engine
-from xenwizard.probe import probe
-from xenwizard.profiles import make_plan
 from xenwizard.rootfs import RootFS
 
 ROOTS = sorted(p.name for p in FIXTURES.glob("*-root") if p.is_dir())
-
-
-def plan_for(root: Path):
-    fs = RootFS(root)
-    return make_plan(WizardConfig(), probe(fs, live=False), fs)
 
 
 @pytest.mark.parametrize("name", ROOTS)

@@ -14,14 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
-from tests.helpers import FIXTURES, run_cli
-from xenwizard.config import WizardConfig
+from tests.helpers import FIXTURES, plan_for, run_cli
 from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import Journal
 from xenwizard.plan import EditFile, Plan, Symlink
-from xenwizard.probe import probe
-from xenwizard.profiles import make_plan
 from xenwizard.rootfs import RootFS
 
 ROOTS = sorted(p.name for p in FIXTURES.glob("*-root") if p.is_dir())
@@ -33,11 +30,6 @@ def copy(tmp_path: Path, name: str) -> Path:
     root = tmp_path / name
     shutil.copytree(FIXTURES / name, root, symlinks=True)
     return root
-
-
-def plan_for(root: Path) -> Plan:
-    fs = RootFS(root)
-    return make_plan(WizardConfig(), probe(fs, live=False), fs)
 
 
 def waiting_steps(root: Path, plan: Plan) -> dict[str, str]:

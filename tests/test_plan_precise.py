@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PRECISE_ROOT, copy_root, run_cli
+from tests.helpers import PRECISE_ROOT, copy_root, plan_for, run_cli
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.plan import EditFile, InstallPackages, Symlink
-from xenwizard.probe import probe
-from xenwizard.profiles import make_plan
-from xenwizard.rootfs import RootFS
 
 SEED_STEP_IDS = [
     "packages",
@@ -25,11 +22,6 @@ SEED_STEP_IDS = [
     "rc-local",
     "vif-bridge-checksum",
 ]
-
-
-def plan_for(root: Path, config: WizardConfig | None = None):
-    fs = RootFS(root)
-    return make_plan(config or WizardConfig(), probe(fs, live=False), fs)
 
 
 def test_default_plan_is_the_seven_seed_steps() -> None:

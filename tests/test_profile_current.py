@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
-from tests.helpers import FIXTURES, copy_root, run_cli
+from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
 from xenwizard import netcheck
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import vifhook
 from xenwizard.engine.executor import Engine
 from xenwizard.plan import EditFile, InstallPackages, Symlink
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
-from xenwizard.profiles import PROFILES, PlanError, make_plan, select_profile
+from xenwizard.profiles import PROFILES, PlanError, select_profile
 from xenwizard.rootfs import RootFS
 
 ROOTS = {
@@ -31,16 +31,6 @@ CONFINE_STEPS = ("dhcp-confine", "dhcp-confine-unit", "dhcp-confine-enable")
 
 def facts_of(root: Path, **changes) -> SystemFacts:
     return replace(probe(RootFS(root), live=False), **changes)
-
-
-def plan_for(
-    root: Path,
-    config: WizardConfig | None = None,
-    facts: SystemFacts | None = None,
-    profile: str | None = None,
-):
-    fs = RootFS(root)
-    return make_plan(config or WizardConfig(), facts or probe(fs, live=False), fs, profile)
 
 
 def step(plan, step_id: str):
@@ -420,3 +410,12 @@ def test_plan_step_types() -> None:
         plan = plan_for(root)
         assert isinstance(plan.steps[0], InstallPackages), name
         assert all(isinstance(s, (InstallPackages, Symlink, EditFile)) for s in plan.steps)
+
+
+def test_current_plan_keeps_what_profile_build_sets() -> None:
+    """CurrentRelease uses Profile.build: the plan records TOOLSTACK= as planned, so verify
+    can compare it (it was dropped before)."""
+    facts = facts_of(ROOTS["debian-12"], toolstack="xl")
+    plan = plan_for(ROOTS["debian-12"], facts=facts)
+    assert plan.toolstack == "xl"
+    assert "xl toolstack, the bridge goes into ifupdown" in plan.profile_reason

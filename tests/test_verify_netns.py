@@ -10,10 +10,11 @@ not `/` gets SKIP for every live check).
 from __future__ import annotations
 
 import json
+import os
 import sys
-import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.helpers import run_cli
@@ -141,12 +142,13 @@ def test_verify_fails_without_an_unlabelled_bridge_address(boot) -> None:
 def test_verify_fails_when_dnsmasq_runs_settings_older_than_the_file(boot) -> None:
     """A second apply changed the drop-in; dnsmasq, not restarted, still runs the old one."""
     xen = boot()
-    time.sleep(1.2)  # process start times are known to the second
-
     again = run_cli(
         "apply", "--root", str(xen.root), "--yes", "--skip-packages", *answer_flags({"lease": "1h"})
     )
     assert again.returncode == 0, again.stderr
+    # process start times are known to the second: date the new drop-in clearly after it
+    later = psutil.Process(xen.dnsmasq.pid).create_time() + 5
+    os.utime(xen.root / "etc/dnsmasq.d/xenwizard.conf", (later, later))
     checks = lines(verify(xen).stdout)
     assert checks["dnsmasq-config"].startswith(f"FAIL pid {xen.dnsmasq.pid} started before")
     assert checks["dnsmasq-config"].endswith("restart dnsmasq")

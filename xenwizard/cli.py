@@ -141,8 +141,40 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, the width found without `import shutil` (which brings bz2
+    and lzma along): every parser makes formatters at start-up, even when no help is shown."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or _columns() - 2)
+
+
+def _columns() -> int:
+    """What shutil.get_terminal_size().columns gives: $COLUMNS, the terminal's, else 80."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        out = sys.__stdout__
+        try:
+            columns = os.get_terminal_size(out.fileno()).columns if out else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        formatter_class=_Formatter,
         prog="xenwizard",
         description="Turn a Debian-family server into a Xen host with bridged guest networking "
         "and dnsmasq DHCP. Without a subcommand, start the interactive wizard.",
@@ -158,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
-        command.configure(sub.add_parser(name, help=command.help, description=command.help))
+        command.configure(
+            sub.add_parser(
+                name, help=command.help, description=command.help, formatter_class=_Formatter
+            )
+        )
     return parser
 
 

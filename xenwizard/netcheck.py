@@ -73,15 +73,48 @@ def _root_sources(text: str, fs: RootFS) -> str:
     )
 
 
-def check_ifupdown(text: str, fs: RootFS, interfaces: Sequence[str] = ()) -> Check:
-    """`ifup --no-act` on the interfaces text: every auto interface, and `interfaces` by name."""
+def _scratch_tree(files: dict[str, str], scratch: str) -> None:
+    """The files (root-relative path -> text) under scratch/tree, their absolute `source`
+    lines pointed at that copy (relative ones already resolve inside it)."""
+    tree = Path(scratch) / "tree"
+
+    def point(match: re.Match[str]) -> str:
+        return f"{match['lead']}{match['kw']}{match['sp']}{tree}{match['path']}"
+
+    for rel, text in files.items():
+        target = tree / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = re.sub(
+            r"^(?P<lead>\s*)(?P<kw>source(?:-directory|-dir)?)(?P<sp>\s+)(?P<path>/\S*)",
+            point,
+            text,
+            flags=re.M,
+        )
+        target.write_text(text, encoding="utf-8", errors="surrogateescape")
+
+
+def check_ifupdown(
+    text: str,
+    fs: RootFS,
+    interfaces: Sequence[str] = (),
+    files: dict[str, str] | None = None,
+) -> Check:
+    """`ifup --no-act` on the interfaces text: every auto interface, and `interfaces` by name.
+
+    `files`: etc/network/interfaces and the files it sources as the plan leaves them (one of
+    them edited); checked as a copy of that tree instead of `text` with its sources in the root.
+    """
     tool = "ifup --no-act"
     ifup = find_program("ifup")
     if ifup is None:
         return Check(None, tool, "ifup is not installed on this machine (package ifupdown)")
     with tempfile.TemporaryDirectory(prefix="xenwizard-ifcheck-") as scratch:
-        path = Path(scratch) / "interfaces"
-        path.write_text(_root_sources(text, fs), encoding="utf-8", errors="surrogateescape")
+        if files and len(files) > 1:
+            _scratch_tree(files, scratch)
+            path = Path(scratch) / "tree" / "etc/network/interfaces"
+        else:
+            path = Path(scratch) / "interfaces"
+            path.write_text(_root_sources(text, fs), encoding="utf-8", errors="surrogateescape")
         state = Path(scratch) / "state"
         state.mkdir()
         base = [ifup, "--no-act", "--no-mappings", "--state-dir", str(state), "-i", str(path)]
@@ -101,7 +134,8 @@ def check_ifupdown(text: str, fs: RootFS, interfaces: Sequence[str] = ()) -> Che
                 return Check(None, tool, f"ifup could not be run: {exc}")
             if done.returncode != 0:
                 message = _first_error(
-                    done.stderr or done.stdout, {str(path): "interfaces", scratch: ""}
+                    done.stderr or done.stdout,
+                    {str(path): "interfaces", f"{scratch}/tree/": "", scratch: ""},
                 )
                 return Check(False, tool, message)
     return Check(True, tool)

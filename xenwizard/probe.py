@@ -93,33 +93,36 @@ def parse_shell_vars(text: str | None) -> dict[str, str]:
 
 def parse_ifupdown_addresses(text: str | None) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
     """Static IPv4 addresses configured in an ifupdown interfaces file, per stanza."""
+    from xenwizard.edits import ifupdown
+    from xenwizard.edits.text import Doc
+
     found: list[tuple[str, ipaddress.IPv4Interface]] = []
-    iface = None
-    address: str | None = None
-    netmask: str | None = None
-
-    def flush() -> None:
-        if iface and address:
-            spec = address if "/" in address else f"{address}/{netmask or '32'}"
-            with contextlib.suppress(ValueError):
-                found.append((iface, ipaddress.IPv4Interface(spec)))
-
-    for raw in (text or "").splitlines():
-        words = raw.split("#", 1)[0].split()
-        if not words:
+    lines = Doc.parse(text or "").lines
+    for stanza in ifupdown.read(lines).stanzas:
+        if not stanza.name:
             continue
-        if words[0] == "iface" and len(words) >= 2:
-            flush()
-            iface, address, netmask = words[1], None, None
-        elif words[0] in ("auto", "allow-hotplug", "mapping", "source", "source-directory"):
-            flush()
-            iface = None
-        elif iface and words[0] == "address" and len(words) > 1:
-            address = words[1]
-        elif iface and words[0] == "netmask" and len(words) > 1:
-            netmask = words[1]
-    flush()
+        options = dict(ifupdown.option(lines[i]) for i in stanza.options)  # the last one wins
+        address = (options.get("address", "").split() or [""])[0]
+        if not address:
+            continue
+        netmask = (options.get("netmask", "").split() or [""])[0]
+        spec = address if "/" in address else f"{address}/{netmask or '32'}"
+        with contextlib.suppress(ValueError):
+            found.append((stanza.name, ipaddress.IPv4Interface(spec)))
     return tuple(found)
+
+
+def _configured_addresses(fs: RootFS) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
+    """parse_ifupdown_addresses over etc/network/interfaces and the files it sources (only the
+    main file when they cannot be read: the bridge step reports why)."""
+    from xenwizard.edits import EditError, ifupdown
+
+    try:
+        texts = list(ifupdown.load(fs).values())
+    except (EditError, OSError):  # OSError: RootError, e.g. a sourced file that is unreadable
+        texts = [fs.read_text(ifupdown.INTERFACES) or ""]
+        texts = texts[:1] if len(texts[0]) <= ifupdown.MAX_CHARS else []
+    return tuple(found for text in texts for found in parse_ifupdown_addresses(text))
 
 
 def _release(fs: RootFS) -> tuple[str, str, str, str]:
@@ -220,7 +223,7 @@ def probe(fs: RootFS, *, live: bool | None = None, packages: bool = True) -> Sys
         toolstack=_toolstack(fs),
         installed_packages=installed_packages(fs) if packages else frozenset(),
         hook_dirs=_hook_dirs(fs),
-        configured_addresses=parse_ifupdown_addresses(fs.read_text("etc/network/interfaces")),
+        configured_addresses=_configured_addresses(fs),
         is_root=os.geteuid() == 0,
         ssh_connection=os.environ.get("SSH_CONNECTION") or None,
     )

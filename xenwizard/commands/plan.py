@@ -6,12 +6,12 @@ import argparse
 import sys
 
 from xenwizard.commands.common import plan_from_args
+from xenwizard.paths import RUNS_DIR
 from xenwizard.render import plan_data, plan_text
 from xenwizard.rootfs import RootFS
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 2
-RUNS_DIR = "var/lib/xenwizard/runs"  # journal.RUNS_DIR, spelled out to keep this path light
 
 
 def warn_if_unfinished(fs: RootFS) -> None:

@@ -14,6 +14,7 @@ from functools import partial
 from xenwizard.commands.common import answers_from_args
 from xenwizard.config import build_config
 from xenwizard.engine.runner import CommandRunner
+from xenwizard.paths import RUNS_DIR
 from xenwizard.probe import SystemFacts, probe, with_live_facts, with_packages
 from xenwizard.rootfs import RootFS
 
@@ -60,9 +61,6 @@ def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def complete_facts(facts: SystemFacts, fs: RootFS) -> SystemFacts:
     """The live root's deferred facts: its packages, then what only the kernel knows."""
     return with_live_facts(with_packages(facts, fs))
-
-
-RUNS_DIR = "var/lib/xenwizard/runs"  # journal.RUNS_DIR, spelled out to keep start-up light
 
 
 def unfinished(fs: RootFS) -> tuple[str, ...]:

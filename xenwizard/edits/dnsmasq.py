@@ -35,13 +35,19 @@ from xenwizard.edits.text import (
 WHAT = "dnsmasq.conf"
 DROPIN_DIR = "/etc/dnsmasq.d"
 DROPIN_NAME = "xenwizard.conf"
+DROPIN_PATH = f"{DROPIN_DIR.lstrip('/')}/{DROPIN_NAME}"  # root-relative: etc/dnsmasq.d/...
+CONF_PATH = "etc/dnsmasq.conf"
 _ASSIGNMENT = re.compile(r"(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)")
 
 
-def _settings(config: WizardConfig) -> list[str]:
-    """The settings with a short comment each: what dnsmasq needs for the guests."""
+def _settings(config: WizardConfig, alias_note: bool = True) -> list[str]:
+    """The settings with a short comment each: what dnsmasq needs for the guests.
+
+    `alias_note`: the host's address on the bridge comes from the seed's alias BR:0 (the
+    xend-era recipe); on current releases it is an address of the bridge itself."""
+    via = f" (address from {config.alias})" if alias_note else ""
     lines = [
-        f"# Answer DHCP on the Xen bridge, where the guests are (address from {config.alias}).",
+        f"# Answer DHCP on the Xen bridge, where the guests are{via}.",
         f"interface={config.bridge}",
         f"# Guests get {config.dhcp_start} to {config.dhcp_end} in {config.network}, "
         f"leased for {config.lease}.",
@@ -58,14 +64,14 @@ def _settings(config: WizardConfig) -> list[str]:
     return lines
 
 
-def render_dropin(config: WizardConfig) -> str:
-    """The whole text of /etc/dnsmasq.d/xenwizard.conf."""
+def render_dropin(config: WizardConfig, alias_note: bool = True, extra: str = "") -> str:
+    """The whole text of /etc/dnsmasq.d/xenwizard.conf; `extra`: a release's own lines."""
     header = [
         f"# DHCP for Xen guests on {config.bridge}, written by xenwizard.",
         "# xenwizard rewrites this file when it runs again; `xenwizard rollback` removes it.",
         "",
     ]
-    return "\n".join(header + _settings(config)) + "\n"
+    return "\n".join(header + _settings(config, alias_note)) + "\n" + extra
 
 
 # --- competing lines in dnsmasq.conf ------------------------------------------------------------

@@ -28,11 +28,13 @@ ifupdown has no end-of-line comments: only lines starting with `#` are comments.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from xenwizard.config import WizardConfig
-from xenwizard.edits import EditError, EditResult
+from xenwizard.edits import EditError, EditResult, ifupdown
+from xenwizard.edits.ifupdown import Parsed, Stanza
 from xenwizard.edits.text import (
+    Block,
     Doc,
     Line,
     block_lines,
@@ -46,95 +48,31 @@ GUEST_COMMENT = "# Subnet of the Xen guests"
 BRIDGE_COMMENT = "# Xen bridge"
 MOVABLE = {"inet": ("dhcp", "static"), "inet6": ("auto", "dhcp", "static")}
 STAYS_ON_NIC = ("mtu", "hwaddress")  # link settings that belong to the port, not the bridge
-BRIDGE_OPTIONS = ("bridge_ports", "bridge-ports", "bridge_hw", "bridge-hw")
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 DEFAULT_INDENT = "    "
 
 
-def _is_starter(word: str) -> bool:
-    return word in (
-        "iface",
-        "mapping",
-        "auto",
-        "source",
-        "source-directory",
-        "rename",
-        "no-auto-down",
-        "no-scripts",
-        "template",
-    ) or word.startswith("allow-")
-
-
-@dataclass
-class Stanza:
-    """An `iface NAME FAMILY METHOD` line and its option lines (indices into the line list)."""
-
-    head: int
-    name: str
-    family: str
-    method: str
-    options: list[int] = field(default_factory=list)
-
-    @property
-    def last(self) -> int:
-        return self.options[-1] if self.options else self.head
-
-
-@dataclass
-class Parsed:
-    """Stanzas and `auto`/`allow-*` lines of a run of lines."""
-
-    stanzas: list[Stanza]
-    marks: list[tuple[int, str, list[str]]]  # (index, keyword, names) of auto/allow-* lines
-
-
-def _words(line: Line) -> list[str]:
-    stripped = line.body.strip()
-    if not stripped or stripped.startswith("#"):
-        return []
-    return stripped.split()
-
-
 def parse(lines: list[Line], skip: range = range(0)) -> Parsed:
-    """ifupdown stanzas of `lines`, ignoring the indices in `skip` (xenwizard's block)."""
-    stanzas: list[Stanza] = []
-    marks: list[tuple[int, str, list[str]]] = []
-    current: Stanza | None = None
-    for i, line in enumerate(lines):
-        if i in skip:
-            current = None
-            continue
-        words = _words(line)
-        if not words:
-            continue
-        if line.body.rstrip().endswith("\\"):
+    """ifupdown stanzas of `lines`, ignoring the indices in `skip` (xenwizard's block); one
+    option per line and complete `iface` heads are required."""
+    parsed = ifupdown.read(lines, skip)
+    if parsed.continued:
+        line = lines[parsed.continued[0]]
+        raise EditError(
+            f"{where(line)} continues on the next line (trailing '\\'); "
+            "expected one option per line"
+        )
+    for stanza in parsed.stanzas:
+        if not stanza.complete:
+            line = lines[stanza.head]
             raise EditError(
-                f"{where(line)} continues on the next line (trailing '\\'); "
-                "expected one option per line"
+                f"{where(line)} `{line.body.strip()}`: expected 'iface NAME FAMILY METHOD'"
             )
-        if _is_starter(words[0]):
-            current = None
-            if words[0] == "iface":
-                if len(words) < 4:
-                    raise EditError(
-                        f"{where(line)} `{line.body.strip()}`: expected 'iface NAME FAMILY METHOD'"
-                    )
-                current = Stanza(i, words[1], words[2], words[3])
-                stanzas.append(current)
-            elif words[0] == "auto" or words[0].startswith("allow-"):
-                marks.append((i, words[0], words[1:]))
-        elif current is not None:
-            current.options.append(i)
-    return Parsed(stanzas, marks)
+    return parsed
 
 
 def _option(lines: list[Line], index: int) -> tuple[str, str]:
-    body = lines[index].body.strip()
-    name, _, value = body.partition(" ")
-    if "\t" in name:
-        name, _, rest = body.partition("\t")
-        value = rest
-    return name, value.strip()
+    return ifupdown.option(lines[index])
 
 
 def _ports(lines: list[Line], stanza: Stanza) -> list[str]:
@@ -205,6 +143,11 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
             continue
         found.append((name, stanza.method, name in ours))
     return found
+
+
+def has_block(text: str) -> bool:
+    """Whether an earlier run left xenwizard's block in this text."""
+    return bool(_block_range(Doc.parse(text)))
 
 
 def block_bridge_hw(text: str) -> str | None:
@@ -313,6 +256,19 @@ def _bridge_block(
     return block_lines(doc, bodies)
 
 
+@dataclass
+class _Edit:
+    """What set_bridge's phases collect: line replacements ([] deletes) and notes."""
+
+    doc: Doc
+    replace: dict[int, list[Line]]
+    notes: list[str]
+
+    @property
+    def lines(self) -> list[Line]:
+        return self.doc.lines
+
+
 def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None) -> EditResult:
     """interfaces with NIC as the port of config.bridge, which takes over NIC's addressing and
     carries the guests' subnet in a second stanza. Idempotent; see the module docstring."""
@@ -326,10 +282,65 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
     prev_nic = prev_ports[0] if prev_ports else None
     mac = (mac or prev_mac or "").lower() or None
     indent = _indent_of(lines, parse(lines).stanzas)  # the block's own count on a re-run
-    notes: list[str] = []
-    replace: dict[int, list[Line]] = {}  # index -> replacement lines ([] deletes)
+    edit = _Edit(doc, {}, [])
 
-    # The bridge may already be defined by hand outside the block.
+    own_bridge, ports = _existing_bridge(edit, outside, bridge, nic)
+    nic_stanzas = [s for s in outside.stanzas if s.name == nic]
+    if own_bridge and not nic_stanzas:
+        raise EditError(
+            f"no `iface {nic}` stanza; expected ifupdown to configure {nic} here "
+            "— choose the NIC with --nic"
+        )
+    moved: list[Moved] = []
+    if own_bridge:
+        moved = _move_addressing(edit, nic_stanzas, bridge, nic)
+        if moved:
+            if block and prev_moved and prev_nic == nic:
+                edit.notes.append(
+                    f"{nic}'s stanza was changed after xenwizard's last run; its addressing "
+                    "moves onto the bridge again"
+                )
+        elif block and prev_nic == nic:
+            moved = prev_moved
+        else:
+            edit.notes.append(
+                f"{nic} has no addressing (inet manual); {bridge} gets only the guests' subnet"
+            )
+        if prev_nic and prev_nic != nic and block:
+            edit.replace.update(
+                _restore_nic(doc, outside, prev_nic, prev_moved, indent, edit.notes)
+            )
+    _comment_out_alias(edit, outside, bridge)
+
+    new_block = _bridge_block(doc, config, nic, mac, moved, indent, ports, own_bridge)
+    anchor = max(
+        [s.last for s in nic_stanzas] + [s.last for s in outside.stanzas if s.name == bridge],
+        default=-1,
+    )
+    result = doc.render(_splice(edit, block, skip, new_block, anchor))
+    notes = edit.notes
+    if mac is None and own_bridge:
+        notes.append(
+            f"{nic}'s MAC is not known (it is read from the live system), so no bridge_hw: "
+            f"{bridge} gets a generated MAC and a DHCP reservation for the NIC's MAC would "
+            "not match; add `bridge_hw MAC` by hand if the LAN needs it"
+        )
+    elif mac and own_bridge:
+        notes.append(f"bridge_hw {mac}: {bridge} keeps {nic}'s MAC (DHCP reservations match)")
+    notes.append(
+        f"guests' subnet {config.address} is a second `iface {bridge} inet static` stanza; "
+        f"{bridge} exists at boot, so the seed's {config.alias} alias and rc.local line are not "
+        "needed"
+    )
+    if result == text:
+        notes.insert(0, f"already set: {nic} is bridged by {bridge} with {config.address}")
+    return EditResult(result, tuple(notes))
+
+
+def _existing_bridge(edit: _Edit, outside: Parsed, bridge: str, nic: str) -> tuple[bool, list[str]]:
+    """(whether the block defines the bridge itself, its ports): the bridge may already be
+    defined by hand outside the block; NIC must not be a port of another bridge."""
+    lines = edit.lines
     own_bridge = True
     ports = [nic]
     for stanza in outside.stanzas:
@@ -350,137 +361,112 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
                 f"({where(lines[stanza.head])}); use --bridge {stanza.name} or remove that bridge"
             )
     if not own_bridge:
-        notes.append(
+        edit.notes.append(
             f"{bridge} already bridges {nic} (configured by hand); left as is — only the "
             "guests' subnet is added"
         )
+    return own_bridge, ports
 
-    nic_stanzas = [s for s in outside.stanzas if s.name == nic]
-    if own_bridge and not nic_stanzas:
-        raise EditError(
-            f"no `iface {nic}` stanza; expected ifupdown to configure {nic} here "
-            "(files under interfaces.d are not edited) — choose the NIC with --nic"
-        )
 
-    moved: list[Moved] = []
-    if own_bridge:
-        movable = [s for s in nic_stanzas if s.family in MOVABLE and s.method in MOVABLE[s.family]]
-        for stanza in nic_stanzas:
-            allowed = (*MOVABLE.get(stanza.family, ()), "manual")
-            if stanza.family in MOVABLE and stanza.method not in allowed:
-                raise EditError(
-                    f"{where(lines[stanza.head])} `{lines[stanza.head].body.strip()}`: "
-                    f"method {stanza.method}; expected {nic} on "
-                    f"{' or '.join(MOVABLE[stanza.family])} (or manual)"
-                )
-        if movable:
-            for number, stanza in enumerate(movable):
-                head = lines[stanza.head]
-                keep: list[str] = []
-                options: list[str] = []
-                for index in range(stanza.head + 1, stanza.last + 1):
-                    body = lines[index].body
-                    if index not in stanza.options:
-                        # a comment among the options (indented) travels with them
-                        if body.strip().startswith("#") and body[:1] in (" ", "\t"):
-                            options.append(body.strip())
-                            replace[index] = []
-                        continue
-                    name, _ = _option(lines, index)
-                    if number == 0 and name in STAYS_ON_NIC:
-                        keep.append(name)
-                        continue
-                    options.append(body.strip())
-                    replace[index] = []
-                moved.append(Moved(stanza.family, stanza.method, options))
-                if number == 0:  # the NIC keeps one stanza, `manual`: ifupdown still raises it
-                    new_head = re.sub(
-                        rf"(\biface\s+{re.escape(nic)}\s+{stanza.family}\s+)"
-                        rf"{re.escape(stanza.method)}\b",
-                        r"\1manual",
-                        head.body,
-                        count=1,
-                    )
-                    replace[stanza.head] = [head.with_body(new_head)]
-                else:
-                    replace[stanza.head] = []
-                names = [o.split()[0] for o in options if not o.startswith("#")]
-                moved_text = f" with {', '.join(names)}" if names else ""
-                kept_text = f" ({', '.join(keep)} stays on {nic})" if keep else ""
-                notes.append(
-                    f"{where(head)} `{head.body.strip()}` -> `iface {bridge} "
-                    f"{stanza.family} {stanza.method}`{moved_text}{kept_text}"
-                )
-            if not any(m.family == "inet" for m in moved):
-                notes.append(f"{nic} has no IPv4 stanza to move; its inet6 addressing moved")
-            if block and prev_moved and prev_nic == nic:
-                notes.append(
-                    f"{nic}'s stanza was changed after xenwizard's last run; its addressing "
-                    "moves onto the bridge again"
-                )
-        elif block and prev_nic == nic:
-            moved = prev_moved
-        else:
-            notes.append(
-                f"{nic} has no addressing (inet manual); {bridge} gets only the guests' subnet"
+def _move_addressing(edit: _Edit, nic_stanzas: list[Stanza], bridge: str, nic: str) -> list[Moved]:
+    """The NIC's dhcp/static stanzas leave it (it keeps one `manual` stanza, so ifupdown still
+    raises it); what they held is returned, to go onto the bridge."""
+    lines = edit.lines
+    for stanza in nic_stanzas:
+        allowed = (*MOVABLE.get(stanza.family, ()), "manual")
+        if stanza.family in MOVABLE and stanza.method not in allowed:
+            raise EditError(
+                f"{where(lines[stanza.head])} `{lines[stanza.head].body.strip()}`: "
+                f"method {stanza.method}; expected {nic} on "
+                f"{' or '.join(MOVABLE[stanza.family])} (or manual)"
             )
-        if prev_nic and prev_nic != nic and block:
-            replace.update(_restore_nic(doc, outside, prev_nic, prev_moved, indent, notes))
+    movable = [s for s in nic_stanzas if s.family in MOVABLE and s.method in MOVABLE[s.family]]
+    moved: list[Moved] = []
+    for number, stanza in enumerate(movable):
+        head = lines[stanza.head]
+        keep: list[str] = []
+        options: list[str] = []
+        for index in range(stanza.head + 1, stanza.last + 1):
+            body = lines[index].body
+            if index not in stanza.options:
+                # a comment among the options (indented) travels with them
+                if body.strip().startswith("#") and body[:1] in (" ", "\t"):
+                    options.append(body.strip())
+                    edit.replace[index] = []
+                continue
+            name, _ = _option(lines, index)
+            if number == 0 and name in STAYS_ON_NIC:
+                keep.append(name)
+                continue
+            options.append(body.strip())
+            edit.replace[index] = []
+        moved.append(Moved(stanza.family, stanza.method, options))
+        if number == 0:  # the NIC keeps one stanza, `manual`: ifupdown still raises it
+            new_head = re.sub(
+                rf"(\biface\s+{re.escape(nic)}\s+{stanza.family}\s+)"
+                rf"{re.escape(stanza.method)}\b",
+                r"\1manual",
+                head.body,
+                count=1,
+            )
+            edit.replace[stanza.head] = [head.with_body(new_head)]
+        else:
+            edit.replace[stanza.head] = []
+        names = [o.split()[0] for o in options if not o.startswith("#")]
+        moved_text = f" with {', '.join(names)}" if names else ""
+        kept_text = f" ({', '.join(keep)} stays on {nic})" if keep else ""
+        edit.notes.append(
+            f"{where(head)} `{head.body.strip()}` -> `iface {bridge} "
+            f"{stanza.family} {stanza.method}`{moved_text}{kept_text}"
+        )
+    if moved and not any(m.family == "inet" for m in moved):
+        edit.notes.append(f"{nic} has no IPv4 stanza to move; its inet6 addressing moved")
+    return moved
 
-    # The seed's alias BR:0 (and its `auto`) is not needed: comment it out.
+
+def _comment_out_alias(edit: _Edit, outside: Parsed, bridge: str) -> None:
+    """The seed's alias BR:0 (and its `auto`) is not needed: comment it out."""
+    lines = edit.lines
     aliases = {s.name for s in outside.stanzas if s.name.startswith(f"{bridge}:")}
     for stanza in outside.stanzas:
         if stanza.name in aliases:
             for index in (stanza.head, *stanza.options):
-                replace[index] = [comment_out(lines[index])]
-            notes.append(
+                edit.replace[index] = [comment_out(lines[index])]
+            edit.notes.append(
                 f"{where(lines[stanza.head])} `{lines[stanza.head].body.strip()}` commented out: "
                 f"the guests' subnet is a second stanza on {bridge} now"
             )
     for index, _keyword, names in outside.marks:
-        if any(n in aliases for n in names) and index not in replace:
-            replace[index] = [comment_out(lines[index])]
-            notes.append(f"{where(lines[index])} `{lines[index].body.strip()}` commented out")
+        if any(n in aliases for n in names) and index not in edit.replace:
+            edit.replace[index] = [comment_out(lines[index])]
+            edit.notes.append(f"{where(lines[index])} `{lines[index].body.strip()}` commented out")
 
-    new_block = _bridge_block(doc, config, nic, mac, moved, indent, ports, own_bridge)
+
+def _splice(
+    edit: _Edit, block: Block | None, skip: range, new_block: list[Line], anchor: int
+) -> list[Line]:
+    """The file's lines with the replacements made and the block in place of the old one, or
+    after the NIC's (or the bridge's) last stanza line."""
+    doc, lines = edit.doc, edit.lines
     out: list[Line] = []
     if block is not None:
         for i, line in enumerate(lines):
-            if i == block.begin:
+            if i == skip.start:
                 out.extend(new_block)
             elif i in skip:
                 continue
             else:
-                out.extend(replace.get(i, [line]))
-    else:
-        anchor = max(
-            [s.last for s in nic_stanzas] + [s.last for s in outside.stanzas if s.name == bridge]
-        )
-        for i, line in enumerate(lines):
-            out.extend(replace.get(i, [line]))
-            if i == anchor:
+                out.extend(edit.replace.get(i, [line]))
+        return out
+    for i, line in enumerate(lines):
+        out.extend(edit.replace.get(i, [line]))
+        if i == anchor:
+            out.append(doc.new(""))
+            out.extend(new_block)
+            nxt = lines[i + 1] if i + 1 < len(lines) else None
+            if nxt is not None and nxt.body.strip():
                 out.append(doc.new(""))
-                out.extend(new_block)
-                nxt = lines[i + 1] if i + 1 < len(lines) else None
-                if nxt is not None and nxt.body.strip():
-                    out.append(doc.new(""))
-    result = doc.render(out)
-    if mac is None and own_bridge:
-        notes.append(
-            f"{nic}'s MAC is not known (it is read from the live system), so no bridge_hw: "
-            f"{bridge} gets a generated MAC and a DHCP reservation for the NIC's MAC would "
-            "not match; add `bridge_hw MAC` by hand if the LAN needs it"
-        )
-    elif mac and own_bridge:
-        notes.append(f"bridge_hw {mac}: {bridge} keeps {nic}'s MAC (DHCP reservations match)")
-    notes.append(
-        f"guests' subnet {config.address} is a second `iface {bridge} inet static` stanza; "
-        f"{bridge} exists at boot, so the seed's {config.alias} alias and rc.local line are not "
-        "needed"
-    )
-    if result == text:
-        notes.insert(0, f"already set: {nic} is bridged by {bridge} with {config.address}")
-    return EditResult(result, tuple(notes))
+    return out
 
 
 def _restore_nic(

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from xenwizard.config import WizardConfig
-from xenwizard.edits import EditError, EditResult
+from xenwizard.edits import EditError, EditResult, ifupdown
 from xenwizard.edits.text import (
     Doc,
     Line,
@@ -32,11 +32,6 @@ from xenwizard.edits.text import (
 
 WHAT = "/etc/network/interfaces"
 OPTIONS = ("address", "netmask", "broadcast")
-_STANZA_START = re.compile(
-    r"(iface|mapping|auto|allow-[A-Za-z0-9_-]+|source|source-directory|source-dir|rename"
-    r"|no-auto-down|no-scripts)\b"
-)
-_AUTO = re.compile(r"(auto|allow-[A-Za-z0-9_-]+)\b")
 _INDENT = re.compile(r"\s*")
 
 
@@ -51,46 +46,15 @@ class _Stanza:
     method: str
 
 
-def _words(line: Line) -> list[str]:
-    body = line.body.strip()
-    return [] if not body or body.startswith("#") else body.split()
+_words = ifupdown.words
 
 
 def _stanzas(lines: list[Line], skip: range) -> list[_Stanza]:
-    stanzas: list[_Stanza] = []
-    current: tuple[int, list[str]] | None = None
-    options: list[int] = []
-
-    def close() -> None:
-        if current is not None:
-            head, words = current
-            stanzas.append(
-                _Stanza(
-                    head,
-                    tuple(options),
-                    words[1],
-                    words[2] if len(words) > 2 else "",
-                    words[3] if len(words) > 3 else "",
-                )
-            )
-
-    for i, line in enumerate(lines):
-        if i in skip:
-            close()
-            current, options = None, []
-            continue
-        words = _words(line)
-        if not words:
-            continue
-        if _STANZA_START.fullmatch(words[0]):
-            close()
-            current, options = None, []
-            if words[0] == "iface" and len(words) >= 2:
-                current = (i, words)
-        elif current is not None:
-            options.append(i)
-    close()
-    return stanzas
+    return [
+        _Stanza(s.head, tuple(s.options), s.name, s.family, s.method)
+        for s in ifupdown.read(lines, skip).stanzas
+        if s.name
+    ]
 
 
 def _stanza_bodies(config: WizardConfig, indent: str = "  ") -> list[str]:
@@ -187,10 +151,12 @@ def set_alias_stanza(text: str, config: WizardConfig) -> EditResult:
     insert: dict[int, list[Line]] = {}
 
     # auto / allow-* lines naming the alias: drop the alias from them.
-    for i, line in enumerate(lines):
-        words = _words(line)
-        if i in skip or not words or not _AUTO.fullmatch(words[0]) or alias not in words[1:]:
+    parsed = ifupdown.read(lines, skip)
+    for i, keyword, names in parsed.marks:
+        line = lines[i]
+        if alias not in names:
             continue
+        words = [keyword, *names]
         rest = [w for w in words[1:] if w != alias]
         if rest:
             indent = _INDENT.match(line.body).group()
@@ -234,13 +200,12 @@ def set_alias_stanza(text: str, config: WizardConfig) -> EditResult:
     if block is None and new_block:
         result = append_lines(doc, result, new_block)
 
-    for line in lines:
-        words = _words(line)
-        if words and words[0] in ("source", "source-directory", "source-dir"):
-            notes.append(
-                f"{where(line)} `{line.body.strip()}`: the files it includes were not checked "
-                f"for {alias}"
-            )
+    for i, _keyword, _args in ifupdown.read(lines).sources:
+        line = lines[i]
+        notes.append(
+            f"{where(line)} `{line.body.strip()}`: the files it includes were not checked "
+            f"for {alias}"
+        )
 
     out = doc.render(result)
     if out == text:

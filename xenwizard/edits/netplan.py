@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import EditError, EditResult
-from xenwizard.edits import miniyaml as yaml
+from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line
 
 NETPLAN_DIR = "etc/netplan"

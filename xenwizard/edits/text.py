@@ -82,11 +82,6 @@ class Doc:
         return "".join(out)
 
 
-def is_comment_or_blank(body: str) -> bool:
-    stripped = body.strip()
-    return not stripped or stripped.startswith("#")
-
-
 def where(line: Line) -> str:
     """'line N' for a line of the input, for notes and errors."""
     return f"line {line.number}" if line.number is not None else "an added line"

@@ -30,11 +30,8 @@ from typing import Any
 from xenwizard.answers import dump_answers
 from xenwizard.engine.atomic import fsync_dir
 from xenwizard.engine.lock import lock_holder
+from xenwizard.paths import LOG_FILE, RUNS_DIR, STATE_DIR  # noqa: F401  (re-exported)
 from xenwizard.rootfs import RootFS
-
-STATE_DIR = "var/lib/xenwizard"
-RUNS_DIR = f"{STATE_DIR}/runs"
-LOG_FILE = "var/log/xenwizard.log"
 
 Record = dict[str, Any]
 

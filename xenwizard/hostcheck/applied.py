@@ -100,9 +100,9 @@ def bridge_port(path: str, text: str, bridge: str) -> str | None:
     read with the format's own reader; None when it names none."""
     try:
         if path.startswith("etc/netplan/"):
-            from xenwizard.edits import miniyaml
+            from xenwizard.edits import yamldoc
 
-            data = miniyaml.parse(text).data()
+            data = yamldoc.parse(text).data()
             network = data.get("network") if isinstance(data, dict) else None
             bridges = network.get("bridges") if isinstance(network, dict) else None
             ours = bridges.get(bridge) if isinstance(bridges, dict) else None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xenwizard.config import ConfigError, WizardConfig
+from xenwizard.edits.dnsmasq import DROPIN_PATH
 from xenwizard.edits.nftconfine import RULES_PATH
 from xenwizard.engine.journal import STATE_DIR
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
@@ -29,7 +30,7 @@ from xenwizard.probe import parse_shell_vars
 from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS
 
 DHCP_PORT = 67
-DNSMASQ_SETTINGS = "etc/dnsmasq.d/xenwizard.conf"
+DNSMASQ_SETTINGS = DROPIN_PATH
 ALIAS_STEP = "alias-interface"
 DNSMASQ_STEP = "dnsmasq"
 BRIDGE_STEP = "bridge"  # current releases: the bridge in ifupdown's or netplan's configuration

@@ -7,7 +7,7 @@ is installed, and turning an edit's complaint into a one-line error happen in on
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from xenwizard.config import WizardConfig
@@ -53,16 +53,28 @@ class Profile(ABC):
         """Plain words for the welcome/preview screens when SSH runs through that NIC."""
         return None
 
+    def plan_steps(
+        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, warnings: list[str]
+    ) -> list[Step]:
+        """`steps`, for profiles whose steps find things to warn about (added to `warnings`)."""
+        return self.steps(config, facts, fs)
+
+    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
+        """Why this profile, as the plan says it (a profile may add how it will do the job)."""
+        return reason
+
     def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
         from xenwizard.preflight import warnings
 
+        found: list[str] = []
+        steps = self.plan_steps(config, facts, fs, found)
         return Plan(
             profile=self.name,
-            profile_reason=reason,
+            profile_reason=self.plan_reason(reason, facts, fs),
             root=str(fs.root),
-            steps=tuple(self.steps(config, facts, fs)),
+            steps=tuple(steps),
             answers={"profile": self.name, **config.to_answers()},
-            warnings=tuple(self.warnings(config, facts) + warnings(config, facts)),
+            warnings=tuple(found + self.warnings(config, facts) + warnings(config, facts)),
             toolstack=facts.toolstack,
         )
 
@@ -186,3 +198,71 @@ def require_file(
         return edit(text)
 
     return transform
+
+
+def dnsmasq_steps(
+    config: WizardConfig,
+    facts: SystemFacts,
+    fs: RootFS,
+    *,
+    title: str,
+    alias_note: bool = True,
+    extra: str = "",
+    notes: Sequence[str] = (),
+    clear_conflicts: bool = False,
+) -> list[Step]:
+    """The dnsmasq step of every profile: xenwizard's drop-in when dnsmasq reads
+    etc/dnsmasq.d (the packages' default), else a managed block in dnsmasq.conf.
+
+    `alias_note`: the drop-in says the address comes from the seed's alias BR:0; `extra`: a
+    release's own lines for the drop-in, `notes` the step's notes beyond where it goes;
+    `clear_conflicts`: with the drop-in, dnsmasq.conf gets a step of its own when it holds
+    competing DHCP settings or an old xenwizard block (left out when it holds neither).
+    """
+    from functools import partial
+
+    from xenwizard.edits import dnsmasq
+    from xenwizard.edits.text import remove_block
+
+    installed = "dnsmasq" in facts.installed_packages
+    conf = fs.read_text(dnsmasq.CONF_PATH)
+    if installed and not dnsmasq.reads_conf_dir(fs.read_text("etc/default/dnsmasq"), conf):
+        edit = partial(dnsmasq.set_managed_block, config=config)
+        return [
+            edit_step(
+                "dnsmasq",
+                title,
+                fs,
+                dnsmasq.CONF_PATH,
+                require_file("dnsmasq's main configuration file", edit),
+            )
+        ]
+    why = (
+        "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq or conf-dir)"
+        if installed
+        else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
+    )
+    result = EditResult(
+        dnsmasq.render_dropin(config, alias_note, extra),
+        (f"own file {dnsmasq.DROPIN_PATH}: {why}", *notes),
+    )
+    steps: list[Step] = [edit_step("dnsmasq", title, fs, dnsmasq.DROPIN_PATH, lambda _text: result)]
+    if clear_conflicts and conf is not None:
+
+        def clear_conf(text: str | None) -> EditResult:
+            if text is None:
+                return EditResult("", ())
+            cleared, removed = remove_block(text, dnsmasq.CONF_PATH)
+            result = dnsmasq.disable_conflicts(cleared, config)
+            return EditResult(result.text, removed + result.notes)
+
+        conflicts = edit_step(
+            "dnsmasq-conflicts",
+            "dnsmasq.conf: no competing DHCP settings",
+            fs,
+            dnsmasq.CONF_PATH,
+            clear_conf,
+        )
+        if conflicts.changed:
+            steps.append(conflicts)
+    return steps

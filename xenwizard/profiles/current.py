@@ -21,18 +21,19 @@ from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import (
     EditError,
     EditResult,
-    dnsmasq,
+    ifupdown,
     ifupdown_bridge,
     netplan,
     nftconfine,
     vifhook,
     xlconf,
 )
-from xenwizard.plan import Plan, Step
+from xenwizard.plan import Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     PlanError,
     Profile,
+    dnsmasq_steps,
     edit_step,
     packages_step,
     require_file,
@@ -43,10 +44,8 @@ from xenwizard.rootfs import RootFS
 if TYPE_CHECKING:
     from xenwizard.netcheck import Check
 
-INTERFACES = "etc/network/interfaces"
+INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
-DNSMASQ_DROPIN = "etc/dnsmasq.d/xenwizard.conf"
-DNSMASQ_CONF = "etc/dnsmasq.conf"
 HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
 XEN_METAPACKAGE = "xen-system-amd64"
 CLOUD_CFG = ("etc/cloud/cloud.cfg", "etc/cloud/cloud.cfg.d")
@@ -100,13 +99,12 @@ class CurrentRelease(Profile):
     def network_backend(self, facts: SystemFacts, fs: RootFS) -> str:
         """ifupdown when etc/network/interfaces configures an interface other than lo,
         netplan when etc/netplan defines an ethernet, else the release's default."""
-        text = fs.read_text(INTERFACES)
-        if text is not None:
-            try:
-                if ifupdown_bridge.configured_interfaces(text):
-                    return "ifupdown"
-            except EditError:
-                return "ifupdown"  # its own step reports what is wrong with the file
+        try:
+            texts = ifupdown.load(fs)
+            if texts and _ifupdown_configured(texts):
+                return "ifupdown"
+        except EditError:
+            return "ifupdown"  # its own step reports what is wrong with the file
         if _netplan_texts(fs):
             try:
                 if netplan.ethernets(netplan.load_files(_netplan_texts(fs))):
@@ -122,6 +120,8 @@ class CurrentRelease(Profile):
             found = _configured(backend, fs)
         except EditError as exc:
             where = f"{INTERFACES}: " if backend == "ifupdown" else ""  # netplan names its file
+            if str(exc).startswith(f"{INTERFACES}"):
+                where = ""  # the reader named the file (a sourced one, or the size cap)
             return NicChoice(None, "", backend=backend, error=f"{where}{exc}")
         names = tuple(name for name, _, _ in found)
         if config.nic:
@@ -167,21 +167,10 @@ class CurrentRelease(Profile):
             wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
         return tuple(wanted)
 
-    def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
-        from xenwizard.preflight import warnings as preflight_warnings
-
-        extra: list[str] = []
-        steps = self.plan_steps(config, facts, fs, extra)
+    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
         backend = self.network_backend(facts, fs)
         where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/"
-        return Plan(
-            profile=self.name,
-            profile_reason=f"{reason}; xl toolstack, the bridge goes into {backend} ({where})",
-            root=str(fs.root),
-            steps=tuple(steps),
-            answers={"profile": self.name, **config.to_answers()},
-            warnings=tuple(extra + preflight_warnings(config, facts)),
-        )
+        return f"{reason}; xl toolstack, the bridge goes into {backend} ({where})"
 
     def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
         return self.plan_steps(config, facts, fs, [])
@@ -268,11 +257,16 @@ class CurrentRelease(Profile):
         title = (
             f"bridge {config.bridge} on {nic} (ifupdown), with the guests' subnet {config.address}"
         )
+        try:
+            texts = ifupdown.load(fs)
+        except EditError as exc:
+            raise PlanError(str(exc)) from None
+        path = _file_for(texts, nic)
         step = edit_step(
             "bridge",
             title,
             fs,
-            INTERFACES,
+            path,
             require_file(
                 "ifupdown's configuration of the primary NIC",
                 partial(ifupdown_bridge.set_bridge, config=config, nic=nic, mac=choice.mac),
@@ -280,10 +274,15 @@ class CurrentRelease(Profile):
         )
         assert step.after is not None
         extra = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
+        if path != INTERFACES:
+            extra.append(f"{nic} is configured in {path} (sourced from {INTERFACES}): edited there")
         from xenwizard.netcheck import check_ifupdown  # runs a program: loaded when needed
 
-        checked = check_ifupdown(step.after, fs, (config.bridge, nic))
-        extra.append(self._validation(checked, INTERFACES, warnings))
+        after = {**texts, path: step.after}
+        checked = check_ifupdown(
+            after.get(INTERFACES, step.after), fs, (config.bridge, nic), files=after
+        )
+        extra.append(self._validation(checked, path, warnings))
         return [_with_notes(step, [*extra, *step.notes])]
 
     def _netplan_steps(
@@ -359,40 +358,25 @@ class CurrentRelease(Profile):
         return f"checked with `{checked.tool}`: accepted"
 
     def _dnsmasq_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
-        """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default)."""
-        installed = "dnsmasq" in facts.installed_packages
-        title = f"dnsmasq: DHCP for the guests on {config.bridge}"
-        if installed and not dnsmasq.reads_conf_dir(
-            fs.read_text("etc/default/dnsmasq"), fs.read_text(DNSMASQ_CONF)
-        ):
-            edit = partial(dnsmasq.set_managed_block, config=config)
-            return edit_step(
-                "dnsmasq",
-                title,
-                fs,
-                DNSMASQ_CONF,
-                require_file("dnsmasq's main configuration file", edit),
-            )
-        # The shared drop-in names the seed's alias in a comment; on these releases the
-        # guests' subnet is an address on the bridge itself.
-        content = dnsmasq.render_dropin(config).replace(f" (address from {config.alias})", "")
-        content += self.dnsmasq_extra()
-        why = (
-            "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq)"
-            if installed
-            else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
-        )
-        notes = [f"own file {DNSMASQ_DROPIN}: {why}"]
-        if self.dnsmasq_extra():
-            notes.append(self.dnsmasq_extra_note())
+        """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default); the
+        guests' subnet is an address on the bridge itself, not the seed's alias."""
+        notes = [self.dnsmasq_extra_note()] if self.dnsmasq_extra() else []
         notes.append(
             "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
             "(next step) keep DHCP between this host and its guests, so a DHCP server on that "
             f"LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second guard)"
         )
         notes.append(self.udp_state(config))
-        result = EditResult(content, tuple(notes))
-        return edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, lambda _text: result)
+        (step,) = dnsmasq_steps(
+            config,
+            facts,
+            fs,
+            title=f"dnsmasq: DHCP for the guests on {config.bridge}",
+            alias_note=False,
+            extra=self.dnsmasq_extra(),
+            notes=notes,
+        )
+        return step
 
     def _confine_steps(
         self, config: WizardConfig, facts: SystemFacts, fs: RootFS, choice: NicChoice
@@ -533,15 +517,6 @@ class CurrentRelease(Profile):
             "--udp-checksum-workaround adds a vif-post.d hook for old guests"
         )
 
-    def udp_note(self, config: WizardConfig) -> str:
-        """What the DHCP screen says next to the switch."""
-        return (
-            "Off by default on this release: current DHCP clients handle checksum offload. "
-            "Turn it on for old guests (ISC dhclient before 4.3.2): a vif-post.d hook runs "
-            "`ethtool -K vifX tx off` when a vif comes up; the vif-bridge conffile stays as "
-            "shipped."
-        )
-
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -588,12 +563,36 @@ def _cloud_cfg_texts(fs: RootFS) -> dict[str, str]:
 def _configured(backend: str, fs: RootFS) -> list[tuple[str, bool, bool]]:
     """(name, has addressing, bridged by xenwizard) of every NIC the configuration names."""
     if backend == "ifupdown":
-        text = fs.read_text(INTERFACES) or ""
         return [
             (name, method != "manual", ours)
-            for name, method, ours in _dedupe(ifupdown_bridge.configured_interfaces(text))
+            for name, method, ours in _dedupe(_ifupdown_configured(ifupdown.load(fs)))
         ]
     return netplan.candidates(netplan.load_files(_netplan_texts(fs)))
+
+
+def _ifupdown_configured(texts: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """configured_interfaces over interfaces and the files it sources: each file is read on
+    its own first (an error names its file), then all of them as one (a bridge in one file may
+    have its port in another)."""
+    for path, text in texts.items():
+        try:
+            ifupdown_bridge.configured_interfaces(text)
+        except EditError as exc:
+            raise EditError(f"{path}: {exc}") from None
+    joined = "".join(t if t.endswith("\n") or not t else t + "\n" for t in texts.values())
+    return ifupdown_bridge.configured_interfaces(joined)
+
+
+def _file_for(texts: dict[str, str], nic: str) -> str:
+    """The file the bridge edit goes to: the one with xenwizard's block (an earlier run), else
+    the one with NIC's stanza, else /etc/network/interfaces."""
+    for path, text in texts.items():
+        if ifupdown_bridge.has_block(text):
+            return path
+    for path, text in texts.items():
+        if any(name == nic for name, _, _ in ifupdown_bridge.configured_interfaces(text)):
+            return path
+    return INTERFACES
 
 
 def _dedupe(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
@@ -653,9 +652,20 @@ def _mac(facts: SystemFacts, fs: RootFS, backend: str, nic: str) -> str | None:
     if info is not None and info.mac and info.mac != "00:00:00:00:00:00":
         return info.mac.lower()
     if backend == "ifupdown":
-        text = fs.read_text(INTERFACES) or ""
         try:
-            return ifupdown_bridge.nic_hwaddress(text, nic) or ifupdown_bridge.block_bridge_hw(text)
+            texts = ifupdown.load(fs)
+            return next(
+                (
+                    mac
+                    for text in texts.values()
+                    for mac in (ifupdown_bridge.nic_hwaddress(text, nic),)
+                    if mac
+                ),
+                None,
+            ) or next(
+                (mac for text in texts.values() if (mac := ifupdown_bridge.block_bridge_hw(text))),
+                None,
+            )
         except EditError:
             return None
     try:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import partial
 
 from xenwizard.config import WizardConfig
-from xenwizard.edits import EditResult, dnsmasq, interfaces, rclocal, sxp, vifbridge
-from xenwizard.edits.text import remove_block
+from xenwizard.edits import interfaces, rclocal, sxp, vifbridge
 from xenwizard.plan import Step
 from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     Profile,
+    dnsmasq_steps,
     edit_step,
     packages_step,
     require_file,
@@ -25,61 +25,7 @@ SXP = "etc/xen/xend-config.sxp"
 VIF_BRIDGE = "etc/xen/scripts/vif-bridge"
 INTERFACES = "etc/network/interfaces"
 RC_LOCAL = "etc/rc.local"
-DNSMASQ_DROPIN = "etc/dnsmasq.d/xenwizard.conf"
-DNSMASQ_CONF = "etc/dnsmasq.conf"
 HOOK_BASE = "usr/lib/xen-tools"  # xen-tools up to 4.3 (Precise ships 4.2)
-
-
-def dnsmasq_steps(config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
-    """A drop-in when dnsmasq reads etc/dnsmasq.d (Debian/Ubuntu default), else a block.
-
-    With the drop-in, dnsmasq.conf still gets a step of its own when it holds competing DHCP
-    settings or an old xenwizard block; when it holds neither, that step is left out.
-    """
-    installed = "dnsmasq" in facts.installed_packages
-    default = fs.read_text("etc/default/dnsmasq")
-    conf = fs.read_text(DNSMASQ_CONF)
-    title = f"dnsmasq: DHCP on {config.bridge}"
-    if installed and not dnsmasq.reads_conf_dir(default, conf):
-        edit = partial(dnsmasq.set_managed_block, config=config)
-        return [
-            edit_step(
-                "dnsmasq",
-                title,
-                fs,
-                DNSMASQ_CONF,
-                require_file("dnsmasq's main configuration file", edit),
-            )
-        ]
-    why = (
-        "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq or conf-dir)"
-        if installed
-        else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
-    )
-    content = dnsmasq.render_dropin(config)
-
-    def dropin(_: str | None) -> EditResult:
-        return EditResult(content, (f"own file {DNSMASQ_DROPIN}: {why}",))
-
-    def clear_conf(text: str | None) -> EditResult:
-        if text is None:
-            return EditResult("", ())
-        cleared, removed = remove_block(text, DNSMASQ_CONF)
-        result = dnsmasq.disable_conflicts(cleared, config)
-        return EditResult(result.text, removed + result.notes)
-
-    steps: list[Step] = [edit_step("dnsmasq", title, fs, DNSMASQ_DROPIN, dropin)]
-    if conf is not None:
-        conflicts = edit_step(
-            "dnsmasq-conflicts",
-            "dnsmasq.conf: no competing DHCP settings",
-            fs,
-            DNSMASQ_CONF,
-            clear_conf,
-        )
-        if conflicts.changed:
-            steps.append(conflicts)
-    return steps
 
 
 class UbuntuPrecise(Profile):
@@ -156,7 +102,9 @@ class UbuntuPrecise(Profile):
                 ),
                 installing=xen,
             ),
-            *dnsmasq_steps(config, facts, fs),
+            *dnsmasq_steps(
+                config, facts, fs, title=f"dnsmasq: DHCP on {config.bridge}", clear_conflicts=True
+            ),
             edit_step(
                 "alias-interface",
                 f"alias interface {config.alias} for dnsmasq",
