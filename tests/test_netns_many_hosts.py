@@ -65,6 +65,7 @@ LAN_MAC = "52:54:00:12:00:99"  # a machine on the LAN
 LAN_SERVER_IP = "198.51.100.1"
 LAN_RANGE = ("198.51.100.50", "198.51.100.150")
 LEAK_WAIT = 5  # seconds the unconfined world has to show a leak in a log
+DHCP_TIMEOUT = 15  # a host's dnsmasq pings each new address (~3 s) before it offers it
 
 
 def xen_mac(host_index: int, guest_index: int) -> str:
@@ -136,6 +137,10 @@ class World:
                 "--interface=lanbr",
                 "--bind-interfaces",
                 f"--dhcp-range={LAN_RANGE[0]},{LAN_RANGE[1]},1h",  # anyone who asks
+                # dnsmasq pings an address before offering it, one address at a time (about
+                # 3 s each): the LAN client and the three hosts asking at once would outlast
+                # a client's timeout. The hosts' dnsmasq runs as written (it pings).
+                "--no-ping",
             ],
         ).start()
         self.hosts: dict[str, Host] = {}
@@ -158,15 +163,17 @@ class World:
     def servers(self) -> dict[str, Dnsmasq]:
         return {"lan": self.lan_server, **{n: h.dnsmasq for n, h in self.hosts.items()}}
 
-    def dhcp(self, ns: Netns, timeout: int = 8) -> DhcpResult | None:
-        client = DhcpClient(ns, "eth0", self.lab.workdir(f"dhcp-{ns.role}"), configure=False)
-        return client.request(timeout=timeout)
+    def dhcp(
+        self, ns: Netns, iface: str = "eth0", timeout: int = DHCP_TIMEOUT
+    ) -> DhcpResult | None:
+        workdir = self.lab.workdir(f"dhcp-{ns.role}-{iface}")
+        return DhcpClient(ns, iface, workdir, configure=False).request(timeout=timeout)
 
-    def dhcp_all(self, namespaces: list[Netns]) -> dict[str, DhcpResult | None]:
+    def dhcp_all(self, clients: list[tuple[Netns, str]]) -> dict[str, DhcpResult | None]:
         """Every client asks at once (the broadcasts overlap, as on a busy LAN); role -> lease."""
-        with ThreadPoolExecutor(max_workers=len(namespaces)) as pool:
-            results = list(pool.map(self.dhcp, namespaces))
-        return {ns.role: lease for ns, lease in zip(namespaces, results, strict=True)}
+        with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+            results = list(pool.map(lambda client: self.dhcp(*client), clients))
+        return {ns.role: lease for (ns, _), lease in zip(clients, results, strict=True)}
 
 
 def heard(server: Dnsmasq, mac: str) -> list[str]:
@@ -195,7 +202,8 @@ def test_each_host_answers_only_its_own_guests(world: World) -> None:
         host.confine()
 
     guests = [ns for host in world.hosts.values() for ns in host.guests.values()]
-    leases = world.dhcp_all([*guests, world.machine])
+    own_dhcp = [(host.ns, host.config.bridge) for host in world.hosts.values()]  # br0: dhcp
+    leases = world.dhcp_all([*((ns, "eth0") for ns in guests), (world.machine, "eth0"), *own_dhcp])
 
     logs = "\n\n".join(f"--- {n}\n{s.log()}" for n, s in world.servers().items())
     for host in world.hosts.values():
@@ -212,11 +220,20 @@ def test_each_host_answers_only_its_own_guests(world: World) -> None:
     assert other.server == LAN_SERVER_IP, other  # the LAN's server, and only it, answered
     assert world.lan_server.lease_for(LAN_MAC) is not None
     assert any("DHCPDISCOVER" in line for line in heard(world.lan_server, LAN_MAC))
+    # Each host's own DHCP client on its bridge (`iface br0 inet dhcp`) gets its LAN address
+    # from the LAN: for the other hosts it is one more LAN machine.
+    host_macs = {}
+    for host in world.hosts.values():
+        own = leases[host.ns.role]
+        assert own is not None, f"host {host.name} got no LAN lease\n{logs}"
+        assert own.server == LAN_SERVER_IP and own.ip.startswith("198.51.100."), own
+        host_macs[host.name] = host.ns.link(host.config.bridge)["address"]
 
     # Checked last: every broadcast above has been through every bridge by now.
     all_guest_macs = {mac for host in world.hosts.values() for mac in host.guests}
     for host in world.hosts.values():
-        strangers = (all_guest_macs - set(host.guests)) | {LAN_MAC}
+        others = {mac for name, mac in host_macs.items() if name != host.name}
+        strangers = (all_guest_macs - set(host.guests)) | {LAN_MAC} | others
         overheard = {mac: lines for mac in strangers if (lines := heard(host.dnsmasq, mac))}
         assert overheard == {}, f"host {host.name} heard a stranger\n{host.dnsmasq.log()}"
         for mac in host.guests:  # and it did hear each of its own guests ask
@@ -224,7 +241,7 @@ def test_each_host_answers_only_its_own_guests(world: World) -> None:
         assert {le.mac for le in host.dnsmasq.leases()} == set(host.guests)
     overheard = {mac: lines for mac in all_guest_macs if (lines := heard(world.lan_server, mac))}
     assert overheard == {}, world.lan_server.log()
-    assert {le.mac for le in world.lan_server.leases()} == {LAN_MAC}
+    assert {le.mac for le in world.lan_server.leases()} == {LAN_MAC, *host_macs.values()}
 
 
 def test_without_the_rulesets_other_hosts_and_the_lan_hear_a_guest(world: World) -> None:
