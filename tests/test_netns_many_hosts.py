@@ -17,7 +17,13 @@ dnsmasq hears another host's guest or the LAN client; the LAN server never hears
 leases to the LAN client. dhcp-xen-only does not separate the hosts (every guest has a Xen
 MAC, so every host's dnsmasq would answer it): the control shows that without the rulesets the
 other hosts and the LAN server hear a guest, and another host offers it an address, so the test
-can fail. Everything happens inside the lab's namespaces.
+can fail. Half a roll-out (one host without its ruleset) leaks that host's guests to the LAN,
+but the confined hosts stay apart: each host's own ruleset is what protects it. Each host's own
+DHCP client on br0 (`inet dhcp`) leases from the LAN server, unheard by the other hosts.
+
+There is no key for a per-host subnet in one shared answers file (answers files are flat, one
+host's answers): each host here has its own file. Everything happens inside the lab's
+namespaces.
 """
 
 from __future__ import annotations
@@ -197,26 +203,44 @@ def world(request: pytest.FixtureRequest, roots: dict[str, Path]):
         yield World(lab, roots)
 
 
+def ask_everyone(world: World, hosts: list[Host]) -> dict[str, DhcpResult | None]:
+    """Every guest, the LAN client and each of `hosts` on its own bridge (br0: inet dhcp)."""
+    guests = [(ns, "eth0") for host in world.hosts.values() for ns in host.guests.values()]
+    own = [(host.ns, host.config.bridge) for host in hosts]
+    return world.dhcp_all([*guests, (world.machine, "eth0"), *own])
+
+
+def assert_own_guests_lease_from_it(world: World, host: Host, leases: dict) -> None:
+    logs = "\n\n".join(f"--- {n}\n{s.log()}" for n, s in world.servers().items())
+    for mac, ns in host.guests.items():
+        lease = leases[ns.role]
+        assert lease is not None, f"{ns.role} got no lease\n{logs}"
+        assert lease.server == host.config.host_ip, (ns.role, lease)  # its own host answered
+        assert host.in_range(lease.ip), (ns.role, lease)
+        assert lease.interface.network == host.config.network, (ns.role, lease)
+        own = host.dnsmasq.lease_for(mac)
+        assert own is not None and own.ip == lease.ip, (ns.role, own, lease)
+
+
+def assert_hears_only_its_own(host: Host, strangers: set[str]) -> None:
+    """`host`'s dnsmasq logged nothing at all about `strangers`, and leased only to its guests."""
+    overheard = {mac: lines for mac in strangers if (lines := heard(host.dnsmasq, mac))}
+    assert overheard == {}, f"host {host.name} heard a stranger\n{host.dnsmasq.log()}"
+    for mac in host.guests:  # and it did hear each of its own guests ask
+        assert any("DHCPDISCOVER" in line for line in heard(host.dnsmasq, mac))
+    assert {le.mac for le in host.dnsmasq.leases()} == set(host.guests)
+
+
 def test_each_host_answers_only_its_own_guests(world: World) -> None:
     for host in world.hosts.values():
         host.confine()
 
-    guests = [ns for host in world.hosts.values() for ns in host.guests.values()]
-    own_dhcp = [(host.ns, host.config.bridge) for host in world.hosts.values()]  # br0: dhcp
-    leases = world.dhcp_all([*((ns, "eth0") for ns in guests), (world.machine, "eth0"), *own_dhcp])
+    leases = ask_everyone(world, list(world.hosts.values()))
 
-    logs = "\n\n".join(f"--- {n}\n{s.log()}" for n, s in world.servers().items())
     for host in world.hosts.values():
-        for mac, ns in host.guests.items():
-            lease = leases[ns.role]
-            assert lease is not None, f"{ns.role} got no lease\n{logs}"
-            assert lease.server == host.config.host_ip, (ns.role, lease)  # its own host answered
-            assert host.in_range(lease.ip), (ns.role, lease)
-            assert lease.interface.network == host.config.network, (ns.role, lease)
-            own = host.dnsmasq.lease_for(mac)
-            assert own is not None and own.ip == lease.ip, (ns.role, own, lease)
+        assert_own_guests_lease_from_it(world, host, leases)
     other = leases[world.machine.role]
-    assert other is not None, f"the LAN client got no lease\n{logs}"
+    assert other is not None, f"the LAN client got no lease\n{world.lan_server.log()}"
     assert other.server == LAN_SERVER_IP, other  # the LAN's server, and only it, answered
     assert world.lan_server.lease_for(LAN_MAC) is not None
     assert any("DHCPDISCOVER" in line for line in heard(world.lan_server, LAN_MAC))
@@ -225,7 +249,7 @@ def test_each_host_answers_only_its_own_guests(world: World) -> None:
     host_macs = {}
     for host in world.hosts.values():
         own = leases[host.ns.role]
-        assert own is not None, f"host {host.name} got no LAN lease\n{logs}"
+        assert own is not None, f"host {host.name} got no LAN lease\n{world.lan_server.log()}"
         assert own.server == LAN_SERVER_IP and own.ip.startswith("198.51.100."), own
         host_macs[host.name] = host.ns.link(host.config.bridge)["address"]
 
@@ -233,15 +257,33 @@ def test_each_host_answers_only_its_own_guests(world: World) -> None:
     all_guest_macs = {mac for host in world.hosts.values() for mac in host.guests}
     for host in world.hosts.values():
         others = {mac for name, mac in host_macs.items() if name != host.name}
-        strangers = (all_guest_macs - set(host.guests)) | {LAN_MAC} | others
-        overheard = {mac: lines for mac in strangers if (lines := heard(host.dnsmasq, mac))}
-        assert overheard == {}, f"host {host.name} heard a stranger\n{host.dnsmasq.log()}"
-        for mac in host.guests:  # and it did hear each of its own guests ask
-            assert any("DHCPDISCOVER" in line for line in heard(host.dnsmasq, mac))
-        assert {le.mac for le in host.dnsmasq.leases()} == set(host.guests)
+        assert_hears_only_its_own(host, (all_guest_macs - set(host.guests)) | {LAN_MAC} | others)
     overheard = {mac: lines for mac in all_guest_macs if (lines := heard(world.lan_server, mac))}
     assert overheard == {}, world.lan_server.log()
     assert {le.mac for le in world.lan_server.leases()} == {LAN_MAC, *host_macs.values()}
+
+
+def test_a_host_without_its_ruleset_leaks_but_the_confined_hosts_stay_apart(
+    world: World,
+) -> None:
+    """Half a roll-out: b has no ruleset. Its guests reach the LAN, yet a and c, each by its
+    own ruleset, neither hear b's guests nor let an answer from b or the LAN reach theirs."""
+    a, b, c = (world.hosts[n] for n in "abc")
+    a.confine()
+    c.confine()
+
+    leases = ask_everyone(world, [])
+
+    for host in (a, c):
+        assert_own_guests_lease_from_it(world, host, leases)
+        assert_hears_only_its_own(host, (set(b.guests) | {LAN_MAC}))
+    b_guests = [ns.role for ns in b.guests.values()]
+    assert any(leases[role] is not None for role in b_guests), b.dnsmasq.log()
+    for mac in b.guests:  # b's guests do leak out: the LAN server hears them ...
+        assert any("DHCPDISCOVER" in line for line in wait_heard(world.lan_server, mac))
+    for mac in (*a.guests, *c.guests):  # ... but never a confined host's guests
+        assert heard(world.lan_server, mac) == [], world.lan_server.log()
+        assert heard(b.dnsmasq, mac) == [], b.dnsmasq.log()
 
 
 def test_without_the_rulesets_other_hosts_and_the_lan_hear_a_guest(world: World) -> None:
