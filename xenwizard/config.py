@@ -9,20 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-
-# Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
-ANSWER_KEYS = (
-    "profile",
-    "bridge",
-    "address",
-    "dhcp-range",
-    "lease",
-    "dhcp-xen-only",
-    "nic",
-    "udp-checksum-workaround",
-)
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 _IFNAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 _LEASE = re.compile(r"(?P<num>[0-9]+)(?P<unit>[smhdw]?)")
@@ -198,8 +186,6 @@ def check_dhcp_range(start: str, end: str, address: str | None) -> str | None:
         first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
     except ValueError:
         return "start and end must be IPv4 addresses"
-    if first > last:
-        return f"start {first} is after end {last}"
     iface = parse_address(address) if address is not None else None
     if isinstance(iface, ipaddress.IPv4Interface):
         net = iface.network
@@ -209,8 +195,10 @@ def check_dhcp_range(start: str, end: str, address: str | None) -> str | None:
                 return f"{label} {ip} is outside the subnet {net}"
             if ip in usable:
                 return f"{label} {ip} is the network or broadcast address of {net}"
-        if first <= iface.ip <= last:
-            return f"range {first}-{last} contains the host address {iface.ip}"
+    if first > last:
+        return f"start {first} is after end {last}"
+    if isinstance(iface, ipaddress.IPv4Interface) and first <= iface.ip <= last:
+        return f"range {first}-{last} contains the host address {iface.ip}"
     return None
 
 
@@ -226,7 +214,7 @@ def lease_seconds(value: str) -> int | None:
 
 def check_lease(value: str) -> str | None:
     try:
-        seconds = lease_seconds(value)
+        seconds = lease_seconds(value.lower())
     except ValueError:
         return "expected seconds, Nm, Nh, Nd, Nw or 'infinite', like 12h"
     if seconds is not None and seconds < MIN_LEASE_SECONDS:
@@ -234,6 +222,130 @@ def check_lease(value: str) -> str | None:
     if seconds is not None and seconds > 0xFFFFFFFF:
         return "is too long; use 'infinite' for a lease that never expires"
     return None
+
+
+# --- the one table of answers -------------------------------------------------------------------
+
+
+def normalise_address(value: str) -> str:
+    """A valid address as A.B.C.D/P (a netmask like /255.255.255.0 becomes /24)."""
+    parsed = parse_address(value)
+    return str(parsed) if isinstance(parsed, ipaddress.IPv4Interface) else value
+
+
+def normalise_dhcp_range(value: str) -> str:
+    parsed = parse_dhcp_range(value)
+    return f"{parsed[0]}-{parsed[1]}" if isinstance(parsed, tuple) else value
+
+
+@dataclass(frozen=True)
+class AnswerField:
+    """One answer: its TOML key (and CLI flag --KEY), type, default, rule, normalisation, help.
+
+    `check` judges the value alone (None when fine, else the reason); rules between answers
+    (the range inside the subnet, the NIC not the bridge) live in `validate`. CLI options
+    (`xenwizard.cli`), answers-file keys (`xenwizard.answers`) and the TUI's field validators
+    are all made from `ANSWER_FIELDS`.
+    """
+
+    key: str
+    kind: type  # str or bool
+    default: object  # what applies when the answer is not given (None: detected / profile's)
+    help: str
+    metavar: str = ""
+    no_help: str = ""  # bool answers: the help of --no-KEY
+    check: Callable[[str], str | None] | None = None
+    normalise: Callable[[str], str] | None = None
+    default_text: str = ""  # how help names a default that is not a plain value
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.key}"
+
+    @property
+    def dest(self) -> str:
+        return self.key.replace("-", "_")
+
+    @property
+    def help_text(self) -> str:
+        if self.default_text:
+            return f"{self.help} (default: {self.default_text})"
+        if self.kind is bool:
+            return f"{self.help} (default)" if self.default else self.help
+        return f"{self.help} (default {self.default})" if self.default is not None else self.help
+
+
+def _check_profile(value: str) -> str | None:
+    return None if value else "must not be empty"
+
+
+ANSWER_FIELDS: tuple[AnswerField, ...] = (
+    AnswerField(
+        "profile",
+        str,
+        None,
+        "release profile",
+        metavar="NAME",
+        check=_check_profile,
+        default_text="detected",
+    ),
+    AnswerField("bridge", str, "br0", "bridge name", metavar="BR", check=check_bridge),
+    AnswerField(
+        "address",
+        str,
+        "10.0.0.1/24",
+        "host address on the guest subnet; A.B.C.D/NETMASK is accepted and written as /P",
+        metavar="A.B.C.D/P",
+        check=check_address,
+        normalise=normalise_address,
+    ),
+    AnswerField(
+        "dhcp-range",
+        str,
+        "10.0.0.10-10.0.0.100",
+        "DHCP range for guests",
+        metavar="START-END",
+        check=lambda value: (lambda r: r if isinstance(r, str) else None)(parse_dhcp_range(value)),
+        normalise=normalise_dhcp_range,
+        default_text="10.0.0.10-10.0.0.100, moved into the subnet of --address",
+    ),
+    AnswerField(
+        "lease",
+        str,
+        "12h",
+        "DHCP lease time (e.g. 12h, 30m, infinite)",
+        metavar="TIME",
+        check=check_lease,
+        normalise=str.lower,  # dnsmasq reads 12H as 12h; the file gets the usual spelling
+    ),
+    AnswerField(
+        "dhcp-xen-only",
+        bool,
+        True,
+        "answer DHCP only for Xen MACs 00:16:3e:*",
+        no_help="answer DHCP for any MAC on the bridge",
+    ),
+    AnswerField(
+        "nic",
+        str,
+        None,
+        "NIC the bridge takes over",
+        metavar="IFACE",
+        check=check_nic,
+        default_text="detected",
+    ),
+    AnswerField(
+        "udp-checksum-workaround",
+        bool,
+        None,
+        "turn tx checksum offload off on guests' vifs",
+        no_help="leave guests' vifs as they are",
+        default_text="on only for ubuntu-precise",
+    ),
+)
+ANSWERS: dict[str, AnswerField] = {f.key: f for f in ANSWER_FIELDS}
+# Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
+ANSWER_KEYS = tuple(ANSWERS)
 
 
 # --- whole-config construction ------------------------------------------------------------------
@@ -257,62 +369,99 @@ def _as_bool(key: str, value: object, problems: list[FieldProblem]) -> bool | No
     return None
 
 
+def suggest_range(config: WizardConfig) -> tuple[str, str]:
+    """Keep the DHCP range when it still fits the subnet, else propose one inside it."""
+    if check_dhcp_range(config.dhcp_start, config.dhcp_end, config.address) is None:
+        return config.dhcp_start, config.dhcp_end
+    iface = config.interface
+    net = iface.network
+    first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
+    host = int(iface.ip)
+    if last - first >= 100:
+        start, end = first + 9, first + 99
+        if start <= host <= end:
+            start, end = host + 1, min(host + 91, last)
+    elif host - first >= last - host:
+        start, end = first, host - 1
+    else:
+        start, end = host + 1, last
+    return str(ipaddress.IPv4Address(start)), str(ipaddress.IPv4Address(end))
+
+
 def build_config(answers: Mapping[str, object], base: WizardConfig | None = None) -> WizardConfig:
     """Merge answers (answers-file keys) over `base` and validate the result as a whole.
 
-    Raises ConfigError listing every problem; never returns an invalid config.
+    Every value is checked and normalised by its `ANSWER_FIELDS` entry; a new address moves
+    the DHCP range into its subnet unless the range is among the answers. `profile` is not
+    part of the config: take it out first (`split_profile`). Raises ConfigError listing every
+    problem; never returns an invalid config.
     """
     problems: list[FieldProblem] = []
-    unknown = sorted(set(answers) - set(ANSWER_KEYS))
-    for key in unknown:
+    for key in sorted(set(answers) - set(ANSWER_KEYS)):
         problems.append(
             FieldProblem(key, f"unknown answer; expected one of {', '.join(ANSWER_KEYS)}")
         )
     cfg = base or WizardConfig()
     changes: dict[str, object] = {}
-
-    def text(key: str) -> str | None:
-        value = answers.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            problems.append(FieldProblem(key, "expected a string"))
-            return None
-        return value.strip()
-
-    bridge = text("bridge")
-    if bridge is not None:
-        changes["bridge"] = bridge
-    address = text("address")
-    if address is not None:
-        changes["address"] = address
-    rng = text("dhcp-range")
-    if rng is not None:
-        parsed = parse_dhcp_range(rng)
-        if isinstance(parsed, str):
-            problems.append(FieldProblem("dhcp-range", parsed))
-        else:
-            changes["dhcp_start"], changes["dhcp_end"] = parsed
-    lease = text("lease")
-    if lease is not None:
-        changes["lease"] = lease
-    nic = text("nic")
-    if nic is not None:
-        changes["nic"] = nic or None
-    for key, attr in (
-        ("dhcp-xen-only", "dhcp_xen_only"),
-        ("udp-checksum-workaround", "udp_checksum_workaround"),
-    ):
-        if key in answers and answers[key] is not None:
-            flag = _as_bool(key, answers[key], problems)
+    for spec in ANSWER_FIELDS:
+        value = answers.get(spec.key)
+        if value is None or spec.key == "profile":
+            continue
+        if spec.kind is bool:
+            flag = _as_bool(spec.key, value, problems)
             if flag is not None:
-                changes[attr] = flag
-    valid_attrs = {f.name for f in fields(WizardConfig)}
-    cfg = replace(cfg, **{k: v for k, v in changes.items() if k in valid_attrs})
+                changes[spec.dest] = flag
+            continue
+        if not isinstance(value, str):
+            problems.append(FieldProblem(spec.key, "expected a string"))
+            continue
+        text = value.strip()
+        if spec.key == "nic" and not text:
+            changes["nic"] = None
+            continue
+        reason = spec.check(text) if spec.check else None
+        if reason:
+            problems.append(FieldProblem(spec.key, reason))
+            continue
+        text = spec.normalise(text) if spec.normalise else text
+        if spec.key == "dhcp-range":
+            changes["dhcp_start"], changes["dhcp_end"] = text.split("-")
+        else:
+            changes[spec.dest] = text
+    cfg = replace(cfg, **changes)
+    if "address" in changes and answers.get("dhcp-range") is None:
+        start, end = suggest_range(cfg)
+        cfg = replace(cfg, dhcp_start=start, dhcp_end=end)
     problems.extend(validate(cfg, skip={p.field for p in problems}))
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+def split_profile(answers: Mapping[str, object]) -> tuple[dict[str, object], str | None]:
+    """The answers without `profile`, and the profile they name (None: detect)."""
+    rest = dict(answers)
+    profile = rest.pop("profile", None)
+    if profile is not None and not isinstance(profile, str):
+        raise ConfigError([FieldProblem("profile", "expected a string")])
+    return rest, (profile.strip() or None) if profile else None
+
+
+def answer_problem(
+    key: str, answers: Mapping[str, object], base: WizardConfig | None = None
+) -> str | None:
+    """The reason `build_config` refuses `answers` for the answer `key`, or None.
+
+    The TUI's field validators are this: each page asks the core about its fields' text
+    together with the answers so far, so the UI holds no rule of its own.
+    """
+    try:
+        build_config(answers, base)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            if problem.field == key:
+                return problem.message
+    return None
 
 
 def validate(

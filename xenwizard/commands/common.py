@@ -6,22 +6,11 @@ import argparse
 from dataclasses import dataclass
 
 from xenwizard.answers import load_answers
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.config import ANSWER_FIELDS, WizardConfig, build_config, split_profile
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts, probe
 from xenwizard.profiles import make_plan
 from xenwizard.rootfs import RootFS
-
-# argparse destination -> answers-file key
-FLAG_KEYS = {
-    "bridge": "bridge",
-    "address": "address",
-    "dhcp_range": "dhcp-range",
-    "lease": "lease",
-    "dhcp_xen_only": "dhcp-xen-only",
-    "nic": "nic",
-    "udp_checksum_workaround": "udp-checksum-workaround",
-}
 
 
 @dataclass(frozen=True)
@@ -35,21 +24,23 @@ class Inputs:
 def answers_from_args(args: argparse.Namespace) -> dict[str, object]:
     """The answers file (if any) overlaid with the flags the operator gave."""
     answers: dict[str, object] = dict(load_answers(args.answers)) if args.answers else {}
-    for dest, key in FLAG_KEYS.items():
-        value = getattr(args, dest, None)
+    for spec in ANSWER_FIELDS:
+        value = getattr(args, spec.dest, None)
         if value is not None:
-            answers[key] = value
+            answers[spec.key] = value
     return answers
 
 
+def config_from_args(args: argparse.Namespace) -> tuple[WizardConfig, str | None]:
+    """The validated config and the profile the operator named (None: detect)."""
+    answers, profile = split_profile(answers_from_args(args))
+    return build_config(answers), profile
+
+
 def inputs_from_args(args: argparse.Namespace) -> Inputs:
-    answers = answers_from_args(args)
-    profile = answers.pop("profile", None)
-    if getattr(args, "profile", None):
-        profile = args.profile
-    config = build_config(answers)
+    config, profile = config_from_args(args)
     fs = RootFS(args.root)
-    return Inputs(fs=fs, facts=probe(fs), config=config, profile=profile)  # type: ignore[arg-type]
+    return Inputs(fs=fs, facts=probe(fs), config=config, profile=profile)
 
 
 def plan_from_args(args: argparse.Namespace) -> tuple[Inputs, Plan]:

@@ -61,7 +61,7 @@ class Profile(ABC):
             profile_reason=reason,
             root=str(fs.root),
             steps=tuple(self.steps(config, facts, fs)),
-            answers={"profile": self.name, **config.to_answers()},
+            answers=config.to_answers(),
             warnings=tuple(self.warnings(config, facts) + warnings(config, facts)),
             toolstack=facts.toolstack,
         )

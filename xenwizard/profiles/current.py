@@ -179,7 +179,7 @@ class CurrentRelease(Profile):
             profile_reason=f"{reason}; xl toolstack, the bridge goes into {backend} ({where})",
             root=str(fs.root),
             steps=tuple(steps),
-            answers={"profile": self.name, **config.to_answers()},
+            answers=config.to_answers(),
             warnings=tuple(extra + preflight_warnings(config, facts)),
         )
 

@@ -16,15 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
-from xenwizard.config import (
-    WizardConfig,
-    check_address,
-    check_bridge,
-    check_dhcp_range,
-    check_lease,
-    check_nic,
-    parse_address,
-)
+from xenwizard.config import WizardConfig, answer_problem, build_config, check_nic, parse_address
 from xenwizard.preflight import bridge_clash, subnet_overlaps
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
@@ -32,7 +24,6 @@ from xenwizard.tui.screens.state import (
     toolstack_notice,
     toolstack_text,
     usable_hosts,
-    with_address,
 )
 from xenwizard.tui.widgets import TickBox
 
@@ -57,7 +48,10 @@ class BridgeAnswers:
     nic: str | None = None
 
     def apply(self, config: WizardConfig) -> WizardConfig:
-        return replace(config, bridge=self.bridge, nic=self.nic or config.nic)
+        answers: dict[str, object] = {"bridge": self.bridge}
+        if self.nic:
+            answers["nic"] = self.nic
+        return build_config(answers, config)
 
 
 @dataclass(frozen=True)
@@ -65,7 +59,7 @@ class SubnetAnswers:
     address: str
 
     def apply(self, config: WizardConfig) -> WizardConfig:
-        return with_address(config, self.address)
+        return build_config({"address": self.address}, config)  # moves the DHCP range along
 
 
 @dataclass(frozen=True)
@@ -77,14 +71,14 @@ class DhcpAnswers:
     udp_checksum_workaround: bool | None = None
 
     def apply(self, config: WizardConfig) -> WizardConfig:
-        udp = self.udp_checksum_workaround
-        return replace(
+        return build_config(
+            {
+                "dhcp-range": f"{self.start}-{self.end}",
+                "lease": self.lease,
+                "dhcp-xen-only": self.xen_only,
+                "udp-checksum-workaround": self.udp_checksum_workaround,
+            },
             config,
-            dhcp_start=self.start,
-            dhcp_end=self.end,
-            lease=self.lease,
-            dhcp_xen_only=self.xen_only,
-            udp_checksum_workaround=config.udp_checksum_workaround if udp is None else udp,
         )
 
 
@@ -288,7 +282,10 @@ choosing it would take that interface over.
             classes="intro",
         )
         self.bridge_row = FieldRow(
-            "Bridge name", self.typed("bridge", ctx.config.bridge), check_bridge, field_id="bridge"
+            "Bridge name",
+            self.typed("bridge", ctx.config.bridge),
+            lambda text: answer_problem("bridge", {"bridge": text}, self.ctx.config),
+            field_id="bridge",
         )
         yield self.bridge_row
         self.nic_row: FieldRow | None = None
@@ -298,7 +295,7 @@ choosing it would take that interface over.
             choice = ctx.nic_choice(detected=True)
             self.detected_nic = getattr(choice, "name", None)
             nic = self.typed("nic", ctx.config.nic or self.detected_nic or "")
-            self.nic_row = FieldRow("NIC to bridge", nic, check_nic, field_id="nic")
+            self.nic_row = FieldRow("NIC to bridge", nic, self._check_nic, field_id="nic")
             yield self.nic_row
             yield Static(_nic_hint(choice), markup=False, classes="hint", id="nic-hint")
         yield Static("", id="clash", markup=False, classes="warning")
@@ -309,10 +306,18 @@ choosing it would take that interface over.
             id="interfaces",
         )
 
+    def _check_nic(self, text: str) -> str | None:
+        """The core's verdict on the NIC together with the bridge name as typed now."""
+        if not text:
+            return check_nic(text)  # an empty answer means "detect"; this field must be filled
+        bridge = self.bridge_row.value if hasattr(self, "bridge_row") else self.ctx.config.bridge
+        answers = {"bridge": bridge, "nic": text}
+        if answer_problem("bridge", answers, self.ctx.config) is not None:
+            answers.pop("bridge")  # a bad bridge name is the bridge field's reason, not this one
+        return answer_problem("nic", answers, self.ctx.config)
+
     def on_mount(self) -> None:
         self.update_bridge()
-        if self.nic_row is not None:
-            self.nic_row.check_now()
         self.bridge_row.input.focus()
 
     # Changed events carry the verdict on the text of their moment; in a burst the field has
@@ -325,6 +330,8 @@ choosing it would take that interface over.
 
     def update_bridge(self) -> None:
         valid = self.bridge_row.check_now()
+        if self.nic_row is not None:
+            self.nic_row.check_now()  # the NIC is judged against the bridge name
         clash = bridge_clash(self.bridge_row.value, self.ctx.facts) if valid else None
         existing = self.ctx.facts.interface(self.bridge_row.value) if valid else None
         text = ""
@@ -337,13 +344,6 @@ choosing it would take that interface over.
     def collect(self) -> BridgeAnswers | None:
         rows = [self.bridge_row] + ([self.nic_row] if self.nic_row else [])
         if self.first_invalid(rows):
-            return None
-        if self.nic_row is not None and self.nic_row.value == self.bridge_row.value:
-            nic_row, bridge_row = self.nic_row, self.bridge_row
-            self.refuse(
-                "Next is refused: the NIC must differ from the bridge name.",
-                lambda: nic_row.value == bridge_row.value,
-            )
             return None
         nic = self.nic_row.value if self.nic_row else None
         if nic is not None and nic == self.detected_nic and self.ctx.config.nic is None:
@@ -390,7 +390,7 @@ the same network on two interfaces breaks routing.
         self.row = FieldRow(
             "Host address",
             self.typed("address", self.ctx.config.address),
-            check_address,
+            lambda text: answer_problem("address", {"address": text}, self.ctx.config),
             field_id="address",
             placeholder="10.0.0.1/24",
         )
@@ -436,7 +436,7 @@ the same network on two interfaces breaks routing.
     def collect(self) -> SubnetAnswers | None:
         if self.first_invalid([self.row]):
             return None
-        return SubnetAnswers(str(parse_address(self.row.value)))
+        return SubnetAnswers(self.row.value)
 
 
 # --- DHCP --------------------------------------------------------------------------------------
@@ -478,7 +478,10 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
         )
         yield self.end_row
         self.lease_row = FieldRow(
-            "Lease time", self.typed("lease", cfg.lease), check_lease, field_id="lease"
+            "Lease time",
+            self.typed("lease", cfg.lease),
+            lambda text: answer_problem("lease", {"lease": text}, self.ctx.config),
+            field_id="lease",
         )
         yield self.lease_row
         yield Static("", id="dhcp-count", markup=False)
@@ -515,7 +518,7 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
             return None  # the inputs validate once as they are built; on_mount checks both
         start = self.start_row.input.value.strip()
         end = self.end_row.input.value.strip()
-        return check_dhcp_range(start, end, self.ctx.config.address)
+        return answer_problem("dhcp-range", {"dhcp-range": f"{start}-{end}"}, self.ctx.config)
 
     def on_mount(self) -> None:
         self.refresh_range()
