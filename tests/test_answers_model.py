@@ -5,6 +5,7 @@ Each test names what was wrong before the table of answers (`config.ANSWER_FIELD
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import fields
 from pathlib import Path
@@ -17,9 +18,12 @@ from xenwizard.cli import build_parser
 from xenwizard.config import (
     ANSWER_FIELDS,
     ANSWERS,
+    ConfigError,
+    Target,
     WizardConfig,
     answer_problem,
     build_config,
+    free_default_address,
 )
 
 DEBIAN12 = FIXTURES / "debian-12-root"
@@ -82,7 +86,8 @@ def test_cli_address_with_netmask_is_written_as_prefix():
 def test_tui_validators_are_the_core():
     """The page validators are `answer_problem`: the same verdict as the CLI's build_config."""
     assert answer_problem("address", {"address": "10.0.0.1/255.255.255.0"}) is None
-    assert "at most 13" in (answer_problem("bridge", {"bridge": "a" * 14}) or "")
+    precise = Target(bridge_max_len=13)
+    assert "at most 13" in (answer_problem("bridge", {"bridge": "a" * 14}, None, precise) or "")
     assert answer_problem("nic", {"bridge": "br0", "nic": "br0"}) == (
         "must differ from the bridge name"
     )
@@ -150,3 +155,100 @@ def test_usage_error_is_not_exit_2():
     done = run_cli("plan", "--no-such-flag")
     assert done.returncode == 1
     assert "unrecognized arguments" in done.stderr
+
+
+# --- dangerous input refused, not warned (failed before: warnings only, or not checked) ---------
+
+
+def IF(text: str) -> ipaddress.IPv4Interface:
+    return ipaddress.IPv4Interface(text)
+
+
+LAN = Target(
+    addresses=(
+        (IF("192.168.1.10/24"), "eno1", "on eno1"),
+        (IF("10.0.0.5/24"), "eth1", "configured for eth1"),
+    ),
+    gateway=ipaddress.IPv4Address("192.168.1.1"),
+)
+
+
+def refused(answers: dict, target: Target) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        build_config(answers, target=target)
+    return {p.field: p.message for p in caught.value.problems}
+
+
+def test_overlapping_subnet_is_an_error_naming_the_clash():
+    found = refused({"address": "192.168.1.200/24"}, LAN)
+    assert found["address"] == "subnet 192.168.1.0/24 overlaps 192.168.1.10/24 on eno1"
+
+
+def test_range_holding_the_gateway_or_a_used_address_is_an_error():
+    target = Target(gateway=ipaddress.IPv4Address("10.0.0.50"))
+    found = refused({"address": "10.0.0.1/24"}, target)
+    assert (
+        found["dhcp-range"] == "range 10.0.0.10-10.0.0.100 contains 10.0.0.50 (the default gateway)"
+    )
+    found = refused({"address": "10.0.0.50/24", "dhcp-range": "10.0.0.60-10.0.0.70"}, target)
+    assert found == {"address": "10.0.0.50 is already used (the default gateway)"}
+
+
+def test_allow_overlap_lets_it_through_and_the_preview_says_so():
+    config = build_config({"address": "192.168.1.200/24", "allow-overlap": True}, target=LAN)
+    assert config.allow_overlap and config.to_answers()["allow-overlap"] is True
+
+
+def test_default_subnet_is_a_free_one_and_says_why():
+    address, why = free_default_address(LAN)
+    assert address == "10.0.1.1/24"
+    assert why == (
+        "guest subnet 10.0.1.0/24: the default 10.0.0.0/24 is taken "
+        "(subnet 10.0.0.0/24 overlaps 10.0.0.5/24 configured for eth1)"
+    )
+    config = build_config({}, target=LAN)
+    assert (config.address, config.dhcp_range) == ("10.0.1.1/24", "10.0.1.10-10.0.1.100")
+    assert free_default_address(Target()) == ("10.0.0.1/24", None)
+
+
+@pytest.mark.parametrize(
+    ("nic", "reason"),
+    [
+        ("lo", "lo is the loopback interface"),
+        ("wlan0", "wlan0 is a wireless interface"),
+        (
+            "eth7",
+            "eth7 is not an interface of this target (configured in etc/network/interfaces: eno1)",
+        ),
+    ],
+)
+def test_cli_nic_must_be_a_configured_physical_wired_interface(nic: str, reason: str):
+    done = run_cli("plan", "--root", str(DEBIAN12), "--nic", nic)
+    assert done.returncode == 1
+    assert f"invalid answer nic: {reason}" in done.stderr
+
+
+def test_cli_bridge_may_use_15_characters_but_not_on_precise():
+    plan = plan_json(DEBIAN12, "--bridge", "a" * 15)
+    assert f"interface={'a' * 15}" in all_text(plan)
+    done = run_cli("plan", "--root", str(FIXTURES / "precise-root"), "--bridge", "a" * 14)
+    assert done.returncode == 1 and "at most 13" in done.stderr
+
+
+def test_cli_clash_with_a_configured_address_is_refused_and_allowed(tmp_path: Path):
+    root = copy_root(DEBIAN12, tmp_path / "deb")
+    interfaces = root / "etc/network/interfaces"
+    interfaces.write_text(
+        interfaces.read_text().replace(
+            "iface eno1 inet dhcp", "iface eno1 inet static\n    address 10.0.0.7/24"
+        )
+    )
+    done = run_cli("plan", "--root", str(root), "--address", "10.0.0.1/24")
+    assert done.returncode == 1
+    assert "subnet 10.0.0.0/24 overlaps 10.0.0.7/24 configured for eno1" in done.stderr
+    allowed = run_cli("plan", "--root", str(root), "--address", "10.0.0.1/24", "--allow-overlap")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "ALLOWED with --allow-overlap" in allowed.stdout
+    default = run_cli("plan", "--json", "--root", str(root))
+    assert json.loads(default.stdout)["answers"]["address"] == "10.0.1.1/24"
+    assert "note: guest subnet 10.0.1.0/24: the default 10.0.0.0/24 is taken" in default.stderr

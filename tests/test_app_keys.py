@@ -324,7 +324,7 @@ class TestRefusalLine:
             text = screen_text(app)
             assert "Next is refused: fix NIC to bridge first." in text
             assert "invalid: must differ from the bridge" in text  # the core's one rule
-            await pilot.press("1")
+            await pilot.press("ctrl+u", *"eno1")
             await settle(pilot)
             assert "Next is refused" not in screen_text(app)
             assert "invalid:" not in screen_text(app)

@@ -200,7 +200,9 @@ class TestWholeWizard:
         crash_runner.gone = lambda: True  # the blocking step "dies" at once
         engine = Engine(plan, ctx.fs, crash_runner, None, skip_packages=True)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr("xenwizard.engine.executor.Engine._undo", lambda self, j, r, reason: ("x", ""))
+            mp.setattr(
+                "xenwizard.engine.executor.Engine._undo", lambda self, j, r, reason: ("x", "")
+            )
             mp.setattr("xenwizard.engine.executor.Engine._finish", lambda *a: None)
             engine.apply()
         from xenwizard.engine.journal import unfinished_runs
@@ -254,7 +256,7 @@ class TestFlood:
 SCREENS_WORDS = {
     "welcome": ("Release", "Profile", "root (apply possible)"),
     "bridge-invalid": ("invalid:",),
-    "subnet-overlap": ("WARNING: subnet 192.168.1.0/24 overlaps",),
+    "subnet-overlap": ("REFUSED: subnet 192.168.1.0/24 overlaps",),
     "toolstack": ("[ ] I understand",),
     "preview": ("+ change", "+iface br0:0 inet static"),
     "apply-running": ("[>] running", "[ ] pending", "[*] done"),
@@ -312,6 +314,38 @@ class TestDemo:
     def test_sample_root_matches_fixture(self) -> None:
         """The packaged sample system is a plain copy of tests/fixtures/precise-root."""
         assert tree(gallery.SAMPLE_ROOT) == tree(PRECISE_ROOT)
+
+
+class TestAnswersThroughTheCore:
+    @sync
+    async def test_overlap_refused_then_allowed_by_the_switch(self, tmp_path: Path) -> None:
+        """A subnet overlapping eth0's LAN is refused as typed (failed before: a warning and
+        Next went on); the switch allows it, the config records it, the preview says so."""
+        item = gallery.Scenario("o", "o", ("enter", "enter", "ctrl+u", *"192.168.1.1/24", "enter"))
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, item.keys, runner)
+            from xenwizard.tui.screens.pages import SubnetScreen
+
+            assert isinstance(app.screen, SubnetScreen)
+            assert "Next is refused: fix host address first." in screen_text(app)
+            app.screen.allow.value = True
+            await gallery.drive(pilot, ("enter",), runner)
+            assert not isinstance(app.screen, SubnetScreen)
+            assert app.ctx.config.allow_overlap is True
+            assert app.ctx.config.address == "192.168.1.1/24"
+            assert app.ctx.config.dhcp_range == "192.168.1.10-192.168.1.100"
+
+    @sync
+    async def test_netmask_form_is_normalised_by_the_core(self, tmp_path: Path) -> None:
+        item = gallery.Scenario(
+            "n", "n", ("enter", "enter", "ctrl+u", *"172.16.5.1/255.255.0.0", "enter")
+        )
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, item.keys, runner)
+            assert app.ctx.config.address == "172.16.5.1/16"
+            assert app.ctx.config.dhcp_range == "172.16.0.10-172.16.0.100"
 
 
 class TestPrefill:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 _IFNAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 _LEASE = re.compile(r"(?P<num>[0-9]+)(?P<unit>[smhdw]?)")
 _LEASE_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MIN_LEASE_SECONDS = 120  # dnsmasq raises anything shorter to two minutes
-MAX_BRIDGE_LEN = 13  # IFNAMSIZ-1 = 15, minus ":0" for the alias BR:0
+MAX_IFNAME_LEN = 15  # IFNAMSIZ-1
+MAX_BRIDGE_LEN = 13  # 15 minus ":0" for the alias BR:0 (ubuntu-precise only; see Target)
 XEN_MAC_PREFIX = "00:16:3e"
 
 
@@ -51,6 +52,7 @@ class WizardConfig:
     dhcp_xen_only: bool = True
     nic: str | None = None
     udp_checksum_workaround: bool | None = None  # None: the profile's default
+    allow_overlap: bool = False  # accept a subnet/range clashing with what the target uses
 
     @property
     def alias(self) -> str:
@@ -105,6 +107,8 @@ class WizardConfig:
             answers["nic"] = self.nic
         if self.udp_checksum_workaround is not None:
             answers["udp-checksum-workaround"] = self.udp_checksum_workaround
+        if self.allow_overlap:
+            answers["allow-overlap"] = True
         return answers
 
 
@@ -126,18 +130,20 @@ def _ifname_problem(value: str, max_len: int, too_long: str) -> str | None:
     return None
 
 
-def check_bridge(value: str) -> str | None:
-    """Linux interface-name rules, with room for the ':0' alias."""
+def check_bridge(value: str, max_len: int = MAX_BRIDGE_LEN) -> str | None:
+    """Linux interface-name rules; 13 characters where the alias BR:0 must fit too."""
+    if max_len >= MAX_IFNAME_LEN:
+        return _ifname_problem(value, max_len, "Linux interface names have at most 15")
     return _ifname_problem(
         value,
-        MAX_BRIDGE_LEN,
-        f"at most {MAX_BRIDGE_LEN} (the alias {value}:0 must fit Linux's 15-character limit)",
+        max_len,
+        f"at most {max_len} (the alias {value}:0 must fit Linux's 15-character limit)",
     )
 
 
 def check_nic(value: str) -> str | None:
     """A physical interface name: Linux rules, up to 15 characters."""
-    return _ifname_problem(value, 15, "Linux interface names have at most 15")
+    return _ifname_problem(value, MAX_IFNAME_LEN, "Linux interface names have at most 15")
 
 
 def parse_address(value: str) -> ipaddress.IPv4Interface | str:
@@ -224,6 +230,107 @@ def check_lease(value: str) -> str | None:
     return None
 
 
+# --- what the target already uses -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the answers' target-dependent rules need to know about the target system.
+
+    Built from the probe by `preflight.target_of` (config.py imports nothing but the stdlib).
+    `addresses`: every configured or live address with its interface and where it is ("on
+    eno1", "configured for eno1"); `nic_check`: the profile's verdict on a NIC name (None
+    when it can be bridged, else why not; no check where the profile takes no NIC).
+    """
+
+    addresses: tuple[tuple[ipaddress.IPv4Interface, str, str], ...] = ()  # (addr, iface, where)
+    gateway: ipaddress.IPv4Address | None = None
+    routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # configured routes, where
+    nic_check: Callable[[str], str | None] | None = None
+    bridge_max_len: int = MAX_IFNAME_LEN
+
+    def others(self, cfg: WizardConfig) -> list[tuple[ipaddress.IPv4Interface, str]]:
+        """The used addresses but this run's own (an earlier apply's guest address on BR)."""
+        own = {cfg.bridge, cfg.alias}
+        return [
+            (addr, where)
+            for addr, iface, where in self.addresses
+            if not addr.is_loopback and not (iface in own and addr == cfg.interface)
+        ]
+
+
+def target_problems(cfg: WizardConfig, target: Target) -> list[FieldProblem]:
+    """The clashes of a valid config with the target: subnet, host address, range, NIC."""
+    problems: list[FieldProblem] = []
+    if cfg.nic is not None and target.nic_check is not None:
+        why = target.nic_check(cfg.nic)
+        if why:
+            problems.append(FieldProblem("nic", f"{cfg.nic} {why}"))
+    if not cfg.allow_overlap:
+        problems += [FieldProblem(k, m) for k, m in clashes(cfg, target)]
+    return problems
+
+
+def clashes(cfg: WizardConfig, target: Target) -> list[tuple[str, str]]:
+    """(field, what clashes) for the guest subnet, host address and DHCP range."""
+    found: list[tuple[str, str]] = []
+    net, host = cfg.network, cfg.interface.ip
+    first = ipaddress.IPv4Address(cfg.dhcp_start)
+    last = ipaddress.IPv4Address(cfg.dhcp_end)
+    used: list[tuple[ipaddress.IPv4Address, str]] = [(a.ip, w) for a, w in target.others(cfg)]
+    if target.gateway is not None:
+        used.append((target.gateway, "the default gateway"))
+    for addr, where in target.others(cfg):
+        if addr.network.overlaps(net):
+            found.append(("address", f"subnet {net} overlaps {addr} {where}"))
+            break
+    else:
+        for route, where in target.routes:
+            if route.overlaps(net):
+                found.append(("address", f"subnet {net} overlaps the route to {route} {where}"))
+                break
+    for ip, where in used:
+        if ip == host:
+            found.append(("address", f"{host} is already used ({where})"))
+            break
+    for ip, where in used:
+        if first <= ip <= last:
+            found.append(("dhcp-range", f"range {first}-{last} contains {ip} ({where})"))
+            break
+    for route, _where in target.routes:
+        if first <= route.broadcast_address and route.network_address <= last:
+            found.append(("dhcp-range", f"range {first}-{last} reaches the route to {route}"))
+            break
+    return found
+
+
+def _private_24s() -> Iterator[ipaddress.IPv4Network]:
+    for third in range(256):
+        yield ipaddress.IPv4Network(f"10.0.{third}.0/24")
+    for second in range(16, 32):
+        for third in range(256):
+            yield ipaddress.IPv4Network(f"172.{second}.{third}.0/24")
+    for third in range(256):
+        yield ipaddress.IPv4Network(f"192.168.{third}.0/24")
+
+
+def free_default_address(target: Target) -> tuple[str, str | None]:
+    """The default guest address: 10.0.0.1/24 unless the target uses that subnet, else the
+    first free private /24 (10.0.N, 172.16-31.N, 192.168.N) with why the default was left."""
+    default = WizardConfig()
+    problems = clashes(default, target)
+    if not problems:
+        return default.address, None
+    why = problems[0][1]
+    for net in _private_24s():
+        address = f"{net.network_address + 1}/24"
+        start, end = net.network_address + 10, net.network_address + 100
+        candidate = replace(default, address=address, dhcp_start=str(start), dhcp_end=str(end))
+        if not clashes(candidate, target):
+            return address, f"guest subnet {net}: the default {default.network} is taken ({why})"
+    return default.address, None
+
+
 # --- the one table of answers -------------------------------------------------------------------
 
 
@@ -289,7 +396,14 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         check=_check_profile,
         default_text="detected",
     ),
-    AnswerField("bridge", str, "br0", "bridge name", metavar="BR", check=check_bridge),
+    AnswerField(
+        "bridge",
+        str,
+        "br0",
+        "bridge name (at most 15 characters; 13 on ubuntu-precise, for the alias BR:0)",
+        metavar="BR",
+        check=lambda value: check_bridge(value, MAX_IFNAME_LEN),  # the profile's limit: validate
+    ),
     AnswerField(
         "address",
         str,
@@ -342,6 +456,14 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         no_help="leave guests' vifs as they are",
         default_text="on only for ubuntu-precise",
     ),
+    AnswerField(
+        "allow-overlap",
+        bool,
+        False,
+        "accept a guest subnet or DHCP range that clashes with addresses or subnets the "
+        "target already uses (refused otherwise; the preview says it was allowed)",
+        no_help="refuse such clashes (default)",
+    ),
 )
 ANSWERS: dict[str, AnswerField] = {f.key: f for f in ANSWER_FIELDS}
 # Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
@@ -388,12 +510,18 @@ def suggest_range(config: WizardConfig) -> tuple[str, str]:
     return str(ipaddress.IPv4Address(start)), str(ipaddress.IPv4Address(end))
 
 
-def build_config(answers: Mapping[str, object], base: WizardConfig | None = None) -> WizardConfig:
+def build_config(
+    answers: Mapping[str, object],
+    base: WizardConfig | None = None,
+    target: Target | None = None,
+) -> WizardConfig:
     """Merge answers (answers-file keys) over `base` and validate the result as a whole.
 
     Every value is checked and normalised by its `ANSWER_FIELDS` entry; a new address moves
     the DHCP range into its subnet unless the range is among the answers. `profile` is not
-    part of the config: take it out first (`split_profile`). Raises ConfigError listing every
+    part of the config: take it out first (`split_profile`). With a `target`, the answers are
+    also checked against it (`target_problems`), and a default subnet it already uses is
+    replaced by a free one (`free_default_address`). Raises ConfigError listing every
     problem; never returns an invalid config.
     """
     problems: list[FieldProblem] = []
@@ -402,6 +530,10 @@ def build_config(answers: Mapping[str, object], base: WizardConfig | None = None
             FieldProblem(key, f"unknown answer; expected one of {', '.join(ANSWER_KEYS)}")
         )
     cfg = base or WizardConfig()
+    if base is None and target is not None and answers.get("address") is None:
+        address, _why = free_default_address(target)
+        if address != cfg.address:
+            cfg = build_config({"address": address}, cfg)
     changes: dict[str, object] = {}
     for spec in ANSWER_FIELDS:
         value = answers.get(spec.key)
@@ -432,7 +564,7 @@ def build_config(answers: Mapping[str, object], base: WizardConfig | None = None
     if "address" in changes and answers.get("dhcp-range") is None:
         start, end = suggest_range(cfg)
         cfg = replace(cfg, dhcp_start=start, dhcp_end=end)
-    problems.extend(validate(cfg, skip={p.field for p in problems}))
+    problems.extend(validate(cfg, skip={p.field for p in problems}, target=target))
     if problems:
         raise ConfigError(problems)
     return cfg
@@ -448,7 +580,10 @@ def split_profile(answers: Mapping[str, object]) -> tuple[dict[str, object], str
 
 
 def answer_problem(
-    key: str, answers: Mapping[str, object], base: WizardConfig | None = None
+    key: str,
+    answers: Mapping[str, object],
+    base: WizardConfig | None = None,
+    target: Target | None = None,
 ) -> str | None:
     """The reason `build_config` refuses `answers` for the answer `key`, or None.
 
@@ -456,7 +591,7 @@ def answer_problem(
     together with the answers so far, so the UI holds no rule of its own.
     """
     try:
-        build_config(answers, base)
+        build_config(answers, base, target)
     except ConfigError as exc:
         for problem in exc.problems:
             if problem.field == key:
@@ -465,12 +600,15 @@ def answer_problem(
 
 
 def validate(
-    cfg: WizardConfig, skip: set[str] | frozenset[str] = frozenset()
+    cfg: WizardConfig,
+    skip: set[str] | frozenset[str] = frozenset(),
+    target: Target | None = None,
 ) -> list[FieldProblem]:
     """Every problem of a candidate config (fields in `skip` already have a problem)."""
     problems: list[FieldProblem] = []
+    max_len = target.bridge_max_len if target is not None else MAX_IFNAME_LEN
     checks = (
-        ("bridge", check_bridge(cfg.bridge)),
+        ("bridge", check_bridge(cfg.bridge, max_len)),
         ("address", check_address(cfg.address)),
         ("lease", check_lease(cfg.lease)),
         ("nic", check_nic(cfg.nic) if cfg.nic is not None else None),
@@ -485,4 +623,6 @@ def validate(
             problems.append(FieldProblem("dhcp-range", reason))
     if cfg.nic is not None and cfg.nic == cfg.bridge and "nic" not in skip:
         problems.append(FieldProblem("nic", "must differ from the bridge name"))
+    if target is not None and not problems:
+        problems += [p for p in target_problems(cfg, target) if p.field not in skip]
     return problems

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 
 from xenwizard.answers import load_answers
-from xenwizard.config import ANSWER_FIELDS, WizardConfig, build_config, split_profile
+from xenwizard.config import (
+    ANSWER_FIELDS,
+    Target,
+    WizardConfig,
+    build_config,
+    free_default_address,
+    split_profile,
+)
+from xenwizard.hangup import SafeWriter
 from xenwizard.plan import Plan
+from xenwizard.preflight import target_of
 from xenwizard.probe import SystemFacts, probe
-from xenwizard.profiles import make_plan
+from xenwizard.profiles import PlanError, make_plan, select_profile
 from xenwizard.rootfs import RootFS
 
 
@@ -31,16 +41,34 @@ def answers_from_args(args: argparse.Namespace) -> dict[str, object]:
     return answers
 
 
-def config_from_args(args: argparse.Namespace) -> tuple[WizardConfig, str | None]:
+def config_from_args(
+    args: argparse.Namespace, target: Target | None = None
+) -> tuple[WizardConfig, str | None]:
     """The validated config and the profile the operator named (None: detect)."""
     answers, profile = split_profile(answers_from_args(args))
-    return build_config(answers), profile
+    return build_config(answers, target=target), profile
+
+
+def target_for(facts: SystemFacts, fs: RootFS, profile: str | None) -> Target:
+    """The target's used addresses and the chosen profile's rules (NIC, bridge length)."""
+    try:
+        chosen, _ = select_profile(facts, profile)
+    except PlanError:
+        chosen = None  # make_plan says why; the answers are judged without the profile
+    return target_of(facts, fs, chosen)
 
 
 def inputs_from_args(args: argparse.Namespace) -> Inputs:
-    config, profile = config_from_args(args)
+    _, profile = split_profile(answers_from_args(args))
     fs = RootFS(args.root)
-    return Inputs(fs=fs, facts=probe(fs), config=config, profile=profile)
+    facts = probe(fs)
+    target = target_for(facts, fs, profile)
+    config, _ = config_from_args(args, target)
+    if not (set(answers_from_args(args)) & {"address"}):
+        _address, why = free_default_address(target)
+        if why:
+            SafeWriter(sys.stderr).write_line(f"xenwizard: note: {why}")
+    return Inputs(fs=fs, facts=facts, config=config, profile=profile)
 
 
 def plan_from_args(args: argparse.Namespace) -> tuple[Inputs, Plan]:

@@ -30,6 +30,7 @@ class Profile(ABC):
     udp_checksum_default: bool
     toolstack_note: str = ""  # what the toolstack screen says; "" = use the plan's warnings
     asks_nic: bool = False  # the bridge takes over a NIC the operator may choose (--nic)
+    bridge_max_len: int = 15  # Linux's limit; 13 where an alias BR:0 must fit too
     udp_checksum_optional: bool = False  # the plan honours --[no-]udp-checksum-workaround
 
     @abstractmethod

@@ -224,7 +224,7 @@ class XenWizardApp(App[int]):
                     page -= 1
                     continue
                 if hasattr(answer, "apply"):
-                    ctx.config = answer.apply(ctx.config)
+                    ctx.config = answer.apply(ctx.config, ctx.target)
                 page += 1
             else:
                 # The last pages (the engine, rich.syntax) load when first needed: start-up.

@@ -16,7 +16,13 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
-from xenwizard.config import WizardConfig, answer_problem, build_config, check_nic, parse_address
+from xenwizard.config import (
+    Target,
+    WizardConfig,
+    build_config,
+    check_nic,
+    parse_address,
+)
 from xenwizard.preflight import bridge_clash, subnet_overlaps
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
@@ -47,19 +53,21 @@ class BridgeAnswers:
     bridge: str
     nic: str | None = None
 
-    def apply(self, config: WizardConfig) -> WizardConfig:
+    def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
         answers: dict[str, object] = {"bridge": self.bridge}
         if self.nic:
             answers["nic"] = self.nic
-        return build_config(answers, config)
+        return build_config(answers, config, target)
 
 
 @dataclass(frozen=True)
 class SubnetAnswers:
     address: str
+    allow_overlap: bool = False
 
-    def apply(self, config: WizardConfig) -> WizardConfig:
-        return build_config({"address": self.address}, config)  # moves the DHCP range along
+    def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
+        answers = {"address": self.address, "allow-overlap": self.allow_overlap}
+        return build_config(answers, config, target)  # the DHCP range moves along
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ class DhcpAnswers:
     xen_only: bool
     udp_checksum_workaround: bool | None = None
 
-    def apply(self, config: WizardConfig) -> WizardConfig:
+    def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
         return build_config(
             {
                 "dhcp-range": f"{self.start}-{self.end}",
@@ -79,6 +87,7 @@ class DhcpAnswers:
                 "udp-checksum-workaround": self.udp_checksum_workaround,
             },
             config,
+            target,
         )
 
 
@@ -284,7 +293,7 @@ choosing it would take that interface over.
         self.bridge_row = FieldRow(
             "Bridge name",
             self.typed("bridge", ctx.config.bridge),
-            lambda text: answer_problem("bridge", {"bridge": text}, self.ctx.config),
+            lambda text: self.problem("bridge", {"bridge": text}),
             field_id="bridge",
         )
         yield self.bridge_row
@@ -312,9 +321,9 @@ choosing it would take that interface over.
             return check_nic(text)  # an empty answer means "detect"; this field must be filled
         bridge = self.bridge_row.value if hasattr(self, "bridge_row") else self.ctx.config.bridge
         answers = {"bridge": bridge, "nic": text}
-        if answer_problem("bridge", answers, self.ctx.config) is not None:
+        if self.problem("bridge", answers) is not None:
             answers.pop("bridge")  # a bad bridge name is the bridge field's reason, not this one
-        return answer_problem("nic", answers, self.ctx.config)
+        return self.problem("nic", answers)
 
     def on_mount(self) -> None:
         self.update_bridge()
@@ -377,8 +386,9 @@ it (dnsmasq answers from there; it is also the guests' gateway if you route).
 
 Write it as ADDRESS/PREFIX, e.g. 10.0.0.1/24. The page shows the netmask,
 broadcast, network and how many hosts fit. A subnet that overlaps an address
-already on this machine (or configured in /etc/network/interfaces) is flagged:
-the same network on two interfaces breaks routing.
+already on this machine (or configured in /etc/network/interfaces) is refused:
+the same network on two interfaces breaks routing. The switch below allows it
+anyway; the preview then says so.
 """
 
     def compose_body(self) -> Iterable[Widget]:
@@ -390,13 +400,27 @@ the same network on two interfaces breaks routing.
         self.row = FieldRow(
             "Host address",
             self.typed("address", self.ctx.config.address),
-            lambda text: answer_problem("address", {"address": text}, self.ctx.config),
+            lambda text: self.problem("address", self.answers(text)),
             field_id="address",
             placeholder="10.0.0.1/24",
         )
         yield self.row
         yield Static("", id="subnet-facts", markup=False)
         yield Static("", id="overlap", markup=False, classes="warning")
+        self.allow = TickBox(
+            "Allow a subnet that clashes with this host's networks (not advised)",
+            self.typed("allow-overlap", self.ctx.config.allow_overlap),
+            id="allow-overlap",
+            compact=True,
+        )
+        yield self.allow
+
+    def answers(self, text: str) -> dict[str, object]:
+        allow = self.allow.value if hasattr(self, "allow") else self.ctx.config.allow_overlap
+        return {"address": text, "allow-overlap": allow}
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.update_facts()
 
     def on_mount(self) -> None:
         self.update_facts()
@@ -409,7 +433,8 @@ the same network on two interfaces breaks routing.
         facts = self.query_one("#subnet-facts", Static)
         overlap = self.query_one("#overlap", Static)
         iface = parse_address(self.row.value)
-        if not self.row.check_now() or isinstance(iface, str):
+        valid = self.row.check_now()
+        if isinstance(iface, str):
             facts.update("")
             overlap.update("")
             return
@@ -425,8 +450,9 @@ the same network on two interfaces breaks routing.
                 ]
             )
         )
-        found = subnet_overlaps(replace(self.ctx.config, address=self.row.value), self.ctx.facts)
-        overlap.update("\n".join(f"WARNING: {line}" for line in found[:4]))
+        found = subnet_overlaps(replace(self.ctx.config, address=str(iface)), self.ctx.facts)
+        word = "ALLOWED" if valid else "REFUSED"
+        overlap.update("\n".join(f"{word}: {line}" for line in found[:4]))
 
     def host_text(self, iface: ipaddress.IPv4Interface) -> str:
         cfg = self.ctx.config
@@ -436,7 +462,7 @@ the same network on two interfaces breaks routing.
     def collect(self) -> SubnetAnswers | None:
         if self.first_invalid([self.row]):
             return None
-        return SubnetAnswers(self.row.value)
+        return SubnetAnswers(self.row.value, self.allow.value)
 
 
 # --- DHCP --------------------------------------------------------------------------------------
@@ -480,7 +506,7 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
         self.lease_row = FieldRow(
             "Lease time",
             self.typed("lease", cfg.lease),
-            lambda text: answer_problem("lease", {"lease": text}, self.ctx.config),
+            lambda text: self.problem("lease", {"lease": text}),
             field_id="lease",
         )
         yield self.lease_row
@@ -518,7 +544,8 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
             return None  # the inputs validate once as they are built; on_mount checks both
         start = self.start_row.input.value.strip()
         end = self.end_row.input.value.strip()
-        return answer_problem("dhcp-range", {"dhcp-range": f"{start}-{end}"}, self.ctx.config)
+        answers = {"dhcp-range": f"{start}-{end}"}
+        return self.problem("dhcp-range", answers)
 
     def on_mount(self) -> None:
         self.refresh_range()

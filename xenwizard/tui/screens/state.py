@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from xenwizard.config import WizardConfig
+from xenwizard.config import Target, WizardConfig
 from xenwizard.engine.runner import Runner
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
@@ -55,6 +55,13 @@ class WizardContext:
             self.profile, self.profile_reason = select_profile(self.facts, self.profile_name)
         except PlanError as exc:
             self.profile_error = str(exc)
+
+    @property
+    def target(self) -> Target:
+        """What the answers must not clash with here (as far as the facts are detected)."""
+        from xenwizard.preflight import target_of
+
+        return target_of(self.facts, self.fs, self.profile)
 
     @property
     def detecting(self) -> bool:
