@@ -252,3 +252,33 @@ def test_cli_clash_with_a_configured_address_is_refused_and_allowed(tmp_path: Pa
     default = run_cli("plan", "--json", "--root", str(root))
     assert json.loads(default.stdout)["answers"]["address"] == "10.0.1.1/24"
     assert "note: guest subnet 10.0.1.0/24: the default 10.0.0.0/24 is taken" in default.stderr
+
+
+# --- wording (failed before) ---------------------------------------------------------------
+
+
+def test_dnsmasq_block_on_debian_12_names_no_alias(tmp_path: Path):
+    from xenwizard.edits import dnsmasq
+
+    config = WizardConfig()
+    block = dnsmasq.set_managed_block("port=0\n", config, alias=False)
+    assert "br0:0" not in block.text
+    assert "br0:0" in dnsmasq.set_managed_block("port=0\n", config).text  # precise: the alias
+
+
+def test_apt_get_install_nothing_is_said_in_words():
+    from xenwizard.plan import InstallPackages
+    from xenwizard.render import step_detail
+
+    step = InstallPackages(id="p", title="Install packages", packages=(), already_installed=("x",))
+    assert step_detail(step) == "no packages to install (all already installed)"
+
+
+def test_applied_counts_the_steps_that_changed(tmp_path: Path):
+    """Failed before: "applied: 7 steps applied" when one step changed."""
+    root = copy_root(DEBIAN12, tmp_path / "deb")
+    first = run_cli("apply", "--yes", "--skip-packages", "--root", str(root))
+    assert first.returncode == 0, first.stderr
+    again = run_cli("apply", "--yes", "--skip-packages", "--root", str(root), "--lease", "1h")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1].startswith("applied: 1 of 7 steps changed something")

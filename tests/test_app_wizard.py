@@ -348,6 +348,33 @@ class TestAnswersThroughTheCore:
             assert app.ctx.config.dhcp_range == "172.16.0.10-172.16.0.100"
 
 
+class TestQuitting:
+    @sync
+    async def test_ctrl_q_after_applied_exits_0_without_nothing_changed(self, tmp_path: Path):
+        """On the APPLIED page Ctrl-Q ends with 0 at once (failed before: it asked, said
+        "Nothing on the system has been changed" and exited 2)."""
+        app, runner = gallery.build_app(gallery.Scenario("walk", "walk"), tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (*WALK, "@apply"), runner)
+            assert "APPLIED" in screen_text(app)
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        assert app.return_value == 0
+
+    @sync
+    async def test_ctrl_c_is_the_confirmed_quit(self, tmp_path: Path):
+        """Ctrl-C asks as Ctrl-Q does (failed before: Textual's own ctrl+c handling)."""
+        app, runner = gallery.build_app(gallery.Scenario("q", "q"), tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, ("enter",), runner)
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            assert "Quit xenwizard?" in screen_text(app)
+            await pilot.press("y")
+            await pilot.pause()
+        assert app.return_value == 2
+
+
 class TestPrefill:
     def test_answers_and_flags_prefill(self, tmp_path: Path) -> None:
         """--answers fills the pages; --profile picks the recipe."""

@@ -38,10 +38,14 @@ DROPIN_NAME = "xenwizard.conf"
 _ASSIGNMENT = re.compile(r"(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)")
 
 
-def _settings(config: WizardConfig) -> list[str]:
-    """The settings with a short comment each: what dnsmasq needs for the guests."""
+def _settings(config: WizardConfig, alias: bool = True) -> list[str]:
+    """The settings with a short comment each: what dnsmasq needs for the guests.
+
+    `alias`: the guests' subnet is on the alias BR:0 (ubuntu-precise); on current releases it
+    is an address of the bridge itself, and the comment must not name an alias."""
+    source = f" (address from {config.alias})" if alias else ""
     lines = [
-        f"# Answer DHCP on the Xen bridge, where the guests are (address from {config.alias}).",
+        f"# Answer DHCP on the Xen bridge, where the guests are{source}.",
         f"interface={config.bridge}",
         f"# Guests get {config.dhcp_start} to {config.dhcp_end} in {config.network}, "
         f"leased for {config.lease}.",
@@ -58,14 +62,14 @@ def _settings(config: WizardConfig) -> list[str]:
     return lines
 
 
-def render_dropin(config: WizardConfig) -> str:
+def render_dropin(config: WizardConfig, alias: bool = True) -> str:
     """The whole text of /etc/dnsmasq.d/xenwizard.conf."""
     header = [
         f"# DHCP for Xen guests on {config.bridge}, written by xenwizard.",
         "# xenwizard rewrites this file when it runs again; `xenwizard rollback` removes it.",
         "",
     ]
-    return "\n".join(header + _settings(config)) + "\n"
+    return "\n".join(header + _settings(config, alias)) + "\n"
 
 
 # --- competing lines in dnsmasq.conf ------------------------------------------------------------
@@ -147,14 +151,14 @@ def disable_conflicts(text: str, config: WizardConfig) -> EditResult:
     return EditResult(out, tuple(notes))
 
 
-def set_managed_block(text: str, config: WizardConfig) -> EditResult:
+def set_managed_block(text: str, config: WizardConfig, alias: bool = True) -> EditResult:
     """xenwizard's settings as a managed block in dnsmasq.conf (replacing an older block)."""
     doc = Doc.parse(text)
     block = find_block(doc.lines, WHAT)
     skip = range(block.begin, block.end + 1) if block else range(0)
     disable, notes = _conflicts(doc.lines, config, skip)
     lines = [comment_out(line) if i in disable else line for i, line in enumerate(doc.lines)]
-    new_block = block_lines(doc, _settings(config))
+    new_block = block_lines(doc, _settings(config, alias))
     if block is None:
         lines = append_lines(doc, lines, new_block)
         notes.append(

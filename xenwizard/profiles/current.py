@@ -390,7 +390,7 @@ class CurrentRelease(Profile):
         if installed and not dnsmasq.reads_conf_dir(
             fs.read_text("etc/default/dnsmasq"), fs.read_text(DNSMASQ_CONF)
         ):
-            edit = partial(dnsmasq.set_managed_block, config=config)
+            edit = partial(dnsmasq.set_managed_block, config=config, alias=False)  # no BR:0
             return edit_step(
                 "dnsmasq",
                 title,
@@ -398,9 +398,8 @@ class CurrentRelease(Profile):
                 DNSMASQ_CONF,
                 require_file("dnsmasq's main configuration file", edit),
             )
-        # The shared drop-in names the seed's alias in a comment; on these releases the
-        # guests' subnet is an address on the bridge itself.
-        content = dnsmasq.render_dropin(config).replace(f" (address from {config.alias})", "")
+        # On these releases the guests' subnet is an address on the bridge itself (no BR:0).
+        content = dnsmasq.render_dropin(config, alias=False)
         content += self.dnsmasq_extra()
         why = (
             "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq)"

@@ -110,9 +110,10 @@ class WelcomeScreen(WizardPage[Start | RollbackRequest]):
     HELP = """
 xenwizard makes this server a Xen host: guests on a bridge, addresses from dnsmasq.
 
-It asks four things (bridge name, guest subnet, DHCP range, toolstack), then shows
-every change as a diff. Nothing changes before you confirm on the preview page.
-Every change is journaled first and undone if any step fails.
+It asks for the bridge name, guest subnet and DHCP range (on Ubuntu 12.04 also
+to keep the xm toolstack), then shows every change as a diff. Nothing changes
+before you confirm on the preview page. Every change is journaled first and
+undone if any step fails.
 
 Below are the facts it found about the target: the release and the recipe
 (profile) chosen for it, Xen, the toolstack, interfaces and the default route,
@@ -129,9 +130,11 @@ An earlier run that was killed half-way is offered for rollback (r).
         ctx = self.ctx
         # Scrolls rather than cuts off when a host has many interfaces and a warning too.
         with VerticalScroll(id="welcome-scroll"):
+            # The toolstack page asks only where xm must be kept; elsewhere it only informs.
+            questions = "Four questions" if ctx.toolstack == "xm" else "Three questions"
             yield Static(
                 "xenwizard turns this server into a Xen host: guests sit on a bridge and get\n"
-                "addresses from dnsmasq. Four questions, then a preview of every change;\n"
+                f"addresses from dnsmasq. {questions}, then a preview of every change;\n"
                 "nothing is changed before you confirm, and a failed step is rolled back.",
                 markup=False,
                 classes="intro",
@@ -562,14 +565,15 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
         # The rule is about the pair: both fields show the same reason.
         start_ok = self.start_row.check_now()
         self.end_row.check_now()
-        count = self.query_one("#dhcp-count", Static)
+        count_text = self.query_one("#dhcp-count", Static)
         if start_ok:
             cfg = replace(
                 self.ctx.config, dhcp_start=self.start_row.value, dhcp_end=self.end_row.value
             )
-            count.update(f"{cfg.dhcp_count} addresses for guests")
+            count = cfg.dhcp_count
+            count_text.update(f"{count} address{'' if count == 1 else 'es'} for guests")
         else:
-            count.update("")
+            count_text.update("")
 
     def collect(self) -> DhcpAnswers | None:
         if self.first_invalid([self.start_row, self.end_row, self.lease_row]):
