@@ -59,12 +59,12 @@ def target_for(facts: SystemFacts, fs: RootFS, profile: str | None) -> Target:
 
 
 def inputs_from_args(args: argparse.Namespace) -> Inputs:
-    _, profile = split_profile(answers_from_args(args))
+    answers, profile = split_profile(answers_from_args(args))  # the answers file is read once
     fs = RootFS(args.root)
     facts = probe(fs)
     target = target_for(facts, fs, profile)
-    config, _ = config_from_args(args, target)
-    if not (set(answers_from_args(args)) & {"address"}):
+    config = build_config(answers, target=target)
+    if answers.get("address") is None:
         _address, why = free_default_address(target)
         if why:
             SafeWriter(sys.stderr).write_line(f"xenwizard: note: {why}")
