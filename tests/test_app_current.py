@@ -61,7 +61,8 @@ class TestWalk:
         assert "interface=br0" in (root / "etc/dnsmasq.d/xenwizard.conf").read_text()
         assert not (root / "etc/xen/xl.conf").exists()
         answers = (root / f"var/lib/xenwizard/runs/{gallery.RUN_ID}/answers.toml").read_text()
-        assert 'profile = "debian-12"' in answers and "nic" not in answers
+        # detected, not chosen: neither the profile nor the NIC is pinned for the next host
+        assert "profile" not in answers and "nic" not in answers
 
     @sync
     async def test_ubuntu_24_04_preview_says_why(self, tmp_path: Path) -> None:
@@ -98,6 +99,20 @@ def two_nic_root(tmp_path: Path) -> Path:
 
 class TestNicField:
     @sync
+    async def test_typed_nic_is_checked_against_the_target(self, tmp_path: Path) -> None:
+        """lo, a wireless name and an unknown name are refused as typed, with the reason
+        (failed before: any well-formed name passed until the plan)."""
+        app, runner = gallery.build_app(scenario("debian-12"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, ("enter", "tab", "ctrl+u", *"lo"), runner)
+            assert "invalid: lo is the loopback" in screen_text(app)
+            await gallery.drive(pilot, ("ctrl+u", *"wlan0"), runner)
+            assert "invalid: wlan0 is a wireless" in screen_text(app)
+            await gallery.drive(pilot, ("ctrl+u", *"eth9", "enter"), runner)
+            assert "invalid: eth9 is not an interface of" in screen_text(app)
+            assert isinstance(app.screen, BridgeScreen)
+
+    @sync
     async def test_prefilled_from_primary_nic_not_the_route(self, tmp_path: Path) -> None:
         """The field holds what the profile's `primary_nic` chose, whatever the route says."""
         app, runner = gallery.build_app(scenario("debian-12"), tmp_path)
@@ -116,8 +131,8 @@ class TestNicField:
     @sync
     async def test_detected_nic_stays_detected(self, tmp_path: Path) -> None:
         """Accepting the prefilled NIC leaves `nic` unset (the plan says why it was chosen);
-        a typed one is kept."""
-        app, runner = gallery.build_app(scenario("debian-12"), tmp_path)
+        a typed one is kept (eno2: configured too, not the route's)."""
+        app, runner = gallery.build_app(scenario(""), tmp_path, two_nic_root(tmp_path))
         async with app.run_test(size=gallery.SIZE) as pilot:
             await gallery.drive(pilot, ("enter", "enter"), runner)
             assert isinstance(app.screen, SubnetScreen)

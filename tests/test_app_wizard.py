@@ -242,7 +242,10 @@ class TestFlood:
             log = page.query_one("#log")
         assert page.output_lines == 20_000 + 1  # and the "$ flood 20000" echo
         assert "output line 20000 of 20000" in text
-        assert log.lines[-1].endswith(f"applied: 8 steps applied (log: {'/var/log/xenwizard.log'})")
+        # 7 of 8: the package step is simulated, not a change
+        assert log.lines[-1].endswith(
+            "applied: 7 of 8 steps changed something (log: /var/log/xenwizard.log)"
+        )
         log_file = (tmp_path / "root/var/log/xenwizard.log").read_text()
         assert log_file.count("| output line ") == 20_000
         assert "| output line 20000 of 20000" in log_file
@@ -251,7 +254,7 @@ class TestFlood:
 SCREENS_WORDS = {
     "welcome": ("Release", "Profile", "root (apply possible)"),
     "bridge-invalid": ("invalid:",),
-    "subnet-overlap": ("WARNING: subnet 192.168.1.0/24 overlaps",),
+    "subnet-overlap": ("REFUSED: subnet 192.168.1.0/24 overlaps",),
     "toolstack": ("[ ] I understand",),
     "preview": ("+ change", "+iface br0:0 inet static"),
     "apply-running": ("[>] running", "[ ] pending", "[*] done"),
@@ -309,6 +312,65 @@ class TestDemo:
     def test_sample_root_matches_fixture(self) -> None:
         """The packaged sample system is a plain copy of tests/fixtures/precise-root."""
         assert tree(gallery.SAMPLE_ROOT) == tree(PRECISE_ROOT)
+
+
+class TestAnswersThroughTheCore:
+    @sync
+    async def test_overlap_refused_then_allowed_by_the_switch(self, tmp_path: Path) -> None:
+        """A subnet overlapping eth0's LAN is refused as typed (failed before: a warning and
+        Next went on); the switch allows it, the config records it, the preview says so."""
+        item = gallery.Scenario("o", "o", ("enter", "enter", "ctrl+u", *"192.168.1.1/24", "enter"))
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, item.keys, runner)
+            from xenwizard.tui.screens.pages import SubnetScreen
+
+            assert isinstance(app.screen, SubnetScreen)
+            assert "Next is refused: fix host address first." in screen_text(app)
+            app.screen.allow.value = True
+            await gallery.drive(pilot, ("enter",), runner)
+            assert not isinstance(app.screen, SubnetScreen)
+            assert app.ctx.config.allow_overlap is True
+            assert app.ctx.config.address == "192.168.1.1/24"
+            assert app.ctx.config.dhcp_range == "192.168.1.10-192.168.1.100"
+
+    @sync
+    async def test_netmask_form_is_normalised_by_the_core(self, tmp_path: Path) -> None:
+        item = gallery.Scenario(
+            "n", "n", ("enter", "enter", "ctrl+u", *"172.16.5.1/255.255.0.0", "enter")
+        )
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, item.keys, runner)
+            assert app.ctx.config.address == "172.16.5.1/16"
+            assert app.ctx.config.dhcp_range == "172.16.0.10-172.16.0.100"
+
+
+class TestQuitting:
+    @sync
+    async def test_ctrl_q_after_applied_exits_0_without_nothing_changed(self, tmp_path: Path):
+        """On the APPLIED page Ctrl-Q ends with 0 at once (failed before: it asked, said
+        "Nothing on the system has been changed" and exited 2)."""
+        app, runner = gallery.build_app(gallery.Scenario("walk", "walk"), tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (*WALK, "@apply"), runner)
+            assert "APPLIED" in screen_text(app)
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+        assert app.return_value == 0
+
+    @sync
+    async def test_ctrl_c_is_the_confirmed_quit(self, tmp_path: Path):
+        """Ctrl-C asks as Ctrl-Q does (failed before: Textual's own ctrl+c handling)."""
+        app, runner = gallery.build_app(gallery.Scenario("q", "q"), tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, ("enter",), runner)
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            assert "Quit xenwizard?" in screen_text(app)
+            await pilot.press("y")
+            await pilot.pause()
+        assert app.return_value == 2
 
 
 class TestPrefill:

@@ -61,7 +61,7 @@ def test_answers_round_trip():
         ({"colour": "blue"}, "colour", "unknown answer"),
         ({"bridge": ""}, "bridge", "must not be empty"),
         ({"bridge": ".."}, "bridge", "must not be '.' or '..'"),
-        ({"bridge": "a" * 14}, "bridge", "at most 13"),
+        ({"bridge": "a" * 16}, "bridge", "at most 15"),
         ({"bridge": "br 0"}, "bridge", "may contain only"),
         ({"bridge": 'b"; reboot'}, "bridge", "may contain only"),
         ({"bridge": "br0:0"}, "bridge", "may contain only"),

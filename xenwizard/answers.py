@@ -40,19 +40,16 @@ def load_answers(path: str | Path) -> dict[str, object]:
     return data
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
 def dump_answers(answers: dict[str, object]) -> str:
-    """TOML text for a flat answers dict (validated values only: strings, bools, ints)."""
-    lines = ["# xenwizard answers: replay with `xenwizard apply --answers FILE`"]
-    lines += [
-        f"{key} = {_toml_value(value)}" for key, value in answers.items() if value is not None
-    ]
-    return "\n".join(lines) + "\n"
+    """TOML text for a flat answers dict, keys in `ANSWER_KEYS` order (unset answers left out).
+
+    Only keys of the answers table are written, so the file replays through `build_config`.
+    """
+    import tomli_w  # imported here: only runs that write answers pay for it
+
+    unknown = sorted(set(answers) - set(ANSWER_KEYS))
+    if unknown:
+        raise ValueError(f"not answers: {', '.join(unknown)}")
+    ordered = {key: answers[key] for key in ANSWER_KEYS if answers.get(key) is not None}
+    header = "# xenwizard answers: replay with `xenwizard apply --answers FILE`\n"
+    return header + tomli_w.dumps(ordered)

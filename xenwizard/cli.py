@@ -12,53 +12,49 @@ from dataclasses import dataclass
 
 from xenwizard import __version__
 
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+EXIT_USAGE = 1  # argparse's own 2 is taken: `apply` exits 2 when it rolled back
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors exiting 1 (subcommands' parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
 
 def add_root_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", default="/", metavar="DIR", help="target system root (default /)")
 
 
 def add_answer_options(parser: argparse.ArgumentParser) -> None:
-    """The answers every planning command takes; flags override the answers file."""
+    """The answers every planning command takes, one option per `config.ANSWER_FIELDS` entry
+    (bools as --KEY / --no-KEY); flags override the answers file."""
+    from xenwizard.config import ANSWER_FIELDS
+
     add_root_options(parser)
-    parser.add_argument("--profile", metavar="NAME", help="release profile (default: detected)")
     parser.add_argument("--answers", metavar="FILE", help="TOML answers file (same keys as flags)")
-    parser.add_argument("--bridge", metavar="BR", help="bridge name (default br0)")
-    parser.add_argument("--address", metavar="A.B.C.D/P", help="host address on the guest subnet")
-    parser.add_argument("--dhcp-range", metavar="START-END", help="DHCP range for guests")
-    parser.add_argument("--lease", metavar="TIME", help="DHCP lease time (e.g. 12h, 30m, infinite)")
-    xen_only = parser.add_mutually_exclusive_group()
-    xen_only.add_argument(
-        "--dhcp-xen-only",
-        dest="dhcp_xen_only",
-        action="store_const",
-        const=True,
-        help="answer DHCP only for Xen MACs 00:16:3e:* (default)",
-    )
-    xen_only.add_argument(
-        "--no-dhcp-xen-only",
-        dest="dhcp_xen_only",
-        action="store_const",
-        const=False,
-        help="answer DHCP for any MAC on the bridge",
-    )
-    parser.add_argument(
-        "--nic", metavar="IFACE", help="NIC the bridge takes over (default: detected)"
-    )
-    udp = parser.add_mutually_exclusive_group()
-    udp.add_argument(
-        "--udp-checksum-workaround",
-        dest="udp_checksum_workaround",
-        action="store_const",
-        const=True,
-        help="turn tx checksum offload off on guests' vifs (default: on only for ubuntu-precise)",
-    )
-    udp.add_argument(
-        "--no-udp-checksum-workaround",
-        dest="udp_checksum_workaround",
-        action="store_const",
-        const=False,
-        help="leave guests' vifs as they are",
-    )
+    for spec in ANSWER_FIELDS:
+        if spec.kind is bool:
+            group = parser.add_mutually_exclusive_group()
+            group.add_argument(
+                spec.flag, dest=spec.dest, action="store_const", const=True, help=spec.help_text
+            )
+            group.add_argument(
+                f"--no-{spec.key}",
+                dest=spec.dest,
+                action="store_const",
+                const=False,
+                help=spec.no_help,
+            )
+        else:
+            parser.add_argument(
+                spec.flag, dest=spec.dest, metavar=spec.metavar, help=spec.help_text
+            )
 
 
 @dataclass(frozen=True)
@@ -173,7 +169,7 @@ def _columns() -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         formatter_class=_Formatter,
         prog="xenwizard",
         description="Turn a Debian-family server into a Xen host with bridged guest networking "
@@ -181,7 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"xenwizard {__version__}")
     add_root_options(parser)
-    parser.add_argument("--profile", metavar="NAME", help="release profile (default: detected)")
+    from xenwizard.config import ANSWERS
+
+    profile = ANSWERS["profile"]
+    parser.add_argument(profile.flag, metavar=profile.metavar, help=profile.help_text)
     parser.add_argument("--answers", metavar="FILE", help="TOML answers file to prefill the wizard")
     parser.add_argument(
         "--demo",

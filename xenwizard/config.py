@@ -9,26 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-
-# Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
-ANSWER_KEYS = (
-    "profile",
-    "bridge",
-    "address",
-    "dhcp-range",
-    "lease",
-    "dhcp-xen-only",
-    "nic",
-    "udp-checksum-workaround",
-)
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 
 _IFNAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 _LEASE = re.compile(r"(?P<num>[0-9]+)(?P<unit>[smhdw]?)")
 _LEASE_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MIN_LEASE_SECONDS = 120  # dnsmasq raises anything shorter to two minutes
-MAX_BRIDGE_LEN = 13  # IFNAMSIZ-1 = 15, minus ":0" for the alias BR:0
+MAX_IFNAME_LEN = 15  # IFNAMSIZ-1
+MAX_BRIDGE_LEN = 13  # 15 minus ":0" for the alias BR:0 (ubuntu-precise only; see Target)
 XEN_MAC_PREFIX = "00:16:3e"
 
 
@@ -63,6 +52,7 @@ class WizardConfig:
     dhcp_xen_only: bool = True
     nic: str | None = None
     udp_checksum_workaround: bool | None = None  # None: the profile's default
+    allow_overlap: bool = False  # accept a subnet/range clashing with what the target uses
 
     @property
     def alias(self) -> str:
@@ -117,6 +107,8 @@ class WizardConfig:
             answers["nic"] = self.nic
         if self.udp_checksum_workaround is not None:
             answers["udp-checksum-workaround"] = self.udp_checksum_workaround
+        if self.allow_overlap:
+            answers["allow-overlap"] = True
         return answers
 
 
@@ -138,18 +130,20 @@ def _ifname_problem(value: str, max_len: int, too_long: str) -> str | None:
     return None
 
 
-def check_bridge(value: str) -> str | None:
-    """Linux interface-name rules, with room for the ':0' alias."""
+def check_bridge(value: str, max_len: int = MAX_BRIDGE_LEN) -> str | None:
+    """Linux interface-name rules; 13 characters where the alias BR:0 must fit too."""
+    if max_len >= MAX_IFNAME_LEN:
+        return _ifname_problem(value, max_len, "Linux interface names have at most 15")
     return _ifname_problem(
         value,
-        MAX_BRIDGE_LEN,
-        f"at most {MAX_BRIDGE_LEN} (the alias {value}:0 must fit Linux's 15-character limit)",
+        max_len,
+        f"at most {max_len} (the alias {value}:0 must fit Linux's 15-character limit)",
     )
 
 
 def check_nic(value: str) -> str | None:
     """A physical interface name: Linux rules, up to 15 characters."""
-    return _ifname_problem(value, 15, "Linux interface names have at most 15")
+    return _ifname_problem(value, MAX_IFNAME_LEN, "Linux interface names have at most 15")
 
 
 def parse_address(value: str) -> ipaddress.IPv4Interface | str:
@@ -198,8 +192,6 @@ def check_dhcp_range(start: str, end: str, address: str | None) -> str | None:
         first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
     except ValueError:
         return "start and end must be IPv4 addresses"
-    if first > last:
-        return f"start {first} is after end {last}"
     iface = parse_address(address) if address is not None else None
     if isinstance(iface, ipaddress.IPv4Interface):
         net = iface.network
@@ -209,8 +201,10 @@ def check_dhcp_range(start: str, end: str, address: str | None) -> str | None:
                 return f"{label} {ip} is outside the subnet {net}"
             if ip in usable:
                 return f"{label} {ip} is the network or broadcast address of {net}"
-        if first <= iface.ip <= last:
-            return f"range {first}-{last} contains the host address {iface.ip}"
+    if first > last:
+        return f"start {first} is after end {last}"
+    if isinstance(iface, ipaddress.IPv4Interface) and first <= iface.ip <= last:
+        return f"range {first}-{last} contains the host address {iface.ip}"
     return None
 
 
@@ -226,7 +220,7 @@ def lease_seconds(value: str) -> int | None:
 
 def check_lease(value: str) -> str | None:
     try:
-        seconds = lease_seconds(value)
+        seconds = lease_seconds(value.lower())
     except ValueError:
         return "expected seconds, Nm, Nh, Nd, Nw or 'infinite', like 12h"
     if seconds is not None and seconds < MIN_LEASE_SECONDS:
@@ -234,6 +228,246 @@ def check_lease(value: str) -> str | None:
     if seconds is not None and seconds > 0xFFFFFFFF:
         return "is too long; use 'infinite' for a lease that never expires"
     return None
+
+
+# --- what the target already uses -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the answers' target-dependent rules need to know about the target system.
+
+    Built from the probe by `preflight.target_of` (config.py imports nothing but the stdlib).
+    `addresses`: every configured or live address with its interface and where it is ("on
+    eno1", "configured for eno1"); `nic_check`: the profile's verdict on a NIC name (None
+    when it can be bridged, else why not; no check where the profile takes no NIC).
+    """
+
+    addresses: tuple[tuple[ipaddress.IPv4Interface, str, str], ...] = ()  # (addr, iface, where)
+    gateway: ipaddress.IPv4Address | None = None
+    routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # configured routes, where
+    nic_check: Callable[[str], str | None] | None = None
+    bridge_max_len: int = MAX_IFNAME_LEN
+
+    def others(self, cfg: WizardConfig) -> list[tuple[ipaddress.IPv4Interface, str]]:
+        """The used addresses but this run's own (an earlier apply's guest address on BR)."""
+        own = {cfg.bridge, cfg.alias}
+        return [
+            (addr, where)
+            for addr, iface, where in self.addresses
+            if not addr.is_loopback and not (iface in own and addr == cfg.interface)
+        ]
+
+
+def target_problems(cfg: WizardConfig, target: Target) -> list[FieldProblem]:
+    """The clashes of a valid config with the target: subnet, host address, range, NIC."""
+    problems: list[FieldProblem] = []
+    if cfg.nic is not None and target.nic_check is not None:
+        why = target.nic_check(cfg.nic)
+        if why:
+            problems.append(FieldProblem("nic", f"{cfg.nic} {why}"))
+    if not cfg.allow_overlap:
+        problems += [FieldProblem(k, m) for k, m in clashes(cfg, target)]
+    return problems
+
+
+def clashes(cfg: WizardConfig, target: Target) -> list[tuple[str, str]]:
+    """(field, what clashes) for the guest subnet, host address and DHCP range."""
+    found: list[tuple[str, str]] = []
+    net, host = cfg.network, cfg.interface.ip
+    first = ipaddress.IPv4Address(cfg.dhcp_start)
+    last = ipaddress.IPv4Address(cfg.dhcp_end)
+    used: list[tuple[ipaddress.IPv4Address, str]] = [(a.ip, w) for a, w in target.others(cfg)]
+    if target.gateway is not None:
+        used.append((target.gateway, "the default gateway"))
+    for addr, where in target.others(cfg):
+        if addr.network.overlaps(net):
+            found.append(("address", f"subnet {net} overlaps {addr} {where}"))
+            break
+    else:
+        for route, where in target.routes:
+            if route.overlaps(net):
+                found.append(("address", f"subnet {net} overlaps the route to {route} {where}"))
+                break
+    for ip, where in used:
+        if ip == host:
+            found.append(("address", f"{host} is already used ({where})"))
+            break
+    for ip, where in used:
+        if first <= ip <= last:
+            found.append(("dhcp-range", f"range {first}-{last} contains {ip} ({where})"))
+            break
+    for route, _where in target.routes:
+        if first <= route.broadcast_address and route.network_address <= last:
+            found.append(("dhcp-range", f"range {first}-{last} reaches the route to {route}"))
+            break
+    return found
+
+
+def _private_24s() -> Iterator[ipaddress.IPv4Network]:
+    for third in range(256):
+        yield ipaddress.IPv4Network(f"10.0.{third}.0/24")
+    for second in range(16, 32):
+        for third in range(256):
+            yield ipaddress.IPv4Network(f"172.{second}.{third}.0/24")
+    for third in range(256):
+        yield ipaddress.IPv4Network(f"192.168.{third}.0/24")
+
+
+def free_default_address(target: Target) -> tuple[str, str | None]:
+    """The default guest address: 10.0.0.1/24 unless the target uses that subnet, else the
+    first free private /24 (10.0.N, 172.16-31.N, 192.168.N) with why the default was left."""
+    default = WizardConfig()
+    problems = clashes(default, target)
+    if not problems:
+        return default.address, None
+    why = problems[0][1]
+    for net in _private_24s():
+        address = f"{net.network_address + 1}/24"
+        start, end = net.network_address + 10, net.network_address + 100
+        candidate = replace(default, address=address, dhcp_start=str(start), dhcp_end=str(end))
+        if not clashes(candidate, target):
+            return address, f"guest subnet {net}: the default {default.network} is taken ({why})"
+    return default.address, None
+
+
+# --- the one table of answers -------------------------------------------------------------------
+
+
+def normalise_address(value: str) -> str:
+    """A valid address as A.B.C.D/P (a netmask like /255.255.255.0 becomes /24)."""
+    parsed = parse_address(value)
+    return str(parsed) if isinstance(parsed, ipaddress.IPv4Interface) else value
+
+
+def normalise_dhcp_range(value: str) -> str:
+    parsed = parse_dhcp_range(value)
+    return f"{parsed[0]}-{parsed[1]}" if isinstance(parsed, tuple) else value
+
+
+@dataclass(frozen=True)
+class AnswerField:
+    """One answer: its TOML key (and CLI flag --KEY), type, default, rule, normalisation, help.
+
+    `check` judges the value alone (None when fine, else the reason); rules between answers
+    (the range inside the subnet, the NIC not the bridge) live in `validate`. CLI options
+    (`xenwizard.cli`), answers-file keys (`xenwizard.answers`) and the TUI's field validators
+    are all made from `ANSWER_FIELDS`.
+    """
+
+    key: str
+    kind: type  # str or bool
+    default: object  # what applies when the answer is not given (None: detected / profile's)
+    help: str
+    metavar: str = ""
+    no_help: str = ""  # bool answers: the help of --no-KEY
+    check: Callable[[str], str | None] | None = None
+    normalise: Callable[[str], str] | None = None
+    default_text: str = ""  # how help names a default that is not a plain value
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.key}"
+
+    @property
+    def dest(self) -> str:
+        return self.key.replace("-", "_")
+
+    @property
+    def help_text(self) -> str:
+        if self.default_text:
+            return f"{self.help} (default: {self.default_text})"
+        if self.kind is bool:
+            return f"{self.help} (default)" if self.default else self.help
+        return f"{self.help} (default {self.default})" if self.default is not None else self.help
+
+
+def _check_profile(value: str) -> str | None:
+    return None if value else "must not be empty"
+
+
+ANSWER_FIELDS: tuple[AnswerField, ...] = (
+    AnswerField(
+        "profile",
+        str,
+        None,
+        "release profile",
+        metavar="NAME",
+        check=_check_profile,
+        default_text="detected",
+    ),
+    AnswerField(
+        "bridge",
+        str,
+        "br0",
+        "bridge name (at most 15 characters; 13 on ubuntu-precise, for the alias BR:0)",
+        metavar="BR",
+        check=lambda value: check_bridge(value, MAX_IFNAME_LEN),  # the profile's limit: validate
+    ),
+    AnswerField(
+        "address",
+        str,
+        "10.0.0.1/24",
+        "host address on the guest subnet; A.B.C.D/NETMASK is accepted and written as /P",
+        metavar="A.B.C.D/P",
+        check=check_address,
+        normalise=normalise_address,
+    ),
+    AnswerField(
+        "dhcp-range",
+        str,
+        "10.0.0.10-10.0.0.100",
+        "DHCP range for guests",
+        metavar="START-END",
+        check=lambda value: (lambda r: r if isinstance(r, str) else None)(parse_dhcp_range(value)),
+        normalise=normalise_dhcp_range,
+        default_text="10.0.0.10-10.0.0.100, moved into the subnet of --address",
+    ),
+    AnswerField(
+        "lease",
+        str,
+        "12h",
+        "DHCP lease time (e.g. 12h, 30m, infinite)",
+        metavar="TIME",
+        check=check_lease,
+        normalise=str.lower,  # dnsmasq reads 12H as 12h; the file gets the usual spelling
+    ),
+    AnswerField(
+        "dhcp-xen-only",
+        bool,
+        True,
+        "answer DHCP only for Xen MACs 00:16:3e:*",
+        no_help="answer DHCP for any MAC on the bridge",
+    ),
+    AnswerField(
+        "nic",
+        str,
+        None,
+        "NIC the bridge takes over",
+        metavar="IFACE",
+        check=check_nic,
+        default_text="detected",
+    ),
+    AnswerField(
+        "udp-checksum-workaround",
+        bool,
+        None,
+        "turn tx checksum offload off on guests' vifs",
+        no_help="leave guests' vifs as they are",
+        default_text="on only for ubuntu-precise",
+    ),
+    AnswerField(
+        "allow-overlap",
+        bool,
+        False,
+        "accept a guest subnet or DHCP range that clashes with addresses or subnets the "
+        "target already uses (refused otherwise; the preview says it was allowed)",
+        no_help="refuse such clashes (default)",
+    ),
+)
+ANSWERS: dict[str, AnswerField] = {f.key: f for f in ANSWER_FIELDS}
+# Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
+ANSWER_KEYS = tuple(ANSWERS)
 
 
 # --- whole-config construction ------------------------------------------------------------------
@@ -257,71 +491,124 @@ def _as_bool(key: str, value: object, problems: list[FieldProblem]) -> bool | No
     return None
 
 
-def build_config(answers: Mapping[str, object], base: WizardConfig | None = None) -> WizardConfig:
+def suggest_range(config: WizardConfig) -> tuple[str, str]:
+    """Keep the DHCP range when it still fits the subnet, else propose one inside it."""
+    if check_dhcp_range(config.dhcp_start, config.dhcp_end, config.address) is None:
+        return config.dhcp_start, config.dhcp_end
+    iface = config.interface
+    net = iface.network
+    first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
+    host = int(iface.ip)
+    if last - first >= 100:
+        start, end = first + 9, first + 99
+        if start <= host <= end:
+            start, end = host + 1, min(host + 91, last)
+    elif host - first >= last - host:
+        start, end = first, host - 1
+    else:
+        start, end = host + 1, last
+    return str(ipaddress.IPv4Address(start)), str(ipaddress.IPv4Address(end))
+
+
+def build_config(
+    answers: Mapping[str, object],
+    base: WizardConfig | None = None,
+    target: Target | None = None,
+) -> WizardConfig:
     """Merge answers (answers-file keys) over `base` and validate the result as a whole.
 
-    Raises ConfigError listing every problem; never returns an invalid config.
+    Every value is checked and normalised by its `ANSWER_FIELDS` entry; a new address moves
+    the DHCP range into its subnet unless the range is among the answers. `profile` is not
+    part of the config: take it out first (`split_profile`). With a `target`, the answers are
+    also checked against it (`target_problems`), and a default subnet it already uses is
+    replaced by a free one (`free_default_address`). Raises ConfigError listing every
+    problem; never returns an invalid config.
     """
     problems: list[FieldProblem] = []
-    unknown = sorted(set(answers) - set(ANSWER_KEYS))
-    for key in unknown:
+    for key in sorted(set(answers) - set(ANSWER_KEYS)):
         problems.append(
             FieldProblem(key, f"unknown answer; expected one of {', '.join(ANSWER_KEYS)}")
         )
     cfg = base or WizardConfig()
+    if base is None and target is not None and answers.get("address") is None:
+        address, _why = free_default_address(target)
+        if address != cfg.address:
+            cfg = build_config({"address": address}, cfg)
     changes: dict[str, object] = {}
-
-    def text(key: str) -> str | None:
-        value = answers.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            problems.append(FieldProblem(key, "expected a string"))
-            return None
-        return value.strip()
-
-    bridge = text("bridge")
-    if bridge is not None:
-        changes["bridge"] = bridge
-    address = text("address")
-    if address is not None:
-        changes["address"] = address
-    rng = text("dhcp-range")
-    if rng is not None:
-        parsed = parse_dhcp_range(rng)
-        if isinstance(parsed, str):
-            problems.append(FieldProblem("dhcp-range", parsed))
-        else:
-            changes["dhcp_start"], changes["dhcp_end"] = parsed
-    lease = text("lease")
-    if lease is not None:
-        changes["lease"] = lease
-    nic = text("nic")
-    if nic is not None:
-        changes["nic"] = nic or None
-    for key, attr in (
-        ("dhcp-xen-only", "dhcp_xen_only"),
-        ("udp-checksum-workaround", "udp_checksum_workaround"),
-    ):
-        if key in answers and answers[key] is not None:
-            flag = _as_bool(key, answers[key], problems)
+    for spec in ANSWER_FIELDS:
+        value = answers.get(spec.key)
+        if value is None or spec.key == "profile":
+            continue
+        if spec.kind is bool:
+            flag = _as_bool(spec.key, value, problems)
             if flag is not None:
-                changes[attr] = flag
-    valid_attrs = {f.name for f in fields(WizardConfig)}
-    cfg = replace(cfg, **{k: v for k, v in changes.items() if k in valid_attrs})
-    problems.extend(validate(cfg, skip={p.field for p in problems}))
+                changes[spec.dest] = flag
+            continue
+        if not isinstance(value, str):
+            problems.append(FieldProblem(spec.key, "expected a string"))
+            continue
+        text = value.strip()
+        if spec.key == "nic" and not text:
+            changes["nic"] = None
+            continue
+        reason = spec.check(text) if spec.check else None
+        if reason:
+            problems.append(FieldProblem(spec.key, reason))
+            continue
+        text = spec.normalise(text) if spec.normalise else text
+        if spec.key == "dhcp-range":
+            changes["dhcp_start"], changes["dhcp_end"] = text.split("-")
+        else:
+            changes[spec.dest] = text
+    cfg = replace(cfg, **changes)
+    if "address" in changes and answers.get("dhcp-range") is None:
+        start, end = suggest_range(cfg)
+        cfg = replace(cfg, dhcp_start=start, dhcp_end=end)
+    problems.extend(validate(cfg, skip={p.field for p in problems}, target=target))
     if problems:
         raise ConfigError(problems)
     return cfg
 
 
+def split_profile(answers: Mapping[str, object]) -> tuple[dict[str, object], str | None]:
+    """The answers without `profile`, and the profile they name (None: detect)."""
+    rest = dict(answers)
+    profile = rest.pop("profile", None)
+    if profile is not None and not isinstance(profile, str):
+        raise ConfigError([FieldProblem("profile", "expected a string")])
+    return rest, (profile.strip() or None) if profile else None
+
+
+def answer_problem(
+    key: str,
+    answers: Mapping[str, object],
+    base: WizardConfig | None = None,
+    target: Target | None = None,
+) -> str | None:
+    """The reason `build_config` refuses `answers` for the answer `key`, or None.
+
+    The TUI's field validators are this: each page asks the core about its fields' text
+    together with the answers so far, so the UI holds no rule of its own.
+    """
+    try:
+        build_config(answers, base, target)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            if problem.field == key:
+                return problem.message
+    return None
+
+
 def validate(
-    cfg: WizardConfig, skip: set[str] | frozenset[str] = frozenset()
+    cfg: WizardConfig,
+    skip: set[str] | frozenset[str] = frozenset(),
+    target: Target | None = None,
 ) -> list[FieldProblem]:
     """Every problem of a candidate config (fields in `skip` already have a problem)."""
     problems: list[FieldProblem] = []
+    max_len = target.bridge_max_len if target is not None else MAX_IFNAME_LEN
     checks = (
-        ("bridge", check_bridge(cfg.bridge)),
+        ("bridge", check_bridge(cfg.bridge, max_len)),
         ("address", check_address(cfg.address)),
         ("lease", check_lease(cfg.lease)),
         ("nic", check_nic(cfg.nic) if cfg.nic is not None else None),
@@ -336,4 +623,6 @@ def validate(
             problems.append(FieldProblem("dhcp-range", reason))
     if cfg.nic is not None and cfg.nic == cfg.bridge and "nic" not in skip:
         problems.append(FieldProblem("nic", "must differ from the bridge name"))
+    if target is not None and not problems:
+        problems += [p for p in target_problems(cfg, target) if p.field not in skip]
     return problems

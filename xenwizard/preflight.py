@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
-from xenwizard.config import WizardConfig
+import ipaddress
+from functools import partial
+
+from xenwizard.config import MAX_IFNAME_LEN, Target, WizardConfig, clashes
 from xenwizard.probe import SystemFacts
+from xenwizard.rootfs import RootFS
+
+
+def target_of(facts: SystemFacts, fs: RootFS | None = None, profile: object = None) -> Target:
+    """What the answers must not clash with on this target, and the profile's NIC rule."""
+    addresses = [(a, i.name, f"on {i.name}") for i in facts.interfaces for a in i.addresses]
+    addresses += [(a, name, f"configured for {name}") for name, a in facts.configured_addresses]
+    gateway = None
+    if facts.default_route is not None:
+        try:
+            gateway = ipaddress.IPv4Address(facts.default_route.gateway)
+        except ValueError:
+            gateway = None
+    nic_problem = getattr(profile, "nic_problem", None)
+    check = partial(nic_problem, facts=facts, fs=fs) if nic_problem and fs is not None else None
+    return Target(
+        addresses=tuple(addresses),
+        gateway=gateway,
+        nic_check=check,
+        bridge_max_len=getattr(profile, "bridge_max_len", MAX_IFNAME_LEN),
+    )
 
 
 def bridge_clash(bridge: str, facts: SystemFacts) -> str | None:
@@ -34,7 +58,12 @@ def subnet_overlaps(config: WizardConfig, facts: SystemFacts) -> list[str]:
 
 def warnings(config: WizardConfig, facts: SystemFacts) -> list[str]:
     clash = bridge_clash(config.bridge, facts)
-    return ([clash] if clash else []) + subnet_overlaps(config, facts)
+    found = [clash] if clash else []
+    if config.allow_overlap:
+        allowed = [why for _, why in clashes(config, target_of(facts))]
+        found += [f"ALLOWED with --allow-overlap, against the rule: {why}" for why in allowed]
+        return found
+    return found + subnet_overlaps(config, facts)
 
 
 def alias_lan_address_warning(config: WizardConfig, facts: SystemFacts) -> str | None:

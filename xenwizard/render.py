@@ -13,7 +13,9 @@ def step_detail(step: Step) -> str:
     if isinstance(step, Symlink):
         return f"link {step.path} -> {step.target}"
     if isinstance(step, InstallPackages):
-        return "apt-get install " + (" ".join(step.packages) or "(nothing)")
+        if not step.packages:
+            return "no packages to install (all already installed)"
+        return "apt-get install " + " ".join(step.packages)
     return " ".join(step.argv)
 
 

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 
 from xenwizard.answers import load_answers
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.config import (
+    ANSWER_FIELDS,
+    Target,
+    WizardConfig,
+    build_config,
+    free_default_address,
+    split_profile,
+)
+from xenwizard.hangup import SafeWriter
 from xenwizard.plan import Plan
+from xenwizard.preflight import target_of
 from xenwizard.probe import SystemFacts, probe
-from xenwizard.profiles import make_plan
+from xenwizard.profiles import PlanError, make_plan, select_profile
 from xenwizard.rootfs import RootFS
-
-# argparse destination -> answers-file key
-FLAG_KEYS = {
-    "bridge": "bridge",
-    "address": "address",
-    "dhcp_range": "dhcp-range",
-    "lease": "lease",
-    "dhcp_xen_only": "dhcp-xen-only",
-    "nic": "nic",
-    "udp_checksum_workaround": "udp-checksum-workaround",
-}
 
 
 @dataclass(frozen=True)
@@ -35,21 +34,41 @@ class Inputs:
 def answers_from_args(args: argparse.Namespace) -> dict[str, object]:
     """The answers file (if any) overlaid with the flags the operator gave."""
     answers: dict[str, object] = dict(load_answers(args.answers)) if args.answers else {}
-    for dest, key in FLAG_KEYS.items():
-        value = getattr(args, dest, None)
+    for spec in ANSWER_FIELDS:
+        value = getattr(args, spec.dest, None)
         if value is not None:
-            answers[key] = value
+            answers[spec.key] = value
     return answers
 
 
+def config_from_args(
+    args: argparse.Namespace, target: Target | None = None
+) -> tuple[WizardConfig, str | None]:
+    """The validated config and the profile the operator named (None: detect)."""
+    answers, profile = split_profile(answers_from_args(args))
+    return build_config(answers, target=target), profile
+
+
+def target_for(facts: SystemFacts, fs: RootFS, profile: str | None) -> Target:
+    """The target's used addresses and the chosen profile's rules (NIC, bridge length)."""
+    try:
+        chosen, _ = select_profile(facts, profile)
+    except PlanError:
+        chosen = None  # make_plan says why; the answers are judged without the profile
+    return target_of(facts, fs, chosen)
+
+
 def inputs_from_args(args: argparse.Namespace) -> Inputs:
-    answers = answers_from_args(args)
-    profile = answers.pop("profile", None)
-    if getattr(args, "profile", None):
-        profile = args.profile
-    config = build_config(answers)
+    answers, profile = split_profile(answers_from_args(args))  # the answers file is read once
     fs = RootFS(args.root)
-    return Inputs(fs=fs, facts=probe(fs), config=config, profile=profile)  # type: ignore[arg-type]
+    facts = probe(fs)
+    target = target_for(facts, fs, profile)
+    config = build_config(answers, target=target)
+    if answers.get("address") is None:
+        _address, why = free_default_address(target)
+        if why:
+            SafeWriter(sys.stderr).write_line(f"xenwizard: note: {why}")
+    return Inputs(fs=fs, facts=facts, config=config, profile=profile)
 
 
 def plan_from_args(args: argparse.Namespace) -> tuple[Inputs, Plan]:

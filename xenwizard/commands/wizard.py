@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from xenwizard.commands.common import answers_from_args
-from xenwizard.config import build_config
+from xenwizard.commands.common import config_from_args
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.paths import RUNS_DIR
 from xenwizard.probe import SystemFacts, probe, with_live_facts, with_packages
@@ -30,12 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _answers(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    answers = answers_from_args(args)
-    profile = answers.pop("profile", None)
-    if getattr(args, "profile", None):
-        profile = args.profile
-    config = build_config(answers)  # a bad answers file stops here with one line per problem
-    return config, profile
+    return config_from_args(args)  # a bad answers file stops here with one line per problem
 
 
 def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]

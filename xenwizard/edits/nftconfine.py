@@ -21,7 +21,7 @@ name is refused here, never quoted.
 
 from __future__ import annotations
 
-from xenwizard.config import check_bridge, check_nic
+from xenwizard.config import MAX_IFNAME_LEN, check_bridge, check_nic
 from xenwizard.edits import EditError, EditResult
 
 TABLE_FAMILY = "bridge"
@@ -85,7 +85,7 @@ WantedBy=sysinit.target
 def render_rules(bridge: str, nic: str) -> str:
     """The whole ruleset for the bridge `bridge` whose LAN port is the kernel interface `nic`."""
     for what, value, problem in (
-        ("bridge name", bridge, check_bridge(bridge)),
+        ("bridge name", bridge, check_bridge(bridge, MAX_IFNAME_LEN)),  # no alias here
         ("NIC name", nic, check_nic(nic)),
     ):
         if problem:

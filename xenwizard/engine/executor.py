@@ -172,6 +172,7 @@ class Engine:
         )
         self._emit(RunStarted(journal.run_id, str(self.root.root), titles))
         changed_any = False
+        changed_count = 0
         index = -1
         step: Step | None = None
         self.phase = "apply"
@@ -183,6 +184,7 @@ class Engine:
                 ctx = self._context(journal, index, step.title)
                 changed, notes = self._do(ctx, step, journal)
                 changed_any |= changed
+                changed_count += bool(changed)
                 self._emit(StepFinished(index, step.id, changed, tuple(notes)))
         except BaseException as exc:
             self.phase = "rollback"
@@ -203,7 +205,12 @@ class Engine:
             else ""
         )
         if changed_any:
-            message = f"{len(plan.steps)} steps applied{waiting}"
+            total = len(plan.steps)
+            message = (
+                f"{total} steps applied{waiting}"
+                if changed_count == total
+                else f"{changed_count} of {total} steps changed something{waiting}"
+            )
             result = self._finish(journal, "applied", message)
         elif waiting:
             result = self._finish(journal, "nothing-to-do", f"nothing changed{waiting}")

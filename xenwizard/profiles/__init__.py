@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from importlib import import_module
 
 from xenwizard.config import WizardConfig
@@ -66,7 +67,15 @@ def make_plan(
     config: WizardConfig, facts: SystemFacts, fs: RootFS, profile: str | None = None
 ) -> Plan:
     chosen, reason = select_profile(facts, profile)
-    return chosen.build(config, facts, fs, reason)
+    return pin_profile(chosen.build(config, facts, fs, reason), profile)
 
 
-__all__ = ["PROFILES", "PlanError", "Profile", "make_plan", "select_profile"]
+def pin_profile(plan: Plan, profile: str | None) -> Plan:
+    """The plan whose answers name the profile only when the operator chose one: an answers
+    file from a detected run detects again on the next host instead of forcing this recipe."""
+    if not profile:
+        return plan
+    return replace(plan, answers={"profile": profile, **plan.answers})
+
+
+__all__ = ["PROFILES", "PlanError", "Profile", "make_plan", "pin_profile", "select_profile"]

@@ -30,6 +30,7 @@ class Profile(ABC):
     udp_checksum_default: bool
     toolstack_note: str = ""  # what the toolstack screen says; "" = use the plan's warnings
     asks_nic: bool = False  # the bridge takes over a NIC the operator may choose (--nic)
+    bridge_max_len: int = 15  # Linux's limit; 13 where an alias BR:0 must fit too
     udp_checksum_optional: bool = False  # the plan honours --[no-]udp-checksum-workaround
 
     @abstractmethod
@@ -73,7 +74,7 @@ class Profile(ABC):
             profile_reason=self.plan_reason(reason, facts, fs),
             root=str(fs.root),
             steps=tuple(steps),
-            answers={"profile": self.name, **config.to_answers()},
+            answers=config.to_answers(),
             warnings=tuple(found + self.warnings(config, facts) + warnings(config, facts)),
             toolstack=facts.toolstack,
         )
@@ -227,7 +228,7 @@ def dnsmasq_steps(
     installed = "dnsmasq" in facts.installed_packages
     conf = fs.read_text(dnsmasq.CONF_PATH)
     if installed and not dnsmasq.reads_conf_dir(fs.read_text("etc/default/dnsmasq"), conf):
-        edit = partial(dnsmasq.set_managed_block, config=config)
+        edit = partial(dnsmasq.set_managed_block, config=config, alias_note=alias_note)
         return [
             edit_step(
                 "dnsmasq",

@@ -135,6 +135,31 @@ class CurrentRelease(Profile):
         assert name is not None
         return NicChoice(name, reason, _mac(facts, fs, backend, name), names, backend)
 
+    def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None:
+        """Why `name` cannot be the bridged NIC (None when it can): it must be a configured,
+        physical, non-wireless interface of the target."""
+        if name == "lo":
+            return "is the loopback interface; choose the NIC that carries the LAN"
+        if _wireless(name):
+            return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
+        info = facts.interface(name)
+        if info is not None and info.is_bridge:
+            return "is a bridge already; choose the NIC it should take over"
+        if info is not None and facts.live and not info.is_physical:
+            return "is not a physical interface"
+        backend = self.network_backend(facts, fs)
+        try:
+            names = [n for n, _, _ in _configured(backend, fs)]
+        except EditError:
+            return None  # the bridge step names what is wrong with the file
+        if name in names or (backend == "netplan" and _netplan_id(fs, name) in names):
+            return None
+        where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/*.yaml"
+        known = ", ".join(names) or "none"
+        if info is None:
+            return f"is not an interface of this target (configured in {where}: {known})"
+        return f"is not configured in {where} (configured: {known})"
+
     def ssh_warning(self, config: WizardConfig, facts: SystemFacts, nic: str | None) -> str | None:
         """Plain words when the operator's SSH session runs through the NIC being bridged."""
         if not facts.live or not facts.over_ssh:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from xenwizard.config import WizardConfig
+from xenwizard.config import WizardConfig, check_bridge
 from xenwizard.edits import interfaces, rclocal, sxp, vifbridge
 from xenwizard.plan import Step
 from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
+    PlanError,
     Profile,
     dnsmasq_steps,
     edit_step,
@@ -30,6 +31,7 @@ HOOK_BASE = "usr/lib/xen-tools"  # xen-tools up to 4.3 (Precise ships 4.2)
 
 class UbuntuPrecise(Profile):
     name = "ubuntu-precise"
+    bridge_max_len = 13  # the alias BR:0 must fit Linux's 15 characters
     title = "Ubuntu 12.04 Precise with Xen 4.1 (xend, xm toolstack)"
     toolstack = "xm"
     udp_checksum_default = True
@@ -77,6 +79,9 @@ class UbuntuPrecise(Profile):
         ]
 
     def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
+        too_long = check_bridge(config.bridge, self.bridge_max_len)
+        if too_long:  # answers judged without this profile's target (build_config's default)
+            raise PlanError(f"bridge {config.bridge}: {too_long}")
         packages = packages_step("packages", PACKAGES, facts)
         xen = tuple(p for p in XEN_PACKAGES if p in packages.packages)
         bridge = config.bridge

@@ -66,6 +66,7 @@ class XenWizardApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
+        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),  # the same quit
     ]
 
     def __init__(self, ctx: WizardContext):
@@ -224,7 +225,7 @@ class XenWizardApp(App[int]):
                     page -= 1
                     continue
                 if hasattr(answer, "apply"):
-                    ctx.config = answer.apply(ctx.config)
+                    ctx.config = answer.apply(ctx.config, ctx.target)
                 page += 1
             else:
                 # The last pages (the engine, rich.syntax) load when first needed: start-up.
@@ -321,8 +322,8 @@ class XenWizardApp(App[int]):
             if isinstance(self.screen, ErrorScreen):
                 self.exit(EXIT_ERROR)
             return
-        if self.applied:
-            self.exit(EXIT_DONE)
+        if self.applied or self.apply_outcome in ("applied", "nothing-to-do"):
+            self.exit(EXIT_DONE)  # the changes are made and journaled: nothing is lost
             return
         text = "Nothing on the system has been changed by this session."
 

@@ -227,6 +227,12 @@ class WizardPage(Screen[T], Generic[T]):
         """The page's answers, or None after showing why Next is refused."""
         raise NotImplementedError
 
+    def problem(self, key: str, answers: dict[str, object]) -> str | None:
+        """The core's verdict on the answer `key` (the page's text over the answers so far)."""
+        from xenwizard.config import answer_problem
+
+        return answer_problem(key, answers, self.ctx.config, self.ctx.target)
+
     def first_invalid(self, rows: Iterable[FieldRow]) -> FieldRow | None:
         bad = None
         for row in rows:

@@ -17,11 +17,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
 from xenwizard.config import (
+    Target,
     WizardConfig,
-    check_address,
-    check_bridge,
-    check_dhcp_range,
-    check_lease,
+    build_config,
     check_nic,
     parse_address,
 )
@@ -32,7 +30,6 @@ from xenwizard.tui.screens.state import (
     toolstack_notice,
     toolstack_text,
     usable_hosts,
-    with_address,
 )
 from xenwizard.tui.widgets import TickBox
 
@@ -56,16 +53,21 @@ class BridgeAnswers:
     bridge: str
     nic: str | None = None
 
-    def apply(self, config: WizardConfig) -> WizardConfig:
-        return replace(config, bridge=self.bridge, nic=self.nic or config.nic)
+    def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
+        answers: dict[str, object] = {"bridge": self.bridge}
+        if self.nic:
+            answers["nic"] = self.nic
+        return build_config(answers, config, target)
 
 
 @dataclass(frozen=True)
 class SubnetAnswers:
     address: str
+    allow_overlap: bool = False
 
-    def apply(self, config: WizardConfig) -> WizardConfig:
-        return with_address(config, self.address)
+    def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
+        answers = {"address": self.address, "allow-overlap": self.allow_overlap}
+        return build_config(answers, config, target)  # the DHCP range moves along
 
 
 @dataclass(frozen=True)
@@ -76,15 +78,16 @@ class DhcpAnswers:
     xen_only: bool
     udp_checksum_workaround: bool | None = None
 
-    def apply(self, config: WizardConfig) -> WizardConfig:
-        udp = self.udp_checksum_workaround
-        return replace(
+    def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
+        return build_config(
+            {
+                "dhcp-range": f"{self.start}-{self.end}",
+                "lease": self.lease,
+                "dhcp-xen-only": self.xen_only,
+                "udp-checksum-workaround": self.udp_checksum_workaround,
+            },
             config,
-            dhcp_start=self.start,
-            dhcp_end=self.end,
-            lease=self.lease,
-            dhcp_xen_only=self.xen_only,
-            udp_checksum_workaround=config.udp_checksum_workaround if udp is None else udp,
+            target,
         )
 
 
@@ -107,9 +110,10 @@ class WelcomeScreen(WizardPage[Start | RollbackRequest]):
     HELP = """
 xenwizard makes this server a Xen host: guests on a bridge, addresses from dnsmasq.
 
-It asks four things (bridge name, guest subnet, DHCP range, toolstack), then shows
-every change as a diff. Nothing changes before you confirm on the preview page.
-Every change is journaled first and undone if any step fails.
+It asks for the bridge name, guest subnet and DHCP range (on Ubuntu 12.04 also
+to keep the xm toolstack), then shows every change as a diff. Nothing changes
+before you confirm on the preview page. Every change is journaled first and
+undone if any step fails.
 
 Below are the facts it found about the target: the release and the recipe
 (profile) chosen for it, Xen, the toolstack, interfaces and the default route,
@@ -126,9 +130,11 @@ An earlier run that was killed half-way is offered for rollback (r).
         ctx = self.ctx
         # Scrolls rather than cuts off when a host has many interfaces and a warning too.
         with VerticalScroll(id="welcome-scroll"):
+            # The toolstack page asks only where xm must be kept; elsewhere it only informs.
+            questions = "Four questions" if ctx.toolstack == "xm" else "Three questions"
             yield Static(
                 "xenwizard turns this server into a Xen host: guests sit on a bridge and get\n"
-                "addresses from dnsmasq. Four questions, then a preview of every change;\n"
+                f"addresses from dnsmasq. {questions}, then a preview of every change;\n"
                 "nothing is changed before you confirm, and a failed step is rolled back.",
                 markup=False,
                 classes="intro",
@@ -288,7 +294,10 @@ choosing it would take that interface over.
             classes="intro",
         )
         self.bridge_row = FieldRow(
-            "Bridge name", self.typed("bridge", ctx.config.bridge), check_bridge, field_id="bridge"
+            "Bridge name",
+            self.typed("bridge", ctx.config.bridge),
+            lambda text: self.problem("bridge", {"bridge": text}),
+            field_id="bridge",
         )
         yield self.bridge_row
         self.nic_row: FieldRow | None = None
@@ -298,7 +307,7 @@ choosing it would take that interface over.
             choice = ctx.nic_choice(detected=True)
             self.detected_nic = getattr(choice, "name", None)
             nic = self.typed("nic", ctx.config.nic or self.detected_nic or "")
-            self.nic_row = FieldRow("NIC to bridge", nic, check_nic, field_id="nic")
+            self.nic_row = FieldRow("NIC to bridge", nic, self._check_nic, field_id="nic")
             yield self.nic_row
             yield Static(_nic_hint(choice), markup=False, classes="hint", id="nic-hint")
         yield Static("", id="clash", markup=False, classes="warning")
@@ -309,10 +318,18 @@ choosing it would take that interface over.
             id="interfaces",
         )
 
+    def _check_nic(self, text: str) -> str | None:
+        """The core's verdict on the NIC together with the bridge name as typed now."""
+        if not text:
+            return check_nic(text)  # an empty answer means "detect"; this field must be filled
+        bridge = self.bridge_row.value if hasattr(self, "bridge_row") else self.ctx.config.bridge
+        answers = {"bridge": bridge, "nic": text}
+        if self.problem("bridge", answers) is not None:
+            answers.pop("bridge")  # a bad bridge name is the bridge field's reason, not this one
+        return self.problem("nic", answers)
+
     def on_mount(self) -> None:
         self.update_bridge()
-        if self.nic_row is not None:
-            self.nic_row.check_now()
         self.bridge_row.input.focus()
 
     # Changed events carry the verdict on the text of their moment; in a burst the field has
@@ -325,6 +342,8 @@ choosing it would take that interface over.
 
     def update_bridge(self) -> None:
         valid = self.bridge_row.check_now()
+        if self.nic_row is not None:
+            self.nic_row.check_now()  # the NIC is judged against the bridge name
         clash = bridge_clash(self.bridge_row.value, self.ctx.facts) if valid else None
         existing = self.ctx.facts.interface(self.bridge_row.value) if valid else None
         text = ""
@@ -337,13 +356,6 @@ choosing it would take that interface over.
     def collect(self) -> BridgeAnswers | None:
         rows = [self.bridge_row] + ([self.nic_row] if self.nic_row else [])
         if self.first_invalid(rows):
-            return None
-        if self.nic_row is not None and self.nic_row.value == self.bridge_row.value:
-            nic_row, bridge_row = self.nic_row, self.bridge_row
-            self.refuse(
-                "Next is refused: the NIC must differ from the bridge name.",
-                lambda: nic_row.value == bridge_row.value,
-            )
             return None
         nic = self.nic_row.value if self.nic_row else None
         if nic is not None and nic == self.detected_nic and self.ctx.config.nic is None:
@@ -377,8 +389,9 @@ it (dnsmasq answers from there; it is also the guests' gateway if you route).
 
 Write it as ADDRESS/PREFIX, e.g. 10.0.0.1/24. The page shows the netmask,
 broadcast, network and how many hosts fit. A subnet that overlaps an address
-already on this machine (or configured in /etc/network/interfaces) is flagged:
-the same network on two interfaces breaks routing.
+already on this machine (or configured in /etc/network/interfaces) is refused:
+the same network on two interfaces breaks routing. The switch below allows it
+anyway; the preview then says so.
 """
 
     def compose_body(self) -> Iterable[Widget]:
@@ -390,13 +403,27 @@ the same network on two interfaces breaks routing.
         self.row = FieldRow(
             "Host address",
             self.typed("address", self.ctx.config.address),
-            check_address,
+            lambda text: self.problem("address", self.answers(text)),
             field_id="address",
             placeholder="10.0.0.1/24",
         )
         yield self.row
         yield Static("", id="subnet-facts", markup=False)
         yield Static("", id="overlap", markup=False, classes="warning")
+        self.allow = TickBox(
+            "Allow a subnet that clashes with this host's networks (not advised)",
+            self.typed("allow-overlap", self.ctx.config.allow_overlap),
+            id="allow-overlap",
+            compact=True,
+        )
+        yield self.allow
+
+    def answers(self, text: str) -> dict[str, object]:
+        allow = self.allow.value if hasattr(self, "allow") else self.ctx.config.allow_overlap
+        return {"address": text, "allow-overlap": allow}
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.update_facts()
 
     def on_mount(self) -> None:
         self.update_facts()
@@ -409,7 +436,8 @@ the same network on two interfaces breaks routing.
         facts = self.query_one("#subnet-facts", Static)
         overlap = self.query_one("#overlap", Static)
         iface = parse_address(self.row.value)
-        if not self.row.check_now() or isinstance(iface, str):
+        valid = self.row.check_now()
+        if isinstance(iface, str):
             facts.update("")
             overlap.update("")
             return
@@ -425,8 +453,9 @@ the same network on two interfaces breaks routing.
                 ]
             )
         )
-        found = subnet_overlaps(replace(self.ctx.config, address=self.row.value), self.ctx.facts)
-        overlap.update("\n".join(f"WARNING: {line}" for line in found[:4]))
+        found = subnet_overlaps(replace(self.ctx.config, address=str(iface)), self.ctx.facts)
+        word = "ALLOWED" if valid else "REFUSED"
+        overlap.update("\n".join(f"{word}: {line}" for line in found[:4]))
 
     def host_text(self, iface: ipaddress.IPv4Interface) -> str:
         cfg = self.ctx.config
@@ -436,7 +465,7 @@ the same network on two interfaces breaks routing.
     def collect(self) -> SubnetAnswers | None:
         if self.first_invalid([self.row]):
             return None
-        return SubnetAnswers(str(parse_address(self.row.value)))
+        return SubnetAnswers(self.row.value, self.allow.value)
 
 
 # --- DHCP --------------------------------------------------------------------------------------
@@ -478,7 +507,10 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
         )
         yield self.end_row
         self.lease_row = FieldRow(
-            "Lease time", self.typed("lease", cfg.lease), check_lease, field_id="lease"
+            "Lease time",
+            self.typed("lease", cfg.lease),
+            lambda text: self.problem("lease", {"lease": text}),
+            field_id="lease",
         )
         yield self.lease_row
         yield Static("", id="dhcp-count", markup=False)
@@ -515,7 +547,8 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
             return None  # the inputs validate once as they are built; on_mount checks both
         start = self.start_row.input.value.strip()
         end = self.end_row.input.value.strip()
-        return check_dhcp_range(start, end, self.ctx.config.address)
+        answers = {"dhcp-range": f"{start}-{end}"}
+        return self.problem("dhcp-range", answers)
 
     def on_mount(self) -> None:
         self.refresh_range()
@@ -532,14 +565,15 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
         # The rule is about the pair: both fields show the same reason.
         start_ok = self.start_row.check_now()
         self.end_row.check_now()
-        count = self.query_one("#dhcp-count", Static)
+        count_text = self.query_one("#dhcp-count", Static)
         if start_ok:
             cfg = replace(
                 self.ctx.config, dhcp_start=self.start_row.value, dhcp_end=self.end_row.value
             )
-            count.update(f"{cfg.dhcp_count} addresses for guests")
+            count = cfg.dhcp_count
+            count_text.update(f"{count} address{'' if count == 1 else 'es'} for guests")
         else:
-            count.update("")
+            count_text.update("")
 
     def collect(self) -> DhcpAnswers | None:
         if self.first_invalid([self.start_row, self.end_row, self.lease_row]):

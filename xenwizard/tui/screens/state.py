@@ -13,11 +13,11 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from xenwizard.config import WizardConfig, check_dhcp_range
+from xenwizard.config import Target, WizardConfig
 from xenwizard.engine.runner import Runner
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
-from xenwizard.profiles import PlanError, Profile, make_plan, select_profile
+from xenwizard.profiles import PlanError, Profile, make_plan, pin_profile, select_profile
 from xenwizard.rootfs import RootFS
 
 PlanFactory = Callable[[WizardConfig], Plan]
@@ -55,6 +55,13 @@ class WizardContext:
             self.profile, self.profile_reason = select_profile(self.facts, self.profile_name)
         except PlanError as exc:
             self.profile_error = str(exc)
+
+    @property
+    def target(self) -> Target:
+        """What the answers must not clash with here (as far as the facts are detected)."""
+        from xenwizard.preflight import target_of
+
+        return target_of(self.facts, self.fs, self.profile)
 
     @property
     def detecting(self) -> bool:
@@ -169,7 +176,8 @@ class WizardContext:
         --profile", and the saved plan would say so too."""
         if self.profile is None:
             return make_plan(config, self.facts, self.fs, self.profile_name)
-        return self.profile.build(config, self.facts, self.fs, self.profile_reason)
+        plan = self.profile.build(config, self.facts, self.fs, self.profile_reason)
+        return pin_profile(plan, self.profile_name)
 
 
 # --- small derived facts the screens display --------------------------------------------------
@@ -177,32 +185,6 @@ class WizardContext:
 
 def usable_hosts(net: ipaddress.IPv4Network) -> int:
     return max(net.num_addresses - 2, 0)
-
-
-def suggest_range(config: WizardConfig) -> tuple[str, str]:
-    """Keep the DHCP range when it still fits the subnet, else propose one inside it."""
-    if check_dhcp_range(config.dhcp_start, config.dhcp_end, config.address) is None:
-        return config.dhcp_start, config.dhcp_end
-    iface = config.interface
-    net = iface.network
-    first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
-    host = int(iface.ip)
-    if last - first >= 100:
-        start, end = first + 9, first + 99
-        if start <= host <= end:
-            start, end = host + 1, min(host + 91, last)
-    elif host - first >= last - host:
-        start, end = first, host - 1
-    else:
-        start, end = host + 1, last
-    return str(ipaddress.IPv4Address(start)), str(ipaddress.IPv4Address(end))
-
-
-def with_address(config: WizardConfig, address: str) -> WizardConfig:
-    """The config with a new subnet, its DHCP range moved along when it no longer fits."""
-    moved = replace(config, address=address)
-    start, end = suggest_range(moved)
-    return replace(moved, dhcp_start=start, dhcp_end=end)
 
 
 def interfaces_lines(facts: SystemFacts, *, loopback: bool = True) -> list[str]:
