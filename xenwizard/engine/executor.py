@@ -142,13 +142,14 @@ class Engine:
         with self._locked("rollback"):
             try:
                 journal = Journal.open(self.root, run_id)
+                records = journal.records(for_undo=True)  # the whole journal, before any undo
             except JournalError as exc:
                 raise EngineError(str(exc)) from None
             self._check_rollbackable(journal)
             self._log = EventLog(self.root, run_id)
             self.phase = "rollback"
             try:
-                outcome, message = self._undo(journal, journal.records(), "requested")
+                outcome, message = self._undo(journal, records, "requested")
                 return self._finish(journal, outcome, message)
             finally:
                 self.phase = "done"

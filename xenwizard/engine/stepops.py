@@ -102,6 +102,11 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
     state = "undone"
     if intent["existed"]:
         original = ctx.journal.read_backup(intent["backup"])
+        if sha256(original) != intent["sha_before"]:
+            raise StepError(
+                f"{intent['real']}: its backup {intent['backup']} does not match the journal; "
+                "left as it is"
+            )
         st = os.lstat(real) if current is not None else None
         if (
             current == original
@@ -115,7 +120,7 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
             atomic.write_atomic(
                 real,
                 original,
-                mode=intent["mode"],
+                mode=restored_mode(intent["mode"], st),
                 uid=intent["uid"],
                 gid=intent["gid"],
                 mtime_ns=intent["mtime_ns"],
@@ -128,6 +133,15 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
         state = "nothing-to-undo"
     remove_dirs(ctx.root, intent.get("dirs", []))
     return state
+
+
+def restored_mode(mode: int, current: os.stat_result | None) -> int:
+    """The journaled mode, without a setuid, setgid or sticky bit the file there now lacks:
+    the journal lives in the root, so a mode it names never gains privileges by itself (the
+    file xenwizard wrote kept the original's bits; one that lost them keeps them lost)."""
+    special = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
+    kept = stat.S_IMODE(current.st_mode) & special if current is not None else 0
+    return (mode & ~special) | (mode & kept)
 
 
 def _keep_unexpected(ctx: StepContext, intent: Record, current: bytes | None) -> str | None:
@@ -266,7 +280,7 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
 
 
 def do_command(ctx: StepContext, step: RunCommand) -> tuple[bool, tuple[str, ...]]:
-    ctx.intent(step.id, "command", argv=list(step.argv), undo_argv=step.undo_argv)
+    ctx.intent(step.id, "command", argv=list(step.argv))
     code = ctx.run(list(step.argv))
     if code != 0:
         raise StepError(f"{step.argv[0]} exited with status {code}")
@@ -275,11 +289,6 @@ def do_command(ctx: StepContext, step: RunCommand) -> tuple[bool, tuple[str, ...
 
 
 def undo_command(ctx: StepContext, intent: Record) -> str:
-    """Runs the step's undo command (which must be safe whether or not the command ran)."""
-    undo = intent.get("undo_argv")
-    if not undo:
-        return "nothing-to-undo: the command has no undo"
-    code = ctx.run(list(undo))
-    if code != 0:
-        raise StepError(f"{undo[0]} exited with status {code}")
-    return "undone"
+    """A command step has no undo: the journal is data, never a command to run (no profile
+    uses one; a step that needs undoing is a kind of its own with checked arguments)."""
+    return "nothing-to-undo: the command has no undo"
