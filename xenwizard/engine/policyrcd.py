@@ -13,6 +13,7 @@ from pathlib import Path
 from xenwizard.engine import atomic
 from xenwizard.engine.journal import Record
 from xenwizard.engine.stepcontext import StepContext, remove_dirs
+from xenwizard.rootfs import RootError, read_regular
 
 # While apt-get runs through `chroot ROOT`, maintainer scripts must not start or stop the
 # target's services: they would run on this host (its network, its ports, its pid files).
@@ -31,7 +32,12 @@ def _is_ours(path: Path) -> bool:
         st = os.lstat(path)
     except FileNotFoundError:
         return False
-    return stat.S_ISREG(st.st_mode) and path.read_bytes() == POLICY_RC_D_TEXT
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        return read_regular(path, POLICY_RC_D, 4096, follow=False) == POLICY_RC_D_TEXT
+    except RootError:
+        return False
 
 
 def _policy_records(ctx: StepContext, intent: Record) -> tuple[bool, list[str]]:

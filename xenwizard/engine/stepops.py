@@ -20,7 +20,7 @@ from xenwizard.engine.freshness import link_location, stale
 from xenwizard.engine.journal import Record
 from xenwizard.engine.stepcontext import StepContext, StepError, remove_dirs
 from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink, executable_mode
-from xenwizard.rootfs import ENCODING, ERRORS, RootFS
+from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS, read_regular
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 
@@ -30,15 +30,12 @@ def sha256(data: bytes | None) -> str | None:
 
 
 def _read_regular(path: Path, rel: str) -> bytes | None:
-    """The file's bytes, None when absent; a directory or device there is an error."""
+    """The file's bytes, None when absent; a directory, FIFO or device there is an error (the
+    file is checked on the open descriptor, with no link followed)."""
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        raise StepError(f"{rel}: not a regular file; expected a text file")
-    with open(path, "rb") as handle:
-        return handle.read()
+        return read_regular(path, rel, follow=False)
+    except RootError as exc:
+        raise StepError(f"{exc}; expected a text file") from None
 
 
 def _real(root: RootFS, rel: str) -> tuple[Path, str]:
