@@ -6,6 +6,7 @@ through `..` or a symlink, so nothing is ever read or written outside `--root`.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path, PurePosixPath
@@ -94,6 +95,30 @@ class RootFS:
             raise RootError(f"root {self.root}: not readable; run as root or choose another --root")
         self.real_root = Path(os.path.realpath(self.root))
 
+    def open_dir(self, host_dir: str | os.PathLike[str]) -> int:
+        """A descriptor of a directory inside the root, given as its host path (a real path:
+        no link in it), opened beneath the root's own descriptor with no link followed, so a
+        directory swapped for a symlink meanwhile is refused (RootError), never left through."""
+        from xenwizard.beneath import open_dir_beneath
+
+        try:
+            rel = Path(host_dir).relative_to(self.real_root).as_posix()
+        except ValueError:
+            raise RootError(f"{host_dir}: outside the root {self.real_root}") from None
+        rel = "" if rel == "." else rel
+        root_fd = os.open(self.real_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return open_dir_beneath(root_fd, rel)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EXDEV, errno.ENOTDIR):
+                raise RootError(
+                    f"{rel}: a symlink or non-directory is in its way (changed while xenwizard "
+                    "works on it?); refusing to write through it"
+                ) from None
+            raise
+        finally:
+            os.close(root_fd)
+
     @property
     def is_live(self) -> bool:
         """True when the root is this machine's own `/` (live interfaces and routes apply)."""
@@ -105,7 +130,10 @@ class RootFS:
         if ".." in pure.parts:
             raise RootError(f"{rel}: path leaves the root through '..'")
         host = self.real_root.joinpath(*pure.parts)
-        resolved = Path(os.path.realpath(host))
+        try:
+            resolved = Path(os.path.realpath(host))
+        except OSError as exc:  # e.g. a link swapped for a directory while it was resolved
+            raise RootError(f"{rel}: cannot be resolved: {exc.strerror or exc}") from None
         if resolved != self.real_root and self.real_root not in resolved.parents:
             raise RootError(
                 f"{rel}: resolves to {resolved}, outside the root {self.real_root} "

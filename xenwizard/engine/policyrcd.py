@@ -105,8 +105,8 @@ def held(
         return
     try:
         if not os.path.lexists(path):
-            atomic.make_dirs([ctx.root.path(d) for d in dirs])
-            atomic.write_atomic(path, POLICY_RC_D_TEXT, mode=0o755)
+            atomic.make_dirs([ctx.root.path(d) for d in dirs], root=ctx.root)
+            atomic.write_atomic(path, POLICY_RC_D_TEXT, mode=0o755, root=ctx.root)
             ctx.output(f"xenwizard: {POLICY_RC_D} in place: maintainer scripts start no service")
         yield
     finally:  # also when making it failed halfway: no directory of ours is left either
@@ -116,10 +116,9 @@ def held(
 def _remove_policy(ctx: StepContext, path: Path, dirs: list[str]) -> None:
     tmp = atomic.tmp_path(path)
     if os.path.lexists(tmp):
-        os.unlink(tmp)
+        atomic.unlink_at(tmp, ctx.root)
     if _is_ours(path):
-        os.unlink(path)
-        atomic.fsync_dir(path.parent)
+        atomic.unlink_at(path, ctx.root)
         ctx.output(f"xenwizard: {POLICY_RC_D} removed again")
     remove_dirs(ctx.root, sorted(set(dirs), key=len))
     with suppress(OSError):  # informational: a later rollback finds no file either way

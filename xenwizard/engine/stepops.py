@@ -81,11 +81,13 @@ def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
         sha_after=sha256(new),
         dirs=[d.relative_to(ctx.root.real_root).as_posix() for d in dirs],
     )
-    atomic.make_dirs(dirs)
+    atomic.make_dirs(dirs, root=ctx.root)
     if st is not None:
-        atomic.write_atomic(real, new, mode=wanted_mode, uid=st.st_uid, gid=st.st_gid)
+        atomic.write_atomic(
+            real, new, mode=wanted_mode, uid=st.st_uid, gid=st.st_gid, root=ctx.root
+        )
     else:
-        atomic.write_atomic(real, new, mode=step.mode)
+        atomic.write_atomic(real, new, mode=step.mode, root=ctx.root)
     ctx.result(changed=True)
     return True, notes
 
@@ -94,7 +96,7 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
     real = ctx.root.path(intent["real"])
     tmp = atomic.tmp_path(real)
     if os.path.lexists(tmp):
-        os.unlink(tmp)
+        atomic.unlink_at(tmp, ctx.root)
     current = _read_regular(real, intent["real"]) if os.path.lexists(real) else None
     state = "undone"
     if intent["existed"]:
@@ -121,11 +123,11 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
                 uid=intent["uid"],
                 gid=intent["gid"],
                 mtime_ns=intent["mtime_ns"],
+                root=ctx.root,
             )
     elif os.path.lexists(real):
         state = _keep_unexpected(ctx, intent, current) or state
-        os.unlink(real)
-        atomic.fsync_dir(real.parent)
+        atomic.unlink_at(real, ctx.root)
     else:
         state = "nothing-to-undo"
     remove_dirs(ctx.root, intent.get("dirs", []))
@@ -176,9 +178,13 @@ def do_symlink(ctx: StepContext, step: Symlink) -> tuple[bool, tuple[str, ...]]:
         target=step.target,
         dirs=[d.relative_to(ctx.root.real_root).as_posix() for d in dirs],
     )
-    atomic.make_dirs(dirs)
-    os.symlink(step.target, link)
-    atomic.fsync_dir(link.parent)
+    atomic.make_dirs(dirs, root=ctx.root)
+    dir_fd = ctx.root.open_dir(link.parent)  # the link is made inside the root, never beside it
+    try:
+        os.symlink(step.target, link.name, dir_fd=dir_fd)
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
     ctx.result(changed=True)
     return True, step.notes
 
@@ -190,8 +196,7 @@ def undo_symlink(ctx: StepContext, intent: Record) -> str:
     elif not link.is_symlink() or os.readlink(link) != intent["target"]:
         return f"left-alone: {intent['path']} is no longer the link xenwizard made"
     else:
-        os.unlink(link)
-        atomic.fsync_dir(link.parent)
+        atomic.unlink_at(link, ctx.root)
         state = "undone"
     remove_dirs(ctx.root, intent.get("dirs", []))
     return state
