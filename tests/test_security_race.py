@@ -7,9 +7,12 @@ true (each run rolls back, from the journal alone, to the original tree)."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
-import multiprocessing
 import os
+import select
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,44 +37,64 @@ def exchange(a: Path, b: Path) -> None:
         raise OSError(err, os.strerror(err))
 
 
-def _swap_loop(a: Path, b: Path, go, idle, quit_) -> None:  # type: ignore[no-untyped-def]
-    """In its own process (no GIL between it and the engine): while `go` is set, swap `a` and
-    `b` as fast as it can; when cleared, put them back and set `idle`."""
-    while not quit_.is_set():
-        if not go.wait(0.05):
-            continue
-        idle.clear()
-        swapped = False
-        while go.is_set():
-            exchange(a, b)
+SWAP_LOOP = r"""
+import ctypes, os, select, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = (os.fsencode(x) for x in sys.argv[1:3])
+def exchange():
+    if libc.renameat2(-100, a, -100, b, 2):
+        raise OSError(ctypes.get_errno(), "renameat2")
+cmd_in, out = sys.stdin.fileno(), sys.stdout.fileno()
+while True:
+    cmd = os.read(cmd_in, 1)
+    if cmd != b"g":
+        break
+    swapped = False
+    while True:
+        for _ in range(8):
+            exchange()
             swapped = not swapped
-        if swapped:
-            exchange(a, b)
-        idle.set()
+        if select.select([cmd_in], [], [], 0)[0]:
+            break
+    if os.read(cmd_in, 1) != b"s":
+        break
+    if swapped:
+        exchange()
+    os.write(out, b"i")
+"""
 
 
 class Swapper:
+    """Swaps two names as fast as it can, in a process of its own (no GIL shared with the
+    engine, no fork of a threaded test process); puts them back on each pause."""
+
     def __init__(self, a: Path, b: Path):
-        ctx = multiprocessing.get_context("fork")
-        self.go, self.idle, self.quit = ctx.Event(), ctx.Event(), ctx.Event()
-        self.idle.set()
-        self.proc = ctx.Process(
-            target=_swap_loop, args=(a, b, self.go, self.idle, self.quit), daemon=True
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SWAP_LOOP, str(a), str(b)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
         )
-        self.proc.start()
 
     def start(self) -> None:
-        self.idle.clear()
-        self.go.set()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"g")
 
     def pause(self) -> None:
-        self.go.clear()
-        assert self.idle.wait(10), "the swapper did not stop"
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(b"s")
+        ready = select.select([self.proc.stdout], [], [], 10)[0]
+        assert ready and self.proc.stdout.read(1) == b"i", "the swapper did not stop"
 
     def close(self) -> None:
-        self.go.clear()
-        self.quit.set()
-        self.proc.join(10)
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def test_a_directory_swapped_for_a_symlink_out_of_the_root_is_never_written_through(
