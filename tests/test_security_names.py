@@ -130,3 +130,18 @@ def test_the_product_has_no_ready_file_hook() -> None:
     ]
     assert hits == []
     assert "XENWIZARD_READY_FILE" in (REPO / "bench/wizard_ready.py").read_text()
+
+
+def test_terminal_text_keeps_lines_and_escapes_the_rest() -> None:
+    from xenwizard.textsafe import escape_control, terminal_text
+
+    assert escape_control(f"a{ESC}]0;t\x07b\tc") == "a\\x1b]0;t\\x07b\tc"
+    assert terminal_text(f"one{ESC}[2J\ntwo\n") == "one\\x1b[2J\ntwo\n"
+
+
+def test_a_run_dir_with_control_characters_in_its_name_is_not_listed(tmp_path: Path) -> None:
+    from xenwizard.engine.journal import Journal, list_runs
+
+    root = fresh_root(tmp_path)
+    Journal.create(RootFS(root), f"x{ESC}]0;t", {"steps": []}, {}).append({"type": "run"})
+    assert list_runs(RootFS(root)) == []

@@ -16,3 +16,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 def escape_control(text: str) -> str:
     """`text` with every control character (C0 but tab, DEL, C1) as a `\\xNN` escape."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def terminal_text(text: str) -> str:
+    """Multi-line text for a terminal: each line escaped, the line breaks kept."""
+    return "\n".join(escape_control(line) for line in text.split("\n"))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import stat
 import time
@@ -37,6 +38,7 @@ from xenwizard.rootfs import RootFS
 STATE_DIR = "var/lib/xenwizard"
 RUNS_DIR = f"{STATE_DIR}/runs"
 LOG_FILE = "var/log/xenwizard.log"
+RUN_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 MAX_JOURNAL = 64 * 1024 * 1024  # far beyond any real run; a bigger one is not ours
 MAX_BACKUP = 256 * 1024 * 1024
 
@@ -307,8 +309,8 @@ def iter_runs(root: RootFS) -> Iterator[Journal]:
     except (FileNotFoundError, NotADirectoryError):
         return
     for name in names:
-        if name.startswith(".") or not os.path.lexists(base / name / "journal.jsonl"):
-            continue
+        if not RUN_NAME_RE.match(name) or not os.path.lexists(base / name / "journal.jsonl"):
+            continue  # a name xenwizard never makes (control characters, a leading dot)
         try:
             check_run_dir(base / name)
         except JournalError:
