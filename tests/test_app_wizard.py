@@ -200,7 +200,9 @@ class TestWholeWizard:
         crash_runner.gone = lambda: True  # the blocking step "dies" at once
         engine = Engine(plan, ctx.fs, crash_runner, None, skip_packages=True)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr("xenwizard.engine.executor.Engine._undo", lambda self, j, r, reason: ("x", ""))
+            mp.setattr(
+                "xenwizard.engine.executor.Engine._undo", lambda self, j, r, reason: ("x", "")
+            )
             mp.setattr("xenwizard.engine.executor.Engine._finish", lambda *a: None)
             engine.apply()
         from xenwizard.engine.journal import unfinished_runs
