@@ -12,6 +12,7 @@ from xenwizard.answers import AnswersError
 from xenwizard.config import ConfigError
 from xenwizard.profiles.base import PlanError
 from xenwizard.rootfs import RootError
+from xenwizard.textsafe import escape_control
 
 EXIT_ERROR = 1
 
@@ -51,5 +52,5 @@ def report_errors() -> Iterator[Outcome]:
 
             traceback.print_exc()
         for line in error_lines(exc):
-            print(f"xenwizard: error: {line}", file=sys.stderr)
+            print(f"xenwizard: error: {escape_control(line)}", file=sys.stderr)
         outcome.code = EXIT_ERROR

@@ -118,7 +118,7 @@ def check_ifupdown(
         state = Path(scratch) / "state"
         state.mkdir()
         base = [ifup, "--no-act", "--no-mappings", "--state-dir", str(state), "-i", str(path)]
-        for extra in (["-a"], list(interfaces)):
+        for extra in (["-a"], ["--", *interfaces] if interfaces else []):
             if not extra:
                 continue
             try:

@@ -101,7 +101,6 @@ class RunCommand:
     id: str
     title: str
     argv: tuple[str, ...]
-    undo_argv: tuple[str, ...] | None = None
     notes: tuple[str, ...] = ()
     kind: str = "command"
 

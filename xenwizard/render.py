@@ -85,3 +85,17 @@ def plan_data(plan: Plan) -> dict[str, object]:
         "facts": {"toolstack": plan.toolstack},
         "steps": [step_data(s) for s in plan.steps],
     }
+
+
+def root_only_files(plan: Plan) -> list[str]:
+    """Files whose diff context the plan shows but only root may read (mode without group or
+    other read): a saved plan then holds lines of them, so it is written 0600 and says so."""
+    return [
+        step.path
+        for step in plan.steps
+        if isinstance(step, EditFile)
+        and step.before
+        and step.mode_before is not None
+        and not step.mode_before & 0o044
+        and step.diff()
+    ]

@@ -6,16 +6,80 @@ through `..` or a symlink, so nothing is ever read or written outside `--root`.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path, PurePosixPath
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"  # odd bytes round-trip unchanged instead of failing to decode
+MAX_FILE = 32 * 1024 * 1024  # no configuration file xenwizard reads comes near this
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFLNK: "a symlink",
+}
 
 
 class RootError(OSError):
     """A path problem reported to the operator as one line (missing root, escape, unreadable)."""
+
+
+def file_kind(mode: int) -> str:
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def read_regular(
+    host: str | os.PathLike[str], rel: str, limit: int = MAX_FILE, *, follow: bool = True
+) -> bytes | None:
+    """Bytes of a regular file, None when absent. Opened non-blocking (a FIFO cannot hang the
+    open), checked with fstat on the open file (no swap between check and read), size-capped
+    (a device or a huge file is an error naming the file, not a MemoryError)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(host, flags)
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise RootError(f"{rel}: is a directory; expected a file") from None
+    except PermissionError:
+        raise RootError(f"{rel}: not readable (permission denied); run as root") from None
+    except OSError as exc:
+        if not follow and os.path.islink(host):
+            raise RootError(f"{rel}: is a symlink; expected a regular file") from None
+        raise RootError(f"{rel}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise RootError(f"{rel}: is a directory; expected a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise RootError(
+                f"{rel}: is {file_kind(st.st_mode)}, not a regular file; refusing to read it"
+            )
+        if st.st_size > limit:
+            raise RootError(
+                f"{rel}: too big ({st.st_size} bytes, at most {limit}); refusing to read it"
+            )
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except OSError as exc:
+                raise RootError(f"{rel}: cannot be read: {exc.strerror or exc}") from None
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise RootError(f"{rel}: grew past {limit} bytes while read; refusing to read it")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class RootFS:
@@ -31,6 +95,30 @@ class RootFS:
             raise RootError(f"root {self.root}: not readable; run as root or choose another --root")
         self.real_root = Path(os.path.realpath(self.root))
 
+    def open_dir(self, host_dir: str | os.PathLike[str]) -> int:
+        """A descriptor of a directory inside the root, given as its host path (a real path:
+        no link in it), opened beneath the root's own descriptor with no link followed, so a
+        directory swapped for a symlink meanwhile is refused (RootError), never left through."""
+        from xenwizard.beneath import open_dir_beneath
+
+        try:
+            rel = Path(host_dir).relative_to(self.real_root).as_posix()
+        except ValueError:
+            raise RootError(f"{host_dir}: outside the root {self.real_root}") from None
+        rel = "" if rel == "." else rel
+        root_fd = os.open(self.real_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return open_dir_beneath(root_fd, rel)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EXDEV, errno.ENOTDIR):
+                raise RootError(
+                    f"{rel}: a symlink or non-directory is in its way (changed while xenwizard "
+                    "works on it?); refusing to write through it"
+                ) from None
+            raise
+        finally:
+            os.close(root_fd)
+
     @property
     def is_live(self) -> bool:
         """True when the root is this machine's own `/` (live interfaces and routes apply)."""
@@ -42,7 +130,10 @@ class RootFS:
         if ".." in pure.parts:
             raise RootError(f"{rel}: path leaves the root through '..'")
         host = self.real_root.joinpath(*pure.parts)
-        resolved = Path(os.path.realpath(host))
+        try:
+            resolved = Path(os.path.realpath(host))
+        except OSError as exc:  # e.g. a link swapped for a directory while it was resolved
+            raise RootError(f"{rel}: cannot be resolved: {exc.strerror or exc}") from None
         if resolved != self.real_root and self.real_root not in resolved.parents:
             raise RootError(
                 f"{rel}: resolves to {resolved}, outside the root {self.real_root} "
@@ -71,18 +162,13 @@ class RootFS:
 
     def read_text(self, rel: str) -> str | None:
         """The file's text with line endings untouched, or None when it does not exist."""
-        host = self.path(rel)
-        try:
-            with open(host, encoding=ENCODING, errors=ERRORS, newline="") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return None
-        except IsADirectoryError:
-            raise RootError(f"{rel}: is a directory; expected a file") from None
-        except PermissionError:
-            raise RootError(f"{rel}: not readable (permission denied); run as root") from None
-        except OSError as exc:
-            raise RootError(f"{rel}: cannot be read: {exc.strerror or exc}") from None
+        data = self.read_bytes(rel)
+        return None if data is None else data.decode(ENCODING, ERRORS)
+
+    def read_bytes(self, rel: str, limit: int | None = None) -> bytes | None:
+        """A regular file's bytes (a FIFO, a device or an over-sized file is an error, never
+        a hang), or None when it does not exist."""
+        return read_regular(self.path(rel), rel, MAX_FILE if limit is None else limit)
 
     def listdir(self, rel: str) -> list[str]:
         host = self.path(rel)

@@ -10,6 +10,7 @@ from xenwizard.commands.runs import EXIT_OK, warn_unfinished
 from xenwizard.engine.journal import RunInfo, list_runs
 from xenwizard.hangup import SafeWriter
 from xenwizard.rootfs import RootFS
+from xenwizard.textsafe import escape_control
 
 
 def state_text(info: RunInfo) -> str:
@@ -49,5 +50,6 @@ def run(args: argparse.Namespace) -> int:
     for r in runs:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.started))
         files = ", ".join(r.files) or "-"
-        out.write_line(f"{r.run_id:<22} {started:<20} {state_text(r):<28} {files}")
+        line = f"{r.run_id:<22} {started:<20} {state_text(r):<28} {files}"
+        out.write_line(escape_control(line))  # the journal lives in the root: shown escaped
     return EXIT_OK

@@ -30,7 +30,12 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(json.dumps(plan_data(plan), indent=2) + "\n")
     else:
-        sys.stdout.write(plan_text(plan))
+        text = plan_text(plan)
+        if sys.stdout.isatty():  # the root's own lines: shown, never obeyed, by a terminal
+            from xenwizard.textsafe import terminal_text
+
+            text = terminal_text(text)
+        sys.stdout.write(text)
     if args.detailed_exitcode and plan.changed:
         return EXIT_CHANGES
     return EXIT_NO_CHANGES

@@ -11,6 +11,7 @@ TUI runs it in a worker thread and forwards the events to the screens.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -47,6 +48,7 @@ from xenwizard.engine.stepcontext import StepContext, StepError
 from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Step, Symlink
 from xenwizard.render import plan_data
 from xenwizard.rootfs import RootError, RootFS
+from xenwizard.textsafe import escape_control
 
 EventCallback = Callable[[Event], None]
 
@@ -80,6 +82,22 @@ def describe(exc: BaseException) -> str:
     if type(exc).__name__ in ("PlanError", "EditError"):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def safe_event(event: Event) -> Event:
+    """The event with every control character in its text escaped (see textsafe)."""
+    changes: dict[str, object] = {}
+    for item in dataclasses.fields(event):
+        value = getattr(event, item.name)
+        if isinstance(value, str):
+            clean: object = escape_control(value)
+        elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            clean = tuple(escape_control(v) for v in value)
+        else:
+            continue
+        if clean != value:
+            changes[item.name] = clean
+    return dataclasses.replace(event, **changes) if changes else event  # type: ignore[arg-type]
 
 
 class Engine:
@@ -142,13 +160,14 @@ class Engine:
         with self._locked("rollback"):
             try:
                 journal = Journal.open(self.root, run_id)
+                records = journal.records(for_undo=True)  # the whole journal, before any undo
             except JournalError as exc:
                 raise EngineError(str(exc)) from None
             self._check_rollbackable(journal)
             self._log = EventLog(self.root, run_id)
             self.phase = "rollback"
             try:
-                outcome, message = self._undo(journal, journal.records(), "requested")
+                outcome, message = self._undo(journal, records, "requested")
                 return self._finish(journal, outcome, message)
             finally:
                 self.phase = "done"
@@ -396,7 +415,10 @@ class Engine:
             journal.append(record)
 
     def _emit(self, event: Event) -> None:
-        """Log, then hand to the front end; a failing front end never breaks the run."""
+        """Log, then hand to the front end; a failing front end never breaks the run. Text in
+        events (command output, names and notes from the root) has its control characters
+        escaped first: neither the terminal nor the log gets them raw."""
+        event = safe_event(event)
         if self._log is not None:
             self._log.write(event)
         if self.on_event is not None:

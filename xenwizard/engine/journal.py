@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,9 +31,14 @@ from typing import Any
 
 from xenwizard.answers import dump_answers
 from xenwizard.engine.atomic import fsync_dir
+from xenwizard.engine.journalschema import BACKUP_RE, EXTRA_RE, SchemaError, validate_record
 from xenwizard.engine.lock import lock_holder
 from xenwizard.paths import LOG_FILE, RUNS_DIR, STATE_DIR  # noqa: F401  (re-exported)
 from xenwizard.rootfs import RootFS
+
+RUN_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+MAX_JOURNAL = 64 * 1024 * 1024  # far beyond any real run; a bigger one is not ours
+MAX_BACKUP = 256 * 1024 * 1024
 
 Record = dict[str, Any]
 
@@ -93,9 +100,11 @@ class Journal:
 
     @classmethod
     def open(cls, root: RootFS, run_id: str) -> Journal:
+        """The run's journal, once its directory is trusted (see `check_run_dir`)."""
         directory = runs_dir(root) / run_id
-        if "/" in run_id or run_id.startswith(".") or not (directory / "journal.jsonl").is_file():
+        if "/" in run_id or run_id.startswith(".") or not os.path.lexists(directory):
             raise JournalError(f"no run {run_id} under {RUNS_DIR}; see `xenwizard history`")
+        check_run_dir(directory)
         return cls(directory)
 
     def append(self, record: Record) -> None:
@@ -103,7 +112,7 @@ class Journal:
         if self._fd is None:
             self._fd = os.open(
                 self.dir / "journal.jsonl",
-                os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
                 0o600,
             )
         record = {"time": time.time(), **record}
@@ -130,25 +139,108 @@ class Journal:
         return target
 
     def read_backup(self, name: str) -> bytes:
-        return (self.dir / name).read_bytes()
+        """A backup of this run: only `backups/NNN[.found]`, a regular file of ours, no link."""
+        if not (BACKUP_RE.match(name) or EXTRA_RE.match(name)):
+            raise JournalError(f"run {self.run_id}: backup {name!r} is not one of the run's own")
+        check_private(self.dir / "backups", self.run_id, "backups directory", directory=True)
+        return read_private(self.dir / name, self.run_id, "backup", MAX_BACKUP)
 
-    def records(self) -> list[Record]:
-        """Every complete record; a torn last line (killed mid-write) is ignored."""
-        try:
-            text = (self.dir / "journal.jsonl").read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
+    def records(self, *, for_undo: bool = False) -> list[Record]:
+        """Every complete record, each checked against the schema (JournalError if one is not
+        what xenwizard writes); a line that is not JSON (a torn last line: killed mid-write)
+        is ignored."""
+        path = self.dir / "journal.jsonl"
+        if not os.path.lexists(path):
             return []
+        data = read_private(path, self.run_id, "journal", MAX_JOURNAL)
+        text = data.decode("utf-8", errors="replace")
         out: list[Record] = []
-        for line in text.splitlines():
+        for number, line in enumerate(text.splitlines(), 1):
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
+                record = json.loads(line)
+            except (json.JSONDecodeError, RecursionError):
                 continue
+            try:
+                validate_record(record, for_undo=for_undo)
+            except SchemaError as exc:
+                raise JournalError(
+                    f"run {self.run_id}: journal line {number} is not a xenwizard record "
+                    f"({exc}); refusing to use this run"
+                ) from None
+            out.append(record)
         return out
 
 
 class JournalError(LookupError):
     """A run id that does not exist, or a journal that cannot be used."""
+
+
+def check_private(path: Path, run_id: str, what: str, *, directory: bool) -> os.stat_result:
+    """Refuse a run's file or directory that is a symlink, not ours, or writable by others:
+    the journal is only believed when nobody but xenwizard (root) could have written it."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise JournalError(f"run {run_id}: its {what} is missing") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise JournalError(f"run {run_id}: its {what} is a symlink; refusing to use this run")
+    if not (stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)):
+        expected = "a directory" if directory else "a regular file"
+        raise JournalError(f"run {run_id}: its {what} is not {expected}; refusing to use this run")
+    if st.st_uid != os.geteuid():
+        raise JournalError(
+            f"run {run_id}: its {what} is owned by uid {st.st_uid}, not {os.geteuid()}; "
+            "refusing to use this run"
+        )
+    if st.st_mode & 0o022:
+        raise JournalError(
+            f"run {run_id}: its {what} is writable by others; refusing to use this run"
+        )
+    return st
+
+
+def check_run_dir(directory: Path) -> None:
+    """The run directory and its journal are xenwizard's own (raises JournalError if not)."""
+    run_id = directory.name
+    for parent, what in (
+        (directory.parent.parent, "state directory"),
+        (directory.parent, "runs directory"),
+    ):
+        check_private(parent, run_id, what, directory=True)
+    check_private(directory, run_id, "run directory", directory=True)
+    check_private(directory / "journal.jsonl", run_id, "journal", directory=False)
+
+
+def read_private(path: Path, run_id: str, what: str, limit: int) -> bytes:
+    """A run's own regular file, opened without following a link, size-capped."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise JournalError(f"run {run_id}: its {what} {path.name} is missing") from None
+    except OSError as exc:
+        raise JournalError(
+            f"run {run_id}: its {what} {path.name} cannot be opened ({exc.strerror}); "
+            "refusing to use this run"
+        ) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            raise JournalError(
+                f"run {run_id}: its {what} {path.name} is not a private regular file of "
+                "xenwizard's; refusing to use this run"
+            )
+        if st.st_size > limit:
+            raise JournalError(
+                f"run {run_id}: its {what} {path.name} is too big ({st.st_size} bytes)"
+            )
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > limit:
+                raise JournalError(f"run {run_id}: its {what} {path.name} is too big")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -215,14 +307,45 @@ def iter_runs(root: RootFS) -> Iterator[Journal]:
     except (FileNotFoundError, NotADirectoryError):
         return
     for name in names:
-        if (base / name / "journal.jsonl").is_file():
-            yield Journal(base / name)
+        if not RUN_NAME_RE.match(name) or not os.path.lexists(base / name / "journal.jsonl"):
+            continue  # a name xenwizard never makes (control characters, a leading dot)
+        try:
+            check_run_dir(base / name)
+        except JournalError:
+            continue  # not ours (a symlink, someone else's): neither listed nor unfinished
+        yield Journal(base / name)
+
+
+def refused_runs(root: RootFS) -> list[str]:
+    """One line per run directory xenwizard does not trust (see `check_run_dir`) or whose
+    journal is not what it writes; such runs are never listed, counted or rolled back."""
+    base = runs_dir(root)
+    try:
+        names = sorted(os.listdir(base))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    lines = []
+    for name in names:
+        if name.startswith("."):
+            continue
+        try:
+            check_run_dir(base / name)
+            Journal(base / name).records()
+        except JournalError as exc:
+            lines.append(str(exc))
+    return lines
 
 
 def list_runs(root: RootFS) -> list[RunInfo]:
-    """Every run, oldest first (by start time; ids of one second may not sort in order)."""
+    """Every trusted run, oldest first (by start time; ids of one second may not sort in
+    order). Runs whose journal fails the schema are left out (see `refused_runs`)."""
     holder = lock_holder(state_dir(root))
-    runs = [run_info(root, journal, holder) for journal in iter_runs(root)]
+    runs = []
+    for journal in iter_runs(root):
+        try:
+            runs.append(run_info(root, journal, holder))
+        except JournalError:
+            continue
     return sorted(runs, key=lambda info: (info.started, info.run_id))
 
 

@@ -30,6 +30,24 @@ ACCOUNT_FILES = frozenset(
 )
 
 
+def _digest(path: Path) -> str | None:
+    """sha256 of a regular file, streamed; None if it is not one any more when opened."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
 def etc_manifest(fs: RootFS) -> dict[str, list[object]]:
     """Every entry under ROOT/etc: [kind, sha256 or link target, mode, uid, gid]."""
     base = fs.path("etc")
@@ -46,7 +64,7 @@ def etc_manifest(fs: RootFS) -> dict[str, list[object]]:
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ["dir", None, *meta]
             elif stat.S_ISREG(st.st_mode):
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                digest = _digest(path)
                 out[rel] = ["file", digest, *meta]
             else:
                 out[rel] = ["other", st.st_mode, *meta]

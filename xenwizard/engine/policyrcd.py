@@ -13,6 +13,7 @@ from pathlib import Path
 from xenwizard.engine import atomic
 from xenwizard.engine.journal import Record
 from xenwizard.engine.stepcontext import StepContext, remove_dirs
+from xenwizard.rootfs import RootError, read_regular
 
 # While apt-get runs through `chroot ROOT`, maintainer scripts must not start or stop the
 # target's services: they would run on this host (its network, its ports, its pid files).
@@ -31,7 +32,12 @@ def _is_ours(path: Path) -> bool:
         st = os.lstat(path)
     except FileNotFoundError:
         return False
-    return stat.S_ISREG(st.st_mode) and path.read_bytes() == POLICY_RC_D_TEXT
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        return read_regular(path, POLICY_RC_D, 4096, follow=False) == POLICY_RC_D_TEXT
+    except RootError:
+        return False
 
 
 def _policy_records(ctx: StepContext, intent: Record) -> tuple[bool, list[str]]:
@@ -99,8 +105,8 @@ def held(
         return
     try:
         if not os.path.lexists(path):
-            atomic.make_dirs([ctx.root.path(d) for d in dirs])
-            atomic.write_atomic(path, POLICY_RC_D_TEXT, mode=0o755)
+            atomic.make_dirs([ctx.root.path(d) for d in dirs], root=ctx.root)
+            atomic.write_atomic(path, POLICY_RC_D_TEXT, mode=0o755, root=ctx.root)
             ctx.output(f"xenwizard: {POLICY_RC_D} in place: maintainer scripts start no service")
         yield
     finally:  # also when making it failed halfway: no directory of ours is left either
@@ -110,10 +116,9 @@ def held(
 def _remove_policy(ctx: StepContext, path: Path, dirs: list[str]) -> None:
     tmp = atomic.tmp_path(path)
     if os.path.lexists(tmp):
-        os.unlink(tmp)
+        atomic.unlink_at(tmp, ctx.root)
     if _is_ours(path):
-        os.unlink(path)
-        atomic.fsync_dir(path.parent)
+        atomic.unlink_at(path, ctx.root)
         ctx.output(f"xenwizard: {POLICY_RC_D} removed again")
     remove_dirs(ctx.root, sorted(set(dirs), key=len))
     with suppress(OSError):  # informational: a later rollback finds no file either way

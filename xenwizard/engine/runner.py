@@ -16,7 +16,7 @@ from typing import Protocol
 
 LineCallback = Callable[[str], None]
 
-# What a command sees: a chroot has no business inheriting the host's PATH or locale.
+# All a command sees of the environment (plus what the step adds, e.g. DEBIAN_FRONTEND).
 BASE_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "LANG": "C.UTF-8",
@@ -56,9 +56,9 @@ class CommandRunner:
         halfway. If we are interrupted while waiting, the child is stopped before re-raising,
         so the rollback that follows never races a still-running command.
         """
-        full_env = dict(os.environ if not self.chrooted else {})
-        full_env.update(BASE_ENV if self.chrooted else {})
-        full_env.update(env or {})
+        # A clean, minimal environment on every root, `/` too: the operator's APT_CONFIG,
+        # LD_PRELOAD, PYTHONPATH ... must not steer apt-get or the maintainer scripts.
+        full_env = {**BASE_ENV, **(env or {})}
         try:
             proc = subprocess.Popen(
                 self.command(argv),

@@ -46,5 +46,4 @@ def remove_dirs(root: RootFS, dirs: list[str]) -> None:
     for rel in reversed(dirs):
         path = root.path(rel)
         if os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path):
-            os.rmdir(path)
-            atomic.fsync_dir(path.parent)
+            atomic.rmdir_at(path, root)

@@ -20,7 +20,7 @@ from xenwizard.engine.freshness import link_location, stale
 from xenwizard.engine.journal import Record
 from xenwizard.engine.stepcontext import StepContext, StepError, remove_dirs
 from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink, executable_mode
-from xenwizard.rootfs import ENCODING, ERRORS, RootFS
+from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS, read_regular
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 
@@ -30,15 +30,12 @@ def sha256(data: bytes | None) -> str | None:
 
 
 def _read_regular(path: Path, rel: str) -> bytes | None:
-    """The file's bytes, None when absent; a directory or device there is an error."""
+    """The file's bytes, None when absent; a directory, FIFO or device there is an error (the
+    file is checked on the open descriptor, with no link followed)."""
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        raise StepError(f"{rel}: not a regular file; expected a text file")
-    with open(path, "rb") as handle:
-        return handle.read()
+        return read_regular(path, rel, follow=False)
+    except RootError as exc:
+        raise StepError(f"{exc}; expected a text file") from None
 
 
 def _real(root: RootFS, rel: str) -> tuple[Path, str]:
@@ -84,11 +81,13 @@ def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
         sha_after=sha256(new),
         dirs=[d.relative_to(ctx.root.real_root).as_posix() for d in dirs],
     )
-    atomic.make_dirs(dirs)
+    atomic.make_dirs(dirs, root=ctx.root)
     if st is not None:
-        atomic.write_atomic(real, new, mode=wanted_mode, uid=st.st_uid, gid=st.st_gid)
+        atomic.write_atomic(
+            real, new, mode=wanted_mode, uid=st.st_uid, gid=st.st_gid, root=ctx.root
+        )
     else:
-        atomic.write_atomic(real, new, mode=step.mode)
+        atomic.write_atomic(real, new, mode=step.mode, root=ctx.root)
     ctx.result(changed=True)
     return True, notes
 
@@ -97,11 +96,16 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
     real = ctx.root.path(intent["real"])
     tmp = atomic.tmp_path(real)
     if os.path.lexists(tmp):
-        os.unlink(tmp)
+        atomic.unlink_at(tmp, ctx.root)
     current = _read_regular(real, intent["real"]) if os.path.lexists(real) else None
     state = "undone"
     if intent["existed"]:
         original = ctx.journal.read_backup(intent["backup"])
+        if sha256(original) != intent["sha_before"]:
+            raise StepError(
+                f"{intent['real']}: its backup {intent['backup']} does not match the journal; "
+                "left as it is"
+            )
         st = os.lstat(real) if current is not None else None
         if (
             current == original
@@ -115,19 +119,28 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
             atomic.write_atomic(
                 real,
                 original,
-                mode=intent["mode"],
+                mode=restored_mode(intent["mode"], st),
                 uid=intent["uid"],
                 gid=intent["gid"],
                 mtime_ns=intent["mtime_ns"],
+                root=ctx.root,
             )
     elif os.path.lexists(real):
         state = _keep_unexpected(ctx, intent, current) or state
-        os.unlink(real)
-        atomic.fsync_dir(real.parent)
+        atomic.unlink_at(real, ctx.root)
     else:
         state = "nothing-to-undo"
     remove_dirs(ctx.root, intent.get("dirs", []))
     return state
+
+
+def restored_mode(mode: int, current: os.stat_result | None) -> int:
+    """The journaled mode, without a setuid, setgid or sticky bit the file there now lacks:
+    the journal lives in the root, so a mode it names never gains privileges by itself (the
+    file xenwizard wrote kept the original's bits; one that lost them keeps them lost)."""
+    special = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
+    kept = stat.S_IMODE(current.st_mode) & special if current is not None else 0
+    return (mode & ~special) | (mode & kept)
 
 
 def _keep_unexpected(ctx: StepContext, intent: Record, current: bytes | None) -> str | None:
@@ -165,9 +178,13 @@ def do_symlink(ctx: StepContext, step: Symlink) -> tuple[bool, tuple[str, ...]]:
         target=step.target,
         dirs=[d.relative_to(ctx.root.real_root).as_posix() for d in dirs],
     )
-    atomic.make_dirs(dirs)
-    os.symlink(step.target, link)
-    atomic.fsync_dir(link.parent)
+    atomic.make_dirs(dirs, root=ctx.root)
+    dir_fd = ctx.root.open_dir(link.parent)  # the link is made inside the root, never beside it
+    try:
+        os.symlink(step.target, link.name, dir_fd=dir_fd)
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
     ctx.result(changed=True)
     return True, step.notes
 
@@ -179,8 +196,7 @@ def undo_symlink(ctx: StepContext, intent: Record) -> str:
     elif not link.is_symlink() or os.readlink(link) != intent["target"]:
         return f"left-alone: {intent['path']} is no longer the link xenwizard made"
     else:
-        os.unlink(link)
-        atomic.fsync_dir(link.parent)
+        atomic.unlink_at(link, ctx.root)
         state = "undone"
     remove_dirs(ctx.root, intent.get("dirs", []))
     return state
@@ -266,7 +282,7 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
 
 
 def do_command(ctx: StepContext, step: RunCommand) -> tuple[bool, tuple[str, ...]]:
-    ctx.intent(step.id, "command", argv=list(step.argv), undo_argv=step.undo_argv)
+    ctx.intent(step.id, "command", argv=list(step.argv))
     code = ctx.run(list(step.argv))
     if code != 0:
         raise StepError(f"{step.argv[0]} exited with status {code}")
@@ -275,11 +291,6 @@ def do_command(ctx: StepContext, step: RunCommand) -> tuple[bool, tuple[str, ...
 
 
 def undo_command(ctx: StepContext, intent: Record) -> str:
-    """Runs the step's undo command (which must be safe whether or not the command ran)."""
-    undo = intent.get("undo_argv")
-    if not undo:
-        return "nothing-to-undo: the command has no undo"
-    code = ctx.run(list(undo))
-    if code != 0:
-        raise StepError(f"{undo[0]} exited with status {code}")
-    return "undone"
+    """A command step has no undo: the journal is data, never a command to run (no profile
+    uses one; a step that needs undoing is a kind of its own with checked arguments)."""
+    return "nothing-to-undo: the command has no undo"

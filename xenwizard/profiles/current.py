@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
+from xenwizard.config import XEN_MAC_PREFIX, WizardConfig, check_nic
 from xenwizard.edits import (
     EditError,
     EditResult,
@@ -40,6 +40,7 @@ from xenwizard.profiles.base import (
     symlink_step,
 )
 from xenwizard.rootfs import RootFS
+from xenwizard.textsafe import escape_control
 
 if TYPE_CHECKING:
     from xenwizard.netcheck import Check
@@ -133,6 +134,15 @@ class CurrentRelease(Profile):
             if error:
                 return NicChoice(None, "", candidates=names, backend=backend, error=error)
         assert name is not None
+        problem = check_nic(name)  # a name read from the root is checked like the operator's
+        if problem:
+            where = INTERFACES if backend == "ifupdown" else "the netplan configuration"
+            return NicChoice(
+                None,
+                "",
+                backend=backend,
+                error=f"{where}: NIC name {escape_control(repr(name))} {problem}; not used",
+            )
         return NicChoice(name, reason, _mac(facts, fs, backend, name), names, backend)
 
     def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None:

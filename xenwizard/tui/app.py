@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from xenwizard.hangup import silence_terminal
+from xenwizard.privatefile import append_private, write_private
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootError
 from xenwizard.tui.screens.base import PAGES
@@ -41,7 +42,6 @@ EXIT_DONE = 0  # reached the last page (applied, or nothing to do)
 EXIT_ERROR = 1  # ended on the error page
 EXIT_QUIT = 2  # the operator quit before an apply completed
 
-READY_ENV = "XENWIZARD_READY_FILE"  # bench: a file written once the first page takes input
 
 # Keys typed ahead wait at most this long for a page change to finish (a safety net: a page
 # that never comes must not swallow the keyboard).
@@ -64,6 +64,9 @@ class XenWizardApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "xenwizard"
     ENABLE_COMMAND_PALETTE = False
+    # A file written once the first page takes input: set only by bench/wizard_ready.py (the
+    # start-up benchmark), never from the environment of the installed product.
+    ready_file: str | None = None
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
         Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),  # the same quit
@@ -339,16 +342,22 @@ class XenWizardApp(App[int]):
         def chosen(path: str | None) -> None:
             if not path:
                 return
-            from xenwizard.render import plan_text
+            from xenwizard.render import plan_text, root_only_files
 
             try:
                 target = Path(path).expanduser()
-                target.write_text(plan_text(plan), encoding="utf-8")
+                write_private(target, plan_text(plan).encode("utf-8", "surrogateescape"))
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 self.save_plan_dialog(plan, f"invalid: cannot write {path}: {reason}", path)
                 return
-            self.notify(f"Plan saved to {path}", timeout=4)
+            private = root_only_files(plan)
+            note = (
+                f" (mode 0600: its diffs hold lines of root-only {', '.join(private)})"
+                if private
+                else " (mode 0600)"
+            )
+            self.notify(f"Plan saved to {path}{note}", timeout=6)
 
         self.push_screen(SavePlanScreen(default or self.ctx.plan_default_path, problem), chosen)
 
@@ -360,9 +369,9 @@ class XenWizardApp(App[int]):
         if self._ready_signalled:
             return
         self._ready_signalled = True
-        path = os.environ.get(READY_ENV)
+        path = self.ready_file
         if path:
-            self.call_after_refresh(Path(path).write_text, f"{time.time()}\n")
+            self.call_after_refresh(write_private, path, f"{time.time()}\n".encode())
         if self.ctx.live_probe is not None:
             self.call_after_refresh(self.detect_facts)
         self.call_after_refresh(self.start_watchdog)
@@ -395,9 +404,8 @@ class XenWizardApp(App[int]):
         """Append the details of an unexpected error to the error log; returns its path."""
         path = self.ctx.error_log_path()
         try:
-            with open(path, "a", encoding="utf-8") as handle:
-                stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-                handle.write(f"--- xenwizard error at {stamp}\n{details}\n")
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+            append_private(path, f"--- xenwizard error at {stamp}\n{details}\n")
         except OSError:
             pass
         return path

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tempfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -114,7 +113,9 @@ class WizardContext:
     def error_log_path(self) -> str:
         if self.error_log:
             return self.error_log
-        return os.path.join(tempfile.gettempdir(), f"xenwizard-error-{os.getuid()}.log")
+        from xenwizard.privatefile import default_error_log
+
+        return default_error_log(self.fs)
 
     # --- what the profile asks and offers ------------------------------------------------
 
