@@ -50,6 +50,15 @@ DNSMASQ_CONF = "etc/dnsmasq.conf"
 HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
 XEN_METAPACKAGE = "xen-system-amd64"
 CLOUD_CFG = ("etc/cloud/cloud.cfg", "etc/cloud/cloud.cfg.d")
+RESOLVED = "systemd-resolved"
+RESOLVED_BIND_DYNAMIC = (
+    "# systemd-resolved holds 127.0.0.53:53: bind only the interfaces served here.\nbind-dynamic\n"
+)
+RESOLVED_NOTE = (
+    "bind-dynamic: systemd-resolved is installed and holds 127.0.0.53:53, where dnsmasq's "
+    'wildcard bind fails ("address already in use"); dnsmasq binds only the interfaces it '
+    "serves and starts next to it"
+)
 
 TOOLSTACK_NOTE = (
     "xl is the only toolstack on this release: xend, xm and xend-config.sxp are gone and "
@@ -376,15 +385,18 @@ class CurrentRelease(Profile):
         # The shared drop-in names the seed's alias in a comment; on these releases the
         # guests' subnet is an address on the bridge itself.
         content = dnsmasq.render_dropin(config).replace(f" (address from {config.alias})", "")
-        content += self.dnsmasq_extra()
+        extra, extra_note = self.dnsmasq_extra(), self.dnsmasq_extra_note()
+        if not extra and RESOLVED in facts.installed_packages:  # Debian's cloud images have it
+            extra, extra_note = RESOLVED_BIND_DYNAMIC, RESOLVED_NOTE
+        content += extra
         why = (
             "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq)"
             if installed
             else "dnsmasq is installed by this plan; its package reads etc/dnsmasq.d"
         )
         notes = [f"own file {DNSMASQ_DROPIN}: {why}"]
-        if self.dnsmasq_extra():
-            notes.append(self.dnsmasq_extra_note())
+        if extra:
+            notes.append(extra_note)
         notes.append(
             "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
             "(next step) keep DHCP between this host and its guests, so a DHCP server on that "
