@@ -419,3 +419,30 @@ def test_current_plan_keeps_what_profile_build_sets() -> None:
     plan = plan_for(ROOTS["debian-12"], facts=facts)
     assert plan.toolstack == "xl"
     assert "xl toolstack, the bridge goes into ifupdown" in plan.profile_reason
+
+
+CLOUD_NETPLAN = "network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n"
+
+
+def debian13_cloud(tmp_path: Path) -> Path:
+    """Debian 13 as its cloud images are (and the real-Xen test's trixie image): netplan for
+    systemd-networkd, no /etc/network/interfaces."""
+    root = copy_root(ROOTS["debian-13"], tmp_path / "root")
+    (root / "etc/network/interfaces").unlink()
+    (root / "etc/netplan").mkdir()
+    (root / "etc/netplan/90-default.yaml").write_text(CLOUD_NETPLAN)
+    return root
+
+
+def test_debian_13_with_systemd_resolved_binds_dnsmasq_dynamically(tmp_path: Path) -> None:
+    """Found on the real trixie boot: systemd-resolved holds 127.0.0.53:53 and dnsmasq's
+    wildcard bind failed with "address already in use", so no guest got a lease."""
+    root = debian13_cloud(tmp_path)
+    packages = facts_of(root).installed_packages | {"netplan.io", "systemd-resolved"}
+    plan = plan_for(root, facts=facts_of(root, installed_packages=packages))
+    assert "netplan (etc/netplan/)" in plan.profile_reason
+    dnsmasq = step(plan, "dnsmasq")
+    assert "\nbind-dynamic\n" in dnsmasq.after
+    assert any("systemd-resolved" in note and "bind-dynamic" in note for note in dnsmasq.notes)
+    plain = step(plan_for(ROOTS["debian-13"]), "dnsmasq")  # no resolved: the wildcard is free
+    assert "bind-dynamic" not in plain.after

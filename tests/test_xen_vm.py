@@ -30,9 +30,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,14 +38,13 @@ from pathlib import Path
 import pytest
 
 from tests.xenvm.canary import run_canary
-from tests.xenvm.image import NIC, VM_CACHE, build_image
+from tests.xenvm.image import NIC
 from tests.xenvm.machine import Machine
+from tests.xenvm.session import vm_session
 from tests.xenvm.terminal import Tmux
 
 pytestmark = [pytest.mark.slow, pytest.mark.xenvm]
 
-NEEDED = ("qemu-system-x86_64", "grub-mkrescue", "xorriso", "mkfs.ext4", "tmux", "ssh",
-          "apt-ftparchive", "cpio")  # fmt: skip
 XEN_MAC = "00:16:3e:5a:00:01"
 OTHER_MAC = "52:54:00:5a:00:02"
 APPLY_TIMEOUT = 1500  # the package step under emulation: apt, dpkg, update-grub
@@ -55,33 +52,8 @@ APPLY_TIMEOUT = 1500  # the package step under emulation: apt, dpkg, update-grub
 
 @pytest.fixture(scope="module")
 def vm() -> Iterator[Machine]:
-    if os.environ.get("XENWIZARD_VM_TESTS") == "0":
-        pytest.skip("XENWIZARD_VM_TESTS=0")
-    if os.geteuid() != 0:
-        pytest.skip("needs root (debootstrap, chroot, mkfs -d of a root-owned tree)")
-    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
-    assert not missing, f"scripts/dev-setup installs these; missing: {' '.join(missing)}"
-    workdir = Path(tempfile.mkdtemp(prefix="xenwizard-vm-"))
-    started = time.monotonic()
-    machine: Machine | None = None
-    try:
-        image = build_image(workdir)
-        machine = Machine(image, workdir)
-        machine.timings.append(("image build", time.monotonic() - started))
-        machine.timings += [(f"  {name}", took) for name, took in image.timings.items()]
+    with vm_session("bookworm") as machine:
         yield machine
-    finally:
-        if machine is not None:
-            machine.kill()
-            write_timings(machine)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def write_timings(machine: Machine) -> None:
-    target = Path(os.environ.get("XENWIZARD_VM_TIMINGS", VM_CACHE / "last-timings.txt"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{took:7.1f} s  {phase}" for phase, took in machine.timings]
-    target.write_text("\n".join(lines) + "\n")
 
 
 def ssh_clients(port: int) -> list[int]:

@@ -3,9 +3,11 @@
 Built in three layers, the slow ones cached under $XENWIZARD_TEST_CACHE/xenvm (beside the
 debootstrap cache of tests/debian_chroot.py) between runs:
 
-1. the base tree (cached): the debootstrap minbase tree plus a kernel, systemd, udev, GRUB's
-   tools, openssh-server, ifupdown + ISC dhclient with the primary NIC on DHCP, and python3 —
-   and no Xen, no dnsmasq, no bridge;
+1. the base tree (cached, per suite): the debootstrap minbase tree plus a kernel, systemd, udev,
+   GRUB's tools, openssh-server and python3, with the primary NIC on DHCP the way the release's
+   own images configure it — Debian 12: ifupdown + ISC dhclient, as its installer does; Debian
+   13: netplan.io rendering for systemd-networkd, with systemd-resolved, as Debian's cloud
+   images do — and no Xen, no dnsmasq, no bridge;
 2. the local apt repository (cached per package set): exactly the .debs that xenwizard's own
    package step asks for on this tree (read from `xenwizard plan --json`), downloaded on the
    host, indexed with apt-ftparchive and served to the VM as a `file:` source, so the real
@@ -43,7 +45,7 @@ GUEST_DIR = "root/canary"
 HOSTNAME = "xenhost"
 
 # What a small Debian server install has besides minbase. Changing it rebuilds the base tree.
-BASE_PACKAGES = (
+BASE_PACKAGES = (  # bookworm
     "linux-image-amd64",
     "systemd-sysv",
     "udev",
@@ -57,7 +59,40 @@ BASE_PACKAGES = (
     "python3",
     "python3-venv",
 )
+# Debian 13 as its cloud images are: netplan (its generator renders for systemd-networkd, which
+# is part of systemd) and systemd-resolved, no ifupdown, no dhclient.
+TRIXIE_PACKAGES = (
+    "linux-image-amd64",
+    "systemd-sysv",
+    "udev",
+    "kmod",
+    "netplan.io",
+    "systemd-resolved",
+    "openssh-server",
+    "grub2-common",
+    "iproute2",
+    "procps",
+    "python3",
+    "python3-venv",
+)
 BASE_RECIPE = "3"  # bump when the base tree's configuration below changes
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What differs between the releases the VM tests boot."""
+
+    name: str  # the Debian suite: bookworm, trixie
+    title: str  # what the wizard's welcome page says: "Debian 12"
+    profile: str  # xenwizard's profile name
+    packages: tuple[str, ...]
+    network: str  # how the base tree's primary NIC is configured: "ifupdown" or "netplan"
+
+
+SUITES = {
+    "bookworm": Suite("bookworm", "Debian 12", "debian-12", BASE_PACKAGES, "ifupdown"),
+    "trixie": Suite("trixie", "Debian 13", "debian-13", TRIXIE_PACKAGES, "netplan"),
+}
 
 INTERFACES = f"""# This file describes the network interfaces available on your system
 # and how to activate them. For more information, see interfaces(5).
@@ -71,6 +106,15 @@ iface lo inet loopback
 # The primary network interface
 allow-hotplug {NIC}
 iface {NIC} inet dhcp
+"""
+
+NETPLAN_FILE = "etc/netplan/90-default.yaml"
+NETPLAN = f"""# The primary network interface on DHCP; netplan renders it for systemd-networkd.
+network:
+  version: 2
+  ethernets:
+    {NIC}:
+      dhcp4: true
 """
 
 # /etc/default/grub as Debian's installer writes it, for a serial console (the VM has no
@@ -210,8 +254,11 @@ def _cached(kind: str, key: str, build: Callable[[Path], None]) -> Path:
 
 
 def base_tree(suite: str = "bookworm") -> Path:
-    """The cached base tree of a small Debian server on DHCP, without any of the Xen stack."""
-    key = hashlib.sha256(f"{BASE_RECIPE} {suite} {' '.join(BASE_PACKAGES)}".encode()).hexdigest()
+    """The cached base tree of a small Debian server of `suite` on DHCP, without any of the Xen
+    stack."""
+    release = SUITES[suite]
+    packages = release.packages
+    key = hashlib.sha256(f"{BASE_RECIPE} {suite} {' '.join(packages)}".encode()).hexdigest()
 
     def build(tree: Path) -> None:
         run(["cp", "-a", str(ensure_minbase(suite)), str(tree)], "copy minbase")
@@ -228,9 +275,14 @@ def base_tree(suite: str = "bookworm") -> Path:
         _write(tree, "etc/fstab", f"LABEL={LABEL}\t/\text4\terrors=remount-ro\t0\t1\n")
         with mounted(tree):
             chroot(tree, "apt-get update", "apt-get", "update", "-qq")
-            chroot(tree, "base packages", "apt-get", "install", "-y", "-qq", *BASE_PACKAGES)
+            chroot(tree, "base packages", "apt-get", "install", "-y", "-qq", *packages)
             chroot(tree, "apt-get clean", "apt-get", "clean")
-        _write(tree, "etc/network/interfaces", INTERFACES)
+            if release.network == "netplan":
+                chroot(tree, "enable networkd", "systemctl", "enable", "systemd-networkd")
+        if release.network == "ifupdown":
+            _write(tree, "etc/network/interfaces", INTERFACES)
+        else:
+            _write(tree, NETPLAN_FILE, NETPLAN, 0o600)  # netplan warns about readable files
         # The packages' initramfs-tools trigger would rebuild the initramfs in the VM: 10-15
         # minutes under emulation (mkinitramfs forks thousands of processes) for a kernel and
         # modules that this test never changes, so the image's admin has turned it off.
@@ -245,8 +297,28 @@ def base_tree(suite: str = "bookworm") -> Path:
             link.unlink(missing_ok=True)
             link.symlink_to("/dev/null")
         resolv.unlink()
+        if "systemd-resolved" in packages:  # its stub, as the package's postinst links it
+            resolv.symlink_to("../run/systemd/resolve/stub-resolv.conf")
 
     return _cached(f"{suite}-base", key, build)
+
+
+@contextmanager
+def host_dns(tree: Path) -> Iterator[None]:
+    """The host's resolv.conf in the tree while apt downloads; the tree's own (a file, a
+    symlink or none) put back afterwards. Never writes through a symlink of the tree."""
+    resolv = tree / "etc/resolv.conf"
+    saved = tree / "etc/resolv.conf.xenvm-saved"
+    had = resolv.is_symlink() or resolv.exists()
+    if had:
+        resolv.rename(saved)
+    resolv.write_bytes(Path("/etc/resolv.conf").read_bytes())
+    try:
+        yield
+    finally:
+        resolv.unlink(missing_ok=True)
+        if had:
+            saved.rename(resolv)
 
 
 @dataclass(frozen=True)
@@ -277,7 +349,8 @@ def planned_packages(tree: Path) -> tuple[str, ...]:
 
 
 def local_repo(base: Path, packages: tuple[str, ...]) -> Path:
-    """The cached flat apt repository of `packages` with every dependency the base tree lacks."""
+    """The cached flat apt repository of `packages` with every dependency the base tree lacks
+    (one per suite: each suite's run keeps its own, and prunes only its own older ones)."""
     key = hashlib.sha256(f"{base.name} {' '.join(sorted(packages))}".encode()).hexdigest()
 
     def build(repo: Path) -> None:
@@ -285,19 +358,19 @@ def local_repo(base: Path, packages: tuple[str, ...]) -> Path:
         shutil.rmtree(work, ignore_errors=True)
         run(["cp", "-a", str(base), str(work)], "copy base for the download")
         try:
-            (work / "etc/resolv.conf").write_bytes(Path("/etc/resolv.conf").read_bytes())
             archives = work / "var/cache/apt/archives"
-            chroot(work, "apt-get update (repo)", "apt-get", "update", "-qq")
-            chroot(
-                work,
-                "download the package step's .debs",
-                "apt-get",
-                "install",
-                "-y",
-                "-qq",
-                "--download-only",
-                *packages,
-            )
+            with host_dns(work):
+                chroot(work, "apt-get update (repo)", "apt-get", "update", "-qq")
+                chroot(
+                    work,
+                    "download the package step's .debs",
+                    "apt-get",
+                    "install",
+                    "-y",
+                    "-qq",
+                    "--download-only",
+                    *packages,
+                )
             repo.mkdir(parents=True)
             for deb in archives.glob("*.deb"):
                 shutil.move(str(deb), repo / deb.name)
@@ -308,27 +381,35 @@ def local_repo(base: Path, packages: tuple[str, ...]) -> Path:
         with gzip.open(repo / "Packages.gz", "wt") as packed:
             packed.write(index)
 
-    return _cached("repo", key, build)
+    suite = base.name.split("-base-", 1)[0]
+    for legacy in VM_CACHE.glob("repo-*"):  # one cache for all suites, before trixie came
+        shutil.rmtree(legacy, ignore_errors=True)
+    return _cached(f"{suite}-repo", key, build)
 
 
-def wheels(dest: Path) -> Path:
-    """This checkout's wheel and its dependencies' wheels (from PyPI, through pip's cache)."""
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--disable-pip-version-check",
-            "-w",
-            str(dest),
-            str(PROJECT),
-        ],
-        "pip wheel",
-        timeout=600,
-    )
+def wheels(dest: Path, python: str) -> Path:
+    """This checkout's wheel and its dependencies' wheels (from PyPI, through pip's cache) for
+    the image's `python` ("3.13"): when it is not the host's, the dependencies' binary wheels
+    for it come from PyPI too (netifaces-plus is compiled per Python version)."""
+    pip = [sys.executable, "-m", "pip"]
+    quiet = ["-q", "--disable-pip-version-check"]
+    run([*pip, "wheel", *quiet, "-w", str(dest), str(PROJECT)], "pip wheel", timeout=600)
+    if python != f"{sys.version_info.major}.{sys.version_info.minor}":
+        (ours,) = dest.glob("xenwizard-*.whl")
+        platforms = [f"--platform=manylinux_2_{minor}_x86_64" for minor in (5, 17, 28, 34)]
+        run(
+            [*pip, "download", *quiet, "--only-binary=:all:", f"--python-version={python}",
+             *platforms, "-d", str(dest), str(ours)],
+            f"pip download (wheels for the image's Python {python})",
+            timeout=600,
+        )  # fmt: skip
     return dest
+
+
+def python_version_of(tree: Path) -> str:
+    """The image's python3 as "3.13" (from its /usr/bin/python3 link: no chroot needed)."""
+    target = os.readlink(tree / "usr/bin/python3")
+    return target.removeprefix("python")
 
 
 def guest_initramfs(tree: Path, kernel_version: str) -> bytes:
@@ -395,11 +476,11 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --clas
 """
 
 
-def build_image(workdir: Path, size: str = "6G") -> Image:
+def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Image:
     """Everything one run needs, in `workdir` (removed by the caller)."""
     timings: dict[str, float] = {}
     started = time.monotonic()
-    base = base_tree()
+    base = base_tree(suite)
     timings["base tree"] = time.monotonic() - started
 
     tree = workdir / "tree"
@@ -417,9 +498,8 @@ def build_image(workdir: Path, size: str = "6G") -> Image:
     timings["local repo"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    wheel_dir = wheels(workdir / "wheels")
+    wheel_dir = wheels(workdir / "wheels", python_version_of(tree))
     shutil.copytree(wheel_dir, tree / "tmp/wheels")
-    (tree / "etc/resolv.conf").unlink(missing_ok=True)
     chroot(tree, "xenwizard venv", "python3", "-m", "venv", "/opt/xenwizard")
     chroot(
         tree,
@@ -464,9 +544,9 @@ def build_image(workdir: Path, size: str = "6G") -> Image:
     return Image(disk, iso, key, packages, version, timings)
 
 
-if __name__ == "__main__":  # python -m tests.xenvm.image DIR: build once, by hand
+if __name__ == "__main__":  # python -m tests.xenvm.image DIR [SUITE]: build once, by hand
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    image = build_image(out)
+    image = build_image(out, *sys.argv[2:3])
     print(image)
     os.sync()

@@ -50,6 +50,15 @@ XL_CONF = "etc/xen/xl.conf"
 HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
 XEN_METAPACKAGE = "xen-system-amd64"
 CLOUD_CFG = ("etc/cloud/cloud.cfg", "etc/cloud/cloud.cfg.d")
+RESOLVED = "systemd-resolved"
+RESOLVED_BIND_DYNAMIC = (
+    "# systemd-resolved holds 127.0.0.53:53: bind only the interfaces served here.\nbind-dynamic\n"
+)
+RESOLVED_NOTE = (
+    "bind-dynamic: systemd-resolved is installed and holds 127.0.0.53:53, where dnsmasq's "
+    'wildcard bind fails ("address already in use"); dnsmasq binds only the interfaces it '
+    "serves and starts next to it"
+)
 
 TOOLSTACK_NOTE = (
     "xl is the only toolstack on this release: xend, xm and xend-config.sxp are gone and "
@@ -395,7 +404,10 @@ class CurrentRelease(Profile):
     def _dnsmasq_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
         """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default); the
         guests' subnet is an address on the bridge itself, not the seed's alias."""
-        notes = [self.dnsmasq_extra_note()] if self.dnsmasq_extra() else []
+        extra, extra_note = self.dnsmasq_extra(), self.dnsmasq_extra_note()
+        if not extra and RESOLVED in facts.installed_packages:  # Debian's cloud images have it
+            extra, extra_note = RESOLVED_BIND_DYNAMIC, RESOLVED_NOTE
+        notes = [extra_note] if extra else []
         notes.append(
             "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
             "(next step) keep DHCP between this host and its guests, so a DHCP server on that "
@@ -408,7 +420,7 @@ class CurrentRelease(Profile):
             fs,
             title=f"dnsmasq: DHCP for the guests on {config.bridge}",
             alias_note=False,
-            extra=self.dnsmasq_extra(),
+            extra=extra,
             notes=notes,
         )
         return step
