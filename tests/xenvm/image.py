@@ -165,12 +165,16 @@ esac
 exit 0
 """
 
+# The boot ISO's GRUB hands over to the disk's grub.cfg with the disk's /boot/grub as $prefix, as
+# a GRUB installed on the disk has it: update-grub's grub.cfg loads and saves $prefix/grubenv
+# (the one-shot next_entry of xenwizard's boot guard), which must be the disk's, not the ISO's.
 ISO_GRUB = f"""serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
 set timeout=0
 insmod ext2
 search --no-floppy --label --set=root {LABEL}
+set prefix=($root)/boot/grub
 configfile /boot/grub/grub.cfg
 """
 
@@ -476,6 +480,17 @@ menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --clas
 """
 
 
+def install_grub_modules(tree: Path) -> None:
+    """The BIOS GRUB's modules in the disk's /boot/grub/i386-pc, as grub-install leaves them:
+    with $prefix on the disk (ISO_GRUB), grub.cfg's insmod loads them from there. They come from
+    the host's grub-pc-bin, the same build as the ISO's core image (they must match)."""
+    source = Path("/usr/lib/grub/i386-pc")
+    dest = tree / "boot/grub/i386-pc"
+    dest.mkdir(parents=True, exist_ok=True)
+    for module in [*source.glob("*.mod"), *source.glob("*.lst")]:
+        shutil.copy2(module, dest / module.name)
+
+
 def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Image:
     """Everything one run needs, in `workdir` (removed by the caller)."""
     timings: dict[str, float] = {}
@@ -529,6 +544,7 @@ def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Ima
     (tree / GUEST_DIR / "initrd.gz").write_bytes(guest_initramfs(tree, version))
     fs_uuid = str(uuid.uuid4())
     _write(tree, "boot/grub/grub.cfg", first_grub_cfg(fs_uuid, version))
+    install_grub_modules(tree)
     disk = workdir / "disk.raw"
     run(
         ["mkfs.ext4", "-q", "-F", "-L", LABEL, "-U", fs_uuid, "-d", str(tree), str(disk), size],

@@ -120,6 +120,24 @@ class Machine:
             self.fail(phase, f"the VM did not power off within {timeout:.0f} s")
         return self.mark(phase, started)
 
+    def wait_down(self, phase: str, timeout: float) -> float:
+        """Wait for the VM to end by itself (a reboot inside it ends QEMU: -no-reboot), e.g.
+        the boot guard's reboot after its rollback; the seconds it took."""
+        started = time.monotonic()
+        assert self.process is not None
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(phase, f"the VM did not go down by itself within {timeout:.0f} s")
+        return self.mark(phase, started)
+
+    def reachable(self, timeout: float = 20) -> bool:
+        """Whether root's SSH answers now (one bounded attempt)."""
+        try:
+            return self.ssh("true", timeout=timeout, check=False).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
