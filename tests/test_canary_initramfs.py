@@ -138,7 +138,8 @@ def test_the_scripts_parse_with_the_real_busybox_shell(tmp_path) -> None:
         script.write_text(text)
         done = subprocess.run([str(busybox), "sh", "-n", str(script)], capture_output=True)
         assert done.returncode == 0, (name, done.stderr)
-    assert "udhcpc -i eth0 -n -q -R " in CANARY_SH  # quit after the lease, release it on exit
+    assert "udhcpc -i eth0 -f -n -R " in CANARY_SH  # give up without a lease, release on exit
+    assert "kill -USR2 $pid" in CANARY_SH  # the release, once lease.sh has held the lease
     assert 'ip addr add "$ip/$mask" dev "$interface"' in LEASE_SH
 
 

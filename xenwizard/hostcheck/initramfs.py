@@ -5,10 +5,12 @@ program) holding the host's static busybox, xen-netfront from the running kernel
 (unless it is built in) and three scripts:
 
   /init       mounts /proc, /sys and /dev, loads the modules, runs /canary.sh, powers off
-  /canary.sh  the network part: waits for eth0, then `udhcpc -i eth0 -n -q -R -s /lease.sh`
+  /canary.sh  the network part: waits for eth0, runs `udhcpc -i eth0 -f -n -R -s /lease.sh`
+              and, once the lease was held, has it released (SIGUSR2) and ends it; not
+              `udhcpc -q -R`: busybox then quits before it counts as bound and releases nothing
   /lease.sh   udhcpc's script: on a lease it puts the address on eth0 (the release is sent
               from it) and holds the lease HOLD seconds, so the host sees it in dnsmasq's
-              leases file; udhcpc then releases it (-R) and quits (-q)
+              leases file
 
 Every file is read through the target root; a missing or unusable one is a `CanaryRefused`
 whose message says what to do.
@@ -52,18 +54,31 @@ while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); 
 ip link set lo up
 ip link set eth0 up
 echo "xenwizard-canary: asking for a lease as $(cat /sys/class/net/eth0/address)"
-udhcpc -i eth0 -n -q -R -t {DHCP_TRIES} -T {DHCP_INTERVAL} -s /lease.sh \\
-    || echo "xenwizard-canary: no lease"
+# -n: give up after the tries; -R: release on exit. (With -q udhcpc quits before it counts as
+# bound and sends no release.) /lease.sh holds the lease, then SIGUSR2 releases it.
+rm -f /tmp/held
+udhcpc -i eth0 -f -n -R -t {DHCP_TRIES} -T {DHCP_INTERVAL} -s /lease.sh &
+pid=$!
+while [ ! -e /tmp/held ] && kill -0 $pid 2>/dev/null; do sleep 0.2; done
+if [ -e /tmp/held ]; then
+    kill -USR2 $pid
+    sleep 1
+    kill $pid
+else
+    echo "xenwizard-canary: no lease"
+fi
+wait $pid
 """
 
 LEASE_SH = f"""#!/bin/sh
 # udhcpc's script: the address goes on the interface (udhcpc sends its release from it) and the
-# lease is held {HOLD} s so the host sees it in dnsmasq's leases file.
+# lease is held {HOLD} s so the host sees it in dnsmasq's leases file; /tmp/held says it is done.
 case "$1" in
     bound|renew)
         ip addr add "$ip/$mask" dev "$interface"
         echo "xenwizard-canary: lease $ip from $serverid"
         sleep {HOLD}
+        : > /tmp/held
         ;;
     deconfig)
         ip addr flush dev "$interface"
