@@ -54,7 +54,7 @@ def test_a_clean_pass_is_accepted() -> None:
     vm = leftovers_vm(leases="1767225600 00:16:3e:99:99:99 10.0.0.11 * *\n")
     result = guestcheck.assert_guest_passes(vm, "canary")  # type: ignore[arg-type]
     assert result.guest == GUEST
-    assert vm.commands[0] == "xenwizard verify --guest --guest-timeout 120 --json"
+    assert vm.commands[0] == "xenwizard verify --guest --guest-timeout 240 --json"
 
 
 def test_each_leftover_is_found() -> None:

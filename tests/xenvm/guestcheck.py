@@ -19,6 +19,9 @@ from tests.xenvm.machine import Machine
 LEASES = "/var/lib/misc/dnsmasq.leases"
 CANARY_PREFIX = "xenwizard-canary-"
 SSH_MARGIN = 180  # seconds beyond the canary's own bound: verify's checks, SSH under emulation
+# Under emulation `xl create` takes about 20 s and the lease comes 41-45 s after it
+# (../shared/reference/xen-vm.md); 240 s leaves room for one hung `xl create` and its retry.
+GUEST_TIMEOUT = 240
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class GuestCheck:
     progress: str
 
 
-def verify_guest(vm: Machine, phase: str, guest_timeout: int = 120) -> GuestCheck:
+def verify_guest(vm: Machine, phase: str, guest_timeout: int = GUEST_TIMEOUT) -> GuestCheck:
     """Run `xenwizard verify --guest --json` as root in the VM and parse what it printed."""
     done = vm.ssh(
         f"xenwizard verify --guest --guest-timeout {guest_timeout} --json",
