@@ -411,3 +411,10 @@ def test_dnsmasq_leases_are_read_by_mac_and_v6_lines_skipped() -> None:
 )
 def test_the_range_check_includes_both_ends(ip: str, inside: bool) -> None:
     assert in_range(ip, "10.0.0.10", "10.0.0.100") is inside
+
+
+def test_a_path_leaving_the_root_is_a_reason_not_a_traceback(host) -> None:
+    (host / "usr/sbin/xl").unlink()
+    (host / "usr/sbin/xl").symlink_to("/usr/bin/env")  # absolute: resolves outside the root
+    reason = refused(host)
+    assert "outside the root" in reason and "usr/sbin/xl" in reason

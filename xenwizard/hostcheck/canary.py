@@ -340,7 +340,7 @@ def run_canary(
         return CanaryResult(False, f"not started: {exc}")
     try:
         served, kernel = preflight(fs, config)
-    except CanaryRefused as exc:
+    except (CanaryRefused, RootError) as exc:
         return CanaryResult(False, f"not started: {exc}", seconds=clock.now() - started)
     canary = _Canary(fs, config, runner, progress, clock)
     canary.leases_file = served.leases_file or ""
@@ -379,10 +379,11 @@ def run_canary(
                 progress(f"lease {ip} for {canary.mac}")
             if ip is not None:
                 canary.wait_for_release()
-    except CanaryRefused as exc:
+    except (CanaryRefused, RootError) as exc:
         reason = f"not started: {exc}"
     except OSError as exc:
-        reason = f"not started: {exc.filename or ''}: {exc.strerror or exc}".replace(" : ", " ")
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = f"not started: {where}{exc.strerror or exc}"
     finally:
         canary.cleanup()
     return CanaryResult(
