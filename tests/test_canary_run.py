@@ -366,13 +366,13 @@ def test_canary_for_applied_uses_the_applied_answers(tmp_path, monkeypatch) -> N
         return canary_module.CanaryResult(True, "ok")
 
     monkeypatch.setattr(canary_module, "run_canary", fake_run)
-    assert canary_for_applied(root, timeout=77).passed
+    assert canary_for_applied(root, timeout=77, assume_live=True).passed
     assert seen == {"bridge": "xenbr7", "range": "192.168.77.20-192.168.77.90", "timeout": 77}
 
 
 def test_canary_for_applied_refuses_without_an_applied_run(tmp_path) -> None:
     root = live_host(tmp_path / "root")
-    result = canary_for_applied(root)
+    result = canary_for_applied(root, assume_live=True)
     assert not result.passed
     assert result.reason == (
         f"not started: no applied run under {root}/var/lib/xenwizard: nothing to check the "
@@ -384,7 +384,7 @@ def test_canary_for_applied_says_plainly_it_is_not_there_on_precise(tmp_path) ->
     root = copy_root(PRECISE_ROOT, tmp_path / "root")
     done = run_cli("apply", "--root", str(root), "--yes", "--skip-packages")
     assert done.returncode == 0, done.stdout + done.stderr
-    result = canary_for_applied(root)
+    result = canary_for_applied(root, assume_live=True)
     assert not result.passed
     assert result.reason.startswith("not available on ubuntu-precise: its toolstack is xend/xm")
 
@@ -418,3 +418,11 @@ def test_a_path_leaving_the_root_is_a_reason_not_a_traceback(host) -> None:
     (host / "usr/sbin/xl").symlink_to("/usr/bin/env")  # absolute: resolves outside the root
     reason = refused(host)
     assert "outside the root" in reason and "usr/sbin/xl" in reason
+
+
+def test_canary_for_applied_runs_only_on_the_live_system(tmp_path) -> None:
+    root = live_host(tmp_path / "root")
+    result = canary_for_applied(root)
+    assert result.reason == (
+        f"not started: {root} is not the running system (--root); the canary runs on the live host"
+    )

@@ -43,8 +43,8 @@ def applied(tmp_path, capsys):
 def with_canary(monkeypatch, result: CanaryResult) -> list[dict]:
     calls: list[dict] = []
 
-    def fake(root, runner=None, timeout=120.0, on_progress=None):
-        calls.append({"root": str(root), "timeout": timeout})
+    def fake(root, runner=None, timeout=120.0, on_progress=None, *, assume_live=False):
+        calls.append({"root": str(root), "timeout": timeout, "assume_live": assume_live})
         if on_progress:
             on_progress("starting xenwizard-canary-ab12")
         return result
@@ -62,7 +62,7 @@ def test_text_output_ends_with_the_guest_line(applied, monkeypatch, capsys) -> N
     calls = with_canary(monkeypatch, PASSED)
     main(verify_live(applied, "--guest", "--guest-timeout", "90"))
     out, err = capsys.readouterr()
-    assert calls == [{"root": str(applied), "timeout": 90.0}]
+    assert calls == [{"root": str(applied), "timeout": 90.0, "assume_live": True}]
     lines = out.splitlines()
     assert lines[0].startswith("PASS run: ")
     assert lines[-1] == f"PASS guest: {PASSED.reason}"

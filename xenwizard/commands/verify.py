@@ -34,11 +34,11 @@ def _progress(line: str) -> None:
     sys.stderr.flush()
 
 
-def _guest(args: argparse.Namespace, skip_live: str | None) -> CanaryResult:
-    if skip_live is not None:
-        return CanaryResult(False, f"not started: {skip_live}; the canary runs on the live host")
+def _guest(args: argparse.Namespace) -> CanaryResult:
     timeout = DEFAULT_TIMEOUT if args.guest_timeout is None else args.guest_timeout
-    return canary_for_applied(args.root, timeout=timeout, on_progress=_progress)
+    return canary_for_applied(
+        args.root, timeout=timeout, on_progress=_progress, assume_live=args.assume_live
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:  # the checks first: the canary takes a minute
         sys.stdout.write("".join(r.line() + "\n" for r in results))
         sys.stdout.flush()
-    guest = _guest(args, skip_live) if args.guest else None
+    guest = _guest(args) if args.guest else None
     if args.json:
         data = [r.data() for r in results] + ([guest.data()] if guest else [])
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -31,6 +31,7 @@ from xenwizard.config import XEN_MAC_PREFIX, ConfigError, WizardConfig
 from xenwizard.engine.journal import STATE_DIR
 from xenwizard.engine.runner import CommandRunner, Runner, RunnerError
 from xenwizard.hostcheck.applied import latest_applied_run
+from xenwizard.hostcheck.checks import not_running_system
 from xenwizard.hostcheck.initramfs import HOLD, CanaryRefused, build_initramfs
 from xenwizard.hostcheck.leases import (
     ServingDnsmasq,
@@ -402,12 +403,21 @@ def canary_for_applied(
     runner: Runner | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     on_progress: Progress | None = None,
+    *,
+    assume_live: bool = False,
 ) -> CanaryResult:
     """`run_canary` with the answers of the last applied run (as `xenwizard verify` reads
-    them); refused when there is none or its profile has no xl (ubuntu-precise). This is what
+    them); refused when ROOT is not the running system (unless `assume_live`), when there is
+    no applied run, or when its profile has no xl (ubuntu-precise). This is what
     `verify --guest` and the TUI's "check with a guest" call."""
     try:
         fs = RootFS(root)
+    except RootError as exc:
+        return CanaryResult(False, f"not started: {exc}")
+    elsewhere = None if assume_live else not_running_system(fs)
+    if elsewhere is not None:
+        return CanaryResult(False, f"not started: {elsewhere}; the canary runs on the live host")
+    try:
         run = latest_applied_run(fs)
     except (OSError, ValueError) as exc:
         return CanaryResult(False, f"not started: cannot read the journal: {exc}")
