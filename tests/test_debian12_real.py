@@ -53,7 +53,15 @@ iface lo inet loopback
 allow-hotplug eno1
 iface eno1 inet dhcp
 """
-XEN_STACK = {"xen-system-amd64", "xen-tools", "dnsmasq", "ethtool", "nftables", "bridge-utils"}
+XEN_STACK = {
+    "xen-system-amd64",
+    "xen-tools",
+    "dnsmasq",
+    "ethtool",
+    "nftables",
+    "bridge-utils",
+    "busybox-static",
+}
 
 
 def xenwizard(*args: str) -> subprocess.CompletedProcess:

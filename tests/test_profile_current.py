@@ -98,8 +98,10 @@ def test_debian_12_recipe() -> None:
         "ethtool",
         "nftables",
         "bridge-utils",
+        "busybox-static",
     )
     assert any("bookworm.d" in n for n in packages.notes)
+    assert any(n.startswith("busybox-static: `xenwizard verify --guest`") for n in packages.notes)
     bridge = step(plan, "bridge")
     assert bridge.path == "etc/network/interfaces"
     assert "checked with `ifup --no-act`: accepted" in bridge.notes
@@ -111,6 +113,18 @@ def test_debian_12_recipe() -> None:
     assert "interface=br0" in dnsmasq.after and "address from br0:0" not in dnsmasq.after
     assert any("UDP checksum workaround: off" in n for n in dnsmasq.notes)
     assert plan.warnings == ()
+
+
+def test_busybox_static_is_left_out_when_busybox_is_installed_and_the_plan_says_why() -> None:
+    """busybox-static conflicts with busybox: installing it would remove busybox, which a
+    rollback never reinstalls, so the plan leaves it out and tells the operator."""
+    root = ROOTS["debian-12"]
+    packages = facts_of(root).installed_packages | {"busybox"}
+    plan = plan_for(root, facts=facts_of(root, installed_packages=packages))
+    step_ = step(plan, "packages")
+    assert "busybox-static" not in step_.packages
+    assert any("busybox-static not installed: it would replace" in n for n in step_.notes)
+    assert not any(n.startswith("busybox-static: `xenwizard") for n in step_.notes)
 
 
 def test_debian_13_skips_xen_tools_and_says_why() -> None:
@@ -360,7 +374,7 @@ def test_fake_install_fills_in_the_deferred_xl_conf_and_rollback_undoes_all(
 ) -> None:
     """The package step (a fake apt-get) brings xl.conf; the deferred edit is made on it."""
     root = copy_root(ROOTS["debian-12"], tmp_path / "root")
-    for name in ("xen-tools", "ethtool", "bridge-utils"):
+    for name in ("xen-tools", "ethtool", "bridge-utils", "busybox-static"):
         monkeypatch.setitem(FAKE_PACKAGES, name, ((), (f"usr/share/doc/{name}/copyright",)))
     monkeypatch.setitem(FAKE_PACKAGES, "xen-system-amd64", (("xen-utils-common",), ()))
     monkeypatch.setitem(FAKE_PACKAGES, "xen-utils-common", ((), ("etc/xen/xl.conf",)))

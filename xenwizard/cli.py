@@ -108,6 +108,37 @@ def _configure_verify(parser: argparse.ArgumentParser) -> None:
         help="with --root DIR: run the live checks (bridge, addresses, dnsmasq) against this "
         "machine anyway, as if DIR were its root",
     )
+    parser.add_argument(
+        "--guest",
+        action="store_true",
+        help="then start a canary Xen guest on the bridge: it passes when the guest gets a "
+        "lease in the DHCP range from this host's dnsmasq (about a minute; cleaned up after)",
+    )
+    parser.add_argument(
+        "--guest-timeout",
+        type=_guest_timeout,
+        default=None,
+        metavar="SEC",
+        help="seconds the canary guest has to get its lease (default 120)",
+    )
+
+
+MAX_GUEST_TIMEOUT = 1800
+
+
+def _guest_timeout(value: str) -> float:
+    """--guest-timeout SEC: a number of seconds, 10 to 1800."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of seconds (e.g. 120)"
+        ) from None
+    if not 10 <= seconds <= MAX_GUEST_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"{value} s is out of range; expected 10 to {MAX_GUEST_TIMEOUT} seconds"
+        )
+    return seconds
 
 
 COMMANDS: dict[str, Command] = {

@@ -31,6 +31,11 @@ Modules: `results` (CheckResult), `live` (LiveSystem, KernelLive), `applied` (th
 run from its journal), `dnsmasqconf` (the files and options a dnsmasq command line selects),
 `nftables` (the confinement's table as `nft -j` lists it), `checks` (the checks and
 `run_checks`). The names callers use are re-exported here.
+
+`verify --guest` adds the canary guest (`canary`: `run_canary`, `canary_for_applied`), whose
+initramfs `initramfs` builds from the host's static busybox and xen-netfront and whose lease
+`leases` finds in the leases file of the dnsmasq serving the bridge; import them from there
+(they are not re-exported: plain `verify` does not need them).
 """
 
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack

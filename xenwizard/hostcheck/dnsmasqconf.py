@@ -18,7 +18,14 @@ class DnsmasqSources:
     options: tuple[tuple[str, str], ...]  # (name, value) from the command line and the files
 
 
-_SHORT = {"-C": "conf-file", "-7": "conf-dir", "-i": "interface", "-I": "except-interface"}
+_SHORT = {
+    "-C": "conf-file",
+    "-7": "conf-dir",
+    "-i": "interface",
+    "-I": "except-interface",
+    "-l": "dhcp-leasefile",
+}
+_WITH_VALUE = ("conf-file", "conf-dir", "interface", "except-interface", "dhcp-leasefile")
 
 
 def _cmdline_options(cmdline: Sequence[str]) -> list[tuple[str, str]]:
@@ -30,7 +37,7 @@ def _cmdline_options(cmdline: Sequence[str]) -> list[tuple[str, str]]:
         arg = args[i]
         if arg.startswith("--"):
             name, sep, value = arg[2:].partition("=")
-            if not sep and name in ("conf-file", "conf-dir", "interface", "except-interface"):
+            if not sep and name in _WITH_VALUE:
                 value = args[i + 1] if i + 1 < len(args) else ""
                 i += 1
             opts.append((name, value))

@@ -60,6 +60,18 @@ RESOLVED_NOTE = (
     "serves and starts next to it"
 )
 
+STATIC_BUSYBOX = "busybox-static"
+DYNAMIC_BUSYBOX = "busybox"  # conflicts with busybox-static
+BUSYBOX_NOTE = (
+    "busybox-static: `xenwizard verify --guest` boots a canary guest from an initramfs made "
+    "of its static /bin/busybox, to prove a guest on the bridge gets a lease"
+)
+BUSYBOX_KEPT_NOTE = (
+    "busybox-static not installed: it would replace the installed busybox, which a rollback "
+    "does not put back; `xenwizard verify --guest` needs it (its canary guest's initramfs is "
+    "made of the static /bin/busybox): install it by hand to use that"
+)
+
 TOOLSTACK_NOTE = (
     "xl is the only toolstack on this release: xend, xm and xend-config.sxp are gone and "
     "/etc/default/xen has no TOOLSTACK line, so there is nothing to choose or keep. xl never "
@@ -202,14 +214,22 @@ class CurrentRelease(Profile):
 
     # --- the plan ----------------------------------------------------------------------------
 
-    def packages(self, backend: str) -> tuple[str, ...]:
+    def packages(self, backend: str, facts: SystemFacts) -> tuple[str, ...]:
         wanted = [XEN_METAPACKAGE]
         if self.has_xen_tools:
             wanted.append("xen-tools")
         wanted += ["dnsmasq", "ethtool", "nftables"]  # nft: the DHCP confinement's rules
         if backend == "ifupdown":
             wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
+        if DYNAMIC_BUSYBOX not in facts.installed_packages:
+            wanted.append(STATIC_BUSYBOX)  # the canary guest's initramfs (verify --guest)
         return tuple(wanted)
+
+    def busybox_note(self, facts: SystemFacts) -> str:
+        """Why busybox-static is (or is not) in the package step."""
+        if DYNAMIC_BUSYBOX in facts.installed_packages:
+            return BUSYBOX_KEPT_NOTE
+        return BUSYBOX_NOTE
 
     def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
         backend = self.network_backend(facts, fs)
@@ -231,8 +251,8 @@ class CurrentRelease(Profile):
         if ssh:
             warnings.append(ssh)
 
-        packages = packages_step("packages", self.packages(backend), facts)
-        notes = list(packages.notes)
+        packages = packages_step("packages", self.packages(backend, facts), facts)
+        notes = [*packages.notes, self.busybox_note(facts)]
         if not self.has_xen_tools:
             notes.append(f"xen-tools skipped: {self.no_xen_tools_reason}")
         steps: list[Step] = []
