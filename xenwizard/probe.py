@@ -55,6 +55,8 @@ class SystemFacts:
     is_root: bool = False
     ssh_connection: str | None = None
     live: bool = False
+    mem_total_mib: int | None = None  # MemTotal of proc/meminfo; under Xen: dom0's share
+    hypervisor: str | None = None  # sys/hypervisor/type ("xen" when running under Xen)
 
     @property
     def release(self) -> str:
@@ -144,6 +146,29 @@ def _toolstack(fs: RootFS) -> str | None:
     return parse_shell_vars(text).get("TOOLSTACK")
 
 
+_MEMTOTAL = re.compile(r"^MemTotal:\s*([0-9]{1,15})\s*kB\s*$", re.MULTILINE)
+
+
+def _small_file(fs: RootFS, rel: str) -> str | None:
+    """A kernel file's text, None when missing or unreadable: the facts it gives are optional,
+    and a fixture root or a container may have no such file (or an odd one)."""
+    try:
+        data = fs.read_bytes(rel, limit=1 << 16)
+    except OSError:
+        return None
+    return None if data is None else data.decode("ascii", "replace")
+
+
+def mem_total_mib(text: str | None) -> int | None:
+    """MemTotal (kB) of a /proc/meminfo text in MiB; None when the line is missing or odd."""
+    match = _MEMTOTAL.search(text or "")
+    return (int(match.group(1)) // 1024 or None) if match else None  # 0 MiB: an odd file
+
+
+def _hypervisor(fs: RootFS) -> str | None:
+    return (_small_file(fs, "sys/hypervisor/type") or "").strip() or None
+
+
 def _hook_dirs(fs: RootFS) -> dict[str, tuple[str, ...]]:
     return {base: tuple(fs.listdir(base)) for base in XEN_TOOLS_HOOK_BASES if fs.is_dir(base)}
 
@@ -226,5 +251,7 @@ def probe(fs: RootFS, *, live: bool | None = None, packages: bool = True) -> Sys
         configured_addresses=_configured_addresses(fs),
         is_root=os.geteuid() == 0,
         ssh_connection=os.environ.get("SSH_CONNECTION") or None,
+        mem_total_mib=mem_total_mib(_small_file(fs, "proc/meminfo")),
+        hypervisor=_hypervisor(fs),
     )
     return with_live_facts(facts) if live else facts
