@@ -571,7 +571,8 @@ def build_config(
         if spec.key == "dom0-mem" and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # a bare TOML number is MiB, as on the command line
         if not isinstance(value, str):
-            problems.append(FieldProblem(spec.key, "expected a string"))
+            expected = dom0mem.EXPECTED if spec.key == "dom0-mem" else "expected a string"
+            problems.append(FieldProblem(spec.key, expected))
             continue
         text = value.strip()
         if spec.key == "nic" and not text:

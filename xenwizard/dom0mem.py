@@ -30,6 +30,7 @@ MAX_MIB = 16 * 1024 * 1024  # 16 TiB: more than any host Xen supports
 UNKNOWN_RAM_MIB = 1024  # the default when the target's RAM is not known
 RULE = f"1 GiB + {PERCENT}% of RAM, at most 4 GiB and the RAM less {GUEST_HEADROOM_MIB} MiB"
 SHAPES = "1024, 1024M, 1024MiB, 2G or 2GiB"
+EXPECTED = f"expected a size in MiB or GiB like {SHAPES}"
 
 _SIZE = re.compile(r"(?P<num>[0-9]{1,12})\s*(?P<unit>|m|mib|g|gib)", re.IGNORECASE)
 _UNIT_MIB = {"": 1, "m": 1, "mib": 1, "g": 1024, "gib": 1024}
@@ -39,7 +40,7 @@ def parse_size(text: str) -> int:
     """MiB from a size as the page, the flag and the answers file take it."""
     match = _SIZE.fullmatch(text.strip())
     if not match:
-        raise ValueError(f"expected a size in MiB or GiB like {SHAPES}")
+        raise ValueError(EXPECTED)
     return int(match["num"]) * _UNIT_MIB[match["unit"].lower()]
 
 
