@@ -122,3 +122,22 @@ class TestDom0Page:
             await burst(pilot, "enter")
             assert isinstance(app.screen, Dom0MemScreen)
             assert field(app, "dom0-mem").value == "1600"
+
+    @sync
+    async def test_under_xen_the_ram_is_unknown_and_nothing_is_refused_against_it(
+        self, tmp_path: Path
+    ) -> None:
+        """On a host already running Xen, MemTotal is dom0's share: the page says so, the
+        default is 1 GiB and a size above dom0's share is accepted."""
+        item = gallery.Scenario("x", "x", facts={"hypervisor": "xen"})
+        app, runner = gallery.build_app(item, tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, (*TO_DOM0, "ctrl+u", *"8G"))
+            text = screen_text(app)
+            assert reason(app) == "ok"
+        assert (
+            f"RAM      unknown (this host runs Xen: /proc/meminfo shows dom0's {RAM} MiB)" in text
+        )
+        assert "Default  1024 MiB, as the RAM is unknown" in text
+        assert f"Rule     {dom0mem.RULE}" in text
+        assert "Left for guests: the RAM less 8192 MiB (RAM unknown here)" in text

@@ -121,8 +121,8 @@ class WelcomeScreen(WizardPage[Start | RollbackRequest]):
     HELP = """
 xenwizard makes this server a Xen host: guests on a bridge, addresses from dnsmasq.
 
-It asks for the bridge name, guest subnet and DHCP range (on Ubuntu 12.04 also
-to keep the xm toolstack), then shows every change as a diff. Nothing changes
+It asks for the bridge name, guest subnet, DHCP range and dom0's memory (on
+Ubuntu 12.04 also to keep the xm toolstack), then shows every change as a diff. Nothing changes
 before you confirm on the preview page. Every change is journaled first and
 undone if any step fails.
 
@@ -606,15 +606,15 @@ class Dom0MemScreen(WizardPage[Dom0MemAnswers]):
 
     PAGE = "Dom0 memory"
     HELP = f"""
-dom0 is this host's own Linux, the domain that runs xl, the guests' network and
-disk backends, dnsmasq and sshd. Xen gives it a fixed size on its command line
-(dom0_mem=SIZE,max:SIZE) and ballooning is turned off, so starting a guest never
-takes memory away from dom0 (Xen's best-practices advice).
+dom0 is this host's own Linux: it runs xl, the guests' network and disk
+backends, dnsmasq and sshd. Xen gives it a fixed size on its command
+line (dom0_mem=SIZE,max:SIZE) with ballooning off, so starting a guest
+never takes memory from dom0, as Xen's best-practices page advises.
 
-The default follows the target's RAM: {dom0mem.RULE}.
-Write a size in MiB or GiB: {dom0mem.SHAPES}. At least {dom0mem.MIN_MIB} MiB, and
-not more than the machine has. The rest of the RAM is what guests can use; less
-than {dom0mem.GUEST_HEADROOM_MIB} MiB left is warned about on the preview.
+Default: {dom0mem.RULE}.
+Sizes in MiB or GiB: {dom0mem.SHAPES}. At least
+{dom0mem.MIN_MIB} MiB and at most the machine's RAM; the rest is for guests
+(the preview warns when less than {dom0mem.GUEST_HEADROOM_MIB} MiB is left).
 """
 
     def compose_body(self) -> Iterable[Widget]:
