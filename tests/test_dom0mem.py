@@ -311,3 +311,19 @@ def test_too_little_ram_beside_dom0_is_a_warning_naming_both_numbers() -> None:
         DEBIAN12, config, replace(probe(RootFS(DEBIAN12), live=False), mem_total_mib=1800)
     )
     assert small in plan.warnings
+
+
+def test_the_wizard_refuses_an_answers_file_above_the_ram_before_its_first_page(
+    tmp_path: Path,
+) -> None:
+    """The pages' own checks would meet the size only on its page, after earlier pages had
+    re-validated the whole config against the target: the wizard stops at once instead."""
+    answers = tmp_path / "answers.toml"
+    answers.write_text('dom0-mem = "8G"\n')
+    for where in (("--root", str(DEBIAN12)), ("--demo",)):
+        done = run_cli(*where, "--answers", str(answers))
+        assert done.returncode == 1
+        assert done.stderr == (
+            "xenwizard: error: invalid answer dom0-mem: 8192 MiB is more than the machine has "
+            f"({FIXTURE_RAM} MiB of RAM)\n"
+        )
