@@ -14,7 +14,7 @@ from xenwizard import dom0mem
 from xenwizard.config import ConfigError, Target, WizardConfig, answer_problem, build_config
 from xenwizard.edits.sxp import MEMORY_KINDS, active_settings
 from xenwizard.preflight import target_of, warnings
-from xenwizard.probe import SystemFacts, mem_total_mib, probe
+from xenwizard.probe import SystemFacts, dom0_mem_option, mem_total_mib, probe
 from xenwizard.rootfs import RootFS
 
 DEBIAN12 = FIXTURES / "debian-12-root"
@@ -153,6 +153,49 @@ def test_under_xen_the_ram_figure_is_dom0s(tmp_path: Path) -> None:
         f"unknown (this host runs Xen: /proc/meminfo shows dom0's {FIXTURE_RAM} MiB)"
     )
     assert target_of(found).mem_total_mib is None  # nothing refused against dom0's share
+
+
+@pytest.mark.parametrize(
+    ("text", "mib"),
+    [
+        ('GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=1063M,max:1063M"\n', 1063),
+        ('GRUB_CMDLINE_XEN="$GRUB_CMDLINE_XEN dom0_mem=2G loglvl=all"\n', 2048),
+        ('GRUB_CMDLINE_XEN_DEFAULT="max:1G,dom0_mem=max:2048M"\n', None),  # no plain amount
+        ('export GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=min:512M,1536M,max:2G"\n', 1536),
+        ('#GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=1024M"\n', None),  # a comment
+        ('GRUB_CMDLINE_LINUX="dom0_mem=1024M"\n', None),  # Linux's line, not Xen's
+        ('GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=-512M"\n', None),  # "all but": no size
+        ('GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=1048576"\n', None),  # bare number: not MiB
+        ('GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=1G"\nGRUB_CMDLINE_XEN_DEFAULT="dom0_mem=3G"\n', 3072),
+    ],
+)
+def test_dom0_mem_option_in_grub_defaults(text: str, mib: int | None) -> None:
+    assert dom0_mem_option(text) == mib
+
+
+def test_a_plan_after_the_reboot_keeps_the_size_grub_gives_dom0(tmp_path: Path) -> None:
+    """On the rebooted Xen host the RAM is unknown: the default is what GRUB's defaults already
+    say (the last file update-grub sources wins), so plan after apply shows no new size."""
+    root = copy_root(DEBIAN12, tmp_path / "root")
+    (root / "sys/hypervisor").mkdir(parents=True)
+    (root / "sys/hypervisor/type").write_text("xen\n")
+    (root / "etc/default/grub.d").mkdir(parents=True)
+    (root / "etc/default/grub").write_text('GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=2G"\n')
+    (root / "etc/default/grub.d/xen.cfg").write_text("# nothing about dom0 here\n")
+    (root / "etc/default/grub.d/xenwizard.cfg").write_text(
+        'GRUB_CMDLINE_XEN_DEFAULT="$GRUB_CMDLINE_XEN_DEFAULT dom0_mem=1500M,max:1500M"\n'
+    )
+    found = probe(RootFS(root), live=False, packages=False)
+    assert found.configured_dom0_mem == (1500, "etc/default/grub.d/xenwizard.cfg")
+    assert dom0mem.chosen_mib(WizardConfig(), found) == 1500
+    assert dom0mem.chosen_mib(WizardConfig(dom0_mem=1536), found) == 1536
+    assert dom0mem.plan_note(WizardConfig(), found) == (
+        "dom0 memory: 1500 MiB (as configured in etc/default/grub.d/xenwizard.cfg; RAM unknown "
+        f"(this host runs Xen: /proc/meminfo shows dom0's {FIXTURE_RAM} MiB); choose with "
+        "dom0-mem); ballooning off"
+    )
+    (root / "sys/hypervisor/type").unlink()  # RAM known again: the rule, whatever GRUB says
+    assert dom0mem.chosen_mib(WizardConfig(), probe(RootFS(root), live=False)) == 1102
 
 
 def test_chosen_mib_is_the_answer_or_the_rule() -> None:

@@ -88,11 +88,24 @@ def machine_mib(facts: SystemFacts) -> int | None:
 
 
 def chosen_mib(config: WizardConfig, facts: SystemFacts) -> int:
-    """The operator's answer, else the rule's default for the target's RAM (1 GiB unknown)."""
+    """The operator's answer, else the rule's default for the target's RAM. RAM unknown (a
+    host already running Xen): the size GRUB's defaults already give dom0, so a plan made
+    after the reboot keeps what the apply set; else 1 GiB."""
     if config.dom0_mem is not None:
         return config.dom0_mem
     total = machine_mib(facts)
-    return UNKNOWN_RAM_MIB if total is None else default_mib(total)
+    if total is not None:
+        return default_mib(total)
+    if facts.configured_dom0_mem is not None:
+        return facts.configured_dom0_mem[0]
+    return UNKNOWN_RAM_MIB
+
+
+def default_text(facts: SystemFacts) -> str:
+    """Where the default comes from when the rule cannot apply (the RAM is unknown)."""
+    if facts.configured_dom0_mem is not None:
+        return f"as configured in {facts.configured_dom0_mem[1]}"
+    return "as the RAM is unknown"
 
 
 def ram_text(facts: SystemFacts) -> str:
@@ -112,7 +125,7 @@ def plan_note(config: WizardConfig, facts: SystemFacts) -> str:
     if config.dom0_mem is not None:
         source = "chosen with dom0-mem"
     elif total is None:
-        source = f"the default when the RAM is unknown; RAM {ram_text(facts)}; choose with dom0-mem"
+        source = f"{default_text(facts)}; RAM {ram_text(facts)}; choose with dom0-mem"
     else:
         source = f"the default for {total} MiB of RAM: {RULE}"
     left = f"; {total - mib} MiB of {total} MiB left for guests" if total is not None else ""

@@ -629,7 +629,7 @@ Sizes in MiB or GiB: {dom0mem.SHAPES}. At least
         )
         rows = [("RAM", dom0mem.ram_text(facts))]
         if self.total is None:  # the rule needs the RAM: say what it would be
-            rows.append(("Default", f"{self.default} MiB, as the RAM is unknown"))
+            rows.append(("Default", f"{self.default} MiB, {dom0mem.default_text(facts)}"))
             rows.append(("Rule", dom0mem.RULE))
         else:
             rows.append(("Default", f"{self.default} MiB: {dom0mem.RULE}"))
