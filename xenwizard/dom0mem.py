@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 BASE_MIB = 1024
 PERCENT = 2
 CAP_MIB = 4096
-MIN_MIB = 512  # less and a Debian dom0 swaps or fails to start its services
+MIN_MIB = 512  # the least dom0 gets: Debian with xl, the backends, dnsmasq and sshd is tight below
 GUEST_HEADROOM_MIB = 512  # what must be left beside dom0 for one small guest (and Xen itself)
 MAX_MIB = 16 * 1024 * 1024  # 16 TiB: more than any host Xen supports
 UNKNOWN_RAM_MIB = 1024  # the default when the target's RAM is not known
