@@ -135,11 +135,12 @@ class Scenario:
 
 
 # Key tokens: "@apply" waits for the apply to finish, "@blocked" for the blocking step.
-TO_TOOLSTACK = ("enter", "enter", "enter", "enter")
+TO_DOM0 = ("enter", "enter", "enter", "enter")
+TO_TOOLSTACK = (*TO_DOM0, "enter")
 TO_PREVIEW = (*TO_TOOLSTACK, "space", "enter")
 TO_APPLY = (*TO_PREVIEW, "a", "y")
 # Current releases (xl): nothing to acknowledge on the toolstack page.
-XL_TO_TOOLSTACK = ("enter", "enter", "enter", "enter")
+XL_TO_TOOLSTACK = ("enter", "enter", "enter", "enter", "enter")
 XL_TO_PREVIEW = (*XL_TO_TOOLSTACK, "enter")
 SSH_CLIENT = "192.168.1.50 50022 192.168.1.10 22"
 
@@ -179,6 +180,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         "dhcp-invalid",
         "DHCP range end outside the subnet: both fields show the reason",
         ("enter", "enter", "enter", "tab", "ctrl+u", *"10.0.1.100"),
+    ),
+    Scenario(
+        "dom0-memory",
+        "Dom0 memory: the RAM, the rule's default in one line, the field and what guests keep",
+        TO_DOM0,
+    ),
+    Scenario(
+        "dom0-memory-invalid",
+        "Dom0 memory above the machine's RAM: refused beside the field",
+        (*TO_DOM0, "ctrl+u", *"8G"),
     ),
     Scenario("toolstack", "Toolstack warning waiting for the acknowledgement", TO_TOOLSTACK),
     Scenario(

@@ -31,7 +31,7 @@ from xenwizard.tui.screens.pages import BridgeScreen, SubnetScreen
 from xenwizard.tui.screens.preview import PreviewScreen
 from xenwizard.tui.screens.state import toolstack_text
 
-WALK_XL = ("enter", "enter", "enter", "enter", "enter", "a", "y", "@apply")
+WALK_XL = ("enter", "enter", "enter", "enter", "enter", "enter", "a", "y", "@apply")
 
 
 def scenario(root: str, **kwargs) -> gallery.Scenario:  # type: ignore[no-untyped-def]
@@ -71,7 +71,7 @@ class TestWalk:
         target = tmp_path / "plan.diff"
         app, runner = gallery.build_app(scenario("ubuntu-24.04"), tmp_path)
         async with app.run_test(size=gallery.SIZE) as pilot:
-            await gallery.drive(pilot, ("enter",) * 5, runner)
+            await gallery.drive(pilot, ("enter",) * 6, runner)
             assert isinstance(app.screen, PreviewScreen)
             summary = app.screen.summary_text()
             app.save_plan_dialog(app.screen.plan)

@@ -163,13 +163,14 @@ class BarePty:
 
 # (what the page shows, the key to press there); None: the tick needs no page of its own.
 WALK = (
-    ("[1/8] Welcome", "enter"),
-    ("[2/8] Bridge", "enter"),
-    ("[3/8] Subnet", "enter"),
-    ("[4/8] DHCP", "enter"),
-    ("[5/8] Toolstack", "space"),
+    ("[1/9] Welcome", "enter"),
+    ("[2/9] Bridge", "enter"),
+    ("[3/9] Subnet", "enter"),
+    ("[4/9] DHCP", "enter"),
+    ("[5/9] Dom0 memory", "enter"),
+    ("[6/9] Toolstack", "space"),
     (None, "enter"),
-    ("[6/8] Preview", "a"),
+    ("[7/9] Preview", "a"),
     ("Apply the plan?", "y"),
 )
 

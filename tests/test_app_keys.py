@@ -392,6 +392,7 @@ FIELDS = {  # field: (root, keys to its page)
     "dhcp-start": ("", ("enter", "enter", "enter")),
     "dhcp-end": ("", ("enter", "enter", "enter")),
     "lease": ("", ("enter", "enter", "enter")),
+    "dom0-mem": ("", gallery.TO_DOM0),
 }
 
 

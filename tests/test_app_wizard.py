@@ -22,7 +22,9 @@ from xenwizard.tui.screens.modals import HelpScreen
 from xenwizard.tui.screens.pages import BridgeScreen
 
 BRIDGE_KEYS = ("enter", "end", "backspace", "backspace", "backspace", *"xenbr1", "enter")
-WALK = (*BRIDGE_KEYS, "ctrl+u", *"172.16.5.1/24", "enter", "enter", "space", "enter", "a", "y")
+# Bridge, subnet, DHCP and dom0 memory as they come, the toolstack ticked, the preview applied.
+WALK = (*BRIDGE_KEYS, "ctrl+u", *"172.16.5.1/24", "enter", "enter", "enter")
+WALK = (*WALK, "space", "enter", "a", "y")
 
 
 def sync(test):  # type: ignore[no-untyped-def]
@@ -255,6 +257,7 @@ SCREENS_WORDS = {
     "welcome": ("Release", "Profile", "root (apply possible)"),
     "bridge-invalid": ("invalid:",),
     "subnet-overlap": ("REFUSED: subnet 192.168.1.0/24 overlaps",),
+    "dom0-memory": ("Default  1102 MiB:", "Left for guests"),
     "toolstack": ("[ ] I understand",),
     "preview": ("+ change", "+iface br0:0 inet static"),
     "apply-running": ("[>] running", "[ ] pending", "[*] done"),

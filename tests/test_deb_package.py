@@ -37,7 +37,7 @@ TOP = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XENWIZARD_TEST_CACHE", "/var/cache/xenwizard-tests"))
 REPO = "srv/xenwizard-repo"  # the local apt repository, inside the chroot
 FIXTURE = "srv/debian-12-root"  # a copy of tests/fixtures/debian-12-root, inside the chroot
-WELCOME = "Four questions, then a preview"  # the welcome page's introduction
+WELCOME = "Five questions, then a preview"  # the welcome page's introduction
 
 # What the manifest comparison leaves out, exactly the paths that installing and purging any
 # package changes (the rest of /var/lib/dpkg, /etc/ld.so.cache and debconf's database are

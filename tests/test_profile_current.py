@@ -392,7 +392,9 @@ def test_fake_install_fills_in_the_deferred_xl_conf_and_rollback_undoes_all(
     result = Engine(plan, RootFS(root), runner).apply()
     assert result.outcome == "applied", result.message
     xl = (root / "etc/xen/xl.conf").read_text()
-    assert xl == XL_SHIPPED + '# BEGIN xenwizard\nvif.default.bridge="br0"\n# END xenwizard\n'
+    assert xl == XL_SHIPPED + (
+        '# BEGIN xenwizard\nvif.default.bridge="br0"\nautoballoon="off"\n# END xenwizard\n'
+    )
     installs = [c for c in runner.calls if c[:2] == ["apt-get", "install"]]
     assert installs and "bridge-utils" in installs[0]
     rolled = Engine(None, RootFS(root), runner).rollback(result.run_id)

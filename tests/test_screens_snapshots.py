@@ -99,6 +99,16 @@ class TestDhcp:
         check(snap_compare, tmp_path, "debian-12-dhcp")
 
 
+class TestDom0Memory:
+    def test_default(self, snap_compare, tmp_path):
+        """RAM, 'Default 1102 MiB: RULE' in one line, the field focused, what guests keep."""
+        check(snap_compare, tmp_path, "dom0-memory")
+
+    def test_more_than_the_ram(self, snap_compare, tmp_path):
+        """8G on 3931 MiB: 'invalid: 8192 MiB is more than the machine has' beside the field."""
+        check(snap_compare, tmp_path, "dom0-memory-invalid")
+
+
 class TestToolstack:
     def test_warning(self, snap_compare, tmp_path):
         """Keep xm: what breaks with xl; the acknowledgement unticked '[ ]'."""

@@ -77,12 +77,12 @@ def walk_wizard(vm: Machine, term: Tmux, phase: str) -> str:
     )
     assert "debian-12" in welcome, welcome
     term.press("Enter")
-    bridge = term.wait_for("[2/8]", 60, f"{phase}: bridge page")
+    bridge = term.wait_for("[2/9]", 60, f"{phase}: bridge page")
     assert "br0" in bridge and NIC in bridge, bridge
     term.press("Enter")
-    term.wait_for("[3/8]", 60, f"{phase}: subnet page")
+    term.wait_for("[3/9]", 60, f"{phase}: subnet page")
     term.press("Enter")
-    term.wait_for("[4/8]", 60, f"{phase}: DHCP page")
+    term.wait_for("[4/9]", 60, f"{phase}: DHCP page")
     # One burst the moment the page appears, as a fast typist over a slow link sends it (before
     # the typed-ahead keys were queued, the Tabs went to the page going away and the Space
     # replaced the range start).
@@ -90,9 +90,12 @@ def walk_wizard(vm: Machine, term: Tmux, phase: str) -> str:
     dhcp = term.wait_for("[x] UDP checksum workaround", 30, f"{phase}: UDP switch")
     assert "10.0.0.10" in dhcp and "invalid" not in dhcp, dhcp
     term.press("Enter")
-    term.wait_for("[5/8]", 60, f"{phase}: toolstack page")
+    dom0 = term.wait_for("[5/9]", 60, f"{phase}: dom0 memory page")
+    assert "Left for guests" in dom0 and "invalid" not in dom0, dom0  # the rule's default
     term.press("Enter")
-    return term.wait_for("[6/8]", 180, f"{phase}: preview")
+    term.wait_for("[6/9]", 60, f"{phase}: toolstack page")
+    term.press("Enter")
+    return term.wait_for("[7/9]", 180, f"{phase}: preview")
 
 
 def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> None:
@@ -123,7 +126,7 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
         assert "APPLIED" in applied, applied
         vm.mark("wizard: apply (packages from the local repo, every file)", started)
         term.press("Enter")
-        done = term.wait_for("[8/8]", 60, "wizard: done page")
+        done = term.wait_for("[9/9]", 60, "wizard: done page")
         term.press("Enter")
         assert term.exit_code(60, "wizard: exit") == 0, done
     finally:

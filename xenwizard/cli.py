@@ -16,6 +16,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from xenwizard.config import AnswerField
+
 EXIT_USAGE = 1  # argparse's own 2 is taken: `apply` exits 2 when it rolled back
 
 
@@ -42,7 +44,7 @@ def add_answer_options(parser: argparse.ArgumentParser) -> None:
         if spec.kind is bool:
             group = parser.add_mutually_exclusive_group()
             group.add_argument(
-                spec.flag, dest=spec.dest, action="store_const", const=True, help=spec.help_text
+                spec.flag, dest=spec.dest, action="store_const", const=True, help=_help(spec)
             )
             group.add_argument(
                 f"--no-{spec.key}",
@@ -52,9 +54,12 @@ def add_answer_options(parser: argparse.ArgumentParser) -> None:
                 help=spec.no_help,
             )
         else:
-            parser.add_argument(
-                spec.flag, dest=spec.dest, metavar=spec.metavar, help=spec.help_text
-            )
+            parser.add_argument(spec.flag, dest=spec.dest, metavar=spec.metavar, help=_help(spec))
+
+
+def _help(spec: AnswerField) -> str:
+    """An answer's help as argparse takes it: a literal % (dom0-mem's rule) doubled."""
+    return spec.help_text.replace("%", "%%")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from xenwizard import dom0mem
+
 _IFNAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 _LEASE = re.compile(r"(?P<num>[0-9]+)(?P<unit>[smhdw]?)")
 _LEASE_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -53,6 +55,7 @@ class WizardConfig:
     nic: str | None = None
     udp_checksum_workaround: bool | None = None  # None: the profile's default
     allow_overlap: bool = False  # accept a subnet/range clashing with what the target uses
+    dom0_mem: int | None = None  # MiB; None: the rule's default for the target's RAM
 
     @property
     def alias(self) -> str:
@@ -109,6 +112,8 @@ class WizardConfig:
             answers["udp-checksum-workaround"] = self.udp_checksum_workaround
         if self.allow_overlap:
             answers["allow-overlap"] = True
+        if self.dom0_mem is not None:
+            answers["dom0-mem"] = f"{self.dom0_mem}M"
         return answers
 
 
@@ -237,10 +242,12 @@ def check_lease(value: str) -> str | None:
 class Target:
     """What the answers' target-dependent rules need to know about the target system.
 
-    Built from the probe by `preflight.target_of` (config.py imports nothing but the stdlib).
+    Built from the probe by `preflight.target_of` (config.py imports nothing but the stdlib
+    and the pure dom0mem).
     `addresses`: every configured or live address with its interface and where it is ("on
     eno1", "configured for eno1"); `nic_check`: the profile's verdict on a NIC name (None
-    when it can be bridged, else why not; no check where the profile takes no NIC).
+    when it can be bridged, else why not; no check where the profile takes no NIC);
+    `mem_total_mib`: the machine's RAM (None: unknown, e.g. under Xen, where MemTotal is dom0's).
     """
 
     addresses: tuple[tuple[ipaddress.IPv4Interface, str, str], ...] = ()  # (addr, iface, where)
@@ -248,6 +255,7 @@ class Target:
     routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # configured routes, where
     nic_check: Callable[[str], str | None] | None = None
     bridge_max_len: int = MAX_IFNAME_LEN
+    mem_total_mib: int | None = None
 
     def others(self, cfg: WizardConfig) -> list[tuple[ipaddress.IPv4Interface, str]]:
         """The used addresses but this run's own (an earlier apply's guest address on BR)."""
@@ -260,8 +268,13 @@ class Target:
 
 
 def target_problems(cfg: WizardConfig, target: Target) -> list[FieldProblem]:
-    """The clashes of a valid config with the target: subnet, host address, range, NIC."""
+    """The clashes of a valid config with the target: subnet, host address, range, NIC, and
+    a dom0 memory above the machine's RAM."""
     problems: list[FieldProblem] = []
+    if cfg.dom0_mem is not None:
+        why = dom0mem.problem(cfg.dom0_mem, target.mem_total_mib)
+        if why:
+            problems.append(FieldProblem("dom0-mem", why))
     if cfg.nic is not None and target.nic_check is not None:
         why = target.nic_check(cfg.nic)
         if why:
@@ -464,6 +477,17 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "target already uses (refused otherwise; the preview says it was allowed)",
         no_help="refuse such clashes (default)",
     ),
+    AnswerField(
+        "dom0-mem",
+        str,
+        None,
+        "memory of dom0, fixed on Xen's command line with ballooning off (e.g. 1024M, 2G; at "
+        f"least {dom0mem.MIN_MIB}M, at most the RAM)",
+        metavar="SIZE",
+        check=dom0mem.check,
+        normalise=dom0mem.normalise,
+        default_text=dom0mem.RULE,
+    ),
 )
 ANSWERS: dict[str, AnswerField] = {f.key: f for f in ANSWER_FIELDS}
 # Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
@@ -544,8 +568,11 @@ def build_config(
             if flag is not None:
                 changes[spec.dest] = flag
             continue
+        if spec.key == "dom0-mem" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a bare TOML number is MiB, as on the command line
         if not isinstance(value, str):
-            problems.append(FieldProblem(spec.key, "expected a string"))
+            expected = dom0mem.EXPECTED if spec.key == "dom0-mem" else "expected a string"
+            problems.append(FieldProblem(spec.key, expected))
             continue
         text = value.strip()
         if spec.key == "nic" and not text:
@@ -558,6 +585,8 @@ def build_config(
         text = spec.normalise(text) if spec.normalise else text
         if spec.key == "dhcp-range":
             changes["dhcp_start"], changes["dhcp_end"] = text.split("-")
+        elif spec.key == "dom0-mem":
+            changes["dom0_mem"] = dom0mem.parse_size(text)
         else:
             changes[spec.dest] = text
     cfg = replace(cfg, **changes)

@@ -1,10 +1,12 @@
-"""Warnings the operator must see before choosing: name clashes and subnet overlaps."""
+"""Warnings the operator must see before choosing: name clashes, subnet overlaps, and too
+little RAM beside dom0 for a guest."""
 
 from __future__ import annotations
 
 import ipaddress
 from functools import partial
 
+from xenwizard import dom0mem
 from xenwizard.config import MAX_IFNAME_LEN, Target, WizardConfig, clashes
 from xenwizard.probe import SystemFacts
 from xenwizard.rootfs import RootFS
@@ -27,6 +29,7 @@ def target_of(facts: SystemFacts, fs: RootFS | None = None, profile: object = No
         gateway=gateway,
         nic_check=check,
         bridge_max_len=getattr(profile, "bridge_max_len", MAX_IFNAME_LEN),
+        mem_total_mib=dom0mem.machine_mib(facts),
     )
 
 
@@ -59,6 +62,9 @@ def subnet_overlaps(config: WizardConfig, facts: SystemFacts) -> list[str]:
 def warnings(config: WizardConfig, facts: SystemFacts) -> list[str]:
     clash = bridge_clash(config.bridge, facts)
     found = [clash] if clash else []
+    memory = dom0mem.headroom_warning(config, facts)
+    if memory:
+        found.append(memory)
     if config.allow_overlap:
         allowed = [why for _, why in clashes(config, target_of(facts))]
         found += [f"ALLOWED with --allow-overlap, against the rule: {why}" for why in allowed]

@@ -55,6 +55,9 @@ class SystemFacts:
     is_root: bool = False
     ssh_connection: str | None = None
     live: bool = False
+    mem_total_mib: int | None = None  # MemTotal of proc/meminfo; under Xen: dom0's share
+    hypervisor: str | None = None  # sys/hypervisor/type ("xen" when running under Xen)
+    configured_dom0_mem: tuple[int, str] | None = None  # (MiB, file): dom0_mem= in GRUB's defaults
 
     @property
     def release(self) -> str:
@@ -144,6 +147,59 @@ def _toolstack(fs: RootFS) -> str | None:
     return parse_shell_vars(text).get("TOOLSTACK")
 
 
+_MEMTOTAL = re.compile(r"^MemTotal:\s*([0-9]{1,15})\s*kB\s*$", re.MULTILINE)
+
+
+def _small_file(fs: RootFS, rel: str) -> str | None:
+    """A kernel file's text, None when missing or unreadable: the facts it gives are optional,
+    and a fixture root or a container may have no such file (or an odd one)."""
+    try:
+        data = fs.read_bytes(rel, limit=1 << 16)
+    except OSError:
+        return None
+    return None if data is None else data.decode("ascii", "replace")
+
+
+def mem_total_mib(text: str | None) -> int | None:
+    """MemTotal (kB) of a /proc/meminfo text in MiB; None when the line is missing or odd."""
+    match = _MEMTOTAL.search(text or "")
+    return (int(match.group(1)) // 1024 or None) if match else None  # 0 MiB: an odd file
+
+
+def _hypervisor(fs: RootFS) -> str | None:
+    return (_small_file(fs, "sys/hypervisor/type") or "").strip() or None
+
+
+_XEN_CMDLINE = re.compile(r"^\s*(?:export\s+)?GRUB_CMDLINE_XEN(?:_DEFAULT)?=.*$", re.MULTILINE)
+_DOM0_MEM = re.compile(r"\bdom0_mem=([^\s\"']+)")
+_AMOUNT = re.compile(r"([0-9]{1,9})([MmGg])")
+
+
+def dom0_mem_option(text: str) -> int | None:
+    """MiB of the last plain `dom0_mem=` amount on GRUB_CMDLINE_XEN(_DEFAULT) lines of a GRUB
+    defaults file (`dom0_mem=1024M,max:1024M` -> 1024); None when there is none, or only a
+    shape without one (`max:` alone, a negative "all but" amount, K or bare units)."""
+    found = None
+    for line in _XEN_CMDLINE.finditer(text):
+        for option in _DOM0_MEM.finditer(line.group()):
+            plain = [item for item in option.group(1).split(",") if ":" not in item]
+            match = _AMOUNT.fullmatch(plain[-1]) if plain else None
+            found = None if match is None else int(match[1]) * (1024 if match[2] in "Gg" else 1)
+    return found
+
+
+def configured_dom0_mem(fs: RootFS) -> tuple[int, str] | None:
+    """dom0's memory as GRUB's defaults put it on Xen's command line, files in the order
+    update-grub sources them (etc/default/grub, then etc/default/grub.d/*.cfg): the last wins."""
+    found = None
+    names = [n for n in fs.listdir("etc/default/grub.d") if n.endswith(".cfg")]
+    for path in ["etc/default/grub", *(f"etc/default/grub.d/{n}" for n in names)]:
+        mib = dom0_mem_option(_small_file(fs, path) or "")
+        if mib is not None:
+            found = (mib, path)
+    return found
+
+
 def _hook_dirs(fs: RootFS) -> dict[str, tuple[str, ...]]:
     return {base: tuple(fs.listdir(base)) for base in XEN_TOOLS_HOOK_BASES if fs.is_dir(base)}
 
@@ -226,5 +282,8 @@ def probe(fs: RootFS, *, live: bool | None = None, packages: bool = True) -> Sys
         configured_addresses=_configured_addresses(fs),
         is_root=os.geteuid() == 0,
         ssh_connection=os.environ.get("SSH_CONNECTION") or None,
+        mem_total_mib=mem_total_mib(_small_file(fs, "proc/meminfo")),
+        hypervisor=_hypervisor(fs),
+        configured_dom0_mem=configured_dom0_mem(fs),
     )
     return with_live_facts(facts) if live else facts

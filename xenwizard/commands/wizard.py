@@ -24,8 +24,21 @@ def run(args: argparse.Namespace) -> int:
 
         config, profile = _answers(args)
         with demo_root() as root:
-            return run_app(demo_context(root, config, profile))
-    return run_app(context_from_args(args))
+            return run_app(checked(demo_context(root, config, profile)))
+    return run_app(checked(context_from_args(args)))
+
+
+def checked(ctx):  # type: ignore[no-untyped-def]
+    """The context, once the answers' dom0 memory fits the target's RAM: plan and apply refuse
+    more with one line, and so does the wizard before its first page (the other answers are
+    judged against the target by the pages, once the live facts are in)."""
+    from xenwizard.config import ConfigError, Target, target_problems
+    from xenwizard.dom0mem import machine_mib
+
+    problems = target_problems(ctx.config, Target(mem_total_mib=machine_mib(ctx.facts)))
+    if problems:
+        raise ConfigError(problems)
+    return ctx
 
 
 def _answers(args: argparse.Namespace):  # type: ignore[no-untyped-def]

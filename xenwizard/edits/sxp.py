@@ -1,10 +1,13 @@
-"""/etc/xen/xend-config.sxp: bridged networking for xend (seed step 3).
+"""/etc/xen/xend-config.sxp: bridged networking for xend (seed step 3), dom0 never ballooned.
 
 The file is a list of s-expressions with `#` comments. xenwizard wants exactly one active
-`(network-script 'network-bridge bridge=BR')` and one active `(vif-script 'vif-bridge bridge=BR')`.
-Its own lines go in a `# BEGIN xenwizard` / `# END xenwizard` block; every other active
-network-script / vif-script line is commented out with `# ` in front (the text kept), so xend sees
-one of each. Upstream Xen 4.1 ships both lines active; Debian's packaging drops network-script.
+`(network-script 'network-bridge bridge=BR')` and one active `(vif-script 'vif-bridge bridge=BR')`,
+and, with dom0's memory fixed on Xen's command line, `(enable-dom0-ballooning no)` and
+`(dom0-min-mem MIB)`: xend then never shrinks dom0 to make room for a guest (xl.conf's
+autoballoon is xl's equivalent). Its own lines go in a `# BEGIN xenwizard` / `# END xenwizard`
+block; every other active line of those settings is commented out with `# ` in front (the text
+kept), so xend sees one of each. Upstream Xen 4.1 ships all four active (ballooning on, a minimum
+of 196 MB); Debian's packaging drops network-script.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from xenwizard.edits.text import (
 
 WHAT = "xend-config.sxp"
 KINDS = ("network-script", "vif-script")
+MEMORY_KINDS = ("enable-dom0-ballooning", "dom0-min-mem")
 _SPACE = " \t\r\n\f\v"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
 
@@ -114,11 +118,15 @@ def parse_sxp(text: str) -> list:
 # --- the edit -----------------------------------------------------------------------------------
 
 
-def _wanted(bridge: str) -> dict[str, str]:
-    return {
+def _wanted(bridge: str, dom0_mib: int | None) -> dict[str, str]:
+    wanted = {
         "network-script": f"(network-script 'network-bridge bridge={bridge}')",
         "vif-script": f"(vif-script 'vif-bridge bridge={bridge}')",
     }
+    if dom0_mib is not None:
+        wanted["enable-dom0-ballooning"] = "(enable-dom0-ballooning no)"
+        wanted["dom0-min-mem"] = f"(dom0-min-mem {dom0_mib})"
+    return wanted
 
 
 def _normal(value: object) -> object:
@@ -128,23 +136,25 @@ def _normal(value: object) -> object:
     return " ".join(str(value).split())
 
 
-def set_bridge_scripts(text: str, bridge: str) -> EditResult:
-    """One active network-bridge and one active vif-bridge line for `bridge`; others disabled."""
+def set_bridge_scripts(text: str, bridge: str, dom0_mib: int | None = None) -> EditResult:
+    """One active network-bridge and one active vif-bridge line for `bridge`; others disabled.
+    With `dom0_mib`, also dom0 ballooning off and its minimum at that size."""
     doc = Doc.parse(text)
     lines = doc.lines
     tops = _read(text)  # raises EditError when the file does not parse
     block = find_block(lines, WHAT)
-    wanted = _wanted(bridge)
+    wanted = _wanted(bridge, dom0_mib)
+    kinds = tuple(wanted)
     wanted_value = {kind: _normal(parse_sxp(line)[0]) for kind, line in wanted.items()}
 
     def inside_block(index: int) -> bool:
         return block is not None and block.begin <= index <= block.end
 
     # Active network-script / vif-script expressions outside the block, by kind.
-    found: dict[str, list[_Top]] = {kind: [] for kind in KINDS}
+    found: dict[str, list[_Top]] = {kind: [] for kind in kinds}
     for top in tops:
         value = top.value
-        if not (isinstance(value, list) and value and value[0] in KINDS):
+        if not (isinstance(value, list) and value and value[0] in kinds):
             continue
         if inside_block(top.first):
             continue
@@ -161,17 +171,17 @@ def set_bridge_scripts(text: str, bridge: str) -> EditResult:
             )
         found[str(value[0])].append(top)
 
-    in_block = {kind: False for kind in KINDS}
+    in_block = {kind: False for kind in kinds}
     if block is not None:
         for line in block.inner(lines):
-            for kind in KINDS:
+            for kind in kinds:
                 if line.body.strip().startswith(f"({kind}"):
                     in_block[kind] = True
 
     # A kind is left alone when the block does not hold it and exactly one active line outside
     # already says what we want (the operator did that step by hand).
     keep: dict[str, _Top | None] = {}
-    for kind in KINDS:
+    for kind in kinds:
         hits = found[kind]
         ok = len(hits) == 1 and _normal(hits[0].value) == wanted_value[kind]
         keep[kind] = hits[0] if ok and not in_block[kind] else None
@@ -179,7 +189,7 @@ def set_bridge_scripts(text: str, bridge: str) -> EditResult:
     notes: list[str] = []
     new_lines = list(lines)
     disabled: list[int] = []
-    for kind in KINDS:
+    for kind in kinds:
         for top in found[kind]:
             if keep[kind] is top:
                 notes.append(f"{kind}: line {top.first + 1} already says {wanted[kind]}; kept")
@@ -192,7 +202,7 @@ def set_bridge_scripts(text: str, bridge: str) -> EditResult:
                 f"only xenwizard's {kind} may be active"
             )
 
-    block_bodies = [wanted[kind] for kind in KINDS if keep[kind] is None]
+    block_bodies = [wanted[kind] for kind in kinds if keep[kind] is None]
     new_block = block_lines(doc, block_bodies) if block_bodies else []
     if block is not None:
         old = lines[block.begin : block.end + 1]
@@ -215,14 +225,16 @@ def set_bridge_scripts(text: str, bridge: str) -> EditResult:
     out = doc.render(result)
     if out == text:
         note = f"already set: xend uses network-bridge and vif-bridge on {bridge}"
+        if dom0_mib is not None:
+            note += f", dom0 ballooning off (minimum {dom0_mib} MiB)"
         return EditResult(out, (note,))
     return EditResult(out, tuple(notes))
 
 
-def active_settings(text: str) -> dict[str, list[list]]:
-    """The active network-script / vif-script expressions, for checks and tests."""
-    result: dict[str, list[list]] = {kind: [] for kind in KINDS}
+def active_settings(text: str, kinds: tuple[str, ...] = KINDS) -> dict[str, list[list]]:
+    """The active expressions of those settings (default: the bridge's), for checks and tests."""
+    result: dict[str, list[list]] = {kind: [] for kind in kinds}
     for value in parse_sxp(text):
-        if isinstance(value, list) and value and value[0] in KINDS:
+        if isinstance(value, list) and value and value[0] in kinds:
             result[str(value[0])].append(value)
     return result

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+from xenwizard import dom0mem
 from xenwizard.config import XEN_MAC_PREFIX, WizardConfig, check_nic
 from xenwizard.edits import (
     EditError,
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 
 INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
+AUTOBALLOON = (
+    'autoballoon="off" explicitly: xl\'s default "auto" is off only while dom0_mem is on Xen\'s '
+    "command line; written out, ballooning stays off whatever entry boots"
+)
 HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
 XEN_METAPACKAGE = "xen-system-amd64"
 CLOUD_CFG = ("etc/cloud/cloud.cfg", "etc/cloud/cloud.cfg.d")
@@ -267,15 +272,16 @@ class CurrentRelease(Profile):
         else:
             steps += self._netplan_steps(config, fs, choice, warnings)
 
+        xl_conf = edit_step(
+            "xl-default-bridge",
+            f"xl: guests' vifs join {config.bridge} by default; dom0 is never ballooned",
+            fs,
+            XL_CONF,
+            partial(xlconf.set_defaults, bridge=config.bridge),
+            installing=installing_xen,
+        )
         steps.append(
-            edit_step(
-                "xl-default-bridge",
-                f"xl: guests' vifs join {config.bridge} by default",
-                fs,
-                XL_CONF,
-                partial(xlconf.set_default_bridge, bridge=config.bridge),
-                installing=installing_xen,
-            )
+            _with_notes(xl_conf, [*xl_conf.notes, dom0mem.plan_note(config, facts), AUTOBALLOON])
         )
         steps.append(self._dnsmasq_step(config, facts, fs))
         steps += self._confine_steps(config, facts, fs, choice)

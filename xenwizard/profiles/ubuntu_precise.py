@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import partial
 
+from xenwizard import dom0mem
 from xenwizard.config import WizardConfig, check_bridge
 from xenwizard.edits import interfaces, rclocal, sxp, vifbridge
-from xenwizard.plan import Step
+from xenwizard.plan import EditFile, Step
 from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
@@ -85,6 +86,7 @@ class UbuntuPrecise(Profile):
         packages = packages_step("packages", PACKAGES, facts)
         xen = tuple(p for p in XEN_PACKAGES if p in packages.packages)
         bridge = config.bridge
+        dom0_mib = dom0mem.chosen_mib(config, facts)
         return [
             packages,
             symlink_step(
@@ -96,16 +98,19 @@ class UbuntuPrecise(Profile):
                 "xen-tools hook dir for precise",
                 package="xen-tools",
             ),
-            edit_step(
-                "xend-bridge",
-                f"xend: bridged networking on {bridge}",
-                fs,
-                SXP,
-                require_file(
-                    "xend's configuration from the Xen 4.1 packages",
-                    partial(sxp.set_bridge_scripts, bridge=bridge),
+            _with_note(
+                edit_step(
+                    "xend-bridge",
+                    f"xend: bridged networking on {bridge}; dom0 is never ballooned",
+                    fs,
+                    SXP,
+                    require_file(
+                        "xend's configuration from the Xen 4.1 packages",
+                        partial(sxp.set_bridge_scripts, bridge=bridge, dom0_mib=dom0_mib),
+                    ),
+                    installing=xen,
                 ),
-                installing=xen,
+                dom0mem.plan_note(config, facts),
             ),
             *dnsmasq_steps(
                 config, facts, fs, title=f"dnsmasq: DHCP on {config.bridge}", clear_conflicts=True
@@ -130,3 +135,9 @@ class UbuntuPrecise(Profile):
             ),
             *self.checksum_steps(config, fs, xen),
         ]
+
+
+def _with_note(step: EditFile, note: str) -> EditFile:
+    from dataclasses import replace
+
+    return replace(step, notes=(*step.notes, note))

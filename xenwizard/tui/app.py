@@ -30,6 +30,7 @@ from xenwizard.tui.screens.modals import ConfirmScreen, ErrorScreen, SavePlanScr
 from xenwizard.tui.screens.pages import (
     BridgeScreen,
     DhcpScreen,
+    Dom0MemScreen,
     RollbackRequest,
     SubnetScreen,
     ToolstackScreen,
@@ -54,6 +55,7 @@ QUESTIONS = {
     "bridge": BridgeScreen,
     "subnet": SubnetScreen,
     "dhcp": DhcpScreen,
+    "dom0 memory": Dom0MemScreen,
     "toolstack": ToolstackScreen,
 }
 

@@ -20,7 +20,17 @@ T = TypeVar("T")
 T_value = TypeVar("T_value")
 
 # The page order, written once: the title bar numbers pages by it and the app walks it.
-PAGES = ("Welcome", "Bridge", "Subnet", "DHCP", "Toolstack", "Preview", "Apply", "Done")
+PAGES = (
+    "Welcome",
+    "Bridge",
+    "Subnet",
+    "DHCP",
+    "Dom0 memory",
+    "Toolstack",
+    "Preview",
+    "Apply",
+    "Done",
+)
 
 
 class Check(Validator):

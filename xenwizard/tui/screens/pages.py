@@ -1,4 +1,4 @@
-"""The question pages: welcome/preflight, bridge, subnet, DHCP and toolstack.
+"""The question pages: welcome/preflight, bridge, subnet, DHCP, dom0 memory and toolstack.
 
 Each page is a typed screen returning its answers (a small dataclass) or None for back; the
 order lives in one place, `XenWizardApp.flow`. Rules come from config.py through validators,
@@ -16,6 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
+from xenwizard import dom0mem
 from xenwizard.config import (
     Target,
     WizardConfig,
@@ -92,6 +93,16 @@ class DhcpAnswers:
 
 
 @dataclass(frozen=True)
+class Dom0MemAnswers:
+    size: str | None  # None: the rule's default for the target's RAM
+
+    def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
+        if self.size is None:
+            return replace(config, dom0_mem=None)
+        return build_config({"dom0-mem": self.size}, config, target)
+
+
+@dataclass(frozen=True)
 class ToolstackAnswers:
     acknowledged: bool
 
@@ -110,8 +121,8 @@ class WelcomeScreen(WizardPage[Start | RollbackRequest]):
     HELP = """
 xenwizard makes this server a Xen host: guests on a bridge, addresses from dnsmasq.
 
-It asks for the bridge name, guest subnet and DHCP range (on Ubuntu 12.04 also
-to keep the xm toolstack), then shows every change as a diff. Nothing changes
+It asks for the bridge name, guest subnet, DHCP range and dom0's memory (on
+Ubuntu 12.04 also to keep the xm toolstack), then shows every change as a diff. Nothing changes
 before you confirm on the preview page. Every change is journaled first and
 undone if any step fails.
 
@@ -131,7 +142,7 @@ An earlier run that was killed half-way is offered for rollback (r).
         # Scrolls rather than cuts off when a host has many interfaces and a warning too.
         with VerticalScroll(id="welcome-scroll"):
             # The toolstack page asks only where xm must be kept; elsewhere it only informs.
-            questions = "Four questions" if ctx.toolstack == "xm" else "Three questions"
+            questions = "Five questions" if ctx.toolstack == "xm" else "Four questions"
             yield Static(
                 "xenwizard turns this server into a Xen host: guests sit on a bridge and get\n"
                 f"addresses from dnsmasq. {questions}, then a preview of every change;\n"
@@ -585,6 +596,91 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
             self.xen_only.value,
             self.udp.value if self.udp is not None else None,
         )
+
+
+# --- dom0 memory -------------------------------------------------------------------------------
+
+
+class Dom0MemScreen(WizardPage[Dom0MemAnswers]):
+    """dom0's memory: the target's RAM, the rule's default, the field and what guests keep."""
+
+    PAGE = "Dom0 memory"
+    HELP = f"""
+dom0 is this host's own Linux: it runs xl, the guests' network and disk
+backends, dnsmasq and sshd. Xen gives it a fixed size on its command
+line (dom0_mem=SIZE,max:SIZE) with ballooning off, so starting a guest
+never takes memory from dom0, as Xen's best-practices page advises.
+
+Default: {dom0mem.RULE}.
+Sizes in MiB or GiB: {dom0mem.SHAPES}. At least
+{dom0mem.MIN_MIB} MiB and at most the machine's RAM; the rest is for guests
+(the preview warns when less than {dom0mem.GUEST_HEADROOM_MIB} MiB is left).
+"""
+
+    def compose_body(self) -> Iterable[Widget]:
+        facts = self.ctx.facts
+        self.total = dom0mem.machine_mib(facts)
+        self.default = dom0mem.chosen_mib(replace(self.ctx.config, dom0_mem=None), facts)
+        yield Static(
+            "Memory for dom0 (this host's own Linux), fixed on Xen's command line; dom0 is\n"
+            "never ballooned, so guests get exactly what is left.",
+            markup=False,
+            classes="intro",
+        )
+        rows = [("RAM", dom0mem.ram_text(facts))]
+        if self.total is None:  # the rule needs the RAM: say what it would be
+            rows.append(("Default", f"{self.default} MiB, {dom0mem.default_text(facts)}"))
+            rows.append(("Rule", dom0mem.RULE))
+        else:
+            rows.append(("Default", f"{self.default} MiB: {dom0mem.RULE}"))
+        yield Static(_table(rows, width=9), markup=False, id="dom0-facts")
+        chosen = self.ctx.config.dom0_mem
+        self.row = FieldRow(
+            "Dom0 memory",
+            self.typed("dom0-mem", f"{chosen if chosen is not None else self.default}M"),
+            lambda text: self.problem("dom0-mem", {"dom0-mem": text}),
+            field_id="dom0-mem",
+            placeholder=f"{self.default}M",
+        )
+        yield self.row
+        yield Static("", id="dom0-left", markup=False)
+        yield Static("", id="dom0-warning", markup=False, classes="warning")
+
+    def on_mount(self) -> None:
+        self.update_left()
+        self.row.input.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.update_left()  # from the field's text now, not the event's older verdict
+
+    def update_left(self) -> None:
+        left = self.query_one("#dom0-left", Static)
+        warning = self.query_one("#dom0-warning", Static)
+        if not self.row.check_now():
+            left.update("")
+            warning.update("")
+            return
+        mib = dom0mem.parse_size(self.row.value)
+        if self.total is None:
+            left.update(f"Left for guests: the RAM less {mib} MiB (RAM unknown here)")
+            warning.update("")
+            return
+        rest = self.total - mib
+        left.update(f"Left for guests: {rest} MiB of {self.total} MiB")
+        short = rest < dom0mem.GUEST_HEADROOM_MIB
+        warning.update(
+            f"WARNING: too little for a guest (at least {dom0mem.GUEST_HEADROOM_MIB} MiB)"
+            if short
+            else ""
+        )
+
+    def collect(self) -> Dom0MemAnswers | None:
+        if self.first_invalid([self.row]):
+            return None
+        mib = dom0mem.parse_size(self.row.value)
+        if self.ctx.config.dom0_mem is None and mib == self.default:
+            return Dom0MemAnswers(None)  # the default stays the rule's (again on replay)
+        return Dom0MemAnswers(self.row.value)
 
 
 # --- toolstack ---------------------------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""dom0's memory: the default rule, the accepted sizes and limits, Xen's command-line option.
+
+Pure (no I/O, no textual): the answers, the plan, preflight and the wizard page all ask here, so
+the rule the page states in one line is the rule the plan applies. Sizes are MiB throughout.
+
+Why this rule: Xen's best-practices page advises a fixed dom0 size of 1-4 GiB with ballooning
+off; XenServer computes 752 MiB + 1% of the RAM, capped at 8 GiB. A Debian or Ubuntu dom0 runs
+little beyond xl, the backends, dnsmasq and sshd, so 1 GiB is a floor that boots comfortably,
+2% of the RAM grows it with the number of guests a machine can hold (their backends, the page
+cache of their disks), and 4 GiB caps it at the top of Xen's advice (reached at 150 GiB). It
+never takes more than the RAM less the guest headroom, so a small machine keeps room for one
+guest, and never less than `MIN_MIB`.
+"""
+
+from __future__ import annotations
+
+import re
+
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from xenwizard.config import WizardConfig
+    from xenwizard.probe import SystemFacts
+
+BASE_MIB = 1024
+PERCENT = 2
+CAP_MIB = 4096
+MIN_MIB = 512  # the least dom0 gets: Debian with xl, the backends, dnsmasq and sshd is tight below
+GUEST_HEADROOM_MIB = 512  # what must be left beside dom0 for one small guest (and Xen itself)
+MAX_MIB = 16 * 1024 * 1024  # 16 TiB: more than any host Xen supports
+UNKNOWN_RAM_MIB = 1024  # the default when the target's RAM is not known
+RULE = f"1 GiB + {PERCENT}% of RAM, at most 4 GiB and the RAM less {GUEST_HEADROOM_MIB} MiB"
+SHAPES = "1024, 1024M, 1024MiB, 2G or 2GiB"
+EXPECTED = f"expected a size in MiB or GiB like {SHAPES}"
+
+_SIZE = re.compile(r"(?P<num>[0-9]{1,12})\s*(?P<unit>|m|mib|g|gib)", re.IGNORECASE)
+_UNIT_MIB = {"": 1, "m": 1, "mib": 1, "g": 1024, "gib": 1024}
+
+
+def parse_size(text: str) -> int:
+    """MiB from a size as the page, the flag and the answers file take it."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise ValueError(EXPECTED)
+    return int(match["num"]) * _UNIT_MIB[match["unit"].lower()]
+
+
+def default_mib(total_mib: int) -> int:
+    """The rule (`RULE`) for a machine with `total_mib` of RAM; below 1 GiB of RAM the floor
+    `MIN_MIB` wins over the guests' share (the preflight warning says so)."""
+    rule = BASE_MIB + total_mib * PERCENT // 100
+    return max(min(rule, CAP_MIB, total_mib - GUEST_HEADROOM_MIB), MIN_MIB)
+
+
+def problem(mib: int, total_mib: int | None) -> str | None:
+    """Why dom0 cannot have `mib` on a machine with `total_mib` (None: RAM unknown), or None."""
+    if mib < MIN_MIB:
+        return f"{mib} MiB is too little for dom0; it needs at least {MIN_MIB} MiB"
+    if total_mib is not None and mib > total_mib:
+        return f"{mib} MiB is more than the machine has ({total_mib} MiB of RAM)"
+    if mib > MAX_MIB:
+        return f"{mib} MiB is more than any Xen host has (at most {MAX_MIB} MiB, 16 TiB)"
+    return None
+
+
+def check(text: str) -> str | None:
+    """The answer alone (no RAM known): the reason it is refused, or None."""
+    try:
+        mib = parse_size(text)
+    except ValueError as exc:
+        return str(exc)
+    return problem(mib, None)
+
+
+def normalise(text: str) -> str:
+    """A valid size as the answers file writes it: NNNNM."""
+    return f"{parse_size(text)}M"
+
+
+def xen_options(mib: int) -> tuple[str, ...]:
+    """Xen's command-line options for dom0 fixed at `mib`: it starts there and never grows."""
+    return (f"dom0_mem={mib}M,max:{mib}M",)
+
+
+def machine_mib(facts: SystemFacts) -> int | None:
+    """The machine's RAM, None when unknown. Under Xen, MemTotal is dom0's share (the probe
+    runs no commands, so `xl info` is not asked): the machine's RAM is unknown then."""
+    return None if facts.hypervisor == "xen" else facts.mem_total_mib
+
+
+def chosen_mib(config: WizardConfig, facts: SystemFacts) -> int:
+    """The operator's answer, else the rule's default for the target's RAM. RAM unknown (a
+    host already running Xen): the size GRUB's defaults already give dom0, so a plan made
+    after the reboot keeps what the apply set; else 1 GiB."""
+    if config.dom0_mem is not None:
+        return config.dom0_mem
+    total = machine_mib(facts)
+    if total is not None:
+        return default_mib(total)
+    if facts.configured_dom0_mem is not None:
+        return facts.configured_dom0_mem[0]
+    return UNKNOWN_RAM_MIB
+
+
+def default_text(facts: SystemFacts) -> str:
+    """Where the default comes from when the rule cannot apply (the RAM is unknown)."""
+    if facts.configured_dom0_mem is not None:
+        return f"as configured in {facts.configured_dom0_mem[1]}"
+    return "as the RAM is unknown"
+
+
+def ram_text(facts: SystemFacts) -> str:
+    """The target's RAM as the page and the plan name it."""
+    if facts.hypervisor == "xen":
+        share = f"{facts.mem_total_mib} MiB" if facts.mem_total_mib is not None else "a share"
+        return f"unknown (this host runs Xen: /proc/meminfo shows dom0's {share})"
+    if facts.mem_total_mib is None:
+        return "unknown (no MemTotal in /proc/meminfo)"
+    return f"{facts.mem_total_mib} MiB"
+
+
+def plan_note(config: WizardConfig, facts: SystemFacts) -> str:
+    """One line for the plan: dom0's size, where it comes from, and what it leaves."""
+    mib = chosen_mib(config, facts)
+    total = machine_mib(facts)
+    if config.dom0_mem is not None:
+        source = "chosen with dom0-mem"
+    elif total is None:
+        source = f"{default_text(facts)}; RAM {ram_text(facts)}; choose with dom0-mem"
+    else:
+        source = f"the default for {total} MiB of RAM: {RULE}"
+    left = f"; {total - mib} MiB of {total} MiB left for guests" if total is not None else ""
+    return f"dom0 memory: {mib} MiB ({source}){left}; ballooning off"
+
+
+def headroom_warning(config: WizardConfig, facts: SystemFacts) -> str | None:
+    """Preflight: too little RAM left beside dom0 for a guest (None when enough or unknown)."""
+    total = machine_mib(facts)
+    if total is None:
+        return None
+    mib = chosen_mib(config, facts)
+    left = total - mib
+    if left >= GUEST_HEADROOM_MIB:
+        return None
+    return (
+        f"too little RAM for dom0 plus a guest: dom0 takes {mib} MiB of {total} MiB, leaving "
+        f"{max(left, 0)} MiB; a guest needs at least {GUEST_HEADROOM_MIB} MiB"
+    )
