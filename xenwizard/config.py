@@ -53,6 +53,8 @@ class WizardConfig:
     nic: str | None = None
     udp_checksum_workaround: bool | None = None  # None: the profile's default
     allow_overlap: bool = False  # accept a subnet/range clashing with what the target uses
+    boot_guard: bool = True  # one-shot first boot into Xen, rolled back unless confirmed
+    confirm_within: int = 10  # minutes after boot the boot guard waits for `xenwizard confirm`
 
     @property
     def alias(self) -> str:
@@ -109,6 +111,10 @@ class WizardConfig:
             answers["udp-checksum-workaround"] = self.udp_checksum_workaround
         if self.allow_overlap:
             answers["allow-overlap"] = True
+        if not self.boot_guard:
+            answers["boot-guard"] = False
+        if self.confirm_within != WizardConfig.confirm_within:
+            answers["confirm-within"] = self.confirm_within
         return answers
 
 
@@ -216,6 +222,18 @@ def lease_seconds(value: str) -> int | None:
     if not match:
         raise ValueError(value)
     return int(match["num"]) * _LEASE_UNIT_SECONDS[match["unit"]]
+
+
+MIN_CONFIRM_MINUTES, MAX_CONFIRM_MINUTES = 1, 1440
+
+
+def check_confirm_within(value: str) -> str | None:
+    """Minutes, 1 to 1440 (a day): how long after boot the boot guard waits."""
+    if not value.isdigit():
+        return "expected whole minutes, like 10"
+    if not MIN_CONFIRM_MINUTES <= int(value) <= MAX_CONFIRM_MINUTES:
+        return f"must be {MIN_CONFIRM_MINUTES} to {MAX_CONFIRM_MINUTES} minutes"
+    return None
 
 
 def check_lease(value: str) -> str | None:
@@ -356,7 +374,7 @@ class AnswerField:
     """
 
     key: str
-    kind: type  # str or bool
+    kind: type  # str, bool or int (given as text on the command line)
     default: object  # what applies when the answer is not given (None: detected / profile's)
     help: str
     metavar: str = ""
@@ -464,6 +482,22 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "target already uses (refused otherwise; the preview says it was allowed)",
         no_help="refuse such clashes (default)",
     ),
+    AnswerField(
+        "boot-guard",
+        bool,
+        True,
+        "make the first boot into Xen one-shot and roll the run back (and reboot) unless "
+        "`xenwizard confirm` runs within --confirm-within minutes of boot",
+        no_help="no boot guard: Xen becomes the default boot entry at once",
+    ),
+    AnswerField(
+        "confirm-within",
+        int,
+        10,
+        "minutes after boot the boot guard waits for `xenwizard confirm` (1 to 1440)",
+        metavar="MIN",
+        check=check_confirm_within,
+    ),
 )
 ANSWERS: dict[str, AnswerField] = {f.key: f for f in ANSWER_FIELDS}
 # Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
@@ -544,8 +578,11 @@ def build_config(
             if flag is not None:
                 changes[spec.dest] = flag
             continue
+        if spec.kind is int and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
         if not isinstance(value, str):
-            problems.append(FieldProblem(spec.key, "expected a string"))
+            expected = "whole minutes" if spec.kind is int else "a string"
+            problems.append(FieldProblem(spec.key, f"expected {expected}"))
             continue
         text = value.strip()
         if spec.key == "nic" and not text:
@@ -558,6 +595,8 @@ def build_config(
         text = spec.normalise(text) if spec.normalise else text
         if spec.key == "dhcp-range":
             changes["dhcp_start"], changes["dhcp_end"] = text.split("-")
+        elif spec.kind is int:
+            changes[spec.dest] = int(text)
         else:
             changes[spec.dest] = text
     cfg = replace(cfg, **changes)

@@ -28,7 +28,7 @@ from xenwizard.edits import (
     vifhook,
     xlconf,
 )
-from xenwizard.plan import Step
+from xenwizard.plan import BootNext, Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     PlanError,
@@ -39,6 +39,7 @@ from xenwizard.profiles.base import (
     require_file,
     symlink_step,
 )
+from xenwizard.profiles.bootsteps import boot_next, boot_steps
 from xenwizard.rootfs import RootFS
 from xenwizard.textsafe import escape_control
 
@@ -89,6 +90,7 @@ class CurrentRelease(Profile):
     toolstack_note = TOOLSTACK_NOTE
     asks_nic = True
     udp_checksum_optional = True
+    needs_grub = True
     os_id: str
     version_id: str
     codename: str
@@ -262,7 +264,11 @@ class CurrentRelease(Profile):
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
+        steps += boot_steps(config, facts, fs, _xen_options(config, facts))
         return steps
+
+    def boot_next(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext:
+        return boot_next(config, facts, fs)
 
     def _hook_step(self, facts: SystemFacts, fs: RootFS, notes: list[str]) -> Step | None:
         if not self.has_xen_tools:
@@ -566,6 +572,12 @@ class CurrentRelease(Profile):
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
+    """Xen's command-line options for xenwizard's GRUB drop-in."""
+    # the dom0 memory helper's options are wired here at merge
+    return ()
 
 
 def _with_notes(step: Step, notes: list[str]) -> Step:
