@@ -223,7 +223,9 @@ class FakeRunner:
             return 0
         text = cfg.read_text().split(XEN_SECTION_START)[0]
         if any(name.startswith("xen-system") for name in self.installed()):
-            text += XEN_SECTION
+            release = (self.root / "etc/os-release").read_text()
+            distributor = "Ubuntu" if "ID=ubuntu" in release else "Debian"
+            text += XEN_SECTION.replace("Debian", distributor)
         cfg.write_text(text)
         on_line("Generating grub configuration file ...")
         return 0

@@ -46,7 +46,9 @@ def test_grubenv_writer_matches_grub_editenv(tmp_path: Path) -> None:
     env = tmp_path / "grubenv"
     subprocess.run(["grub-editenv", str(env), "create"], check=True)
     created = env.read_bytes()
-    subprocess.run(["grub-editenv", str(env), "set", "saved_entry=A b", "next_entry=x\\y"], check=True)
+    subprocess.run(
+        ["grub-editenv", str(env), "set", "saved_entry=A b", "next_entry=x\\y"], check=True
+    )
     ours = grubenv.set_vars(created, {"saved_entry": "A b", "next_entry": "x\\y"})
     assert ours == env.read_bytes()
     assert len(ours) == 1024

@@ -122,11 +122,12 @@ class BootOnce:
     entry: str  # next_entry: the Xen entry
     path: str = "boot/grub/grubenv"
     notes: tuple[str, ...] = ()
+    done: bool = False  # grubenv already says so (plan after apply: no change)
     kind: str = "grubenv"
 
     @property
     def changed(self) -> bool:
-        return True
+        return not self.done
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,16 @@ class BootNext:
             "confirm_within": self.guard_minutes,
             "note": self.guard_note,
         }
+
+
+BOOT_STEP_IDS = ("grub-xen", "boot-once", "boot-guard-service", "boot-guard-timer")
+BOOT_STEP_IDS += ("boot-guard-enable",)
+
+
+def needs_xen_entry(step: Step) -> bool:
+    """A boot step: it configures Xen's GRUB entry, which comes with the Xen packages (so it
+    waits when they were skipped)."""
+    return step.id in BOOT_STEP_IDS
 
 
 def executable_mode(mode: int) -> int:

@@ -45,7 +45,16 @@ from xenwizard.engine.journal import (
 from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import Runner
 from xenwizard.engine.stepcontext import StepContext, StepError
-from xenwizard.plan import BootOnce, EditFile, InstallPackages, Plan, RunCommand, Step, Symlink
+from xenwizard.plan import (
+    BootOnce,
+    EditFile,
+    InstallPackages,
+    Plan,
+    RunCommand,
+    Step,
+    Symlink,
+    needs_xen_entry,
+)
 from xenwizard.render import plan_data
 from xenwizard.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
@@ -271,9 +280,9 @@ class Engine:
         still shows the step until the package is there."""
         if not self._packages_skipped:
             return None
-        if isinstance(step, BootOnce) or step.id.startswith("boot-guard"):
+        if needs_xen_entry(step):
             return (
-                "skipped: the one-shot boot into Xen (and the boot guard that watches it) needs "
+                "skipped: the boot steps (GRUB drop-in, one-shot boot into Xen, boot guard) need "
                 "Xen's GRUB entry, which comes with the packages, and packages were skipped"
             )
         if isinstance(step, Symlink) and not step.exists and not step.create_dirs:

@@ -107,6 +107,7 @@ def boot_steps(
         steps.append(replace(dropin, refresh="update-grub"))
     if not choice.guard:
         return steps
+    env = grubenv.read(fs.read_bytes(grubenv.PATH, limit=grubenv.SIZE * 4))
     steps.append(
         BootOnce(
             id="boot-once",
@@ -118,6 +119,7 @@ def boot_steps(
                 f"{choice.previous!r} (saved_entry) until `xenwizard confirm`, so a Xen that "
                 "hangs comes back on the previous entry at the next reset",
             ),
+            done=(env.get("saved_entry"), env.get("next_entry")) == (choice.previous, choice.xen),
         )
     )
     minutes = config.confirm_within
