@@ -315,6 +315,8 @@ def test_confirm_refuses_when_verify_fails_then_anyway(root: Path) -> None:
         assert not (root / rel).exists() and not (root / rel).is_symlink()
     again = run_cli("confirm", "--root", str(root))
     assert again.returncode == 0 and "no pending boot guard" in again.stdout
+    checked = run_cli("verify", "--root", str(root)).stdout
+    assert "boot-guard" not in checked and "FAIL file etc/default/grub.d" not in checked
     assert bootguard.expire(RootFS(root), FakeRunner(root), None) is None
 
 
