@@ -292,15 +292,17 @@ def test_expire_rolls_back_and_history_names_the_guard(root: Path) -> None:
 
 def test_expire_says_which_checks_failed(root: Path) -> None:
     result, runner = apply(root)
+    assert result.outcome == "applied"
     rolled = bootguard.expire(
         RootFS(root), runner, None, check=lambda fs: [failed("xen", "not running under Xen")]
     )
-    assert rolled is not None
+    assert rolled is not None and rolled.run_id == result.run_id
     assert "verify failed: xen: not running under Xen" in rolled.message
 
 
 def test_confirm_refuses_when_verify_fails_then_anyway(root: Path) -> None:
     result, _ = apply(root)
+    assert result.outcome == "applied"
     dropin = root / "etc/dnsmasq.d/xenwizard.conf"
     dropin.write_text(dropin.read_text() + "# edited\n")
     refused = run_cli("confirm", "--root", str(root))
