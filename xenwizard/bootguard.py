@@ -43,6 +43,14 @@ class Pending:
     entry: str | None  # the Xen entry the run's one-shot boot named
 
 
+def reboot_advice(minutes: int, root_option: str = "") -> list[str]:
+    """What apply's last lines and the Done page say when the guard is installed."""
+    return [
+        f"Reboot, log in again within {minutes} minutes and run `xenwizard confirm{root_option}`;",
+        "otherwise the boot guard rolls this run back and the host comes back as it was.",
+    ]
+
+
 def verify(fs: RootFS) -> list[CheckResult]:
     """`xenwizard verify` of the root (the live checks only when it is the running system)."""
     return run_checks(fs, skip_live=not_running_system(fs))

@@ -11,6 +11,7 @@ import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from xenwizard.config import Target, WizardConfig
 from xenwizard.engine.runner import Runner
@@ -18,6 +19,10 @@ from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles import PlanError, Profile, make_plan, pin_profile, select_profile
 from xenwizard.rootfs import RootFS
+
+if TYPE_CHECKING:
+    from xenwizard.bootguard import Pending
+    from xenwizard.hostcheck import CheckResult
 
 PlanFactory = Callable[[WizardConfig], Plan]
 LiveProbe = Callable[[SystemFacts], SystemFacts]
@@ -54,6 +59,31 @@ class WizardContext:
             self.profile, self.profile_reason = select_profile(self.facts, self.profile_name)
         except PlanError as exc:
             self.profile_error = str(exc)
+
+    def pending_guard(self) -> Pending | None:
+        """The boot guard waiting for `xenwizard confirm` on this target, if any."""
+        from xenwizard.bootguard import pending
+
+        return pending(self.fs)
+
+    def guard_verify(self) -> list[CheckResult]:
+        """`xenwizard verify` of the target, as the boot guard's page shows it."""
+        from xenwizard.bootguard import verify
+
+        return verify(self.fs)
+
+    def confirm_guard(self) -> list[str]:
+        """`xenwizard confirm` after a verify that passed: what was done, one line each."""
+        from xenwizard.bootguard import confirm
+
+        return confirm(self.fs, self.runner, lambda _line: None)
+
+    def boot_guard(self, run_id: str) -> int | None:
+        """The boot guard's deadline (minutes) when run `run_id` installed one, else None."""
+        from xenwizard.bootguard import pending
+
+        guard = pending(self.fs)
+        return guard.minutes if guard is not None and guard.run_id == run_id else None
 
     @property
     def target(self) -> Target:
