@@ -23,6 +23,7 @@ from unittest import mock
 from textual.pilot import Pilot
 
 from xenwizard.engine.runner import LineCallback
+from xenwizard.hostcheck.results import CheckResult
 from xenwizard.netcheck import Check
 from xenwizard.plan import Plan, RunCommand
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
@@ -140,6 +141,24 @@ def guarded(ctx: WizardContext) -> None:
         plan = make_plan(ctx.config, ctx.facts, ctx.fs)
         result = Engine(plan, ctx.fs, FakeRunner(ctx.fs.real_root)).apply()
     assert result.outcome == "applied", result.message
+    ctx.guard_checks = healthy_xen_host
+
+
+def healthy_xen_host(fs: RootFS) -> list[CheckResult]:
+    """What verify says on the guarded first boot of a healthy Debian 12 Xen host (the gallery
+    is not one: its live checks would only say SKIP)."""
+    from xenwizard.hostcheck import passed, run_checks
+
+    files = [r for r in run_checks(fs, skip_live="gallery") if r.name.startswith("file")]  # real
+    return [
+        passed("run", f"{GUARD_RUN_ID} applied with profile debian-12 (bridge br0)"),
+        passed("xen", "Xen 4.17.5 runs and this is dom0 (xl info answers)"),
+        passed("bridge", "br0 is a bridge and up"),
+        passed("alias", "10.0.0.1/24 on br0"),
+        passed("dnsmasq", "runs (pid 812) with /etc/dnsmasq.d/xenwizard.conf, interface=br0"),
+        passed("dhcp-confinement", "table bridge xenwizard is loaded"),
+        *files,
+    ]
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ previous entry. Continue (Enter) leaves the guard waiting.
         self.results = results
         failed = [r for r in results if r.failed]
         head = f"verify: {len(failed)} check(s) FAILED" if failed else "verify: no check failed"
-        lines = [head, *(r.line() for r in results)]
+        lines = [head, *self.ctx.check_lines(results)]
         self.query_one("#guard-checks", Static).update("\n".join(lines))
 
     def action_confirm(self) -> None:

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from xenwizard.hostcheck import CheckResult
 
 PlanFactory = Callable[[WizardConfig], Plan]
+
+
+def _skip_line(results: list[CheckResult]) -> str:
+    return f"SKIP {', '.join(r.name for r in results)}: {results[0].reason}"
+
+
 LiveProbe = Callable[[SystemFacts], SystemFacts]
 
 
@@ -43,6 +49,7 @@ class WizardContext:
     plan_default_path: str = "./xenwizard-plan.diff"
     error_log: str | None = None  # where an unexpected error's details go
     plan_factory: PlanFactory | None = None  # tests inject failing/slow steps here
+    guard_checks: Callable[[RootFS], list[CheckResult]] | None = None  # the gallery pins verify
     demo: bool = False
     # Live root: what only the kernel knows (interfaces, default route) is still to be added to
     # `facts` by this function; the app runs it in a worker once the first page takes input.
@@ -70,7 +77,26 @@ class WizardContext:
         """`xenwizard verify` of the target, as the boot guard's page shows it."""
         from xenwizard.bootguard import verify
 
-        return verify(self.fs)
+        return (self.guard_checks or verify)(self.fs)
+
+    def check_lines(self, results: list[CheckResult]) -> list[str]:
+        """verify's lines for a page: skipped checks with the same reason on one line, the
+        root's host path written as its label."""
+        lines: list[str] = []
+        skipped: list[CheckResult] = []
+        for result in [*results, None]:
+            if result is not None and result.status == "SKIP":
+                if skipped and skipped[-1].reason != result.reason:
+                    lines.append(_skip_line(skipped))
+                    skipped = []
+                skipped.append(result)
+                continue
+            if skipped:
+                lines.append(_skip_line(skipped))
+                skipped = []
+            if result is not None:
+                lines.append(result.line())
+        return [self.redact(line) for line in lines]
 
     def confirm_guard(self) -> list[str]:
         """`xenwizard confirm` after a verify that passed: what was done, one line each."""
