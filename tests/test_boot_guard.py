@@ -331,3 +331,43 @@ def test_rollback_after_confirm_still_restores_everything(root: Path) -> None:
     rolled = Engine(None, fs, runner).rollback(result.run_id)
     assert rolled.outcome == "rolled-back", rolled.message
     assert diff_manifests(before, manifest(root)) == []
+
+
+def test_confirm_waits_for_no_one_holding_the_lock(root: Path) -> None:
+    from xenwizard.engine.journal import state_dir
+    from xenwizard.engine.lock import RunLock
+
+    result, runner = apply(root)
+    assert result.outcome == "applied"
+    fs = RootFS(root)
+    lock = RunLock(state_dir(fs), str(fs.root), "rollback")
+    lock.acquire()
+    try:
+        with pytest.raises(bootguard.GuardError):
+            bootguard.confirm(fs, runner, lambda line: None)
+    finally:
+        lock.release()
+    assert bootguard.pending(fs) is not None
+
+
+def test_guard_refused_when_xenwizard_cannot_be_found(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("xenwizard.boot.xenwizard_path", lambda: None)
+    with pytest.raises(PlanError, match="cannot tell where the xenwizard command is installed"):
+        plan_for(root)
+    assert plan_for(root, WizardConfig(boot_guard=False)).boot is not None
+
+
+def test_xenwizard_path_is_the_installed_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from xenwizard import boot
+
+    monkeypatch.setattr(sys, "argv", ["/opt/x/bin/xenwizard"])
+    monkeypatch.setattr("os.path.isfile", lambda p: p == "/opt/x/bin/xenwizard")
+    assert boot.xenwizard_path() == "/opt/x/bin/xenwizard"
+    monkeypatch.setattr(sys, "argv", ["/usr/lib/xenwizard/lib/xenwizard/__main__.py"])
+    monkeypatch.setattr(sys, "prefix", "/usr/lib/xenwizard")
+    monkeypatch.setattr("os.path.isfile", lambda p: p == "/usr/bin/xenwizard")
+    assert boot.xenwizard_path() == "/usr/bin/xenwizard"

@@ -16,6 +16,8 @@ SECURE_BOOT_VAR = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e
 UPDATE_GRUB = ("usr/sbin/update-grub", "sbin/update-grub")
 GRUB_DIR = "boot/grub"
 SYSTEMD = ("usr/lib/systemd/systemd", "lib/systemd/systemd")
+PACKAGE_VENV = Path("/usr/lib/xenwizard")  # debian/rules
+PACKAGE_COMMAND = "/usr/bin/xenwizard"
 
 
 def secure_boot(fs: RootFS) -> tuple[bool | None, str]:
@@ -48,9 +50,11 @@ def has_systemd(fs: RootFS) -> bool:
 
 
 def xenwizard_path() -> str | None:
-    """The absolute path of the installed `xenwizard` command that is running now: the
-    console script or /usr/bin wrapper it was started as, else the one beside this Python (a
-    venv's bin/), else the one on PATH; None when there is none."""
+    """The absolute path of the installed `xenwizard` command that is running now: the .deb's
+    /usr/bin wrapper, the console script it was started as, else the one beside this Python
+    (a venv's bin/), else the one on PATH; None when there is none."""
+    if Path(sys.prefix) == PACKAGE_VENV and os.path.isfile(PACKAGE_COMMAND):
+        return PACKAGE_COMMAND  # the .deb: its venv has no console script, the wrapper runs it
     argv0 = sys.argv[0] if sys.argv else ""
     if os.path.basename(argv0) == "xenwizard" and os.path.isfile(argv0):
         return os.path.abspath(argv0)

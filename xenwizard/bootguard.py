@@ -20,7 +20,8 @@ from xenwizard.edits import EditError, grubenv, guardunits
 from xenwizard.engine import atomic
 from xenwizard.engine.executor import Engine, EventCallback, RunResult
 from xenwizard.engine.freshness import link_location
-from xenwizard.engine.journal import Journal, list_runs, read_private
+from xenwizard.engine.journal import Journal, list_runs, read_private, state_dir
+from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import Runner
 from xenwizard.hostcheck import CheckResult, not_running_system, run_checks
 from xenwizard.rootfs import RootFS
@@ -122,7 +123,20 @@ def expire(
 def confirm(fs: RootFS, runner: Runner, on_line: Callable[[str], None]) -> list[str]:
     """Make the Xen entry GRUB's saved default and remove the guard; what was done, one line
     each. The caller has run verify. A later rollback still works: the run's undo of a guard
-    file that is gone is "nothing-to-undo", and grubenv is put back as it was before the run."""
+    file that is gone is "nothing-to-undo", and grubenv is put back as it was before the run.
+    Holds the run lock, so it never races the guard's own expire (which rolls back under it)."""
+    lock = RunLock(state_dir(fs), str(fs.root), "confirm")
+    try:
+        lock.acquire()
+    except LockBusy as exc:
+        raise GuardError(str(exc)) from None
+    try:
+        return _confirm(fs, runner, on_line)
+    finally:
+        lock.release()
+
+
+def _confirm(fs: RootFS, runner: Runner, on_line: Callable[[str], None]) -> list[str]:
     guard = pending(fs)
     if guard is None:
         raise GuardError("no pending boot guard")
