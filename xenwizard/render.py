@@ -10,6 +10,7 @@ from xenwizard.plan import (
     RunCommand,
     Step,
     Symlink,
+    needs_xen_entry,
 )
 
 
@@ -87,6 +88,8 @@ def step_data(step: Step) -> dict[str, object]:
         data.update(path=step.path, next_entry=step.entry, saved_entry=step.previous)
     if isinstance(step, EditFile) and step.refresh:
         data.update(refresh=step.refresh)
+    if needs_xen_entry(step):
+        data.update(needs_xen_entry=True)  # apply --skip-packages skips it (Ansible reads this)
     return data
 
 
