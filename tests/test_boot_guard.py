@@ -371,3 +371,17 @@ def test_xenwizard_path_is_the_installed_command(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(sys, "prefix", "/usr/lib/xenwizard")
     monkeypatch.setattr("os.path.isfile", lambda p: p == "/usr/bin/xenwizard")
     assert boot.xenwizard_path() == "/usr/bin/xenwizard"
+
+
+def test_expire_rolls_back_a_later_run_first(root: Path) -> None:
+    before = manifest(root)
+    first, runner = apply(root)
+    second = Engine(plan_for(root, WizardConfig(lease="1h")), RootFS(root), runner).apply()
+    assert second.outcome == "applied", second.message
+    rolled = bootguard.expire(RootFS(root), runner, None)
+    assert rolled is not None and rolled.run_id == first.run_id
+    assert rolled.outcome == "rolled-back", rolled.message
+    assert diff_manifests(before, manifest(root)) == []
+    states = {info.run_id: (info.state, info.rollback_reason) for info in list_runs(RootFS(root))}
+    assert states[second.run_id][0] == "rolled-back"
+    assert states[second.run_id][1].endswith(f"(applied after run {first.run_id})")

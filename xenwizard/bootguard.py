@@ -108,13 +108,22 @@ def expire_reason(guard: Pending, results: list[CheckResult]) -> str:
 def expire(
     fs: RootFS, runner: Runner, on_event: EventCallback | None, check: Verify = verify
 ) -> RunResult | None:
-    """Roll the guard's run back (None: no pending guard, nothing done); a live root reboots
-    after a rollback that succeeded (after a failed one it stays up for the operator)."""
+    """Roll the guard's run back, and first any run applied after it, newest first (None: no
+    pending guard, nothing done); a live root reboots after a rollback that succeeded (after a
+    failed one it stays up for the operator)."""
     guard = pending(fs)
     if guard is None:
         return None
     reason = expire_reason(guard, check(fs))
-    result = Engine(None, fs, runner, on_event).rollback(guard.run_id, reason)
+    runs = list_runs(fs)
+    started = next(info.started for info in runs if info.run_id == guard.run_id)
+    later = [i.run_id for i in runs if i.started > started and i.rollbackable]
+    engine = Engine(None, fs, runner, on_event)
+    for run_id in reversed(later):
+        first = engine.rollback(run_id, f"{reason} (applied after run {guard.run_id})")
+        if first.outcome != "rolled-back":
+            return first
+    result = engine.rollback(guard.run_id, reason)
     if fs.is_live and result.outcome == "rolled-back":
         runner.run(["systemctl", "reboot"], lambda _line: None)
     return result
