@@ -70,3 +70,19 @@ async def test_roll_back_now_from_the_guard_page(tmp_path: Path) -> None:
     assert bootguard.pending(root) is None
     (info,) = list_runs(root)
     assert info.state == "rolled-back"
+
+
+@sync
+async def test_done_page_says_reboot_and_confirm_within_the_deadline(tmp_path: Path) -> None:
+    item = gallery.Scenario("guarded-walk", "", root="debian-12")
+    app, runner = gallery.build_app(item, tmp_path)
+    app.ctx.runner = FakeRunner(tmp_path / "root")  # packages really "installed": the guard is
+    app.ctx.simulate_packages = False
+    with gallery.pinned():
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            keys = (*gallery.XL_TO_PREVIEW, "a", "y", "@apply", "enter")
+            await gallery.drive(pilot, keys, runner)
+            text = str(app.screen.query_one("#done-text").content)  # the page scrolls
+    assert "Reboot, log in again within 10 minutes and run `xenwizard confirm --root /`;" in text
+    assert "otherwise the boot guard rolls this run back and the host comes back as it was." in text
+    assert bootguard.pending(RootFS(tmp_path / "root")) is not None

@@ -385,3 +385,17 @@ def test_expire_rolls_back_a_later_run_first(root: Path) -> None:
     states = {info.run_id: (info.state, info.rollback_reason) for info in list_runs(RootFS(root))}
     assert states[second.run_id][0] == "rolled-back"
     assert states[second.run_id][1].endswith(f"(applied after run {first.run_id})")
+
+
+def test_apply_ends_with_reboot_and_confirm(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xenwizard.cli import main
+
+    monkeypatch.setattr("xenwizard.commands.apply.CommandRunner", lambda r: FakeRunner(root))
+    assert main(["apply", "--root", str(root), "--yes", "--confirm-within", "15"]) == 0
+    last = capsys.readouterr().out.splitlines()[-2:]
+    assert last == [
+        f"Reboot, log in again within 15 minutes and run `xenwizard confirm --root {root}`;",
+        "otherwise the boot guard rolls this run back and the host comes back as it was.",
+    ]
