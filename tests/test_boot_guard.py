@@ -225,10 +225,14 @@ def test_apply_writes_the_one_shot_and_the_guard_and_rollback_removes_them(root:
     # update-grub ran after the drop-in was written
     grub_calls = [i for i, c in enumerate(runner.calls) if c == ["update-grub"]]
     assert grub_calls
+    runner.calls.clear()
     rolled = Engine(None, RootFS(root), runner).rollback(result.run_id)
     assert rolled.outcome == "rolled-back", rolled.message
     assert diff_manifests(before, manifest(root)) == []
-    assert len([c for c in runner.calls if c == ["update-grub"]]) > len(grub_calls)
+    # the drop-in's undo, then the purge (Xen's postrm), then the packages step's own refresh
+    purge = next(i for i, c in enumerate(runner.calls) if c[:2] == ["apt-get", "purge"])
+    grub = [i for i, c in enumerate(runner.calls) if c == ["update-grub"]]
+    assert len(grub) == 2 and grub[0] < purge < grub[1]
 
 
 def test_update_grub_failing_rolls_the_apply_back(root: Path) -> None:
@@ -242,7 +246,7 @@ def test_update_grub_failing_rolls_the_apply_back(root: Path) -> None:
 def test_update_grub_failing_on_undo_too_is_a_failed_rollback(root: Path) -> None:
     result, _ = apply(root, FakeRunner(root, fail={"update-grub": 1}))
     assert result.outcome == "rollback-failed"
-    assert result.message.count("update-grub exited with status 1") == 2
+    assert result.message.count("update-grub exited with status 1") == 3  # apply, 2 undos
 
 
 def test_no_xen_entry_after_update_grub_fails_the_step(root: Path) -> None:

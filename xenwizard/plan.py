@@ -26,6 +26,7 @@ class InstallPackages:
     packages: tuple[str, ...]  # to install
     already_installed: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    refresh: str | None = None  # run after the undo's purge (engine.refresh.REFRESH's names)
     kind: str = "packages"
 
     @property

@@ -86,7 +86,7 @@ def step_data(step: Step) -> dict[str, object]:
         data.update(argv=list(step.argv))
     elif isinstance(step, BootOnce):
         data.update(path=step.path, next_entry=step.entry, saved_entry=step.previous)
-    if isinstance(step, EditFile) and step.refresh:
+    if isinstance(step, (EditFile, InstallPackages)) and step.refresh:
         data.update(refresh=step.refresh)
     if needs_xen_entry(step):
         data.update(needs_xen_entry=True)  # apply --skip-packages skips it (Ansible reads this)

@@ -258,6 +258,7 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
         before=before,
         policy_rc_d=policy is not None,
         policy_dirs=policy or [],
+        **({"refresh": step.refresh} if step.refresh else {}),
     )
     with policyrcd.held(ctx, policy, notes):
         # Stale or empty package lists (a fresh image, a server untouched for months) make
@@ -309,6 +310,8 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
     left = sorted(set(targets) & dpkgstatus.present(dpkgstatus.package_states(ctx.root)))
     if left:
         raise StepError(f"still installed after removal: {', '.join(left)}")
+    if intent.get("refresh"):  # e.g. GRUB's menu without Xen once its conffiles are purged too
+        run_refresh(ctx, intent["refresh"])
     return f"undone: removed {', '.join(targets)}"
 
 

@@ -13,7 +13,7 @@ on the running system — Xen needs a reboot anyway.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -264,8 +264,12 @@ class CurrentRelease(Profile):
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
-        steps += boot_steps(config, facts, fs, _xen_options(config, facts))
-        return steps
+        boot = boot_steps(config, facts, fs, _xen_options(config, facts))
+        if boot and packages.packages:
+            # Xen's postrm runs update-grub while its xen.cfg (a conffile, purged after) still
+            # names the Xen entry the default: the undo's purge is followed by update-grub
+            steps[0] = replace(steps[0], refresh="update-grub")
+        return steps + boot
 
     def boot_next(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext:
         return boot_next(config, facts, fs)
