@@ -128,6 +128,15 @@ FAKE_POSTINST: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+XEN_SECTION_START = "### BEGIN /etc/grub.d/20_linux_xen ###\n"
+XEN_SECTION = (
+    XEN_SECTION_START
+    + "menuentry 'Debian GNU/Linux, with Xen hypervisor' --class debian {\n"
+    + "\tmultiboot2\t/boot/xen.gz placeholder\n}\n"
+    + "### END /etc/grub.d/20_linux_xen ###\n"
+)
+
+
 def package_files(name: str) -> tuple[str, ...]:
     return FAKE_PACKAGES.get(name, ((), ()))[1]
 
@@ -155,8 +164,10 @@ class FakeRunner:
         partial_install: bool = False,
         hook: Callable[[Sequence[str]], None] | None = None,
         leave_behind: bool = False,
+        fail_once: bool = False,
     ):
         self.root = root
+        self.fail_once = fail_once
         self.fail = dict(fail or {})
         self.partial_install = partial_install
         self.hook = hook
@@ -193,10 +204,30 @@ class FakeRunner:
                 return self._purge(names, on_line, word)
         if word in self.fail:
             on_line(f"{argv[0]}: failing as asked")
+            if self.fail_once:
+                code = self.fail.pop(word)
+                return code
             return self.fail[word]
+        if argv[0] == "update-grub":
+            return self._update_grub(on_line)
         if argv[0] == "echo":
             on_line(" ".join(argv[1:]))
             return 0
+        return 0
+
+    def _update_grub(self, on_line) -> int:
+        """Like update-grub: boot/grub/grub.cfg gets Xen's entry while a Xen package is
+        installed, and loses it again when none is (the purge runs it too, as Xen's postrm)."""
+        cfg = self.root / "boot/grub/grub.cfg"
+        if not cfg.is_file():
+            return 0
+        text = cfg.read_text().split(XEN_SECTION_START)[0]
+        if any(name.startswith("xen-system") for name in self.installed()):
+            release = (self.root / "etc/os-release").read_text()
+            distributor = "Ubuntu" if "ID=ubuntu" in release else "Debian"
+            text += XEN_SECTION.replace("Debian", distributor)
+        cfg.write_text(text)
+        on_line("Generating grub configuration file ...")
         return 0
 
     def _update(self, on_line) -> int:
@@ -281,6 +312,8 @@ class FakeRunner:
             listing.unlink()
             text = self.status.read_text()
             self.status.write_text(text.replace(stanza(name), "", 1))
+            if name.startswith("xen-system"):
+                self._update_grub(on_line)  # Xen's postrm runs update-grub
         return 0
 
 

@@ -23,6 +23,7 @@ from unittest import mock
 from textual.pilot import Pilot
 
 from xenwizard.engine.runner import LineCallback
+from xenwizard.hostcheck.results import CheckResult
 from xenwizard.netcheck import Check
 from xenwizard.plan import Plan, RunCommand
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
@@ -121,6 +122,45 @@ def flood_step(lines: int) -> RunCommand:
     return RunCommand(id="flood", title=f"Print {lines} lines", argv=("flood", str(lines)))
 
 
+GUARD_RUN_ID = "20260101T110000-0001"
+INSTALLED_XENWIZARD = "/usr/bin/xenwizard"  # the .deb's: pictures must not show a checkout
+
+
+def guarded(ctx: WizardContext) -> None:
+    """The target as the guarded first boot finds it: an earlier apply (packages played by
+    the engine tests' fake apt-get) left the one-shot boot and the boot guard pending."""
+    from tests.enginekit import FakeRunner
+    from xenwizard.engine.executor import Engine
+    from xenwizard.profiles import make_plan
+
+    with (
+        mock.patch("xenwizard.engine.executor.new_run_id", lambda *a, **k: GUARD_RUN_ID),
+        mock.patch("xenwizard.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
+        mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
+    ):
+        plan = make_plan(ctx.config, ctx.facts, ctx.fs)
+        result = Engine(plan, ctx.fs, FakeRunner(ctx.fs.real_root)).apply()
+    assert result.outcome == "applied", result.message
+    ctx.guard_checks = healthy_xen_host
+
+
+def healthy_xen_host(fs: RootFS) -> list[CheckResult]:
+    """What verify says on the guarded first boot of a healthy Debian 12 Xen host (the gallery
+    is not one: its live checks would only say SKIP)."""
+    from xenwizard.hostcheck import passed, run_checks
+
+    files = [r for r in run_checks(fs, skip_live="gallery") if r.name.startswith("file")]  # real
+    return [
+        passed("run", f"{GUARD_RUN_ID} applied with profile debian-12 (bridge br0)"),
+        passed("xen", "Xen 4.17.5 runs and this is dom0 (xl info answers)"),
+        passed("bridge", "br0 is a bridge and up"),
+        passed("alias", "10.0.0.1/24 on br0"),
+        passed("dnsmasq", "runs (pid 812) with /etc/dnsmasq.d/xenwizard.conf, interface=br0"),
+        passed("dhcp-confinement", "table bridge xenwizard is loaded"),
+        *files,
+    ]
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One picture: the keys that lead to it from the start, and what differs from default."""
@@ -134,7 +174,8 @@ class Scenario:
     root: str = ""  # a key of ROOTS; "" = the packaged sample (Ubuntu 12.04)
 
 
-# Key tokens: "@apply" waits for the apply to finish, "@blocked" for the blocking step.
+# Key tokens: "@apply" waits for the apply to finish, "@blocked" for the blocking step,
+# "@verified" for the boot guard page's verify.
 TO_DOM0 = ("enter", "enter", "enter", "enter")
 TO_TOOLSTACK = (*TO_DOM0, "enter")
 TO_PREVIEW = (*TO_TOOLSTACK, "space", "enter")
@@ -268,6 +309,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         root="debian-12",
     ),
     Scenario(
+        "debian-12-boot-guard",
+        "Debian 12 after the guarded first boot: verify's checks, Confirm (c) and Roll back "
+        "now (r)",
+        ("@verified",),
+        setup=guarded,
+        root="debian-12",
+    ),
+    Scenario(
         "ubuntu-24.04-welcome-ssh",
         "Ubuntu 24.04 (netplan) over SSH through the NIC the bridge takes over: the plain warning",
         facts={"ssh_connection": SSH_CLIENT},
@@ -350,6 +399,7 @@ def pinned() -> Iterator[None]:
         mock.patch("xenwizard.engine.executor.new_run_id", lambda *a, **k: RUN_ID),
         mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
         mock.patch("xenwizard.netcheck.check_netplan", _accepted("netplan generate --root-dir")),
+        mock.patch("xenwizard.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
     ):
         yield
 
@@ -400,6 +450,10 @@ async def drive(pilot: Pilot, keys: Sequence[str], runner: GalleryRunner) -> Non
                 pilot,
                 lambda s=page: not s.running and bool(s.finished or s.problem),
                 "the apply's last event",
+            )
+        elif key == "@verified":
+            await wait_for(
+                pilot, lambda: getattr(app.screen, "results", None) is not None, "verify's checks"
             )
         elif key == "@blocked":
             await wait_for(pilot, runner.blocked.is_set, "the blocking step")

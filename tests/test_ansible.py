@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, REPO, copy_root
+from xenwizard.plan import BOOT_STEP_IDS
 
 ANSIBLE_DIR = REPO / "ansible"
 COLLECTION = ANSIBLE_DIR / "ansible_collections" / "xenwizard" / "xen"
@@ -144,8 +145,8 @@ def cli_plan(host: str, root: Path) -> dict:
 def waits_for_packages(step: dict, root: Path) -> bool:
     """A step `apply --skip-packages` skips on a fixture root (README: the package step, and
     what needs those packages): the packages, an edit of a file a package brings, a link into a
-    directory a package brings."""
-    if step["kind"] == "packages" or step.get("deferred"):
+    directory a package brings, the boot steps (they need Xen's GRUB entry)."""
+    if step["kind"] == "packages" or step.get("deferred") or step["id"] in BOOT_STEP_IDS:
         return True
     return (
         step["kind"] == "symlink"

@@ -53,6 +53,22 @@ iface lo inet loopback
 allow-hotplug eno1
 iface eno1 inet dhcp
 """
+# A chroot has no disk for grub-probe, so the real update-grub cannot run in it (see
+# test_grub_real.py, which runs it in a mount namespace): the server gets this stand-in, which
+# writes a menu shaped like update-grub's, with Xen's entry while a Xen hypervisor is in /boot
+# (the Xen package's postinst and postrm run it too).
+UPDATE_GRUB_STANDIN = """#!/bin/sh
+# Test stand-in for update-grub (tests/test_debian12_real.py).
+set -e
+{
+  echo "menuentry 'Debian GNU/Linux' --class debian {"
+  echo "}"
+  if ls /boot/xen*.gz >/dev/null 2>&1; then
+    echo "menuentry 'Debian GNU/Linux, with Xen hypervisor' --class debian {"
+    echo "}"
+  fi
+} > /boot/grub/grub.cfg
+"""
 XEN_STACK = {
     "xen-system-amd64",
     "xen-tools",
@@ -104,6 +120,11 @@ def server(minbase_cache: Path, tmp_path: Path) -> Path:  # noqa: F811
     done = chroot(root, "apt-get", "install", "-y", "-q", "ifupdown", "isc-dhcp-client")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     (root / "etc/network/interfaces").write_text(INTERFACES)
+    standin = root / "usr/sbin/update-grub"
+    standin.write_text(UPDATE_GRUB_STANDIN)
+    standin.chmod(0o755)
+    (root / "boot/grub").mkdir(parents=True, exist_ok=True)
+    assert chroot(root, "update-grub").returncode == 0
     return root
 
 

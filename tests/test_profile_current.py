@@ -16,7 +16,7 @@ from xenwizard import netcheck
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import vifhook
 from xenwizard.engine.executor import Engine
-from xenwizard.plan import EditFile, InstallPackages, Symlink
+from xenwizard.plan import BOOT_STEP_IDS, BootOnce, EditFile, InstallPackages, Symlink
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.profiles import PROFILES, PlanError, select_profile
 from xenwizard.rootfs import RootFS
@@ -27,6 +27,7 @@ ROOTS = {
 }
 NIC_MAC = "52:54:00:12:34:56"
 CONFINE_STEPS = ("dhcp-confine", "dhcp-confine-unit", "dhcp-confine-enable")
+BOOT_STEPS = BOOT_STEP_IDS  # the GRUB drop-in, the one-shot boot and the boot guard
 
 
 def facts_of(root: Path, **changes) -> SystemFacts:
@@ -88,6 +89,7 @@ def test_debian_12_recipe() -> None:
         "xl-default-bridge",
         "dnsmasq",
         *CONFINE_STEPS,
+        *BOOT_STEPS,
     ]
     assert "ifupdown (etc/network/interfaces)" in plan.profile_reason
     packages = step(plan, "packages")
@@ -151,6 +153,7 @@ def test_ubuntu_22_04_links_jammy_d_and_writes_a_root_only_netplan_file() -> Non
         "xl-default-bridge",
         "dnsmasq",
         *CONFINE_STEPS,
+        *BOOT_STEPS,
     ]
     packages = step(plan, "packages")
     assert "bridge-utils" not in packages.packages and "xen-tools" in packages.already_installed
@@ -340,8 +343,9 @@ def test_apply_then_plan_shows_no_file_change_and_rollback_restores(name: str, t
     again = run_cli("plan", "--root", str(root), "--json", "--udp-checksum-workaround")
     assert again.returncode == 0, again.stderr
     changed = [s["id"] for s in json.loads(again.stdout)["steps"] if s["changed"]]
-    # skipped packages, and what waits for them: the hook-dir link, xl.conf's deferred edit
-    assert set(changed) <= {"packages", "xen-tools-hooks", "xl-default-bridge"}
+    # skipped packages, and what waits for them: the hook-dir link, xl.conf's deferred edit,
+    # the boot steps (they need Xen's GRUB entry)
+    assert set(changed) <= {"packages", "xen-tools-hooks", "xl-default-bridge", *BOOT_STEPS}
     back = run_cli("rollback", "--root", str(root))
     assert back.returncode == 0, back.stdout + back.stderr
     assert diff_manifests(before, manifest(root)) == []
@@ -425,7 +429,8 @@ def test_plan_step_types() -> None:
     for name, root in ROOTS.items():
         plan = plan_for(root)
         assert isinstance(plan.steps[0], InstallPackages), name
-        assert all(isinstance(s, (InstallPackages, Symlink, EditFile)) for s in plan.steps)
+        kinds = (InstallPackages, Symlink, EditFile, BootOnce)
+        assert all(isinstance(s, kinds) for s in plan.steps)
 
 
 def test_current_plan_keeps_what_profile_build_sets() -> None:

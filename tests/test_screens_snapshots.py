@@ -181,6 +181,12 @@ class TestDone:
         check(snap_compare, tmp_path, "done")
 
 
+class TestBootGuard:
+    def test_pending_guard_debian_12(self, snap_compare, tmp_path):
+        """Run id and deadline, verify's PASS/SKIP lines; Confirm, Roll back now, Continue."""
+        check(snap_compare, tmp_path, "debian-12-boot-guard")
+
+
 class TestDialogs:
     def test_help(self, snap_compare, tmp_path):
         """F1 on the bridge page: what the page is for and the keys."""

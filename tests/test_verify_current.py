@@ -271,21 +271,23 @@ def add_confine_step(root: Path, ruleset: str | None = None, nic: str | None = N
     text = ruleset if ruleset is not None else (NFT / "dhcp-confine.nft").read_text()
     run_dir = next((root / "var/lib/xenwizard/runs").iterdir())
     plan = json.loads((run_dir / "plan.json").read_text())
-    plan["steps"] = [step for step in plan["steps"] if step["id"] != "dhcp-confine"]
-    plan["steps"].append(
-        {
-            "id": "dhcp-confine",
-            "kind": "edit",
-            "title": "nftables: DHCP stays on the guests' side of br0",
-            "path": "etc/xenwizard/dhcp-confine.nft",
-            "creates": True,
-            "deferred": False,
-            "before": None,
-            "after": text,
-            "mode": "0o644",
-            **({"nic": nic} if nic else {}),
-        }
-    )
+    step = {
+        "id": "dhcp-confine",
+        "kind": "edit",
+        "title": "nftables: DHCP stays on the guests' side of br0",
+        "path": "etc/xenwizard/dhcp-confine.nft",
+        "creates": True,
+        "deferred": False,
+        "before": None,
+        "after": text,
+        "mode": "0o644",
+        **({"nic": nic} if nic else {}),
+    }
+    ids = [s["id"] for s in plan["steps"]]  # in its place: the journal's indexes stay right
+    if "dhcp-confine" in ids:
+        plan["steps"][ids.index("dhcp-confine")] = step
+    else:
+        plan["steps"].append(step)
     (run_dir / "plan.json").write_text(json.dumps(plan))
     (root / "etc/xenwizard").mkdir(parents=True, exist_ok=True)
     (root / "etc/xenwizard/dhcp-confine.nft").write_text(text)

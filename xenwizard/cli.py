@@ -146,6 +146,25 @@ def _guest_timeout(value: str) -> float:
     return seconds
 
 
+def _configure_confirm(parser: argparse.ArgumentParser) -> None:
+    add_root_options(parser)
+    parser.add_argument(
+        "--anyway",
+        action="store_true",
+        help="confirm even when verify fails (keep this boot as it is)",
+    )
+
+
+def _configure_boot_guard(parser: argparse.ArgumentParser) -> None:
+    add_root_options(parser)
+    parser.add_argument(
+        "action",
+        choices=["expire"],
+        help="expire: roll the guarded run back and reboot, unless it was confirmed (what the "
+        "guard's timer runs)",
+    )
+
+
 COMMANDS: dict[str, Command] = {
     "plan": Command(
         "show every change as a diff; touches nothing", _configure_plan, "xenwizard.commands.plan"
@@ -169,6 +188,16 @@ COMMANDS: dict[str, Command] = {
         "check the live host is as the last apply set it up (exit 1 if not)",
         _configure_verify,
         "xenwizard.commands.verify",
+    ),
+    "confirm": Command(
+        "keep Xen after the guarded first boot: verify, make Xen GRUB's default, remove the guard",
+        _configure_confirm,
+        "xenwizard.commands.confirm",
+    ),
+    "boot-guard": Command(
+        "the boot guard's own actions (run by its systemd timer)",
+        _configure_boot_guard,
+        "xenwizard.commands.bootguard",
     ),
 }
 

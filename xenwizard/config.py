@@ -56,6 +56,8 @@ class WizardConfig:
     udp_checksum_workaround: bool | None = None  # None: the profile's default
     allow_overlap: bool = False  # accept a subnet/range clashing with what the target uses
     dom0_mem: int | None = None  # MiB; None: the rule's default for the target's RAM
+    boot_guard: bool = True  # one-shot first boot into Xen, rolled back unless confirmed
+    confirm_within: int = 10  # minutes after boot the boot guard waits for `xenwizard confirm`
 
     @property
     def alias(self) -> str:
@@ -114,6 +116,10 @@ class WizardConfig:
             answers["allow-overlap"] = True
         if self.dom0_mem is not None:
             answers["dom0-mem"] = f"{self.dom0_mem}M"
+        if not self.boot_guard:
+            answers["boot-guard"] = False
+        if self.confirm_within != WizardConfig.confirm_within:
+            answers["confirm-within"] = self.confirm_within
         return answers
 
 
@@ -221,6 +227,18 @@ def lease_seconds(value: str) -> int | None:
     if not match:
         raise ValueError(value)
     return int(match["num"]) * _LEASE_UNIT_SECONDS[match["unit"]]
+
+
+MIN_CONFIRM_MINUTES, MAX_CONFIRM_MINUTES = 1, 1440
+
+
+def check_confirm_within(value: str) -> str | None:
+    """Minutes, 1 to 1440 (a day): how long after boot the boot guard waits."""
+    if not value.isdigit():
+        return "expected whole minutes, like 10"
+    if not MIN_CONFIRM_MINUTES <= int(value) <= MAX_CONFIRM_MINUTES:
+        return f"must be {MIN_CONFIRM_MINUTES} to {MAX_CONFIRM_MINUTES} minutes"
+    return None
 
 
 def check_lease(value: str) -> str | None:
@@ -369,7 +387,7 @@ class AnswerField:
     """
 
     key: str
-    kind: type  # str or bool
+    kind: type  # str, bool or int (given as text on the command line)
     default: object  # what applies when the answer is not given (None: detected / profile's)
     help: str
     metavar: str = ""
@@ -488,6 +506,22 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         normalise=dom0mem.normalise,
         default_text=dom0mem.RULE,
     ),
+    AnswerField(
+        "boot-guard",
+        bool,
+        True,
+        "make the first boot into Xen one-shot and roll the run back (and reboot) unless "
+        "`xenwizard confirm` runs within --confirm-within minutes of boot",
+        no_help="no boot guard: Xen becomes the default boot entry at once",
+    ),
+    AnswerField(
+        "confirm-within",
+        int,
+        10,
+        "minutes after boot the boot guard waits for `xenwizard confirm` (1 to 1440)",
+        metavar="MIN",
+        check=check_confirm_within,
+    ),
 )
 ANSWERS: dict[str, AnswerField] = {f.key: f for f in ANSWER_FIELDS}
 # Answer keys as they appear in answers files and as CLI flags (`--dhcp-range`, ...).
@@ -568,10 +602,15 @@ def build_config(
             if flag is not None:
                 changes[spec.dest] = flag
             continue
-        if spec.key == "dom0-mem" and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # a bare TOML number is MiB, as on the command line
+        if (spec.kind is int or spec.key == "dom0-mem") and (
+            isinstance(value, int) and not isinstance(value, bool)
+        ):
+            value = str(value)  # a bare TOML number: minutes, or MiB as on the command line
         if not isinstance(value, str):
-            expected = dom0mem.EXPECTED if spec.key == "dom0-mem" else "expected a string"
+            if spec.key == "dom0-mem":
+                expected = dom0mem.EXPECTED
+            else:
+                expected = "expected whole minutes" if spec.kind is int else "expected a string"
             problems.append(FieldProblem(spec.key, expected))
             continue
         text = value.strip()
@@ -587,6 +626,8 @@ def build_config(
             changes["dhcp_start"], changes["dhcp_end"] = text.split("-")
         elif spec.key == "dom0-mem":
             changes["dom0_mem"] = dom0mem.parse_size(text)
+        elif spec.kind is int:
+            changes[spec.dest] = int(text)
         else:
             changes[spec.dest] = text
     cfg = replace(cfg, **changes)

@@ -26,6 +26,7 @@ class InstallPackages:
     packages: tuple[str, ...]  # to install
     already_installed: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    refresh: str | None = None  # run after the undo's purge (engine.refresh.REFRESH's names)
     kind: str = "packages"
 
     @property
@@ -69,6 +70,7 @@ class EditFile:
     executable: bool = False  # the file must end up executable (rc.local is skipped otherwise)
     mode_before: int | None = None  # permission bits at plan time, None: file missing
     installing: tuple[str, ...] = ()  # deferred: the packages of this plan that bring the file
+    refresh: str | None = None  # a name in engine.refresh.REFRESH: run after writing and undoing
     kind: str = "edit"
 
     @property
@@ -109,12 +111,78 @@ class RunCommand:
         return True
 
 
+@dataclass(frozen=True)
+class BootOnce:
+    """The next boot, once, into the Xen entry; GRUB's saved default stays `previous` until
+    `xenwizard confirm` (grubenv's next_entry and saved_entry). `entry` is the title expected
+    from xen.cfg's rule; the engine takes the real one from grub.cfg after update-grub."""
+
+    id: str
+    title: str
+    previous: str  # saved_entry: what boots by default until confirmed
+    entry: str  # next_entry: the Xen entry
+    path: str = "boot/grub/grubenv"
+    notes: tuple[str, ...] = ()
+    done: bool = False  # grubenv already says so (plan after apply: no change)
+    kind: str = "grubenv"
+
+    @property
+    def changed(self) -> bool:
+        return not self.done
+
+
+@dataclass(frozen=True)
+class BootNext:
+    """What the plan says about the reboot: which entry boots next, whether it is Xen, what the
+    default stays until confirmed, and the boot guard (its deadline, or why there is none)."""
+
+    next_entry: str
+    next_is_xen: bool
+    default_entry: str
+    guard_minutes: int | None  # None: no boot guard
+    guard_note: str = ""
+
+    def lines(self) -> list[str]:
+        xen = "Xen" if self.next_is_xen else "not Xen"
+        out = [f"next boot: {self.next_entry!r} ({xen})"]
+        if self.guard_minutes is not None:
+            out.append(
+                f"default until `xenwizard confirm`: {self.default_entry!r}; the boot guard "
+                f"rolls the run back {self.guard_minutes} min after boot unless confirmed"
+            )
+        else:
+            out.append(f"default from then on: {self.default_entry!r}")
+        if self.guard_note:
+            out.append(self.guard_note)
+        return out
+
+    def data(self) -> dict[str, object]:
+        return {
+            "next_entry": self.next_entry,
+            "next_is_xen": self.next_is_xen,
+            "default_entry": self.default_entry,
+            "boot_guard": self.guard_minutes is not None,
+            "confirm_within": self.guard_minutes,
+            "note": self.guard_note,
+        }
+
+
+BOOT_STEP_IDS = ("grub-xen", "boot-once", "boot-guard-service", "boot-guard-timer")
+BOOT_STEP_IDS += ("boot-guard-enable",)
+
+
+def needs_xen_entry(step: Step) -> bool:
+    """A boot step: it configures Xen's GRUB entry, which comes with the Xen packages (so it
+    waits when they were skipped)."""
+    return step.id in BOOT_STEP_IDS
+
+
 def executable_mode(mode: int) -> int:
     """The mode with an execute bit for everyone who may read (0644 -> 0755, 0600 -> 0700)."""
     return mode | ((mode & 0o444) >> 2)
 
 
-Step = InstallPackages | Symlink | EditFile | RunCommand
+Step = InstallPackages | Symlink | EditFile | RunCommand | BootOnce
 
 
 @dataclass(frozen=True)
@@ -128,6 +196,7 @@ class Plan:
     answers: dict[str, object] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
     toolstack: str | None = None  # TOOLSTACK= when planned (None: no line); verify compares
+    boot: BootNext | None = None  # the reboot, where the profile knows it
 
     @property
     def changed(self) -> bool:

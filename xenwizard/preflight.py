@@ -59,6 +59,40 @@ def subnet_overlaps(config: WizardConfig, facts: SystemFacts) -> list[str]:
     return found
 
 
+def refusal(fs: RootFS, *, needs_grub: bool) -> str | None:
+    """Why xenwizard must not set this target up for Xen (None: nothing in the way), one line
+    naming the file: UEFI Secure Boot on (Xen is not signed for the distribution's shim: it
+    would not boot), or no GRUB where the plan makes Xen's boot entry."""
+    from xenwizard import boot
+
+    on, _why = boot.secure_boot(fs)
+    if on:
+        return (
+            f"/{boot.SECURE_BOOT_VAR}: UEFI Secure Boot is on, and Xen is not signed for the "
+            "distribution's shim, so it would not boot; turn Secure Boot off in the firmware "
+            "setup first"
+        )
+    if needs_grub:
+        missing = boot.grub_missing(fs)
+        if missing:
+            return (
+                f"{missing}: no GRUB on this target (another bootloader): xenwizard makes Xen's "
+                "boot entry with GRUB only; add Xen's entry to that bootloader by hand (xen.gz "
+                "as the kernel, the dom0 kernel and its initrd as modules) instead"
+            )
+    return None
+
+
+def secure_boot_warning(fs: RootFS) -> str | None:
+    """When the Secure Boot state cannot be read: say so, and how to check by hand."""
+    from xenwizard import boot
+
+    on, why = boot.secure_boot(fs)
+    if on is None and "expected" in why:
+        return f"Secure Boot state unknown ({why}); check `mokutil --sb-state` before rebooting"
+    return None
+
+
 def warnings(config: WizardConfig, facts: SystemFacts) -> list[str]:
     clash = bridge_clash(config.bridge, facts)
     found = [clash] if clash else []

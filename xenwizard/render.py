@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Step, Symlink
+from xenwizard.plan import (
+    BootOnce,
+    EditFile,
+    InstallPackages,
+    Plan,
+    RunCommand,
+    Step,
+    Symlink,
+    needs_xen_entry,
+)
 
 
 def step_detail(step: Step) -> str:
@@ -16,6 +25,8 @@ def step_detail(step: Step) -> str:
         if not step.packages:
             return "no packages to install (all already installed)"
         return "apt-get install " + " ".join(step.packages)
+    if isinstance(step, BootOnce):
+        return f"set next_entry and saved_entry in {step.path}"
     return " ".join(step.argv)
 
 
@@ -36,6 +47,8 @@ def plan_text(plan: Plan, *, diffs: bool = True) -> str:
         out.append(f"warning: {warning}")
     if plan.warnings:
         out.append("")
+    if plan.boot is not None:
+        out += [*(f"boot: {line}" for line in plan.boot.lines()), ""]
     total = len(plan.steps)
     for number, step in enumerate(plan.steps, 1):
         out.append(f"[{number}/{total}] {step.title}: {step_state(step)} ({step_detail(step)})")
@@ -71,6 +84,12 @@ def step_data(step: Step) -> dict[str, object]:
         data.update(packages=list(step.packages), already_installed=list(step.already_installed))
     elif isinstance(step, RunCommand):
         data.update(argv=list(step.argv))
+    elif isinstance(step, BootOnce):
+        data.update(path=step.path, next_entry=step.entry, saved_entry=step.previous)
+    if isinstance(step, (EditFile, InstallPackages)) and step.refresh:
+        data.update(refresh=step.refresh)
+    if needs_xen_entry(step):
+        data.update(needs_xen_entry=True)  # apply --skip-packages skips it (Ansible reads this)
     return data
 
 
@@ -83,6 +102,7 @@ def plan_data(plan: Plan) -> dict[str, object]:
         "answers": plan.answers,
         "warnings": list(plan.warnings),
         "facts": {"toolstack": plan.toolstack},
+        "boot": plan.boot.data() if plan.boot is not None else None,
         "steps": [step_data(s) for s in plan.steps],
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xenwizard import bootguard
 from xenwizard.commands.common import plan_from_args
 from xenwizard.commands.runs import EXIT_ERROR, OUTCOME_CODES, EventPrinter, warn_unfinished
 from xenwizard.engine.executor import Engine, EngineError
@@ -47,4 +48,9 @@ def run(args: argparse.Namespace) -> int:
             result = engine.apply()
         except EngineError as exc:
             raise OperatorError(str(exc)) from None
+    guard = bootguard.pending(inputs.fs) if result.outcome == "applied" else None
+    if guard is not None and guard.run_id == result.run_id:
+        root = "" if inputs.fs.is_live else f" --root {args.root}"
+        for line in bootguard.reboot_advice(guard.minutes, root):
+            SafeWriter().write_line(line)
     return OUTCOME_CODES[result.outcome]

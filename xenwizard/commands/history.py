@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
                 "files": list(r.files),
                 "outcomes": list(r.history),
                 "message": r.message,
+                "rollback_reason": r.rollback_reason or None,
             }
             for r in runs
         ]
@@ -52,4 +53,6 @@ def run(args: argparse.Namespace) -> int:
         files = ", ".join(r.files) or "-"
         line = f"{r.run_id:<22} {started:<20} {state_text(r):<28} {files}"
         out.write_line(escape_control(line))  # the journal lives in the root: shown escaped
+        if r.rollback_reason.startswith("boot guard"):
+            out.write_line(escape_control(f"{'':<22} rolled back by the {r.rollback_reason}"))
     return EXIT_OK

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
-from xenwizard.engine import leftovers, stepops
+from xenwizard.engine import bootops, leftovers, stepops
 from xenwizard.engine.eventlog import EventLog
 from xenwizard.engine.events import (
     ApplyFinished,
@@ -45,7 +45,16 @@ from xenwizard.engine.journal import (
 from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import Runner
 from xenwizard.engine.stepcontext import StepContext, StepError
-from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Step, Symlink
+from xenwizard.plan import (
+    BootOnce,
+    EditFile,
+    InstallPackages,
+    Plan,
+    RunCommand,
+    Step,
+    Symlink,
+    needs_xen_entry,
+)
 from xenwizard.render import plan_data
 from xenwizard.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
@@ -155,8 +164,10 @@ class Engine:
                 journal.close()
                 self._log.close()
 
-    def rollback(self, run_id: str) -> RunResult:
-        """Undo a finished, failed or killed run, from its journal alone."""
+    def rollback(self, run_id: str, reason: str = "requested") -> RunResult:
+        """Undo a finished, failed or killed run, from its journal alone. `reason` is journaled
+        and leads the outcome's message unless it is the operator's plain request (e.g. "boot
+        guard: not confirmed within 10 min"), so history and the log say who did it and why."""
         with self._locked("rollback"):
             try:
                 journal = Journal.open(self.root, run_id)
@@ -167,7 +178,9 @@ class Engine:
             self._log = EventLog(self.root, run_id)
             self.phase = "rollback"
             try:
-                outcome, message = self._undo(journal, records, "requested")
+                outcome, message = self._undo(journal, records, reason)
+                if reason != "requested":
+                    message = f"{reason}; {message}"
                 return self._finish(journal, outcome, message)
             finally:
                 self.phase = "done"
@@ -256,6 +269,8 @@ class Engine:
             return stepops.do_edit(ctx, step)
         if isinstance(step, RunCommand):
             return stepops.do_command(ctx, step)
+        if isinstance(step, BootOnce):
+            return bootops.do_boot_once(ctx, step)
         raise TypeError(f"unknown step type {type(step).__name__}")
 
     def _waits_for_skipped_package(self, ctx: StepContext, step: Step) -> str | None:
@@ -265,6 +280,11 @@ class Engine:
         still shows the step until the package is there."""
         if not self._packages_skipped:
             return None
+        if needs_xen_entry(step):
+            return (
+                "skipped: the boot steps (GRUB drop-in, one-shot boot into Xen, boot guard) need "
+                "Xen's GRUB entry, which comes with the packages, and packages were skipped"
+            )
         if isinstance(step, Symlink) and not step.exists and not step.create_dirs:
             parent = os.path.dirname(step.path)
             if not ctx.root.is_dir(parent):
@@ -346,7 +366,7 @@ class Engine:
 
     def _undo_step(self, ctx: StepContext, intent: Record, result: Record | None) -> str:
         kind = intent["kind"]
-        if kind == "edit":
+        if kind in ("edit", "grubenv"):
             return stepops.undo_edit(ctx, intent)
         if kind == "symlink":
             return stepops.undo_symlink(ctx, intent)

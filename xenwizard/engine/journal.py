@@ -255,6 +255,7 @@ class RunInfo:
     pid: int | None = None
     message: str = ""
     history: tuple[str, ...] = field(default=())  # outcomes in order, e.g. applied, rolled-back
+    rollback_reason: str = ""  # the last rollback's reason ("requested", a boot guard's, an error)
 
     @property
     def rollbackable(self) -> bool:
@@ -296,6 +297,10 @@ def run_info(root: RootFS, journal: Journal, holder: int | None) -> RunInfo:
         pid=pid,
         message=message,
         history=tuple(r["outcome"] for r in outcomes),
+        rollback_reason=next(
+            (str(r.get("reason", "")) for r in reversed(records) if r.get("type") == "rollback"),
+            "",
+        ),
     )
 
 

@@ -21,7 +21,8 @@ PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?\Z")
 BACKUP_RE = re.compile(r"backups/[0-9]{3}\Z")
 EXTRA_RE = re.compile(r"backups/[0-9]{3}\.found\Z")
 OUTCOMES = ("applied", "nothing-to-do", "rolled-back", "rollback-failed")
-KINDS = ("edit", "symlink", "packages", "command")
+KINDS = ("edit", "symlink", "packages", "command", "grubenv")
+REFRESHES = ("update-grub",)  # engine.refresh.REFRESH's names
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TEXT = 4096
 
@@ -153,6 +154,10 @@ FIELDS: dict[str, dict[str, Check]] = {
         "sha_before": _opt(_sha),
         "sha_after": _opt(_sha),
         "dirs": _rel_list,
+        "refresh": lambda v: v in REFRESHES,
+        # grubenv (also the edit fields above)
+        "entry": _text,
+        "previous": _text,
         # symlink
         "target": _link_target,
         # packages
@@ -182,6 +187,7 @@ FIELDS: dict[str, dict[str, Check]] = {
 # What an undo needs of each kind of intent (a listing needs less: see validate_record).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "edit": ("index", "step_id", "path", "real", "existed", "mode", "sha_before", "sha_after"),
+    "grubenv": ("index", "step_id", "path", "real", "existed", "mode", "sha_before", "sha_after"),
     "symlink": ("index", "step_id", "path", "target"),
     "packages": ("index", "step_id", "packages", "before"),
     "command": ("index", "step_id", "argv"),
@@ -214,7 +220,7 @@ def _check_intent(record: Record, for_undo: bool) -> None:
         missing = [k for k in REQUIRED[step_kind] if k not in record]
         if missing:
             raise SchemaError(f"{step_kind} intent lacks {', '.join(missing)}")
-    if step_kind == "edit" and "existed" in record:
+    if step_kind in ("edit", "grubenv") and "existed" in record:
         expected = f"backups/{record.get('index', 0):03d}" if record["existed"] else None
         if record.get("backup") != expected:
             raise SchemaError("edit intent: backup is not the step's own backups/NNN")

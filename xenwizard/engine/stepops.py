@@ -18,6 +18,7 @@ from xenwizard import dpkgstatus
 from xenwizard.engine import atomic, leftovers, policyrcd
 from xenwizard.engine.freshness import link_location, stale
 from xenwizard.engine.journal import Record
+from xenwizard.engine.refresh import run_refresh
 from xenwizard.engine.stepcontext import StepContext, StepError, remove_dirs
 from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink, executable_mode
 from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS, read_regular
@@ -48,7 +49,7 @@ def _real(root: RootFS, rel: str) -> tuple[Path, str]:
 
 
 def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
-    real, real_rel = _real(ctx.root, step.path)
+    real, _ = _real(ctx.root, step.path)
     current = _read_regular(real, step.path)
     text = None if current is None else current.decode(ENCODING, ERRORS)
     if step.deferred:
@@ -59,27 +60,58 @@ def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
             raise stale(step.path)
         after, notes = step.after, step.notes
     assert after is not None
-    new = after.encode(ENCODING, ERRORS)
-    st = os.lstat(real) if current is not None else None
-    mode = stat.S_IMODE(st.st_mode) if st else step.mode
-    wanted_mode = executable_mode(mode) if step.executable else mode
-    if new == current and wanted_mode == mode:
-        return False, notes
-    dirs = atomic.missing_dirs(real.parent, ctx.root.real_root)
-    ctx.intent(
+    extra = {"refresh": step.refresh} if step.refresh else {}
+    changed = write_journaled(
+        ctx,
         step.id,
         "edit",
-        path=step.path,
+        step.path,
+        after.encode(ENCODING, ERRORS),
+        step.mode,
+        executable=step.executable,
+        **extra,
+    )
+    if changed and step.refresh:
+        run_refresh(ctx, step.refresh)
+    return changed, notes
+
+
+def write_journaled(
+    ctx: StepContext,
+    step_id: str,
+    kind: str,
+    rel: str,
+    new: bytes,
+    mode: int,
+    *,
+    executable: bool = False,
+    **extra: object,
+) -> bool:
+    """Write `new` to `rel` (an in-root link followed), journaled write-ahead with the original
+    bytes backed up, keeping mode, owner and group; False when it is already so."""
+    real, real_rel = _real(ctx.root, rel)
+    current = _read_regular(real, rel)
+    st = os.lstat(real) if current is not None else None
+    old_mode = stat.S_IMODE(st.st_mode) if st else mode
+    wanted_mode = executable_mode(old_mode) if executable else old_mode
+    if new == current and wanted_mode == old_mode:
+        return False
+    dirs = atomic.missing_dirs(real.parent, ctx.root.real_root)
+    ctx.intent(
+        step_id,
+        kind,
+        path=rel,
         real=real_rel,
         existed=current is not None,
         backup=ctx.journal.backup(ctx.index, current) if current is not None else None,
-        mode=stat.S_IMODE(st.st_mode) if st else step.mode,
+        mode=old_mode,
         uid=st.st_uid if st else None,
         gid=st.st_gid if st else None,
         mtime_ns=st.st_mtime_ns if st else None,
         sha_before=sha256(current),
         sha_after=sha256(new),
         dirs=[d.relative_to(ctx.root.real_root).as_posix() for d in dirs],
+        **extra,
     )
     atomic.make_dirs(dirs, root=ctx.root)
     if st is not None:
@@ -87,9 +119,9 @@ def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
             real, new, mode=wanted_mode, uid=st.st_uid, gid=st.st_gid, root=ctx.root
         )
     else:
-        atomic.write_atomic(real, new, mode=step.mode, root=ctx.root)
+        atomic.write_atomic(real, new, mode=mode, root=ctx.root)
     ctx.result(changed=True)
-    return True, notes
+    return True
 
 
 def undo_edit(ctx: StepContext, intent: Record) -> str:
@@ -131,6 +163,8 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
     else:
         state = "nothing-to-undo"
     remove_dirs(ctx.root, intent.get("dirs", []))
+    if intent.get("refresh") and state != "nothing-to-undo":
+        run_refresh(ctx, intent["refresh"])
     return state
 
 
@@ -224,6 +258,7 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
         before=before,
         policy_rc_d=policy is not None,
         policy_dirs=policy or [],
+        **({"refresh": step.refresh} if step.refresh else {}),
     )
     with policyrcd.held(ctx, policy, notes):
         # Stale or empty package lists (a fresh image, a server untouched for months) make
@@ -275,6 +310,8 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
     left = sorted(set(targets) & dpkgstatus.present(dpkgstatus.package_states(ctx.root)))
     if left:
         raise StepError(f"still installed after removal: {', '.join(left)}")
+    if intent.get("refresh"):  # e.g. GRUB's menu without Xen once its conffiles are purged too
+        run_refresh(ctx, intent["refresh"])
     return f"undone: removed {', '.join(targets)}"
 
 

@@ -12,7 +12,15 @@ from dataclasses import replace
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import EditError, EditResult
-from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink, executable_mode
+from xenwizard.plan import (
+    BootNext,
+    EditFile,
+    InstallPackages,
+    Plan,
+    Step,
+    Symlink,
+    executable_mode,
+)
 from xenwizard.probe import SystemFacts
 from xenwizard.rootfs import RootFS
 
@@ -32,6 +40,7 @@ class Profile(ABC):
     asks_nic: bool = False  # the bridge takes over a NIC the operator may choose (--nic)
     bridge_max_len: int = 15  # Linux's limit; 13 where an alias BR:0 must fit too
     udp_checksum_optional: bool = False  # the plan honours --[no-]udp-checksum-workaround
+    needs_grub: bool = False  # the plan configures GRUB (refused on a target without it)
 
     @abstractmethod
     def matches(self, facts: SystemFacts) -> bool:
@@ -64,11 +73,21 @@ class Profile(ABC):
         """Why this profile, as the plan says it (a profile may add how it will do the job)."""
         return reason
 
-    def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
-        from xenwizard.preflight import warnings
+    def boot_next(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext | None:
+        """What the plan says about the reboot (None where the profile does not know)."""
+        return None
 
+    def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
+        from xenwizard.preflight import refusal, secure_boot_warning, warnings
+
+        refused = refusal(fs, needs_grub=self.needs_grub)
+        if refused:
+            raise PlanError(refused)
         found: list[str] = []
         steps = self.plan_steps(config, facts, fs, found)
+        unknown = secure_boot_warning(fs)
+        if unknown:
+            found.append(unknown)
         return Plan(
             profile=self.name,
             profile_reason=self.plan_reason(reason, facts, fs),
@@ -77,6 +96,7 @@ class Profile(ABC):
             answers=config.to_answers(),
             warnings=tuple(found + self.warnings(config, facts) + warnings(config, facts)),
             toolstack=facts.toolstack,
+            boot=self.boot_next(config, facts, fs),
         )
 
 

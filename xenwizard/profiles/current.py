@@ -13,7 +13,7 @@ on the running system — Xen needs a reboot anyway.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,7 @@ from xenwizard.edits import (
     vifhook,
     xlconf,
 )
-from xenwizard.plan import Step
+from xenwizard.plan import BootNext, Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     PlanError,
@@ -40,6 +40,7 @@ from xenwizard.profiles.base import (
     require_file,
     symlink_step,
 )
+from xenwizard.profiles.bootsteps import boot_next, boot_steps
 from xenwizard.rootfs import RootFS
 from xenwizard.textsafe import escape_control
 
@@ -106,6 +107,7 @@ class CurrentRelease(Profile):
     toolstack_note = TOOLSTACK_NOTE
     asks_nic = True
     udp_checksum_optional = True
+    needs_grub = True
     os_id: str
     version_id: str
     codename: str
@@ -288,7 +290,15 @@ class CurrentRelease(Profile):
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
-        return steps
+        boot = boot_steps(config, facts, fs, _xen_options(config, facts))
+        if boot and packages.packages:
+            # Xen's postrm runs update-grub while its xen.cfg (a conffile, purged after) still
+            # names the Xen entry the default: the undo's purge is followed by update-grub
+            steps[0] = replace(steps[0], refresh="update-grub")
+        return steps + boot
+
+    def boot_next(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext:
+        return boot_next(config, facts, fs)
 
     def _hook_step(self, facts: SystemFacts, fs: RootFS, notes: list[str]) -> Step | None:
         if not self.has_xen_tools:
@@ -592,6 +602,11 @@ class CurrentRelease(Profile):
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
+    """Xen's command-line options for xenwizard's GRUB drop-in: dom0's fixed memory."""
+    return dom0mem.xen_options(dom0mem.chosen_mib(config, facts))
 
 
 def _with_notes(step: Step, notes: list[str]) -> Step:

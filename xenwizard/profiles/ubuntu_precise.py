@@ -28,6 +28,13 @@ VIF_BRIDGE = "etc/xen/scripts/vif-bridge"
 INTERFACES = "etc/network/interfaces"
 RC_LOCAL = "etc/rc.local"
 HOOK_BASE = "usr/lib/xen-tools"  # xen-tools up to 4.3 (Precise ships 4.2)
+NO_GUARD = (
+    "no boot guard on ubuntu-precise: it needs systemd, and 12.04 runs upstart, so nothing "
+    "brings this host back by itself if Xen or the bridge fails at the reboot. Keep a console "
+    "(IPMI, iLO, the VM console) at hand before rebooting; to boot the previous kernel, hold "
+    "Shift while GRUB starts and choose the plain 'Ubuntu' entry (not '... with Xen'), then run "
+    "`xenwizard rollback`"
+)
 
 
 class UbuntuPrecise(Profile):
@@ -54,7 +61,7 @@ class UbuntuPrecise(Profile):
         if current == "xl":
             text += " It is set to xl now: set it back to empty (xm) by hand before rebooting."
         lan = alias_lan_address_warning(config, facts)
-        return [text, lan] if lan else [text]
+        return [text, *([lan] if lan else []), NO_GUARD]
 
     def checksum_steps(self, config: WizardConfig, fs: RootFS, xen: tuple[str, ...]) -> list[Step]:
         """Seed step 7, on by default; switched off it only removes a line an earlier run added."""

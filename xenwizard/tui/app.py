@@ -211,6 +211,7 @@ class XenWizardApp(App[int]):
     @work(exclusive=True, group="flow")
     async def flow(self) -> None:
         ctx = self.ctx
+        await self.boot_guard_page()
         page = 0
         while True:
             name = ORDER[page]
@@ -252,6 +253,19 @@ class XenWizardApp(App[int]):
                 self.applied = True
                 await self.push_screen_wait(DoneScreen(ctx, outcome))
                 return
+
+    async def boot_guard_page(self) -> None:
+        """A pending boot guard comes first: confirm it, roll its run back, or go on."""
+        guard = self.ctx.pending_guard()
+        if guard is None:
+            return
+        from xenwizard.tui.screens.guard import GuardRollback, GuardScreen
+
+        answer = await self.push_screen_wait(GuardScreen(self.ctx, guard))
+        if isinstance(answer, GuardRollback):
+            from xenwizard.tui.screens.apply import ApplyScreen
+
+            await self.push_screen_wait(ApplyScreen(self.ctx, None, answer.run_id))
 
     # --- apply bookkeeping (called by the apply page) --------------------------------------
 

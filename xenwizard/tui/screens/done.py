@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from xenwizard.bootguard import reboot_advice
 from xenwizard.tui.screens.apply import ApplyOutcome
 from xenwizard.tui.screens.base import WizardPage
 
@@ -49,11 +50,18 @@ another host: `xenwizard apply --answers FILE`.
         ]
         lines += [f"  * {title}" for title in self.outcome.changed] or ["  nothing"]
         lines += [f"  ~ {title} (simulated: nothing installed)" for title in self.outcome.simulated]
+        guard = ctx.boot_guard(result.run_id)
+        if guard is not None:
+            lines += ["", "Next:", *(f"  {line}" for line in reboot_advice(guard, root_opt))]
+            lines.append(f"  Then check the bridge: ip addr show {bridge}")
+        else:
+            lines += [
+                "",
+                "Next:",
+                "  1. Reboot into Xen (pick the Xen entry in the boot menu if needed).",
+                f"  2. Check the bridge: ip addr show {bridge}   and   xenwizard verify",
+            ]
         lines += [
-            "",
-            "Next:",
-            "  1. Reboot into Xen (pick the Xen entry in the boot menu if needed).",
-            f"  2. Check the bridge: ip addr show {bridge}   and   xenwizard verify",
             f"Undo this run:  xenwizard rollback{root_opt} {result.run_id}",
             "Answers for the next host (xenwizard apply --answers FILE):",
             f"  {ctx.answers_path(result.run_id)}",

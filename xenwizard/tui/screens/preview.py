@@ -169,6 +169,8 @@ step rolls every change back.
             f"Files: {len(files)}",
             *(f"  {path}" for path in files),
         ]
+        if plan.boot is not None:
+            lines += [f"Boot: {line}" for line in plan.boot.lines()]
         lines += [f"WARNING: {warning}" for warning in plan.warnings]
         return "\n".join(line for line in lines if line)
 

@@ -11,6 +11,7 @@ import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from xenwizard.config import Target, WizardConfig
 from xenwizard.engine.runner import Runner
@@ -19,7 +20,17 @@ from xenwizard.probe import SystemFacts
 from xenwizard.profiles import PlanError, Profile, make_plan, pin_profile, select_profile
 from xenwizard.rootfs import RootFS
 
+if TYPE_CHECKING:
+    from xenwizard.bootguard import Pending
+    from xenwizard.hostcheck import CheckResult
+
 PlanFactory = Callable[[WizardConfig], Plan]
+
+
+def _skip_line(results: list[CheckResult]) -> str:
+    return f"SKIP {', '.join(r.name for r in results)}: {results[0].reason}"
+
+
 LiveProbe = Callable[[SystemFacts], SystemFacts]
 
 
@@ -38,6 +49,7 @@ class WizardContext:
     plan_default_path: str = "./xenwizard-plan.diff"
     error_log: str | None = None  # where an unexpected error's details go
     plan_factory: PlanFactory | None = None  # tests inject failing/slow steps here
+    guard_checks: Callable[[RootFS], list[CheckResult]] | None = None  # the gallery pins verify
     demo: bool = False
     # Live root: what only the kernel knows (interfaces, default route) is still to be added to
     # `facts` by this function; the app runs it in a worker once the first page takes input.
@@ -54,6 +66,50 @@ class WizardContext:
             self.profile, self.profile_reason = select_profile(self.facts, self.profile_name)
         except PlanError as exc:
             self.profile_error = str(exc)
+
+    def pending_guard(self) -> Pending | None:
+        """The boot guard waiting for `xenwizard confirm` on this target, if any."""
+        from xenwizard.bootguard import pending
+
+        return pending(self.fs)
+
+    def guard_verify(self) -> list[CheckResult]:
+        """`xenwizard verify` of the target, as the boot guard's page shows it."""
+        from xenwizard.bootguard import verify
+
+        return (self.guard_checks or verify)(self.fs)
+
+    def check_lines(self, results: list[CheckResult]) -> list[str]:
+        """verify's lines for a page: skipped checks with the same reason on one line, the
+        root's host path written as its label."""
+        lines: list[str] = []
+        skipped: list[CheckResult] = []
+        for result in [*results, None]:
+            if result is not None and result.status == "SKIP":
+                if skipped and skipped[-1].reason != result.reason:
+                    lines.append(_skip_line(skipped))
+                    skipped = []
+                skipped.append(result)
+                continue
+            if skipped:
+                lines.append(_skip_line(skipped))
+                skipped = []
+            if result is not None:
+                lines.append(result.line())
+        return [self.redact(line) for line in lines]
+
+    def confirm_guard(self) -> list[str]:
+        """`xenwizard confirm` after a verify that passed: what was done, one line each."""
+        from xenwizard.bootguard import confirm
+
+        return confirm(self.fs, self.runner, lambda _line: None)
+
+    def boot_guard(self, run_id: str) -> int | None:
+        """The boot guard's deadline (minutes) when run `run_id` installed one, else None."""
+        from xenwizard.bootguard import pending
+
+        guard = pending(self.fs)
+        return guard.minutes if guard is not None and guard.run_id == run_id else None
 
     @property
     def target(self) -> Target:

@@ -283,10 +283,12 @@ def error_lines(stderr, stdout=""):
 
 def waiting_reason(step, root, packages_skipped):
     """Why apply --skip-packages would skip this step (the executor's rule, from the outside):
-    a deferred edit of a file a skipped package brings, or a link into a directory that does not
-    exist and that the link does not create."""
+    a deferred edit of a file a skipped package brings, a link into a directory that does not
+    exist and that the link does not create, or a boot step (it needs Xen's GRUB entry)."""
     if not packages_skipped or not step.get("changed"):
         return None
+    if step.get("needs_xen_entry"):
+        return "skipped: %s needs Xen's GRUB entry, and packages were skipped" % step.get("id")
     path = step.get("path") or ""
     if (
         step.get("kind") == "edit"

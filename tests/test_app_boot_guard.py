@@ -1,0 +1,88 @@
+"""The wizard on a host whose boot guard is pending: the boot guard page first, with verify's
+result; Confirm (c), refused while verify fails; Roll back now (r); keys shown in the footer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests import gallery
+from tests.enginekit import FakeRunner
+from tests.helpers import pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
+from tests.test_app_wizard import screen_text, sync
+from xenwizard import bootguard
+from xenwizard.edits import grubenv
+from xenwizard.engine.journal import list_runs
+from xenwizard.rootfs import RootFS
+from xenwizard.tui.screens.guard import GuardScreen
+from xenwizard.tui.screens.pages import WelcomeScreen
+
+XEN = "Debian GNU/Linux, with Xen hypervisor"
+SCENARIO = gallery.scenario("debian-12-boot-guard")
+
+
+async def verified(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    await gallery.drive(pilot, ("@verified",), gallery.GalleryRunner())
+
+
+@sync
+async def test_confirm_from_the_guard_page(tmp_path: Path) -> None:
+    app, _ = gallery.build_app(SCENARIO, tmp_path)
+    root = RootFS(tmp_path / "root")
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        await verified(pilot, app)
+        assert isinstance(app.screen, GuardScreen)
+        text = screen_text(app)
+        assert "installed a boot guard" in text and "verify: no check failed" in text
+        assert "c Confirm" in text and "r Roll back now" in text
+        await pilot.press("c")
+        await pilot.pause()
+        assert "Confirmed" in screen_text(app)
+        assert bootguard.pending(root) is None
+        assert grubenv.read(root.read_bytes(grubenv.PATH)) == {"saved_entry": XEN}
+        await pilot.press("enter")
+        await gallery.wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen), "welcome")
+
+
+@sync
+async def test_confirm_is_refused_while_verify_fails(tmp_path: Path) -> None:
+    app, _ = gallery.build_app(SCENARIO, tmp_path)
+    dropin = tmp_path / "root/etc/dnsmasq.d/xenwizard.conf"
+    dropin.write_text(dropin.read_text() + "# edited by hand\n")
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        await verified(pilot, app)
+        assert "1 check(s) FAILED" in screen_text(app)
+        await pilot.press("c")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Confirm refused: verify failed" in text
+    assert bootguard.pending(RootFS(tmp_path / "root")) is not None
+
+
+@sync
+async def test_roll_back_now_from_the_guard_page(tmp_path: Path) -> None:
+    app, runner = gallery.build_app(SCENARIO, tmp_path)
+    root = RootFS(tmp_path / "root")
+    app.ctx.runner = FakeRunner(tmp_path / "root")  # the purge really takes the packages back
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        await verified(pilot, app)
+        await pilot.press("r")
+        await gallery.drive(pilot, ("@apply",), runner)
+    assert bootguard.pending(root) is None
+    (info,) = list_runs(root)
+    assert info.state == "rolled-back"
+
+
+@sync
+async def test_done_page_says_reboot_and_confirm_within_the_deadline(tmp_path: Path) -> None:
+    item = gallery.Scenario("guarded-walk", "", root="debian-12")
+    app, runner = gallery.build_app(item, tmp_path)
+    app.ctx.runner = FakeRunner(tmp_path / "root")  # packages really "installed": the guard is
+    app.ctx.simulate_packages = False
+    with gallery.pinned():
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            keys = (*gallery.XL_TO_PREVIEW, "a", "y", "@apply", "enter")
+            await gallery.drive(pilot, keys, runner)
+            text = str(app.screen.query_one("#done-text").content)  # the page scrolls
+    assert "Reboot, log in again within 10 minutes and run `xenwizard confirm --root /`;" in text
+    assert "otherwise the boot guard rolls this run back and the host comes back as it was." in text
+    assert bootguard.pending(RootFS(tmp_path / "root")) is not None

@@ -1,0 +1,123 @@
+"""The page the wizard opens with on a host whose boot guard waits for `xenwizard confirm`:
+verify's result, then Confirm (c) or Roll back now (r); Enter goes on to the wizard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from textual import work
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from xenwizard.bootguard import Pending
+from xenwizard.hostcheck import CheckResult
+from xenwizard.tui.screens.base import WizardPage
+
+
+@dataclass(frozen=True)
+class GuardRollback:
+    """Roll the guarded run back now (the apply page does it)."""
+
+    run_id: str
+
+
+@dataclass(frozen=True)
+class GuardDone:
+    """Confirmed, or left pending: on to the wizard."""
+
+
+class GuardScreen(WizardPage[GuardRollback | GuardDone]):
+    """A pending boot guard: verify's checks, and what the operator decides."""
+
+    PAGE = "Boot guard"
+    NEXT_LABEL = "Continue"
+    HELP = """
+The last apply installed a boot guard: unless it is confirmed, it rolls that run
+back (files, packages, GRUB) at its deadline after boot and reboots into the
+previous boot entry.
+
+Confirm (c) makes the Xen entry GRUB's default and removes the guard; it is
+refused while verify fails (`xenwizard confirm --anyway` overrides that).
+Roll back now (r) undoes the run at once; reboot afterwards to come back on the
+previous entry. Continue (Enter) leaves the guard waiting.
+"""
+    BINDINGS = [  # noqa: RUF012
+        Binding("c", "confirm", "Confirm"),
+        Binding("r", "rollback", "Roll back now"),
+        Binding("f1", "help", "Help"),
+        Binding("enter", "next", "Continue", show=False),
+        Binding("escape", "next", "Continue", show=False),
+    ]
+
+    def __init__(self, ctx, guard: Pending):  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self.guard = guard
+        self.results: list[CheckResult] | None = None
+        self.confirmed = False
+
+    def compose_body(self) -> Iterable[Widget]:
+        intro = (
+            f"Run {self.guard.run_id} installed a boot guard: unless confirmed, it rolls the "
+            f"run back {self.guard.minutes} min after boot and reboots into the previous entry."
+        )
+        yield Static(intro, markup=False, id="guard-intro")
+        with VerticalScroll(id="guard-scroll"):
+            yield Static("Checking with verify ...", markup=False, id="guard-checks")
+
+    def compose_buttons(self) -> Iterable[Widget]:
+        yield Button("Confirm (c)", id="confirm", compact=True)
+        yield Button("Roll back now (r)", id="rollback", compact=True)
+        yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+
+    def button_pressed(self, button_id: str) -> None:
+        if button_id == "confirm":
+            self.action_confirm()
+        elif button_id == "rollback":
+            self.action_rollback()
+        else:
+            super().button_pressed(button_id)
+
+    def on_mount(self) -> None:
+        self.query_one("#next", Button).focus()
+        self.app.first_page_ready()  # type: ignore[attr-defined]
+        self.check()
+
+    @work(thread=True, exclusive=True, group="guard-verify")
+    def check(self) -> None:
+        results = self.ctx.guard_verify()
+        self.app.call_from_thread(self.show_results, results)
+
+    def show_results(self, results: list[CheckResult]) -> None:
+        self.results = results
+        failed = [r for r in results if r.failed]
+        head = f"verify: {len(failed)} check(s) FAILED" if failed else "verify: no check failed"
+        lines = [head, *self.ctx.check_lines(results)]
+        self.query_one("#guard-checks", Static).update("\n".join(lines))
+
+    def action_confirm(self) -> None:
+        if self.confirmed:
+            return
+        if self.results is None:
+            self.refuse("verify is still running; confirm once it has answered")
+            return
+        failed = [r.name for r in self.results if r.failed]
+        if failed:
+            self.refuse(
+                f"Confirm refused: verify failed ({', '.join(failed)}); fix it, or run "
+                "`xenwizard confirm --anyway`"
+            )
+            return
+        done = self.ctx.confirm_guard()
+        self.confirmed = True
+        self.query_one("#guard-checks", Static).update("\n".join(done))
+        self.status("Confirmed: Xen stays the default. Continue (Enter) goes on.")
+
+    def action_rollback(self) -> None:
+        if not self.confirmed:
+            self.dismiss(GuardRollback(self.guard.run_id))
+
+    def collect(self) -> GuardDone:
+        return GuardDone()
