@@ -12,6 +12,7 @@ from tests.test_app_wizard import screen_text, sync
 from xenwizard import bootguard
 from xenwizard.edits import grubenv
 from xenwizard.engine.journal import list_runs
+from xenwizard.hostcheck.canary import CanaryResult
 from xenwizard.rootfs import RootFS
 from xenwizard.tui.screens.guard import GuardScreen
 from xenwizard.tui.screens.pages import WelcomeScreen
@@ -41,6 +42,34 @@ async def test_confirm_from_the_guard_page(tmp_path: Path) -> None:
         assert grubenv.read(root.read_bytes(grubenv.PATH)) == {"saved_entry": XEN}
         await pilot.press("enter")
         await gallery.wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen), "welcome")
+
+
+@sync
+async def test_check_with_a_guest_from_the_guard_page(tmp_path: Path) -> None:
+    """g runs the canary in a worker: its progress, then its verdict and what it left."""
+    app, _ = gallery.build_app(SCENARIO, tmp_path)
+    calls: list[str] = []
+
+    def canary(on_progress):  # type: ignore[no-untyped-def]
+        calls.append("started")
+        on_progress("waiting for dnsmasq to lease 00:16:3e:00:00:01")
+        return CanaryResult(
+            False, "no lease for 00:16:3e:00:00:01 from dnsmasq on br0 within 120 s",
+            mac="00:16:3e:00:00:01", left_behind=("a lease of 00:16:3e:00:00:01",),
+        )  # fmt: skip
+
+    app.ctx.guard_canary = canary
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        await verified(pilot, app)
+        assert "g Check with a guest" in screen_text(app)
+        await pilot.press("g")
+        await gallery.wait_for(pilot, lambda: "FAIL guest" in screen_text(app), "the verdict")
+        text = screen_text(app)
+        assert "no lease for 00:16:3e:00:00:01" in text
+        assert "left behind: a lease of 00:16:3e:00:00:01" in text
+        await pilot.press("g")  # once more: a new run, not a second one at the same time
+        await gallery.wait_for(pilot, lambda: len(calls) == 2, "the second run")
+    assert bootguard.pending(RootFS(tmp_path / "root")) is not None  # nothing confirmed
 
 
 @sync

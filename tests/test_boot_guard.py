@@ -142,7 +142,11 @@ def test_plan_text_and_json_say_what_boots_next(root: Path) -> None:
 
 def test_no_boot_guard_makes_xen_the_default(root: Path) -> None:
     plan = plan_for(root, WizardConfig(boot_guard=False))
-    assert not [s for s in plan.steps if s.id.startswith(("boot-", "grub-xen"))]
+    assert not [s for s in plan.steps if s.id.startswith("boot-")]
+    # the drop-in still carries dom0's memory, without GRUB_DEFAULT=saved
+    (dropin,) = [s for s in plan.steps if s.id == "grub-xen"]
+    assert dropin.after is not None and "dom0_mem=" in dropin.after
+    assert "GRUB_DEFAULT" not in dropin.after
     assert plan.boot is not None and plan.boot.default_entry == XEN
     assert "--no-boot-guard" in plan.boot.guard_note
 

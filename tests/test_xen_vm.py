@@ -8,18 +8,26 @@ package step will install. As an operator:
    wizard by keys (Debian 12 detected, eth0 detected, defaults but the UDP workaround on), reads
    the preview and applies: the real apt-get installs the Xen stack offline, every file is
    written, the Done page is reached;
-2. a cold restart boots the VM through its GRUB into Xen (the default entry the Xen package
-   set), dom0 comes up on the bridge, and SSH answers again through it;
-3. `xenwizard verify` passes on the rebooted host;
+   The boot guard is on (the default): GRUB's default stays the plain kernel, Xen is the
+   one-shot next entry, and a timer would roll the run back 10 minutes after boot;
+2. a cold restart boots the VM through its GRUB into Xen (the one-shot entry, which GRUB then
+   clears), dom0 has the memory the plan chose, comes up on the bridge, and SSH answers again;
+3. `xenwizard verify` passes and `xenwizard confirm` makes Xen GRUB's default and removes the
+   guard;
 4. a canary PV guest with a Xen MAC gets its lease from the host's dnsmasq, not from the LAN's
    DHCP server (QEMU's, on the same bridge), with tx checksumming off on its vif; a guest with a
-   non-Xen MAC gets nothing from the host;
-5. `xenwizard rollback` over SSH and a restart bring the host back on its original network (no
-   bridge, SSH on the NIC) with the run's packages purged.
+   non-Xen MAC gets nothing from the host; `xenwizard verify --guest` passes, and fails with the
+   reason while dnsmasq is stopped, leaving nothing of its canary;
+5. a restart boots Xen again, now as the default, with no guard;
+6. `xenwizard rollback` over SSH and a restart bring the host back on its original network (no
+   bridge, SSH on the NIC) with the run's packages purged and GRUB as before.
 
-Then the SSH drop: the wizard applies again, the ssh client is killed during the package step,
-the apply runs to its end inside the VM, a new session's `xenwizard history` says applied, and
-the host reboots into a working Xen.
+Then the SSH drop and a network answer that cuts the host off: the wizard applies answers that
+put the LAN gateway's address on the bridge (a clash the operator allowed), the ssh client is
+killed during the package step, the apply runs to its end inside the VM, and after the reboot Xen
+runs but SSH cannot reach the host; two minutes after boot the unconfirmed boot guard rolls the
+run back and reboots, and the host is reachable again on its original configuration, with /etc as
+before and `xenwizard history` naming the guard.
 
 Phase timings are written to $XENWIZARD_VM_TIMINGS (default: the VM cache's last-timings.txt).
 Set XENWIZARD_VM_TESTS=0 to leave these tests out of a local run.
@@ -38,6 +46,17 @@ from pathlib import Path
 import pytest
 
 from tests.xenvm.canary import run_canary
+from tests.xenvm.guestcheck import assert_guest_fails_without_dnsmasq, assert_guest_passes
+from tests.xenvm.hoststate import (
+    ETC_MANIFEST,
+    GRUB_DROPIN,
+    GUARD_LINK,
+    GUARD_TIMER,
+    XEN_ENTRY,
+    assert_dom0_memory,
+    dom0_mem_of,
+    manifest_changes,
+)
 from tests.xenvm.image import NIC
 from tests.xenvm.machine import Machine
 from tests.xenvm.session import vm_session
@@ -48,6 +67,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.xenvm]
 XEN_MAC = "00:16:3e:5a:00:01"
 OTHER_MAC = "52:54:00:5a:00:02"
 APPLY_TIMEOUT = 1500  # the package step under emulation: apt, dpkg, update-grub
+# The LAN gateway's address on the bridge (a clash the operator allowed): SSH from the host
+# arrives from 10.0.2.2, now an address of the VM itself, and gets no answer.
+CUT_OFF_ANSWERS = """address = "10.0.2.2/24"
+dhcp-range = "10.0.2.100-10.0.2.120"
+allow-overlap = true
+confirm-within = 2
+"""
 
 
 @pytest.fixture(scope="module")
@@ -133,31 +159,54 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
         term.close()
     state = vm.ssh(
         "xenwizard history; cat /etc/network/interfaces; cat /etc/dnsmasq.d/xenwizard.conf; "
-        "grep -n 'vif.default.bridge' /etc/xen/xl.conf; grep -n 'set default=' /boot/grub/grub.cfg",
+        "grep -n 'vif.default.bridge' /etc/xen/xl.conf; "
+        f"grep -n 'set default=' /boot/grub/grub.cfg; cat {GRUB_DROPIN}; grub-editenv list; "
+        f"ls {GUARD_LINK}",
         phase="after the apply",
     ).stdout
     assert "applied" in state and "bridge_ports eth0" in state, state
-    # Debian's xen.cfg makes update-grub pick the Xen entry by name as the default
-    assert 'set default="Debian GNU/Linux, with Xen hypervisor"' in state, state
+    # the boot guard: GRUB boots its saved entry, which stays the plain kernel; the Xen entry
+    # is next_entry, once
+    assert 'set default="${saved_entry}"' in state, state
+    assert f"next_entry={XEN_ENTRY}\n" in state and "saved_entry=Debian GNU/Linux\n" in state, state
+    assert GUARD_LINK in state, state
+    dom0_mib = dom0_mem_of(state)
 
-    # 2. reboot (cold) into Xen through the image's GRUB
+    # 2. reboot (cold) into Xen through the image's GRUB: the one-shot entry
     vm.poweroff("poweroff after the apply")
-    vm.boot("boot into Xen", timeout=600)
+    vm.boot("boot into Xen (the one-shot entry)", timeout=600)
     xen = vm.ssh(
         "cat /sys/hypervisor/type; xl info | grep -E '^(xen_version|total_memory)'; "
-        "ip -4 -o addr show br0; ip -o link show eth0",
+        "ip -4 -o addr show br0; ip -o link show eth0; xl list 0; grub-editenv list",
         phase="Xen is running",
     ).stdout
     assert xen.startswith("xen"), xen
     assert "10.0.2.15" in xen and "10.0.0.1/24" in xen, f"br0 lacks an address:\n{xen}"
     assert "master br0" in xen, xen
+    assert_dom0_memory(xen, dom0_mib)
+    # GRUB consumed the one-shot: a reset now would boot the plain kernel
+    assert "next_entry=\n" in xen and "saved_entry=Debian GNU/Linux\n" in xen, xen
 
-    # 3. verify on the rebooted host
+    # 3. verify, then confirm: Xen becomes the default and the guard goes
     started = time.monotonic()
     verified = vm.ssh("xenwizard verify", check=False, timeout=180, phase="verify")
     vm.mark("xenwizard verify", started)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "FAIL" not in verified.stdout, verified.stdout
+    started = time.monotonic()
+    confirmed = vm.ssh("xenwizard confirm", check=False, timeout=300, phase="confirm")
+    vm.mark("xenwizard confirm", started)
+    assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
+    guard = vm.ssh(
+        f"grub-editenv list; ls {GUARD_LINK} {GUARD_TIMER} 2>&1; echo TIMERS; "
+        "systemctl list-timers --all --no-legend xenwizard-boot-guard.timer",
+        check=False,
+        phase="after confirm",
+    ).stdout
+    files, timers = guard.split("TIMERS\n", 1)
+    assert f"saved_entry={XEN_ENTRY}\n" in files, guard
+    assert files.count("No such file or directory") == 2, guard
+    assert "xenwizard-boot-guard" not in timers, guard
 
     # 4. guests
     xen_guest = run_canary(vm, "canary1", XEN_MAC, "canary with a Xen MAC")
@@ -179,8 +228,27 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     ).stdout
     assert f"DHCPACK(br0) {xen_guest.lease['ip']} {XEN_MAC}" in heard, heard
     assert f"{OTHER_MAC} ignored" in heard, heard
+    # the product's canary: `verify --guest` passes, and fails with the reason without dnsmasq
+    started = time.monotonic()
+    assert_guest_passes(vm, "verify --guest")
+    vm.mark("xenwizard verify --guest", started)
+    started = time.monotonic()
+    assert_guest_fails_without_dnsmasq(vm, "verify --guest without dnsmasq")
+    vm.mark("xenwizard verify --guest, dnsmasq stopped", started)
 
-    # 5. rollback over SSH, and a restart on the original network
+    # 5. a restart after confirm: Xen is the default now, no guard runs
+    vm.poweroff("poweroff after confirm")
+    vm.boot("boot into Xen (the default entry)", timeout=600)
+    again = vm.ssh(
+        "cat /sys/hypervisor/type; grub-editenv list; "
+        "systemctl list-units --all --no-legend 'xenwizard-boot-guard*'",
+        check=False,
+        phase="Xen is the default",
+    ).stdout
+    assert again.startswith("xen") and "next_entry=\n" in again, again
+    assert "xenwizard-boot-guard" not in again, again
+
+    # 6. rollback over SSH, and a restart on the original network
     started = time.monotonic()
     rolled = vm.ssh("xenwizard rollback", check=False, timeout=APPLY_TIMEOUT, phase="rollback")
     vm.mark("xenwizard rollback (purge)", started)
@@ -189,9 +257,13 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     vm.boot("boot after the rollback (plain Debian 12)")
     after = vm.ssh(
         f"ip -4 -o addr show {NIC}; ip link show br0 2>&1; cat /sys/hypervisor/type 2>&1; "
+        f"ls {GRUB_DROPIN} /boot/grub/grubenv 2>&1; grep -c 'Xen hypervisor' /boot/grub/grub.cfg; "
         "dpkg-query -W -f='${Package}\\n' | sort; uname -r",
         phase="after the rollback",
     ).stdout
+    # GRUB as before: no drop-in, no grubenv (the image had none), no Xen entry left
+    assert after.count("No such file or directory") == 3, after  # and /sys/hypervisor/type
+    assert "\n0\n" in after, after
     assert "10.0.2.15" in after, after
     assert "does not exist" in after, after
     assert after.split("\n")[-2] == before.split("\n")[-2]  # the same kernel
@@ -203,14 +275,32 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     )
 
 
-def test_ssh_drop_during_the_package_step(vm: Machine) -> None:
-    """The operator's SSH client dies while apt runs: the apply still completes in the VM."""
+def walk_prefilled(term: Tmux, phase: str) -> str:
+    """Welcome to Preview by Enter alone, on answers prefilled from an answers file."""
+    term.wait_for(lambda s: "Debian 12" in s and "detecting" not in s, 180, f"{phase}: welcome")
+    for number, page in enumerate(("bridge", "subnet", "DHCP", "dom0 memory", "toolstack"), 2):
+        term.press("Enter")
+        term.wait_for(f"[{number}/9]", 60, f"{phase}: {page} page")
+    term.press("Enter")
+    return term.wait_for("[7/9]", 180, f"{phase}: preview")
+
+
+def test_ssh_drop_and_a_network_answer_that_cuts_the_host_off(vm: Machine) -> None:
+    """The operator's SSH client dies while apt runs: the apply still completes in the VM. Its
+    answers put the LAN gateway's address (10.0.2.2, QEMU's) on the bridge, a clash the operator
+    allowed: after the reboot Xen runs but SSH cannot reach the host. The boot guard, unconfirmed,
+    rolls the run back and reboots: the host is reachable again on its original configuration."""
     if not vm.running():
         pytest.skip("the VM did not survive the previous test")
+    original = vm.ssh(
+        f"cat /etc/network/interfaces; echo MANIFEST; {ETC_MANIFEST}", phase="drop: before"
+    ).stdout
     runs_before = len(json.loads(vm.ssh("xenwizard history --json", phase="drop").stdout))
-    term = Tmux(vm.workdir, vm.interactive_command("xenwizard"), vm.workdir / "drop.exit")
+    vm.ssh(f"cat > /root/cut-off.toml <<'EOF'\n{CUT_OFF_ANSWERS}EOF", phase="drop: answers")
+    command = vm.interactive_command("xenwizard --answers /root/cut-off.toml")
+    term = Tmux(vm.workdir, command, vm.workdir / "drop.exit")
     try:
-        walk_wizard(vm, term, "drop")
+        walk_prefilled(term, "drop")
         term.press("a")
         term.wait_for("Apply (y)", 30, "drop: apply confirmation")
         term.press("y")
@@ -235,7 +325,30 @@ def test_ssh_drop_during_the_package_step(vm: Machine) -> None:
         time.sleep(15)
     vm.mark("drop: apply finished after the client died", started)
     assert newest.get("state") == "applied", newest
+    planned = vm.ssh(f"cat /etc/network/interfaces {GUARD_TIMER}", phase="drop: applied").stdout
+    assert "address 10.0.2.2/24" in planned and "OnBootSec=2min" in planned, planned
+
+    # the reboot: Xen and dom0 come up (the login prompt on Xen's console), SSH does not answer
     vm.poweroff("drop: poweroff")
-    vm.boot("drop: boot into Xen", timeout=600)
-    verified = vm.ssh("cat /sys/hypervisor/type; xenwizard verify", check=False, timeout=180)
-    assert verified.stdout.startswith("xen") and verified.returncode == 0, verified.stdout
+    started = vm.start("drop: boot with the cut-off network")
+    vm.wait_serial("xenhost login:", 900, "drop: dom0 up")
+    vm.mark("drop: QEMU start to dom0's login prompt", started)
+    assert not vm.reachable(), "SSH answers although the bridge holds the gateway's address"
+    # the guard: 2 minutes after boot, not confirmed: rollback, reboot (QEMU ends: -no-reboot)
+    vm.wait_down("drop: the boot guard's rollback and reboot", 1500)
+    vm.mark("drop: QEMU start to the guard's reboot", started)
+    vm.boot("drop: boot after the guard (plain Debian 12)")
+    vm.mark("drop: QEMU start to reachable again", started)
+    back = vm.ssh(
+        f"cat /etc/network/interfaces; echo MANIFEST; {ETC_MANIFEST}\necho HISTORY; "
+        f"ip -4 -o addr show {NIC}; cat /sys/hypervisor/type 2>&1; xenwizard history --json",
+        phase="drop: after the guard",
+    ).stdout
+    interfaces, rest = back.split("MANIFEST\n", 1)
+    manifest, rest = rest.split("HISTORY\n", 1)
+    assert interfaces == original.split("MANIFEST\n", 1)[0], interfaces
+    assert manifest_changes(original.split("MANIFEST\n", 1)[1], manifest, {}) == []
+    assert "10.0.2.15" in rest and "No such file" in rest, rest  # on eth0, no Xen
+    guarded = json.loads(rest[rest.index("[") :])[-1]
+    assert guarded["state"] == "rolled-back", guarded
+    assert guarded["rollback_reason"].startswith("boot guard: not confirmed within 2 min"), guarded

@@ -32,6 +32,9 @@ SSH_OPTIONS = (
 )  # fmt: skip
 
 
+BOOT_MARK = "===== xenwizard test: boot"
+
+
 class VMError(AssertionError):
     """A phase of a VM test failed: the message names it and ends with the serial console."""
 
@@ -77,11 +80,17 @@ class Machine:
 
     def boot(self, phase: str, timeout: float = 480) -> float:
         """Start QEMU and wait until root's SSH answers; the seconds it took."""
+        started = self.start(phase)
+        self.wait_ssh(phase, timeout)
+        return self.mark(phase, started)
+
+    def start(self, phase: str) -> float:
+        """Start QEMU (cold) without waiting for anything; when it started (monotonic)."""
         if self.running():
             raise VMError(f"{phase}: the VM is still running")
         self.boots += 1
         with self.serial.open("ab") as log:
-            log.write(f"\n===== xenwizard test: boot {self.boots} ({phase}) =====\n".encode())
+            log.write(f"\n{BOOT_MARK} {self.boots} ({phase}) =====\n".encode())
         started = time.monotonic()
         self.process = subprocess.Popen(
             self.qemu_argv(),
@@ -89,8 +98,27 @@ class Machine:
             stdout=subprocess.DEVNULL,
             stderr=(self.workdir / "qemu.stderr").open("ab"),
         )
-        self.wait_ssh(phase, timeout)
-        return self.mark(phase, started)
+        return started
+
+    def wait_serial(self, text: str, timeout: float, phase: str) -> None:
+        """Wait until the serial console of this boot shows `text` (e.g. dom0's login prompt
+        on Xen's console, when SSH cannot tell)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.serial_since_boot():
+                return
+            if not self.running():
+                self.fail(phase, f"QEMU exited before the console showed {text!r}")
+            time.sleep(3)
+        self.fail(phase, f"the console did not show {text!r} within {timeout:.0f} s")
+
+    def serial_since_boot(self) -> str:
+        """The serial console since the last `start`."""
+        try:
+            text = self.serial.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return text.rsplit(BOOT_MARK, 1)[-1]
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

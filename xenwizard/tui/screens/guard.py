@@ -1,5 +1,6 @@
 """The page the wizard opens with on a host whose boot guard waits for `xenwizard confirm`:
-verify's result, then Confirm (c) or Roll back now (r); Enter goes on to the wizard."""
+verify's result, a canary guest on demand (g), then Confirm (c) or Roll back now (r); Enter goes
+on to the wizard."""
 
 from __future__ import annotations
 
@@ -41,12 +42,16 @@ previous boot entry.
 
 Confirm (c) makes the Xen entry GRUB's default and removes the guard; it is
 refused while verify fails (`xenwizard confirm --anyway` overrides that).
+Check with a guest (g) starts a canary guest on the bridge, as
+`xenwizard verify --guest` does: it passes when the host's dnsmasq leases it an
+address in the DHCP range (about a minute); the guest is removed afterwards.
 Roll back now (r) undoes the run at once; reboot afterwards to come back on the
 previous entry. Continue (Enter) leaves the guard waiting.
 """
     BINDINGS = [  # noqa: RUF012
         Binding("c", "confirm", "Confirm"),
         Binding("r", "rollback", "Roll back now"),
+        Binding("g", "guest", "Check with a guest"),
         Binding("f1", "help", "Help"),
         Binding("enter", "next", "Continue", show=False),
         Binding("escape", "next", "Continue", show=False),
@@ -57,6 +62,7 @@ previous entry. Continue (Enter) leaves the guard waiting.
         self.guard = guard
         self.results: list[CheckResult] | None = None
         self.confirmed = False
+        self.guest_running = False
 
     def compose_body(self) -> Iterable[Widget]:
         intro = (
@@ -66,10 +72,12 @@ previous entry. Continue (Enter) leaves the guard waiting.
         yield Static(intro, markup=False, id="guard-intro")
         with VerticalScroll(id="guard-scroll"):
             yield Static("Checking with verify ...", markup=False, id="guard-checks")
+            yield Static("", markup=False, id="guard-guest")
 
     def compose_buttons(self) -> Iterable[Widget]:
         yield Button("Confirm (c)", id="confirm", compact=True)
         yield Button("Roll back now (r)", id="rollback", compact=True)
+        yield Button("Guest (g)", id="guest", compact=True)
         yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
 
     def button_pressed(self, button_id: str) -> None:
@@ -77,6 +85,8 @@ previous entry. Continue (Enter) leaves the guard waiting.
             self.action_confirm()
         elif button_id == "rollback":
             self.action_rollback()
+        elif button_id == "guest":
+            self.action_guest()
         else:
             super().button_pressed(button_id)
 
@@ -96,6 +106,29 @@ previous entry. Continue (Enter) leaves the guard waiting.
         head = f"verify: {len(failed)} check(s) FAILED" if failed else "verify: no check failed"
         lines = [head, *self.ctx.check_lines(results)]
         self.query_one("#guard-checks", Static).update("\n".join(lines))
+
+    def action_guest(self) -> None:
+        if self.guest_running:
+            return
+        self.guest_running = True
+        self.show_guest("guest: starting the canary guest ...")
+        self.run_guest()
+
+    @work(thread=True, exclusive=True, group="guard-guest")
+    def run_guest(self) -> None:
+        def progress(line: str) -> None:
+            self.app.call_from_thread(self.show_guest, f"guest: {line}")
+
+        result = self.ctx.guard_guest(progress)
+        lines = [result.line(), *(f"  left behind: {item}" for item in result.left_behind)]
+        self.app.call_from_thread(self.guest_done, lines)
+
+    def show_guest(self, text: str) -> None:
+        self.query_one("#guard-guest", Static).update(self.ctx.redact(text))
+
+    def guest_done(self, lines: list[str]) -> None:
+        self.guest_running = False
+        self.show_guest("\n".join(lines))
 
     def action_confirm(self) -> None:
         if self.confirmed:

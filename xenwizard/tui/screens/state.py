@@ -23,6 +23,9 @@ from xenwizard.rootfs import RootFS
 if TYPE_CHECKING:
     from xenwizard.bootguard import Pending
     from xenwizard.hostcheck import CheckResult
+    from xenwizard.hostcheck.canary import CanaryResult
+
+Progress = Callable[[str], None]
 
 PlanFactory = Callable[[WizardConfig], Plan]
 
@@ -50,6 +53,7 @@ class WizardContext:
     error_log: str | None = None  # where an unexpected error's details go
     plan_factory: PlanFactory | None = None  # tests inject failing/slow steps here
     guard_checks: Callable[[RootFS], list[CheckResult]] | None = None  # the gallery pins verify
+    guard_canary: Callable[[Progress], CanaryResult] | None = None  # tests pin the canary guest
     demo: bool = False
     # Live root: what only the kernel knows (interfaces, default route) is still to be added to
     # `facts` by this function; the app runs it in a worker once the first page takes input.
@@ -78,6 +82,15 @@ class WizardContext:
         from xenwizard.bootguard import verify
 
         return (self.guard_checks or verify)(self.fs)
+
+    def guard_guest(self, on_progress: Progress) -> CanaryResult:
+        """`xenwizard verify --guest`'s canary guest on the target, for the boot guard's page
+        (minutes under emulation: the page runs it in a worker)."""
+        if self.guard_canary is not None:
+            return self.guard_canary(on_progress)
+        from xenwizard.hostcheck.canary import canary_for_applied
+
+        return canary_for_applied(self.fs.root, on_progress=on_progress)
 
     def check_lines(self, results: list[CheckResult]) -> list[str]:
         """verify's lines for a page: skipped checks with the same reason on one line, the
