@@ -502,6 +502,12 @@ def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Ima
     mark = time.monotonic()
     run(["cp", "-a", str(base), str(tree)], "copy base tree")
     (tree / COMPLETE).unlink()
+    # GRUB as an installed server has it (its grub.cfg, its modules), before the plan is made:
+    # xenwizard refuses a target without /boot/grub
+    version = kernel_version_of(tree)
+    fs_uuid = str(uuid.uuid4())
+    _write(tree, "boot/grub/grub.cfg", first_grub_cfg(fs_uuid, version))
+    install_grub_modules(tree)
     packages = planned_packages(tree)
     repo = local_repo(base, packages)
     shutil.copytree(repo, tree / REPO_DIR)
@@ -539,12 +545,8 @@ def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Ima
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], "ssh key")
     _write(tree, "root/.ssh/authorized_keys", (workdir / "id_ed25519.pub").read_text(), 0o600)
     (tree / "root/.ssh").chmod(0o700)
-    version = kernel_version_of(tree)
     (tree / GUEST_DIR).mkdir(parents=True)
     (tree / GUEST_DIR / "initrd.gz").write_bytes(guest_initramfs(tree, version))
-    fs_uuid = str(uuid.uuid4())
-    _write(tree, "boot/grub/grub.cfg", first_grub_cfg(fs_uuid, version))
-    install_grub_modules(tree)
     disk = workdir / "disk.raw"
     run(
         ["mkfs.ext4", "-q", "-F", "-L", LABEL, "-U", fs_uuid, "-d", str(tree), str(disk), size],
