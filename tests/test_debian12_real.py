@@ -164,7 +164,9 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
         nftconfine.RULES_PATH,
         nftconfine.UNIT_PATH,
         HOOK_PATH,
+        "etc/default/grub.d/xenwizard.cfg",  # dom0's memory (no systemd here: no boot guard)
     }
+    assert "dom0_mem=" in (root / "etc/default/grub.d/xenwizard.cfg").read_text()
     assert os.readlink(root / nftconfine.UNIT_LINK) == "/" + nftconfine.UNIT_PATH
     for step in edits:
         assert (root / step["path"]).is_file(), step["path"]
