@@ -66,24 +66,24 @@ def _script_name(value: str) -> str:
     return value.rsplit("/", 1)[-1].split()[0] if value.strip() else ""
 
 
-def default_bridge(text: str | None) -> str | None:
-    """The active vif.default.bridge (the last one wins, as in xl), None when unset."""
+def active_setting(text: str | None, key: str) -> str | None:
+    """The active value of `key` (the last one wins, as in xl), None when unset."""
     found = None
     for line in Doc.parse(text or "").lines:
         setting = _setting(line)
-        if setting and setting[0] == BRIDGE_KEY:
+        if setting and setting[0] == key:
             found = setting[1]
     return found
+
+
+def default_bridge(text: str | None) -> str | None:
+    """The active vif.default.bridge, None when unset."""
+    return active_setting(text, BRIDGE_KEY)
 
 
 def autoballoon(text: str | None) -> str | None:
-    """The active autoballoon setting (the last one wins), None when unset (xl: "auto")."""
-    found = None
-    for line in Doc.parse(text or "").lines:
-        setting = _setting(line)
-        if setting and setting[0] == AUTOBALLOON_KEY:
-            found = setting[1]
-    return found
+    """The active autoballoon setting, None when unset (xl then means "auto")."""
+    return active_setting(text, AUTOBALLOON_KEY)
 
 
 def set_defaults(text: str | None, bridge: str) -> EditResult:

@@ -155,6 +155,15 @@ def symlink_step(
     )
 
 
+def enable_unit_step(step_id: str, fs: RootFS, link: str, target: str, title: str) -> Symlink:
+    """The link `systemctl enable` writes (`link` in a `*.wants` directory, made when missing),
+    as a journaled step: no systemctl, so it works on any root, and a rollback removes it."""
+    base, name = link.rsplit("/", 1)
+    return symlink_step(
+        step_id, fs, base, name, target, title, target_kind="file", create_dirs=True
+    )
+
+
 def edit_step(
     step_id: str,
     title: str,

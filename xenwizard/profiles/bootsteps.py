@@ -19,7 +19,7 @@ from xenwizard.config import WizardConfig
 from xenwizard.edits import grubcfg, grubenv, grubxen, guardunits
 from xenwizard.plan import BootNext, BootOnce, Step
 from xenwizard.probe import SystemFacts
-from xenwizard.profiles.base import PlanError, edit_step, symlink_step
+from xenwizard.profiles.base import PlanError, edit_step, enable_unit_step
 from xenwizard.rootfs import RootFS
 
 NO_GUARD_ADVICE = (
@@ -135,16 +135,12 @@ def boot_steps(
         ),
     ):
         steps.append(edit_step(step_id, title, fs, path, partial(guardunits.own, path, after=text)))
-    base, name = guardunits.TIMER_LINK.rsplit("/", 1)
-    link = symlink_step(
+    link = enable_unit_step(
         "boot-guard-enable",
         fs,
-        base,
-        name,
+        guardunits.TIMER_LINK,
         guardunits.TIMER_TARGET,
         "boot guard: the timer enabled at boot (timers.target wants it)",
-        target_kind="file",
-        create_dirs=True,
     )
     note = (
         f"after the reboot: log in within {minutes} min and run `xenwizard confirm`; otherwise "

@@ -36,6 +36,7 @@ from xenwizard.profiles.base import (
     Profile,
     dnsmasq_steps,
     edit_step,
+    enable_unit_step,
     packages_step,
     require_file,
     symlink_step,
@@ -491,16 +492,12 @@ class CurrentRelease(Profile):
             nftconfine.set_unit,
             mode=nftconfine.MODE,
         )
-        base, name = nftconfine.UNIT_LINK.rsplit("/", 1)
-        link = symlink_step(
+        link = enable_unit_step(
             "dhcp-confine-enable",
             fs,
-            base,
-            name,
+            nftconfine.UNIT_LINK,
             nftconfine.UNIT_TARGET,
             "systemd: that unit enabled at boot (sysinit.target wants it)",
-            target_kind="file",
-            create_dirs=True,
         )
         link_note = "what `systemctl enable` writes; `xenwizard rollback` removes it"
         return [
