@@ -407,3 +407,14 @@ def test_apply_ends_with_reboot_and_confirm(
         f"Reboot, log in again within 15 minutes and run `xenwizard confirm --root {root}`;",
         "otherwise the boot guard rolls this run back and the host comes back as it was.",
     ]
+
+
+def test_the_guard_service_is_never_cut_short_by_a_start_timeout() -> None:
+    """Found on the real Debian 13 VM: under systemd's default 90 s start timeout the oneshot
+    was killed in the middle of the rollback's apt-get purge."""
+    from xenwizard.edits import guardunits
+
+    unit = guardunits.render_service("/usr/bin/xenwizard")
+    service = unit.split("[Service]\n", 1)[1].splitlines()
+    assert "Type=oneshot" in service and "TimeoutStartSec=infinity" in service
+    assert service[-1] == "ExecStart=/usr/bin/xenwizard boot-guard expire"

@@ -27,6 +27,9 @@ def render_service(xenwizard: str) -> str:
         "\n"
         "[Service]\n"
         "Type=oneshot\n"
+        "# A rollback (apt-get purge, update-grub) is never cut short: under systemd's default\n"
+        "# 90 s start timeout it would be killed midway, with dpkg half done.\n"
+        "TimeoutStartSec=infinity\n"
         f"ExecStart={xenwizard} boot-guard expire\n"
     )
 
