@@ -1,7 +1,7 @@
-"""The boot guard's systemd units: a timer that fires N minutes after boot and the oneshot
-service it starts, `xenwizard boot-guard expire` (which rolls the run back and reboots unless
-`xenwizard confirm` removed these files first). Written as files and an enabling link, never
-through systemctl, so they work the same in a chroot or a fixture root."""
+"""The boot guard's systemd units: a timer that fires N minutes after boot and the
+(Type=exec) service it starts, `xenwizard boot-guard expire` (which rolls the run back and
+reboots unless `xenwizard confirm` removed these files first). Written as files and an
+enabling link, never through systemctl, so they work the same in a chroot or a fixture root."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def render_service(xenwizard: str) -> str:
         "Description=xenwizard boot guard: roll the run back unless confirmed\n"
         "\n"
         "[Service]\n"
-        "Type=oneshot\n"
-        "# A rollback (apt-get purge, update-grub) is never cut short: under systemd's default\n"
-        "# 90 s start timeout it would be killed midway, with dpkg half done.\n"
-        "TimeoutStartSec=infinity\n"
+        "# exec, not oneshot: the rollback removes this file and the purge reloads systemd, and\n"
+        "# a oneshot still starting then gets the default 90 s start timeout and is killed in the\n"
+        "# middle of apt-get purge; a started exec service runs on without its file.\n"
+        "Type=exec\n"
         f"ExecStart={xenwizard} boot-guard expire\n"
     )
 
