@@ -54,6 +54,7 @@ from tests.xenvm.hoststate import (
     GUARD_TIMER,
     XEN_ENTRY,
     assert_dom0_memory,
+    dnsmasq_dhcp_log,
     dom0_mem_of,
     manifest_changes,
 )
@@ -223,7 +224,7 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     other = run_canary(vm, "canary2", OTHER_MAC, "canary with a non-Xen MAC")
     assert other.lease is None, f"a non-Xen MAC got a lease:\n{other.console}"
     heard = vm.ssh(
-        "journalctl -u dnsmasq --no-pager -o cat | grep -E 'DHCP(ACK|DISCOVER)'",
+        dnsmasq_dhcp_log(f"DHCPACK(br0) {xen_guest.lease['ip']} {XEN_MAC}"),
         check=False,
         phase="dnsmasq's log",
     ).stdout

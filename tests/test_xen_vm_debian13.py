@@ -35,7 +35,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.xenvm.canary import run_canary
-from tests.xenvm.hoststate import ETC_MANIFEST, manifest_changes
+from tests.xenvm.hoststate import ETC_MANIFEST, dnsmasq_dhcp_log, manifest_changes
 from tests.xenvm.image import NETPLAN_FILE, NIC
 from tests.xenvm.machine import Machine
 from tests.xenvm.session import vm_session
@@ -148,7 +148,7 @@ def test_debian13_headless_apply_netplan_reboot_into_xen_and_a_guest_lease(vm13:
     last_octet = int(guest.lease["ip"].rsplit(".", 1)[1])
     assert guest.lease["ip"].startswith("10.0.0.") and 10 <= last_octet <= 100, guest.lease
     heard = vm.ssh(
-        "journalctl -u dnsmasq --no-pager -o cat | grep -E 'DHCP(ACK|DISCOVER)'",
+        dnsmasq_dhcp_log(f"DHCPACK(br0) {guest.lease['ip']} {XEN_MAC}"),
         check=False,
         phase="dnsmasq's log",
     ).stdout

@@ -57,3 +57,11 @@ def manifest_changes(before: str, after: str, expected: dict[str, str]) -> list[
         f"+ {line}" for line in sorted(new - old)
     ]
     return [line for line in changed if line.split()[2] not in expected]
+
+
+def dnsmasq_dhcp_log(expect: str) -> str:
+    """A shell command printing dnsmasq's DHCP lines from the journal, once `expect` is among
+    them or after 30 s: under load journald writes a guest's DHCPACK some seconds after the
+    guest reported its lease (a Debian 13 run saw none yet)."""
+    query = "journalctl -u dnsmasq --no-pager -o cat | grep -E 'DHCP(ACK|DISCOVER)'"
+    return f"for i in $(seq 10); do {query} | grep -qF '{expect}' && break; sleep 3; done; {query}"
