@@ -15,10 +15,6 @@ installs. As an operator with a script:
 3. `xenwizard verify` passes on the rebooted host;
 4. a canary PV guest with a Xen MAC gets its lease from the host's dnsmasq on the bridge, in the
    configured range, not from the LAN's DHCP server (QEMU's, on the same bridge).
-5. nobody runs `xenwizard confirm`: 9 minutes after boot the boot guard rolls the run back
-   (files, packages, GRUB) and reboots; the VM comes back on its previous kernel without Xen,
-   reachable over SSH, with the package list, GRUB's files and /etc as before the apply (but the
-   dnsmasq system user, which Debian's packages never remove), and history names the guard.
 
 This proves on a real boot the netplan recipe that the Ubuntu profiles use. Phase timings go to
 the VM cache's last-timings-trixie.txt (beside $XENWIZARD_VM_TIMINGS when that is set).
@@ -35,7 +31,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.xenvm.canary import run_canary
-from tests.xenvm.hoststate import ETC_MANIFEST, dnsmasq_dhcp_log, manifest_changes
+from tests.xenvm.hoststate import dnsmasq_dhcp_log
 from tests.xenvm.image import NETPLAN_FILE, NIC
 from tests.xenvm.machine import Machine
 from tests.xenvm.session import vm_session
@@ -45,15 +41,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.xenvm]
 XEN_MAC = "00:16:3e:5a:00:13"
 APPLY_TIMEOUT = 1500  # the package step under emulation: apt, dpkg, update-grub
 CONFIRM_WITHIN = 9  # minutes: the checks below take 4 after boot under emulation, 7 when busy
-USER_FILES = ("passwd", "passwd-", "shadow", "shadow-", "group", "group-", "gshadow", "gshadow-")
-# One SSH call: sections "@@name\n..." of what must be as before after the guard's rollback.
-HOST_STATE = (
-    "echo @@packages; dpkg-query -W -f='${Package}\\n' | sort; "
-    "echo @@grub; cat /etc/default/grub; ls /etc/default/grub.d /boot/grub/grubenv 2>&1; "
-    "grep -c 'Xen hypervisor' /boot/grub/grub.cfg; "
-    "echo @@users; cut -d: -f1 /etc/passwd | sort; "
-    f"echo @@etc; {ETC_MANIFEST}"
-)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +58,6 @@ def test_debian13_headless_apply_netplan_reboot_into_xen_and_a_guest_lease(vm13:
         "dpkg-query -W -f='${Package}\\n' | sort",
         phase="before the apply",
     ).stdout
-    host_before = vm.ssh(HOST_STATE, phase="the host state before the apply").stdout
     assert "10.0.2.15" in before, before
     assert "routable" in before and "configured" in before, (
         f"networkd does not run {NIC}:\n{before}"
@@ -154,29 +140,4 @@ def test_debian13_headless_apply_netplan_reboot_into_xen_and_a_guest_lease(vm13:
     ).stdout
     assert f"DHCPACK(br0) {guest.lease['ip']} {XEN_MAC}" in heard, heard
 
-    # 5. nobody confirms: CONFIRM_WITHIN minutes after boot the guard rolls the run back and
-    # reboots (QEMU ends: -no-reboot); the host comes back on its previous kernel, as it was
-    vm.wait_down("the boot guard's rollback and reboot (not confirmed)", 1500)
-    vm.mark("QEMU start to the guard's reboot", booted)
-    vm.boot("boot after the guard (plain Debian 13)")
-    vm.mark("QEMU start to reachable again after the guard", booted)
-    host_after = vm.ssh(HOST_STATE, phase="the host state after the guard").stdout
-    after = vm.ssh(
-        f"ip -4 -o addr show {NIC}; cat /sys/hypervisor/type 2>&1; xenwizard history --json",
-        phase="after the guard",
-    ).stdout
-    assert "10.0.2.15" in after and "No such file" in after, after  # on the NIC, no Xen
-    guarded = json.loads(after[after.index("[") :])[-1]
-    assert guarded["state"] == "rolled-back", guarded
-    assert guarded["rollback_reason"].startswith(
-        f"boot guard: not confirmed within {CONFIRM_WITHIN} min"
-    ), guarded
-    old, new = (dict(part.split("\n", 1) for part in text.split("@@")[1:])
-                for text in (host_before, host_after))  # fmt: skip
-    assert new["packages"] == old["packages"], (old["packages"], new["packages"])
-    assert new["grub"] == old["grub"], (old["grub"], new["grub"])
-    # dnsmasq's package added its system user; Debian's packages never remove one on purge
-    added = set(new["users"].split()) - set(old["users"].split())
-    assert added <= {"dnsmasq"} and set(old["users"].split()) <= set(new["users"].split())
-    expected = {f"/etc/{name}": "the dnsmasq user" for name in USER_FILES}
-    assert manifest_changes(old["etc"], new["etc"], expected) == []
+    # no poweroff: nothing follows, and the fixture kills QEMU
