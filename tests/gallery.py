@@ -309,6 +309,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         root="debian-12",
     ),
     Scenario(
+        "debian-12-apply-running",
+        "Debian 12 applying 13 steps on 80x24: one line per step, the running one in view, "
+        "the live log below",
+        (*XL_TO_PREVIEW, "a", "y", "@blocked"),
+        setup=injected(10, BLOCK_STEP),
+        root="debian-12",
+    ),
+    Scenario(
         "debian-12-boot-guard",
         "Debian 12 after the guarded first boot: verify's checks, Confirm (c) and Roll back "
         "now (r)",

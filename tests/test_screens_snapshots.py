@@ -170,6 +170,10 @@ class TestApply:
         """Step 8 '[!] FAILED', 2-7 '[<] rolled back', 'ROLLED BACK' with the log path."""
         check(snap_compare, tmp_path, "apply-failed")
 
+    def test_debian_12_running(self, snap_compare, tmp_path):
+        """13 steps of Debian 12's plan, one line each, step 11 running in view; the log keeps its room."""
+        check(snap_compare, tmp_path, "debian-12-apply-running")
+
     def test_applied(self, snap_compare, tmp_path):
         """Every step '[*] done' (packages '[~] simulated'), 'APPLIED', Continue button."""
         check(snap_compare, tmp_path, "apply-done")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Log, ProgressBar, Static
@@ -176,7 +177,8 @@ still finishes or rolls back.
             head = f"Applying {len(self.plan.steps)} steps to {self.ctx.root_text}"
         yield Static(head, id="apply-head", markup=False)
         yield ProgressBar(total=len(self.rows) or None, show_eta=False, id="progress")
-        yield Static("", id="step-rows")
+        with VerticalScroll(id="step-scroll", can_focus=False):
+            yield Static("", id="step-rows")
         yield Log(max_lines=LOG_MAX_LINES, id="log", auto_scroll=True)
 
     def compose_buttons(self) -> Iterable[Widget]:
@@ -327,6 +329,8 @@ still finishes or rolls back.
         return isinstance(step, InstallPackages) and bool(step.packages)
 
     def render_rows(self) -> None:
+        """One line per step (cut with an ellipsis, never wrapped), the step being worked on
+        scrolled into view: a plan of a dozen steps leaves the live log room on 80x24."""
         text = Text()
         for index in sorted(self.rows):
             row = self.rows[index]
@@ -337,6 +341,18 @@ still finishes or rolls back.
             text.append("\n")
         text.rstrip()
         self.query_one("#step-rows", Static).update(text)
+        self.call_after_refresh(self.scroll_to_current)
+
+    def scroll_to_current(self) -> None:
+        """Keep the running (or rolling back, or last finished) step and the one before it in
+        the step list's view."""
+        order = sorted(self.rows)
+        busy = [i for i, index in enumerate(order) if self.rows[index].state in _BUSY_STATES]
+        started = [
+            i for i, index in enumerate(order) if self.rows[index].state not in _WAITING_STATES
+        ]
+        line = (busy or started or [0])[0 if busy else -1]
+        self.query_one("#step-scroll", VerticalScroll).scroll_to(y=max(0, line - 1), animate=False)
 
     def finish(self, event: ApplyFinished) -> None:
         self.finished = event
@@ -410,6 +426,8 @@ def was_skipped(event: StepFinished) -> bool:
     return not event.changed and any(note.startswith("skipped") for note in event.notes)
 
 
+_BUSY_STATES = ("running", "undoing")
+_WAITING_STATES = ("pending", "not-run")
 _STATE_STYLES = {
     "running": "bold",
     "done": "bold green",
