@@ -18,6 +18,7 @@ from xenwizard.edits import EditError, grubenv, grubxen, guardunits
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import list_runs
 from xenwizard.hostcheck import failed
+from xenwizard.hostcheck.canary import CanaryResult
 from xenwizard.plan import BootOnce
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootFS
@@ -306,6 +307,40 @@ def test_expire_says_which_checks_failed(root: Path) -> None:
     )
     assert rolled is not None and rolled.run_id == result.run_id
     assert "verify failed: xen: not running under Xen" in rolled.message
+
+
+def test_expire_names_the_canary_guests_verdict_after_verify_passed(root: Path) -> None:
+    result, runner = apply(root)
+    assert result.outcome == "applied"
+    guest = CanaryResult(False, "no lease for 00:16:3e:00:00:01 from dnsmasq on br0 in 120 s")
+    rolled = bootguard.expire(
+        RootFS(root), runner, None, check=lambda fs: [], guest=lambda fs: guest
+    )
+    assert rolled is not None and rolled.outcome == "rolled-back"
+    (info,) = list_runs(RootFS(root))
+    assert info.rollback_reason == (
+        "boot guard: not confirmed within 10 min; canary guest failed: "
+        "no lease for 00:16:3e:00:00:01 from dnsmasq on br0 in 120 s"
+    )
+
+
+def test_expire_skips_the_canary_when_verify_failed(root: Path) -> None:
+    result, runner = apply(root)
+    assert result.outcome == "applied"
+    started: list[str] = []
+    rolled = bootguard.expire(
+        RootFS(root),
+        runner,
+        None,
+        check=lambda fs: [failed("bridge", "br0 is down")],
+        guest=lambda fs: started.append("canary") or CanaryResult(True, "got a lease"),
+    )
+    assert rolled is not None and rolled.outcome == "rolled-back"
+    assert started == [] and "canary" not in rolled.message
+
+
+def test_the_guards_canary_starts_only_on_the_live_host(root: Path) -> None:
+    assert bootguard.guest_check(RootFS(root)) is None
 
 
 def test_confirm_refuses_when_verify_fails_then_anyway(root: Path) -> None:

@@ -2,9 +2,10 @@
 
 A guard is pending while its units are in the target (the apply wrote them; `confirm` removes
 them, a rollback does too). Its run is the latest run still rolled-back-able that wrote the
-guard's service. `expire` (the guard's own service, N minutes after boot) runs verify, rolls
-that run back through the Engine with the reason (verify's failures, or "not confirmed within
-N min"), and reboots a live root; `confirm` runs verify and, when it passes (or with --anyway),
+guard's service. `expire` (the guard's own service, N minutes after boot) runs verify and, when
+verify passes on the live host, the canary guest, then rolls that run back through the Engine
+with the reason ("not confirmed within N min", and verify's failures or the canary's verdict),
+and reboots a live root; `confirm` runs verify and, when it passes (or with --anyway),
 makes the Xen entry GRUB's saved default and removes the guard.
 """
 
@@ -24,11 +25,16 @@ from xenwizard.engine.journal import Journal, list_runs, read_private, state_dir
 from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import Runner
 from xenwizard.hostcheck import CheckResult, not_running_system, run_checks
+from xenwizard.hostcheck.canary import CanaryResult, canary_for_applied
 from xenwizard.rootfs import RootFS
 
 GUARD_FILES = (guardunits.TIMER_LINK, guardunits.TIMER_PATH, guardunits.SERVICE_PATH)
 DEFAULT_MINUTES = 10
+# The canary's bound at expiry: a server left unconfirmed waits at most this long more for its
+# rollback (a lease takes about a minute on the emulated test VM, seconds on hardware).
+GUARD_CANARY_SECONDS = 120.0
 Verify = Callable[[RootFS], list[CheckResult]]
+GuestCheck = Callable[[RootFS], "CanaryResult | None"]
 
 
 class GuardError(RuntimeError):
@@ -55,6 +61,13 @@ def reboot_advice(minutes: int, root_option: str = "") -> list[str]:
 def verify(fs: RootFS) -> list[CheckResult]:
     """`xenwizard verify` of the root (the live checks only when it is the running system)."""
     return run_checks(fs, skip_live=not_running_system(fs))
+
+
+def guest_check(fs: RootFS) -> CanaryResult | None:
+    """The canary guest on the live host (None on any other root: no guest can start there)."""
+    if not fs.is_live:
+        return None
+    return canary_for_applied(fs.root, timeout=GUARD_CANARY_SECONDS)
 
 
 def guard_files(fs: RootFS) -> list[str]:
@@ -96,25 +109,35 @@ def failures(results: list[CheckResult]) -> list[CheckResult]:
     return [r for r in results if r.failed]
 
 
-def expire_reason(guard: Pending, results: list[CheckResult]) -> str:
+def expire_reason(
+    guard: Pending, results: list[CheckResult], guest: CanaryResult | None = None
+) -> str:
     """Why the guard rolls the run back, as history and the log say it."""
     reason = f"boot guard: not confirmed within {guard.minutes} min"
     failed = failures(results)
     if failed:
         reason += "; verify failed: " + "; ".join(f"{r.name}: {r.reason}" for r in failed)
+    elif guest is not None:
+        reason += f"; canary guest {'passed' if guest.passed else 'failed'}: {guest.reason}"
     return reason
 
 
 def expire(
-    fs: RootFS, runner: Runner, on_event: EventCallback | None, check: Verify = verify
+    fs: RootFS,
+    runner: Runner,
+    on_event: EventCallback | None,
+    check: Verify = verify,
+    guest: GuestCheck = guest_check,
 ) -> RunResult | None:
     """Roll the guard's run back, and first any run applied after it, newest first (None: no
     pending guard, nothing done); a live root reboots after a rollback that succeeded (after a
-    failed one it stays up for the operator)."""
+    failed one it stays up for the operator). The canary runs only when verify passed: a
+    failed check already says why, and the server's way back is not delayed for it."""
     guard = pending(fs)
     if guard is None:
         return None
-    reason = expire_reason(guard, check(fs))
+    results = check(fs)
+    reason = expire_reason(guard, results, None if failures(results) else guest(fs))
     runs = list_runs(fs)
     started = next(info.started for info in runs if info.run_id == guard.run_id)
     later = [i.run_id for i in runs if i.started > started and i.rollbackable]
