@@ -227,8 +227,24 @@ class FakeRunner:
             distributor = "Ubuntu" if "ID=ubuntu" in release else "Debian"
             text += XEN_SECTION.replace("Debian", distributor)
         cfg.write_text(text)
+        env = self.root / "boot/grub/grubenv"
+        if self._grub_default() == "saved" and not env.exists():
+            # grub-mkconfig reads saved_entry with `grub-editenv - list`, which creates a
+            # missing grubenv: the empty block
+            env.write_bytes(b"# GRUB Environment Block\n" + b"#" * (1024 - 25))
         on_line("Generating grub configuration file ...")
         return 0
+
+    def _grub_default(self) -> str:
+        """GRUB_DEFAULT as update-grub sees it: /etc/default/grub, then grub.d/*.cfg in order."""
+        files = [self.root / "etc/default/grub"]
+        files += sorted((self.root / "etc/default/grub.d").glob("*.cfg"))
+        value = "0"
+        for path in files:
+            for line in path.read_text().splitlines() if path.is_file() else []:
+                if line.startswith("GRUB_DEFAULT="):
+                    value = line.split("=", 1)[1].strip('"')
+        return value
 
     def _update(self, on_line) -> int:
         """Refreshes nothing (the fake knows its packages); fails when asked, like a mirror that

@@ -240,6 +240,23 @@ def test_apply_writes_the_one_shot_and_the_guard_and_rollback_removes_them(root:
     assert len(grub) == 2 and grub[0] < purge < grub[1]
 
 
+def test_the_empty_grubenv_update_grub_creates_is_not_left_behind(root: Path) -> None:
+    """grub-mkconfig's `grub-editenv - list` creates a missing grubenv under GRUB_DEFAULT=saved
+    (the fake does too): the refresh removes that empty block, so the one-shot step creates the
+    file (journaled) and the rollback removes it; an empty grubenv there before stays."""
+    result, runner = apply(root)
+    assert result.outcome == "applied", result.message
+    log = (root / "var/log/xenwizard.log").read_text()
+    assert "removed the empty /boot/grub/grubenv that update-grub created" in log
+    assert Engine(None, RootFS(root), runner).rollback(result.run_id).outcome == "rolled-back"
+    assert not (root / grubenv.PATH).exists()
+    empty = grubenv.set_vars(None, {})
+    (root / grubenv.PATH).write_bytes(empty)
+    result, runner = apply(root)
+    assert Engine(None, RootFS(root), runner).rollback(result.run_id).outcome == "rolled-back"
+    assert (root / grubenv.PATH).read_bytes() == empty
+
+
 def test_update_grub_failing_rolls_the_apply_back(root: Path) -> None:
     before = manifest(root)
     result, _ = apply(root, FakeRunner(root, fail={"update-grub": 1}, fail_once=True))

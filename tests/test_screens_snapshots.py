@@ -171,7 +171,7 @@ class TestApply:
         check(snap_compare, tmp_path, "apply-failed")
 
     def test_debian_12_running(self, snap_compare, tmp_path):
-        """13 steps of Debian 12's plan, one line each, step 11 running in view; the log keeps its room."""
+        """Debian 12: 13 steps one line each, step 11 in view; the log keeps its room."""
         check(snap_compare, tmp_path, "debian-12-apply-running")
 
     def test_applied(self, snap_compare, tmp_path):

@@ -22,9 +22,12 @@ package step will install. As an operator:
 6. `xenwizard rollback` over SSH and a restart bring the host back on its original network (no
    bridge, SSH on the NIC) with the run's packages purged and GRUB as before.
 
-Then the SSH drop: the wizard applies again, the ssh client is killed during the package step,
-the apply runs to its end inside the VM, a new session's `xenwizard history` says applied, and
-the host reboots into a working Xen (the boot guard's one-shot entry).
+Then the SSH drop and a network answer that cuts the host off: the wizard applies answers that
+put the LAN gateway's address on the bridge (a clash the operator allowed), the ssh client is
+killed during the package step, the apply runs to its end inside the VM, and after the reboot Xen
+runs but SSH cannot reach the host; two minutes after boot the unconfirmed boot guard rolls the
+run back and reboots, and the host is reachable again on its original configuration, with /etc,
+the packages, GRUB's files and the accounts as before and `xenwizard history` naming the guard.
 
 Phase timings are written to $XENWIZARD_VM_TIMINGS (default: the VM cache's last-timings.txt).
 Set XENWIZARD_VM_TESTS=0 to leave these tests out of a local run.
@@ -48,10 +51,13 @@ from tests.xenvm.hoststate import (
     GRUB_DROPIN,
     GUARD_LINK,
     GUARD_TIMER,
+    HOST_STATE,
     XEN_ENTRY,
     assert_dom0_memory,
     dnsmasq_dhcp_log,
     dom0_mem_of,
+    host_state,
+    manifest_changes,
 )
 from tests.xenvm.image import NIC
 from tests.xenvm.machine import Machine
@@ -63,6 +69,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.xenvm]
 XEN_MAC = "00:16:3e:5a:00:01"
 OTHER_MAC = "52:54:00:5a:00:02"
 APPLY_TIMEOUT = 1500  # the package step under emulation: apt, dpkg, update-grub
+# The LAN gateway's address on the bridge (a clash the operator allowed): SSH from the host
+# arrives from 10.0.2.2, now an address of the VM itself, and gets no answer.
+CUT_OFF_ANSWERS = """address = "10.0.2.2/24"
+dhcp-range = "10.0.2.100-10.0.2.120"
+allow-overlap = true
+confirm-within = 2
+"""
 
 
 @pytest.fixture(scope="module")
@@ -249,36 +262,48 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     vm.boot("boot after the rollback (plain Debian 12)")
     after = vm.ssh(
         f"ip -4 -o addr show {NIC}; ip link show br0 2>&1; cat /sys/hypervisor/type 2>&1; "
-        f"ls {GRUB_DROPIN} 2>&1; echo GRUBENV; grub-editenv list; echo END; "
-        "grep -c 'Xen hypervisor' /boot/grub/grub.cfg; echo PACKAGES; "
+        f"ls {GRUB_DROPIN} /boot/grub/grubenv 2>&1; grep -c 'Xen hypervisor' /boot/grub/grub.cfg; "
         "dpkg-query -W -f='${Package}\\n' | sort; uname -r",
         phase="after the rollback",
     ).stdout
-    # GRUB as before: no drop-in, no variables in grubenv (the image had none; a blank block is
-    # there after the rollback, see the closing note), no Xen entry left
-    assert after.count("No such file or directory") == 2, after  # and /sys/hypervisor/type
-    assert "GRUBENV\nEND\n" in after, after
+    # GRUB as before: no drop-in, no grubenv (the image had none), no Xen entry left
+    assert after.count("No such file or directory") == 3, after  # and /sys/hypervisor/type
     assert "\n0\n" in after, after
     assert "10.0.2.15" in after, after
     assert "does not exist" in after, after
     assert after.split("\n")[-2] == before.split("\n")[-2]  # the same kernel
     packages_before = {line for line in before.splitlines() if line and " " not in line}
-    listed = after.split("PACKAGES\n", 1)[1]
-    packages_after = {line for line in listed.splitlines() if line and " " not in line}
+    packages_after = {line for line in after.splitlines() if line and " " not in line}
     assert packages_after == packages_before, (
         f"added: {sorted(packages_after - packages_before)}; "
         f"removed: {sorted(packages_before - packages_after)}"
     )
 
 
-def test_ssh_drop_during_the_package_step(vm: Machine) -> None:
-    """The operator's SSH client dies while apt runs: the apply still completes in the VM."""
+def walk_prefilled(term: Tmux, phase: str) -> str:
+    """Welcome to Preview by Enter alone, on answers prefilled from an answers file."""
+    term.wait_for(lambda s: "Debian 12" in s and "detecting" not in s, 180, f"{phase}: welcome")
+    for number, page in enumerate(("bridge", "subnet", "DHCP", "dom0 memory", "toolstack"), 2):
+        term.press("Enter")
+        term.wait_for(f"[{number}/9]", 60, f"{phase}: {page} page")
+    term.press("Enter")
+    return term.wait_for("[7/9]", 180, f"{phase}: preview")
+
+
+def test_ssh_drop_and_a_network_answer_that_cuts_the_host_off(vm: Machine) -> None:
+    """The operator's SSH client dies while apt runs: the apply still completes in the VM. Its
+    answers put the LAN gateway's address (10.0.2.2, QEMU's) on the bridge, a clash the operator
+    allowed: after the reboot Xen runs but SSH cannot reach the host. The boot guard, unconfirmed,
+    rolls the run back and reboots: the host is reachable again on its original configuration."""
     if not vm.running():
         pytest.skip("the VM did not survive the previous test")
+    original = host_state(vm.ssh(HOST_STATE, phase="drop: the host state before").stdout)
     runs_before = len(json.loads(vm.ssh("xenwizard history --json", phase="drop").stdout))
-    term = Tmux(vm.workdir, vm.interactive_command("xenwizard"), vm.workdir / "drop.exit")
+    vm.ssh(f"cat > /root/cut-off.toml <<'EOF'\n{CUT_OFF_ANSWERS}EOF", phase="drop: answers")
+    command = vm.interactive_command("xenwizard --answers /root/cut-off.toml")
+    term = Tmux(vm.workdir, command, vm.workdir / "drop.exit")
     try:
-        walk_wizard(vm, term, "drop")
+        walk_prefilled(term, "drop")
         term.press("a")
         term.wait_for("Apply (y)", 30, "drop: apply confirmation")
         term.press("y")
@@ -303,7 +328,31 @@ def test_ssh_drop_during_the_package_step(vm: Machine) -> None:
         time.sleep(15)
     vm.mark("drop: apply finished after the client died", started)
     assert newest.get("state") == "applied", newest
+    planned = vm.ssh(f"cat /etc/network/interfaces {GUARD_TIMER}", phase="drop: applied").stdout
+    assert "address 10.0.2.2/24" in planned and "OnBootSec=2min" in planned, planned
+
+    # the reboot: Xen and dom0 come up (the login prompt on Xen's console), SSH does not answer
     vm.poweroff("drop: poweroff")
-    vm.boot("drop: boot into Xen", timeout=600)
-    verified = vm.ssh("cat /sys/hypervisor/type; xenwizard verify", check=False, timeout=180)
-    assert verified.stdout.startswith("xen") and verified.returncode == 0, verified.stdout
+    started = vm.start("drop: boot with the cut-off network")
+    vm.wait_serial("xenhost login:", 900, "drop: dom0 up")
+    vm.mark("drop: QEMU start to dom0's login prompt", started)
+    assert not vm.reachable(), "SSH answers although the bridge holds the gateway's address"
+    # the guard: 2 minutes after boot, not confirmed: rollback, reboot (QEMU ends: -no-reboot)
+    vm.wait_down("drop: the boot guard's rollback and reboot", 1500)
+    vm.mark("drop: QEMU start to the guard's reboot", started)
+    vm.boot("drop: boot after the guard (plain Debian 12)")
+    vm.mark("drop: QEMU start to reachable again", started)
+    back = host_state(vm.ssh(HOST_STATE, phase="drop: the host state after the guard").stdout)
+    rest = vm.ssh(
+        f"ip -4 -o addr show {NIC}; cat /sys/hypervisor/type 2>&1; xenwizard history --json",
+        phase="drop: after the guard",
+    ).stdout
+    # files, packages, GRUB and accounts as before the apply (the dnsmasq user was there already,
+    # from the first test's run)
+    for part in ("packages", "grub", "users"):
+        assert back[part] == original[part], (part, original[part], back[part])
+    assert manifest_changes(original["etc"], back["etc"], {}) == []
+    assert "10.0.2.15" in rest and "No such file" in rest, rest  # on eth0, no Xen
+    guarded = json.loads(rest[rest.index("[") :])[-1]
+    assert guarded["state"] == "rolled-back", guarded
+    assert guarded["rollback_reason"].startswith("boot guard: not confirmed within 2 min"), guarded

@@ -100,6 +100,26 @@ class Machine:
         )
         return started
 
+    def wait_serial(self, text: str, timeout: float, phase: str) -> None:
+        """Wait until the serial console of this boot shows `text` (e.g. dom0's login prompt
+        on Xen's console, when SSH cannot tell)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.serial_since_boot():
+                return
+            if not self.running():
+                self.fail(phase, f"QEMU exited before the console showed {text!r}")
+            time.sleep(3)
+        self.fail(phase, f"the console did not show {text!r} within {timeout:.0f} s")
+
+    def serial_since_boot(self) -> str:
+        """The serial console since the last `start`."""
+        try:
+            text = self.serial.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return text.rsplit(BOOT_MARK, 1)[-1]
+
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -127,6 +147,24 @@ class Machine:
         except subprocess.TimeoutExpired:
             self.fail(phase, f"the VM did not power off within {timeout:.0f} s")
         return self.mark(phase, started)
+
+    def wait_down(self, phase: str, timeout: float) -> float:
+        """Wait for the VM to end by itself (a reboot inside it ends QEMU: -no-reboot), e.g.
+        the boot guard's reboot after its rollback; the seconds it took."""
+        started = time.monotonic()
+        assert self.process is not None
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(phase, f"the VM did not go down by itself within {timeout:.0f} s")
+        return self.mark(phase, started)
+
+    def reachable(self, timeout: float = 20) -> bool:
+        """Whether root's SSH answers now (one bounded attempt)."""
+        try:
+            return self.ssh("true", timeout=timeout, check=False).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
