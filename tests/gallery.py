@@ -295,6 +295,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         root="debian-12",
     ),
     Scenario(
+        "debian-12-dom0-memory",
+        "Debian 12: dom0's memory and the boot guard, on with its deadline in minutes",
+        ("enter", "enter", "enter", "enter"),
+        root="debian-12",
+    ),
+    Scenario(
         "debian-12-toolstack",
         "Debian 12: xl is the only toolstack, what replaces xend's network-script; "
         "nothing to acknowledge",

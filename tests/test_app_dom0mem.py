@@ -141,3 +141,69 @@ class TestDom0Page:
         assert "Default  1024 MiB, as the RAM is unknown" in text
         assert f"Rule     {dom0mem.RULE}" in text
         assert "Left for guests: the RAM less 8192 MiB (RAM unknown here)" in text
+
+
+DEBIAN_12 = gallery.Scenario("g", "g", root="debian-12")  # systemd: the guard is offered
+
+
+class TestBootGuardFields:
+    @sync
+    async def test_on_with_its_deadline_by_default_and_a_new_deadline(self, tmp_path: Path) -> None:
+        app, runner = gallery.build_app(DEBIAN_12, tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, TO_DOM0)
+            assert isinstance(app.screen, Dom0MemScreen)
+            assert app.screen.query_one("#boot-guard").value is True
+            assert field(app, "confirm-within").value == "10"
+            await pilot.press("tab", "tab", "ctrl+u", *"25", "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, ToolstackScreen)
+        assert app.ctx.config.boot_guard is True and app.ctx.config.confirm_within == 25
+        assert app.ctx.config.to_answers()["confirm-within"] == 25
+
+    @sync
+    async def test_a_deadline_out_of_bounds_is_refused_beside_the_field(
+        self, tmp_path: Path
+    ) -> None:
+        app, runner = gallery.build_app(DEBIAN_12, tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, (*TO_DOM0, "tab", "tab", "ctrl+u", *"0", "enter"))
+            await settle(pilot)
+            assert isinstance(app.screen, Dom0MemScreen)
+            text = screen_text(app)
+            row = field(app, "confirm-within").parent
+            assert str(row.query_one(".reason").render()).startswith("invalid: ")
+        assert "Next is refused: fix confirm within first." in text
+
+    @sync
+    async def test_off_by_space_hides_the_deadline_and_reaches_the_plan(
+        self, tmp_path: Path
+    ) -> None:
+        app, runner = gallery.build_app(DEBIAN_12, tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, (*TO_DOM0, "tab", "space"))
+            await settle(pilot)
+            assert field(app, "confirm-within").parent.display is False
+            await pilot.press("enter", "enter")
+            await settle(pilot)
+            plan = app.screen.plan  # the preview's
+        assert app.ctx.config.boot_guard is False
+        assert plan.answers["boot-guard"] is False
+        assert not any(step.id.startswith("boot-guard") for step in plan.steps)
+
+    @sync
+    async def test_without_systemd_the_page_says_there_is_none(self, tmp_path: Path) -> None:
+        """The sample system (Ubuntu 12.04, upstart): no switch to pretend with."""
+        app, runner = gallery.build_app(gallery.Scenario("d", "d"), tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await start(pilot, runner, TO_DOM0)
+            text = screen_text(app)
+            assert not app.screen.query("#boot-guard")
+        assert "Boot guard: not available here (it needs systemd)" in text
+
+
+def test_every_question_page_of_the_order_has_its_screen() -> None:
+    """A page renamed in PAGES but not found among the screens was silently skipped."""
+    from xenwizard.tui.app import ORDER, QUESTIONS
+
+    assert set(ORDER) - {"welcome", "preview"} == set(QUESTIONS)

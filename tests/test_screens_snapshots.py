@@ -104,6 +104,10 @@ class TestDom0Memory:
         """RAM, 'Default 1102 MiB: RULE' in one line, the field focused, what guests keep."""
         check(snap_compare, tmp_path, "dom0-memory")
 
+    def test_boot_guard_debian_12(self, snap_compare, tmp_path):
+        """systemd: the boot guard's switch on, 10 minutes to confirm."""
+        check(snap_compare, tmp_path, "debian-12-dom0-memory")
+
     def test_more_than_the_ram(self, snap_compare, tmp_path):
         """8G on 3931 MiB: 'invalid: 8192 MiB is more than the machine has' beside the field."""
         check(snap_compare, tmp_path, "dom0-memory-invalid")

@@ -52,11 +52,8 @@ TYPE_AHEAD_WAIT = 5.0
 # request leads on to Apply and Done.
 ORDER = tuple(page.lower() for page in PAGES[: PAGES.index("Preview") + 1])
 QUESTIONS = {
-    "bridge": BridgeScreen,
-    "subnet": SubnetScreen,
-    "dhcp": DhcpScreen,
-    "dom0 memory": Dom0MemScreen,
-    "toolstack": ToolstackScreen,
+    page.PAGE.lower(): page
+    for page in (BridgeScreen, SubnetScreen, DhcpScreen, Dom0MemScreen, ToolstackScreen)
 }
 
 

@@ -25,7 +25,7 @@ PAGES = (
     "Bridge",
     "Subnet",
     "DHCP",
-    "Dom0 memory",
+    "Dom0 memory, boot guard",
     "Toolstack",
     "Preview",
     "Apply",

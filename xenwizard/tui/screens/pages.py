@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Static
 
-from xenwizard import dom0mem
+from xenwizard import boot, dom0mem
 from xenwizard.config import (
     Target,
     WizardConfig,
@@ -95,11 +95,16 @@ class DhcpAnswers:
 @dataclass(frozen=True)
 class Dom0MemAnswers:
     size: str | None  # None: the rule's default for the target's RAM
+    boot_guard: bool = True
+    confirm_within: str | None = None  # minutes as typed; None: the guard is off or not offered
 
     def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
-        if self.size is None:
-            return replace(config, dom0_mem=None)
-        return build_config({"dom0-mem": self.size}, config, target)
+        answers: dict[str, object] = {"boot-guard": self.boot_guard}
+        if self.confirm_within is not None:
+            answers["confirm-within"] = self.confirm_within
+        if self.size is not None:
+            answers["dom0-mem"] = self.size
+        return build_config(answers, replace(config, dom0_mem=None), target)
 
 
 @dataclass(frozen=True)
@@ -602,9 +607,10 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
 
 
 class Dom0MemScreen(WizardPage[Dom0MemAnswers]):
-    """dom0's memory: the target's RAM, the rule's default, the field and what guests keep."""
+    """dom0's memory (the target's RAM, the rule's default, the field and what guests keep) and
+    the boot guard of the first boot into Xen: on or off, and its deadline."""
 
-    PAGE = "Dom0 memory"
+    PAGE = "Dom0 memory, boot guard"
     HELP = f"""
 dom0 is this host's own Linux: it runs xl, the guests' network and disk
 backends, dnsmasq and sshd. Xen gives it a fixed size on its command
@@ -615,6 +621,12 @@ Default: {dom0mem.RULE}.
 Sizes in MiB or GiB: {dom0mem.SHAPES}. At least
 {dom0mem.MIN_MIB} MiB and at most the machine's RAM; the rest is for guests
 (the preview warns when less than {dom0mem.GUEST_HEADROOM_MIB} MiB is left).
+
+Boot guard (on by default, needs systemd): the first boot into Xen is
+one-shot, and unless `xenwizard confirm` runs within the minutes given
+(1 to 1440) after that boot, the guard rolls the run back and reboots into
+the previous entry: a host that does not come back on the network is
+restored by itself. Off: Xen is the default entry at once.
 """
 
     def compose_body(self) -> Iterable[Widget]:
@@ -645,13 +657,64 @@ Sizes in MiB or GiB: {dom0mem.SHAPES}. At least
         yield self.row
         yield Static("", id="dom0-left", markup=False)
         yield Static("", id="dom0-warning", markup=False, classes="warning")
+        yield from self.compose_guard()
+
+    def compose_guard(self) -> Iterable[Widget]:
+        """The boot guard's switch and deadline, or why the target has none."""
+        self.guard: TickBox | None = None
+        self.minutes: FieldRow | None = None
+        if not boot.has_systemd(self.ctx.fs):
+            yield Static(
+                "Boot guard: not available here (it needs systemd); Xen becomes the default\n"
+                "boot entry at once. Keep console access for the first reboot.",
+                markup=False,
+                id="guard-absent",
+            )
+            return
+        cfg = self.ctx.config
+        self.guard = TickBox(
+            "Boot guard: roll back unless `xenwizard confirm` runs after the reboot",
+            self.typed("boot-guard", cfg.boot_guard),
+            id="boot-guard",
+            compact=True,
+        )
+        yield self.guard
+        self.minutes = FieldRow(
+            "Confirm within",
+            self.typed("confirm-within", str(cfg.confirm_within)),
+            lambda text: self.problem("confirm-within", {"confirm-within": text}),
+            field_id="confirm-within",
+            placeholder="minutes",
+        )
+        yield self.minutes
+        yield Static(
+            "minutes after the reboot (1 to 1440) before the guard rolls the run back",
+            markup=False,
+            classes="hint",
+            id="confirm-hint",
+        )
 
     def on_mount(self) -> None:
         self.update_left()
+        self.update_guard()
         self.row.input.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.update_left()  # from the field's text now, not the event's older verdict
+        if self.minutes is not None and event.input is self.minutes.input:
+            self.minutes.check_now()
+        else:
+            self.update_left()  # from the field's text now, not the event's older verdict
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.update_guard()
+
+    def update_guard(self) -> None:
+        """The deadline only means something with the guard on."""
+        if self.minutes is not None and self.guard is not None:
+            self.minutes.display = self.guard.value
+            self.query_one("#confirm-hint").display = self.guard.value
+            if self.guard.value:
+                self.minutes.check_now()
 
     def update_left(self) -> None:
         left = self.query_one("#dom0-left", Static)
@@ -675,12 +738,16 @@ Sizes in MiB or GiB: {dom0mem.SHAPES}. At least
         )
 
     def collect(self) -> Dom0MemAnswers | None:
-        if self.first_invalid([self.row]):
+        guard_on = self.guard is not None and self.guard.value
+        rows = [self.row, *([self.minutes] if guard_on and self.minutes is not None else [])]
+        if self.first_invalid(rows):
             return None
         mib = dom0mem.parse_size(self.row.value)
-        if self.ctx.config.dom0_mem is None and mib == self.default:
-            return Dom0MemAnswers(None)  # the default stays the rule's (again on replay)
-        return Dom0MemAnswers(self.row.value)
+        size = None if self.ctx.config.dom0_mem is None and mib == self.default else self.row.value
+        if self.guard is None:  # not offered: the plan says why there is no guard
+            return Dom0MemAnswers(size, self.ctx.config.boot_guard)
+        minutes = self.minutes.value if guard_on and self.minutes is not None else None
+        return Dom0MemAnswers(size, self.guard.value, minutes)
 
 
 # --- toolstack ---------------------------------------------------------------------------------
