@@ -60,6 +60,17 @@ def read(data: bytes | None) -> dict[str, str]:
     return {line[0]: line[1] for line in _lines(data) if isinstance(line, tuple)}
 
 
+def is_empty(data: bytes | None) -> bool:
+    """A whole block without a variable: what `grub-editenv FILE list` creates when FILE is
+    missing (Debian's has a warning comment under the header, upstream's has not)."""
+    if data is None or len(data) != SIZE:
+        return False
+    try:
+        return not any(isinstance(line, tuple) for line in _lines(data))
+    except EditError:
+        return False
+
+
 def set_vars(data: bytes | None, values: Mapping[str, str | None]) -> bytes:
     """The block with `values` set (None: the variable removed), padded to 1024 bytes.
 

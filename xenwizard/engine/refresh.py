@@ -24,12 +24,12 @@ from xenwizard.rootfs import RootError
 @dataclass(frozen=True)
 class Refresh:
     argv: tuple[str, ...]
-    side_files: tuple[tuple[str, bytes], ...] = ()  # (path, the empty content it creates)
+    side_files: tuple[str, ...] = ()  # GRUB environment blocks it may create, empty
 
 
 REFRESH: dict[str, Refresh] = {
     # grub.cfg from /etc/default/grub and grub.d/*.cfg
-    "update-grub": Refresh(("update-grub",), ((grubenv.PATH, grubenv.set_vars(None, {})),)),
+    "update-grub": Refresh(("update-grub",), (grubenv.PATH,)),
 }
 
 
@@ -38,10 +38,10 @@ def run_refresh(ctx: StepContext, name: str) -> None:
     refresh = REFRESH.get(name)
     if refresh is None:
         raise StepError(f"unknown refresh {name!r}; expected one of {', '.join(REFRESH)}")
-    missing = [(rel, empty) for rel, empty in refresh.side_files if _read(ctx, rel) is None]
+    missing = [rel for rel in refresh.side_files if _read(ctx, rel) is None]
     code = ctx.run(list(refresh.argv))
-    for rel, empty in missing:
-        if _read(ctx, rel) == empty:
+    for rel in missing:
+        if grubenv.is_empty(_read(ctx, rel)):
             atomic.unlink_at(ctx.root.path(rel), ctx.root)
             ctx.output(f"removed the empty /{rel} that {refresh.argv[0]} created")
     if code != 0:
