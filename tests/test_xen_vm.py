@@ -263,7 +263,7 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     after = vm.ssh(
         f"ip -4 -o addr show {NIC}; ip link show br0 2>&1; cat /sys/hypervisor/type 2>&1; "
         f"ls {GRUB_DROPIN} /boot/grub/grubenv 2>&1; grep -c 'Xen hypervisor' /boot/grub/grub.cfg; "
-        "dpkg-query -W -f='${Package}\\n' | sort; uname -r",
+        "echo PACKAGES; dpkg-query -W -f='${Package}\\n' | sort; uname -r",
         phase="after the rollback",
     ).stdout
     # GRUB as before: no drop-in, no grubenv (the image had none), no Xen entry left
@@ -273,7 +273,8 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     assert "does not exist" in after, after
     assert after.split("\n")[-2] == before.split("\n")[-2]  # the same kernel
     packages_before = {line for line in before.splitlines() if line and " " not in line}
-    packages_after = {line for line in after.splitlines() if line and " " not in line}
+    listed = after.split("PACKAGES\n", 1)[1]
+    packages_after = {line for line in listed.splitlines() if line and " " not in line}
     assert packages_after == packages_before, (
         f"added: {sorted(packages_after - packages_before)}; "
         f"removed: {sorted(packages_before - packages_after)}"
