@@ -351,7 +351,7 @@ still finishes or rolls back.
         started = [
             i for i, index in enumerate(order) if self.rows[index].state not in _WAITING_STATES
         ]
-        line = (busy or started or [0])[0 if busy else -1]
+        line = busy[0] if busy else (started[-1] if started else 0)
         self.query_one("#step-scroll", VerticalScroll).scroll_to(y=max(0, line - 1), animate=False)
 
     def finish(self, event: ApplyFinished) -> None:
