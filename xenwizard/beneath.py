@@ -19,6 +19,9 @@ SYS_OPENAT2 = 437  # the same number on every architecture that has it
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_NO_SYMLINKS = 0x04
 RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+BENEATH = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
@@ -30,14 +33,14 @@ _libc: ctypes.CDLL | None = None
 _has_openat2: bool | None = None
 
 
-def _openat2(dir_fd: int, rel: str, flags: int) -> int:
+def _openat2(dir_fd: int, rel: str, flags: int, resolve: int = BENEATH) -> int:
     """fd, or -errno; -ENOSYS where the kernel (or this platform) lacks openat2."""
     global _libc, _has_openat2
     if _has_openat2 is False or platform.system() != "Linux":
         return -errno.ENOSYS
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
-    how = _OpenHow(flags, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+    how = _OpenHow(flags, 0, resolve)
     fd = _libc.syscall(
         SYS_OPENAT2, ctypes.c_int(dir_fd), os.fsencode(rel), ctypes.byref(how),
         ctypes.c_size_t(ctypes.sizeof(how)),
@@ -75,3 +78,15 @@ def open_dir_beneath(root_fd: int, rel: str) -> int:
         os.close(current)
         raise
     return current
+
+
+def open_in_root(root_fd: int, rel: str, flags: int) -> int | None:
+    """A descriptor of `rel` resolved as a chroot would (openat2 RESOLVE_IN_ROOT: `..` and
+    absolute links stay inside the root, so a link swapped in meanwhile cannot lead out of it);
+    None where the kernel lacks openat2. OSError as os.open raises it."""
+    fd = _openat2(root_fd, rel.lstrip("/") or ".", flags | os.O_CLOEXEC, IN_ROOT)
+    if fd == -errno.ENOSYS:
+        return None
+    if fd < 0:
+        raise OSError(-fd, os.strerror(-fd), rel)
+    return fd

@@ -1,7 +1,9 @@
 """Every path the program reads or writes goes through the target root.
 
 `RootFS.path()` maps a root-relative path to a host path and refuses one that escapes the root
-through `..` or a symlink, so nothing is ever read or written outside `--root`.
+through `..` or a symlink, so nothing is ever read or written outside `--root`. Reads then open
+the file from the root's own descriptor (openat2 RESOLVE_IN_ROOT), not by that name again: a
+directory swapped for a link out of the root in between cannot lead a read outside it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path, PurePosixPath
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"  # odd bytes round-trip unchanged instead of failing to decode
 MAX_FILE = 32 * 1024 * 1024  # no configuration file xenwizard reads comes near this
+READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 
 _KINDS = {
     stat.S_IFDIR: "a directory",
@@ -33,25 +36,35 @@ def file_kind(mode: int) -> str:
     return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
+def open_error(exc: OSError, rel: str, is_link: bool) -> RootError:
+    if isinstance(exc, IsADirectoryError):
+        return RootError(f"{rel}: is a directory; expected a file")
+    if isinstance(exc, PermissionError):
+        return RootError(f"{rel}: not readable (permission denied); run as root")
+    if is_link:
+        return RootError(f"{rel}: is a symlink; expected a regular file")
+    return RootError(f"{rel}: cannot be read: {exc.strerror or exc}")
+
+
 def read_regular(
     host: str | os.PathLike[str], rel: str, limit: int = MAX_FILE, *, follow: bool = True
 ) -> bytes | None:
     """Bytes of a regular file, None when absent. Opened non-blocking (a FIFO cannot hang the
     open), checked with fstat on the open file (no swap between check and read), size-capped
     (a device or a huge file is an error naming the file, not a MemoryError)."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    flags = READ_FLAGS | (0 if follow else os.O_NOFOLLOW)
     try:
         fd = os.open(host, flags)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise RootError(f"{rel}: is a directory; expected a file") from None
-    except PermissionError:
-        raise RootError(f"{rel}: not readable (permission denied); run as root") from None
     except OSError as exc:
-        if not follow and os.path.islink(host):
-            raise RootError(f"{rel}: is a symlink; expected a regular file") from None
-        raise RootError(f"{rel}: cannot be read: {exc.strerror or exc}") from None
+        raise open_error(exc, rel, not follow and os.path.islink(host)) from None
+    return read_open_file(fd, rel, limit)
+
+
+def read_open_file(fd: int, rel: str, limit: int = MAX_FILE) -> bytes:
+    """The bytes of the file open on `fd` (closed here), if it is regular and at most `limit`
+    bytes: checked on the descriptor itself, so what is read is what was checked."""
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -168,13 +181,41 @@ class RootFS:
     def read_bytes(self, rel: str, limit: int | None = None) -> bytes | None:
         """A regular file's bytes (a FIFO, a device or an over-sized file is an error, never
         a hang), or None when it does not exist."""
-        return read_regular(self.path(rel), rel, MAX_FILE if limit is None else limit)
+        limit = MAX_FILE if limit is None else limit
+        host = self.path(rel)  # a link out of the root, as it is now, is refused by name
+        try:
+            fd = self._open_in_root(rel, READ_FLAGS)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise open_error(exc, rel, False) from None
+        if fd is None:
+            return read_regular(host, rel, limit)
+        return read_open_file(fd, rel, limit)
 
     def listdir(self, rel: str) -> list[str]:
         host = self.path(rel)
         try:
-            return sorted(os.listdir(host))
+            fd = self._open_in_root(rel, os.O_RDONLY | os.O_DIRECTORY)
+            if fd is None:
+                return sorted(os.listdir(host))
+            try:
+                return sorted(os.listdir(fd))
+            finally:
+                os.close(fd)
         except (FileNotFoundError, NotADirectoryError):
             return []
         except PermissionError:
             raise RootError(f"{rel}: not readable (permission denied); run as root") from None
+
+    def _open_in_root(self, rel: str, flags: int) -> int | None:
+        """`rel` opened from the root's own descriptor, resolved as a chroot would, so a path
+        checked by `path()` and then swapped for a link cannot lead the read out of the root
+        (None where the kernel has no openat2: the name, checked just before, is used)."""
+        from xenwizard.beneath import open_in_root
+
+        root_fd = os.open(self.real_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return open_in_root(root_fd, rel, flags)
+        finally:
+            os.close(root_fd)

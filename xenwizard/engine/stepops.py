@@ -21,7 +21,15 @@ from xenwizard.engine.journal import Record
 from xenwizard.engine.refresh import run_refresh
 from xenwizard.engine.stepcontext import StepContext, StepError, remove_dirs
 from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink, executable_mode
-from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS, read_regular
+from xenwizard.rootfs import (
+    ENCODING,
+    ERRORS,
+    READ_FLAGS,
+    RootError,
+    RootFS,
+    open_error,
+    read_open_file,
+)
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 
@@ -30,11 +38,27 @@ def sha256(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-def _read_regular(path: Path, rel: str) -> bytes | None:
+def _read_regular(root: RootFS, path: Path, rel: str) -> bytes | None:
     """The file's bytes, None when absent; a directory, FIFO or device there is an error (the
-    file is checked on the open descriptor, with no link followed)."""
+    file is checked on the open descriptor, opened in its directory's descriptor beneath the
+    root with no link followed anywhere, so a swap cannot lead the read out of the root)."""
     try:
-        return read_regular(path, rel, follow=False)
+        dir_fd = root.open_dir(path.parent)
+    except FileNotFoundError:
+        return None
+    except RootError as exc:
+        raise StepError(f"{exc}; expected a text file") from None
+    try:
+        fd = os.open(path.name, READ_FLAGS | os.O_NOFOLLOW, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        is_link = os.path.islink(path)
+        raise StepError(f"{open_error(exc, rel, is_link)}; expected a text file") from None
+    finally:
+        os.close(dir_fd)
+    try:
+        return read_open_file(fd, rel)
     except RootError as exc:
         raise StepError(f"{exc}; expected a text file") from None
 
@@ -50,7 +74,7 @@ def _real(root: RootFS, rel: str) -> tuple[Path, str]:
 
 def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
     real, _ = _real(ctx.root, step.path)
-    current = _read_regular(real, step.path)
+    current = _read_regular(ctx.root, real, step.path)
     text = None if current is None else current.decode(ENCODING, ERRORS)
     if step.deferred:
         edited = step.transform(text)
@@ -90,7 +114,7 @@ def write_journaled(
     """Write `new` to `rel` (an in-root link followed), journaled write-ahead with the original
     bytes backed up, keeping mode, owner and group; False when it is already so."""
     real, real_rel = _real(ctx.root, rel)
-    current = _read_regular(real, rel)
+    current = _read_regular(ctx.root, real, rel)
     st = os.lstat(real) if current is not None else None
     old_mode = stat.S_IMODE(st.st_mode) if st else mode
     wanted_mode = executable_mode(old_mode) if executable else old_mode
@@ -129,7 +153,7 @@ def undo_edit(ctx: StepContext, intent: Record) -> str:
     tmp = atomic.tmp_path(real)
     if os.path.lexists(tmp):
         atomic.unlink_at(tmp, ctx.root)
-    current = _read_regular(real, intent["real"]) if os.path.lexists(real) else None
+    current = _read_regular(ctx.root, real, intent["real"]) if os.path.lexists(real) else None
     state = "undone"
     if intent["existed"]:
         original = ctx.journal.read_backup(intent["backup"])
