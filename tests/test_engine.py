@@ -52,13 +52,16 @@ def test_apply_then_rollback_restores_the_tree_exactly(tmp_path: Path) -> None:
     assert applied != original
     assert applied["usr/lib/xen-tools/precise.d"][:2] == ("link", "karmic.d")
     assert "usr/sbin/dnsmasq" in applied  # the fake package and its dependency
-    assert runner.calls[:2] == [["apt-get", "update"], ["apt-get", "install", "-y", "dnsmasq"]]
+    assert runner.calls[:2] == [
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "--", "dnsmasq"],
+    ]
 
     rolled = engine_for(root, None, runner).rollback(result.run_id)
     assert rolled.outcome == "rolled-back", rolled.message
     assert diff_manifests(original, manifest(root)) == []
     # exactly what the run added, dependency included; Xen & co. (there before) untouched
-    assert runner.calls[-1] == ["apt-get", "purge", "-y", "dnsmasq", "dnsmasq-base"]
+    assert runner.calls[-1] == ["apt-get", "purge", "-y", "--", "dnsmasq", "dnsmasq-base"]
 
 
 def test_plan_after_apply_shows_nothing_and_second_apply_changes_nothing(tmp_path: Path) -> None:
@@ -211,7 +214,7 @@ def test_events_stream_in_order_and_a_failing_listener_does_not_stop_the_run(
     finished = [e.index for e in seen if isinstance(e, ev.StepFinished)]
     assert started == finished == list(range(len(plan.steps)))
     output = [e.line for e in seen if isinstance(e, ev.StepOutput)]
-    assert "$ apt-get install -y dnsmasq" in output
+    assert "$ apt-get install -y -- dnsmasq" in output
     assert "Setting up dnsmasq (1.0-fake) ..." in output
     log = (root / "var/log/xenwizard.log").read_text().splitlines()
     assert len(log) >= len(seen)
@@ -238,11 +241,14 @@ def test_package_lists_are_updated_first_and_the_output_streams(tmp_path: Path) 
     events: list[ev.Event] = []
     result = engine_for(root, precise_plan(root), runner, events).apply()
     assert result.outcome == "applied"
-    assert runner.calls[:2] == [["apt-get", "update"], ["apt-get", "install", "-y", "dnsmasq"]]
+    assert runner.calls[:2] == [
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "--", "dnsmasq"],
+    ]
     output = [e.line for e in events if isinstance(e, ev.StepOutput) and e.index == 0]
     assert output.index("$ apt-get update") < output.index("Reading package lists... Done")
     assert output.index("Reading package lists... Done") < output.index(
-        "$ apt-get install -y dnsmasq"
+        "$ apt-get install -y -- dnsmasq"
     )
 
 

@@ -199,5 +199,5 @@ def test_kill_then_rollback_leaves_the_root_as_before(tmp_path: Path, point: str
     assert unfinished_runs(root) == []
     if point == "mid-install":
         assert ["dpkg", "--configure", "-a"] in runner.calls
-        assert runner.calls[-1] == ["apt-get", "purge", "-y", "dnsmasq-base"]
+        assert runner.calls[-1] == ["apt-get", "purge", "-y", "--", "dnsmasq-base"]
         assert set(runner.policy) == {POLICY_RC_D_TEXT}  # reused for the purge, then removed

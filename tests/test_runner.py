@@ -46,6 +46,7 @@ def test_chroot_is_used_for_any_other_root(tmp_path: Path) -> None:
     assert CommandRunner("/").command(["apt-get", "-v"]) == ["apt-get", "-v"]
     assert CommandRunner(tmp_path).command(["apt-get", "-v"]) == [
         "chroot",
+        "--",
         str(tmp_path),
         "apt-get",
         "-v",

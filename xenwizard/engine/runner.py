@@ -45,7 +45,7 @@ class CommandRunner:
 
     def command(self, argv: Sequence[str]) -> list[str]:
         """The argv actually executed (shown in logs so the operator can rerun it by hand)."""
-        return ["chroot", str(self.root), *argv] if self.chrooted else list(argv)
+        return ["chroot", "--", str(self.root), *argv] if self.chrooted else list(argv)
 
     def run(
         self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None

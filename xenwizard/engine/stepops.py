@@ -296,7 +296,7 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
             )
             ctx.output(f"xenwizard: {note}")
             notes.append(note)
-        code = ctx.run(["apt-get", "install", "-y", *step.packages], APT_ENV)
+        code = ctx.run(["apt-get", "install", "-y", "--", *step.packages], APT_ENV)
     if code != 0:
         also = f" (apt-get update had failed too: status {updated})" if updated != 0 else ""
         raise StepError(f"apt-get install exited with status {code}{also}")
@@ -323,12 +323,12 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
         return "nothing-to-undo"
     with policyrcd.held(ctx, policyrcd.for_undo(ctx, intent)):
         if result is None or any(now[p] != "installed" for p in targets):
-            ctx.run(["dpkg", "--configure", "-a"], APT_ENV)  # finish what a killed dpkg left
+            ctx.run(["dpkg", "--configure", "-a"], APT_ENV)  # no operands: nothing to put `--` before
         purge = [p for p in targets if before.get(p) != "config-files"]
         remove = [p for p in targets if before.get(p) == "config-files"]  # keep old conffiles
         for verb, names in (("purge", purge), ("remove", remove)):
             if names:
-                code = ctx.run(["apt-get", verb, "-y", *names], APT_ENV)
+                code = ctx.run(["apt-get", verb, "-y", "--", *names], APT_ENV)
                 if code != 0:
                     raise StepError(f"apt-get {verb} exited with status {code}")
     left = sorted(set(targets) & dpkgstatus.present(dpkgstatus.package_states(ctx.root)))
