@@ -4,6 +4,7 @@ roots with `--skip-packages`, a fake live system, exact reasons."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from tests.helpers import FIXTURES, copy_root, run_cli
 from tests.test_verify_checks import FakeLive, by_name, healthy
 from xenwizard.cli import main
+from xenwizard.engine.runner import BASE_ENV
 from xenwizard.hostcheck import CheckResult, CommandOutput, KernelLive, checks, run_checks
 from xenwizard.rootfs import RootFS
 
@@ -254,6 +256,25 @@ def test_kernel_live_runs_commands_with_a_timeout() -> None:
     assert live.run(["no-such-program-xenwizard"]) is None
     slow = live.run(["sleep", "5"], timeout=0.2)
     assert slow is not None and slow.returncode != 0 and "timed out" in slow.stderr
+
+
+def test_kernel_live_commands_see_only_the_clean_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The operator's environment (LD_PRELOAD, PYTHONPATH, a PATH with a planted `xl`) must not
+    steer the commands verify runs, as it does not steer the runner's."""
+    monkeypatch.setenv("XW_LEAK", "leaked")
+    monkeypatch.setenv("PATH", "/nonexistent:" + os.environ["PATH"])
+    seen = live_env()
+    assert "XW_LEAK" not in seen
+    assert seen == BASE_ENV
+
+
+def live_env() -> dict[str, str]:
+    out = KernelLive().run(["env", "-0"])
+    assert out is not None and out.returncode == 0, out
+    pairs = (item.split("=", 1) for item in out.stdout.split("\0") if item)
+    return {key: value for key, value in pairs}
 
 
 # --- 5. the DHCP confinement (only when the plan has a dhcp-confine step) --------------------

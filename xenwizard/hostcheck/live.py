@@ -149,7 +149,7 @@ class KernelLive:
                 text=True,
                 errors="replace",
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, **BASE_ENV},
+                env=dict(BASE_ENV),  # as the runner: nothing of the caller's (LD_*, ...)
                 timeout=timeout,
                 check=False,
             )
