@@ -323,7 +323,7 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
         return "nothing-to-undo"
     with policyrcd.held(ctx, policyrcd.for_undo(ctx, intent)):
         if result is None or any(now[p] != "installed" for p in targets):
-            ctx.run(["dpkg", "--configure", "-a"], APT_ENV)  # no operands: nothing to put `--` before
+            ctx.run(["dpkg", "--configure", "-a"], APT_ENV)  # no operands, so no `--`
         purge = [p for p in targets if before.get(p) != "config-files"]
         remove = [p for p in targets if before.get(p) == "config-files"]  # keep old conffiles
         for verb, names in (("purge", purge), ("remove", remove)):
