@@ -227,3 +227,25 @@ def test_a_run_dir_not_ours_alone_is_refused(tmp_path: Path, how: str) -> None:
     assert "refusing to use this run" in message
     assert runner.calls == []
     assert unfinished_runs(root) == []
+
+
+def test_history_says_which_runs_it_refuses_and_counts_none_as_unfinished(
+    tmp_path: Path,
+) -> None:
+    """Before, a refused run was silently left out of `history`: the operator saw no trace of
+    a run directory xenwizard will not touch."""
+    root = fresh_root(tmp_path)
+    other = fresh_root(tmp_path, "other")
+    elsewhere = crafted_run(other, edit_intent(path="etc/hosts", real="etc/hosts"))
+    crafted_run(root, edit_intent(real="../../outside"))  # outside the schema
+    linked = "20250101T000000-cccc"
+    (root / RUNS_DIR / linked).symlink_to(elsewhere.dir)
+    done = run_cli("history", "--root", str(root))
+    assert done.returncode == 0, done
+    refused_lines = [line for line in done.stdout.splitlines() if line.startswith("refused: ")]
+    assert len(refused_lines) == 2, done.stdout
+    assert any(linked in line and "symlink" in line for line in refused_lines), done.stdout
+    assert any(RUN_ID in line and "refusing" in line for line in refused_lines), done.stdout
+    assert "unfinished" not in done.stderr, done.stderr
+    data = json.loads(run_cli("history", "--json", "--root", str(root)).stdout)
+    assert {(r["run_id"], r["state"]) for r in data} == {(RUN_ID, "refused"), (linked, "refused")}

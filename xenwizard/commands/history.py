@@ -7,7 +7,7 @@ import json
 import time
 
 from xenwizard.commands.runs import EXIT_OK, warn_unfinished
-from xenwizard.engine.journal import RunInfo, list_runs
+from xenwizard.engine.journal import RunInfo, list_runs, refused_runs
 from xenwizard.hangup import SafeWriter
 from xenwizard.rootfs import RootFS
 from xenwizard.textsafe import escape_control
@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     fs = RootFS(args.root)
     warn_unfinished(fs)
     runs = list_runs(fs)
+    refused = refused_runs(fs)
     out = SafeWriter()
     if args.json:
         data = [
@@ -42,9 +43,10 @@ def run(args: argparse.Namespace) -> int:
             }
             for r in runs
         ]
+        data += [{"run_id": name, "state": "refused", "message": why} for name, why in refused]
         out.write_line(json.dumps(data, indent=2))
         return EXIT_OK
-    if not runs:
+    if not runs and not refused:
         out.write_line("no runs yet")
         return EXIT_OK
     out.write_line(f"{'RUN':<22} {'STARTED (UTC)':<20} {'OUTCOME':<28} FILES")
@@ -55,4 +57,6 @@ def run(args: argparse.Namespace) -> int:
         out.write_line(escape_control(line))  # the journal lives in the root: shown escaped
         if r.rollback_reason.startswith("boot guard"):
             out.write_line(escape_control(f"{'':<22} rolled back by the {r.rollback_reason}"))
+    for _name, why in refused:  # not listed above, never counted: only said
+        out.write_line(escape_control(f"refused: {why}"))
     return EXIT_OK

@@ -321,15 +321,16 @@ def iter_runs(root: RootFS) -> Iterator[Journal]:
         yield Journal(base / name)
 
 
-def refused_runs(root: RootFS) -> list[str]:
-    """One line per run directory xenwizard does not trust (see `check_run_dir`) or whose
-    journal is not what it writes; such runs are never listed, counted or rolled back."""
+def refused_runs(root: RootFS) -> list[tuple[str, str]]:
+    """(name, why) for each run directory xenwizard does not trust (see `check_run_dir`) or
+    whose journal is not what it writes: `history` shows them, and they are never counted as
+    unfinished or rolled back."""
     base = runs_dir(root)
     try:
         names = sorted(os.listdir(base))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    lines = []
+    refused = []
     for name in names:
         if name.startswith("."):
             continue
@@ -337,8 +338,8 @@ def refused_runs(root: RootFS) -> list[str]:
             check_run_dir(base / name)
             Journal(base / name).records()
         except JournalError as exc:
-            lines.append(str(exc))
-    return lines
+            refused.append((name, str(exc)))
+    return refused
 
 
 def list_runs(root: RootFS) -> list[RunInfo]:
