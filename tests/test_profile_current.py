@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -467,3 +468,30 @@ def test_debian_13_with_systemd_resolved_binds_dnsmasq_dynamically(tmp_path: Pat
     assert any("systemd-resolved" in note and "bind-dynamic" in note for note in dnsmasq.notes)
     plain = step(plan_for(ROOTS["debian-13"]), "dnsmasq")  # no resolved: the wildcard is free
     assert "bind-dynamic" not in plain.after
+
+
+def test_resolved_binds_dnsmasq_dynamically_on_the_managed_block_path_too(
+    tmp_path: Path,
+) -> None:
+    """A dnsmasq already installed that does not read etc/dnsmasq.d gets xenwizard's block in
+    dnsmasq.conf: next to systemd-resolved it needs bind-dynamic there as much as in the
+    drop-in (before, the block had none, and dnsmasq would fail on port 53 at boot)."""
+    root = copy_root(ROOTS["debian-12"], tmp_path / "root")
+    conf = root / "etc/dnsmasq.conf"
+    conf.write_text("# Configuration file for dnsmasq.\n#conf-dir=/etc/dnsmasq.d\n")
+    default = root / "etc/default/dnsmasq"
+    default.parent.mkdir(parents=True, exist_ok=True)
+    default.write_text("ENABLED=1\n#CONFIG_DIR=/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new\n")
+    packages = facts_of(root).installed_packages | {"dnsmasq", "systemd-resolved"}
+    dnsmasq = step(plan_for(root, facts=facts_of(root, installed_packages=packages)), "dnsmasq")
+    assert dnsmasq.path == "etc/dnsmasq.conf"
+    assert "\nbind-dynamic\n" in dnsmasq.after
+    assert any("systemd-resolved" in note and "bind-dynamic" in note for note in dnsmasq.notes)
+    checked = tmp_path / "dnsmasq.conf"
+    checked.write_text(dnsmasq.after)
+    done = subprocess.run(
+        ["dnsmasq", "--test", f"--conf-file={checked}"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    without = facts_of(root, installed_packages=packages - {"systemd-resolved"})
+    assert "bind-dynamic" not in step(plan_for(root, facts=without), "dnsmasq").after

@@ -153,14 +153,17 @@ def disable_conflicts(text: str, config: WizardConfig) -> EditResult:
     return EditResult(out, tuple(notes))
 
 
-def set_managed_block(text: str, config: WizardConfig, alias_note: bool = True) -> EditResult:
-    """xenwizard's settings as a managed block in dnsmasq.conf (replacing an older block)."""
+def set_managed_block(
+    text: str, config: WizardConfig, alias_note: bool = True, extra: str = ""
+) -> EditResult:
+    """xenwizard's settings as a managed block in dnsmasq.conf (replacing an older block);
+    `extra`: a release's own lines, as in the drop-in (e.g. bind-dynamic next to resolved)."""
     doc = Doc.parse(text)
     block = find_block(doc.lines, WHAT)
     skip = range(block.begin, block.end + 1) if block else range(0)
     disable, notes = _conflicts(doc.lines, config, skip)
     lines = [comment_out(line) if i in disable else line for i, line in enumerate(doc.lines)]
-    new_block = block_lines(doc, _settings(config, alias_note))
+    new_block = block_lines(doc, _settings(config, alias_note) + extra.splitlines())
     if block is None:
         lines = append_lines(doc, lines, new_block)
         notes.append(

@@ -257,16 +257,15 @@ def dnsmasq_steps(
     installed = "dnsmasq" in facts.installed_packages
     conf = fs.read_text(dnsmasq.CONF_PATH)
     if installed and not dnsmasq.reads_conf_dir(fs.read_text("etc/default/dnsmasq"), conf):
-        edit = partial(dnsmasq.set_managed_block, config=config, alias_note=alias_note)
-        return [
-            edit_step(
-                "dnsmasq",
-                title,
-                fs,
-                dnsmasq.CONF_PATH,
-                require_file("dnsmasq's main configuration file", edit),
-            )
-        ]
+        edit = partial(dnsmasq.set_managed_block, config=config, alias_note=alias_note, extra=extra)
+        managed = edit_step(
+            "dnsmasq",
+            title,
+            fs,
+            dnsmasq.CONF_PATH,
+            require_file("dnsmasq's main configuration file", edit),
+        )
+        return [replace(managed, notes=(*managed.notes, *notes)) if notes else managed]
     why = (
         "dnsmasq reads etc/dnsmasq.d (CONFIG_DIR in etc/default/dnsmasq or conf-dir)"
         if installed
