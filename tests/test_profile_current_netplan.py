@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, copy_root
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.netcheck import find_program, netplan_generate
-from xenwizard.probe import InterfaceInfo, probe
-from xenwizard.profiles import make_plan
+from xenwizard.probe import DefaultRoute, InterfaceInfo, probe
+from xenwizard.profiles import PlanError, make_plan
 from xenwizard.rootfs import RootFS
 
 pytestmark = pytest.mark.skipif(
@@ -73,3 +73,70 @@ def test_ubuntu_24_04_cloud_init_dhcp(tmp_path: Path) -> None:
     assert "DHCP" not in port
     link = files["10-netplan-eno1.link"]
     assert "Name=eno1" in link  # cloud-init's set-name still applies to the port
+
+
+WILDCARD_NETPLAN = """\
+network:
+  version: 2
+  ethernets:
+    all-en:
+      match:
+        name: "en*"
+      dhcp4: true
+"""
+
+
+def wildcard_root(tmp_path: Path) -> Path:
+    """Debian 13 whose netplan file picks the NIC by a `match: name:` glob, as cloud images
+    write it (before: every plan was refused "no ethernet `eno1` in any netplan file")."""
+    root = copy_root(FIXTURES / "debian-13-root", tmp_path / "root")
+    (root / "etc/network/interfaces").unlink()
+    (root / "etc/netplan").mkdir()
+    (root / "etc/netplan/90-default.yaml").write_text(WILDCARD_NETPLAN)
+    (root / "etc/netplan/90-default.yaml").chmod(0o600)
+    return root
+
+
+def nic(name: str, mac: str = "52:54:00:12:34:56") -> InterfaceInfo:
+    return InterfaceInfo(name, (ipaddress.IPv4Interface("192.0.2.10/24"),), mac, is_physical=True)
+
+
+def test_a_glob_matched_nic_is_bridged_on_the_live_system(tmp_path: Path) -> None:
+    root = wildcard_root(tmp_path)
+    live = {
+        "live": True,
+        "interfaces": (nic("eno1"),),
+        "default_route": DefaultRoute(gateway="192.0.2.1", interface="eno1"),
+    }
+    files = rendered(root, tmp_path, WizardConfig(), **live)
+    port = files["10-netplan-all-en.network"]
+    assert "Name=en*" in port and "Bridge=br0" in port and "DHCP" not in port
+    netdev = files["10-netplan-br0.netdev"]
+    assert "Kind=bridge" in netdev and "MACAddress=52:54:00:12:34:56" in netdev
+    assert "DHCP=ipv4" in files["10-netplan-br0.network"]
+    fs = RootFS(root)
+    plan = make_plan(WizardConfig(), replace(probe(fs, live=False), **live), fs)
+    confine = next(s for s in plan.steps if s.id == "dhcp-confine")
+    assert confine.after is not None and 'oifname "eno1"' in confine.after
+
+
+def test_a_glob_matched_nic_named_with_nic_off_the_live_system(tmp_path: Path) -> None:
+    root = wildcard_root(tmp_path)
+    config = build_config({"nic": "eno1"})
+    files = rendered(root, tmp_path, config)
+    assert "Bridge=br0" in files["10-netplan-all-en.network"]
+    fs = RootFS(root)
+    confine = next(
+        s for s in make_plan(config, probe(fs, live=False), fs).steps if s.id == "dhcp-confine"
+    )
+    assert confine.after is not None and 'iifname "eno1"' in confine.after
+
+
+def test_a_glob_matched_nic_is_refused_when_nothing_names_its_interface(tmp_path: Path) -> None:
+    root = wildcard_root(tmp_path)
+    fs = RootFS(root)
+    with pytest.raises(PlanError, match=r"pattern en\*.*--nic"):
+        make_plan(WizardConfig(), probe(fs, live=False), fs)
+    several = (nic("eno1"), nic("enp3s0", "52:54:00:12:34:57"))
+    with pytest.raises(PlanError, match="eno1, enp3s0 here: every one of them would join"):
+        make_plan(WizardConfig(), replace(probe(fs, live=False), live=True, interfaces=several), fs)

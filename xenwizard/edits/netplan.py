@@ -22,6 +22,7 @@ named in its header), so a new bridge name or subnet just rewrites it.
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ OWN_NAME = "90-xenwizard.yaml"
 OWN_PATH = f"{NETPLAN_DIR}/{OWN_NAME}"
 MODE = 0o600
 GUEST_HEADER = "# xenwizard: guest-address "
+GLOB_CHARS = "*?["  # netplan's `match: name` is a shell glob
 MOVED_MARK = "# xenwizard: moved to "  # + our file's path; marks lines commented out
 
 # Keys that give an interface addresses, routes or DNS: they move from the NIC to the bridge.
@@ -201,13 +203,40 @@ def nic_mac(files: list[YamlFile], nic: str) -> str | None:
 
 
 def id_for_interface(files: list[YamlFile], ifname: str) -> str | None:
-    """The netplan ID that configures a kernel interface name (ID, set-name or match name)."""
-    for nic_id, settings in ethernets(files).items():
+    """The netplan ID that configures a kernel interface name: the ID itself, its `set-name` or
+    a literal `match: name`, else an entry whose `match: name` pattern (netplan's shell glob,
+    e.g. `en*` as cloud images write) selects it."""
+    entries = ethernets(files)
+    for nic_id, settings in entries.items():
         match = settings.get("match") if isinstance(settings.get("match"), dict) else {}
         names = {nic_id, settings.get("set-name"), match.get("name")}  # type: ignore[union-attr]
         if ifname in names:
             return nic_id
+    return next((nic_id for nic_id in entries if _glob_selects(entries, nic_id, ifname)), None)
+
+
+def name_glob(files: list[YamlFile], nic_id: str) -> str | None:
+    """The `match: name` pattern of an entry that selects interfaces by a glob (None when its
+    name is literal, or it has none)."""
+    settings = ethernets(files).get(nic_id) or {}
+    match = settings.get("match")
+    name = match.get("name") if isinstance(match, dict) else None
+    if isinstance(name, str) and any(c in name for c in GLOB_CHARS):
+        return name
     return None
+
+
+def _glob_selects(entries: dict[str, dict], nic_id: str, ifname: str) -> bool:
+    settings = entries.get(nic_id) or {}
+    if settings.get("set-name"):
+        return False  # renamed: its kernel name is the set-name, matched above
+    match = settings.get("match")
+    name = match.get("name") if isinstance(match, dict) else None
+    return (
+        isinstance(name, str)
+        and any(c in name for c in GLOB_CHARS)
+        and fnmatch.fnmatchcase(ifname, name)
+    )
 
 
 def kernel_name(files: list[YamlFile], nic_id: str) -> str | None:
@@ -227,7 +256,7 @@ def kernel_name(files: list[YamlFile], nic_id: str) -> str | None:
     if not isinstance(match, dict) or not match:
         return nic_id
     name = match.get("name")
-    if isinstance(name, str) and name and not any(c in name for c in "*?["):
+    if isinstance(name, str) and name and not any(c in name for c in GLOB_CHARS):
         return name
     return None
 

@@ -13,6 +13,7 @@ on the running system — Xen needs a reboot anyway.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -156,13 +157,14 @@ class CurrentRelease(Profile):
         names = tuple(name for name, _, _ in found)
         if config.nic:
             name, reason = config.nic, "chosen by the operator (--nic or the bridge page)"
-            if backend == "netplan":
-                name = _netplan_id(fs, config.nic) or config.nic
         else:
             name, reason, error = _detect(config, facts, backend, found)
             if error:
                 return NicChoice(None, "", candidates=names, backend=backend, error=error)
         assert name is not None
+        kernel = name  # --nic and the default route give the kernel's name; netplan wants its ID
+        if backend == "netplan":
+            name = _netplan_id(fs, name) or name
         problem = check_nic(name)  # a name read from the root is checked like the operator's
         if problem:
             where = INTERFACES if backend == "ifupdown" else "the netplan configuration"
@@ -172,7 +174,10 @@ class CurrentRelease(Profile):
                 backend=backend,
                 error=f"{where}: NIC name {escape_control(repr(name))} {problem}; not used",
             )
-        return NicChoice(name, reason, _mac(facts, fs, backend, name), names, backend)
+        mac = (kernel != name and _mac(facts, fs, backend, kernel)) or _mac(
+            facts, fs, backend, name
+        )
+        return NicChoice(name, reason, mac, names, backend)
 
     def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None:
         """Why `name` cannot be the bridged NIC (None when it can): it must be a configured,
@@ -530,6 +535,11 @@ class CurrentRelease(Profile):
             name = None  # the bridge step has already reported what is wrong with the files
         if name:
             return name, f"the kernel's name of netplan's {nic} (set-name, match or its ID)"
+        glob = _netplan_glob(fs, nic)
+        if glob and config.nic and fnmatch.fnmatchcase(config.nic, glob):
+            return config.nic, f"named with --nic; netplan's {nic} picks it by {glob}"
+        if glob:
+            return _glob_ifname(facts, nic, glob)
         same_mac = [
             info
             for info in facts.interfaces
@@ -757,6 +767,38 @@ def _mac(facts: SystemFacts, fs: RootFS, backend: str, nic: str) -> str | None:
         return netplan.nic_mac(netplan.load_files(_netplan_texts(fs)), nic)
     except EditError:
         return None
+
+
+def _netplan_glob(fs: RootFS, nic_id: str) -> str | None:
+    try:
+        return netplan.name_glob(netplan.load_files(_netplan_texts(fs)), nic_id)
+    except EditError:
+        return None
+
+
+def _glob_ifname(facts: SystemFacts, nic_id: str, glob: str) -> tuple[str, str]:
+    """The one physical interface of the live system that netplan's `match: name: GLOB` picks:
+    the bridge takes every interface the pattern matches, so several is refused, and without
+    the live system nothing says which interface that is."""
+    matching = [
+        info.name
+        for info in facts.interfaces
+        if info.is_physical and not info.is_bridge and fnmatch.fnmatchcase(info.name, glob)
+    ]
+    if len(matching) == 1:
+        return matching[0], f"the one interface of this host that netplan's {nic_id} ({glob}) picks"
+    if matching:
+        raise PlanError(
+            f"{netplan.NETPLAN_DIR}: netplan's {nic_id} matches {glob}, which picks "
+            f"{', '.join(matching)} here: every one of them would join the bridge; give the NIC "
+            "its own entry (a `set-name:` or a literal `match: name:`) and plan again"
+        )
+    raise PlanError(
+        f"{netplan.NETPLAN_DIR}: netplan's {nic_id} selects its interface by the pattern {glob}, "
+        "so the NIC's kernel name (which the DHCP confinement rules need) is not in the files; "
+        "name it with --nic, plan on the live system (which finds the interface the pattern "
+        "picks), or give the entry a `set-name:`"
+    )
 
 
 def _netplan_id(fs: RootFS, ifname: str) -> str | None:
