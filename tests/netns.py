@@ -51,6 +51,7 @@ import pytest
 
 from tests.helpers import PRECISE_ROOT, copy_root, run_cli
 from xenwizard.config import build_config
+from xenwizard.edits.ebconfine import SCRIPT_PATH as CONFINE_SCRIPT
 
 PREFIX = "xwt"
 RUN_TAG = f"{PREFIX}{os.getpid()}{secrets.token_hex(2)}"
@@ -60,6 +61,7 @@ DHCLIENT = shutil.which("dhclient", path=SBIN_PATH) or "/sbin/dhclient"
 IFUP = shutil.which("ifup", path=SBIN_PATH) or "/sbin/ifup"
 IFDOWN = shutil.which("ifdown", path=SBIN_PATH) or "/sbin/ifdown"
 ETHTOOL = shutil.which("ethtool", path=SBIN_PATH) or "/usr/sbin/ethtool"
+EBTABLES = shutil.which("ebtables", path=SBIN_PATH) or "/usr/sbin/ebtables"
 HOOK_DIRS = ("if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d")
 DEFAULT_HOOKS = ("bridge", "ethtool")  # bridge-utils (bridge_ports) and ethtool: local only
 COMMAND_TIMEOUT = 20
@@ -734,6 +736,9 @@ def boot_precise_host(
     ifupdown = Ifupdown(host, lab.workdir("ifupdown"), root / "etc/network/interfaces")
     line = rc_local_line((root / "etc/rc.local").read_text(), alias)
     rc_local = ifupdown.run_line(line)
+    confine = root / CONFINE_SCRIPT
+    if f"/{CONFINE_SCRIPT}" in (root / "etc/rc.local").read_text():  # rc.local's next line
+        host.run(["sh", str(confine)])
     return PreciseHost(lab, root, bridge, alias, host, lan, ifupdown, dnsmasq, rc_local)
 
 
@@ -772,7 +777,7 @@ class PreciseBoots:
     """
 
     def __init__(self, label: str = "precise"):
-        skip_unless_netns(DNSMASQ, DHCLIENT, IFUP, ETHTOOL)
+        skip_unless_netns(DNSMASQ, DHCLIENT, IFUP, ETHTOOL, EBTABLES)
         self.label = label
         self.labs: list[Lab] = []
 

@@ -54,14 +54,22 @@ def test_apply_then_rollback_restores_the_tree_exactly(tmp_path: Path) -> None:
     assert "usr/sbin/dnsmasq" in applied  # the fake package and its dependency
     assert runner.calls[:2] == [
         ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--", "dnsmasq"],
+        ["apt-get", "install", "-y", "--", "dnsmasq", "ebtables"],
     ]
 
     rolled = engine_for(root, None, runner).rollback(result.run_id)
     assert rolled.outcome == "rolled-back", rolled.message
     assert diff_manifests(original, manifest(root)) == []
     # exactly what the run added, dependency included; Xen & co. (there before) untouched
-    assert runner.calls[-1] == ["apt-get", "purge", "-y", "--", "dnsmasq", "dnsmasq-base"]
+    assert runner.calls[-1] == [
+        "apt-get",
+        "purge",
+        "-y",
+        "--",
+        "dnsmasq",
+        "dnsmasq-base",
+        "ebtables",
+    ]
 
 
 def test_plan_after_apply_shows_nothing_and_second_apply_changes_nothing(tmp_path: Path) -> None:
@@ -142,7 +150,7 @@ def test_journal_holds_plan_answers_intents_results_and_private_backups(tmp_path
     assert packages["before"]["xen-hypervisor-4.1-amd64"] == "installed"
     assert "dnsmasq" not in packages["before"]
     pkg_result = next(r for r in records if r["type"] == "result" and r["index"] == 0)
-    assert pkg_result["added"] == ["dnsmasq", "dnsmasq-base"]
+    assert pkg_result["added"] == ["dnsmasq", "dnsmasq-base", "ebtables"]
     assert pkg_result["after"]["dnsmasq"] == "installed"
     assert records[-1]["type"] == "outcome" and records[-1]["outcome"] == "applied"
 
@@ -214,7 +222,7 @@ def test_events_stream_in_order_and_a_failing_listener_does_not_stop_the_run(
     finished = [e.index for e in seen if isinstance(e, ev.StepFinished)]
     assert started == finished == list(range(len(plan.steps)))
     output = [e.line for e in seen if isinstance(e, ev.StepOutput)]
-    assert "$ apt-get install -y -- dnsmasq" in output
+    assert "$ apt-get install -y -- dnsmasq ebtables" in output
     assert "Setting up dnsmasq (1.0-fake) ..." in output
     log = (root / "var/log/xenwizard.log").read_text().splitlines()
     assert len(log) >= len(seen)
@@ -243,12 +251,12 @@ def test_package_lists_are_updated_first_and_the_output_streams(tmp_path: Path) 
     assert result.outcome == "applied"
     assert runner.calls[:2] == [
         ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--", "dnsmasq"],
+        ["apt-get", "install", "-y", "--", "dnsmasq", "ebtables"],
     ]
     output = [e.line for e in events if isinstance(e, ev.StepOutput) and e.index == 0]
     assert output.index("$ apt-get update") < output.index("Reading package lists... Done")
     assert output.index("Reading package lists... Done") < output.index(
-        "$ apt-get install -y -- dnsmasq"
+        "$ apt-get install -y -- dnsmasq ebtables"
     )
 
 

@@ -39,7 +39,7 @@ SEED = precise_plan(PRECISE_ROOT)
 ALL = list(range(len(SEED.steps)))
 EDITS = [i for i, s in enumerate(SEED.steps) if isinstance(s, EditFile)]
 LINKS = [i for i, s in enumerate(SEED.steps) if isinstance(s, Symlink)]
-assert len(ALL) == 7 and len(EDITS) == 5, "the seed plan: packages, link, five edits"
+assert len(ALL) == 8 and len(EDITS) == 6, "the seed plan: packages, link, six edits"
 
 CASES = (
     [("command-fails", k) for k in range(len(ALL) + 1)]  # k == len: after the last step

@@ -18,23 +18,26 @@ SEED_STEP_IDS = [
     "xen-tools-hooks",
     "xend-bridge",
     "dnsmasq",
+    "dhcp-confine",  # not in the seed: DHCP kept on the bridge (ebtables), issue 9
     "alias-interface",
     "rc-local",
     "vif-bridge-checksum",
 ]
 
 
-def test_default_plan_is_the_seven_seed_steps() -> None:
+def test_default_plan_is_the_seven_seed_steps_and_the_dhcp_confinement() -> None:
     plan = plan_for(PRECISE_ROOT)
     assert [s.id for s in plan.steps] == SEED_STEP_IDS
     assert plan.profile == "ubuntu-precise"
-    packages, hooks, sxp, dnsmasq, interfaces, rc_local, vif = plan.steps
+    packages, hooks, sxp, dnsmasq, confine, interfaces, rc_local, vif = plan.steps
     assert isinstance(packages, InstallPackages)
-    assert packages.packages == ("dnsmasq",)  # the fixture has Xen, xen-tools and ethtool
+    # the fixture has Xen, xen-tools and ethtool; ebtables for the DHCP confinement
+    assert packages.packages == ("dnsmasq", "ebtables")
     assert isinstance(hooks, Symlink)
     assert (hooks.path, hooks.target) == ("usr/lib/xen-tools/precise.d", "karmic.d")
     assert all(
-        isinstance(s, EditFile) and s.changed for s in (sxp, dnsmasq, interfaces, rc_local, vif)
+        isinstance(s, EditFile) and s.changed
+        for s in (sxp, dnsmasq, confine, interfaces, rc_local, vif)
     )
     after = {s.path: s.after for s in plan.file_steps()}
     assert "(network-script 'network-bridge bridge=br0')" in after["etc/xen/xend-config.sxp"]
@@ -85,10 +88,10 @@ def test_plan_diff_applies_with_patch(tmp_path: Path) -> None:
 def test_cli_plan_prints_steps_and_diffs() -> None:
     done = run_cli("plan", "--root", str(PRECISE_ROOT))
     assert done.returncode == 0, done.stderr
-    assert "[1/7] Install packages: change (apt-get install dnsmasq)" in done.stdout
+    assert "[1/8] Install packages: change (apt-get install dnsmasq ebtables)" in done.stdout
     assert "--- a/etc/xen/xend-config.sxp" in done.stdout
     assert "+++ b/etc/dnsmasq.d/xenwizard.conf" in done.stdout
-    assert "Plan: 7 of 7 steps change something." in done.stdout
+    assert "Plan: 8 of 8 steps change something." in done.stdout
 
 
 def test_cli_plan_json_and_detailed_exitcode() -> None:
@@ -104,13 +107,18 @@ def test_detailed_exitcode_zero_when_already_applied(tmp_path: Path) -> None:
     plan = plan_for(root)
     for step in plan.file_steps():
         target = root / step.path
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(step.after or "")
+        target.chmod(0o755 if step.executable else 0o644)
     (root / "usr/lib/xen-tools/precise.d").symlink_to("karmic.d")
     status = root / "var/lib/dpkg/status"
-    status.write_text(status.read_text() + "\nPackage: dnsmasq\nStatus: install ok installed\n")
+    installed = "".join(
+        f"\nPackage: {name}\nStatus: install ok installed\n" for name in ("dnsmasq", "ebtables")
+    )
+    status.write_text(status.read_text() + installed)
     done = run_cli("plan", "--root", str(root), "--detailed-exitcode")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Plan: 0 of 7 steps change something." in done.stdout
+    assert "Plan: 0 of 8 steps change something." in done.stdout
 
 
 def test_answers_file_and_flags_override(tmp_path: Path) -> None:
@@ -226,6 +234,7 @@ def test_fresh_system_defers_edits_of_files_from_packages(tmp_path: Path) -> Non
         "xen-tools",
         "dnsmasq",
         "ethtool",
+        "ebtables",
     )
     assert by_id["xend-bridge"].deferred and by_id["vif-bridge-checksum"].deferred
     assert "computed right after installation" in by_id["xend-bridge"].notes[0]

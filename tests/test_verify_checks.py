@@ -101,9 +101,33 @@ def dnsmasq_cmdline(root: Path) -> tuple[str, ...]:
     )
 
 
+def ebtables_listings(port: str = "peth0") -> dict[tuple[str, ...], CommandOutput]:
+    """`ebtables -L CHAIN` as Debian 12's ebtables prints it once the script has run."""
+    header = "Bridge table: filter\n\nBridge chain: {chain}, entries: {n}, policy: {policy}\n"
+    chains = {
+        "FORWARD": ("ACCEPT", ["-j XENWIZARD-FORWARD"]),
+        "INPUT": ("ACCEPT", ["-j XENWIZARD-INPUT"]),
+        "XENWIZARD-FORWARD": (
+            "RETURN",
+            [
+                f"-p IPv4 -o {port} --ip-proto udp --ip-dport 67 -j DROP",
+                f"-p IPv4 -i {port} --ip-proto udp --ip-dport 68 -j DROP",
+            ],
+        ),
+        "XENWIZARD-INPUT": ("RETURN", [f"-p IPv4 -i {port} --ip-proto udp --ip-dport 67 -j DROP"]),
+    }
+    return {
+        ("/sbin/ebtables", "-L", chain): CommandOutput(
+            0, header.format(chain=chain, n=len(rules), policy=policy) + "\n".join(rules) + "\n", ""
+        )
+        for chain, (policy, rules) in chains.items()
+    }
+
+
 def healthy(root: Path, config: WizardConfig | None = None) -> FakeLive:
     cfg = config or WizardConfig()
     return FakeLive(
+        commands=ebtables_listings(),
         links={cfg.bridge: LinkState(cfg.bridge, is_bridge=True, up=True, operstate="up")},
         addrs={cfg.bridge: [IF("198.51.100.2/24")], cfg.alias: [cfg.interface], "lo": []},
         procs=[
@@ -138,7 +162,29 @@ def test_everything_passes_on_a_healthy_host(root: Path) -> None:
         "dnsmasq-config",
         "dnsmasq-dhcp",
     ]
+    assert names[8] == "dhcp-confinement"
     assert names[-1] == "toolstack"
+
+
+def test_the_ebtables_confinement_must_be_loaded_on_the_lan_port(root: Path) -> None:
+    live = healthy(root)
+    confined = by_name(run_checks(RootFS(root), live))["dhcp-confinement"]
+    assert confined.ok and "on peth0" in confined.reason, confined.line()
+    live.commands[("/sbin/ebtables", "-L", "XENWIZARD-INPUT")] = CommandOutput(
+        255, "", "Chain 'XENWIZARD-INPUT' doesn't exist.\n"
+    )
+    unloaded = by_name(run_checks(RootFS(root), live))["dhcp-confinement"]
+    assert unloaded.line() == (
+        "FAIL dhcp-confinement: ebtables chain XENWIZARD-INPUT is not loaded: guests may get "
+        "leases from the LAN's DHCP server, and the host's dnsmasq hears LAN machines; run "
+        "/etc/xenwizard/dhcp-confine.sh"
+    )
+    live.commands.update(ebtables_listings(port="peth1"))  # rules for another port
+    wrong = by_name(run_checks(RootFS(root), live))["dhcp-confinement"]
+    assert not wrong.ok and "XENWIZARD-FORWARD `-o peth0 .*--ip-dport 67 -j DROP`" in wrong.reason
+    del live.commands[("/sbin/ebtables", "-L", "FORWARD")]
+    missing = by_name(run_checks(RootFS(root), live))["dhcp-confinement"]
+    assert "`ebtables` is not installed" in missing.reason
 
 
 def test_no_applied_run(tmp_path: Path) -> None:

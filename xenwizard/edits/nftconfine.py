@@ -108,14 +108,14 @@ def render_unit() -> str:
 
 def set_rules(text: str | None, bridge: str, nic: str) -> EditResult:
     """The ruleset as wanted; refuses to overwrite a file xenwizard did not write."""
-    _refuse_foreign(text, RULES_MARKER, RULES_PATH, "xenwizard's DHCP rules")
+    refuse_foreign(text, RULES_MARKER, RULES_PATH, "xenwizard's DHCP rules")
     after = render_rules(bridge, nic)
     return EditResult(after, ("already as wanted",) if text == after else ())
 
 
 def set_unit(text: str | None) -> EditResult:
     """The unit as wanted; refuses to overwrite a unit xenwizard did not write."""
-    _refuse_foreign(text, UNIT_MARKER, UNIT_PATH, "xenwizard's unit")
+    refuse_foreign(text, UNIT_MARKER, UNIT_PATH, "xenwizard's unit")
     after = render_unit()
     if text == after:
         return EditResult(after, ("already as wanted",))
@@ -144,7 +144,7 @@ def rules_notes(bridge: str, nic: str) -> list[str]:
     ]
 
 
-def _refuse_foreign(text: str | None, marker: str, path: str, expected: str) -> None:
+def refuse_foreign(text: str | None, marker: str, path: str, expected: str) -> None:
     if text is not None and marker not in text:
         raise EditError(
             f"{path.rsplit('/', 1)[-1]} exists and was not written by xenwizard; expected "

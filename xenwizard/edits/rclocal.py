@@ -31,16 +31,17 @@ def ifup_line(alias: str) -> str:
     return f'ifup "{alias}" >/dev/null || true'
 
 
-def _block_bodies(alias: str) -> list[str]:
+def _block_bodies(alias: str, extra: tuple[str, ...] = ()) -> list[str]:
     bridge = alias.partition(":")[0]
     return [
         f"# {bridge} exists once xend has started; bring up the alias dnsmasq serves from.",
         "# `|| true`: this script runs with sh -e, and a failing ifup must not stop it.",
         ifup_line(alias),
+        *extra,
     ]
 
 
-def _new_file(alias: str) -> str:
+def _new_file(alias: str, extra: tuple[str, ...] = ()) -> str:
     lines = [
         "#!/bin/sh -e",
         "#",
@@ -50,7 +51,7 @@ def _new_file(alias: str) -> str:
         "# Created by xenwizard; keep it executable and ending in 'exit 0'.",
         "",
         "# BEGIN xenwizard",
-        *_block_bodies(alias),
+        *_block_bodies(alias, extra),
         "# END xenwizard",
         "",
         "exit 0",
@@ -62,14 +63,15 @@ def _is_top_exit0(line: Line) -> bool:
     return bool(_EXIT0.fullmatch(line.body.rstrip())) and not line.body[:1].isspace()
 
 
-def add_ifup_line(text: str | None, alias: str) -> EditResult:
-    """rc.local bringing `alias` up before its final `exit 0`; None means the file is missing."""
+def add_ifup_line(text: str | None, alias: str, extra: tuple[str, ...] = ()) -> EditResult:
+    """rc.local bringing `alias` up before its final `exit 0`; None means the file is missing.
+    `extra`: more lines for the block (the DHCP confinement's script)."""
     if not _ALIAS.fullmatch(alias):
         raise EditError(f"{WHAT}: '{alias}' is not an alias interface name like br0:0")
     if text is None or not text.strip():
         why = "it was missing" if text is None else "it was empty"
         return EditResult(
-            _new_file(alias),
+            _new_file(alias, extra),
             (f"created rc.local ({why}) to run `{ifup_line(alias)}` at boot", SH_E_NOTE),
         )
 
@@ -105,7 +107,7 @@ def add_ifup_line(text: str | None, alias: str) -> EditResult:
                 "brings the alias up"
             )
 
-    new_block = block_lines(doc, _block_bodies(alias))
+    new_block = block_lines(doc, _block_bodies(alias, extra))
     body = [replace.get(i, line) for i, line in enumerate(lines)]
 
     def insert_before_exit(rows: list[Line], at: int) -> list[Line]:

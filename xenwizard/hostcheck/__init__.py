@@ -18,7 +18,8 @@ What is checked, in order:
                    its configuration names interface=BR
   dnsmasq-dhcp     that process has the DHCP port (UDP 67) open
   dhcp-confinement only when the plan has a `dhcp-confine` step: table bridge xenwizard is loaded
-                   (`nft -j list table bridge xenwizard`) and drops udp dport 67 and 68 on the NIC
+                   (`nft -j list table bridge xenwizard`) and drops udp dport 67 and 68 on the NIC;
+                   on ubuntu-precise xenwizard's ebtables chains (`ebtables -L`) do, on peth0
   file PATH        each file the run wrote is still as the run left it (SKIP: the run skipped it)
   link PATH        each link the run made is still there (SKIP: the run skipped it)
   toolstack        TOOLSTACK in etc/default/xen is what it was when the run was planned

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from xenwizard.config import ConfigError, WizardConfig
+from xenwizard.edits import ebconfine
 from xenwizard.edits.dnsmasq import DROPIN_PATH
 from xenwizard.edits.nftconfine import RULES_PATH
 from xenwizard.engine.journal import STATE_DIR
@@ -327,6 +329,8 @@ def check_dhcp_confinement(ctx: Context) -> CheckResult:
     """The `dhcp-confine` step's table is loaded and drops DHCP on the plan's NIC."""
     name, table = "dhcp-confinement", f"table {TABLE_FAMILY} {TABLE_NAME}"
     step = ctx.run.step(CONFINE_STEP) if ctx.run else None
+    if step and step.get("path") == ebconfine.SCRIPT_PATH:
+        return check_ebtables_confinement(ctx, step)
     ruleset = str(step.get("path") or CONFINE_FILE) if step else CONFINE_FILE
     nic = ctx.run.nic(ctx.config.bridge) if ctx.run else None
     if nic is None:
@@ -368,6 +372,48 @@ def check_dhcp_confinement(ctx: Context) -> CheckResult:
     return passed(
         name,
         f"{table} is loaded and drops udp dport {ports} on {nic} (chains {', '.join(chains)})",
+    )
+
+
+def check_ebtables_confinement(ctx: Context, step: dict) -> CheckResult:
+    """ubuntu-precise: xenwizard's ebtables chains are loaded, jumped to, and drop DHCP on the
+    LAN's port as the script the run wrote names it."""
+    name, script = "dhcp-confinement", f"/{ebconfine.SCRIPT_PATH}"
+    found = re.search(r"-o (\S+) -p IPv4", str(step.get("after") or ""))
+    if found is None:
+        return failed(name, f"the applied {script} names no LAN port, so it cannot be checked")
+    port = found.group(1)
+    escaped = re.escape(port)
+    wanted = {  # chain: the rules it must list (`ebtables -L` prints them one a line)
+        "FORWARD": [r"-j XENWIZARD-FORWARD\b"],
+        "INPUT": [r"-j XENWIZARD-INPUT\b"],
+        "XENWIZARD-FORWARD": [
+            rf"-o {escaped} .*--ip-dport 67 -j DROP",
+            rf"-i {escaped} .*--ip-dport 68 -j DROP",
+        ],
+        "XENWIZARD-INPUT": [rf"-i {escaped} .*--ip-dport 67 -j DROP"],
+    }
+    missing: list[str] = []
+    for chain, rules in wanted.items():
+        done = ctx.live.run([ebconfine.EBTABLES, "-L", chain])
+        if done is None:
+            return failed(
+                name, f"`ebtables` is not installed, so its rules cannot be seen: {UNCONFINED}"
+            )
+        if done.returncode != 0:
+            return failed(name, f"ebtables chain {chain} is not loaded: {UNCONFINED}; run {script}")
+        missing += [
+            f"{chain} `{rule.replace(chr(92), '')}`"
+            for rule in rules
+            if not re.search(rule, done.stdout)
+        ]
+    if missing:
+        return failed(
+            name, f"ebtables lacks {'; '.join(missing)}: {UNCONFINED}; run {script} again"
+        )
+    return passed(
+        name,
+        f"ebtables chains XENWIZARD-FORWARD and XENWIZARD-INPUT drop udp dport 67 and 68 on {port}",
     )
 
 

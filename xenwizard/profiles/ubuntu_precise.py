@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from xenwizard import dom0mem
 from xenwizard.config import WizardConfig, check_bridge
-from xenwizard.edits import interfaces, rclocal, sxp, vifbridge
+from xenwizard.edits import (
+    EditError,
+    ebconfine,
+    ifupdown,
+    ifupdown_bridge,
+    interfaces,
+    rclocal,
+    sxp,
+    vifbridge,
+)
 from xenwizard.plan import EditFile, Step
 from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import SystemFacts
@@ -21,7 +31,7 @@ from xenwizard.profiles.base import (
 )
 from xenwizard.rootfs import RootFS
 
-PACKAGES = ("xen-hypervisor-4.1-amd64", "xen-tools", "dnsmasq", "ethtool")
+PACKAGES = ("xen-hypervisor-4.1-amd64", "xen-tools", "dnsmasq", "ethtool", "ebtables")
 XEN_PACKAGES = ("xen-hypervisor-4.1-amd64",)  # pulls xen-utils-4.1 / xen-utils-common
 SXP = "etc/xen/xend-config.sxp"
 VIF_BRIDGE = "etc/xen/scripts/vif-bridge"
@@ -122,6 +132,7 @@ class UbuntuPrecise(Profile):
             *dnsmasq_steps(
                 config, facts, fs, title=f"dnsmasq: DHCP on {config.bridge}", clear_conflicts=True
             ),
+            self.confine_step(config, facts, fs),
             edit_step(
                 "alias-interface",
                 f"alias interface {config.alias} for dnsmasq",
@@ -133,18 +144,61 @@ class UbuntuPrecise(Profile):
             ),
             edit_step(
                 "rc-local",
-                f"bring {config.alias} up late in boot",
+                f"bring {config.alias} up late in boot, and load the DHCP confinement",
                 fs,
                 RC_LOCAL,
-                partial(rclocal.add_ifup_line, alias=config.alias),
+                partial(rclocal.add_ifup_line, alias=config.alias, extra=ebconfine.RC_LOCAL_LINES),
                 mode=0o755,
                 executable=True,
             ),
             *self.checksum_steps(config, fs, xen),
         ]
 
+    def confine_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> EditFile:
+        """The ebtables script that keeps DHCP on the bridge between the host and its guests."""
+        nic, how = lan_nic(config, facts, fs)
+        step = edit_step(
+            "dhcp-confine",
+            f"ebtables: DHCP confined on {config.bridge} "
+            f"(the LAN's {ebconfine.lan_port(nic)} kept out)",
+            fs,
+            ebconfine.SCRIPT_PATH,
+            partial(ebconfine.set_script, bridge=config.bridge, nic=nic),
+            mode=0o755,
+            executable=True,
+        )
+        return replace(step, notes=(*step.notes, *ebconfine.notes(config.bridge, nic), how))
+
+
+def lan_nic(config: WizardConfig, facts: SystemFacts, fs: RootFS) -> tuple[str, str]:
+    """(NIC, how it was found) that xend's network-bridge takes over: --nic, else the default
+    route's (it is what network-bridge picks), else the one NIC etc/network/interfaces
+    configures; several or none is refused, since the rules must name the right port."""
+    if config.nic:
+        return config.nic, f"{config.nic}: chosen with --nic"
+    route = facts.default_route.interface if facts.default_route else None
+    if route and route != config.bridge:
+        return route, f"{route}: carries the default route, which network-bridge takes over"
+    try:
+        texts = ifupdown.load(fs)
+    except EditError as exc:
+        raise PlanError(f"{INTERFACES}: {exc}") from None
+    joined = "".join(t if t.endswith("\n") or not t else t + "\n" for t in texts.values())
+    names = list(
+        dict.fromkeys(
+            name
+            for name, method, _ in ifupdown_bridge.configured_interfaces(joined)
+            if name not in ("lo", config.bridge) and ":" not in name and method != "manual"
+        )
+    )
+    if len(names) == 1:
+        return names[0], f"{names[0]}: the one NIC with addresses in {INTERFACES}"
+    found = ", ".join(names) or "none"
+    raise PlanError(
+        f"{INTERFACES}: cannot tell which NIC xend's network-bridge takes over (configured: "
+        f"{found}); the DHCP confinement must name its port: choose it with --nic"
+    )
+
 
 def _with_note(step: EditFile, note: str) -> EditFile:
-    from dataclasses import replace
-
     return replace(step, notes=(*step.notes, note))
