@@ -12,6 +12,7 @@ import pty
 import select
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -241,3 +242,31 @@ def test_unknown_run_and_bad_answers_are_one_line_errors(tmp_path: Path) -> None
     assert not (root / RUNS_DIR).exists()
     empty = run_cli("history", "--root", str(root))
     assert (empty.returncode, empty.stdout) == (0, "no runs yet\n")
+
+
+@pytest.mark.parametrize("command", ["apply", "rollback"])
+def test_a_user_who_cannot_write_the_state_dir_is_told_it_needs_root(command: str) -> None:
+    """Before: "Permission denied (ROOT/var/lib/xenwizard)", which does not say what to do."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run xenwizard as another user")
+    with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
+        os.chmod(scratch, 0o755)  # the other user may read the root, not write its state
+        root = fresh_root(Path(scratch))
+        run_id = "RUN"
+        if command == "rollback":
+            assert apply(root).returncode == 0
+            run_id = only_run(root)
+        argv = ["apply", "--yes", "--skip-packages"] if command == "apply" else ["rollback", run_id]
+        before = manifest(root)
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+             "-m", "xenwizard", *argv, "--root", str(root)],
+            capture_output=True, text=True, cwd=REPO, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 1, done
+        denied = "var/lib/xenwizard" if command == "apply" else "var/lib/xenwizard/lock"
+        assert done.stderr.strip().splitlines() == [
+            f"xenwizard: error: {command} needs root: {root}/{denied} is not writable "
+            "by this user; run it as root (sudo)"
+        ], done.stderr
+        assert diff_manifests(before, manifest(root)) == []

@@ -402,6 +402,11 @@ class Engine:
             lock.acquire()
         except LockBusy as exc:
             raise EngineError(str(exc)) from None
+        except PermissionError as exc:  # its state directory: not the operator's to write
+            raise EngineError(
+                f"{command} needs root: {exc.filename or lock.path} is not writable by this user; "
+                "run it as root (sudo)"
+            ) from None
         try:
             yield
         finally:
