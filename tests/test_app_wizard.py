@@ -78,6 +78,26 @@ async def run(app, runner, keys, svg: list[str] | None = None):  # type: ignore[
 
 class TestWholeWizard:
     @sync
+    async def test_apply_is_refused_up_front_when_the_target_has_no_apt_get(
+        self, tmp_path: Path
+    ) -> None:
+        """The fixture root has no apt-get: Apply is disabled with the reason the CLI gives,
+        and `a` asks for no confirmation (before: the apply started and rolled back)."""
+
+        def real_packages(ctx) -> None:  # type: ignore[no-untyped-def]
+            ctx.simulate_packages = False
+
+        item = gallery.Scenario("no-apt", "no apt-get", setup=real_packages)
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (*gallery.TO_PREVIEW, "a"), runner)
+            text = screen_text(app)
+            preview = app.screen
+        assert "has no apt-get to install dnsmasq ebtables" in " ".join(text.split()), text
+        assert "Apply the plan?" not in text
+        assert type(preview).__name__ == "PreviewScreen"
+
+    @sync
     async def test_keyboard_walk_applies_typed_answers(self, tmp_path: Path) -> None:
         """Typed bridge and subnet end up in every file; the done page names run and answers."""
         app, runner = gallery.build_app(gallery.Scenario("walk", "walk"), tmp_path, PRECISE_ROOT)

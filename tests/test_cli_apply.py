@@ -270,3 +270,22 @@ def test_a_user_who_cannot_write_the_state_dir_is_told_it_needs_root(command: st
             "by this user; run it as root (sudo)"
         ], done.stderr
         assert diff_manifests(before, manifest(root)) == []
+
+
+def test_a_target_without_apt_get_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    """Before: the package step failed at once ("chroot: ... apt-get: No such file") and the
+    run was rolled back (exit 2); now apply says why up front, exit 1, no run journaled."""
+    root = fresh_root(tmp_path)  # the fixture has no apt-get (tests apply --skip-packages)
+    before = manifest(root)
+    done = run_cli("apply", "--root", str(root), "--yes")
+    assert done.returncode == 1, done
+    assert done.stderr.splitlines() == [
+        f"xenwizard: error: the target {root} has no apt-get to install dnsmasq ebtables; "
+        "install them another way and apply with --skip-packages"
+    ]
+    assert diff_manifests(before, manifest(root)) == []
+    (root / "usr/bin").mkdir(parents=True, exist_ok=True)
+    (root / "usr/bin/apt-get").write_text("#!/bin/sh\nexit 1\n")
+    (root / "usr/bin/apt-get").chmod(0o755)
+    failing = run_cli("apply", "--root", str(root), "--yes")
+    assert failing.returncode == 2, failing  # apt-get is there (and fails): the step runs

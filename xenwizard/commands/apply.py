@@ -8,7 +8,7 @@ import sys
 from xenwizard import bootguard
 from xenwizard.commands.common import plan_from_args
 from xenwizard.commands.runs import EXIT_ERROR, OUTCOME_CODES, EventPrinter, warn_unfinished
-from xenwizard.engine.executor import Engine, EngineError
+from xenwizard.engine.executor import Engine, EngineError, packages_refusal
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.errors import OperatorError
 from xenwizard.hangup import SafeWriter, shielded
@@ -33,6 +33,9 @@ def confirm(plan_rendering: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     warn_unfinished(RootFS(args.root))
     inputs, plan = plan_from_args(args)
+    refusal = packages_refusal(plan, inputs.fs, args.skip_packages)
+    if refusal:
+        raise OperatorError(refusal)
     if not args.yes and not confirm(plan_text(plan)):
         SafeWriter(sys.stderr).write_line("xenwizard: apply cancelled; nothing changed")
         return EXIT_ERROR

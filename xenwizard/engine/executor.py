@@ -43,7 +43,7 @@ from xenwizard.engine.journal import (
     state_dir,
 )
 from xenwizard.engine.lock import LockBusy, RunLock
-from xenwizard.engine.runner import Runner
+from xenwizard.engine.runner import BASE_ENV, Runner
 from xenwizard.engine.stepcontext import StepContext, StepError
 from xenwizard.plan import (
     BootOnce,
@@ -64,6 +64,22 @@ EventCallback = Callable[[Event], None]
 
 class EngineError(RuntimeError):
     """Refused before changing anything (stale plan, busy lock, unknown run); one line."""
+
+
+def packages_refusal(plan: Plan, root: RootFS, skip_packages: bool) -> str | None:
+    """Why the plan's package step cannot run on this target, or None: it has no apt-get
+    (a tree without Debian's packaging tools), so apply is refused before anything changes
+    rather than failing at its first step."""
+    step = next((s for s in plan.steps if isinstance(s, InstallPackages) and s.changed), None)
+    if step is None or skip_packages:
+        return None
+    if any(root.exists(f"{d}/apt-get") for d in BASE_ENV["PATH"].split(":")):
+        return None
+    where = "this system" if root.is_live else f"the target {root.root}"
+    return (
+        f"{where} has no apt-get to install {' '.join(step.packages)}; install them another way "
+        "and apply with --skip-packages"
+    )
 
 
 class Cancelled(Exception):

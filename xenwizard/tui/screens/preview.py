@@ -14,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from xenwizard.engine.executor import packages_refusal
 from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
 from xenwizard.render import step_detail, step_state
 from xenwizard.tui.screens.base import WizardPage
@@ -68,7 +69,7 @@ step rolls every change back.
             return "there is no plan (see the error above)"
         if not self.ctx.facts.is_root:
             return "xenwizard is not running as root; run it with sudo to apply"
-        return None
+        return packages_refusal(self.plan, self.ctx.fs, self.ctx.simulate_packages)
 
     def compose_body(self) -> Iterable[Widget]:
         if self.plan is None:
