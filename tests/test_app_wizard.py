@@ -78,6 +78,39 @@ async def run(app, runner, keys, svg: list[str] | None = None):  # type: ignore[
 
 class TestWholeWizard:
     @sync
+    async def test_skip_packages_applies_the_files_and_says_the_package_step_was_skipped(
+        self, tmp_path: Path
+    ) -> None:
+        """`xenwizard --skip-packages`: the preview says the package step is skipped, apply is
+        not refused for the missing apt-get, and the apply page marks the step skipped."""
+
+        def skip(ctx) -> None:  # type: ignore[no-untyped-def]
+            ctx.simulate_packages = False
+            ctx.skip_packages = True
+
+        item = gallery.Scenario("skip", "skip packages", setup=skip)
+        app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (*gallery.TO_PREVIEW, "down"), runner)
+            preview = " ".join(screen_text(app).split())
+            await gallery.drive(pilot, ("a", "y", "@apply"), runner)
+            applied = screen_text(app)
+        assert "SKIPPED (--skip-packages): nothing will be" in preview, preview
+        assert "APPLIED" in applied and "[-] skipped" in applied, applied
+        assert "iface br0:0 inet static" in (tmp_path / "root/etc/network/interfaces").read_text()
+
+    def test_the_wizard_takes_skip_packages(self, tmp_path: Path) -> None:
+        from xenwizard.cli import build_parser
+        from xenwizard.commands.wizard import context_from_args
+
+        root = tmp_path / "root"
+        root.mkdir()
+        args = build_parser().parse_args(["--root", str(root), "--skip-packages"])
+        assert context_from_args(args).skip_packages
+        plain = build_parser().parse_args(["--root", str(root)])
+        assert not context_from_args(plain).skip_packages
+
+    @sync
     async def test_apply_is_refused_up_front_when_the_target_has_no_apt_get(
         self, tmp_path: Path
     ) -> None:

@@ -81,12 +81,16 @@ def _configure_plan(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _configure_apply(parser: argparse.ArgumentParser) -> None:
-    add_answer_options(parser)
-    parser.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+def add_skip_packages(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-packages", action="store_true", help="do not install packages (files only)"
     )
+
+
+def _configure_apply(parser: argparse.ArgumentParser) -> None:
+    add_answer_options(parser)
+    parser.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+    add_skip_packages(parser)
 
 
 def _configure_rollback(parser: argparse.ArgumentParser) -> None:
@@ -252,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the whole wizard on a throwaway copy of a sample system (safe to try)",
     )
+    add_skip_packages(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
         command.configure(

@@ -62,6 +62,7 @@ def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         profile_name=profile,  # type: ignore[arg-type]
         unfinished=unfinished(fs),
         live_probe=partial(complete_facts, fs=fs) if fs.is_live else None,
+        skip_packages=args.skip_packages,
     )
 
 

@@ -201,7 +201,7 @@ still finishes or rolls back.
         ctx, app = self.ctx, self.app
         try:
             engine = Engine(
-                self.plan, ctx.fs, ctx.runner, self.pump.push, skip_packages=ctx.simulate_packages
+                self.plan, ctx.fs, ctx.runner, self.pump.push, skip_packages=ctx.packages_skipped
             )
             result = engine.rollback(self.rollback_run) if self.rollback_run else engine.apply()
             app.apply_outcome = result.outcome  # type: ignore[attr-defined]

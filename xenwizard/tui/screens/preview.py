@@ -69,7 +69,7 @@ step rolls every change back.
             return "there is no plan (see the error above)"
         if not self.ctx.facts.is_root:
             return "xenwizard is not running as root; run it with sudo to apply"
-        return packages_refusal(self.plan, self.ctx.fs, self.ctx.simulate_packages)
+        return packages_refusal(self.plan, self.ctx.fs, self.ctx.packages_skipped)
 
     def compose_body(self) -> Iterable[Widget]:
         if self.plan is None:
@@ -140,6 +140,11 @@ step rolls every change back.
         ]
         if isinstance(step, InstallPackages) and step.packages and self.ctx.simulate_packages:
             lines.append("SIMULATED in this demo: nothing will be installed")
+        elif isinstance(step, InstallPackages) and step.packages and self.ctx.skip_packages:
+            lines.append(
+                "SKIPPED (--skip-packages): nothing will be installed, and the steps that need "
+                "these packages' files are skipped too"
+            )
         lines += [f"- {note}" for note in step.notes]
         head.update("\n".join(lines))
         if isinstance(step, EditFile) and step.changed and not step.deferred:

@@ -47,6 +47,13 @@ class WizardContext:
     config: WizardConfig = field(default_factory=WizardConfig)
     profile_name: str | None = None  # --profile / answers file; None: detect
     simulate_packages: bool = False  # demo: the package step is skipped and labelled simulated
+    skip_packages: bool = False  # --skip-packages: the package step is skipped, as apply's flag
+
+    @property
+    def packages_skipped(self) -> bool:
+        """The engine skips the package step (and the steps needing its files)."""
+        return self.simulate_packages or self.skip_packages
+
     root_label: str | None = None  # how screens name the root (demo: "sample system")
     unfinished: tuple[str, ...] = ()  # ids of earlier runs killed mid-apply
     plan_default_path: str = "./xenwizard-plan.diff"
