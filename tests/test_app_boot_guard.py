@@ -107,6 +107,9 @@ async def test_done_page_says_reboot_and_confirm_within_the_deadline(tmp_path: P
     app, runner = gallery.build_app(item, tmp_path)
     app.ctx.runner = FakeRunner(tmp_path / "root")  # packages really "installed": the guard is
     app.ctx.simulate_packages = False
+    apt_get = tmp_path / "root/usr/bin/apt-get"  # what FakeRunner plays, as a real target has it
+    apt_get.parent.mkdir(parents=True, exist_ok=True)
+    apt_get.touch(mode=0o755)
     with gallery.pinned():
         async with app.run_test(size=gallery.SIZE) as pilot:
             keys = (*gallery.XL_TO_PREVIEW, "a", "y", "@apply", "enter")

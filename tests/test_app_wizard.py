@@ -99,6 +99,18 @@ class TestWholeWizard:
         assert "APPLIED" in applied and "[-] skipped" in applied, applied
         assert "iface br0:0 inet static" in (tmp_path / "root/etc/network/interfaces").read_text()
 
+    def test_suggested_commands_carry_a_quoted_root(self, tmp_path: Path) -> None:
+        from xenwizard.cli import build_parser
+        from xenwizard.commands.wizard import context_from_args
+
+        root = tmp_path / "a root"
+        root.mkdir()
+        ctx = context_from_args(build_parser().parse_args(["--root", str(root)]))
+        assert ctx.command("rollback", "RUN") == f"xenwizard rollback --root '{root}' RUN"
+        assert ctx.command("confirm", "--anyway") == f"xenwizard confirm --root '{root}' --anyway"
+        live = context_from_args(build_parser().parse_args(["--root", "/"]))
+        assert live.command("verify") == "xenwizard verify"
+
     def test_the_wizard_takes_skip_packages(self, tmp_path: Path) -> None:
         from xenwizard.cli import build_parser
         from xenwizard.commands.wizard import context_from_args
@@ -145,6 +157,7 @@ class TestWholeWizard:
         assert "APPLIED" in applying and "[*] done" in applying
         assert "ip addr show xenbr1" in done
         assert f"xenwizard rollback --root / {gallery.RUN_ID}" in done
+        assert "xenwizard verify --root /" in done  # every suggested command names the root
         assert f"/var/lib/xenwizard/runs/{gallery.RUN_ID}/answers.toml" in done
         assert app.return_value == 0 and app.crashed is None
         interfaces = (root / "etc/network/interfaces").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from xenwizard import bootguard
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             raise OperatorError(str(exc)) from None
     guard = bootguard.pending(inputs.fs) if result.outcome == "applied" else None
     if guard is not None and guard.run_id == result.run_id:
-        root = "" if inputs.fs.is_live else f" --root {args.root}"
+        root = "" if inputs.fs.is_live else f" --root {shlex.quote(str(args.root))}"
         for line in bootguard.reboot_advice(guard.minutes, root):
             SafeWriter().write_line(line)
     return OUTCOME_CODES[result.outcome]

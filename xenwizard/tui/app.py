@@ -434,4 +434,7 @@ class XenWizardApp(App[int]):
             self.exit(EXIT_ERROR, message=f"xenwizard: error: {message} (details: {path})")
             return
         self._showing_error = True
-        self.call_later(self.push_screen, ErrorScreen(message, path, self.ctx.demo))
+        self.call_later(
+            self.push_screen,
+            ErrorScreen(message, path, self.ctx.demo, self.ctx.root_option),
+        )

@@ -369,7 +369,7 @@ still finishes or rolls back.
         else:
             self.end(
                 f"ROLLBACK FAILED: {message}. See {log}; retry with "
-                f"`xenwizard rollback {event.run_id}`.",
+                f"`{self.ctx.command('rollback', event.run_id)}`.",
                 True,
             )
 
@@ -394,7 +394,9 @@ still finishes or rolls back.
             return
         ok = self.finished is not None and self.finished.outcome in ("applied", "nothing-to-do")
         if ok and not self.rollback_run:
-            self.refuse_quiet("Applied: press Enter to continue (undo: xenwizard rollback).")
+            self.refuse_quiet(
+                f"Applied: press Enter to continue (undo: {self.ctx.command('rollback')})."
+            )
             return
         self.dismiss(None)
 

@@ -41,7 +41,6 @@ another host: `xenwizard apply --answers FILE`.
     def compose_body(self) -> Iterable[Widget]:
         ctx, result = self.ctx, self.outcome.result
         bridge = ctx.config.bridge
-        root_opt = "" if ctx.fs.is_live else f" --root {ctx.root_text}"
         lines = [
             f"{'APPLIED' if result.outcome == 'applied' else 'NOTHING TO DO'}: "
             f"{result.message} (run {result.run_id})",
@@ -52,17 +51,17 @@ another host: `xenwizard apply --answers FILE`.
         lines += [f"  ~ {title} (simulated: nothing installed)" for title in self.outcome.simulated]
         guard = ctx.boot_guard(result.run_id)
         if guard is not None:
-            lines += ["", "Next:", *(f"  {line}" for line in reboot_advice(guard, root_opt))]
+            lines += ["", "Next:", *(f"  {line}" for line in reboot_advice(guard, ctx.root_option))]
             lines.append(f"  Then check the bridge: ip addr show {bridge}")
         else:
             lines += [
                 "",
                 "Next:",
                 "  1. Reboot into Xen (pick the Xen entry in the boot menu if needed).",
-                f"  2. Check the bridge: ip addr show {bridge}   and   xenwizard verify",
+                f"  2. Check the bridge: ip addr show {bridge}   and   {ctx.command('verify')}",
             ]
         lines += [
-            f"Undo this run:  xenwizard rollback{root_opt} {result.run_id}",
+            f"Undo this run:  {ctx.command('rollback', result.run_id)}",
             "Answers for the next host (xenwizard apply --answers FILE):",
             f"  {ctx.answers_path(result.run_id)}",
             f"Log: {ctx.show_path(result.log_path) if result.log_path else ctx.log_path}",
@@ -80,7 +79,8 @@ another host: `xenwizard apply --answers FILE`.
 
     def action_back(self) -> None:
         self.app.notify(
-            f"The run is finished; undo it with `xenwizard rollback {self.outcome.result.run_id}`.",
+            "The run is finished; undo it with "
+            f"`{self.ctx.command('rollback', self.outcome.result.run_id)}`.",
             timeout=4,
         )
 

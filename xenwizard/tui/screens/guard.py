@@ -140,7 +140,7 @@ previous entry. Continue (Enter) leaves the guard waiting.
         if failed:
             self.refuse(
                 f"Confirm refused: verify failed ({', '.join(failed)}); fix it, or run "
-                "`xenwizard confirm --anyway`"
+                f"`{self.ctx.command('confirm', '--anyway')}`"
             )
             return
         done = self.ctx.confirm_guard()

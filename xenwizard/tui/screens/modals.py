@@ -138,11 +138,12 @@ class ErrorScreen(Screen[None]):
         Binding("f1", "help", "Help"),
     ]
 
-    def __init__(self, message: str, log_path: str, demo: bool = False):
+    def __init__(self, message: str, log_path: str, demo: bool = False, root_option: str = ""):
         super().__init__()
         self.message = message
         self.log_path = log_path
         self.demo = demo
+        self.root_option = root_option  # ` --root DIR` in the commands it suggests
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Error", self.demo)
@@ -154,8 +155,8 @@ class ErrorScreen(Screen[None]):
             yield Static(f"Details (traceback) were written to:\n  {self.log_path}", markup=False)
             yield Static(
                 "\nIf an apply was running, its own record is in var/log/xenwizard.log under\n"
-                "the root; `xenwizard history` lists runs and `xenwizard rollback RUN_ID`\n"
-                "undoes one.",
+                f"the root; `xenwizard history{self.root_option}` lists runs and\n"
+                f"`xenwizard rollback{self.root_option} RUN_ID` undoes one.",
                 markup=False,
             )
         with Horizontal(classes="buttons"):

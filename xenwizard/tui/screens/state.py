@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -168,6 +169,16 @@ class WizardContext:
             if prefix:
                 text = text.replace(prefix + "/", label.rstrip("/") + "/").replace(prefix, label)
         return text
+
+    @property
+    def root_option(self) -> str:
+        """` --root DIR` (quoted for the shell) when the root is not this machine's `/`."""
+        return "" if self.fs.is_live else f" --root {shlex.quote(self.root_text)}"
+
+    def command(self, subcommand: str, *rest: str) -> str:
+        """`xenwizard SUBCOMMAND ...` as the operator must type it for this root."""
+        tail = "".join(f" {word}" for word in rest)
+        return f"xenwizard {subcommand}{self.root_option}{tail}"
 
     @property
     def root_text(self) -> str:
