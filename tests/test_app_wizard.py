@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,9 @@ BRIDGE_KEYS = ("enter", "end", "backspace", "backspace", "backspace", *"xenbr1",
 # Bridge, subnet, DHCP and dom0 memory as they come, the toolstack ticked, the preview applied.
 WALK = (*BRIDGE_KEYS, "ctrl+u", *"172.16.5.1/24", "enter", "enter", "enter")
 WALK = (*WALK, "space", "enter", "a", "y")
+
+
+IF = ipaddress.IPv4Interface
 
 
 def sync(test):  # type: ignore[no-untyped-def]
@@ -384,6 +388,52 @@ class TestDemo:
 
 
 class TestAnswersThroughTheCore:
+    @staticmethod
+    def lan_on_the_default_subnet() -> dict[str, object]:
+        from xenwizard.probe import DefaultRoute, InterfaceInfo
+
+        lan = (
+            InterfaceInfo("eno1", (IF("10.0.0.5/24"),), "52:54:00:8a:1c:02", is_physical=True),
+            InterfaceInfo("lo", (IF("127.0.0.1/8"),)),
+        )
+        return {"interfaces": lan, "default_route": DefaultRoute("10.0.0.254", "eno1")}
+
+    @sync
+    async def test_the_wizard_starts_on_a_free_subnet_like_the_cli(self, tmp_path: Path) -> None:
+        """The LAN is 10.0.0.0/24 here: the Subnet page starts on 10.0.1.1/24 with the CLI's
+        note (before, the taken 10.0.0.1/24 was prefilled, and the flow crashed on it)."""
+        facts = self.lan_on_the_default_subnet()
+        item = gallery.Scenario("free", "free subnet", facts=facts, root="debian-12")
+        app, runner = gallery.build_app(item, tmp_path)
+        with gallery.pinned():
+            async with app.run_test(size=gallery.SIZE) as pilot:
+                await gallery.drive(pilot, ("enter", "enter"), runner)
+                text = " ".join(screen_text(app).split())
+        assert "10.0.1.1/24" in text and "REFUSED" not in text, text
+        assert "note: guest subnet 10.0.1.0/24: the default 10.0.0.0/24 is taken" in text, text
+        assert app.ctx.config.dhcp_start == "10.0.1.10"
+
+    @sync
+    async def test_a_clashing_answer_is_refused_on_its_page_not_a_crash(
+        self, tmp_path: Path
+    ) -> None:
+        """An answered address that clashes is kept (never moved) and the Subnet page refuses
+        it. Before, the Bridge page's Next judged the whole config against the target, and the
+        address clash ended the wizard on the error page, losing every answer."""
+
+        def answered(ctx) -> None:  # type: ignore[no-untyped-def]
+            ctx.answered = frozenset({"address"})
+
+        facts = self.lan_on_the_default_subnet()
+        item = gallery.Scenario("kept", "", facts=facts, root="debian-12", setup=answered)
+        app, runner = gallery.build_app(item, tmp_path)
+        with gallery.pinned():
+            async with app.run_test(size=gallery.SIZE) as pilot:
+                await gallery.drive(pilot, ("enter", "enter"), runner)
+                text = " ".join(screen_text(app).split())
+        assert "10.0.0.1/24" in text and "REFUSED" in text and "note:" not in text, text
+        assert app.crashed is None
+
     @sync
     async def test_overlap_refused_then_allowed_by_the_switch(self, tmp_path: Path) -> None:
         """A subnet overlapping eth0's LAN is refused as typed (failed before: a warning and

@@ -49,6 +49,11 @@ def config_from_args(
     return build_config(answers, target=target), profile
 
 
+def answered_keys(args: argparse.Namespace) -> frozenset[str]:
+    """The answer keys the operator gave, by flag or answers file."""
+    return frozenset(split_profile(answers_from_args(args))[0])
+
+
 def target_for(facts: SystemFacts, fs: RootFS, profile: str | None) -> Target:
     """The target's used addresses and the chosen profile's rules (NIC, bridge length)."""
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from xenwizard.commands.common import config_from_args
+from xenwizard.commands.common import answered_keys, config_from_args
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.paths import RUNS_DIR
 from xenwizard.probe import SystemFacts, probe, with_live_facts, with_packages
@@ -62,7 +62,8 @@ def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         profile_name=profile,  # type: ignore[arg-type]
         unfinished=unfinished(fs),
         live_probe=partial(complete_facts, fs=fs) if fs.is_live else None,
-        skip_packages=args.skip_packages,
+        skip_packages=getattr(args, "skip_packages", False),
+        answered=answered_keys(args),
     )
 
 

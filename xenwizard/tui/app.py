@@ -21,6 +21,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
+from xenwizard.config import ConfigError
 from xenwizard.hangup import silence_terminal
 from xenwizard.privatefile import append_private, write_private
 from xenwizard.profiles import PlanError
@@ -108,6 +109,7 @@ class XenWizardApp(App[int]):
     def on_mount(self) -> None:
         if os.environ.get("TERM") == "linux":
             self.theme = "ansi-dark"  # the console's own 16 colours
+        self.ctx.use_free_subnet()  # a root read whole already; the live one once detected
         self.flow()
 
     # --- typed-ahead keys ------------------------------------------------------------------
@@ -228,7 +230,12 @@ class XenWizardApp(App[int]):
                     page -= 1
                     continue
                 if hasattr(answer, "apply"):
-                    ctx.config = answer.apply(ctx.config, ctx.target)
+                    try:
+                        ctx.config = answer.apply(ctx.config, ctx.target)
+                    except ConfigError:
+                        # Another page's prefilled answer clashes with the target (this page
+                        # judged its own fields already): that page refuses it when it comes.
+                        ctx.config = answer.apply(ctx.config)
                 page += 1
             else:
                 # The last pages (the engine, rich.syntax) load when first needed: start-up.

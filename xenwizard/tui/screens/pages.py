@@ -424,6 +424,8 @@ anyway; the preview then says so.
             placeholder="10.0.0.1/24",
         )
         yield self.row
+        if self.ctx.subnet_note:
+            yield Static(f"note: {self.ctx.subnet_note}", id="subnet-note", markup=False)
         yield Static("", id="subnet-facts", markup=False)
         yield Static("", id="overlap", markup=False, classes="warning")
         self.allow = TickBox(

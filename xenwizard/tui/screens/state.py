@@ -49,6 +49,8 @@ class WizardContext:
     profile_name: str | None = None  # --profile / answers file; None: detect
     simulate_packages: bool = False  # demo: the package step is skipped and labelled simulated
     skip_packages: bool = False  # --skip-packages: the package step is skipped, as apply's flag
+    answered: frozenset[str] = frozenset()  # answer keys the operator gave (flags, answers file)
+    subnet_note: str | None = None  # why the start subnet is not the default, when it is not
 
     @property
     def packages_skipped(self) -> bool:
@@ -148,6 +150,20 @@ class WizardContext:
         """The live probe's result: from now on every page sees the complete facts."""
         self.facts = facts
         self.live_probe = None
+        self.use_free_subnet()
+
+    def use_free_subnet(self) -> None:
+        """Start on a free guest subnet, as the CLI does: when the operator named no address
+        or range and the default 10.0.0.0/24 is used on the target, the first free private /24
+        (with why, for the Subnet page)."""
+        from xenwizard.config import build_config, free_default_address
+
+        if self.detecting or {"address", "dhcp-range"} & self.answered:
+            return
+        address, why = free_default_address(self.target)
+        if why and address != self.config.address:
+            self.config = build_config({"address": address}, self.config)
+            self.subnet_note = why
 
     # --- paths as the operator sees them -------------------------------------------------
 
