@@ -145,7 +145,7 @@ step rolls every change back.
                 "SKIPPED (--skip-packages): nothing will be installed, and the steps that need "
                 "these packages' files are skipped too"
             )
-        lines += [f"- {note}" for note in step.notes]
+        lines += [f"* {note}" for note in step.notes]  # not "- ": it would read as a removed line
         head.update("\n".join(lines))
         if isinstance(step, EditFile) and step.changed and not step.deferred:
             diff.update(
