@@ -97,9 +97,9 @@ class Swapper:
             self.proc.wait()
 
 
-def test_a_directory_swapped_for_a_symlink_out_of_the_root_is_never_written_through(
-    tmp_path: Path,
-) -> None:
+def hostile_root(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(root, a directory outside it, ROOT/etc/evil: a link to that directory, ready to be
+    swapped with a directory xenwizard uses); skips where libc has no renameat2."""
     if not hasattr(_libc, "renameat2"):
         pytest.skip("no renameat2 in this libc")
     root = fresh_root(tmp_path)
@@ -107,6 +107,13 @@ def test_a_directory_swapped_for_a_symlink_out_of_the_root_is_never_written_thro
     outside.mkdir()
     evil = root / "etc/evil"
     evil.symlink_to(outside)
+    return root, outside, evil
+
+
+def test_a_directory_swapped_for_a_symlink_out_of_the_root_is_never_written_through(
+    tmp_path: Path,
+) -> None:
+    root, outside, evil = hostile_root(tmp_path)
     original = manifest(root)
     full = precise_plan(root)
     step = next(s for s in full.steps if isinstance(s, EditFile) and "dnsmasq.d" in s.path)

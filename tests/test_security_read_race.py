@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
-from tests.enginekit import fresh_root, precise_plan
-from tests.test_security_race import Swapper, _libc
+from tests.enginekit import precise_plan
+from tests.test_security_race import Swapper, hostile_root
 from xenwizard.profiles.base import PlanError
 from xenwizard.rootfs import RootError
 
@@ -28,15 +26,9 @@ def plan_text(root: Path) -> str:
 def test_a_directory_swapped_for_a_symlink_out_of_the_root_is_never_read_through(
     tmp_path: Path,
 ) -> None:
-    if not hasattr(_libc, "renameat2"):
-        pytest.skip("no renameat2 in this libc")
-    root = fresh_root(tmp_path)
-    outside = tmp_path / "outside"
-    outside.mkdir()
+    root, outside, evil = hostile_root(tmp_path)
     original = (root / "etc/network/interfaces").read_text()
     (outside / "interfaces").write_text(original + f"# {SECRET}\n")
-    evil = root / "etc/evil"
-    evil.symlink_to(outside)
     outcomes: dict[str, int] = {}
     swapper = Swapper(root / "etc/network", evil)
     try:

@@ -12,9 +12,8 @@ to p + its name (peth0) and makes that the bridge's port, so the rules name that
 
 from __future__ import annotations
 
-from xenwizard.config import MAX_IFNAME_LEN, check_bridge, check_nic
-from xenwizard.edits import EditError, EditResult
-from xenwizard.edits.nftconfine import COMMENTS, refuse_foreign
+from xenwizard.edits import EditResult
+from xenwizard.edits.nftconfine import COMMENTS, check_rule_names, refuse_foreign
 
 SCRIPT_PATH = "etc/xenwizard/dhcp-confine.sh"
 RC_LOCAL_LINES = (
@@ -54,13 +53,7 @@ def lan_port(nic: str) -> str:
 def render_script(bridge: str, nic: str) -> str:
     """The whole script for bridge `bridge` whose LAN NIC (before xend renames it) is `nic`."""
     port = lan_port(nic)
-    for what, value, problem in (
-        ("bridge name", bridge, check_bridge(bridge, MAX_IFNAME_LEN)),
-        ("NIC name", nic, check_nic(nic)),
-        ("bridge port", port, check_nic(port)),
-    ):
-        if problem:
-            raise EditError(f"{what} {value!r} {problem}; refusing to write it into the rules")
+    check_rule_names(bridge, ("NIC name", nic), ("bridge port", port))
     return _SCRIPT.format(
         marker=MARKER,
         bridge=bridge,

@@ -82,14 +82,20 @@ WantedBy=sysinit.target
 """
 
 
-def render_rules(bridge: str, nic: str) -> str:
-    """The whole ruleset for the bridge `bridge` whose LAN port is the kernel interface `nic`."""
-    for what, value, problem in (
-        ("bridge name", bridge, check_bridge(bridge, MAX_IFNAME_LEN)),  # no alias here
-        ("NIC name", nic, check_nic(nic)),
-    ):
+def check_rule_names(bridge: str, *interfaces: tuple[str, str]) -> None:
+    """Names go into firewall rules only once they pass the operator's checks (a name read
+    from the root included): EditError naming the first one that does not. `interfaces`:
+    (what it is, name) of the NIC-like names besides the bridge."""
+    checks = [("bridge name", bridge, check_bridge(bridge, MAX_IFNAME_LEN))]  # no alias here
+    checks += [(what, name, check_nic(name)) for what, name in interfaces]
+    for what, value, problem in checks:
         if problem:
             raise EditError(f"{what} {value!r} {problem}; refusing to write it into the rules")
+
+
+def render_rules(bridge: str, nic: str) -> str:
+    """The whole ruleset for the bridge `bridge` whose LAN port is the kernel interface `nic`."""
+    check_rule_names(bridge, ("NIC name", nic))
     return _RULES.format(
         marker=RULES_MARKER,
         bridge=bridge,
