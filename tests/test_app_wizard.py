@@ -144,6 +144,8 @@ class TestWholeWizard:
             preview = app.screen
         assert "has no apt-get to install dnsmasq ebtables" in " ".join(text.split()), text
         assert "Apply the plan?" not in text
+        footer = text.rstrip().splitlines()[-1]
+        assert "Save plan" in footer and "Apply" not in footer, footer  # no key that is refused
         assert type(preview).__name__ == "PreviewScreen"
 
     @sync

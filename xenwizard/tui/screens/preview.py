@@ -180,6 +180,15 @@ step rolls every change back.
         lines += [f"WARNING: {warning}" for warning in plan.warnings]
         return "\n".join(line for line in lines if line)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only the keys that work here: no Apply (a) while apply is
+        refused (the status line says why), no Save plan without a plan."""
+        if action == "next":
+            return self.apply_blocked is None
+        if action == "save":
+            return self.plan is not None
+        return True
+
     def action_save(self) -> None:
         if self.plan is None:
             return
