@@ -390,6 +390,38 @@ class TestDemo:
 
 
 class TestAnswersThroughTheCore:
+    @sync
+    async def test_the_welcome_page_says_when_no_nic_can_be_bridged(self, tmp_path: Path) -> None:
+        """Only a Wi-Fi NIC is configured: the welcome page says so before the first question
+        (before, nothing was said until the Bridge page refused Next)."""
+
+        def wifi_only(ctx) -> None:  # type: ignore[no-untyped-def]
+            interfaces = ctx.fs.path("etc/network/interfaces")
+            interfaces.write_text(interfaces.read_text().replace("eno1", "wlan0"))
+
+        from xenwizard.probe import DefaultRoute
+
+        facts = {
+            "interfaces": gallery.lan_interfaces("wlan0", "52:54:00:8a:1c:03"),
+            "default_route": DefaultRoute("192.168.1.1", "wlan0"),
+        }
+        item = gallery.Scenario("wifi", "", facts=facts, root="debian-12", setup=wifi_only)
+        app, runner = gallery.build_app(item, tmp_path)
+        with gallery.pinned():
+            async with app.run_test(size=gallery.SIZE) as pilot:
+                await gallery.drive(pilot, (), runner)
+                text = " ".join(screen_text(app).split())
+        assert (
+            "WARNING: no NIC of this system can be bridged: wlan0 is a wireless interface" in text
+        ), text
+        plain, runner = gallery.build_app(
+            gallery.Scenario("eno1", "", root="debian-12"), tmp_path / "b"
+        )
+        with gallery.pinned():
+            async with plain.run_test(size=gallery.SIZE) as pilot:
+                await gallery.drive(pilot, (), runner)
+                assert "can be bridged" not in screen_text(plain)
+
     @staticmethod
     def lan_on_the_default_subnet() -> dict[str, object]:
         from xenwizard.probe import DefaultRoute, InterfaceInfo

@@ -160,6 +160,10 @@ An earlier run that was killed half-way is offered for rollback (r).
             warning = Static(ssh, markup=False, classes="warning", id="ssh-warning")
             warning.display = bool(ssh)
             yield warning
+            no_nic = self.no_nic_text()
+            nic_warning = Static(no_nic, markup=False, classes="warning", id="no-nic")
+            nic_warning.display = bool(no_nic)
+            yield nic_warning
             if ctx.unfinished:
                 run_id = ctx.unfinished[-1]
                 yield Static(
@@ -218,6 +222,13 @@ An earlier run that was killed half-way is offered for rollback (r).
         ]
         return _table(rows)
 
+    def no_nic_text(self) -> str:
+        """When no NIC can be bridged, before the first question (needs the live facts)."""
+        if self.ctx.detecting:
+            return ""
+        why = self.ctx.no_bridgeable_nic()
+        return f"WARNING: {why}" if why else ""
+
     def ssh_text(self) -> str:
         """The SSH warning (it needs the live facts: which NIC carries the session)."""
         if self.ctx.detecting:
@@ -232,6 +243,10 @@ An earlier run that was killed half-way is offered for rollback (r).
         warning = self.query_one("#ssh-warning", Static)
         warning.update(ssh)
         warning.display = bool(ssh)
+        no_nic = self.no_nic_text()
+        nic_warning = self.query_one("#no-nic", Static)
+        nic_warning.update(no_nic)
+        nic_warning.display = bool(no_nic)
         if self.start_waiting:
             self.start_waiting = False
             self.status("")

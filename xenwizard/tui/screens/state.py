@@ -257,6 +257,24 @@ class WizardContext:
         except (PlanError, OSError):
             return None
 
+    def no_bridgeable_nic(self) -> str | None:
+        """Why no NIC of the target can be bridged at all (None when one can, or the profile
+        takes no NIC): none is configured, or every one found is refused (lo, Wi-Fi, a bridge,
+        not configured). Said on the welcome page, before the first question."""
+        choice = self.nic_choice(detected=True)
+        checker = getattr(self.profile, "nic_problem", None)
+        if choice is None or checker is None:
+            return None
+        name = getattr(choice, "name", None)
+        found = [n for n in (name, *(getattr(choice, "candidates", ()) or ())) if n]
+        problems = {n: checker(n, self.facts, self.fs) for n in dict.fromkeys(found)}
+        if any(problem is None for problem in problems.values()):
+            return None  # the detected NIC, or one to choose on the bridge page
+        if name is not None:
+            return f"no NIC of this system can be bridged: {name} {problems[name]}"
+        error = getattr(choice, "error", None) or "no configured NIC found"
+        return f"no NIC of this system can be bridged: {error}"
+
     def ssh_warning(self) -> str | None:
         """The profile's plain words when SSH runs through the NIC the bridge takes over."""
         warn = getattr(self.profile, "ssh_warning", None)
