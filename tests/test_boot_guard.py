@@ -465,6 +465,9 @@ def test_apply_ends_with_reboot_and_confirm(
     from xenwizard.cli import main
 
     monkeypatch.setattr("xenwizard.commands.apply.CommandRunner", lambda r: FakeRunner(root))
+    apt_get = root / "usr/bin/apt-get"  # what FakeRunner plays, as a real target has it
+    apt_get.parent.mkdir(parents=True, exist_ok=True)
+    apt_get.touch(mode=0o755)
     assert main(["apply", "--root", str(root), "--yes", "--confirm-within", "15"]) == 0
     last = capsys.readouterr().out.splitlines()[-2:]
     assert last == [
