@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import itertools
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -545,3 +546,35 @@ class TestPrefill:
         assert ctx.profile is not None and ctx.profile.name == "ubuntu-precise"
         assert not ctx.facts.live  # a fixture root is never probed live
         assert replace(ctx.config, bridge="br0").address == "10.9.0.1/24"
+
+
+HELP_TEXT_WIDTH = 70  # the help dialog (76 wide) less its border, padding and scrollbar
+
+
+def every_help() -> list[tuple[str, str]]:
+    import inspect
+
+    from xenwizard.tui.screens import apply, done, guard, pages, preview
+
+    return [
+        (name, cls.HELP)
+        for module in (pages, preview, guard, apply, done)
+        for name, cls in inspect.getmembers(module, inspect.isclass)
+        if cls.__module__ == module.__name__ and isinstance(getattr(cls, "HELP", None), str)
+    ]
+
+
+@pytest.mark.parametrize(("page", "text"), every_help(), ids=[n for n, _ in every_help()])
+def test_help_is_wrapped_once_by_the_dialog(page: str, text: str) -> None:
+    """F1 help at 80x24: the source's line breaks inside a sentence are gone (before, each
+    source line wrapped again in the narrower box, leaving orphan words), and the lines that
+    keep their breaks (tables) fit the box."""
+    from xenwizard.tui.screens.modals import reflow
+
+    lines = reflow(text.strip()).splitlines()
+    for line in lines:
+        if line[:1].isspace():
+            assert len(line) <= HELP_TEXT_WIDTH, (page, line)
+    for before, line in itertools.pairwise(lines):
+        if before and line and not before[0].isspace() and not line[0].isspace():
+            assert before.rstrip().endswith((".", ":", "!", "?")), (page, before, line)

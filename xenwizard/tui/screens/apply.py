@@ -128,8 +128,9 @@ class ApplyScreen(WizardPage[ApplyOutcome]):
     HELP = """
 The plan is being applied by a background worker; the screen stays responsive.
 Each step shows its state as a symbol and a word:
-  [ ] pending   [>] running   [*] done   [=] no change   [~] simulated (demo)
+  [ ] pending   [>] running   [*] done   [=] no change
   [!] FAILED    [<] rolling back / rolled back   [-] not run / skipped
+  [~] simulated (demo)
 The log shows every line the commands print; it is also written to
 var/log/xenwizard.log under the root.
 

@@ -58,7 +58,8 @@ another host: `xenwizard apply --answers FILE`.
                 "",
                 "Next:",
                 "  1. Reboot into Xen (pick the Xen entry in the boot menu if needed).",
-                f"  2. Check the bridge: ip addr show {bridge}   and   {ctx.command('verify')}",
+                f"  2. Check the bridge: ip addr show {bridge}",
+                f"     and the whole setup: {ctx.command('verify')}",
             ]
         lines += [
             f"Undo this run:  {ctx.command('rollback', result.run_id)}",

@@ -11,6 +11,21 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from xenwizard.tui.screens.base import TitleBar
 
 
+def reflow(text: str) -> str:
+    """Help text as paragraphs for the dialog to wrap once: the source's line breaks inside a
+    sentence go (the box is narrower than the source, so they left orphan lines); blank lines,
+    indented lines (tables, lists) and breaks after a full stop or colon stay."""
+    out: list[str] = []
+    for line in text.splitlines():
+        prev = out[-1] if out else ""
+        joinable = prev and line and not prev[0].isspace() and not line[0].isspace()
+        if joinable and not prev.rstrip().endswith((".", ":", "!", "?")):
+            out[-1] = f"{prev.rstrip()} {line.lstrip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 class HelpScreen(ModalScreen[None]):
     """What the page is for and which keys work; Esc, F1 or Enter close it."""
 
@@ -34,7 +49,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog help"):
             yield Label(f"Help: {self.page}", classes="dialog-title")
             with VerticalScroll(classes="help-text"):
-                yield Static(self.text.strip() + "\n\n" + self.KEYS, markup=False)
+                yield Static(reflow(self.text.strip() + "\n\n" + self.KEYS), markup=False)
             yield Button("Close", id="close", compact=True)
         yield Footer()
 

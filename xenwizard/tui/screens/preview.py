@@ -41,7 +41,7 @@ class PreviewScreen(WizardPage[ApplyRequest]):
     HELP = """
 Every step of the plan, in the order it runs. The marks say what each does:
   +  changes something      =  already as wanted, no change
-  ~  file comes with a package: its change is computed right after installing
+  ~  from a package: its change is computed right after the install
 Move with the arrow keys; the right side shows the step's notes and its file
 diff (lines starting '-' go, '+' come). Scroll the diff with Tab then arrows.
 
