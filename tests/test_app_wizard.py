@@ -423,6 +423,44 @@ class TestAnswersThroughTheCore:
                 await gallery.drive(pilot, (), runner)
                 assert "can be bridged" not in screen_text(plain)
 
+    @sync
+    async def test_the_ssh_warning_can_be_read_whole_by_keyboard(self, tmp_path: Path) -> None:
+        """Four interfaces, SSH and an unfinished run do not fit 80x24: PgDn scrolls the page
+        whatever has focus (Start has it), and the footer offers it only then. Before, the end
+        of the SSH warning could not be reached without a mouse."""
+        from xenwizard.probe import InterfaceInfo
+
+        more = tuple(
+            InterfaceInfo(f"eno{n}", (IF(f"192.168.{n}.10/24"),), f"52:54:00:8a:1c:0{n}")
+            for n in (2, 3, 4)
+        )
+        facts = {
+            "ssh_connection": gallery.SSH_CLIENT,
+            "interfaces": (*gallery.CURRENT_INTERFACES, *more),
+        }
+        item = gallery.Scenario(
+            "ssh", "", facts=facts, root="ubuntu-24.04", unfinished=("20260101T000000-aaaa",)
+        )
+        app, runner = gallery.build_app(item, tmp_path)
+        with gallery.pinned():
+            async with app.run_test(size=gallery.SIZE) as pilot:
+                await gallery.drive(pilot, (), runner)
+                await pilot.pause()
+                first = screen_text(app)
+                await pilot.press("pagedown")
+                await pilot.pause()
+                scrolled = screen_text(app)
+        last = "hand before rebooting."
+        assert last not in first and "PgDn" in first.rstrip().splitlines()[-1], first
+        assert last in scrolled and "or start anyway." in scrolled, scrolled
+        plain = gallery.scenario("ubuntu-24.04-welcome-ssh")  # it fits: no PgDn offered
+        app, runner = gallery.build_app(plain, tmp_path / "plain")
+        with gallery.pinned():
+            async with app.run_test(size=gallery.SIZE) as pilot:
+                await gallery.drive(pilot, (), runner)
+                await pilot.pause()
+                assert "PgDn" not in screen_text(app)
+
     @staticmethod
     def lan_on_the_default_subnet() -> dict[str, object]:
         from xenwizard.probe import DefaultRoute, InterfaceInfo

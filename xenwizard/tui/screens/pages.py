@@ -135,12 +135,34 @@ Below are the facts it found about the target: the release and the recipe
 (profile) chosen for it, Xen, the toolstack, interfaces and the default route,
 whether you are root (needed to apply) and whether you are connected over SSH.
 An earlier run that was killed half-way is offered for rollback (r).
+When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
 """
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back", show=False),
         Binding("f1", "help", "Help"),
         Binding("r", "rollback", "Roll back unfinished run", show=False),
+        Binding("pagedown", "scroll_text(1)", "More", key_display="PgDn"),
+        Binding("pageup", "scroll_text(-1)", "Back up", key_display="PgUp", show=False),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """PgDn / PgUp are offered only when the facts and warnings do not fit the page."""
+        if action == "scroll_text":
+            found = self.query("#welcome-scroll")
+            return bool(found) and found.first().max_scroll_y > 0
+        return True
+
+    def action_scroll_text(self, direction: int) -> None:
+        """Scroll the facts and warnings by a page, whatever has focus (the SSH warning can
+        be read whole by keyboard)."""
+        scroll = self.query_one("#welcome-scroll", VerticalScroll)
+        if direction > 0:
+            scroll.scroll_page_down(animate=False)
+        else:
+            scroll.scroll_page_up(animate=False)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_bindings)  # whether PgDn is needed may change
 
     def compose_body(self) -> Iterable[Widget]:
         ctx = self.ctx
@@ -167,7 +189,7 @@ An earlier run that was killed half-way is offered for rollback (r).
             if ctx.unfinished:
                 run_id = ctx.unfinished[-1]
                 yield Static(
-                    f"UNFINISHED: run {run_id} was interrupted. Roll it back first (r),\n"
+                    f"UNFINISHED: run {run_id} was interrupted. Roll it back first (r), "
                     "or start anyway.",
                     markup=False,
                     classes="warning",
@@ -247,6 +269,7 @@ An earlier run that was killed half-way is offered for rollback (r).
         nic_warning = self.query_one("#no-nic", Static)
         nic_warning.update(no_nic)
         nic_warning.display = bool(no_nic)
+        self.call_after_refresh(self.refresh_bindings)  # the page may not fit any more
         if self.start_waiting:
             self.start_waiting = False
             self.status("")
