@@ -87,7 +87,6 @@ class XenWizardApp(App[int]):
         self.applied = False
         self._showing_error = False
         self._ready_signalled = False
-        self._hup_handler: object = None
         # Typed-ahead input (see `on_event`): keys and pastes in arrival order, the task that
         # hands them on one at a time, the events it posted, and the page being left.
         self._typed: deque[events.Key | events.Paste] = deque()
@@ -109,6 +108,7 @@ class XenWizardApp(App[int]):
     def on_mount(self) -> None:
         if os.environ.get("TERM") == "linux":
             self.theme = "ansi-dark"  # the console's own 16 colours
+        self.catch_hangup()
         self.ctx.use_free_subnet()  # a root read whole already; the live one once detected
         self.flow()
 
@@ -277,24 +277,24 @@ class XenWizardApp(App[int]):
         self.applying = True
         self.apply_idle.clear()
         self.apply_outcome = None
-        if threading.current_thread() is threading.main_thread() and not self.terminal_lost:
-            # A dropped SSH session must not kill the process mid-apply: the hang-up only
-            # ends the UI (see `terminal_gone`); the apply finishes or rolls back in its thread.
-            self._hup_handler = signal.signal(signal.SIGHUP, self._on_sighup)
         self.start_watchdog()
 
     def apply_stopped(self) -> None:
         self.applying = False
         self.apply_idle.set()
-        if self._hup_handler is not None and threading.current_thread() is threading.main_thread():
-            if not self.terminal_lost:
-                signal.signal(signal.SIGHUP, self._hup_handler)  # type: ignore[arg-type]
-            self._hup_handler = None
 
     # --- the terminal going away -------------------------------------------------------------
 
+    def catch_hangup(self) -> None:
+        """From the first page to the exit a SIGHUP (a dropped SSH session, a closed window)
+        only ends the UI (see `terminal_gone`): an apply finishes or rolls back in its
+        thread, and the caller's cleanup (the demo's copy) runs. Pilot tests run in threads
+        of their own and keep their handlers."""
+        if threading.current_thread() is threading.main_thread() and not self.is_headless:
+            signal.signal(signal.SIGHUP, self._on_sighup)
+
     def _on_sighup(self, signum: int, frame: object) -> None:
-        """SIGHUP during an apply: only note it (a signal handler must not touch the UI)."""
+        """Only note it: a signal handler must not touch the UI."""
         self._hangup = True
 
     def note_hangup(self) -> None:

@@ -67,7 +67,7 @@ step rolls every change back.
         """Why Apply is not possible, or None."""
         if self.plan is None:
             return "there is no plan (see the error above)"
-        if not self.ctx.facts.is_root:
+        if not self.ctx.may_write:
             return "xenwizard is not running as root; run it with sudo to apply"
         return packages_refusal(self.plan, self.ctx.fs, self.ctx.packages_skipped)
 
