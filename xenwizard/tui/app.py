@@ -27,7 +27,12 @@ from xenwizard.privatefile import append_private, write_private
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootError
 from xenwizard.tui.screens.base import PAGES
-from xenwizard.tui.screens.modals import ConfirmScreen, ErrorScreen, SavePlanScreen
+from xenwizard.tui.screens.modals import (
+    ConfirmScreen,
+    ErrorScreen,
+    SavePlanScreen,
+    TooSmallScreen,
+)
 from xenwizard.tui.screens.pages import (
     BridgeScreen,
     DhcpScreen,
@@ -43,6 +48,8 @@ from xenwizard.tui.screens.state import WizardContext
 EXIT_DONE = 0  # reached the last page (applied, or nothing to do)
 EXIT_ERROR = 1  # ended on the error page
 EXIT_QUIT = 2  # the operator quit before an apply completed
+MIN_SIZE = (80, 24)  # every page fits this; below it the pages would hide fields
+WIDE = 120  # from this width on the preview's step list takes what its titles need
 
 
 # Keys typed ahead wait at most this long for a page change to finish (a safety net: a page
@@ -111,6 +118,27 @@ class XenWizardApp(App[int]):
         self.catch_hangup()
         self.ctx.use_free_subnet()  # a root read whole already; the live one once detected
         self.flow()
+
+    # --- terminal size ---------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self.fit_terminal)
+
+    def fit_terminal(self) -> None:
+        """Below MIN_SIZE cover the pages with a notice (they would hide fields that still
+        take keys) until the terminal is big enough; from WIDE columns on, the preview's
+        step list may grow."""
+        width, height = self.size
+        self.set_class(width >= WIDE, "-wide")
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        screen = self.screen
+        if isinstance(screen, TooSmallScreen):
+            if small:
+                screen.show_size(width, height)
+            else:
+                self.pop_screen()
+        elif small and self._ready_signalled:
+            self.push_screen(TooSmallScreen(MIN_SIZE))
 
     # --- typed-ahead keys ------------------------------------------------------------------
 
@@ -395,6 +423,7 @@ class XenWizardApp(App[int]):
         if self.ctx.live_probe is not None:
             self.call_after_refresh(self.detect_facts)
         self.call_after_refresh(self.start_watchdog)
+        self.call_after_refresh(self.fit_terminal)
 
     # --- the live probe (interfaces, default route) ----------------------------------------
 

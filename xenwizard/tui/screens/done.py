@@ -46,10 +46,11 @@ another host: `xenwizard apply --answers FILE`.
             f"{result.message} (run {result.run_id})",
         ]
         if ctx.demo:
-            lines.append(
-                f"Demo: the files are in {ctx.root_text}, a copy of the sample system: "
-                "look at them from another terminal; the copy is deleted when you quit."
-            )
+            lines += [
+                "Demo: what was written is in this copy of the sample system (look at it",
+                "from another terminal; it is deleted when you quit):",
+                f"  {ctx.root_text}",
+            ]
         lines += ["", "What changed:"]
         lines += [f"  * {title}" for title in self.outcome.changed] or ["  nothing"]
         lines += [f"  ~ {title} (simulated: nothing installed)" for title in self.outcome.simulated]
