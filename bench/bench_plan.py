@@ -1,7 +1,9 @@
 """Benchmark: `xenwizard plan` on the fixture root vs. `python -c "import psutil, netifaces"`.
 
-The target (issue 2): the median of 5 whole-process runs of the plan is within 2x of the
-median of the bare import, measured in the same run on the same machine. Run:
+The target (issue 14): the median of the whole-process runs of the plan is within 1.3x of the
+median of the bare import, measured in the same run on the same machine (issue 2 asked 2x).
+Both wall time and CPU time (user + system of the child, less disturbed by other work on a
+shared machine) are reported; the verdict is on wall time. Run:
 
     .venv/bin/python bench/bench_plan.py [--runs 5] [--root DIR]
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,10 +23,17 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO / "tests" / "fixtures" / "precise-root"
 
 
-def timed(argv: list[str]) -> float:
+TARGET = 1.3
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (the child's user + system) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=REPO)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -41,11 +51,17 @@ def main() -> int:
     for _ in range(args.runs):  # interleaved, so machine noise hits both alike
         baseline.append(timed(baseline_cmd))
         plan.append(timed(plan_cmd))
-    b, p = statistics.median(baseline), statistics.median(plan)
-    print(f"import psutil, netifaces: median {b * 1000:.1f} ms of {args.runs}")
-    print(f"xenwizard plan:           median {p * 1000:.1f} ms of {args.runs}")
-    print(f"ratio: {p / b:.2f} (target <= 2.0)")
-    return 0 if p / b <= 2.0 else 1
+    ratios = {}
+    for what, index in (("wall", 0), ("cpu", 1)):
+        b = statistics.median(run[index] for run in baseline)
+        p = statistics.median(run[index] for run in plan)
+        ratios[what] = p / b
+        print(
+            f"{what}: import psutil, netifaces median {b * 1000:.1f} ms, "
+            f"xenwizard plan median {p * 1000:.1f} ms of {args.runs}: ratio {p / b:.2f}"
+        )
+    print(f"ratio (wall): {ratios['wall']:.2f} (target <= {TARGET})")
+    return 0 if ratios["wall"] <= TARGET else 1
 
 
 if __name__ == "__main__":

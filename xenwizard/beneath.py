@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
+import sys
 
 SYS_OPENAT2 = 437  # the same number on every architecture that has it
 RESOLVE_NO_MAGICLINKS = 0x02
@@ -36,7 +36,7 @@ _has_openat2: bool | None = None
 def _openat2(dir_fd: int, rel: str, flags: int, resolve: int = BENEATH) -> int:
     """fd, or -errno; -ENOSYS where the kernel (or this platform) lacks openat2."""
     global _libc, _has_openat2
-    if _has_openat2 is False or platform.system() != "Linux":
+    if _has_openat2 is False or sys.platform != "linux":  # not `platform`: 1 ms to import
         return -errno.ENOSYS
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
