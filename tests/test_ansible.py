@@ -337,3 +337,46 @@ def test_role_installs_the_wheel_and_runs_it(tmp_path: Path) -> None:
     assert os.readlink(link) == str(tmp_path / "venv" / "bin" / "xenwizard")
     assert (roots["xen1"] / "etc/dnsmasq.d/xenwizard.conf").is_file()
     assert not Path("/tmp", wheel.name).exists()
+
+
+def run_module(tmp_path: Path, check: bool, **args: object) -> dict:
+    """The module run as Ansible runs it on a target (its arguments in a JSON file)."""
+    args_file = tmp_path / "module-args.json"
+    module_args = {
+        **args,
+        "executable": str(XENWIZARD),
+        "_ansible_check_mode": check,
+        "_ansible_remote_tmp": str(tmp_path),
+        "_ansible_tmpdir": str(tmp_path),
+    }
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
+    done = subprocess.run(
+        [sys.executable, str(MODULE), str(args_file)],
+        capture_output=True, text=True, timeout=120, env=playbook_env(tmp_path),
+    )  # fmt: skip
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("host", sorted(HOSTS))
+def test_module_waiting_is_what_apply_skips(tmp_path: Path, host: str) -> None:
+    """With skip_packages, check mode's `waiting` is what `apply --skip-packages` then skips,
+    each with the apply's own note (the module asks `plan --skip-packages`, it keeps no copy
+    of the executor's rule), and the apply changes exactly the counted steps."""
+    root = copy_root(FIXTURES / HOSTS[host], tmp_path / host)
+    checked = run_module(tmp_path, True, root=str(root), skip_packages=True)
+    assert checked["changed"] and checked["waiting"], checked
+    applied = run_module(tmp_path, False, root=str(root), skip_packages=True)
+    assert applied["changed"] and applied["rc"] == 0, applied
+    run_dir = root / "var/lib/xenwizard/runs" / applied["run_id"]
+    plan = json.loads((run_dir / "plan.json").read_text())
+    records = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    skipped = [r for r in records if r["type"] == "skipped"]
+    notes = {plan["steps"][r["index"]]["id"]: r["reason"] for r in skipped}
+    waiting = dict(item.split(": ", 1) for item in checked["waiting"])
+    assert waiting.pop("packages").startswith("skipped (--skip-packages): ")
+    assert notes.pop("packages") == "--skip-packages"
+    assert waiting == notes
+    done = {r["index"] for r in records if r["type"] == "result" and r.get("changed")}
+    assert {plan["steps"][i]["id"] for i in done} == set(checked["changed_steps"])
+    again = run_module(tmp_path, False, root=str(root), skip_packages=True)
+    assert not again["changed"] and again["changed_steps"] == [], again
