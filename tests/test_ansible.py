@@ -380,3 +380,43 @@ def test_module_waiting_is_what_apply_skips(tmp_path: Path, host: str) -> None:
     assert {plan["steps"][i]["id"] for i in done} == set(checked["changed_steps"])
     again = run_module(tmp_path, False, root=str(root), skip_packages=True)
     assert not again["changed"] and again["changed_steps"] == [], again
+
+
+def test_three_hosts_from_one_shared_pool(tmp_path: Path) -> None:
+    """One shared answers file (group vars: the pool and the lease, as xenwizard answers) and
+    a per-host `xenwizard_host_index` in the inventory: three hosts, three distinct /24s."""
+    roots = make_roots(tmp_path / "roots")
+    shared = tmp_path / "group_vars" / "xen_hosts.yml"
+    shared.parent.mkdir()
+    shared.write_text(
+        "xenwizard_subnet_pool: 10.20.0.0/16\n"
+        "xenwizard_answers:\n"
+        "  lease: 1h\n"
+        "xenwizard_skip_packages: true\n"
+        f"xenwizard_executable: {XENWIZARD}\n"
+        "ansible_connection: local\n"
+        f"ansible_python_interpreter: {sys.executable}\n"
+        "ansible_become: false\n"
+    )
+    hosts = {
+        host: {"xenwizard_root": str(root), "xenwizard_host_index": index}
+        for index, (host, root) in enumerate(sorted(roots.items()), start=1)
+    }
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"xen_hosts": {"hosts": hosts}}, indent=2) + "\n")
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), "site.yml"],
+        cwd=ANSIBLE_DIR, env=playbook_env(tmp_path), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done) == {host: (1, 0) for host in HOSTS}, done.stdout
+    subnets = set()
+    for host, root in roots.items():
+        index = hosts[host]["xenwizard_host_index"]
+        dnsmasq = (root / "etc/dnsmasq.d/xenwizard.conf").read_text()
+        assert f"dhcp-range=10.20.{index}.10,10.20.{index}.100,1h" in dnsmasq, host
+        (answers,) = (root / "var/lib/xenwizard/runs").glob("*/answers.toml")
+        recorded = answers.read_text()
+        assert 'subnet-pool = "10.20.0.0/16"' in recorded and f"host-index = {index}" in recorded
+        subnets.add(f"10.20.{index}.0/24")
+    assert len(subnets) == 3

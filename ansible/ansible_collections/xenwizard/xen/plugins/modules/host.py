@@ -53,6 +53,19 @@ options:
       - The host's address on the guest subnet, C(A.B.C.D/P) (C(--address)); xenwizard's default
         is C(10.0.0.1/24).
     type: str
+  subnet_pool:
+    description:
+      - For fleets, instead of O(address) (C(--subnet-pool)) - a pool of guest subnets, a /24 or
+        larger network such as C(10.20.0.0/16), shared by every host; each host takes the /24
+        numbered O(host_index), its address is .1 of it and the DHCP range .10-.100 unless
+        O(dhcp_range) is given.
+    type: str
+  host_index:
+    description:
+      - With O(subnet_pool) (C(--host-index)) - this host's /24 of the pool, counting from 0
+        (index 5 of C(10.20.0.0/16) is C(10.20.5.1/24)); give each host its own, for example
+        in the inventory.
+    type: int
   dhcp_range:
     description:
       - The guests' DHCP range, C(START-END), inside the subnet of O(address) (C(--dhcp-range)).
@@ -125,6 +138,11 @@ EXAMPLES = r"""
     address: "{{ guest_address }}"
     dhcp_range: "{{ guest_dhcp_range }}"
     lease: 1d
+
+- name: Twenty hosts, one shared pool; host_index comes from each host's inventory variables
+  xenwizard.xen.host:
+    subnet_pool: 10.20.0.0/16
+    host_index: "{{ xenwizard_host_index }}"
 
 - name: Plan a system image mounted under /mnt/target, touching nothing
   xenwizard.xen.host:
@@ -236,6 +254,8 @@ ANSWER_KEYS = (
     ("profile", "profile"),
     ("bridge", "bridge"),
     ("address", "address"),
+    ("subnet_pool", "subnet-pool"),
+    ("host_index", "host-index"),
     ("dhcp_range", "dhcp-range"),
     ("lease", "lease"),
     ("dhcp_xen_only", "dhcp-xen-only"),
@@ -305,6 +325,8 @@ def main():
             root=dict(type="path", default="/"),
             bridge=dict(type="str"),
             address=dict(type="str"),
+            subnet_pool=dict(type="str"),
+            host_index=dict(type="int"),
             dhcp_range=dict(type="str"),
             lease=dict(type="str"),
             dhcp_xen_only=dict(type="bool"),
