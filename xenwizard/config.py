@@ -348,7 +348,7 @@ class Target:
 
     addresses: tuple[tuple[ipaddress.IPv4Interface, str, str], ...] = ()  # (addr, iface, where)
     gateway: ipaddress.IPv4Address | None = None
-    routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # configured routes, where
+    routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # configured/live (routes.py)
     nic_check: Callable[[str], str | None] | None = None
     bridge_max_len: int = MAX_IFNAME_LEN
     mem_total_mib: int | None = None
@@ -406,9 +406,11 @@ def clashes(cfg: WizardConfig, target: Target) -> list[tuple[str, str]]:
         if first <= ip <= last:
             found.append(("dhcp-range", f"range {first}-{last} contains {ip} ({where})"))
             break
-    for route, _where in target.routes:
+    for route, where in target.routes:
         if first <= route.broadcast_address and route.network_address <= last:
-            found.append(("dhcp-range", f"range {first}-{last} reaches the route to {route}"))
+            found.append(
+                ("dhcp-range", f"range {first}-{last} reaches the route to {route} {where}")
+            )
             break
     return found
 
