@@ -145,3 +145,23 @@ def test_the_live_routing_table_is_read_in_a_namespace() -> None:
             "address: subnet 10.77.5.0/24 overlaps the route to 10.77.0.0/16 in the live "
             "routing table (via 192.0.2.254 on lan0)"
         ) in done.stderr
+
+
+def test_netplan_static_addresses_are_used_addresses(tmp_path: Path) -> None:
+    """netplan's `addresses:` count like interfaces(5)'s (failed before: only ifupdown's were
+    read, so a netplan host on 10.0.0.0/24 got the default guest subnet on its own LAN); the
+    guest address in xenwizard's own file does not, so a re-run is not refused."""
+    root = copy_root(UBUNTU2404, tmp_path / "root")
+    (root / "etc/netplan/60-static.yaml").write_text(
+        "network:\n  version: 2\n  ethernets:\n    eno1:\n      addresses: [10.0.0.5/24]\n"
+    )
+    assert refusal(root, "--address", "10.0.0.1/24") == (
+        "xenwizard: error: invalid answer address: subnet 10.0.0.0/24 overlaps 10.0.0.5/24 "
+        "configured for eno1\n"
+    )
+    done = run_cli("plan", "--json", "--root", str(root))
+    assert json.loads(done.stdout)["answers"]["address"] == "10.0.1.1/24", done.stderr
+    fresh = copy_root(UBUNTU2404, tmp_path / "fresh")
+    for lease in ("12h", "1h"):
+        again = run_cli("apply", "--yes", "--skip-packages", "--root", str(fresh), "--lease", lease)
+        assert again.returncode == 0, again.stdout + again.stderr

@@ -130,9 +130,21 @@ def _ifupdown_texts(fs: RootFS) -> dict[str, str]:
 
 
 def _configured_addresses(fs: RootFS) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
-    """parse_ifupdown_addresses over the interfaces files."""
+    """parse_ifupdown_addresses over the interfaces files, and netplan's static `addresses:`
+    (none from a netplan file that cannot be read: the bridge step reports why)."""
     texts = _ifupdown_texts(fs).values()
-    return tuple(found for text in texts for found in parse_ifupdown_addresses(text))
+    found = [found for text in texts for found in parse_ifupdown_addresses(text)]
+    if fs.is_dir("etc/netplan"):
+        from xenwizard.edits import EditError, netplan
+
+        try:
+            entries = netplan.static_addresses(netplan.load_files(netplan.read_texts(fs)))
+        except (EditError, OSError):
+            entries = []
+        for name, text in entries:
+            with contextlib.suppress(ValueError):
+                found.append((name, ipaddress.IPv4Interface(text)))
+    return tuple(found)
 
 
 def _configured_routes(fs: RootFS) -> tuple[tuple[ipaddress.IPv4Network, str], ...]:

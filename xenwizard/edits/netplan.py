@@ -154,6 +154,23 @@ def route_targets(files: list[YamlFile]) -> list[tuple[str, str, object]]:
     return found
 
 
+def static_addresses(files: list[YamlFile]) -> list[tuple[str, str]]:
+    """(interface id, address) of every `addresses:` entry of every interface, but the guest
+    address in xenwizard's own file (a new run replaces it)."""
+    before = previous(files)
+    found: list[tuple[str, str]] = []
+    for file in files:
+        for section in ROUTED_SECTIONS:
+            for nic_id, settings in _section(file, section).items():
+                entries = settings.get("addresses") if isinstance(settings, dict) else None
+                for entry in entries if isinstance(entries, list) else []:
+                    for text in entry if isinstance(entry, dict) else [entry]:
+                        if file.is_own and before is not None and str(text) == before.guest:
+                            continue
+                        found.append((str(nic_id), str(text)))
+    return found
+
+
 def read_texts(fs: RootFS) -> dict[str, str]:
     """Every etc/netplan/*.yaml of the root (path -> text)."""
     texts: dict[str, str] = {}
