@@ -81,6 +81,14 @@ def test_the_index_comes_from_the_file_or_the_flag_and_a_range_may_be_given(
             "host-index: expected a whole number, 0 or more (0 is the pool's first /24)",
         ),
         (
+            ("--subnet-pool", "10.20.0.0/16", "--host-index", "\u00b2"),  # a digit to isdigit()
+            "host-index: expected a whole number, 0 or more (0 is the pool's first /24)",
+        ),
+        (
+            ("--confirm-within", "\u00b2"),
+            "confirm-within: expected whole minutes, like 10",
+        ),
+        (
             ("--subnet-pool", "10.20.1.0/16", "--host-index", "2"),
             "subnet-pool: has host bits set; expected a network address, like 10.20.0.0/16",
         ),

@@ -241,7 +241,7 @@ MIN_CONFIRM_MINUTES, MAX_CONFIRM_MINUTES = 1, 1440
 
 def check_confirm_within(value: str) -> str | None:
     """Minutes, 1 to 1440 (a day): how long after boot the boot guard waits."""
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to isdigit, not to int
         return "expected whole minutes, like 10"
     if not MIN_CONFIRM_MINUTES <= int(value) <= MAX_CONFIRM_MINUTES:
         return f"must be {MIN_CONFIRM_MINUTES} to {MAX_CONFIRM_MINUTES} minutes"
@@ -287,7 +287,7 @@ def normalise_subnet_pool(value: str) -> str:
 
 
 def check_host_index(value: str) -> str | None:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         return "expected a whole number, 0 or more (0 is the pool's first /24)"
     return None
 
