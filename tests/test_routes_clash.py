@@ -130,8 +130,9 @@ def test_the_live_routing_table_is_read_in_a_namespace() -> None:
         ns.ip("link", "set", "lan1", "up")
         ns.ip("route", "add", "10.77.0.0/16", "via", "192.0.2.254")
         ns.ip("route", "add", "default", "via", "192.0.2.1")
+        ns.ip("addr", "add", "198.51.100.1/24", "dev", "lan0", "label", "lan0:0")  # an alias
         table = ns.run(["cat", "/proc/net/route"]).stdout
-        own = {"lan0": (ipaddress.IPv4Interface("192.0.2.10/24"),)}
+        own = [ipaddress.IPv4Interface("192.0.2.10/24"), ipaddress.IPv4Interface("198.51.100.1/24")]
         assert [(str(n), w) for n, w in live_routes(table, own)] == [
             ("10.77.0.0/16", "in the live routing table (via 192.0.2.254 on lan0)")
         ]
@@ -145,6 +146,15 @@ def test_the_live_routing_table_is_read_in_a_namespace() -> None:
             "address: subnet 10.77.5.0/24 overlaps the route to 10.77.0.0/16 in the live "
             "routing table (via 192.0.2.254 on lan0)"
         ) in done.stderr
+        # A re-run on a host with its own alias up (BR:0, as ubuntu-precise has it): the
+        # kernel's route of the alias's subnet is not a clash (the answers pass; whatever
+        # this machine's own root then says is not about them).
+        rerun = ns.run(
+            [sys.executable, "-m", "xenwizard", "plan", "--root", "/", "--bridge", "lan0",
+             "--address", "198.51.100.1/24"],
+            check=False, cwd=REPO,
+        )  # fmt: skip
+        assert "invalid answer" not in rerun.stderr, rerun.stderr
 
 
 def test_netplan_static_addresses_are_used_addresses(tmp_path: Path) -> None:

@@ -290,7 +290,7 @@ def _live_routes(
             table = handle.read()
     except OSError:
         return ()
-    return tuple(routes.live_routes(table, {i.name: i.addresses for i in interfaces}))
+    return tuple(routes.live_routes(table, (a for i in interfaces for a in i.addresses)))
 
 
 def with_live_facts(facts: SystemFacts) -> SystemFacts:

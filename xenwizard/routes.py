@@ -106,11 +106,11 @@ def _address(hex_text: str) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(socket.inet_ntoa(struct.pack("=I", int(hex_text, 16))))
 
 
-def live_routes(
-    table: str, addresses: dict[str, tuple[ipaddress.IPv4Interface, ...]]
-) -> list[Route]:
-    """Routes of the kernel's table (/proc/net/route text) but the default route and each
-    interface's own subnet (`addresses`: interface -> its addresses)."""
+def live_routes(table: str, addresses: Iterable[ipaddress.IPv4Interface]) -> list[Route]:
+    """Routes of the kernel's table (/proc/net/route text) but the default route and the
+    kernel's routes of the live `addresses`' subnets (matched by network, not by interface: an
+    alias's address is listed under its label, BR:0, its route under BR)."""
+    connected = {address.network for address in addresses}
     found: list[Route] = []
     for row in table.splitlines()[1:]:
         fields = row.split()
@@ -125,7 +125,7 @@ def live_routes(
         if not flags & RTF_UP or net.prefixlen == 0:
             continue
         if not flags & RTF_GATEWAY:
-            if any(a.network == net for a in addresses.get(iface, ())):
+            if net in connected:
                 continue  # the kernel's route of an address: the address is checked itself
             found.append((net, f"in the live routing table (on {iface})"))
         else:
