@@ -337,3 +337,86 @@ def test_role_installs_the_wheel_and_runs_it(tmp_path: Path) -> None:
     assert os.readlink(link) == str(tmp_path / "venv" / "bin" / "xenwizard")
     assert (roots["xen1"] / "etc/dnsmasq.d/xenwizard.conf").is_file()
     assert not Path("/tmp", wheel.name).exists()
+
+
+def run_module(tmp_path: Path, check: bool, **args: object) -> dict:
+    """The module run as Ansible runs it on a target (its arguments in a JSON file)."""
+    args_file = tmp_path / "module-args.json"
+    module_args = {
+        **args,
+        "executable": str(XENWIZARD),
+        "_ansible_check_mode": check,
+        "_ansible_remote_tmp": str(tmp_path),
+        "_ansible_tmpdir": str(tmp_path),
+    }
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
+    done = subprocess.run(
+        [sys.executable, str(MODULE), str(args_file)],
+        capture_output=True, text=True, timeout=120, env=playbook_env(tmp_path),
+    )  # fmt: skip
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("host", sorted(HOSTS))
+def test_module_waiting_is_what_apply_skips(tmp_path: Path, host: str) -> None:
+    """With skip_packages, check mode's `waiting` is what `apply --skip-packages` then skips,
+    each with the apply's own note (the module asks `plan --skip-packages`, it keeps no copy
+    of the executor's rule), and the apply changes exactly the counted steps."""
+    root = copy_root(FIXTURES / HOSTS[host], tmp_path / host)
+    checked = run_module(tmp_path, True, root=str(root), skip_packages=True)
+    assert checked["changed"] and checked["waiting"], checked
+    applied = run_module(tmp_path, False, root=str(root), skip_packages=True)
+    assert applied["changed"] and applied["rc"] == 0, applied
+    run_dir = root / "var/lib/xenwizard/runs" / applied["run_id"]
+    plan = json.loads((run_dir / "plan.json").read_text())
+    records = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    skipped = [r for r in records if r["type"] == "skipped"]
+    notes = {plan["steps"][r["index"]]["id"]: r["reason"] for r in skipped}
+    waiting = dict(item.split(": ", 1) for item in checked["waiting"])
+    assert waiting.pop("packages").startswith("skipped (--skip-packages): ")
+    assert notes.pop("packages") == "--skip-packages"
+    assert waiting == notes
+    done = {r["index"] for r in records if r["type"] == "result" and r.get("changed")}
+    assert {plan["steps"][i]["id"] for i in done} == set(checked["changed_steps"])
+    again = run_module(tmp_path, False, root=str(root), skip_packages=True)
+    assert not again["changed"] and again["changed_steps"] == [], again
+
+
+def test_three_hosts_from_one_shared_pool(tmp_path: Path) -> None:
+    """One shared answers file (group vars: the pool and the lease, as xenwizard answers) and
+    a per-host `xenwizard_host_index` in the inventory: three hosts, three distinct /24s."""
+    roots = make_roots(tmp_path / "roots")
+    shared = tmp_path / "group_vars" / "xen_hosts.yml"
+    shared.parent.mkdir()
+    shared.write_text(
+        "xenwizard_subnet_pool: 10.20.0.0/16\n"
+        "xenwizard_answers:\n"
+        "  lease: 1h\n"
+        "xenwizard_skip_packages: true\n"
+        f"xenwizard_executable: {XENWIZARD}\n"
+        "ansible_connection: local\n"
+        f"ansible_python_interpreter: {sys.executable}\n"
+        "ansible_become: false\n"
+    )
+    hosts = {
+        host: {"xenwizard_root": str(root), "xenwizard_host_index": index}
+        for index, (host, root) in enumerate(sorted(roots.items()), start=1)
+    }
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"xen_hosts": {"hosts": hosts}}, indent=2) + "\n")
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), "site.yml"],
+        cwd=ANSIBLE_DIR, env=playbook_env(tmp_path), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done) == {host: (1, 0) for host in HOSTS}, done.stdout
+    subnets = set()
+    for host, root in roots.items():
+        index = hosts[host]["xenwizard_host_index"]
+        dnsmasq = (root / "etc/dnsmasq.d/xenwizard.conf").read_text()
+        assert f"dhcp-range=10.20.{index}.10,10.20.{index}.100,1h" in dnsmasq, host
+        (answers,) = (root / "var/lib/xenwizard/runs").glob("*/answers.toml")
+        recorded = answers.read_text()
+        assert 'subnet-pool = "10.20.0.0/16"' in recorded and f"host-index = {index}" in recorded
+        subnets.add(f"10.20.{index}.0/24")
+    assert len(subnets) == 3

@@ -104,6 +104,29 @@ class TestWholeWizard:
         assert "APPLIED" in applied and "[-] skipped" in applied, applied
         assert "iface br0:0 inet static" in (tmp_path / "root/etc/network/interfaces").read_text()
 
+    @sync
+    async def test_preview_marks_the_steps_that_wait_for_skipped_packages(
+        self, tmp_path: Path
+    ) -> None:
+        """`xenwizard --skip-packages` on Debian 12: the preview's detail of xl.conf's deferred
+        edit says the apply skips it, with the engine's own reason (failed before: only the
+        package step said anything)."""
+
+        def skip(ctx) -> None:  # type: ignore[no-untyped-def]
+            ctx.simulate_packages = False
+            ctx.skip_packages = True
+
+        item = gallery.Scenario("skip", "skip packages", setup=skip, root="debian-12")
+        app, runner = gallery.build_app(item, tmp_path)
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (*gallery.XL_TO_PREVIEW, "down", "down", "down"), runner)
+            detail = str(app.screen.query_one("#detail-head").content).splitlines()
+        assert detail[0].startswith("3. xl: "), detail
+        assert (
+            "SKIPPED: etc/xen/xl.conf comes with xen-system-amd64, and packages were skipped"
+            in detail
+        ), detail
+
     def test_suggested_commands_carry_a_quoted_root(self, tmp_path: Path) -> None:
         from xenwizard.cli import build_parser
         from xenwizard.commands.wizard import context_from_args

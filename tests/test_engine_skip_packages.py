@@ -7,7 +7,9 @@ did not bring what the plan expected.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -127,3 +129,39 @@ def test_without_skip_packages_a_missing_directory_is_still_an_error(
         in result.message
     )
     assert diff_manifests(original, manifest(root)) == []
+
+
+@pytest.mark.parametrize("name", ROOTS)
+def test_plan_skip_packages_shows_what_apply_skips_with_its_notes(
+    tmp_path: Path, name: str
+) -> None:
+    """`plan --skip-packages` marks exactly the steps `apply --skip-packages` then skips, with
+    the apply's own notes, and counts only the others as changes."""
+    root = copy(tmp_path, name)
+    shown = run_cli("plan", "--json", "--skip-packages", "--root", str(root))
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    predicted = {s["id"]: s["skipped"] for s in data["steps"] if s["skipped"]}
+    text = run_cli("plan", "--skip-packages", "--root", str(root)).stdout
+    for step_id, note in predicted.items():
+        assert f"      {note}" in text.splitlines(), step_id
+    done = run_cli("apply", "--yes", "--skip-packages", "--root", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = Journal.open(RootFS(root), done.stdout.split()[1]).records()
+    plan = json.loads(
+        (root / f"var/lib/xenwizard/runs/{done.stdout.split()[1]}/plan.json").read_text()
+    )
+    notes = {
+        plan["steps"][r["index"]]["id"]: r["reason"] for r in records if r["type"] == "skipped"
+    }
+    predicted_reasons = {k: v for k, v in predicted.items() if k != "packages"}
+    assert {k: v for k, v in notes.items() if k != "packages"} == predicted_reasons
+    assert set(notes) == set(predicted) and "packages" in predicted
+    assert data["changed"] is True
+    # Afterwards only skipped steps are left: with --skip-packages the plan is done.
+    again = run_cli("plan", "--detailed-exitcode", "--skip-packages", "--root", str(root))
+    assert again.returncode == 0, again.stdout
+    assert re.search(
+        r"^Plan: 0 of \d+ steps change something; \d+ skipped with", again.stdout, re.M
+    )
+    assert run_cli("plan", "--detailed-exitcode", "--root", str(root)).returncode == 2

@@ -79,12 +79,18 @@ def _configure_plan(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 0 when nothing would change, 2 when changes are pending",
     )
-
-
-def add_skip_packages(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--skip-packages", action="store_true", help="do not install packages (files only)"
+    add_skip_packages(
+        parser,
+        "show what `apply --skip-packages` would do: the package step and the steps that "
+        "need its files are marked skipped, with the apply's own note, and not counted as "
+        "changes",
     )
+
+
+def add_skip_packages(
+    parser: argparse.ArgumentParser, help: str = "do not install packages (files only)"
+) -> None:
+    parser.add_argument("--skip-packages", action="store_true", help=help)
 
 
 def _configure_apply(parser: argparse.ArgumentParser) -> None:

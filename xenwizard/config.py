@@ -50,6 +50,8 @@ class WizardConfig:
     address: str = "10.0.0.1/24"
     dhcp_start: str = "10.0.0.10"
     dhcp_end: str = "10.0.0.100"
+    subnet_pool: str | None = None  # fleets: the address is .1 of the pool's /24 number host_index
+    host_index: int | None = None
     lease: str = "12h"
     dhcp_xen_only: bool = True
     nic: str | None = None
@@ -101,13 +103,18 @@ class WizardConfig:
 
     def to_answers(self) -> dict[str, object]:
         """The answers-file form: feeding it back to `build_config` yields an equal config."""
-        answers: dict[str, object] = {
-            "bridge": self.bridge,
-            "address": self.address,
-            "dhcp-range": self.dhcp_range,
-            "lease": self.lease,
-            "dhcp-xen-only": self.dhcp_xen_only,
-        }
+        answers: dict[str, object] = {"bridge": self.bridge}
+        if self.subnet_pool is not None:  # the pool and index, not the address they gave
+            answers.update({"subnet-pool": self.subnet_pool, "host-index": self.host_index})
+        else:
+            answers["address"] = self.address
+        answers.update(
+            {
+                "dhcp-range": self.dhcp_range,
+                "lease": self.lease,
+                "dhcp-xen-only": self.dhcp_xen_only,
+            }
+        )
         if self.nic is not None:
             answers["nic"] = self.nic
         if self.udp_checksum_workaround is not None:
@@ -234,7 +241,7 @@ MIN_CONFIRM_MINUTES, MAX_CONFIRM_MINUTES = 1, 1440
 
 def check_confirm_within(value: str) -> str | None:
     """Minutes, 1 to 1440 (a day): how long after boot the boot guard waits."""
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to isdigit, not to int
         return "expected whole minutes, like 10"
     if not MIN_CONFIRM_MINUTES <= int(value) <= MAX_CONFIRM_MINUTES:
         return f"must be {MIN_CONFIRM_MINUTES} to {MAX_CONFIRM_MINUTES} minutes"
@@ -251,6 +258,77 @@ def check_lease(value: str) -> str | None:
     if seconds is not None and seconds > 0xFFFFFFFF:
         return "is too long; use 'infinite' for a lease that never expires"
     return None
+
+
+# --- per-host subnets from a shared pool (fleets) -----------------------------------------------
+
+POOL_PREFIX = 24  # each host of a pool gets a /24
+
+
+def check_subnet_pool(value: str) -> str | None:
+    """A pool of guest subnets: an IPv4 network of /24 or larger, host bits zero."""
+    if "/" not in value:
+        return "expected an IPv4 network with prefix length, like 10.20.0.0/16"
+    try:
+        pool = ipaddress.IPv4Network(value.strip(), strict=False)
+    except ValueError:
+        return "expected an IPv4 network, like 10.20.0.0/16"
+    if str(pool.network_address) != value.strip().split("/")[0]:
+        return f"has host bits set; expected a network address, like {pool}"
+    if pool.prefixlen > POOL_PREFIX:
+        return f"is a /{pool.prefixlen}, smaller than a /24; each host gets a /24 of the pool"
+    if pool.prefixlen < 8:
+        return "prefix must be /8 or longer"
+    return None
+
+
+def normalise_subnet_pool(value: str) -> str:
+    return str(ipaddress.IPv4Network(value.strip())) if check_subnet_pool(value) is None else value
+
+
+def check_host_index(value: str) -> str | None:
+    if not (value.isascii() and value.isdigit()):
+        return "expected a whole number, 0 or more (0 is the pool's first /24)"
+    return None
+
+
+def pool_address(pool: str, index: int) -> str | None:
+    """The host address of host `index` in `pool`: .1 of its /24 (None: outside the pool)."""
+    network = ipaddress.IPv4Network(pool)
+    if index >= network.num_addresses >> (32 - POOL_PREFIX):
+        return None
+    return f"{network.network_address + (index << (32 - POOL_PREFIX)) + 1}/{POOL_PREFIX}"
+
+
+def pool_problems(cfg: WizardConfig) -> list[FieldProblem]:
+    """A pool needs an index inside it, and the address must be the one they give."""
+    pool, index = cfg.subnet_pool, cfg.host_index
+    if pool is None and index is None:
+        return []
+    if pool is None:
+        return [FieldProblem("host-index", "needs subnet-pool (the pool it picks a /24 from)")]
+    if index is None:
+        return [FieldProblem("host-index", f"needed with subnet-pool {pool}: which /24 of it")]
+    if check_subnet_pool(pool) is not None:
+        return [FieldProblem("subnet-pool", check_subnet_pool(pool) or "")]
+    address = pool_address(pool, index)
+    if address is None:
+        count = ipaddress.IPv4Network(pool).num_addresses >> (32 - POOL_PREFIX)
+        return [
+            FieldProblem(
+                "host-index",
+                f"{index} is outside subnet-pool {pool}: its {count} /24s are 0 to {count - 1}",
+            )
+        ]
+    if address != cfg.address:
+        return [
+            FieldProblem(
+                "address",
+                f"{cfg.address} is not host-index {index}'s address in subnet-pool {pool} "
+                f"({address}); give either address or subnet-pool",
+            )
+        ]
+    return []
 
 
 # --- what the target already uses -------------------------------------------------------------
@@ -270,7 +348,7 @@ class Target:
 
     addresses: tuple[tuple[ipaddress.IPv4Interface, str, str], ...] = ()  # (addr, iface, where)
     gateway: ipaddress.IPv4Address | None = None
-    routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # configured routes, where
+    routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # configured/live (routes.py)
     nic_check: Callable[[str], str | None] | None = None
     bridge_max_len: int = MAX_IFNAME_LEN
     mem_total_mib: int | None = None
@@ -328,9 +406,11 @@ def clashes(cfg: WizardConfig, target: Target) -> list[tuple[str, str]]:
         if first <= ip <= last:
             found.append(("dhcp-range", f"range {first}-{last} contains {ip} ({where})"))
             break
-    for route, _where in target.routes:
+    for route, where in target.routes:
         if first <= route.broadcast_address and route.network_address <= last:
-            found.append(("dhcp-range", f"range {first}-{last} reaches the route to {route}"))
+            found.append(
+                ("dhcp-range", f"range {first}-{last} reaches the route to {route} {where}")
+            )
             break
     return found
 
@@ -443,6 +523,24 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         metavar="A.B.C.D/P",
         check=check_address,
         normalise=normalise_address,
+    ),
+    AnswerField(
+        "subnet-pool",
+        str,
+        None,
+        "fleets: give each host a /24 of this pool instead of --address (the host is .1 of "
+        "the /24 number --host-index, the DHCP range .10-.100 unless given)",
+        metavar="NET/P",
+        check=check_subnet_pool,
+        normalise=normalise_subnet_pool,
+    ),
+    AnswerField(
+        "host-index",
+        int,
+        None,
+        "with --subnet-pool: this host's /24 of the pool, counting from 0",
+        metavar="N",
+        check=check_host_index,
     ),
     AnswerField(
         "dhcp-range",
@@ -588,7 +686,16 @@ def build_config(
             FieldProblem(key, f"unknown answer; expected one of {', '.join(ANSWER_KEYS)}")
         )
     cfg = base or WizardConfig()
-    if base is None and target is not None and answers.get("address") is None:
+    pool_given = {k for k in ("subnet-pool", "host-index") if answers.get(k) is not None}
+    if pool_given and answers.get("address") is not None:
+        problems.append(
+            FieldProblem(
+                "address",
+                "cannot be given together with subnet-pool or host-index: the pool gives each "
+                "host its address (.1 of its /24); give one or the other",
+            )
+        )
+    if base is None and target is not None and answers.get("address") is None and not pool_given:
         address, _why = free_default_address(target)
         if address != cfg.address:
             cfg = build_config({"address": address}, cfg)
@@ -609,6 +716,8 @@ def build_config(
         if not isinstance(value, str):
             if spec.key == "dom0-mem":
                 expected = dom0mem.EXPECTED
+            elif spec.key == "host-index":
+                expected = "expected a whole number, 0 or more"
             else:
                 expected = "expected whole minutes" if spec.kind is int else "expected a string"
             problems.append(FieldProblem(spec.key, expected))
@@ -630,7 +739,16 @@ def build_config(
             changes[spec.dest] = int(text)
         else:
             changes[spec.dest] = text
+    if "address" in changes and not pool_given:
+        changes.update(subnet_pool=None, host_index=None)  # an address replaces a pool (TUI)
     cfg = replace(cfg, **changes)
+    if pool_given and not {p.field for p in problems} & {"address", "subnet-pool", "host-index"}:
+        address = None
+        if cfg.subnet_pool is not None and cfg.host_index is not None:
+            address = pool_address(cfg.subnet_pool, cfg.host_index)
+        if address is not None:
+            cfg = replace(cfg, address=address)
+            changes["address"] = address  # the DHCP range moves into its /24
     if "address" in changes and answers.get("dhcp-range") is None:
         start, end = suggest_range(cfg)
         cfg = replace(cfg, dhcp_start=start, dhcp_end=end)
@@ -693,6 +811,8 @@ def validate(
             problems.append(FieldProblem("dhcp-range", reason))
     if cfg.nic is not None and cfg.nic == cfg.bridge and "nic" not in skip:
         problems.append(FieldProblem("nic", "must differ from the bridge name"))
+    if not {"subnet-pool", "host-index"} & skip:
+        problems += [p for p in pool_problems(cfg) if p.field not in skip]
     if target is not None and not problems:
         problems += [p for p in target_problems(cfg, target) if p.field not in skip]
     return problems

@@ -27,6 +27,7 @@ def target_of(facts: SystemFacts, fs: RootFS | None = None, profile: object = No
     return Target(
         addresses=tuple(addresses),
         gateway=gateway,
+        routes=facts.configured_routes + facts.live_routes,
         nic_check=check,
         bridge_max_len=getattr(profile, "bridge_max_len", MAX_IFNAME_LEN),
         mem_total_mib=dom0mem.machine_mib(facts),

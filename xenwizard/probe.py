@@ -52,6 +52,8 @@ class SystemFacts:
     interfaces: tuple[InterfaceInfo, ...] = ()
     default_route: DefaultRoute | None = None
     configured_addresses: tuple[tuple[str, ipaddress.IPv4Interface], ...] = ()  # from ifupdown
+    configured_routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # (network, where)
+    live_routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # the kernel's, when live
     is_root: bool = False
     ssh_connection: str | None = None
     live: bool = False
@@ -115,17 +117,52 @@ def parse_ifupdown_addresses(text: str | None) -> tuple[tuple[str, ipaddress.IPv
     return tuple(found)
 
 
-def _configured_addresses(fs: RootFS) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
-    """parse_ifupdown_addresses over etc/network/interfaces and the files it sources (only the
-    main file when they cannot be read: the bridge step reports why)."""
+def _ifupdown_texts(fs: RootFS) -> dict[str, str]:
+    """etc/network/interfaces and the files it sources (only the main file when they cannot be
+    read: the bridge step reports why)."""
     from xenwizard.edits import EditError, ifupdown
 
     try:
-        texts = list(ifupdown.load(fs).values())
+        return ifupdown.load(fs)
     except (EditError, OSError):  # OSError: RootError, e.g. a sourced file that is unreadable
-        texts = [fs.read_text(ifupdown.INTERFACES) or ""]
-        texts = texts[:1] if len(texts[0]) <= ifupdown.MAX_CHARS else []
-    return tuple(found for text in texts for found in parse_ifupdown_addresses(text))
+        text = fs.read_text(ifupdown.INTERFACES) or ""
+        return {ifupdown.INTERFACES: text} if len(text) <= ifupdown.MAX_CHARS else {}
+
+
+def _configured_addresses(fs: RootFS) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
+    """parse_ifupdown_addresses over the interfaces files, and netplan's static `addresses:`
+    (none from a netplan file that cannot be read: the bridge step reports why)."""
+    texts = _ifupdown_texts(fs).values()
+    found = [found for text in texts for found in parse_ifupdown_addresses(text)]
+    if fs.is_dir("etc/netplan"):
+        from xenwizard.edits import EditError, netplan
+
+        try:
+            entries = netplan.static_addresses(netplan.load_files(netplan.read_texts(fs)))
+        except (EditError, OSError):
+            entries = []
+        for name, text in entries:
+            with contextlib.suppress(ValueError):
+                found.append((name, ipaddress.IPv4Interface(text)))
+    return tuple(found)
+
+
+def _configured_routes(fs: RootFS) -> tuple[tuple[ipaddress.IPv4Network, str], ...]:
+    """The routes the interfaces files' up-commands and netplan's `routes:` add (a netplan
+    file that cannot be read adds none: the bridge step reports why)."""
+    from xenwizard import routes
+    from xenwizard.edits import EditError
+
+    found = routes.ifupdown_routes(_ifupdown_texts(fs))
+    if fs.is_dir("etc/netplan"):
+        from xenwizard.edits import netplan
+
+        try:
+            targets = netplan.route_targets(netplan.load_files(netplan.read_texts(fs)))
+        except (EditError, OSError):
+            targets = []
+        found += routes.netplan_routes(targets)
+    return tuple(found)
 
 
 def _release(fs: RootFS) -> tuple[str, str, str, str]:
@@ -241,13 +278,31 @@ def _live_default_route() -> DefaultRoute | None:
     return DefaultRoute(gateway=gateway[0], interface=gateway[1])
 
 
+def _live_routes(
+    interfaces: tuple[InterfaceInfo, ...],
+) -> tuple[tuple[ipaddress.IPv4Network, str], ...]:
+    """The kernel's routing table (/proc/net/route) but the default route and the routes of the
+    interfaces' own subnets."""
+    from xenwizard import routes
+
+    try:
+        with open("/proc/net/route", encoding="ascii") as handle:
+            table = handle.read()
+    except OSError:
+        return ()
+    return tuple(routes.live_routes(table, (a for i in interfaces for a in i.addresses)))
+
+
 def with_live_facts(facts: SystemFacts) -> SystemFacts:
-    """`facts` completed with what only the running kernel knows: interfaces, addresses and
-    the default route (psutil and netifaces are imported here, and only here)."""
+    """`facts` completed with what only the running kernel knows: interfaces, addresses, the
+    default route and the routing table (psutil and netifaces are imported here, and only
+    here)."""
+    interfaces = _live_interfaces()
     return replace(
         facts,
-        interfaces=_live_interfaces(),
+        interfaces=interfaces,
         default_route=_live_default_route(),
+        live_routes=_live_routes(interfaces),
         live=True,
     )
 
@@ -280,6 +335,7 @@ def probe(fs: RootFS, *, live: bool | None = None, packages: bool = True) -> Sys
         installed_packages=installed_packages(fs) if packages else frozenset(),
         hook_dirs=_hook_dirs(fs),
         configured_addresses=_configured_addresses(fs),
+        configured_routes=_configured_routes(fs),
         is_root=os.geteuid() == 0,
         ssh_connection=os.environ.get("SSH_CONNECTION") or None,
         mem_total_mib=mem_total_mib(_small_file(fs, "proc/meminfo")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from xenwizard.plan import (
     BootOnce,
     EditFile,
@@ -30,14 +32,20 @@ def step_detail(step: Step) -> str:
     return " ".join(step.argv)
 
 
-def step_state(step: Step) -> str:
+def step_state(step: Step, skipped: str | None = None) -> str:
+    if skipped:
+        return "skipped with --skip-packages"
     if isinstance(step, EditFile) and step.deferred:
         return "change (after install)"
     return "change" if step.changed else "no change"
 
 
-def plan_text(plan: Plan, *, diffs: bool = True) -> str:
-    """The human plan: profile, warnings, every step with its notes, then its diff."""
+def plan_text(plan: Plan, *, diffs: bool = True, skipped: Mapping[int, str] | None = None) -> str:
+    """The human plan: profile, warnings, every step with its notes, then its diff.
+
+    `skipped` (index -> why, from `engine.skipping.skipped_steps`): the steps
+    `apply --skip-packages` leaves out, shown with the executor's note and no diff."""
+    skipped = skipped or {}
     out = [
         f"xenwizard plan: profile {plan.profile} ({plan.profile_reason})",
         f"root: {plan.root}",
@@ -51,12 +59,17 @@ def plan_text(plan: Plan, *, diffs: bool = True) -> str:
         out += [*(f"boot: {line}" for line in plan.boot.lines()), ""]
     total = len(plan.steps)
     for number, step in enumerate(plan.steps, 1):
-        out.append(f"[{number}/{total}] {step.title}: {step_state(step)} ({step_detail(step)})")
-        out.extend(f"      {note}" for note in step.notes)
-        if diffs and isinstance(step, EditFile) and step.changed and not step.deferred:
+        why = skipped.get(number - 1)
+        state = step_state(step, why)
+        out.append(f"[{number}/{total}] {step.title}: {state} ({step_detail(step)})")
+        out.extend(f"      {note}" for note in ((why,) if why else ()) + step.notes)
+        if diffs and isinstance(step, EditFile) and step.changed and not step.deferred and not why:
             out.append(step.diff().rstrip("\n"))
-    changing = sum(1 for s in plan.steps if s.changed)
-    out += ["", f"Plan: {changing} of {total} steps change something."]
+    changing = sum(1 for i, s in enumerate(plan.steps) if s.changed and i not in skipped)
+    summary = f"Plan: {changing} of {total} steps change something"
+    if skipped:
+        summary += f"; {len(skipped)} skipped with --skip-packages"
+    out += ["", summary + "."]
     return "\n".join(out) + "\n"
 
 
@@ -93,17 +106,27 @@ def step_data(step: Step) -> dict[str, object]:
     return data
 
 
-def plan_data(plan: Plan) -> dict[str, object]:
+def plan_data(plan: Plan, skipped: Mapping[int, str] | None = None) -> dict[str, object]:
+    """The plan as JSON data. With `skipped` (what `plan --skip-packages` passes) every step
+    has `skipped` (the executor's note, or null) and `changed` counts only the steps
+    `apply --skip-packages` would do."""
+    steps = [step_data(s) for s in plan.steps]
+    changed = plan.changed
+    if skipped is not None:
+        for index, data in enumerate(steps):
+            data["skipped"] = skipped.get(index)
+        changed = any(s.changed for i, s in enumerate(plan.steps) if i not in skipped)
     return {
         "profile": plan.profile,
         "profile_reason": plan.profile_reason,
         "root": plan.root,
-        "changed": plan.changed,
+        "changed": changed,
+        "skip_packages": skipped is not None,
         "answers": plan.answers,
         "warnings": list(plan.warnings),
         "facts": {"toolstack": plan.toolstack},
         "boot": plan.boot.data() if plan.boot is not None else None,
-        "steps": [step_data(s) for s in plan.steps],
+        "steps": steps,
     }
 
 

@@ -11,6 +11,7 @@ from xenwizard.commands.common import plan_from_args
 from xenwizard.commands.runs import EXIT_ERROR, OUTCOME_CODES, EventPrinter, warn_unfinished
 from xenwizard.engine.executor import Engine, EngineError, packages_refusal
 from xenwizard.engine.runner import CommandRunner
+from xenwizard.engine.skipping import skipped_steps
 from xenwizard.errors import OperatorError
 from xenwizard.hangup import SafeWriter, shielded
 from xenwizard.render import plan_text
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     refusal = packages_refusal(plan, inputs.fs, args.skip_packages)
     if refusal:
         raise OperatorError(refusal)
-    if not args.yes and not confirm(plan_text(plan)):
+    skipped = skipped_steps(plan, inputs.fs, args.skip_packages) if args.skip_packages else None
+    if not args.yes and not confirm(plan_text(plan, skipped=skipped)):
         SafeWriter(sys.stderr).write_line("xenwizard: apply cancelled; nothing changed")
         return EXIT_ERROR
     engine = Engine(

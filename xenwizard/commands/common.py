@@ -69,7 +69,7 @@ def inputs_from_args(args: argparse.Namespace) -> Inputs:
     facts = probe(fs)
     target = target_for(facts, fs, profile)
     config = build_config(answers, target=target)
-    if answers.get("address") is None:
+    if answers.get("address") is None and answers.get("subnet-pool") is None:
         _address, why = free_default_address(target)
         if why:
             SafeWriter(sys.stderr).write_line(f"xenwizard: note: {why}")

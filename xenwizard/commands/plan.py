@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from xenwizard.commands.common import plan_from_args
+from xenwizard.engine.skipping import skipped_steps
 from xenwizard.paths import RUNS_DIR
 from xenwizard.render import plan_data, plan_text
 from xenwizard.rootfs import RootFS
@@ -25,17 +26,19 @@ def warn_if_unfinished(fs: RootFS) -> None:
 def run(args: argparse.Namespace) -> int:
     inputs, plan = plan_from_args(args)
     warn_if_unfinished(inputs.fs)
+    skipped = skipped_steps(plan, inputs.fs, True) if args.skip_packages else None
     if args.json:
         import json
 
-        sys.stdout.write(json.dumps(plan_data(plan), indent=2) + "\n")
+        sys.stdout.write(json.dumps(plan_data(plan, skipped), indent=2) + "\n")
     else:
-        text = plan_text(plan)
+        text = plan_text(plan, skipped=skipped)
         if sys.stdout.isatty():  # the root's own lines: shown, never obeyed, by a terminal
             from xenwizard.textsafe import terminal_text
 
             text = terminal_text(text)
         sys.stdout.write(text)
-    if args.detailed_exitcode and plan.changed:
+    changes = any(s.changed for i, s in enumerate(plan.steps) if i not in (skipped or {}))
+    if args.detailed_exitcode and changes:
         return EXIT_CHANGES
     return EXIT_NO_CHANGES

@@ -32,6 +32,10 @@ from xenwizard.edits import EditError, EditResult
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from xenwizard.rootfs import RootFS
+
 NETPLAN_DIR = "etc/netplan"
 OWN_NAME = "90-xenwizard.yaml"
 OWN_PATH = f"{NETPLAN_DIR}/{OWN_NAME}"
@@ -132,6 +136,52 @@ def ethernets(files: list[YamlFile], *, include_own: bool = True) -> dict[str, d
             value = settings if isinstance(settings, dict) else {}
             merged[nic_id] = merge(merged.get(nic_id, {}), value)  # type: ignore[assignment]
     return merged
+
+
+ROUTED_SECTIONS = ("ethernets", "bridges", "bonds", "vlans", "wifis", "tunnels", "vrfs")
+
+
+def route_targets(files: list[YamlFile]) -> list[tuple[str, str, object]]:
+    """(file, interface id, `to`) of every `routes:` entry of every interface, file by file."""
+    found: list[tuple[str, str, object]] = []
+    for file in files:
+        for section in ROUTED_SECTIONS:
+            for nic_id, settings in _section(file, section).items():
+                routes = settings.get("routes") if isinstance(settings, dict) else None
+                for route in routes if isinstance(routes, list) else []:
+                    if isinstance(route, dict) and "to" in route:
+                        found.append((file.path, str(nic_id), route["to"]))
+    return found
+
+
+def static_addresses(files: list[YamlFile]) -> list[tuple[str, str]]:
+    """(interface id, address) of every `addresses:` entry of every interface, but the guest
+    address in xenwizard's own file (a new run replaces it)."""
+    before = previous(files)
+    found: list[tuple[str, str]] = []
+    for file in files:
+        for section in ROUTED_SECTIONS:
+            for nic_id, settings in _section(file, section).items():
+                entries = settings.get("addresses") if isinstance(settings, dict) else None
+                for entry in entries if isinstance(entries, list) else []:
+                    for text in entry if isinstance(entry, dict) else [entry]:
+                        if file.is_own and before is not None and str(text) == before.guest:
+                            continue
+                        found.append((str(nic_id), str(text)))
+    return found
+
+
+def read_texts(fs: RootFS) -> dict[str, str]:
+    """Every etc/netplan/*.yaml of the root (path -> text)."""
+    texts: dict[str, str] = {}
+    for name in fs.listdir(NETPLAN_DIR):
+        if not name.endswith(".yaml"):
+            continue
+        path = f"{NETPLAN_DIR}/{name}"
+        text = fs.read_text(path)
+        if text is not None:
+            texts[path] = text
+    return texts
 
 
 def _is_true(value: object) -> bool:

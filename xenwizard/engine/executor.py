@@ -44,6 +44,7 @@ from xenwizard.engine.journal import (
 )
 from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import BASE_ENV, Runner
+from xenwizard.engine.skipping import packages_note, skips_packages, waiting_reason
 from xenwizard.engine.stepcontext import StepContext, StepError
 from xenwizard.plan import (
     BootOnce,
@@ -53,7 +54,6 @@ from xenwizard.plan import (
     RunCommand,
     Step,
     Symlink,
-    needs_xen_entry,
 )
 from xenwizard.render import plan_data
 from xenwizard.rootfs import RootError, RootFS
@@ -269,12 +269,12 @@ class Engine:
 
     def _do(self, ctx: StepContext, step: Step, journal: Journal) -> tuple[bool, tuple[str, ...]]:
         if isinstance(step, InstallPackages):
-            if self.skip_packages and step.packages:
+            if skips_packages(step, self.skip_packages):
                 journal.append({"type": "skipped", "index": ctx.index, "reason": "--skip-packages"})
                 self._packages_skipped = True
-                return False, (f"skipped (--skip-packages): {' '.join(step.packages)}",)
+                return False, (packages_note(step),)
             return stepops.do_packages(ctx, step)
-        waiting = self._waits_for_skipped_package(ctx, step)
+        waiting = waiting_reason(step, ctx.root) if self._packages_skipped else None
         if waiting:
             journal.append({"type": "skipped", "index": ctx.index, "reason": waiting})
             self._waiting += 1
@@ -288,32 +288,6 @@ class Engine:
         if isinstance(step, BootOnce):
             return bootops.do_boot_once(ctx, step)
         raise TypeError(f"unknown step type {type(step).__name__}")
-
-    def _waits_for_skipped_package(self, ctx: StepContext, step: Step) -> str | None:
-        """Why a step cannot happen yet when packages were skipped, or None: a link whose
-        directory, or a deferred edit whose file, a skipped package would have brought.
-        Skipped with that note instead of failing (and rolling back) the whole apply; the plan
-        still shows the step until the package is there."""
-        if not self._packages_skipped:
-            return None
-        if needs_xen_entry(step):
-            return (
-                "skipped: the boot steps (GRUB drop-in, one-shot boot into Xen, boot guard) need "
-                "Xen's GRUB entry, which comes with the packages, and packages were skipped"
-            )
-        if isinstance(step, Symlink) and not step.exists and not step.create_dirs:
-            parent = os.path.dirname(step.path)
-            if not ctx.root.is_dir(parent):
-                source = f"comes with {step.package}" if step.package else "is missing"
-                return f"skipped: {parent} {source}, and packages were skipped"
-        if (
-            isinstance(step, EditFile)
-            and step.deferred
-            and not os.path.lexists(ctx.root.path(step.path))
-        ):
-            source = ", ".join(step.installing) or "a package this plan installs"
-            return f"skipped: {step.path} comes with {source}, and packages were skipped"
-        return None
 
     # --- rollback -------------------------------------------------------------------------
 

@@ -632,15 +632,7 @@ def _not_live_notes() -> list[str]:
 
 
 def _netplan_texts(fs: RootFS) -> dict[str, str]:
-    texts: dict[str, str] = {}
-    for name in fs.listdir(netplan.NETPLAN_DIR):
-        if not name.endswith(".yaml"):
-            continue
-        path = f"{netplan.NETPLAN_DIR}/{name}"
-        text = fs.read_text(path)
-        if text is not None:
-            texts[path] = text
-    return texts
+    return netplan.read_texts(fs)
 
 
 def _cloud_cfg_texts(fs: RootFS) -> dict[str, str]:

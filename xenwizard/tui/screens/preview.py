@@ -15,6 +15,7 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from xenwizard.engine.executor import packages_refusal
+from xenwizard.engine.skipping import skipped_steps
 from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
 from xenwizard.render import step_detail, step_state
 from xenwizard.tui.screens.base import WizardPage
@@ -67,6 +68,8 @@ step rolls every change back.
         super().__init__(ctx)
         self.plan = plan
         self.error = error
+        # the steps the apply skips because packages are skipped: the engine's own rule
+        self.skipped = skipped_steps(plan, ctx.fs, ctx.packages_skipped) if plan is not None else {}
 
     @property
     def apply_blocked(self) -> str | None:
@@ -151,6 +154,8 @@ step rolls every change back.
                 "SKIPPED (--skip-packages): nothing will be installed, and the steps that need "
                 "these packages' files are skipped too"
             )
+        elif index in self.skipped:
+            lines.append(f"SKIPPED: {self.skipped[index].removeprefix('skipped: ')}")
         lines += [f"* {note}" for note in step.notes]  # not "- ": it would read as a removed line
         if isinstance(step, EditFile) and step.deferred and step.expected is not None:
             lines += ["", f"The change to come, against {step.expected.source}:"]

@@ -159,12 +159,12 @@ class WizardContext:
         self.use_free_subnet()
 
     def use_free_subnet(self) -> None:
-        """Start on a free guest subnet, as the CLI does: when the operator named no address
-        or range and the default 10.0.0.0/24 is used on the target, the first free private /24
-        (with why, for the Subnet page)."""
+        """Start on a free guest subnet, as the CLI does: when the operator named no address,
+        range or subnet pool and the default 10.0.0.0/24 is used on the target, the first free
+        private /24 (with why, for the Subnet page)."""
         from xenwizard.config import build_config, free_default_address
 
-        if self.detecting or {"address", "dhcp-range"} & self.answered:
+        if self.detecting or {"address", "dhcp-range", "subnet-pool"} & self.answered:
             return
         address, why = free_default_address(self.target)
         if why and address != self.config.address:

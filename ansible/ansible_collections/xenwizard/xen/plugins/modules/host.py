@@ -14,7 +14,8 @@ short_description: Turn a Debian-family server into a Xen host with xenwizard
 version_added: "0.1.0"
 description:
   - Runs the C(xenwizard) command line on the target host. It never imports xenwizard itself, so
-    any xenwizard that has the documented C(plan --json) and C(apply --yes) works.
+    any xenwizard that has the documented C(plan --json [--skip-packages]) and C(apply --yes)
+    works.
   - The answers are written to a temporary TOML answers file (the keys of C(xenwizard --answers))
     and passed with C(--answers); O(root) is passed as C(--root).
   - In check mode it runs C(xenwizard plan --json) only and reports what C(xenwizard apply) would
@@ -52,6 +53,19 @@ options:
       - The host's address on the guest subnet, C(A.B.C.D/P) (C(--address)); xenwizard's default
         is C(10.0.0.1/24).
     type: str
+  subnet_pool:
+    description:
+      - For fleets, instead of O(address) (C(--subnet-pool)) - a pool of guest subnets, a /24 or
+        larger network such as C(10.20.0.0/16), shared by every host; each host takes the /24
+        numbered O(host_index), its address is .1 of it and the DHCP range .10-.100 unless
+        O(dhcp_range) is given.
+    type: str
+  host_index:
+    description:
+      - With O(subnet_pool) (C(--host-index)) - this host's /24 of the pool, counting from 0
+        (index 5 of C(10.20.0.0/16) is C(10.20.5.1/24)); give each host its own, for example
+        in the inventory.
+    type: int
   dhcp_range:
     description:
       - The guests' DHCP range, C(START-END), inside the subnet of O(address) (C(--dhcp-range)).
@@ -83,8 +97,8 @@ options:
     description:
       - Pass C(--skip-packages) to C(xenwizard apply); the package step, and the steps that need
         what those packages bring, are skipped with a note.
-      - In check mode those steps are not counted as changes either, so check mode and apply
-        agree.
+      - The plan is made with C(xenwizard plan --skip-packages), which marks those steps with
+        the apply's own note; they are not counted as changes, so check mode and apply agree.
     type: bool
     default: false
   answers:
@@ -124,6 +138,11 @@ EXAMPLES = r"""
     address: "{{ guest_address }}"
     dhcp_range: "{{ guest_dhcp_range }}"
     lease: 1d
+
+- name: Twenty hosts, one shared pool; host_index comes from each host's inventory variables
+  xenwizard.xen.host:
+    subnet_pool: 10.20.0.0/16
+    host_index: "{{ xenwizard_host_index }}"
 
 - name: Plan a system image mounted under /mnt/target, touching nothing
   xenwizard.xen.host:
@@ -180,8 +199,9 @@ answers:
   type: dict
   sample: {bridge: br0, address: 10.1.0.1/24, dhcp-range: 10.1.0.10-10.1.0.50, lease: 12h}
 waiting:
-  description: Steps not done because O(skip_packages) skipped the packages they need; the
-    plan keeps listing them until the packages are there.
+  description: Steps not done because O(skip_packages) skipped the packages they need, each as
+    the step id, a colon and the note C(xenwizard apply --skip-packages) gives it; the plan keeps
+    listing them until the packages are there.
   returned: always
   type: list
   elements: str
@@ -234,6 +254,8 @@ ANSWER_KEYS = (
     ("profile", "profile"),
     ("bridge", "bridge"),
     ("address", "address"),
+    ("subnet_pool", "subnet-pool"),
+    ("host_index", "host-index"),
     ("dhcp_range", "dhcp-range"),
     ("lease", "lease"),
     ("dhcp_xen_only", "dhcp-xen-only"),
@@ -281,30 +303,6 @@ def error_lines(stderr, stdout=""):
     return out[-1] if out else "no output"
 
 
-def waiting_reason(step, root, packages_skipped):
-    """Why apply --skip-packages would skip this step (the executor's rule, from the outside):
-    a deferred edit of a file a skipped package brings, a link into a directory that does not
-    exist and that the link does not create, or a boot step (it needs Xen's GRUB entry)."""
-    if not packages_skipped or not step.get("changed"):
-        return None
-    if step.get("needs_xen_entry"):
-        return "skipped: %s needs Xen's GRUB entry, and packages were skipped" % step.get("id")
-    path = step.get("path") or ""
-    if (
-        step.get("kind") == "edit"
-        and step.get("deferred")
-        and not os.path.lexists(os.path.join(root, path))
-    ):
-        return "skipped: %s comes with a package, and packages were skipped" % path
-    if step.get("kind") == "symlink" and not step.get("exists"):
-        parent = os.path.dirname(path)
-        notes = " ".join(step.get("notes") or [])
-        creates_dirs = "(and the director" in notes
-        if parent and not os.path.isdir(os.path.join(root, parent)) and not creates_dirs:
-            return "skipped: %s is missing, and packages were skipped" % parent
-    return None
-
-
 def step_diff(step):
     """The step as `xenwizard plan` shows it: a file's unified diff, else one line."""
     kind = step.get("kind")
@@ -327,6 +325,8 @@ def main():
             root=dict(type="path", default="/"),
             bridge=dict(type="str"),
             address=dict(type="str"),
+            subnet_pool=dict(type="str"),
+            host_index=dict(type="int"),
             dhcp_range=dict(type="str"),
             lease=dict(type="str"),
             dhcp_xen_only=dict(type="bool"),
@@ -384,7 +384,9 @@ def main():
     common = ["--root", root, "--answers", answers_path]
     env = {"LC_ALL": "C.UTF-8", "NO_COLOR": "1"}
 
-    rc, out, err = module.run_command([executable, "plan", "--json"] + common, environ_update=env)
+    skip = params["skip_packages"]
+    plan_argv = [executable, "plan", "--json"] + common + (["--skip-packages"] if skip else [])
+    rc, out, err = module.run_command(plan_argv, environ_update=env)
     if rc != 0:
         result.update(rc=rc, meaning=MEANING.get(rc, "unexpected exit code"), stderr=err)
         module.fail_json(msg=error_lines(err, out), **result)
@@ -395,19 +397,11 @@ def main():
             msg="xenwizard plan --json printed no JSON: %s" % exc, stdout=out, **result
         )
 
-    skip = params["skip_packages"]
-    packages_skipped = skip and any(
-        s.get("kind") == "packages" and s.get("changed") for s in plan.get("steps", [])
-    )
     steps, counted, waiting, diffs = [], [], [], []
     for step in plan.get("steps", []):
         step = dict(step)
-        reason = None
-        if step.get("kind") == "packages" and skip and step.get("changed"):
-            reason = "skipped (--skip-packages): %s" % " ".join(step.get("packages") or [])
-        else:
-            reason = waiting_reason(step, root, packages_skipped)
-        step["counted"] = bool(step.get("changed")) and reason is None
+        reason = step.get("skipped")  # plan --skip-packages: the apply's own note
+        step["counted"] = bool(step.get("changed")) and not reason
         if reason:
             waiting.append("%s: %s" % (step.get("id"), reason))
         if step["counted"]:
