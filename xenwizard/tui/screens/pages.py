@@ -24,6 +24,7 @@ from xenwizard.config import (
     check_nic,
     parse_address,
 )
+from xenwizard.netlayout import NicChoice
 from xenwizard.preflight import bridge_clash, subnet_overlaps
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
@@ -359,7 +360,7 @@ choosing it would take that interface over.
         if ctx.asks_nic:
             # Prefilled with the profile's own choice (`primary_nic`), the NIC its plan bridges.
             choice = ctx.nic_choice(detected=True)
-            self.detected_nic = getattr(choice, "name", None)
+            self.detected_nic = choice.name if choice is not None else None
             nic = self.typed("nic", ctx.config.nic or self.detected_nic or "")
             self.nic_row = FieldRow("NIC to bridge", nic, self._check_nic, field_id="nic")
             yield self.nic_row
@@ -417,17 +418,16 @@ choosing it would take that interface over.
         return BridgeAnswers(self.bridge_row.value, nic)
 
 
-def _nic_hint(choice: object | None) -> str:
+def _nic_hint(choice: NicChoice | None) -> str:
     """How the profile found the NIC, or why it could not (then the field must be filled)."""
-    name = getattr(choice, "name", None)
     if choice is None:
         return "  not detected: type the NIC that carries this host's LAN address"
-    if name is None:
-        error = getattr(choice, "error", None) or "no primary NIC found"
-        candidates = ", ".join(getattr(choice, "candidates", ()) or ())
+    if choice.name is None:
+        error = choice.error or "no primary NIC found"
+        candidates = ", ".join(choice.candidates)
         text = f"  not detected: {error}"
         return text + (f" (configured: {candidates})" if candidates else "")
-    return f"  detected: {name}, {getattr(choice, 'reason', '')}".rstrip(", ")
+    return f"  detected: {choice.name}, {choice.reason}".rstrip(", ")
 
 
 # --- subnet ------------------------------------------------------------------------------------

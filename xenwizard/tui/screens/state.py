@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from xenwizard.bootguard import Pending
     from xenwizard.hostcheck import CheckResult
     from xenwizard.hostcheck.canary import CanaryResult
+    from xenwizard.netlayout import NicChoice
 
 Progress = Callable[[str], None]
 
@@ -242,18 +243,17 @@ class WizardContext:
             return self.config.udp_checksum_workaround
         return bool(getattr(self.profile, "udp_checksum_default", True))
 
-    def nic_choice(self, *, detected: bool = False) -> object | None:
+    def nic_choice(self, *, detected: bool = False) -> NicChoice | None:
         """The NIC the profile would bridge (name, reason, candidates, error), or None.
 
         `detected`: what the profile finds on its own (the default-route NIC, or the one
         configured physical NIC), leaving aside a NIC chosen with --nic or on the bridge page.
         """
-        chooser = getattr(self.profile, "primary_nic", None)
-        if not self.asks_nic or chooser is None:
+        if not self.asks_nic or self.profile is None:
             return None
         config = replace(self.config, nic=None) if detected else self.config
         try:
-            return chooser(config, self.facts, self.fs)
+            return self.profile.primary_nic(config, self.facts, self.fs)
         except (PlanError, OSError):
             return None
 
@@ -262,17 +262,17 @@ class WizardContext:
         takes no NIC): none is configured, or every one found is refused (lo, Wi-Fi, a bridge,
         not configured). Said on the welcome page, before the first question."""
         choice = self.nic_choice(detected=True)
-        checker = getattr(self.profile, "nic_problem", None)
-        if choice is None or checker is None:
+        if choice is None or self.profile is None:
             return None
-        name = getattr(choice, "name", None)
-        found = [n for n in (name, *(getattr(choice, "candidates", ()) or ())) if n]
-        problems = {n: checker(n, self.facts, self.fs) for n in dict.fromkeys(found)}
+        name = choice.name
+        found = [n for n in (name, *choice.candidates) if n]
+        check = self.profile.nic_problem
+        problems = {n: check(n, self.facts, self.fs) for n in dict.fromkeys(found)}
         if any(problem is None for problem in problems.values()):
             return None  # the detected NIC, or one to choose on the bridge page
         if name is not None:
             return f"no NIC of this system can be bridged: {name} {problems[name]}"
-        error = getattr(choice, "error", None) or "no configured NIC found"
+        error = choice.error or "no configured NIC found"
         return f"no NIC of this system can be bridged: {error}"
 
     def ssh_warning(self) -> str | None:
@@ -280,7 +280,8 @@ class WizardContext:
         warn = getattr(self.profile, "ssh_warning", None)
         if warn is None:
             return None
-        nic = self.config.nic or getattr(self.nic_choice(), "name", None)
+        choice = self.nic_choice()
+        nic = self.config.nic or (choice.name if choice is not None else None)
         try:
             return warn(self.config, self.facts, nic)
         except (PlanError, OSError):
