@@ -14,6 +14,10 @@ from dataclasses import dataclass, replace
 
 from xenwizard import dom0mem
 
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from typing import Any
+
 _IFNAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 _LEASE = re.compile(r"(?P<num>[0-9]+)(?P<unit>[smhdw]?)")
 _LEASE_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -592,7 +596,7 @@ def build_config(
         address, _why = free_default_address(target)
         if address != cfg.address:
             cfg = build_config({"address": address}, cfg)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # WizardConfig field -> value: each spec checked its own
     for spec in ANSWER_FIELDS:
         value = answers.get(spec.key)
         if value is None or spec.key == "profile":

@@ -31,7 +31,7 @@ from xenwizard.edits import (
     xlconf,
 )
 from xenwizard.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
-from xenwizard.plan import BootNext, Step
+from xenwizard.plan import BootNext, InstallPackages, Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     PlanError,
@@ -248,7 +248,9 @@ class CurrentRelease(Profile):
         if boot and packages.packages:
             # Xen's postrm runs update-grub while its xen.cfg (a conffile, purged after) still
             # names the Xen entry the default: the undo's purge is followed by update-grub
-            steps[0] = replace(steps[0], refresh="update-grub")
+            first = steps[0]
+            assert isinstance(first, InstallPackages)  # the package step, with its notes
+            steps[0] = replace(first, refresh="update-grub")
         return steps + boot
 
     def boot_next(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext:
@@ -382,7 +384,7 @@ class CurrentRelease(Profile):
                     f"netplan: {nic}'s addresses leave {path.rsplit('/', 1)[-1]}",
                     fs,
                     path,
-                    lambda _text, result=result: result,
+                    partial(_fixed, result),
                 )
             )
         return steps
@@ -580,6 +582,11 @@ def _with_notes(step: Step, notes: list[str]) -> Step:
     from dataclasses import replace
 
     return replace(step, notes=tuple(n for n in notes if n))
+
+
+def _fixed(result: EditResult, _text: str | None) -> EditResult:
+    """An edit computed already (netplan's plan_change did the work for every file)."""
+    return result
 
 
 def _not_live_notes() -> list[str]:

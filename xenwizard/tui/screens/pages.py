@@ -284,7 +284,7 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
         yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        self.app.first_page_ready()  # type: ignore[attr-defined]
+        self.wizard_app.first_page_ready()
         self.app.call_after_refresh(self.mount_footer)  # queued after the ready signal
         if self.ctx.profile is None:
             self.status(
@@ -299,7 +299,7 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
             super().button_pressed(button_id)
 
     def action_back(self) -> None:
-        self.app.action_request_quit()  # type: ignore[attr-defined]
+        self.wizard_app.action_request_quit()
 
     def action_rollback(self) -> None:
         if self.ctx.unfinished:

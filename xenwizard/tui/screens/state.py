@@ -205,12 +205,12 @@ class WizardContext:
 
     @property
     def log_path(self) -> str:
-        from xenwizard.engine.journal import LOG_FILE  # the journal code loads when first needed
+        from xenwizard.paths import LOG_FILE
 
         return self.show_path(self.fs.path(LOG_FILE))
 
     def answers_path(self, run_id: str) -> str:
-        from xenwizard.engine.journal import RUNS_DIR
+        from xenwizard.paths import RUNS_DIR
 
         return self.show_path(self.fs.path(f"{RUNS_DIR}/{run_id}/answers.toml"))
 
@@ -277,13 +277,12 @@ class WizardContext:
 
     def ssh_warning(self) -> str | None:
         """The profile's plain words when SSH runs through the NIC the bridge takes over."""
-        warn = getattr(self.profile, "ssh_warning", None)
-        if warn is None:
+        if self.profile is None:
             return None
         choice = self.nic_choice()
         nic = self.config.nic or (choice.name if choice is not None else None)
         try:
-            return warn(self.config, self.facts, nic)
+            return self.profile.ssh_warning(self.config, self.facts, nic)
         except (PlanError, OSError):
             return None
 
