@@ -106,7 +106,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--root",
-        default=str(REPO / "xenwizard/sample_root"),
+        default=str(REPO / "xenwizard/samples/ubuntu-12.04"),
         help="the wizard's --root (default: the packaged sample; / probes this machine live)",
     )
     args = parser.parse_args()

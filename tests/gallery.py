@@ -30,7 +30,7 @@ from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.rootfs import RootFS
 from xenwizard.tui.screens.state import WizardContext
 
-SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "xenwizard" / "sample_root"
+SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "xenwizard" / "samples" / "ubuntu-12.04"
 # Current-release scenarios use the repository's fixture roots (the gallery is a dev tool).
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ROOTS = {

@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from tests import gallery
-from tests.helpers import PRECISE_ROOT, pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
+from tests.helpers import FIXTURES, PRECISE_ROOT, pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
 from xenwizard.tui.screens.apply import ApplyScreen
 from xenwizard.tui.screens.modals import HelpScreen
 from xenwizard.tui.screens.pages import BridgeScreen
@@ -372,22 +372,35 @@ class TestPlainTerminals:
 
 class TestDemo:
     def test_demo_root_is_a_throwaway_copy(self) -> None:
-        """--demo works on a copy of the packaged sample that is deleted afterwards."""
+        """--demo works on a copy of the packaged Debian 12 sample that is deleted afterwards;
+        its screens name the copy by its real path (the operator may look at it)."""
         from xenwizard.tui.demo import demo_context, demo_root
 
         with demo_root() as root:
             ctx = demo_context(root)
             assert (root / "etc/network/interfaces").is_file()
-            assert ctx.facts.is_root and ctx.simulate_packages and ctx.demo
-            assert ctx.profile is not None and ctx.profile.name == "ubuntu-precise"
-            assert (
-                ctx.show_path(root / "var/log/xenwizard.log") == "SAMPLE-ROOT/var/log/xenwizard.log"
+            assert ctx.may_write and ctx.simulate_packages and ctx.demo
+            assert ctx.profile is not None and ctx.profile.name == "debian-12"
+            assert ctx.show_path(root / "var/log/xenwizard.log") == str(
+                root / "var/log/xenwizard.log"
             )
+            assert ctx.root_text == str(root)
         assert not root.exists()
 
-    def test_sample_root_matches_fixture(self) -> None:
-        """The packaged sample system is a plain copy of tests/fixtures/precise-root."""
-        assert tree(gallery.SAMPLE_ROOT) == tree(PRECISE_ROOT)
+    def test_the_ubuntu_12_04_sample_stays_a_choice(self) -> None:
+        from xenwizard.tui.demo import demo_context, demo_root
+
+        with demo_root("ubuntu-12.04") as root:
+            ctx = demo_context(root)
+            assert ctx.profile is not None and ctx.profile.name == "ubuntu-precise"
+        assert not root.exists()
+
+    def test_sample_roots_match_fixtures(self) -> None:
+        """The packaged sample systems are plain copies of the fixture roots."""
+        from xenwizard.tui.demo import SAMPLES_DIR
+
+        assert tree(SAMPLES_DIR / "ubuntu-12.04") == tree(PRECISE_ROOT)
+        assert tree(SAMPLES_DIR / "debian-12") == tree(FIXTURES / "debian-12-root")
 
 
 class TestAnswersThroughTheCore:

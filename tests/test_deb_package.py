@@ -143,11 +143,12 @@ def test_the_package_holds_what_the_tree_has(deb: Path) -> None:
         "./usr/share/man/man8/xenwizard.8.gz",
         "./usr/share/doc/xenwizard/copyright",
         site + "tui/app.tcss",
-        site + "sample_root/etc/os-release",
+        site + "samples/debian-12/etc/os-release",
+        site + "samples/ubuntu-12.04/etc/os-release",
     ):
         assert path in files, path
     assert "__pycache__" not in files  # postinst compiles, prerm removes
-    # every file of the package's tree, the package data (tui/*.tcss, sample_root/) included
+    # every file of the package's tree, the package data (tui/*.tcss, samples/) included
     tree = {
         str(path.relative_to(TOP / "xenwizard"))
         for path in (TOP / "xenwizard").rglob("*")

@@ -17,7 +17,7 @@ def headless_modules() -> list[str]:
     names = []
     for path in sorted(package.rglob("*.py")):
         parts = path.relative_to(REPO).with_suffix("").parts
-        if "tui" in parts or "sample_root" in parts or parts[-1] == "__main__":
+        if "tui" in parts or "samples" in parts or parts[-1] == "__main__":
             continue
         names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return names

@@ -495,3 +495,34 @@ def test_resolved_binds_dnsmasq_dynamically_on_the_managed_block_path_too(
     assert done.returncode == 0, done.stderr
     without = facts_of(root, installed_packages=packages - {"systemd-resolved"})
     assert "bind-dynamic" not in step(plan_for(root, facts=without), "dnsmasq").after
+
+
+def test_a_kept_etc_default_dnsmasq_is_read_as_it_is_when_dnsmasq_is_not_installed(
+    tmp_path: Path,
+) -> None:
+    """dnsmasq was removed but not purged, and the admin had commented CONFIG_DIR out: the
+    install keeps that conffile, so dnsmasq will not read etc/dnsmasq.d. Before, the plan
+    assumed the package's default and wrote a drop-in dnsmasq would never read."""
+    root = copy_root(ROOTS["debian-12"], tmp_path / "root")
+    default = root / "etc/default/dnsmasq"
+    default.parent.mkdir(parents=True, exist_ok=True)
+    default.write_text("ENABLED=1\n#CONFIG_DIR=/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new\n")
+    assert "dnsmasq" not in facts_of(root).installed_packages
+
+    deferred = step(plan_for(root), "dnsmasq")  # dnsmasq.conf comes with the package
+    assert deferred.path == "etc/dnsmasq.conf" and deferred.deferred
+    assert deferred.installing == ("dnsmasq",)
+
+    conf = root / "etc/dnsmasq.conf"
+    conf.write_text("# Configuration file for dnsmasq.\n#conf-dir=/etc/dnsmasq.d\n")
+    managed = step(plan_for(root), "dnsmasq")  # kept too: xenwizard's block goes in it
+    assert managed.path == "etc/dnsmasq.conf" and "dhcp-range=" in managed.after
+    checked = tmp_path / "dnsmasq.conf"
+    checked.write_text(managed.after)
+    done = subprocess.run(
+        ["dnsmasq", "--test", f"--conf-file={checked}"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+    default.write_text("CONFIG_DIR=/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new\n")
+    assert step(plan_for(root), "dnsmasq").path == "etc/dnsmasq.d/xenwizard.conf"

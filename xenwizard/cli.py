@@ -253,8 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--answers", metavar="FILE", help="TOML answers file to prefill the wizard")
     parser.add_argument(
         "--demo",
-        action="store_true",
-        help="run the whole wizard on a throwaway copy of a sample system (safe to try)",
+        nargs="?",
+        const="debian-12",
+        choices=("debian-12", "ubuntu-12.04"),
+        metavar="SAMPLE",
+        help="run the whole wizard on a throwaway copy of a sample system (safe to try): "
+        "debian-12 (the default) or ubuntu-12.04",
     )
     add_skip_packages(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

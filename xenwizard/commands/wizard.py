@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "demo", False):
+    if getattr(args, "demo", None):
         from xenwizard.tui.demo import demo_context, demo_root
 
         config, profile = _answers(args)
-        with demo_root() as root:
+        with demo_root(args.demo) as root:
             return run_app(checked(demo_context(root, config, profile)))
     return run_app(checked(context_from_args(args)))
 

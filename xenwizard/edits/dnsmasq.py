@@ -37,6 +37,7 @@ DROPIN_DIR = "/etc/dnsmasq.d"
 DROPIN_NAME = "xenwizard.conf"
 DROPIN_PATH = f"{DROPIN_DIR.lstrip('/')}/{DROPIN_NAME}"  # root-relative: etc/dnsmasq.d/...
 CONF_PATH = "etc/dnsmasq.conf"
+DEFAULT_PATH = "etc/default/dnsmasq"  # CONFIG_DIR: whether dnsmasq reads etc/dnsmasq.d
 _ASSIGNMENT = re.compile(r"(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)")
 
 

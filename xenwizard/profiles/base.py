@@ -264,7 +264,11 @@ def dnsmasq_steps(
 
     installed = "dnsmasq" in facts.installed_packages
     conf = fs.read_text(dnsmasq.CONF_PATH)
-    if installed and not dnsmasq.reads_conf_dir(fs.read_text("etc/default/dnsmasq"), conf):
+    default = fs.read_text(dnsmasq.DEFAULT_PATH)
+    # An etc/default/dnsmasq already here (a removed package's conffile, an admin's edit) is
+    # kept by the install: what it says counts, not what the package would ship.
+    kept = installed or default is not None
+    if kept and not dnsmasq.reads_conf_dir(default, conf):
         edit = partial(dnsmasq.set_managed_block, config=config, alias_note=alias_note, extra=extra)
         managed = edit_step(
             "dnsmasq",
@@ -272,6 +276,7 @@ def dnsmasq_steps(
             fs,
             dnsmasq.CONF_PATH,
             require_file("dnsmasq's main configuration file", edit),
+            installing=() if installed else ("dnsmasq",),
         )
         return [replace(managed, notes=(*managed.notes, *notes)) if notes else managed]
     why = (

@@ -28,7 +28,12 @@ from xenwizard.privatefile import append_private, write_private
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootError
 from xenwizard.tui.screens.base import PAGES
-from xenwizard.tui.screens.modals import ConfirmScreen, ErrorScreen, SavePlanScreen
+from xenwizard.tui.screens.modals import (
+    ConfirmScreen,
+    ErrorScreen,
+    SavePlanScreen,
+    TooSmallScreen,
+)
 from xenwizard.tui.screens.pages import (
     BridgeScreen,
     DhcpScreen,
@@ -41,8 +46,7 @@ from xenwizard.tui.screens.pages import (
 from xenwizard.tui.screens.state import WizardContext
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-    from types import FrameType
+    from collections.abc import Sequence
 
     from textual.driver import Driver
     from textual.message_pump import MessagePump
@@ -54,6 +58,8 @@ if TYPE_CHECKING:
 EXIT_DONE = 0  # reached the last page (applied, or nothing to do)
 EXIT_ERROR = 1  # ended on the error page
 EXIT_QUIT = 2  # the operator quit before an apply completed
+MIN_SIZE = (80, 24)  # every page fits this; below it the pages would hide fields
+WIDE = 120  # from this width on the preview's step list takes what its titles need
 
 
 # Keys typed ahead wait at most this long for a page change to finish (a safety net: a page
@@ -98,7 +104,6 @@ class XenWizardApp(App[int]):
         self.applied = False
         self._showing_error = False
         self._ready_signalled = False
-        self._hup_handler: Callable[[int, FrameType | None], object] | int | None = None
         # Typed-ahead input (see `on_event`): keys and pastes in arrival order, the task that
         # hands them on one at a time, the events it posted, and the page being left.
         self._typed: deque[events.Key | events.Paste] = deque()
@@ -120,8 +125,30 @@ class XenWizardApp(App[int]):
     def on_mount(self) -> None:
         if os.environ.get("TERM") == "linux":
             self.theme = "ansi-dark"  # the console's own 16 colours
+        self.catch_hangup()
         self.ctx.use_free_subnet()  # a root read whole already; the live one once detected
         self.flow()
+
+    # --- terminal size ---------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self.fit_terminal)
+
+    def fit_terminal(self) -> None:
+        """Below MIN_SIZE cover the pages with a notice (they would hide fields that still
+        take keys) until the terminal is big enough; from WIDE columns on, the preview's
+        step list may grow."""
+        width, height = self.size
+        self.set_class(width >= WIDE, "-wide")
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        screen = self.screen
+        if isinstance(screen, TooSmallScreen):
+            if small:
+                screen.show_size(width, height)
+            else:
+                self.pop_screen()
+        elif small and self._ready_signalled:
+            self.push_screen(TooSmallScreen(MIN_SIZE))
 
     # --- typed-ahead keys ------------------------------------------------------------------
 
@@ -291,24 +318,24 @@ class XenWizardApp(App[int]):
         self.applying = True
         self.apply_idle.clear()
         self.apply_outcome = None
-        if threading.current_thread() is threading.main_thread() and not self.terminal_lost:
-            # A dropped SSH session must not kill the process mid-apply: the hang-up only
-            # ends the UI (see `terminal_gone`); the apply finishes or rolls back in its thread.
-            self._hup_handler = signal.signal(signal.SIGHUP, self._on_sighup)
         self.start_watchdog()
 
     def apply_stopped(self) -> None:
         self.applying = False
         self.apply_idle.set()
-        if self._hup_handler is not None and threading.current_thread() is threading.main_thread():
-            if not self.terminal_lost:
-                signal.signal(signal.SIGHUP, self._hup_handler)
-            self._hup_handler = None
 
     # --- the terminal going away -------------------------------------------------------------
 
+    def catch_hangup(self) -> None:
+        """From the first page to the exit a SIGHUP (a dropped SSH session, a closed window)
+        only ends the UI (see `terminal_gone`): an apply finishes or rolls back in its
+        thread, and the caller's cleanup (the demo's copy) runs. Pilot tests run in threads
+        of their own and keep their handlers."""
+        if threading.current_thread() is threading.main_thread() and not self.is_headless:
+            signal.signal(signal.SIGHUP, self._on_sighup)
+
     def _on_sighup(self, signum: int, frame: object) -> None:
-        """SIGHUP during an apply: only note it (a signal handler must not touch the UI)."""
+        """Only note it: a signal handler must not touch the UI."""
         self._hangup = True
 
     def note_hangup(self) -> None:
@@ -411,6 +438,7 @@ class XenWizardApp(App[int]):
         if self.ctx.live_probe is not None:
             self.call_after_refresh(self.detect_facts)
         self.call_after_refresh(self.start_watchdog)
+        self.call_after_refresh(self.fit_terminal)
 
     # --- the live probe (interfaces, default route) ----------------------------------------
 

@@ -1,17 +1,19 @@
-"""`xenwizard --demo`: the whole wizard on a throwaway copy of the sample system in the package.
+"""`xenwizard --demo`: the whole wizard on a throwaway copy of a sample system in the package.
 
-The copy lives in a temporary directory that is removed at exit. Nothing runs on this machine:
-the package step is skipped by the engine and shown as "simulated", and any other command a
-plan might hold goes to a runner that only prints it.
+The copy lives in a temporary directory whose path the screens show, so the operator can look
+at what an apply wrote from another terminal; it is removed at exit, whatever the exit (a
+closed terminal ends the UI through the app's SIGHUP handling, so this block's `finally` runs).
+Nothing runs on this machine: the package step is skipped by the engine and shown as
+"simulated", and any other command a plan might hold goes to a runner that only prints it.
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from xenwizard.config import WizardConfig
@@ -21,8 +23,9 @@ from xenwizard.probe import probe
 from xenwizard.rootfs import RootFS
 from xenwizard.tui.screens.state import WizardContext
 
-SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "sample_root"
-DEMO_LABEL = "SAMPLE-ROOT"  # how screens name the throwaway copy (no temp paths)
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = ("debian-12", "ubuntu-12.04")  # the first is today's recipe, the default
+DEFAULT_SAMPLE = SAMPLES[0]
 
 
 class SimulatedRunner:
@@ -35,16 +38,23 @@ class SimulatedRunner:
         return 0
 
 
+def _hung_up(signum: int, frame: object) -> None:
+    """A hang-up before the app has taken over SIGHUP: leave through the `finally`."""
+    raise SystemExit(2)
+
+
 @contextmanager
-def demo_root() -> Iterator[Path]:
-    """A writable copy of the sample system, deleted (whatever happens) when the block ends."""
+def demo_root(sample: str = DEFAULT_SAMPLE) -> Iterator[Path]:
+    """A writable copy of a sample system, deleted (whatever happens) when the block ends."""
+    previous = signal.signal(signal.SIGHUP, _hung_up)
     tmp = Path(tempfile.mkdtemp(prefix="xenwizard-demo-"))
     try:
         root = tmp / "root"
-        shutil.copytree(SAMPLE_ROOT, root, symlinks=True)
+        shutil.copytree(SAMPLES_DIR / sample, root, symlinks=True)
         yield root
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        signal.signal(signal.SIGHUP, previous)
 
 
 def demo_context(
@@ -52,14 +62,14 @@ def demo_context(
     config: WizardConfig | None = None,
     profile: str | None = None,
     *,
-    label: str = DEMO_LABEL,
+    label: str | None = None,
 ) -> WizardContext:
-    """The wizard's context for a demo root: probed offline, as root, packages simulated."""
+    """The wizard's context for a demo root: probed offline, packages simulated. It may
+    apply as any user, since it only ever writes the copy (which that user owns)."""
     fs = RootFS(root)
-    facts = replace(probe(fs, live=False), is_root=True)  # it only ever writes the copy
     return WizardContext(
         fs=fs,
-        facts=facts,
+        facts=probe(fs, live=False),
         runner=SimulatedRunner(),
         config=config or WizardConfig(),
         profile_name=profile,

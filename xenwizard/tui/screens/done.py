@@ -48,9 +48,14 @@ another host: `xenwizard apply --answers FILE`.
         lines = [
             f"{'APPLIED' if result.outcome == 'applied' else 'NOTHING TO DO'}: "
             f"{result.message} (run {result.run_id})",
-            "",
-            "What changed:",
         ]
+        if ctx.demo:
+            lines += [
+                "Demo: what was written is in this copy of the sample system (look at it",
+                "from another terminal; it is deleted when you quit):",
+                f"  {ctx.root_text}",
+            ]
+        lines += ["", "What changed:"]
         lines += [f"  * {title}" for title in self.outcome.changed] or ["  nothing"]
         lines += [f"  ~ {title} (simulated: nothing installed)" for title in self.outcome.simulated]
         guard = ctx.boot_guard(result.run_id)
@@ -71,8 +76,6 @@ another host: `xenwizard apply --answers FILE`.
             f"  {ctx.answers_path(result.run_id)}",
             f"Log: {ctx.show_path(result.log_path) if result.log_path else ctx.log_path}",
         ]
-        if ctx.demo:
-            lines.append("Demo: the sample system is deleted when you quit.")
         with VerticalScroll(id="done-scroll"):
             yield Static("\n".join(lines), markup=False, id="done-text")
 

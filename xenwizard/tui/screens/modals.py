@@ -193,3 +193,34 @@ class ErrorScreen(Screen[None]):
 
     def action_quit_now(self) -> None:
         self.app.exit(1)
+
+
+class TooSmallScreen(Screen[None]):
+    """Covers the wizard while the terminal is smaller than its pages need: below that they
+    would hide fields and buttons that still take keys. The app pops it once the terminal is
+    big enough again; the page below keeps everything typed. Only quitting works here."""
+
+    def __init__(self, need: tuple[int, int]):
+        super().__init__()
+        self.need = need
+
+    def compose(self) -> ComposeResult:
+        yield Static("", markup=False, id="too-small")
+        yield Footer()
+
+    def show_size(self, width: int, height: int) -> None:
+        need_w, need_h = self.need
+        self.query_one("#too-small", Static).update(
+            f"The terminal is too small: {width}x{height}.\n"
+            f"xenwizard needs at least {need_w}x{need_h}.\n\n"
+            "Make the window bigger; the wizard goes on where it was.\n"
+            "Ctrl-Q quits."
+        )
+
+    def on_screen_resume(self) -> None:
+        """Back on top (a quit question answered): the terminal may have grown meanwhile."""
+        width, height = self.app.size
+        if width >= self.need[0] and height >= self.need[1]:
+            self.dismiss(None)
+        else:
+            self.show_size(width, height)

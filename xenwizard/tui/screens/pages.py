@@ -8,6 +8,8 @@ warnings from preflight.py; the pages only show them.
 from __future__ import annotations
 
 import ipaddress
+import os
+import pwd
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -28,6 +30,7 @@ from xenwizard.netlayout import NicChoice
 from xenwizard.preflight import bridge_clash, subnet_overlaps
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
+    WizardContext,
     interfaces_lines,
     toolstack_notice,
     toolstack_text,
@@ -208,10 +211,7 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
         if len(profile) + 2 + len(why) <= TABLE_WIDTH:
             profile, why = f"{profile}: {why}", ""  # one line where it fits
         xen = "installed" if facts.xen_installed else "NOT installed (the plan installs it)"
-        if facts.is_root:
-            user = "root (apply possible)"
-        else:
-            user = "NOT root: everything works up to the preview; apply needs root"
+        user = user_text(ctx)
         if facts.over_ssh:
             client = (facts.ssh_connection or "").split()
             session = f"over SSH from {client[0]}" if client else "over SSH"
@@ -831,3 +831,21 @@ On current releases xl is the only toolstack and there is nothing to confirm.
             self.refuse("Next is refused: tick the acknowledgement first (Space).")
             return None
         return ToolstackAnswers(acknowledged=self.ack is not None)
+
+
+def user_text(ctx: WizardContext) -> str:
+    """Who runs the wizard, as it is: the demo may apply as anyone (it writes its copy only)."""
+    if ctx.demo:
+        who = "root" if ctx.facts.is_root else _user_name()
+        return f"{who} (the demo writes only its sample copy)"
+    if ctx.facts.is_root:
+        return "root (apply possible)"
+    return "NOT root: everything works up to the preview; apply needs root"
+
+
+def _user_name() -> str:
+    uid = os.geteuid()
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"

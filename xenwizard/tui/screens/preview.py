@@ -48,6 +48,8 @@ Every step of the plan, in the order it runs. The marks say what each does:
   ~  from a package: its change is computed right after the install
 Move with the arrow keys; the right side shows the step's notes and its file
 diff (lines starting '-' go, '+' come). Scroll the diff with Tab then arrows.
+f gives the diff the whole width (the step list goes; f brings it back), and
+there n and p go to the next and previous step.
 
 s saves the whole plan (what `xenwizard plan` prints) to a file you choose.
 a applies it, after a confirmation. Applying needs root; before any change the
@@ -59,6 +61,10 @@ step rolls every change back.
         Binding("f1", "help", "Help"),
         Binding("s", "save", "Save plan"),
         Binding("a", "next", "Apply"),
+        Binding("f", "full_width", "Full-width diff"),
+        Binding("f", "step_list", "Step list"),
+        Binding("n", "step(1)", "Next step"),
+        Binding("p", "step(-1)", "Prev step"),
     ]
 
     def __init__(self, ctx: WizardContext, plan: Plan | None, error: str | None = None):
@@ -71,7 +77,7 @@ step rolls every change back.
         """Why Apply is not possible, or None."""
         if self.plan is None:
             return "there is no plan (see the error above)"
-        if not self.ctx.facts.is_root:
+        if not self.ctx.may_write:
             return "xenwizard is not running as root; run it with sudo to apply"
         return packages_refusal(self.plan, self.ctx.fs, self.ctx.packages_skipped)
 
@@ -158,7 +164,7 @@ step rolls every change back.
                     "diff",
                     theme="ansi_dark",
                     background_color="default",
-                    word_wrap=False,
+                    word_wrap=self.full_width,  # the whole width, and no line cut off
                 )
             )
         elif isinstance(step, Symlink) and step.changed:
@@ -184,14 +190,48 @@ step rolls every change back.
         lines += [f"WARNING: {warning}" for warning in plan.warnings]
         return "\n".join(line for line in lines if line)
 
+    @property
+    def full_width(self) -> bool:
+        return self.has_class("-full-diff")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer offers only the keys that work here: no Apply (a) while apply is
-        refused (the status line says why), no Save plan without a plan."""
+        refused (the status line says why), no Save plan without a plan; f says what it
+        toggles to, and n / p step through the plan only when the list is hidden."""
         if action == "next":
             return self.apply_blocked is None
         if action == "save":
             return self.plan is not None
+        if action == "full_width":
+            return self.plan is not None and not self.full_width
+        if action in ("step_list", "step"):
+            return self.plan is not None and self.full_width
         return True
+
+    def action_full_width(self) -> None:
+        """The diff gets the whole width, its long lines wrapped: at 80 columns the files
+        need more than the 45 the step list leaves, and some lines more than 80."""
+        self.add_class("-full-diff")
+        self.query_one("#detail", ScrollableContainer).focus()
+        self.show_highlighted()
+        self.refresh_bindings()
+
+    def action_step_list(self) -> None:
+        self.remove_class("-full-diff")
+        self.query_one("#steps", OptionList).focus()
+        self.show_highlighted()
+        self.refresh_bindings()
+
+    def show_highlighted(self) -> None:
+        index = self.query_one("#steps", OptionList).highlighted or 0
+        self.show_step(None if index == 0 else index - 1)
+
+    def action_step(self, delta: int) -> None:
+        """The next or previous step (Summary first), with the list hidden."""
+        steps = self.query_one("#steps", OptionList)
+        current = steps.highlighted or 0
+        steps.highlighted = max(0, min(steps.option_count - 1, current + delta))
+        self.query_one("#detail", ScrollableContainer).scroll_home(animate=False)
 
     def action_save(self) -> None:
         if self.plan is None:

@@ -53,11 +53,6 @@ class WizardContext:
     answered: frozenset[str] = frozenset()  # answer keys the operator gave (flags, answers file)
     subnet_note: str | None = None  # why the start subnet is not the default, when it is not
 
-    @property
-    def packages_skipped(self) -> bool:
-        """The engine skips the package step (and the steps needing its files)."""
-        return self.simulate_packages or self.skip_packages
-
     root_label: str | None = None  # how screens name the root (demo: "sample system")
     unfinished: tuple[str, ...] = ()  # ids of earlier runs killed mid-apply
     plan_default_path: str = "./xenwizard-plan.diff"
@@ -81,6 +76,17 @@ class WizardContext:
             self.profile, self.profile_reason = select_profile(self.facts, self.profile_name)
         except PlanError as exc:
             self.profile_error = str(exc)
+
+    @property
+    def packages_skipped(self) -> bool:
+        """The engine skips the package step (and the steps needing its files)."""
+        return self.simulate_packages or self.skip_packages
+
+    @property
+    def may_write(self) -> bool:
+        """Whether this user may apply: root, or anyone in the demo, which only writes the
+        sample copy that user owns."""
+        return self.facts.is_root or self.demo
 
     def pending_guard(self) -> Pending | None:
         """The boot guard waiting for `xenwizard confirm` on this target, if any."""
