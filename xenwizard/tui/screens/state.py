@@ -231,23 +231,23 @@ class WizardContext:
 
     @property
     def toolstack(self) -> str:
-        return getattr(self.profile, "toolstack", "xl")
+        return self.profile.toolstack if self.profile is not None else "xl"
 
     @property
     def asks_nic(self) -> bool:
         """Profiles that build the bridge from a NIC (current releases) ask which NIC."""
-        return bool(getattr(self.profile, "asks_nic", False))
+        return self.profile is not None and self.profile.asks_nic
 
     @property
     def offers_udp_switch(self) -> bool:
         """Profiles where the UDP checksum workaround is optional show a switch for it."""
-        return bool(getattr(self.profile, "udp_checksum_optional", False))
+        return self.profile is not None and self.profile.udp_checksum_optional
 
     @property
     def udp_default(self) -> bool:
         if self.config.udp_checksum_workaround is not None:
             return self.config.udp_checksum_workaround
-        return bool(getattr(self.profile, "udp_checksum_default", True))
+        return self.profile.udp_checksum_default if self.profile is not None else True
 
     def nic_choice(self, *, detected: bool = False) -> NicChoice | None:
         """The NIC the profile would bridge (name, reason, candidates, error), or None.
@@ -363,7 +363,7 @@ class ToolstackNotice:
 def toolstack_notice(ctx: WizardContext) -> ToolstackNotice:
     """The profile's own notice when it has one, else the text for its toolstack."""
     current = toolstack_text(ctx.facts, ctx.toolstack)
-    note = getattr(ctx.profile, "toolstack_note", "")
+    note = ctx.profile.toolstack_note if ctx.profile is not None else ""
     if note and ctx.toolstack != "xm":
         lines = [f"Now: {current}.", "", *textwrap.wrap(note, 76)]
         return ToolstackNotice(f"Toolstack: {ctx.toolstack}", tuple(lines), None)
