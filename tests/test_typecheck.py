@@ -3,7 +3,7 @@
 CI runs the README's test command (pytest) and nothing else, so the type check is a test. It
 runs mypy exactly as a developer would (`python -m mypy` in the repository, which reads the
 `files` and flags from pyproject.toml), with mypy's incremental cache in `.mypy_cache/` (ignored
-by git): about 6 s cold, under 1 s warm.
+by git): 2.6 s cold, 0.15 s warm here (2 cores, shared).
 """
 
 from __future__ import annotations
