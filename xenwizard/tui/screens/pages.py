@@ -12,6 +12,7 @@ import os
 import pwd
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -26,7 +27,6 @@ from xenwizard.config import (
     check_nic,
     parse_address,
 )
-from xenwizard.netlayout import NicChoice
 from xenwizard.preflight import bridge_clash, subnet_overlaps
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
@@ -37,6 +37,9 @@ from xenwizard.tui.screens.state import (
     usable_hosts,
 )
 from xenwizard.tui.widgets import TickBox
+
+if TYPE_CHECKING:
+    from xenwizard.netlayout import NicChoice
 
 # --- answers -----------------------------------------------------------------------------------
 
