@@ -37,7 +37,9 @@ async def test_confirm_from_the_guard_page(tmp_path: Path) -> None:
         assert "c Confirm" in text and "r Roll back now" in text
         await pilot.press("c")
         await pilot.pause()
-        assert "Confirmed" in screen_text(app)
+        text = screen_text(app)
+        assert "Confirmed" in text
+        assert "c Confirm" not in text and "r Roll back now" not in text  # both done with
         assert bootguard.pending(root) is None
         assert grubenv.read(root.read_bytes(grubenv.PATH)) == {"saved_entry": XEN}
         await pilot.press("enter")
@@ -79,11 +81,14 @@ async def test_confirm_is_refused_while_verify_fails(tmp_path: Path) -> None:
     dropin.write_text(dropin.read_text() + "# edited by hand\n")
     async with app.run_test(size=gallery.SIZE) as pilot:
         await verified(pilot, app)
-        assert "1 check(s) FAILED" in screen_text(app)
+        text = screen_text(app)
+        assert "1 check(s) FAILED" in text
+        assert "Confirm refused: verify failed" in text  # said at once, before any key
+        assert "c Confirm" not in text  # the footer offers no key that is refused
+        assert "r Roll back now" in text
         await pilot.press("c")
         await pilot.pause()
-        text = screen_text(app)
-        assert "Confirm refused: verify failed" in text
+        assert "Confirm refused: verify failed" in screen_text(app)
     assert bootguard.pending(RootFS(tmp_path / "root")) is not None
 
 

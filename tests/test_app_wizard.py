@@ -246,13 +246,18 @@ class TestWholeWizard:
         app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
         async with app.run_test(size=gallery.SIZE) as pilot:
             await gallery.drive(pilot, item.keys, runner)
+            footer = screen_text(app).splitlines()[-1]
+            assert "Quit" not in footer and "Back" not in footer, footer  # both refused now
             await pilot.press("ctrl+q")
             await pilot.pause()
             assert isinstance(app.screen, ApplyScreen) and app.is_running
             assert any("Quitting is refused" in str(n.message) for n in app._notifications)
             runner.release.set()
             await gallery.drive(pilot, ("@apply",), runner)
-            assert "APPLIED" in screen_text(app)
+            text = screen_text(app)
+            assert "APPLIED" in text
+            footer = text.splitlines()[-1]
+            assert "^q Quit" in footer and "Back" not in footer, footer  # applied: no way back
 
     @sync
     async def test_unfinished_run_rolled_back_from_welcome(self, tmp_path: Path) -> None:

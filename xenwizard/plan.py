@@ -55,6 +55,16 @@ class Symlink:
 
 
 @dataclass(frozen=True)
+class Expected:
+    """A deferred edit run on the file its package ships, when that file is known before the
+    install (`xenwizard.shippedfile`): what the preview can show of the change to come."""
+
+    source: str  # where the package's file was read, relative to the root
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
 class EditFile:
     """Replace a file's text; `before is None` means the file is created."""
 
@@ -70,6 +80,7 @@ class EditFile:
     executable: bool = False  # the file must end up executable (rc.local is skipped otherwise)
     mode_before: int | None = None  # permission bits at plan time, None: file missing
     installing: tuple[str, ...] = ()  # deferred: the packages of this plan that bring the file
+    expected: Expected | None = None  # deferred: the change against the package's own file
     refresh: str | None = None  # a name in engine.refresh.REFRESH: run after writing and undoing
     kind: str = "edit"
 
@@ -94,6 +105,13 @@ class EditFile:
         if self.after is None:
             return ""
         return unified_diff(self.path, self.before, self.after)
+
+    def expected_diff(self) -> str:
+        """A deferred edit's diff against the package's file, when known (preview only: the
+        file is not on the target yet, so it is no patch for it)."""
+        if self.expected is None:
+            return ""
+        return unified_diff(self.path, self.expected.before, self.expected.after)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from xenwizard.edits import EditError, EditResult
 from xenwizard.plan import (
     BootNext,
     EditFile,
+    Expected,
     InstallPackages,
     Plan,
     Step,
@@ -180,10 +181,15 @@ def edit_step(
     transform: Callable[[str | None], EditResult],
     *,
     installing: tuple[str, ...] = (),
+    shipped_by: tuple[str, ...] = (),
     mode: int = 0o644,
     executable: bool = False,
 ) -> EditFile:
     """Read `path`, run the edit; defer it when the file comes with a package being installed.
+
+    `shipped_by`: the packages that hold the file itself (a dependency of `installing`, say);
+    when one's .deb is in the target's apt cache, the deferred step carries the change it will
+    make to that package's file, for the preview.
 
     `executable`: the file must end up executable; an existing file without the x bits gets
     them (and the preview says so), since e.g. rc.local is skipped at boot otherwise.
@@ -213,7 +219,8 @@ def edit_step(
             f"{path} comes with {', '.join(installing)}, which this plan installs; "
             "the change is computed right after installation"
         )
-        return replace(step, notes=(reason,), deferred_reason=reason, installing=installing)
+        step = replace(step, notes=(reason,), deferred_reason=reason, installing=installing)
+        return with_expected(step, fs, shipped_by)
     result = checked(before)
     step = replace(step, after=result.text, notes=result.notes)
     if step.needs_chmod and mode_before is not None:
@@ -223,6 +230,28 @@ def edit_step(
         )
         step = replace(step, notes=(*step.notes, note))
     return step
+
+
+def with_expected(step: EditFile, fs: RootFS, shipped_by: tuple[str, ...]) -> EditFile:
+    """The deferred step, with its change against the package's own file when a .deb in the
+    target's apt cache holds it (else as it is)."""
+    if not shipped_by:
+        return step
+    from xenwizard.shippedfile import from_apt_cache  # a cached .deb is rare: loaded then
+
+    shipped = from_apt_cache(fs, step.path, shipped_by)
+    if shipped is None:
+        return step
+    try:
+        result = step.transform(shipped.text)
+    except PlanError:
+        return step  # the engine will say so after the install, on the real file
+    note = (
+        f"{step.path} as {shipped.source} ships it is known: the preview shows the change "
+        "it will get"
+    )
+    expected = Expected(shipped.source, shipped.text, result.text)
+    return replace(step, expected=expected, notes=(*step.notes, note))
 
 
 def require_file(

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
+XL_CONF_PACKAGE = "xen-utils-common"  # ships xl.conf; xen-system-amd64 brings it
 AUTOBALLOON = (
     'autoballoon="off" explicitly: xl\'s default "auto" is off only while dom0_mem is on Xen\'s '
     "command line; written out, ballooning stays off whatever entry boots"
@@ -235,6 +236,7 @@ class CurrentRelease(Profile):
             XL_CONF,
             partial(xlconf.set_defaults, bridge=config.bridge),
             installing=installing_xen,
+            shipped_by=(XL_CONF_PACKAGE,),
         )
         steps.append(
             _with_notes(xl_conf, [*xl_conf.notes, dom0mem.plan_note(config, facts), AUTOBALLOON])

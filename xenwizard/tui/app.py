@@ -87,6 +87,9 @@ class XenWizardApp(App[int]):
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
         Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),  # the same quit
+        # While an apply runs the footer offers no quit; the keys still say why not.
+        Binding("ctrl+q", "refuse_quit", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "refuse_quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(self, ctx: WizardContext):
@@ -319,10 +322,12 @@ class XenWizardApp(App[int]):
         self.apply_idle.clear()
         self.apply_outcome = None
         self.start_watchdog()
+        self.refresh_bindings()
 
     def apply_stopped(self) -> None:
         self.applying = False
         self.apply_idle.set()
+        self.refresh_bindings()
 
     # --- the terminal going away -------------------------------------------------------------
 
@@ -373,14 +378,25 @@ class XenWizardApp(App[int]):
 
     # --- quitting ---------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Ctrl-Q quits, except while an apply runs: then it only says why not."""
+        if action == "request_quit":
+            return not self.applying
+        if action == "refuse_quit":
+            return self.applying
+        return True
+
+    def action_refuse_quit(self) -> None:
+        self.bell()
+        self.notify(
+            "Quitting is refused while the apply runs; it finishes or rolls back on its own.",
+            severity="warning",
+            timeout=5,
+        )
+
     def action_request_quit(self) -> None:
         if self.applying:
-            self.bell()
-            self.notify(
-                "Quitting is refused while the apply runs; it finishes or rolls back on its own.",
-                severity="warning",
-                timeout=5,
-            )
+            self.action_refuse_quit()
             return
         if isinstance(self.screen, (ConfirmScreen, ErrorScreen)):
             if isinstance(self.screen, ErrorScreen):

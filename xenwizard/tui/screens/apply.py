@@ -361,6 +361,7 @@ still finishes or rolls back.
 
     def finish(self, event: ApplyFinished) -> None:
         self.finished = event
+        self.refresh_bindings()  # Back: gone after an apply, offered after a rollback
         log = self.ctx.show_path(event.log_path) if event.log_path else self.ctx.log_path
         message = self.ctx.redact(event.message)
         if event.outcome in ("applied", "nothing-to-do"):
@@ -393,15 +394,25 @@ still finishes or rolls back.
 
     # --- keys -----------------------------------------------------------------------------
 
-    def action_back(self) -> None:
+    def back_refusal(self) -> str | None:
+        """Why Esc cannot go back to the preview now, or None."""
         if self.running:
-            self.refuse_quiet("The apply is running: going back is refused until it ends.")
-            return
+            return "The apply is running: going back is refused until it ends."
         ok = self.finished is not None and self.finished.outcome in ("applied", "nothing-to-do")
         if ok and not self.rollback_run:
-            self.refuse_quiet(
-                f"Applied: press Enter to continue (undo: {self.ctx.command('rollback')})."
-            )
+            return f"Applied: press Enter to continue (undo: {self.ctx.command('rollback')})."
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers Back only when it works: not during the apply, not after one."""
+        if action == "back":
+            return self.back_refusal() is None
+        return True
+
+    def action_back(self) -> None:
+        refused = self.back_refusal()
+        if refused:
+            self.refuse_quiet(refused)
             return
         self.dismiss(None)
 

@@ -79,7 +79,7 @@ previous entry. Continue (Enter) leaves the guard waiting.
             yield Static("", markup=False, id="guard-guest")
 
     def compose_buttons(self) -> Iterable[Widget]:
-        yield Button("Confirm (c)", id="confirm", compact=True)
+        yield Button("Confirm (c)", id="confirm", compact=True, disabled=True)
         yield Button("Roll back now (r)", id="rollback", compact=True)
         yield Button("Guest (g)", id="guest", compact=True)
         yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
@@ -110,11 +110,40 @@ previous entry. Continue (Enter) leaves the guard waiting.
         head = f"verify: {len(failed)} check(s) FAILED" if failed else "verify: no check failed"
         lines = [head, *self.ctx.check_lines(results)]
         self.query_one("#guard-checks", Static).update("\n".join(lines))
+        refused = self.confirm_refusal()
+        if refused:
+            self.status(refused, problem=True)  # said at once: the footer offers no c now
+        self.query_one("#confirm", Button).disabled = refused is not None
+        self.refresh_bindings()
+
+    def confirm_refusal(self) -> str | None:
+        """Why Confirm (c) does not work now, or None."""
+        if self.results is None:
+            return "verify is still running; confirm once it has answered"
+        failed = [r.name for r in self.results if r.failed]
+        if failed:
+            return (
+                f"Confirm refused: verify failed ({', '.join(failed)}); fix it, or run "
+                f"`{self.ctx.command('confirm', '--anyway')}`"
+            )
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only what works now: Confirm once verify passed, Roll back
+        before a confirmation, the guest check when none is running."""
+        if action == "confirm":
+            return not self.confirmed and self.confirm_refusal() is None
+        if action == "rollback":
+            return not self.confirmed
+        if action == "guest":
+            return not self.guest_running
+        return True
 
     def action_guest(self) -> None:
         if self.guest_running:
             return
         self.guest_running = True
+        self.refresh_bindings()
         self.show_guest("guest: starting the canary guest ...")
         self.run_guest()
 
@@ -132,23 +161,21 @@ previous entry. Continue (Enter) leaves the guard waiting.
 
     def guest_done(self, lines: list[str]) -> None:
         self.guest_running = False
+        self.refresh_bindings()
         self.show_guest("\n".join(lines))
 
     def action_confirm(self) -> None:
         if self.confirmed:
             return
-        if self.results is None:
-            self.refuse("verify is still running; confirm once it has answered")
-            return
-        failed = [r.name for r in self.results if r.failed]
-        if failed:
-            self.refuse(
-                f"Confirm refused: verify failed ({', '.join(failed)}); fix it, or run "
-                f"`{self.ctx.command('confirm', '--anyway')}`"
-            )
+        refused = self.confirm_refusal()
+        if refused:
+            self.refuse(refused)
             return
         done = self.ctx.confirm_guard()
         self.confirmed = True
+        self.query_one("#confirm", Button).disabled = True
+        self.query_one("#rollback", Button).disabled = True
+        self.refresh_bindings()
         self.query_one("#guard-checks", Static).update("\n".join(done))
         self.status("Confirmed: Xen stays the default. Continue (Enter) goes on.")
 

@@ -156,21 +156,26 @@ step rolls every change back.
                 "these packages' files are skipped too"
             )
         lines += [f"* {note}" for note in step.notes]  # not "- ": it would read as a removed line
+        if isinstance(step, EditFile) and step.deferred and step.expected is not None:
+            lines += ["", f"The change to come, against {step.expected.source}:"]
         head.update("\n".join(lines))
         if isinstance(step, EditFile) and step.changed and not step.deferred:
-            diff.update(
-                Syntax(
-                    step.diff().rstrip("\n"),
-                    "diff",
-                    theme="ansi_dark",
-                    background_color="default",
-                    word_wrap=self.full_width,  # the whole width, and no line cut off
-                )
-            )
+            diff.update(self.diff_view(step.diff()))
+        elif isinstance(step, EditFile) and step.expected is not None:
+            diff.update(self.diff_view(step.expected_diff()))
         elif isinstance(step, Symlink) and step.changed:
             diff.update(Text(f"new link: {step.path} -> {step.target}"))
         else:
             diff.update("")
+
+    def diff_view(self, text: str) -> Syntax:
+        return Syntax(
+            text.rstrip("\n"),
+            "diff",
+            theme="ansi_dark",
+            background_color="default",
+            word_wrap=self.full_width,  # the whole width, and no line cut off
+        )
 
     def summary_text(self) -> str:
         assert self.plan is not None
