@@ -462,7 +462,7 @@ async def drive(pilot: Pilot, keys: Sequence[str], runner: GalleryRunner) -> Non
             await page.worker.wait()
             await wait_for(
                 pilot,
-                lambda s=page: not s.running and bool(s.finished or s.problem),
+                lambda s=page: not s.running and bool(s.finished or s.stopped_by),
                 "the apply's last event",
             )
         elif key == "@verified":

@@ -41,7 +41,7 @@ def _openat2(dir_fd: int, rel: str, flags: int, resolve: int = BENEATH) -> int:
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
     how = _OpenHow(flags, 0, resolve)
-    fd = _libc.syscall(
+    fd: int = _libc.syscall(  # ctypes: an untyped foreign function; syscall(2) returns a C int
         SYS_OPENAT2, ctypes.c_int(dir_fd), os.fsencode(rel), ctypes.byref(how),
         ctypes.c_size_t(ctypes.sizeof(how)),
     )  # fmt: skip

@@ -14,6 +14,10 @@ from dataclasses import dataclass, replace
 
 from xenwizard import dom0mem
 
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from typing import Any
+
 _IFNAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 _LEASE = re.compile(r"(?P<num>[0-9]+)(?P<unit>[smhdw]?)")
 _LEASE_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -699,7 +703,7 @@ def build_config(
         address, _why = free_default_address(target)
         if address != cfg.address:
             cfg = build_config({"address": address}, cfg)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # WizardConfig field -> value: each spec checked its own
     for spec in ANSWER_FIELDS:
         value = answers.get(spec.key)
         if value is None or spec.key == "profile":
@@ -743,12 +747,12 @@ def build_config(
         changes.update(subnet_pool=None, host_index=None)  # an address replaces a pool (TUI)
     cfg = replace(cfg, **changes)
     if pool_given and not {p.field for p in problems} & {"address", "subnet-pool", "host-index"}:
-        address = None
+        pooled: str | None = None
         if cfg.subnet_pool is not None and cfg.host_index is not None:
-            address = pool_address(cfg.subnet_pool, cfg.host_index)
-        if address is not None:
-            cfg = replace(cfg, address=address)
-            changes["address"] = address  # the DHCP range moves into its /24
+            pooled = pool_address(cfg.subnet_pool, cfg.host_index)
+        if pooled is not None:
+            cfg = replace(cfg, address=pooled)
+            changes["address"] = pooled  # the DHCP range moves into its /24
     if "address" in changes and answers.get("dhcp-range") is None:
         start, end = suggest_range(cfg)
         cfg = replace(cfg, dhcp_start=start, dhcp_end=end)

@@ -185,7 +185,7 @@ class BootNext:
         }
 
 
-BOOT_STEP_IDS = ("grub-xen", "boot-once", "boot-guard-service", "boot-guard-timer")
+BOOT_STEP_IDS: tuple[str, ...] = ("grub-xen", "boot-once", "boot-guard-service", "boot-guard-timer")
 BOOT_STEP_IDS += ("boot-guard-enable",)
 
 

@@ -11,8 +11,14 @@ from xenwizard.config import MAX_IFNAME_LEN, Target, WizardConfig, clashes
 from xenwizard.probe import SystemFacts
 from xenwizard.rootfs import RootFS
 
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from xenwizard.profiles.base import Profile
 
-def target_of(facts: SystemFacts, fs: RootFS | None = None, profile: object = None) -> Target:
+
+def target_of(
+    facts: SystemFacts, fs: RootFS | None = None, profile: Profile | None = None
+) -> Target:
     """What the answers must not clash with on this target, and the profile's NIC rule."""
     addresses = [(a, i.name, f"on {i.name}") for i in facts.interfaces for a in i.addresses]
     addresses += [(a, name, f"configured for {name}") for name, a in facts.configured_addresses]
@@ -22,14 +28,15 @@ def target_of(facts: SystemFacts, fs: RootFS | None = None, profile: object = No
             gateway = ipaddress.IPv4Address(facts.default_route.gateway)
         except ValueError:
             gateway = None
-    nic_problem = getattr(profile, "nic_problem", None)
-    check = partial(nic_problem, facts=facts, fs=fs) if nic_problem and fs is not None else None
+    check = None
+    if profile is not None and fs is not None:
+        check = partial(profile.nic_problem, facts=facts, fs=fs)
     return Target(
         addresses=tuple(addresses),
         gateway=gateway,
         routes=facts.configured_routes + facts.live_routes,
         nic_check=check,
-        bridge_max_len=getattr(profile, "bridge_max_len", MAX_IFNAME_LEN),
+        bridge_max_len=profile.bridge_max_len if profile is not None else MAX_IFNAME_LEN,
         mem_total_mib=dom0mem.machine_mib(facts),
     )
 

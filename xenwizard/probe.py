@@ -272,7 +272,8 @@ def _live_interfaces() -> tuple[InterfaceInfo, ...]:
 def _live_default_route() -> DefaultRoute | None:
     import netifaces
 
-    gateway = netifaces.gateways().get("default", {}).get(netifaces.AF_INET)
+    default = netifaces.gateways().get("default", {})  # {family: (gateway, interface)}
+    gateway = default.get(netifaces.AF_INET) if isinstance(default, dict) else None
     if not gateway:
         return None
     return DefaultRoute(gateway=gateway[0], interface=gateway[1])

@@ -53,11 +53,10 @@ def _member(deb: bytes, path: str) -> str | None:
         return None
     name, payload = tarball
     try:
-        if name.endswith(".zst"):
-            payload = _unzstd(payload)
-            if payload is None:
-                return None
-        with tarfile.open(fileobj=io.BytesIO(payload)) as tar:
+        unpacked = _unzstd(payload) if name.endswith(".zst") else payload
+        if unpacked is None:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(unpacked)) as tar:
             for wanted in (f"./{path}", path):
                 try:
                     member = tar.getmember(wanted)

@@ -17,6 +17,11 @@ from xenwizard.paths import RUNS_DIR
 from xenwizard.probe import SystemFacts, probe, with_live_facts, with_packages
 from xenwizard.rootfs import RootFS
 
+TYPE_CHECKING = False  # neither typing nor the wizard's screens are loaded before they are needed
+if TYPE_CHECKING:
+    from xenwizard.config import WizardConfig
+    from xenwizard.tui.screens.state import WizardContext
+
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "demo", None):
@@ -28,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     return run_app(checked(context_from_args(args)))
 
 
-def checked(ctx):  # type: ignore[no-untyped-def]
+def checked(ctx: WizardContext) -> WizardContext:
     """The context, once the answers' dom0 memory fits the target's RAM: plan and apply refuse
     more with one line, and so does the wizard before its first page (the other answers are
     judged against the target by the pages, once the live facts are in)."""
@@ -41,11 +46,11 @@ def checked(ctx):  # type: ignore[no-untyped-def]
     return ctx
 
 
-def _answers(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _answers(args: argparse.Namespace) -> tuple[WizardConfig, str | None]:
     return config_from_args(args)  # a bad answers file stops here with one line per problem
 
 
-def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def context_from_args(args: argparse.Namespace) -> WizardContext:
     """The wizard's context for `--root/--profile/--answers` (fields prefilled from them)."""
     from xenwizard.tui.screens.state import WizardContext
 
@@ -59,7 +64,7 @@ def context_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         facts=probe(fs, live=False, packages=not fs.is_live),
         runner=CommandRunner(args.root),
         config=config,
-        profile_name=profile,  # type: ignore[arg-type]
+        profile_name=profile,
         unfinished=unfinished(fs),
         live_probe=partial(complete_facts, fs=fs) if fs.is_live else None,
         skip_packages=getattr(args, "skip_packages", False),
@@ -81,7 +86,7 @@ def unfinished(fs: RootFS) -> tuple[str, ...]:
     return tuple(unfinished_runs(fs))
 
 
-def run_app(ctx) -> int:  # type: ignore[no-untyped-def]
+def run_app(ctx: WizardContext) -> int:
     from xenwizard.tui.app import EXIT_DONE, EXIT_ERROR, EXIT_QUIT, XenWizardApp
 
     app = XenWizardApp(ctx)

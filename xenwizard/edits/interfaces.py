@@ -15,7 +15,6 @@ A stanza for BR:0 the operator wrote is updated in place; otherwise xenwizard ke
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from xenwizard.config import WizardConfig
@@ -32,7 +31,6 @@ from xenwizard.edits.text import (
 
 WHAT = "/etc/network/interfaces"
 OPTIONS = ("address", "netmask", "broadcast")
-_INDENT = re.compile(r"\s*")
 
 
 @dataclass(frozen=True)
@@ -88,14 +86,14 @@ def _update_in_place(
                 "continuations; expected one option per line — join them by hand"
             )
     if stanza.method != "static":
-        indent = _INDENT.match(head.body).group()
+        indent = _indent(head.body)
         words = head.body.split()
         words[3:4] = ["static"]
         replace[stanza.head] = head.with_body(indent + " ".join(words))
         notes.append(f"{where(head)}: {config.alias} changed from '{stanza.method}' to 'static'")
     option_indent = "  "
     if stanza.options:
-        option_indent = _INDENT.match(lines[stanza.options[0]].body).group() or "  "
+        option_indent = _indent(lines[stanza.options[0]].body) or "  "
     wanted = {
         "address": config.host_ip,
         "netmask": config.netmask,
@@ -111,7 +109,7 @@ def _update_in_place(
         first = lines[at[0]]
         last_at = max(last_at, at[0])
         if _words(first)[1:] != [wanted[option]]:
-            indent = _INDENT.match(first.body).group()
+            indent = _indent(first.body)
             replace[at[0]] = first.with_body(f"{indent}{option} {wanted[option]}")
             notes.append(f"{where(first)}: {config.alias} {option} set to {wanted[option]}")
         for extra in at[1:]:
@@ -159,7 +157,7 @@ def set_alias_stanza(text: str, config: WizardConfig) -> EditResult:
         words = [keyword, *names]
         rest = [w for w in words[1:] if w != alias]
         if rest:
-            indent = _INDENT.match(line.body).group()
+            indent = _indent(line.body)
             replace[i] = line.with_body(indent + " ".join([words[0], *rest]))
         else:
             replace[i] = None
@@ -192,8 +190,9 @@ def set_alias_stanza(text: str, config: WizardConfig) -> EditResult:
         if i in skip:
             continue
         if i in replace:
-            if replace[i] is not None:
-                result.append(replace[i])  # type: ignore[arg-type]
+            kept = replace[i]
+            if kept is not None:
+                result.append(kept)
         else:
             result.append(line)
         result.extend(insert.get(i, []))
@@ -211,3 +210,8 @@ def set_alias_stanza(text: str, config: WizardConfig) -> EditResult:
     if out == text:
         notes.insert(0, f"already set: {alias} is {config.address}, brought up by rc.local")
     return EditResult(out, tuple(notes))
+
+
+def _indent(text: str) -> str:
+    """The line's leading whitespace."""
+    return text[: len(text) - len(text.lstrip())]

@@ -32,8 +32,10 @@ from xenwizard.edits import EditError, EditResult
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
+    from typing import Any  # YAML data: mappings, lists and scalars as the file has them
+
     from xenwizard.rootfs import RootFS
 
 NETPLAN_DIR = "etc/netplan"
@@ -98,7 +100,7 @@ def load_files(texts: dict[str, str]) -> list[YamlFile]:
     return sorted(files, key=lambda f: f.name)
 
 
-def _network(file: YamlFile) -> dict:
+def _network(file: YamlFile) -> dict[str, Any]:
     data = file.doc.data()
     if data is None:
         return {}
@@ -107,7 +109,7 @@ def _network(file: YamlFile) -> dict:
     return data.get("network") or {}
 
 
-def _section(file: YamlFile, name: str) -> dict:
+def _section(file: YamlFile, name: str) -> dict[str, Any]:
     value = _network(file).get(name) or {}
     if not isinstance(value, dict):
         raise EditError(f"{file.path}: `network.{name}` is not a mapping")
@@ -117,24 +119,29 @@ def _section(file: YamlFile, name: str) -> dict:
 def merge(base: object, more: object) -> object:
     """netplan's merge: mappings merged, lists concatenated, scalars overridden."""
     if isinstance(base, dict) and isinstance(more, dict):
-        out = dict(base)
-        for key, value in more.items():
-            out[key] = merge(out[key], value) if key in out else value
-        return out
+        return merge_maps(base, more)
     if isinstance(base, list) and isinstance(more, list):
         return base + [item for item in more if item not in base]
     return more
 
 
-def ethernets(files: list[YamlFile], *, include_own: bool = True) -> dict[str, dict]:
+def merge_maps(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    """`merge` of two mappings (a mapping: typed so)."""
+    out = dict(base)
+    for key, value in more.items():
+        out[key] = merge(out[key], value) if key in out else value
+    return out
+
+
+def ethernets(files: list[YamlFile], *, include_own: bool = True) -> dict[str, dict[str, Any]]:
     """Every `network.ethernets` ID with its merged settings."""
-    merged: dict[str, dict] = {}
+    merged: dict[str, dict[str, Any]] = {}
     for file in files:
         if file.is_own and not include_own:
             continue
         for nic_id, settings in _section(file, "ethernets").items():
             value = settings if isinstance(settings, dict) else {}
-            merged[nic_id] = merge(merged.get(nic_id, {}), value)  # type: ignore[assignment]
+            merged[nic_id] = merge_maps(merged.get(nic_id, {}), value)
     return merged
 
 
@@ -190,7 +197,7 @@ def _is_true(value: object) -> bool:
     )
 
 
-def has_addressing(settings: dict) -> bool:
+def has_addressing(settings: dict[str, Any]) -> bool:
     return (
         bool(settings.get("addresses"))
         or _is_true(settings.get("dhcp4"))
@@ -204,7 +211,7 @@ class Previous:
 
     bridge: str
     nic: str
-    addressing: dict
+    addressing: dict[str, Any]
     mac: str | None
     guest: str | None
 
@@ -242,8 +249,8 @@ def previous(files: list[YamlFile]) -> Previous | None:
 def nic_mac(files: list[YamlFile], nic: str) -> str | None:
     """The NIC's MAC from `match: macaddress` or `macaddress`, or our earlier bridge's."""
     settings = ethernets(files).get(nic, {})
-    match = settings.get("match") if isinstance(settings.get("match"), dict) else {}
-    for value in (match.get("macaddress"), settings.get("macaddress")):  # type: ignore[union-attr]
+    match: dict[str, Any] = settings["match"] if isinstance(settings.get("match"), dict) else {}
+    for value in (match.get("macaddress"), settings.get("macaddress")):
         if isinstance(value, str) and _MAC.match(value):
             return value.lower()
     prev = previous(files)
@@ -258,8 +265,8 @@ def id_for_interface(files: list[YamlFile], ifname: str) -> str | None:
     e.g. `en*` as cloud images write) selects it."""
     entries = ethernets(files)
     for nic_id, settings in entries.items():
-        match = settings.get("match") if isinstance(settings.get("match"), dict) else {}
-        names = {nic_id, settings.get("set-name"), match.get("name")}  # type: ignore[union-attr]
+        match: dict[str, Any] = settings["match"] if isinstance(settings.get("match"), dict) else {}
+        names = {nic_id, settings.get("set-name"), match.get("name")}
         if ifname in names:
             return nic_id
     return next((nic_id for nic_id in entries if _glob_selects(entries, nic_id, ifname)), None)
@@ -276,7 +283,7 @@ def name_glob(files: list[YamlFile], nic_id: str) -> str | None:
     return None
 
 
-def _glob_selects(entries: dict[str, dict], nic_id: str, ifname: str) -> bool:
+def _glob_selects(entries: dict[str, dict[str, Any]], nic_id: str, ifname: str) -> bool:
     settings = entries.get(nic_id) or {}
     if settings.get("set-name"):
         return False  # renamed: its kernel name is the set-name, matched above
@@ -353,7 +360,7 @@ def _comment_range(doc: Doc, start: int, end: int, mark: str | None) -> list[Lin
 
 def strip_nic(
     file: YamlFile, nic: str, keys: tuple[str, ...], bridge: str
-) -> tuple[EditResult | None, dict]:
+) -> tuple[EditResult | None, dict[str, Any]]:
     """Comment the NIC's `keys` out of one file; returns the edit (None: nothing to do) and the
     NIC's link settings to carry into our file when its whole entry had to go."""
     entry = yaml.entry_at(file.doc, "network", "ethernets", nic)
@@ -367,7 +374,7 @@ def strip_nic(
     doc = Doc.parse(file.text)
     mark = f"{MOVED_MARK}/{OWN_PATH}"
     ranges: list[tuple[int, int]] = []
-    carry: dict = {}
+    carry: dict[str, Any] = {}
     remaining = [k for k in entry.node.value if k not in keys]
     if entry.node.flow or not remaining:
         ranges.append((entry.start, entry.end))
@@ -401,7 +408,7 @@ def strip_nic(
     return EditResult(doc.render(out), tuple(notes)), carry
 
 
-def _addresses_with_guest(addressing: dict, guest: str) -> dict:
+def _addresses_with_guest(addressing: dict[str, Any], guest: str) -> dict[str, Any]:
     out = dict(addressing)  # "addresses" keeps its place when the NIC had some
     current = [a for a in out.get("addresses") or [] if not _same_address(a, guest)]
     out["addresses"] = [*current, guest]
@@ -416,15 +423,19 @@ def _same_address(a: object, b: str) -> bool:
 
 
 def render_own(
-    config: WizardConfig, nic: str, mac: str | None, addressing: dict, link: dict
+    config: WizardConfig,
+    nic: str,
+    mac: str | None,
+    addressing: dict[str, Any],
+    link: dict[str, Any],
 ) -> str:
     bridge = config.bridge
-    nic_settings: dict = dict(link)
+    nic_settings: dict[str, Any] = dict(link)
     nic_settings["dhcp4"] = False
     nic_settings["dhcp6"] = False
     if "accept-ra" in addressing:
         nic_settings["accept-ra"] = False
-    bridge_settings: dict = {"interfaces": [nic]}
+    bridge_settings: dict[str, Any] = {"interfaces": [nic]}
     if mac:
         bridge_settings["macaddress"] = yaml.Quoted(mac)
     bridge_settings.update(_addresses_with_guest(addressing, config.address))
@@ -475,10 +486,10 @@ def plan_change(
     settings = merged.get(nic, {})
     addressing = {k: v for k, v in settings.items() if k in ADDRESSING}
     if prev is not None:
-        addressing = merge(addressing, prev.addressing)  # type: ignore[assignment]
+        addressing = merge_maps(addressing, prev.addressing)
     mac = (mac or nic_mac(files, nic) or "").lower() or None
     edits: dict[str, EditResult] = {}
-    link: dict = {}
+    link: dict[str, Any] = {}
     own_position = OWN_NAME
     for file in files:
         if file.is_own:
@@ -487,7 +498,7 @@ def plan_change(
         edit, carry = strip_nic(file, nic, keys, bridge)
         if edit is not None:
             edits[file.path] = edit
-            link = merge(link, carry)  # type: ignore[assignment]
+            link = merge_maps(link, carry)
     own_text = render_own(config, nic, mac, addressing, link)
     notes = [
         f"{bridge} takes over {nic}'s addressing: "

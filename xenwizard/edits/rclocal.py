@@ -119,7 +119,7 @@ def add_ifup_line(text: str | None, alias: str, extra: tuple[str, ...] = ()) -> 
         if not same_bodies(lines[block.begin : block.end + 1], new_block):
             notes.append(f"updated xenwizard's block ({where(lines[block.begin])}) for {alias}")
         result = body[: block.begin] + new_block + body[block.end + 1 :]
-    elif block is not None:
+    elif block is not None and final_exit is not None:  # (always, after the test above)
         rows = body[: block.begin] + body[block.end + 1 :]
         result = insert_before_exit(rows, final_exit)
         notes.append(

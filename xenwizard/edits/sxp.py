@@ -107,7 +107,7 @@ def _read(text: str) -> list[_Top]:
     return tops
 
 
-def parse_sxp(text: str) -> list:
+def parse_sxp(text: str) -> list[object]:
     """The file's top-level s-expressions as nested lists of strings (comments dropped).
 
     Raises EditError on unbalanced parentheses or an unterminated string.
@@ -231,9 +231,9 @@ def set_bridge_scripts(text: str, bridge: str, dom0_mib: int | None = None) -> E
     return EditResult(out, tuple(notes))
 
 
-def active_settings(text: str, kinds: tuple[str, ...] = KINDS) -> dict[str, list[list]]:
+def active_settings(text: str, kinds: tuple[str, ...] = KINDS) -> dict[str, list[list[object]]]:
     """The active expressions of those settings (default: the bridge's), for checks and tests."""
-    result: dict[str, list[list]] = {kind: [] for kind in kinds}
+    result: dict[str, list[list[object]]] = {kind: [] for kind in kinds}
     for value in parse_sxp(text):
         if isinstance(value, list) and value and value[0] in kinds:
             result[str(value[0])].append(value)

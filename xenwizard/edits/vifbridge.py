@@ -34,7 +34,6 @@ _ADD_TO_BRIDGE = re.compile(r"\s*add_to_bridge\b")
 _HAND_ETHTOOL = re.compile(
     r"\s*ethtool\s+(-K|--offload|--features)\s+\"?\$\{?dev\}?\"?\s+tx\s+off\b"
 )
-_INDENT = re.compile(r"\s*")
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def add_ethtool_line(text: str) -> EditResult:
             "add_to_bridge line; expected `;;` on a line of its own"
         )
 
-    indent = _INDENT.match(lines[add_at].body).group()
+    indent = _indent(lines[add_at].body)
     wanted = f"{indent}{ETHTOOL}  {MARK}"
     ours = [i for i, line in enumerate(lines) if MARK in line.body]
     hand = [i for i in target.body if i not in ours and _HAND_ETHTOOL.match(lines[i].body)]
@@ -155,3 +154,8 @@ def remove_ethtool_line(text: str) -> EditResult:
     if len(kept) == len(doc.lines):
         return EditResult(text, ("UDP checksum workaround off: no xenwizard line to remove",))
     return EditResult(doc.render(kept), ("removed xenwizard's ethtool line (workaround off)",))
+
+
+def _indent(text: str) -> str:
+    """The line's leading whitespace."""
+    return text[: len(text) - len(text.lstrip())]

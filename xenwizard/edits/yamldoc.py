@@ -102,7 +102,8 @@ def _end(node: Any) -> int:
         last = node.value[-1]
         return _end(last[1] if isinstance(node, yaml.MappingNode) else last)
     mark = node.end_mark
-    return mark.line + 1 if mark.column > 0 else max(mark.line, node.start_mark.line + 1)
+    line: int = mark.line
+    return line + 1 if mark.column > 0 else max(line, node.start_mark.line + 1)
 
 
 def _convert(node: Any, seen: dict[int, Node], active: set[int]) -> Node:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from xenwizard.engine.events import Event, format_event
-from xenwizard.engine.journal import LOG_FILE
+from xenwizard.paths import LOG_FILE
 from xenwizard.rootfs import RootFS
 
 

@@ -59,6 +59,10 @@ from xenwizard.render import plan_data
 from xenwizard.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
 
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from typing import Any
+
 EventCallback = Callable[[Event], None]
 
 
@@ -111,7 +115,7 @@ def describe(exc: BaseException) -> str:
 
 def safe_event(event: Event) -> Event:
     """The event with every control character in its text escaped (see textsafe)."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # field -> escaped text: str or tuple[str, ...], as it was
     for item in dataclasses.fields(event):
         value = getattr(event, item.name)
         if isinstance(value, str):
@@ -122,7 +126,7 @@ def safe_event(event: Event) -> Event:
             continue
         if clean != value:
             changes[item.name] = clean
-    return dataclasses.replace(event, **changes) if changes else event  # type: ignore[arg-type]
+    return dataclasses.replace(event, **changes) if changes else event
 
 
 class Engine:

@@ -22,6 +22,10 @@ from pathlib import Path
 
 from xenwizard.rootfs import RootFS
 
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from typing import Any
+
 SNAPSHOT = "etc-before.json"
 ACCOUNT_FILES = frozenset(
     f"etc/{name}{suffix}"
@@ -88,7 +92,8 @@ def accounts(fs: RootFS) -> dict[str, dict[str, int]]:
     }
 
 
-def snapshot(fs: RootFS) -> dict[str, object]:
+def snapshot(fs: RootFS) -> dict[str, Any]:
+    """{"etc": etc_manifest, "users": {name: uid}, "groups": {name: gid}}; saved as JSON."""
     return {"etc": etc_manifest(fs), **accounts(fs)}
 
 
@@ -105,11 +110,13 @@ def save(fs: RootFS, directory: Path) -> Path:
     return target
 
 
-def load(directory: Path) -> dict[str, object] | None:
+def load(directory: Path) -> dict[str, Any] | None:
+    """The saved snapshot (None when there is none, or it is not a snapshot's JSON object)."""
     try:
-        return json.loads((Path(directory) / SNAPSHOT).read_text())
+        data = json.loads((Path(directory) / SNAPSHOT).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass(frozen=True)
@@ -124,13 +131,13 @@ class Leftover:
         return self.detail
 
 
-def find(before: dict[str, object], fs: RootFS) -> list[Leftover]:
+def find(before: dict[str, Any], fs: RootFS) -> list[Leftover]:
     """Differences between the snapshot and the root now: accounts first, then /etc entries."""
     now = snapshot(fs)
     out: list[Leftover] = []
     for kind, key, remove in (("user", "users", "deluser"), ("group", "groups", "delgroup")):
-        old: dict[str, int] = before.get(key, {})  # type: ignore[assignment]
-        new: dict[str, int] = now[key]  # type: ignore[assignment]
+        old: dict[str, int] = before.get(key, {})
+        new: dict[str, int] = now[key]
         for name in sorted(set(new) - set(old), key=lambda n: new[n]):
             ident = "uid" if kind == "user" else "gid"
             out.append(
@@ -142,8 +149,8 @@ def find(before: dict[str, object], fs: RootFS) -> list[Leftover]:
                     f"(`{remove} {name}` if nothing uses it)",
                 )
             )
-    old_etc: dict[str, list[object]] = before.get("etc", {})  # type: ignore[assignment]
-    new_etc: dict[str, list[object]] = now["etc"]  # type: ignore[assignment]
+    old_etc: dict[str, list[Any]] = before.get("etc", {})
+    new_etc: dict[str, list[Any]] = now["etc"]
     accounts_changed = bool(out)
     for rel in sorted(set(old_etc) | set(new_etc)):
         if accounts_changed and rel in ACCOUNT_FILES:
@@ -161,14 +168,15 @@ def find(before: dict[str, object], fs: RootFS) -> list[Leftover]:
     return out
 
 
-def _what(was: list[object], isnow: list[object]) -> str:
+def _what(was: list[Any], isnow: list[Any]) -> str:
+    """[kind, digest or target, mode, uid, gid] before and now (etc_manifest's entries)."""
     parts = []
     if was[0] != isnow[0]:
         parts.append(f"{was[0]} -> {isnow[0]}")
     elif was[1] != isnow[1]:
         parts.append("link target" if was[0] == "link" else "content")
     if was[2] != isnow[2]:
-        parts.append(f"mode {oct(int(was[2]))} -> {oct(int(isnow[2]))}")  # type: ignore[arg-type]
+        parts.append(f"mode {oct(int(was[2]))} -> {oct(int(isnow[2]))}")
     if was[3:] != isnow[3:]:
         parts.append("owner")
     return ", ".join(parts) or "metadata"

@@ -76,6 +76,7 @@ def do_edit(ctx: StepContext, step: EditFile) -> tuple[bool, tuple[str, ...]]:
     real, _ = _real(ctx.root, step.path)
     current = _read_regular(ctx.root, real, step.path)
     text = None if current is None else current.decode(ENCODING, ERRORS)
+    after: str | None
     if step.deferred:
         edited = step.transform(text)
         after, notes = edited.text, step.notes + edited.notes

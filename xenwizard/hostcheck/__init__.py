@@ -39,6 +39,7 @@ initramfs `initramfs` builds from the host's static busybox and xen-netfront and
 (they are not re-exported: plain `verify` does not need them).
 """
 
+from xenwizard.edits.nftconfine import TABLE_FAMILY, TABLE_NAME
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.hostcheck.checks import (
     ALIAS_STEP,
@@ -61,7 +62,7 @@ from xenwizard.hostcheck.checks import (
 )
 from xenwizard.hostcheck.dnsmasqconf import DEFAULT_DNSMASQ_CONF, DnsmasqSources, dnsmasq_sources
 from xenwizard.hostcheck.live import CommandOutput, KernelLive, LinkState, LiveSystem, ProcessInfo
-from xenwizard.hostcheck.nftables import TABLE_FAMILY, TABLE_NAME, dhcp_drops
+from xenwizard.hostcheck.nftables import dhcp_drops
 from xenwizard.hostcheck.results import FAIL, PASS, SKIP, CheckResult, failed, passed, skipped
 
 __all__ = [

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Protocol
 
 from xenwizard.config import XEN_MAC_PREFIX, ConfigError, WizardConfig
-from xenwizard.engine.journal import STATE_DIR
 from xenwizard.engine.runner import CommandRunner, Runner, RunnerError
 from xenwizard.hostcheck.applied import latest_applied_run
 from xenwizard.hostcheck.checks import not_running_system
@@ -40,6 +39,7 @@ from xenwizard.hostcheck.leases import (
     read_leases,
     serving_dnsmasq,
 )
+from xenwizard.paths import STATE_DIR
 from xenwizard.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
 

@@ -12,15 +12,12 @@ from typing import Any
 from xenwizard.config import ConfigError, WizardConfig
 from xenwizard.edits import ebconfine
 from xenwizard.edits.dnsmasq import DROPIN_PATH
-from xenwizard.edits.nftconfine import RULES_PATH
-from xenwizard.engine.journal import STATE_DIR
+from xenwizard.edits.nftconfine import RULES_PATH, TABLE_FAMILY, TABLE_NAME
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.hostcheck.dnsmasqconf import DnsmasqSources, dnsmasq_sources, same_file
 from xenwizard.hostcheck.live import KernelLive, LiveSystem, ProcessInfo
 from xenwizard.hostcheck.nftables import (
     DHCP_PORTS,
-    TABLE_FAMILY,
-    TABLE_NAME,
     RulesetError,
     dhcp_drops,
     has_table,
@@ -28,6 +25,7 @@ from xenwizard.hostcheck.nftables import (
     parse_ruleset,
 )
 from xenwizard.hostcheck.results import CheckResult, failed, passed, skipped
+from xenwizard.paths import STATE_DIR
 from xenwizard.probe import parse_shell_vars
 from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS
 
@@ -375,7 +373,7 @@ def check_dhcp_confinement(ctx: Context) -> CheckResult:
     )
 
 
-def check_ebtables_confinement(ctx: Context, step: dict) -> CheckResult:
+def check_ebtables_confinement(ctx: Context, step: dict[str, object]) -> CheckResult:
     """ubuntu-precise: xenwizard's ebtables chains are loaded, jumped to, and drop DHCP on the
     LAN's port as the script the run wrote names it."""
     name, script = "dhcp-confinement", f"/{ebconfine.SCRIPT_PATH}"

@@ -60,7 +60,7 @@ def _has(values: list[object], wanted: object) -> bool:
     return False
 
 
-def _matches(expr: list[object]) -> list[tuple[dict, list[object]]]:
+def _matches(expr: list[object]) -> list[tuple[dict[str, Any], list[object]]]:
     """(left, values) of every `==`/`in` match of a rule."""
     out = []
     for item in expr:
@@ -122,7 +122,9 @@ def dhcp_drops(
     return found
 
 
-def has_table(items: list[dict[str, Any]], family: str = TABLE_FAMILY, name: str = TABLE_NAME):
+def has_table(
+    items: list[dict[str, Any]], family: str = TABLE_FAMILY, name: str = TABLE_NAME
+) -> bool:
     return any(
         isinstance(item.get("table"), dict)
         and item["table"].get("family") == family

@@ -25,6 +25,10 @@ from xenwizard.plan import (
 from xenwizard.probe import SystemFacts
 from xenwizard.rootfs import RootFS
 
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from xenwizard.netlayout import NicChoice
+
 
 class PlanError(ValueError):
     """A plan cannot be made; the message names the file or release and what was expected."""
@@ -55,9 +59,13 @@ class Profile(ABC):
         """Profile-specific things the operator must read before applying."""
         return []
 
-    def primary_nic(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> object | None:
-        """The NIC the bridge takes over (current releases: a `current.NicChoice` with name,
-        reason, mac, candidates, backend, error); None where xend makes the bridge."""
+    def primary_nic(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> NicChoice | None:
+        """The NIC the bridge takes over, or why none was found (current releases); None where
+        xend makes the bridge."""
+        return None
+
+    def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None:
+        """Why `name` cannot be the bridged NIC (None: it can, or the profile takes no NIC)."""
         return None
 
     def ssh_warning(self, config: WizardConfig, facts: SystemFacts, nic: str | None) -> str | None:

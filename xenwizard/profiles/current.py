@@ -14,12 +14,12 @@ on the running system — Xen needs a reboot anyway.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 from xenwizard import dom0mem
-from xenwizard.config import XEN_MAC_PREFIX, WizardConfig, check_nic
+from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import (
     EditError,
     EditResult,
@@ -30,7 +30,8 @@ from xenwizard.edits import (
     vifhook,
     xlconf,
 )
-from xenwizard.plan import BootNext, Step
+from xenwizard.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
+from xenwizard.plan import BootNext, InstallPackages, Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import (
     PlanError,
@@ -44,7 +45,6 @@ from xenwizard.profiles.base import (
 )
 from xenwizard.profiles.bootsteps import boot_next, boot_steps
 from xenwizard.rootfs import RootFS
-from xenwizard.textsafe import escape_control
 
 if TYPE_CHECKING:
     from xenwizard.netcheck import Check
@@ -90,18 +90,6 @@ TOOLSTACK_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class NicChoice:
-    """The primary NIC the bridge takes over, how it was found, and its MAC when known."""
-
-    name: str | None
-    reason: str
-    mac: str | None = None
-    candidates: tuple[str, ...] = ()
-    backend: str = ""
-    error: str | None = None
-
-
 class CurrentRelease(Profile):
     """Base of the current-release profiles; subclasses set the class attributes."""
 
@@ -128,78 +116,37 @@ class CurrentRelease(Profile):
 
     # --- what the screens ask ----------------------------------------------------------------
 
+    def layout(self, fs: RootFS) -> NetLayout:
+        """The target's network configuration, read once (netlayout)."""
+        return NetLayout.read(fs, self.default_backend)
+
     def network_backend(self, facts: SystemFacts, fs: RootFS) -> str:
-        """ifupdown when etc/network/interfaces configures an interface other than lo,
-        netplan when etc/netplan defines an ethernet, else the release's default."""
-        try:
-            texts = ifupdown.load(fs)
-            if texts and _ifupdown_configured(texts):
-                return "ifupdown"
-        except EditError:
-            return "ifupdown"  # its own step reports what is wrong with the file
-        if _netplan_texts(fs):
-            try:
-                if netplan.ethernets(netplan.load_files(_netplan_texts(fs))):
-                    return "netplan"
-            except EditError:
-                return "netplan"
-        return self.default_backend
+        """ifupdown or netplan: the stack that configures the target's NICs (netlayout)."""
+        return self.layout(fs).backend
 
     def primary_nic(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> NicChoice:
         """--nic, else the default-route NIC (live), else the one configured physical NIC."""
-        backend = self.network_backend(facts, fs)
-        try:
-            found = _configured(backend, fs)
-        except EditError as exc:
-            where = f"{INTERFACES}: " if backend == "ifupdown" else ""  # netplan names its file
-            if str(exc).startswith(f"{INTERFACES}"):
-                where = ""  # the reader named the file (a sourced one, or the size cap)
-            return NicChoice(None, "", backend=backend, error=f"{where}{exc}")
-        names = tuple(name for name, _, _ in found)
-        if config.nic:
-            name, reason = config.nic, "chosen by the operator (--nic or the bridge page)"
-        else:
-            name, reason, error = _detect(config, facts, backend, found)
-            if error:
-                return NicChoice(None, "", candidates=names, backend=backend, error=error)
-        assert name is not None
-        kernel = name  # --nic and the default route give the kernel's name; netplan wants its ID
-        if backend == "netplan":
-            name = _netplan_id(fs, name) or name
-        problem = check_nic(name)  # a name read from the root is checked like the operator's
-        if problem:
-            where = INTERFACES if backend == "ifupdown" else "the netplan configuration"
-            return NicChoice(
-                None,
-                "",
-                backend=backend,
-                error=f"{where}: NIC name {escape_control(repr(name))} {problem}; not used",
-            )
-        mac = (kernel != name and _mac(facts, fs, backend, kernel)) or _mac(
-            facts, fs, backend, name
-        )
-        return NicChoice(name, reason, mac, names, backend)
+        return primary_nic(config, facts, self.layout(fs))
 
     def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None:
         """Why `name` cannot be the bridged NIC (None when it can): it must be a configured,
         physical, non-wireless interface of the target."""
         if name == "lo":
             return "is the loopback interface; choose the NIC that carries the LAN"
-        if _wireless(name):
+        if wireless(name):
             return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
         info = facts.interface(name)
         if info is not None and info.is_bridge:
             return "is a bridge already; choose the NIC it should take over"
         if info is not None and facts.live and not info.is_physical:
             return "is not a physical interface"
-        backend = self.network_backend(facts, fs)
-        try:
-            names = [n for n, _, _ in _configured(backend, fs)]
-        except EditError:
+        layout = self.layout(fs)
+        if layout.error is not None:
             return None  # the bridge step names what is wrong with the file
-        if name in names or (backend == "netplan" and _netplan_id(fs, name) in names):
+        names = layout.names
+        if name in names or (layout.backend == NETPLAN and layout.netplan_id(name) in names):
             return None
-        where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/*.yaml"
+        where = layout.where
         known = ", ".join(names) or "none"
         if info is None:
             return f"is not an interface of this target (configured in {where}: {known})"
@@ -256,7 +203,8 @@ class CurrentRelease(Profile):
     def plan_steps(
         self, config: WizardConfig, facts: SystemFacts, fs: RootFS, warnings: list[str]
     ) -> list[Step]:
-        choice = self.primary_nic(config, facts, fs)
+        layout = self.layout(fs)
+        choice = primary_nic(config, facts, layout)
         if choice.error or choice.name is None:
             raise PlanError(choice.error or "no primary NIC found; choose one with --nic")
         nic = choice.name
@@ -277,9 +225,9 @@ class CurrentRelease(Profile):
             steps.append(hook)
 
         if backend == "ifupdown":
-            steps += self._ifupdown_steps(config, fs, choice, warnings)
+            steps += self._ifupdown_steps(config, fs, layout, choice, warnings)
         else:
-            steps += self._netplan_steps(config, fs, choice, warnings)
+            steps += self._netplan_steps(config, fs, layout, choice, warnings)
 
         xl_conf = edit_step(
             "xl-default-bridge",
@@ -294,7 +242,7 @@ class CurrentRelease(Profile):
             _with_notes(xl_conf, [*xl_conf.notes, dom0mem.plan_note(config, facts), AUTOBALLOON])
         )
         steps.append(self._dnsmasq_step(config, facts, fs))
-        steps += self._confine_steps(config, facts, fs, choice)
+        steps += self._confine_steps(config, facts, fs, layout, choice)
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
@@ -302,7 +250,9 @@ class CurrentRelease(Profile):
         if boot and packages.packages:
             # Xen's postrm runs update-grub while its xen.cfg (a conffile, purged after) still
             # names the Xen entry the default: the undo's purge is followed by update-grub
-            steps[0] = replace(steps[0], refresh="update-grub")
+            first = steps[0]
+            assert isinstance(first, InstallPackages)  # the package step, with its notes
+            steps[0] = replace(first, refresh="update-grub")
         return steps + boot
 
     def boot_next(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext:
@@ -338,17 +288,19 @@ class CurrentRelease(Profile):
         )
 
     def _ifupdown_steps(
-        self, config: WizardConfig, fs: RootFS, choice: NicChoice, warnings: list[str]
+        self,
+        config: WizardConfig,
+        fs: RootFS,
+        layout: NetLayout,
+        choice: NicChoice,
+        warnings: list[str],
     ) -> list[Step]:
         nic = choice.name
         assert nic is not None
         title = (
             f"bridge {config.bridge} on {nic} (ifupdown), with the guests' subnet {config.address}"
         )
-        try:
-            texts = ifupdown.load(fs)
-        except EditError as exc:
-            raise PlanError(str(exc)) from None
+        texts = layout.ifupdown_texts  # read without error: primary_nic found the NIC in it
         path = _file_for(texts, nic)
         step = edit_step(
             "bridge",
@@ -374,11 +326,16 @@ class CurrentRelease(Profile):
         return [_with_notes(step, [*extra, *step.notes])]
 
     def _netplan_steps(
-        self, config: WizardConfig, fs: RootFS, choice: NicChoice, warnings: list[str]
+        self,
+        config: WizardConfig,
+        fs: RootFS,
+        layout: NetLayout,
+        choice: NicChoice,
+        warnings: list[str],
     ) -> list[Step]:
         nic = choice.name
         assert nic is not None
-        texts = _netplan_texts(fs)
+        texts = layout.netplan_texts
         try:
             files = netplan.load_files(texts)
             change = netplan.plan_change(files, config, nic, choice.mac)
@@ -429,7 +386,7 @@ class CurrentRelease(Profile):
                     f"netplan: {nic}'s addresses leave {path.rsplit('/', 1)[-1]}",
                     fs,
                     path,
-                    lambda _text, result=result: result,
+                    partial(_fixed, result),
                 )
             )
         return steps
@@ -470,13 +427,18 @@ class CurrentRelease(Profile):
         return step
 
     def _confine_steps(
-        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, choice: NicChoice
+        self,
+        config: WizardConfig,
+        facts: SystemFacts,
+        fs: RootFS,
+        layout: NetLayout,
+        choice: NicChoice,
     ) -> list[Step]:
         """The nftables ruleset that keeps DHCP on the bridge, its boot unit and the unit's
         enabling link. Written only: the unit loads the rules at the next boot (the bridge
         they guard exists only then), like the bridge step, never on the running system."""
         bridge = config.bridge
-        ifname, how = self.nic_ifname(config, facts, fs, choice)
+        ifname, how = self.nic_ifname(config, facts, layout, choice)
         rules = edit_step(
             "dhcp-confine",
             f"nftables: DHCP confined on {bridge} (the LAN's {ifname} kept out)",
@@ -514,7 +476,7 @@ class CurrentRelease(Profile):
         ]
 
     def nic_ifname(
-        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, choice: NicChoice
+        self, config: WizardConfig, facts: SystemFacts, layout: NetLayout, choice: NicChoice
     ) -> tuple[str, str]:
         """(name, how it was found) of the bridged NIC as the kernel names it: nftables'
         iifname/oifname match kernel interface names, not configuration names.
@@ -529,15 +491,15 @@ class CurrentRelease(Profile):
         """
         nic = choice.name
         assert nic is not None
-        if choice.backend != "netplan":
+        if choice.backend != NETPLAN:
             return nic, f"the kernel's name of the NIC, as {INTERFACES} names it"
         try:
-            name = netplan.kernel_name(netplan.load_files(_netplan_texts(fs)), nic)
+            name = netplan.kernel_name(layout.netplan_files(), nic)
         except EditError:
             name = None  # the bridge step has already reported what is wrong with the files
         if name:
             return name, f"the kernel's name of netplan's {nic} (set-name, match or its ID)"
-        glob = _netplan_glob(fs, nic)
+        glob = _netplan_glob(layout, nic)
         if glob and config.nic and fnmatch.fnmatchcase(config.nic, glob):
             return config.nic, f"named with --nic; netplan's {nic} picks it by {glob}"
         if glob:
@@ -624,15 +586,16 @@ def _with_notes(step: Step, notes: list[str]) -> Step:
     return replace(step, notes=tuple(n for n in notes if n))
 
 
+def _fixed(result: EditResult, _text: str | None) -> EditResult:
+    """An edit computed already (netplan's plan_change did the work for every file)."""
+    return result
+
+
 def _not_live_notes() -> list[str]:
     return [
         "takes effect at the next boot (Xen needs the reboot anyway); xenwizard never "
         "activates it on the running system"
     ]
-
-
-def _netplan_texts(fs: RootFS) -> dict[str, str]:
-    return netplan.read_texts(fs)
 
 
 def _cloud_cfg_texts(fs: RootFS) -> dict[str, str]:
@@ -649,29 +612,6 @@ def _cloud_cfg_texts(fs: RootFS) -> dict[str, str]:
     return texts
 
 
-def _configured(backend: str, fs: RootFS) -> list[tuple[str, bool, bool]]:
-    """(name, has addressing, bridged by xenwizard) of every NIC the configuration names."""
-    if backend == "ifupdown":
-        return [
-            (name, method != "manual", ours)
-            for name, method, ours in _dedupe(_ifupdown_configured(ifupdown.load(fs)))
-        ]
-    return netplan.candidates(netplan.load_files(_netplan_texts(fs)))
-
-
-def _ifupdown_configured(texts: dict[str, str]) -> list[tuple[str, str, bool]]:
-    """configured_interfaces over interfaces and the files it sources: each file is read on
-    its own first (an error names its file), then all of them as one (a bridge in one file may
-    have its port in another)."""
-    for path, text in texts.items():
-        try:
-            ifupdown_bridge.configured_interfaces(text)
-        except EditError as exc:
-            raise EditError(f"{path}: {exc}") from None
-    joined = "".join(t if t.endswith("\n") or not t else t + "\n" for t in texts.values())
-    return ifupdown_bridge.configured_interfaces(joined)
-
-
 def _file_for(texts: dict[str, str], nic: str) -> str:
     """The file the bridge edit goes to: the one with xenwizard's block (an earlier run), else
     the one with NIC's stanza, else /etc/network/interfaces."""
@@ -684,88 +624,9 @@ def _file_for(texts: dict[str, str], nic: str) -> str:
     return INTERFACES
 
 
-def _dedupe(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
-    """One entry per NIC; a NIC with any non-manual stanza counts as addressed."""
-    out: dict[str, tuple[str, str, bool]] = {}
-    for name, method, ours in found:
-        if name not in out or out[name][1] == "manual":
-            out[name] = (name, method, ours)
-    return list(out.values())
-
-
-def _wireless(name: str) -> bool:
-    return name.startswith("wl")  # wlan0, wlp2s0: a Wi-Fi NIC cannot be a bridge port
-
-
-def _detect(
-    config: WizardConfig,
-    facts: SystemFacts,
-    backend: str,
-    found: list[tuple[str, bool, bool]],
-) -> tuple[str | None, str, str | None]:
-    """(name, reason, error) from the default route (live) or the configuration files."""
-    names = [name for name, _, _ in found]
-    route = facts.default_route.interface if facts.default_route else None
-    if route and route != config.bridge:
-        info = facts.interface(route)
-        if info is not None and not info.is_bridge:
-            return route, f"carries the default route (via {facts.default_route.gateway})", None
-    ours = [name for name, _, mine in found if mine]
-    if ours:
-        return ours[0], f"bridged by xenwizard's earlier run ({backend})", None
-    usable = [(n, addressed) for n, addressed, _ in found if not _wireless(n)]
-    addressed = [n for n, a in usable if a]
-    where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/*.yaml"
-    if len(addressed) == 1:
-        return addressed[0], f"the one NIC with addresses in {where}", None
-    if not addressed and len(usable) == 1:
-        return usable[0][0], f"the one NIC configured in {where}", None
-    if not usable:
-        return (
-            None,
-            "",
-            (
-                f"no NIC configured in {where} (found: {', '.join(names) or 'none'}); "
-                "choose the NIC to bridge with --nic"
-            ),
-        )
-    several = ", ".join(addressed or [n for n, _ in usable])
-    error = (
-        f"several NICs are configured in {where} ({several}); choose the one to bridge with --nic"
-    )
-    return None, "", error
-
-
-def _mac(facts: SystemFacts, fs: RootFS, backend: str, nic: str) -> str | None:
-    info = facts.interface(nic)
-    if info is not None and info.mac and info.mac != "00:00:00:00:00:00":
-        return info.mac.lower()
-    if backend == "ifupdown":
-        try:
-            texts = ifupdown.load(fs)
-            return next(
-                (
-                    mac
-                    for text in texts.values()
-                    for mac in (ifupdown_bridge.nic_hwaddress(text, nic),)
-                    if mac
-                ),
-                None,
-            ) or next(
-                (mac for text in texts.values() if (mac := ifupdown_bridge.block_bridge_hw(text))),
-                None,
-            )
-        except EditError:
-            return None
+def _netplan_glob(layout: NetLayout, nic_id: str) -> str | None:
     try:
-        return netplan.nic_mac(netplan.load_files(_netplan_texts(fs)), nic)
-    except EditError:
-        return None
-
-
-def _netplan_glob(fs: RootFS, nic_id: str) -> str | None:
-    try:
-        return netplan.name_glob(netplan.load_files(_netplan_texts(fs)), nic_id)
+        return netplan.name_glob(layout.netplan_files(), nic_id)
     except EditError:
         return None
 
@@ -793,10 +654,3 @@ def _glob_ifname(facts: SystemFacts, nic_id: str, glob: str) -> tuple[str, str]:
         "name it with --nic, plan on the live system (which finds the interface the pattern "
         "picks), or give the entry a `set-name:`"
     )
-
-
-def _netplan_id(fs: RootFS, ifname: str) -> str | None:
-    try:
-        return netplan.id_for_interface(netplan.load_files(_netplan_texts(fs)), ifname)
-    except EditError:
-        return None

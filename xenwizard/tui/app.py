@@ -15,6 +15,7 @@ import time
 import traceback
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App
@@ -43,6 +44,15 @@ from xenwizard.tui.screens.pages import (
     WelcomeScreen,
 )
 from xenwizard.tui.screens.state import WizardContext
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from textual.driver import Driver
+    from textual.message_pump import MessagePump
+
+    from xenwizard.plan import Plan
+    from xenwizard.probe import SystemFacts
 
 # Exit codes of the wizard.
 EXIT_DONE = 0  # reached the last page (applied, or nothing to do)
@@ -104,7 +114,7 @@ class XenWizardApp(App[int]):
         self._released: dict[int, events.Key | events.Paste] = {}
         self._leaving: object = None
 
-    def get_driver_class(self):  # type: ignore[no-untyped-def]
+    def get_driver_class(self) -> type[Driver]:
         """Textual's Linux driver, made safe for a terminal that goes away (terminal.py)."""
         driver = super().get_driver_class()
         from textual.drivers.linux_driver import LinuxDriver
@@ -157,8 +167,11 @@ class XenWizardApp(App[int]):
         is about to go, and what comes after the page change lands before the next page has
         focus. Typing slowly never shows either; holding each event until the screen is idle
         makes a burst behave exactly like slow typing."""
-        typed = isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded
-        if typed and self._released.pop(id(event), None) is None:
+        if (
+            isinstance(event, (events.Key, events.Paste))
+            and not event.is_forwarded
+            and self._released.pop(id(event), None) is None
+        ):
             self._typed.append(event)
             if self._typing is None or self._typing.done():
                 self._typing = asyncio.create_task(self._hand_on_typed())
@@ -214,7 +227,7 @@ class XenWizardApp(App[int]):
                 continue
             await self._round(pumps, deadline - loop.time())
 
-    async def _round(self, pumps: list, timeout: float) -> bool:  # type: ignore[type-arg]
+    async def _round(self, pumps: Sequence[MessagePump], timeout: float) -> bool:
         """Queue a no-op behind everything each pump has queued; wait until all have run."""
         left = 0
         done = asyncio.Event()
@@ -256,17 +269,17 @@ class XenWizardApp(App[int]):
                     continue
                 page += answer is not None
             elif name in QUESTIONS:
-                answer = await self.push_screen_wait(QUESTIONS[name](ctx))
-                if answer is None:
+                given = await self.push_screen_wait(QUESTIONS[name](ctx))
+                if given is None:
                     page -= 1
                     continue
-                if hasattr(answer, "apply"):
+                if hasattr(given, "apply"):
                     try:
-                        ctx.config = answer.apply(ctx.config, ctx.target)
+                        ctx.config = given.apply(ctx.config, ctx.target)
                     except ConfigError:
                         # Another page's prefilled answer clashes with the target (this page
                         # judged its own fields already): that page refuses it when it comes.
-                        ctx.config = answer.apply(ctx.config)
+                        ctx.config = given.apply(ctx.config)
                 page += 1
             else:
                 # The last pages (the engine, rich.syntax) load when first needed: start-up.
@@ -402,7 +415,9 @@ class XenWizardApp(App[int]):
 
     # --- saving the plan --------------------------------------------------------------------
 
-    def save_plan_dialog(self, plan, problem: str | None = None, default: str | None = None):  # type: ignore[no-untyped-def]
+    def save_plan_dialog(
+        self, plan: Plan, problem: str | None = None, default: str | None = None
+    ) -> None:
         def chosen(path: str | None) -> None:
             if not path:
                 return
@@ -453,7 +468,7 @@ class XenWizardApp(App[int]):
         if self.is_running:
             self.call_from_thread(self.facts_detected, facts)
 
-    def facts_detected(self, facts) -> None:  # type: ignore[no-untyped-def]
+    def facts_detected(self, facts: SystemFacts) -> None:
         self.ctx.facts_detected(facts)
         for screen in self.screen_stack:
             if isinstance(screen, WelcomeScreen):

@@ -56,7 +56,10 @@ class HangupSafeDriver(LinuxDriver):
 
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
-        self._file = SafeOutput(self._file, self._lost)  # type: ignore[arg-type,assignment]
+        # textual types _file as sys.__stderr__'s TextIO | None: a terminal's stderr is never
+        # None, and the driver's writer uses only write, flush, fileno and isatty
+        out = SafeOutput(self._file, self._lost)  # type: ignore[arg-type]  # stderr: not None
+        self._file = out  # type: ignore[assignment]  # SafeOutput has what the writer uses
 
     def _lost(self) -> None:
         note = getattr(self._app, "note_hangup", None)

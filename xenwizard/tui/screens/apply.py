@@ -12,6 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -37,6 +38,9 @@ from xenwizard.engine.events import (
 from xenwizard.engine.executor import Engine, EngineError, RunResult, describe
 from xenwizard.plan import InstallPackages, Plan
 from xenwizard.tui.screens.base import WizardPage
+
+if TYPE_CHECKING:
+    from xenwizard.tui.screens.state import WizardContext
 
 LOG_MAX_LINES = 2000
 DRAIN_BATCH = 5000
@@ -148,7 +152,7 @@ still finishes or rolls back.
 
     def __init__(
         self,
-        ctx,  # type: ignore[no-untyped-def]
+        ctx: WizardContext,
         plan: Plan | None,
         rollback_run: str | None = None,
     ):
@@ -161,7 +165,7 @@ still finishes or rolls back.
         self.pump = EventPump(lambda: self.post_message(EventsReady()))
         self.running = False
         self.finished: ApplyFinished | None = None
-        self.problem: str | None = None
+        self.stopped_by: str | None = None  # why the apply was refused or crashed
         self.output_lines = 0
         self.run_id = ""
         self.undo_total = 0
@@ -192,29 +196,29 @@ still finishes or rolls back.
         self.render_rows()
         self.status("Working... quitting is refused until the apply has finished.")
         self.running = True
-        self.app.apply_started()  # type: ignore[attr-defined]
+        self.wizard_app.apply_started()
         self.worker = self.run_engine()
 
     # --- the worker -----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
     def run_engine(self) -> None:
-        ctx, app = self.ctx, self.app
+        ctx, app = self.ctx, self.wizard_app
         try:
             engine = Engine(
                 self.plan, ctx.fs, ctx.runner, self.pump.push, skip_packages=ctx.packages_skipped
             )
             result = engine.rollback(self.rollback_run) if self.rollback_run else engine.apply()
-            app.apply_outcome = result.outcome  # type: ignore[attr-defined]
+            app.apply_outcome = result.outcome
         except EngineError as exc:
             self.pump.push(Refused(str(exc)))
         except Exception as exc:
-            app.record_error(traceback.format_exc())  # type: ignore[attr-defined]
+            app.record_error(traceback.format_exc())
             self.pump.push(Crashed(describe(exc)))
         finally:
             # Said by this thread, not the UI: after a terminal drop the UI may be gone, and
             # the process must still learn that the apply has ended (`run_app` waits for it).
-            app.apply_idle.set()  # type: ignore[attr-defined]
+            app.apply_idle.set()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # CANCELLED is not the end: Textual cancels workers when the app closes (the terminal
@@ -225,8 +229,8 @@ still finishes or rolls back.
             WorkerState.ERROR,
         ):
             self.running = False
-            self.app.apply_stopped()  # type: ignore[attr-defined]
-            if self.finished is None and self.problem is None:
+            self.wizard_app.apply_stopped()
+            if self.finished is None and self.stopped_by is None:
                 # The engine ended without its last event: say so rather than hang.
                 self.end(f"ERROR: the apply stopped unexpectedly. Log: {self.ctx.log_path}", True)
 
@@ -287,18 +291,18 @@ still finishes or rolls back.
         elif isinstance(event, ApplyFinished):
             self.finish(event)
         elif isinstance(event, Refused):
-            self.problem = event.message
+            self.stopped_by = event.message
             self.end(f"REFUSED, nothing was changed: {event.message}", True)
             return f"refused: {event.message}"
         elif isinstance(event, Crashed):
-            self.problem = event.message
+            self.stopped_by = event.message
             self.end(
                 f"ERROR: {event.message}. Details: {self.ctx.error_log_path()}; "
                 f"log: {self.ctx.log_path}",
                 True,
             )
             return f"error: {event.message}"
-        return self.ctx.redact(format_event(event, total))  # type: ignore[arg-type]
+        return self.ctx.redact(format_event(event, total))
 
     def handle_rollback(self, event: RollbackProgress) -> str:
         row = self.row(event.index, event.title)

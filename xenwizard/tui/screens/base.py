@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +14,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Static
 
 if TYPE_CHECKING:
+    from textual.await_complete import AwaitComplete
+
+    from xenwizard.tui.app import XenWizardApp
     from xenwizard.tui.screens.state import WizardContext
 
 T = TypeVar("T")
@@ -126,6 +129,12 @@ class WizardPage(Screen[T], Generic[T]):
         self._refusal: tuple[str, Callable[[], bool]] | None = None  # text, still refused?
         self._status_text = ""
 
+    @property
+    def wizard_app(self) -> XenWizardApp:
+        """The app with xenwizard's own hooks (apply, first page, save dialog): textual types
+        `self.app` as any App, and the pages run inside XenWizardApp only."""
+        return cast("XenWizardApp", self.app)
+
     def typed(self, widget_id: str, base: T_value) -> T_value:
         """The field's starting value: what the operator left in it with Back, as long as
         the answer it was typed over is still `base` (else `base`: the answer moved, e.g. the
@@ -133,7 +142,7 @@ class WizardPage(Screen[T], Generic[T]):
         self._bases[widget_id] = base
         kept = self.ctx.drafts.get(self.PAGE, {}).get(widget_id)
         if kept is not None and kept[0] == base:
-            return kept[1]  # type: ignore[return-value]
+            return kept[1]  # type: ignore[return-value]  # typed into the field `base` filled
         return base
 
     def keep_typing(self) -> None:
@@ -142,7 +151,8 @@ class WizardPage(Screen[T], Generic[T]):
         for widget_id, base in self._bases.items():
             found = self.query(f"#{widget_id}")
             if found:
-                kept[widget_id] = (base, found.first().value)  # type: ignore[attr-defined]
+                field: Any = found.first()  # Input, Checkbox, Select: each has a value
+                kept[widget_id] = (base, field.value)
         self.ctx.drafts[self.PAGE] = kept
 
     def compose(self) -> ComposeResult:
@@ -208,7 +218,7 @@ class WizardPage(Screen[T], Generic[T]):
             if self._status_text == text:
                 self.status("")
 
-    def dismiss(self, result: T | None = None):  # type: ignore[no-untyped-def]
+    def dismiss(self, result: T | None = None) -> AwaitComplete:
         """Leave the page; keys typed from now on wait for the next page (app.on_event).
         Back keeps what the fields hold; an answer replaces it."""
         if result is None:
@@ -237,7 +247,7 @@ class WizardPage(Screen[T], Generic[T]):
         """The page's answers, or None after showing why Next is refused."""
         raise NotImplementedError
 
-    def problem(self, key: str, answers: dict[str, object]) -> str | None:
+    def problem(self, key: str, answers: Mapping[str, object]) -> str | None:
         """The core's verdict on the answer `key` (the page's text over the answers so far)."""
         from xenwizard.config import answer_problem
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -12,6 +13,9 @@ from textual.widgets import Button, Static
 from xenwizard.bootguard import reboot_advice
 from xenwizard.tui.screens.apply import ApplyOutcome
 from xenwizard.tui.screens.base import WizardPage
+
+if TYPE_CHECKING:
+    from xenwizard.tui.screens.state import WizardContext
 
 
 class DoneScreen(WizardPage[None]):
@@ -34,7 +38,7 @@ another host: `xenwizard apply --answers FILE`.
         Binding("enter", "next", "Quit", show=False),
     ]
 
-    def __init__(self, ctx, outcome: ApplyOutcome):  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: WizardContext, outcome: ApplyOutcome):
         super().__init__(ctx)
         self.outcome = outcome
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.binding import Binding
@@ -16,6 +17,9 @@ from textual.widgets import Button, Static
 from xenwizard.bootguard import Pending
 from xenwizard.hostcheck import CheckResult
 from xenwizard.tui.screens.base import WizardPage
+
+if TYPE_CHECKING:
+    from xenwizard.tui.screens.state import WizardContext
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ previous entry. Continue (Enter) leaves the guard waiting.
         Binding("escape", "next", "Continue", show=False),
     ]
 
-    def __init__(self, ctx, guard: Pending):  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: WizardContext, guard: Pending):
         super().__init__(ctx)
         self.guard = guard
         self.results: list[CheckResult] | None = None
@@ -92,7 +96,7 @@ previous entry. Continue (Enter) leaves the guard waiting.
 
     def on_mount(self) -> None:
         self.query_one("#next", Button).focus()
-        self.app.first_page_ready()  # type: ignore[attr-defined]
+        self.wizard_app.first_page_ready()
         self.check()
 
     @work(thread=True, exclusive=True, group="guard-verify")

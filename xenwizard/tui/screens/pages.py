@@ -12,6 +12,7 @@ import os
 import pwd
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -36,6 +37,9 @@ from xenwizard.tui.screens.state import (
     usable_hosts,
 )
 from xenwizard.tui.widgets import TickBox
+
+if TYPE_CHECKING:
+    from xenwizard.netlayout import NicChoice
 
 # --- answers -----------------------------------------------------------------------------------
 
@@ -283,7 +287,7 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
         yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        self.app.first_page_ready()  # type: ignore[attr-defined]
+        self.wizard_app.first_page_ready()
         self.app.call_after_refresh(self.mount_footer)  # queued after the ready signal
         if self.ctx.profile is None:
             self.status(
@@ -298,7 +302,7 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
             super().button_pressed(button_id)
 
     def action_back(self) -> None:
-        self.app.action_request_quit()  # type: ignore[attr-defined]
+        self.wizard_app.action_request_quit()
 
     def action_rollback(self) -> None:
         if self.ctx.unfinished:
@@ -359,7 +363,7 @@ choosing it would take that interface over.
         if ctx.asks_nic:
             # Prefilled with the profile's own choice (`primary_nic`), the NIC its plan bridges.
             choice = ctx.nic_choice(detected=True)
-            self.detected_nic = getattr(choice, "name", None)
+            self.detected_nic = choice.name if choice is not None else None
             nic = self.typed("nic", ctx.config.nic or self.detected_nic or "")
             self.nic_row = FieldRow("NIC to bridge", nic, self._check_nic, field_id="nic")
             yield self.nic_row
@@ -417,17 +421,16 @@ choosing it would take that interface over.
         return BridgeAnswers(self.bridge_row.value, nic)
 
 
-def _nic_hint(choice: object | None) -> str:
+def _nic_hint(choice: NicChoice | None) -> str:
     """How the profile found the NIC, or why it could not (then the field must be filled)."""
-    name = getattr(choice, "name", None)
     if choice is None:
         return "  not detected: type the NIC that carries this host's LAN address"
-    if name is None:
-        error = getattr(choice, "error", None) or "no primary NIC found"
-        candidates = ", ".join(getattr(choice, "candidates", ()) or ())
+    if choice.name is None:
+        error = choice.error or "no primary NIC found"
+        candidates = ", ".join(choice.candidates)
         text = f"  not detected: {error}"
         return text + (f" (configured: {candidates})" if candidates else "")
-    return f"  detected: {name}, {getattr(choice, 'reason', '')}".rstrip(", ")
+    return f"  detected: {choice.name}, {choice.reason}".rstrip(", ")
 
 
 # --- subnet ------------------------------------------------------------------------------------

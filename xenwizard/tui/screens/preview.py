@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -19,6 +20,9 @@ from xenwizard.engine.skipping import skipped_steps
 from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
 from xenwizard.render import step_detail, step_state
 from xenwizard.tui.screens.base import WizardPage
+
+if TYPE_CHECKING:
+    from xenwizard.tui.screens.state import WizardContext
 
 MARKS = {"change": "+", "no change": "=", "change (after install)": "~"}
 
@@ -64,7 +68,7 @@ step rolls every change back.
         Binding("p", "step(-1)", "Prev step"),
     ]
 
-    def __init__(self, ctx, plan: Plan | None, error: str | None = None):  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: WizardContext, plan: Plan | None, error: str | None = None):
         super().__init__(ctx)
         self.plan = plan
         self.error = error
@@ -242,7 +246,7 @@ step rolls every change back.
     def action_save(self) -> None:
         if self.plan is None:
             return
-        self.app.save_plan_dialog(self.plan)  # type: ignore[attr-defined]
+        self.wizard_app.save_plan_dialog(self.plan)
 
     def action_next(self) -> None:
         blocked = self.apply_blocked

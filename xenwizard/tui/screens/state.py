@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from xenwizard.bootguard import Pending
     from xenwizard.hostcheck import CheckResult
     from xenwizard.hostcheck.canary import CanaryResult
+    from xenwizard.netlayout import NicChoice
 
 Progress = Callable[[str], None]
 
@@ -210,12 +211,12 @@ class WizardContext:
 
     @property
     def log_path(self) -> str:
-        from xenwizard.engine.journal import LOG_FILE  # the journal code loads when first needed
+        from xenwizard.paths import LOG_FILE
 
         return self.show_path(self.fs.path(LOG_FILE))
 
     def answers_path(self, run_id: str) -> str:
-        from xenwizard.engine.journal import RUNS_DIR
+        from xenwizard.paths import RUNS_DIR
 
         return self.show_path(self.fs.path(f"{RUNS_DIR}/{run_id}/answers.toml"))
 
@@ -230,36 +231,35 @@ class WizardContext:
 
     @property
     def toolstack(self) -> str:
-        return getattr(self.profile, "toolstack", "xl")
+        return self.profile.toolstack if self.profile is not None else "xl"
 
     @property
     def asks_nic(self) -> bool:
         """Profiles that build the bridge from a NIC (current releases) ask which NIC."""
-        return bool(getattr(self.profile, "asks_nic", False))
+        return self.profile is not None and self.profile.asks_nic
 
     @property
     def offers_udp_switch(self) -> bool:
         """Profiles where the UDP checksum workaround is optional show a switch for it."""
-        return bool(getattr(self.profile, "udp_checksum_optional", False))
+        return self.profile is not None and self.profile.udp_checksum_optional
 
     @property
     def udp_default(self) -> bool:
         if self.config.udp_checksum_workaround is not None:
             return self.config.udp_checksum_workaround
-        return bool(getattr(self.profile, "udp_checksum_default", True))
+        return self.profile.udp_checksum_default if self.profile is not None else True
 
-    def nic_choice(self, *, detected: bool = False) -> object | None:
+    def nic_choice(self, *, detected: bool = False) -> NicChoice | None:
         """The NIC the profile would bridge (name, reason, candidates, error), or None.
 
         `detected`: what the profile finds on its own (the default-route NIC, or the one
         configured physical NIC), leaving aside a NIC chosen with --nic or on the bridge page.
         """
-        chooser = getattr(self.profile, "primary_nic", None)
-        if not self.asks_nic or chooser is None:
+        if not self.asks_nic or self.profile is None:
             return None
         config = replace(self.config, nic=None) if detected else self.config
         try:
-            return chooser(config, self.facts, self.fs)
+            return self.profile.primary_nic(config, self.facts, self.fs)
         except (PlanError, OSError):
             return None
 
@@ -268,27 +268,27 @@ class WizardContext:
         takes no NIC): none is configured, or every one found is refused (lo, Wi-Fi, a bridge,
         not configured). Said on the welcome page, before the first question."""
         choice = self.nic_choice(detected=True)
-        checker = getattr(self.profile, "nic_problem", None)
-        if choice is None or checker is None:
+        if choice is None or self.profile is None:
             return None
-        name = getattr(choice, "name", None)
-        found = [n for n in (name, *(getattr(choice, "candidates", ()) or ())) if n]
-        problems = {n: checker(n, self.facts, self.fs) for n in dict.fromkeys(found)}
+        name = choice.name
+        found = [n for n in (name, *choice.candidates) if n]
+        check = self.profile.nic_problem
+        problems = {n: check(n, self.facts, self.fs) for n in dict.fromkeys(found)}
         if any(problem is None for problem in problems.values()):
             return None  # the detected NIC, or one to choose on the bridge page
         if name is not None:
             return f"no NIC of this system can be bridged: {name} {problems[name]}"
-        error = getattr(choice, "error", None) or "no configured NIC found"
+        error = choice.error or "no configured NIC found"
         return f"no NIC of this system can be bridged: {error}"
 
     def ssh_warning(self) -> str | None:
         """The profile's plain words when SSH runs through the NIC the bridge takes over."""
-        warn = getattr(self.profile, "ssh_warning", None)
-        if warn is None:
+        if self.profile is None:
             return None
-        nic = self.config.nic or getattr(self.nic_choice(), "name", None)
+        choice = self.nic_choice()
+        nic = self.config.nic or (choice.name if choice is not None else None)
         try:
-            return warn(self.config, self.facts, nic)
+            return self.profile.ssh_warning(self.config, self.facts, nic)
         except (PlanError, OSError):
             return None
 
@@ -363,7 +363,7 @@ class ToolstackNotice:
 def toolstack_notice(ctx: WizardContext) -> ToolstackNotice:
     """The profile's own notice when it has one, else the text for its toolstack."""
     current = toolstack_text(ctx.facts, ctx.toolstack)
-    note = getattr(ctx.profile, "toolstack_note", "")
+    note = ctx.profile.toolstack_note if ctx.profile is not None else ""
     if note and ctx.toolstack != "xm":
         lines = [f"Now: {current}.", "", *textwrap.wrap(note, 76)]
         return ToolstackNotice(f"Toolstack: {ctx.toolstack}", tuple(lines), None)
