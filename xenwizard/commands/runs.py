@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from xenwizard.engine.events import Event, RunStarted, StepOutput, format_event
+from xenwizard.engine.events import Event, RunStarted, StepFinished, StepOutput, format_event
 from xenwizard.engine.journal import unfinished_runs, unfinished_warning
+from xenwizard.engine.stepstates import StepBoard
 from xenwizard.hangup import SafeWriter
 from xenwizard.rootfs import RootFS
 
@@ -30,16 +31,22 @@ def warn_unfinished(fs: RootFS, skip: str | None = None) -> None:
 
 
 class EventPrinter:
-    """Prints events as plain lines; never raises, whatever happened to the terminal."""
+    """Prints events as plain lines; never raises, whatever happened to the terminal.
+
+    Each step's word is the one the apply page shows: both read the same `StepBoard`.
+    """
 
     def __init__(self, quiet_output: bool = False):
         self.out = SafeWriter()
+        self.board = StepBoard()
         self.total: int | None = None
         self.quiet_output = quiet_output
 
     def __call__(self, event: Event) -> None:
+        self.board.update(event)
         if isinstance(event, RunStarted):
             self.total = len(event.steps)
         if self.quiet_output and isinstance(event, StepOutput):
             return
-        self.out.write_line(format_event(event, self.total))
+        state = self.board.step(event.index).state if isinstance(event, StepFinished) else None
+        self.out.write_line(format_event(event, self.total, state))

@@ -41,12 +41,16 @@ class StepOutput:
 
 @dataclass(frozen=True)
 class StepFinished:
-    """Step `index` is done; `changed` is False when there was nothing to do (or it was skipped)."""
+    """Step `index` is done; `changed` is False when there was nothing to do or it was skipped.
+    `skipped` says why the engine did not run it at all (--skip-packages, or it needs a file a
+    skipped package brings); empty when it ran. Said explicitly so no front end has to guess
+    a skip from the notes' wording."""
 
     index: int
     step_id: str
     changed: bool
     notes: tuple[str, ...] = ()
+    skipped: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,54 @@ Event = (
 )
 
 
-def format_event(event: Event, total: int | None = None) -> str:
-    """One plain-text line for an event, as the CLI prints it and the log file stores it."""
+# A step's state as every front end names it: state -> (symbol, word). The symbol and the word
+# carry the meaning (colour only helps); the TUI shows both, the CLI and the log the word.
+StepState = Literal[
+    "pending",
+    "running",
+    "done",
+    "unchanged",
+    "skipped",
+    "simulated",
+    "failed",
+    "not-run",
+    "undoing",
+    "undone",
+    "undo-failed",
+]
+STATES: dict[StepState, tuple[str, str]] = {
+    "pending": ("[ ]", "pending"),
+    "running": ("[>]", "running"),
+    "done": ("[*]", "done"),
+    "unchanged": ("[=]", "no change"),
+    "skipped": ("[-]", "skipped"),
+    "simulated": ("[~]", "simulated"),
+    "failed": ("[!]", "FAILED"),
+    "not-run": ("[-]", "not run"),
+    "undoing": ("[<]", "rolling back"),
+    "undone": ("[<]", "rolled back"),
+    "undo-failed": ("[!]", "UNDO FAILED"),
+}
+
+
+def finished_state(event: StepFinished) -> StepState:
+    """What a finished step's state is: skipped, done (changed something) or unchanged."""
+    if event.skipped:
+        return "skipped"
+    return "done" if event.changed else "unchanged"
+
+
+def undo_state(event: RollbackProgress) -> StepState:
+    """What an undo event makes of its step: being undone, undone (or nothing to undo, or
+    left alone: the step's trace is gone either way) or failed."""
+    if event.state == "undoing":
+        return "undoing"
+    return "undo-failed" if event.state.startswith("failed") else "undone"
+
+
+def format_event(event: Event, total: int | None = None, state: StepState | None = None) -> str:
+    """One plain-text line for an event, as the CLI prints it and the log file stores it.
+    `state`: a finished step's state as the `StepBoard` has it (default: what the event says)."""
     where = f"[{event.index + 1}/{total}]" if total and hasattr(event, "index") else ""
     if isinstance(event, RunStarted):
         return f"run {event.run_id} on {event.root}: {len(event.steps)} steps"
@@ -121,8 +171,7 @@ def format_event(event: Event, total: int | None = None) -> str:
     if isinstance(event, StepOutput):
         return f"    | {event.line}"
     if isinstance(event, StepFinished):
-        state = "done" if event.changed else "no change"
-        text = f"    {state}"
+        text = f"    {STATES[state or finished_state(event)][1]}"
         for note in event.notes:
             text += f"\n    note: {note}"
         return text

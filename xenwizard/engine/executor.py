@@ -234,10 +234,10 @@ class Engine:
                     raise Cancelled("cancelled by the operator")
                 self._emit(StepStarted(index, step.id, step.title))
                 ctx = self._context(journal, index, step.title)
-                changed, notes = self._do(ctx, step, journal)
+                changed, notes, skipped = self._do(ctx, step, journal)
                 changed_any |= changed
                 changed_count += bool(changed)
-                self._emit(StepFinished(index, step.id, changed, tuple(notes)))
+                self._emit(StepFinished(index, step.id, changed, tuple(notes), skipped))
         except BaseException as exc:
             self.phase = "rollback"
             error = describe(exc)
@@ -271,18 +271,34 @@ class Engine:
         self.phase = "done"
         return result
 
-    def _do(self, ctx: StepContext, step: Step, journal: Journal) -> tuple[bool, tuple[str, ...]]:
-        if isinstance(step, InstallPackages):
-            if skips_packages(step, self.skip_packages):
-                journal.append({"type": "skipped", "index": ctx.index, "reason": "--skip-packages"})
-                self._packages_skipped = True
-                return False, (packages_note(step),)
-            return stepops.do_packages(ctx, step)
+    def _skip(self, ctx: StepContext, step: Step, journal: Journal) -> tuple[str, str] | None:
+        """Whether the step is left out, journaled: (why, in a few words; the note the
+        operator reads), or None when it runs."""
+        if isinstance(step, InstallPackages) and skips_packages(step, self.skip_packages):
+            journal.append({"type": "skipped", "index": ctx.index, "reason": "--skip-packages"})
+            self._packages_skipped = True
+            return "--skip-packages", packages_note(step)
         waiting = waiting_reason(step, ctx.root) if self._packages_skipped else None
         if waiting:
             journal.append({"type": "skipped", "index": ctx.index, "reason": waiting})
             self._waiting += 1
-            return False, (waiting,)
+            return waiting.removeprefix("skipped: "), waiting
+        return None
+
+    def _do(
+        self, ctx: StepContext, step: Step, journal: Journal
+    ) -> tuple[bool, tuple[str, ...], str]:
+        """Run the step, or leave it out: (changed, notes, why it was skipped or "")."""
+        skipped = self._skip(ctx, step, journal)
+        if skipped is not None:
+            reason, note = skipped
+            return False, (note,), reason
+        changed, notes = self._run(ctx, step)
+        return changed, tuple(notes), ""
+
+    def _run(self, ctx: StepContext, step: Step) -> tuple[bool, tuple[str, ...]]:
+        if isinstance(step, InstallPackages):
+            return stepops.do_packages(ctx, step)
         if isinstance(step, Symlink):
             return stepops.do_symlink(ctx, step)
         if isinstance(step, EditFile):

@@ -1,5 +1,8 @@
 """The apply page: the engine in a worker thread, per-step state, progress, the live log.
 
+Each step's state is the engine's `StepBoard` (engine/stepstates.py), which the CLI prints
+from too; this page only renders it.
+
 The engine calls `on_event` from its thread. Events go into an `EventPump`, which posts one
 `EventsReady` message per burst; the screen drains every queued event in order on the UI thread.
 So a command printing thousands of lines costs a handful of messages, the order of events is
@@ -30,13 +33,12 @@ from xenwizard.engine.events import (
     RollbackProgress,
     RunStarted,
     StepFailed,
-    StepFinished,
     StepOutput,
-    StepStarted,
     format_event,
 )
 from xenwizard.engine.executor import Engine, EngineError, RunResult, describe
-from xenwizard.plan import InstallPackages, Plan
+from xenwizard.engine.stepstates import StepBoard
+from xenwizard.plan import InstallPackages, Plan, Step
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:
@@ -44,21 +46,6 @@ if TYPE_CHECKING:
 
 LOG_MAX_LINES = 2000
 DRAIN_BATCH = 5000
-
-# state -> (symbol, word): the symbol and the word carry the meaning, colour only helps.
-STATES = {
-    "pending": ("[ ]", "pending"),
-    "running": ("[>]", "running"),
-    "done": ("[*]", "done"),
-    "unchanged": ("[=]", "no change"),
-    "skipped": ("[-]", "skipped"),
-    "simulated": ("[~]", "simulated"),
-    "failed": ("[!]", "FAILED"),
-    "not-run": ("[-]", "not run"),
-    "undoing": ("[<]", "rolling back"),
-    "undone": ("[<]", "rolled back"),
-    "undo-failed": ("[!]", "UNDO FAILED"),
-}
 
 
 @dataclass(frozen=True)
@@ -107,13 +94,6 @@ class EventPump:
         return batch, more
 
 
-@dataclass
-class RowState:
-    title: str
-    state: str = "pending"
-    detail: str = ""
-
-
 @dataclass(frozen=True)
 class ApplyOutcome:
     """What the apply page hands to the done page."""
@@ -159,18 +139,22 @@ still finishes or rolls back.
         super().__init__(ctx)
         self.plan = plan
         self.rollback_run = rollback_run
-        self.rows: dict[int, RowState] = {}
-        if plan is not None:
-            self.rows = {i: RowState(step.title) for i, step in enumerate(plan.steps)}
+        titles = [step.title for step in plan.steps] if plan is not None else []
+        simulated = [i for i, step in enumerate(plan.steps) if _installs(step)] if plan else []
+        self.board = StepBoard(titles, simulated if ctx.simulate_packages else ())
         self.pump = EventPump(lambda: self.post_message(EventsReady()))
         self.running = False
-        self.finished: ApplyFinished | None = None
         self.stopped_by: str | None = None  # why the apply was refused or crashed
         self.output_lines = 0
-        self.run_id = ""
-        self.undo_total = 0
-        self.undo_done = 0
-        self.left_behind: list[LeftBehind] = []  # what a package purge could not take back
+
+    @property
+    def finished(self) -> ApplyFinished | None:
+        return self.board.finished
+
+    @property
+    def left_behind(self) -> list[LeftBehind]:
+        """What a package purge could not take back."""
+        return self.board.left_behind
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -181,7 +165,7 @@ still finishes or rolls back.
             assert self.plan is not None
             head = f"Applying {len(self.plan.steps)} steps to {self.ctx.root_text}"
         yield Static(head, id="apply-head", markup=False)
-        yield ProgressBar(total=len(self.rows) or None, show_eta=False, id="progress")
+        yield ProgressBar(total=len(self.board.steps) or None, show_eta=False, id="progress")
         with VerticalScroll(id="step-scroll", can_focus=False):
             yield Static("", id="step-rows")
         yield Log(max_lines=LOG_MAX_LINES, id="log", auto_scroll=True)
@@ -259,89 +243,43 @@ still finishes or rolls back.
 
     def handle(self, event: UiEvent) -> str:
         """Update the step states for one event; returns the log text for it."""
-        total = len(self.rows) or None
+        if isinstance(event, (Refused, Crashed)):
+            return self.handle_problem(event)
+        total = len(self.board.steps) or None
+        self.board.update(event)
+        progress = self.query_one("#progress", ProgressBar)
+        progress.update(total=len(self.board.steps) or None, progress=self.board.completed)
         if isinstance(event, RunStarted):
-            self.run_id = event.run_id
-            if not self.rows:
-                self.rows = {i: RowState(t) for i, t in enumerate(event.steps)}
             return f"run {event.run_id}: {len(event.steps)} steps"
-        if isinstance(event, StepStarted):
-            self.row(event.index, event.title).state = "running"
-        elif isinstance(event, StepFinished):
-            row = self.row(event.index)
-            simulated = self.ctx.simulate_packages and self.is_package_step(event.index)
-            if simulated:
-                row.state = "simulated"
-            elif event.changed:
-                row.state = "done"
-            else:
-                row.state = "skipped" if was_skipped(event) else "unchanged"
-            self.query_one("#progress", ProgressBar).advance(1)
-        elif isinstance(event, StepFailed):
-            self.row(event.index).state = "failed"
-            self.row(event.index).detail = event.error
-            for index, row in self.rows.items():
-                if index > event.index and row.state == "pending":
-                    row.state = "not-run"
+        if isinstance(event, StepFailed):
             self.status("A step failed: rolling back every completed step...", problem=True)
         elif isinstance(event, RollbackProgress):
-            return self.handle_rollback(event)
-        elif isinstance(event, LeftBehind):
-            self.left_behind.append(event)
+            self.status(f"Rolling back: {self.board.undo_done} undone...", problem=True)
+            return format_event(event)
         elif isinstance(event, ApplyFinished):
             self.finish(event)
-        elif isinstance(event, Refused):
-            self.stopped_by = event.message
-            self.end(f"REFUSED, nothing was changed: {event.message}", True)
-            return f"refused: {event.message}"
-        elif isinstance(event, Crashed):
-            self.stopped_by = event.message
-            self.end(
-                f"ERROR: {event.message}. Details: {self.ctx.error_log_path()}; "
-                f"log: {self.ctx.log_path}",
-                True,
-            )
-            return f"error: {event.message}"
         return self.ctx.redact(format_event(event, total))
 
-    def handle_rollback(self, event: RollbackProgress) -> str:
-        row = self.row(event.index, event.title)
-        if row.state == "failed" and not event.state.startswith("failed"):
-            pass  # the failed step keeps saying so; its partial change is undone
-        elif event.state == "undoing":
-            row.state = "undoing"
-            self.undo_total += 1
-        elif event.state.startswith("failed"):
-            row.state = "undo-failed"
-            row.detail = event.state
-            self.undo_done += 1
-        elif event.state != "undoing":
-            row.state = "undone"
-            self.undo_done += 1
-        self.status(f"Rolling back: {self.undo_done} undone...", problem=True)
-        return format_event(event)
-
-    def row(self, index: int, title: str = "") -> RowState:
-        if index not in self.rows:
-            self.rows[index] = RowState(title or f"step {index + 1}")
-            self.query_one("#progress", ProgressBar).total = len(self.rows)
-        return self.rows[index]
-
-    def is_package_step(self, index: int) -> bool:
-        if self.plan is None or index >= len(self.plan.steps):
-            return False
-        step = self.plan.steps[index]
-        return isinstance(step, InstallPackages) and bool(step.packages)
+    def handle_problem(self, event: Refused | Crashed) -> str:
+        """The engine refused, or raised: say so; there are no step states to change."""
+        self.stopped_by = event.message
+        if isinstance(event, Refused):
+            self.end(f"REFUSED, nothing was changed: {event.message}", True)
+            return f"refused: {event.message}"
+        self.end(
+            f"ERROR: {event.message}. Details: {self.ctx.error_log_path()}; "
+            f"log: {self.ctx.log_path}",
+            True,
+        )
+        return f"error: {event.message}"
 
     def render_rows(self) -> None:
         """One line per step (cut with an ellipsis, never wrapped), the step being worked on
         scrolled into view: a plan of a dozen steps leaves the live log room on 80x24."""
         text = Text()
-        for index in sorted(self.rows):
-            row = self.rows[index]
-            symbol, word = STATES[row.state]
-            line = Text(f"{symbol} {word:<12} {index + 1}. {row.title}")
-            line.stylize(_STATE_STYLES.get(row.state, ""), 0, len(symbol) + 13)
+        for index, step in self.board.ordered():
+            line = Text(f"{step.symbol} {step.word:<12} {index + 1}. {step.title}")
+            line.stylize(_STATE_STYLES.get(step.state, ""), 0, len(step.symbol) + 13)
             text.append_text(line)
             text.append("\n")
         text.rstrip()
@@ -351,16 +289,10 @@ still finishes or rolls back.
     def scroll_to_current(self) -> None:
         """Keep the running (or rolling back, or last finished) step and the one before it in
         the step list's view."""
-        order = sorted(self.rows)
-        busy = [i for i, index in enumerate(order) if self.rows[index].state in _BUSY_STATES]
-        started = [
-            i for i, index in enumerate(order) if self.rows[index].state not in _WAITING_STATES
-        ]
-        line = busy[0] if busy else (started[-1] if started else 0)
+        line = self.board.current_line()
         self.query_one("#step-scroll", VerticalScroll).scroll_to(y=max(0, line - 1), animate=False)
 
     def finish(self, event: ApplyFinished) -> None:
-        self.finished = event
         self.refresh_bindings()  # Back: gone after an apply, offered after a rollback
         log = self.ctx.show_path(event.log_path) if event.log_path else self.ctx.log_path
         message = self.ctx.redact(event.message)
@@ -430,22 +362,19 @@ still finishes or rolls back.
             self.finished.log_path,
             self.finished.message,
         )
-        changed = tuple(r.title for r in self.rows.values() if r.state == "done")
-        simulated = tuple(r.title for r in self.rows.values() if r.state == "simulated")
+        changed = self.board.titles("done")
+        simulated = self.board.titles("simulated")
         self.dismiss(ApplyOutcome(result, changed, simulated))
 
     def collect(self) -> ApplyOutcome | None:  # pragma: no cover - action_next decides
         return None
 
 
-def was_skipped(event: StepFinished) -> bool:
-    """The engine skipped the step (--skip-packages, or the demo: it needs a package that was
-    not installed); its notes say so with a leading "skipped"."""
-    return not event.changed and any(note.startswith("skipped") for note in event.notes)
+def _installs(step: Step) -> bool:
+    """The step installs packages (the demo simulates it)."""
+    return isinstance(step, InstallPackages) and bool(step.packages)
 
 
-_BUSY_STATES = ("running", "undoing")
-_WAITING_STATES = ("pending", "not-run")
 _STATE_STYLES = {
     "running": "bold",
     "done": "bold green",
