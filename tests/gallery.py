@@ -479,6 +479,12 @@ async def drive(pilot: Pilot, keys: Sequence[str], runner: GalleryRunner) -> Non
             )
         else:
             await pilot.press(key)
+    # Typed-ahead keys are all handed on and no page is still building its plan.
+    await wait_for(
+        pilot,
+        lambda: not app._typed and not getattr(app.screen, "building", False),
+        "the keys to be handled",
+    )
     await pilot.pause()
 
 

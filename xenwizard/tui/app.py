@@ -25,8 +25,6 @@ from textual.worker import Worker, WorkerState
 from xenwizard.config import ConfigError
 from xenwizard.hangup import silence_terminal
 from xenwizard.privatefile import append_private, write_private
-from xenwizard.profiles import PlanError
-from xenwizard.rootfs import RootError
 from xenwizard.tui.screens.base import PAGES
 from xenwizard.tui.screens.modals import (
     ConfirmScreen,
@@ -209,13 +207,19 @@ class XenWizardApp(App[int]):
         self._leaving = None
         return False
 
+    def _page_holds_input(self) -> bool:
+        """The page is not ready for the next typed key yet (the preview building its plan
+        takes only F1, Esc and Ctrl-Q until then)."""
+        holds = getattr(self.screen, "holds_input", None)
+        return bool(self._typed and holds is not None and holds(self._typed[0]))
+
     async def _input_settled(self) -> None:
         """Wait until no page change is under way and the app and every widget of the
         screen have handled everything queued (what a key caused included)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TYPE_AHEAD_WAIT
         while self.is_running and loop.time() < deadline:
-            if self._page_changing():
+            if self._page_changing() or self._page_holds_input():
                 await asyncio.sleep(0.005)
                 continue
             pumps = [self, *self.screen.walk_children(with_self=True)]
@@ -287,11 +291,8 @@ class XenWizardApp(App[int]):
                 from xenwizard.tui.screens.done import DoneScreen
                 from xenwizard.tui.screens.preview import PreviewScreen
 
-                try:
-                    plan, error = ctx.make_plan(ctx.config), None
-                except (PlanError, RootError) as exc:
-                    plan, error = None, str(exc)
-                request = await self.push_screen_wait(PreviewScreen(ctx, plan, error))
+                # The page builds the plan in a worker (the validators may take seconds).
+                request = await self.push_screen_wait(PreviewScreen(ctx))
                 if request is None:
                     page -= 1
                     continue

@@ -1,4 +1,9 @@
-"""The preview: every step with its summary, the selected file's diff, save and apply."""
+"""The preview: every step with its summary, the selected file's diff, save and apply.
+
+The plan is built here, in a worker thread: on the live root that runs the real validators
+(`ifup --no-act`, `netplan generate`: half a second, up to 30 s), which must never hold up the
+UI's event loop. Meanwhile the page says so and F1, Esc and Ctrl-Q work.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import on
+from textual import events, on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
@@ -18,7 +24,9 @@ from textual.widgets.option_list import Option
 from xenwizard.engine.executor import packages_refusal
 from xenwizard.engine.skipping import skipped_steps
 from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
+from xenwizard.profiles import PlanError
 from xenwizard.render import step_detail, step_state
+from xenwizard.rootfs import RootError
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:
@@ -32,6 +40,19 @@ class ApplyRequest:
     """Preview: the operator confirmed the apply of this plan."""
 
     plan: Plan
+
+
+# Keys the page answers while the plan is being built; others typed meanwhile wait for it.
+KEYS_WHILE_BUILDING = ("f1", "escape", "ctrl+q", "ctrl+c")
+
+
+class PlanReady(Message):
+    """The worker built the plan (or found why none can be made)."""
+
+    def __init__(self, plan: Plan | None, error: str | None):
+        super().__init__()
+        self.plan = plan
+        self.error = error
 
 
 def step_mark(step: Step) -> str:
@@ -68,16 +89,31 @@ step rolls every change back.
         Binding("p", "step(-1)", "Prev step"),
     ]
 
-    def __init__(self, ctx: WizardContext, plan: Plan | None, error: str | None = None):
+    def __init__(
+        self, ctx: WizardContext, plan: Plan | None = None, error: str | None = None
+    ) -> None:
+        """Neither `plan` nor `error`: the page builds the plan for the context's answers."""
         super().__init__(ctx)
         self.plan = plan
         self.error = error
-        # the steps the apply skips because packages are skipped: the engine's own rule
-        self.skipped = skipped_steps(plan, ctx.fs, ctx.packages_skipped) if plan is not None else {}
+        self.building = plan is None and error is None
+        self.skipped = self.skips(plan)
+
+    def skips(self, plan: Plan | None) -> dict[int, str]:
+        """The steps the apply skips because packages are skipped: the engine's own rule."""
+        return skipped_steps(plan, self.ctx.fs, self.ctx.packages_skipped) if plan else {}
+
+    def holds_input(self, event: events.Key | events.Paste) -> bool:
+        """Typed-ahead input waits for the plan, but for the keys that work without one."""
+        return self.building and not (
+            isinstance(event, events.Key) and event.key in KEYS_WHILE_BUILDING
+        )
 
     @property
     def apply_blocked(self) -> str | None:
         """Why Apply is not possible, or None."""
+        if self.building:
+            return "the plan is still being built"
         if self.plan is None:
             return "there is no plan (see the error above)"
         if not self.ctx.may_write:
@@ -85,6 +121,9 @@ step rolls every change back.
         return packages_refusal(self.plan, self.ctx.fs, self.ctx.packages_skipped)
 
     def compose_body(self) -> Iterable[Widget]:
+        if self.building:
+            yield Static("Building the plan...", id="plan-building", markup=False)
+            return
         if self.plan is None:
             yield Static("No plan could be made:", classes="bad")
             yield Static(self.error or "", markup=False, id="plan-error")
@@ -112,6 +151,32 @@ step rolls every change back.
         )
 
     def on_mount(self) -> None:
+        if self.building:
+            self.status("Building the plan... Esc goes back, F1 shows the help.")
+            self.build_plan()
+            return
+        self.show_plan()
+
+    @work(thread=True, exclusive=True, group="plan")
+    def build_plan(self) -> None:
+        """Make the plan off the event loop; an unexpected error ends on the error page."""
+        try:
+            plan, error = self.ctx.make_plan(self.ctx.config), None
+        except (PlanError, RootError) as exc:
+            plan, error = None, str(exc)
+        self.post_message(PlanReady(plan, error))
+
+    async def on_plan_ready(self, message: PlanReady) -> None:
+        if not self.building or not self.is_attached:
+            return  # the operator went back meanwhile: the next preview builds its own
+        self.plan, self.error, self.building = message.plan, message.error, False
+        self.skipped = self.skips(message.plan)
+        await self.recompose()
+        self.show_plan()
+        self.refresh_bindings()
+
+    def show_plan(self) -> None:
+        """The plan is there (or why not): the status line, and the first step in view."""
         blocked = self.apply_blocked
         if blocked:
             self.status(f"Apply is disabled: {blocked}.", problem=True)

@@ -1,0 +1,103 @@
+"""The preview builds its plan in a worker thread: on the live root the real validators
+(`ifup --no-act`, `netplan generate`) take from half a second up to 30 s, and the UI must stay
+responsive meanwhile. A plan factory that waits for the test to let it go stands in for them
+(a fake: this is a test of the UI's responsiveness, not of the validators)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from tests import gallery
+from tests.helpers import PRECISE_ROOT
+from tests.test_app_wizard import screen_text, sync
+from xenwizard.tui.screens.modals import ConfirmScreen, HelpScreen
+from xenwizard.tui.screens.pages import ToolstackScreen
+from xenwizard.tui.screens.preview import PreviewScreen
+
+SLOW = 5.0  # the longest the fake validators take if the test never lets them go
+
+
+class SlowPlans:
+    """A plan factory that blocks until `go` is set (at most SLOW s); records its threads."""
+
+    def __init__(self) -> None:
+        self.go = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def setup(self, ctx) -> None:  # type: ignore[no-untyped-def]
+        def factory(config):  # type: ignore[no-untyped-def]
+            self.threads.append(threading.current_thread())
+            self.go.wait(SLOW)
+            return ctx.profile_plan(config)
+
+        ctx.plan_factory = factory
+
+
+async def to_building_preview(pilot, runner) -> PreviewScreen:  # type: ignore[no-untyped-def]
+    """Walk to the preview (its last Enter pressed here, not by `drive`, which waits for the
+    plan) and wait until the page says it is building."""
+    app = pilot.app
+    await gallery.drive(pilot, gallery.TO_PREVIEW[:-1], runner)
+    await pilot.press("enter")
+    await gallery.wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), "the preview")
+    page = app.screen
+    assert getattr(page, "building", False), "the plan was built before the preview came up"
+    await gallery.wait_for(pilot, lambda: "Building the plan" in screen_text(app), "the text")
+    return page
+
+
+@sync
+async def test_the_preview_answers_keys_while_the_plan_is_built(tmp_path: Path) -> None:
+    """F1 opens the help within a second while the plan takes seconds; Apply (a) typed
+    meanwhile waits for the plan and then asks for confirmation as usual."""
+    slow = SlowPlans()
+    item = gallery.Scenario("slow-plan", "slow plan", setup=slow.setup)
+    app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        page = await to_building_preview(pilot, runner)
+        text = screen_text(app)
+        assert "Apply" not in text.rstrip().splitlines()[-1]  # the footer offers no Apply yet
+        pressed = time.monotonic()
+        await pilot.press("f1")
+        await gallery.wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        assert time.monotonic() - pressed < 1.0
+        assert page.building and not slow.go.is_set()
+        await pilot.press("escape")
+        await gallery.wait_for(pilot, lambda: app.screen is page, "the preview again")
+        await pilot.press("a")  # waits for the plan: it is not refused
+        await pilot.pause(0.2)
+        assert page.building and "Apply is disabled" not in screen_text(app)
+        slow.go.set()
+        await gallery.wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm")
+        assert page.plan is not None and not page.building
+        assert "Apply the plan?" in screen_text(app)
+    assert slow.threads and threading.main_thread() not in slow.threads
+    assert app.crashed is None
+
+
+@sync
+async def test_escape_while_the_plan_is_built_goes_back(tmp_path: Path) -> None:
+    """Esc leaves the building preview at once; the late plan is dropped, and the next
+    preview builds its own."""
+    slow = SlowPlans()
+    item = gallery.Scenario("slow-plan", "slow plan", setup=slow.setup)
+    app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        first = await to_building_preview(pilot, runner)
+        await pilot.press("escape")
+        await gallery.wait_for(pilot, lambda: isinstance(app.screen, ToolstackScreen), "back")
+        assert not slow.go.is_set()
+        slow.go.set()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ToolstackScreen) and first.plan is None
+        await pilot.press("space", "enter")  # the acknowledgement is asked again
+        await gallery.wait_for(
+            pilot,
+            lambda: isinstance(app.screen, PreviewScreen) and app.screen.plan is not None,
+            "the second preview's plan",
+        )
+        assert app.screen is not first
+        assert "steps change something" in screen_text(app)
+    assert len(slow.threads) == 2 and app.crashed is None
