@@ -34,6 +34,15 @@ LAST = len(precise_plan(PRECISE_ROOT).steps) - 1  # failing after its work: a ro
 TIMEOUT = 10.0
 
 
+def silenced(pid: int) -> bool:
+    """The app has pointed its stdout and stderr at /dev/null, as it does once it knows the
+    terminal is gone (`terminal_gone`), just before its UI ends."""
+    try:
+        return all(os.readlink(f"/proc/{pid}/fd/{fd}") == os.devnull for fd in (1, 2))
+    except OSError:
+        return False
+
+
 def wait_until(condition, what: str, timeout: float = TIMEOUT) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
@@ -126,6 +135,7 @@ class BarePty:
             start_new_session=True,
         )
         os.close(slave)
+        self.pid = self.proc.pid
         self.output = bytearray()
         self.closed = False
         threading.Thread(target=self._read, daemon=True).start()
@@ -183,16 +193,14 @@ def test_terminal_drop_mid_apply(tmp_path: Path, terminal: type, later_failure: 
     term = terminal(run, tmp_path)
     try:
         for page, key in WALK:
-            if page is None:
-                time.sleep(0.2)  # the tick lands on the same page
-            else:
+            if page is not None:  # keys typed ahead wait for their page (app.on_event)
                 wait_until(lambda page=page: term.shows(page), page)
-                time.sleep(0.1)
             term.press(key)
         wait_until(run.ready.exists, "the apply to pause at step 4")
         assert not run.exit_file.exists()
         term.close()
-        time.sleep(0.5)  # the UI notices and ends while the apply is still paused
+        wait_until(lambda: silenced(term.pid), "the UI to notice the terminal is gone")
+        assert not run.exit_file.exists()  # the apply is still paused: the process waits
         run.go.touch()
         wait_until(run.exit_file.exists, "the process to finish the apply and exit")
         wait_until(term.ended, "the process to be gone")
