@@ -61,21 +61,17 @@ class StepBoard:
     def __init__(self, titles: Iterable[str] = (), simulated: Collection[int] = ()):
         self.steps: dict[int, StepStatus] = {i: StepStatus(t) for i, t in enumerate(titles)}
         self.simulated = frozenset(simulated)
-        self.run_id = ""
         self.finished: ApplyFinished | None = None
         self.left_behind: list[LeftBehind] = []  # what a package purge could not take back
         self.completed = 0  # steps that finished (done, unchanged, skipped, simulated)
-        self.undo_total = 0  # steps whose undo started (the failed step not counted)
-        self.undo_done = 0  # of those, how many ended (undone or failed)
+        self.undo_done = 0  # undos that ended (undone or failed; the failed step's not counted)
 
-    def update(self, event: Event) -> bool:
-        """Apply one event; True when a step's state (or the list of steps) changed."""
+    def update(self, event: Event) -> None:
+        """Apply one event (StepOutput changes no state)."""
         if isinstance(event, RunStarted):
-            self.run_id = event.run_id
             if not self.steps:
                 self.steps = {i: StepStatus(t) for i, t in enumerate(event.steps)}
-            return True
-        if isinstance(event, StepStarted):
+        elif isinstance(event, StepStarted):
             self.step(event.index, event.title).state = "running"
         elif isinstance(event, StepFinished):
             self._finished(event)
@@ -89,13 +85,8 @@ class StepBoard:
             self._undo(event)
         elif isinstance(event, LeftBehind):
             self.left_behind.append(event)
-            return False
         elif isinstance(event, ApplyFinished):
             self.finished = event
-            return False
-        else:
-            return False  # StepOutput: no state changes
-        return True
 
     def _finished(self, event: StepFinished) -> None:
         step = self.step(event.index)
@@ -110,9 +101,7 @@ class StepBoard:
         state = undo_state(event)
         if step.state == "failed" and state != "undo-failed":
             return  # the failed step keeps saying so; its partial change is undone
-        if state == "undoing":
-            self.undo_total += 1
-        else:
+        if state != "undoing":
             self.undo_done += 1
         step.state = state
         if state == "undo-failed":
