@@ -101,3 +101,38 @@ async def test_escape_while_the_plan_is_built_goes_back(tmp_path: Path) -> None:
         assert app.screen is not first
         assert "steps change something" in screen_text(app)
     assert len(slow.threads) == 2 and app.crashed is None
+
+
+@sync
+async def test_the_plan_arriving_under_the_help_is_shown_after_it(tmp_path: Path) -> None:
+    slow = SlowPlans()
+    item = gallery.Scenario("slow-plan", "slow plan", setup=slow.setup)
+    app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        page = await to_building_preview(pilot, runner)
+        await pilot.press("f1")
+        await gallery.wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        slow.go.set()
+        await gallery.wait_for(pilot, lambda: not page.building, "the plan")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, HelpScreen) and app.crashed is None
+        await pilot.press("escape")
+        await gallery.wait_for(pilot, lambda: app.screen is page, "the preview again")
+        assert "steps change something" in screen_text(app)
+    assert app.crashed is None
+
+
+@sync
+async def test_a_plan_arriving_as_the_app_closes_is_dropped_quietly(tmp_path: Path) -> None:
+    """The plan comes while the app shuts down (Textual then composes the page only partly):
+    no error page, no error log."""
+    slow = SlowPlans()
+    item = gallery.Scenario("slow-plan", "slow plan", setup=slow.setup)
+    app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+    with gallery.pinned():  # the validators pinned: the plan comes within milliseconds
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await to_building_preview(pilot, runner)
+            await pilot.press("f1")
+            await gallery.wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+            slow.go.set()
+    assert app.crashed is None

@@ -172,6 +172,8 @@ step rolls every change back.
         self.plan, self.error, self.building = message.plan, message.error, False
         self.skipped = self.skips(message.plan)
         await self.recompose()
+        if not self.query("#steps" if self.plan is not None else "#plan-error"):
+            return  # the app is closing: Textual composed the page only partly, or not at all
         self.show_plan()
         self.refresh_bindings()
 
