@@ -77,6 +77,10 @@ s saves the whole plan (what `xenwizard plan` prints) to a file you choose.
 a applies it, after a confirmation. Applying needs root; before any change the
 files are checked against this preview, each change is journaled, and a failed
 step rolls every change back.
+
+The plan is built when the page opens; on this machine's / checking the new
+network configuration can take seconds. Meanwhile F1, Esc and Ctrl-Q work;
+other keys wait for the plan (up to 5 s).
 """
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back"),
