@@ -71,7 +71,7 @@ def test_demo_shows_debian_12_its_real_path_and_removes_it_on_the_last_page(
         term.press("Enter")
         term.wait_for("[6/9]", 30, "toolstack page")
         term.press("Enter")
-        term.wait_for("[7/9]", 60, "preview")
+        term.wait_for(lambda s: "[7/9]" in s and "steps change something" in s, 60, "preview")
         term.press("a")
         term.wait_for("Apply (y)", 30, "apply confirmation")
         term.press("y")

@@ -97,6 +97,11 @@ def ssh_clients(port: int) -> list[int]:
     return found
 
 
+def plan_shown(screen: str) -> bool:
+    """The preview with its plan: the page is up at once, the plan comes from a worker."""
+    return "[7/9]" in screen and "steps change something" in screen
+
+
 def walk_wizard(vm: Machine, term: Tmux, phase: str) -> str:
     """Welcome to Preview by keyboard, as an operator: the detected answers, UDP workaround on.
     Returns the preview's screen."""
@@ -123,7 +128,7 @@ def walk_wizard(vm: Machine, term: Tmux, phase: str) -> str:
     term.press("Enter")
     term.wait_for("[6/9]", 60, f"{phase}: toolstack page")
     term.press("Enter")
-    return term.wait_for("[7/9]", 180, f"{phase}: preview")
+    return term.wait_for(plan_shown, 180, f"{phase}: preview")
 
 
 def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> None:
@@ -288,7 +293,7 @@ def walk_prefilled(term: Tmux, phase: str) -> str:
         term.press("Enter")
         term.wait_for(f"[{number}/9]", 60, f"{phase}: {page} page")
     term.press("Enter")
-    return term.wait_for("[7/9]", 180, f"{phase}: preview")
+    return term.wait_for(plan_shown, 180, f"{phase}: preview")
 
 
 def test_ssh_drop_and_a_network_answer_that_cuts_the_host_off(vm: Machine) -> None:
