@@ -1,0 +1,61 @@
+"""A kernel parameter set on the running system, journaled with the value it had.
+
+The journal is data (it lives in the target root): the undo runs `sysctl -w KEY=VALUE` only
+for a key in KEYS and a value that key accepts, both checked by the journal schema, so a
+crafted journal can name neither another parameter nor anything to run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xenwizard.engine.journal import Record
+from xenwizard.engine.journalschema import SYSCTL_KEYS as KEYS
+from xenwizard.engine.stepcontext import StepContext, StepError
+from xenwizard.plan import SetSysctl
+
+PROC_SYS = Path("/proc/sys")
+SYSCTL = "sysctl"
+
+
+def read(key: str) -> str | None:
+    """The running value of `key` (None when the kernel has no such parameter)."""
+    try:
+        return (PROC_SYS / key.replace(".", "/")).read_text().strip()
+    except OSError:
+        return None
+
+
+def _check(key: str, value: str) -> None:
+    if value not in KEYS.get(key, ()):
+        raise StepError(f"sysctl {key}={value}: not a parameter and value xenwizard sets")
+
+
+def _set(ctx: StepContext, key: str, value: str) -> None:
+    _check(key, value)
+    code = ctx.run([SYSCTL, "-w", f"{key}={value}"])
+    if code != 0:
+        raise StepError(f"sysctl -w {key}={value} exited with status {code}")
+
+
+def do_sysctl(ctx: StepContext, step: SetSysctl) -> tuple[bool, tuple[str, ...]]:
+    """Set the value now on the live root; elsewhere nothing to do (the file acts at boot)."""
+    _check(step.key, step.value)
+    if not ctx.root.is_live:
+        return False, (*step.notes, "not the live system: nothing set now")
+    was = read(step.key)
+    if was is None or was not in KEYS[step.key]:
+        raise StepError(f"cannot read {step.key} from {PROC_SYS}; expected 0 or 1")
+    if was == step.value:
+        return False, (*step.notes, f"{step.key} is already {step.value}")
+    ctx.intent(step.id, "sysctl", key=step.key, value=step.value, was=was)
+    _set(ctx, step.key, step.value)
+    ctx.result(changed=True)
+    return True, (*step.notes, f"{step.key}: {was} -> {step.value}")
+
+
+def undo_sysctl(ctx: StepContext, intent: Record) -> str:
+    """Write back the value the parameter had before the run."""
+    key, was = intent["key"], intent["was"]
+    _set(ctx, key, was)
+    return f"undone: {key} = {was} again"
