@@ -21,7 +21,7 @@ from xenwizard.engine.journalschema import SchemaError, validate_record
 from xenwizard.plan import EditFile, SetSysctl
 
 DEBIAN12 = FIXTURES / "debian-12-root"
-NAT_IDS = ["guest-forward", "guest-forward-now", "guest-nat", "guest-nat-unit", "guest-nat-enable"]
+NAT_IDS = ["guest-forward", "guest-nat", "guest-nat-unit", "guest-nat-enable"]
 NFT = shutil.which("nft", path="/usr/sbin:/sbin") or "/usr/sbin/nft"
 DNSMASQ = shutil.which("dnsmasq", path="/usr/sbin:/sbin") or "/usr/sbin/dnsmasq"
 
@@ -74,7 +74,7 @@ def test_nat_plan_forwards_and_masquerades_the_guest_subnet() -> None:
     plan = plan_for(DEBIAN12)
     got = ids(plan)
     start = got.index("guest-forward")
-    assert got[start : start + 5] == NAT_IDS
+    assert got[start : start + 4] == NAT_IDS
     sysctl = after(plan, guestnet.SYSCTL_PATH)
     assert "net.ipv4.ip_forward = 1" in sysctl.splitlines()
     rules = after(plan, guestnet.NAT_RULES_PATH)
@@ -85,8 +85,7 @@ def test_nat_plan_forwards_and_masquerades_the_guest_subnet() -> None:
     assert "ExecStop=-/usr/sbin/nft delete table ip xenwizard-nat" in unit
     link = next(s for s in plan.steps if s.id == "guest-nat-enable")
     assert (link.path, link.target) == (guestnet.NAT_BOOT.unit_link, guestnet.NAT_BOOT.unit_target)
-    now = next(s for s in plan.steps if s.id == "guest-forward-now")
-    assert isinstance(now, SetSysctl) and not now.live and not now.changed
+    assert "guest-forward-now" not in got  # a tree's kernel is not this machine's
     # the preview shows every rule: the diff has the files whole
     for path in (guestnet.SYSCTL_PATH, guestnet.NAT_RULES_PATH, guestnet.NAT_BOOT.unit_path):
         assert f"+++ b/{path}" in plan.diff()
@@ -98,7 +97,7 @@ def test_nat_plan_forwards_and_masquerades_the_guest_subnet() -> None:
 def test_routed_plan_forwards_only_and_names_the_route() -> None:
     plan = plan_for(DEBIAN12, build_config({"guest-access": "routed", "address": "10.9.0.1/24"}))
     got = ids(plan)
-    assert "guest-forward" in got and "guest-forward-now" in got
+    assert "guest-forward" in got
     assert not [i for i in got if i.startswith("guest-nat")]
     forward = next(s for s in plan.steps if s.id == "guest-forward")
     assert any("route 10.9.0.0/24 via" in n for n in forward.notes)
@@ -134,7 +133,7 @@ def test_precise_nat_masquerades_in_rc_local_and_forwards() -> None:
     rc_local = after(plan, "etc/rc.local")
     rule = "POSTROUTING -s 10.0.0.0/24 ! -d 10.0.0.0/24 -j MASQUERADE"
     assert f"iptables -t nat -C {rule} 2>/dev/null || iptables -t nat -A {rule} || true" in rc_local
-    assert ids(plan)[-2:] == ["guest-forward", "guest-forward-now"]
+    assert ids(plan)[-1] == "guest-forward"
     host_only = plan_for(PRECISE_ROOT, build_config({"guest-access": "host-only"}))
     assert "iptables" not in after(host_only, "etc/rc.local")
     assert "guest-forward" not in ids(host_only)
@@ -223,6 +222,33 @@ def test_apply_and_rollback_restore_the_tree_byte_for_byte(tmp_path: Path, mode:
 
 # --- the live forwarding step ----------------------------------------------------------------
 
+
+@pytest.mark.parametrize(("now", "changed"), [("0", True), ("1", False)])
+def test_live_plan_sets_forwarding_now_and_says_what_rollback_restores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: str, changed: bool
+) -> None:
+    from xenwizard.engine import sysctlops
+    from xenwizard.render import plan_text
+    from xenwizard.rootfs import RootFS
+
+    proc = tmp_path / "proc"
+    (proc / "net/ipv4").mkdir(parents=True)
+    (proc / "net/ipv4/ip_forward").write_text(now + "\n")
+    monkeypatch.setattr(sysctlops, "PROC_SYS", proc)
+    monkeypatch.setattr(RootFS, "is_live", property(lambda self: True))
+    for mode, wanted in (("nat", True), ("routed", True), ("host-only", False)):
+        plan = plan_for(DEBIAN12, build_config({"guest-access": mode}))
+        steps = [s for s in plan.steps if s.id == "guest-forward-now"]
+        assert bool(steps) == wanted, mode
+    plan = plan_for(DEBIAN12)
+    step = next(s for s in plan.steps if s.id == "guest-forward-now")
+    assert isinstance(step, SetSysctl) and step.current == now and step.changed == changed
+    text = plan_text(plan)
+    assert "(sysctl -w net.ipv4.ip_forward=1)" in text
+    if changed:
+        assert "a rollback sets it back to 0" in text
+
+
 _LIVE = textwrap.dedent(
     """
     import sys
@@ -236,7 +262,7 @@ _LIVE = textwrap.dedent(
     proc = Path("/proc/sys/net/ipv4/ip_forward")
     root = sys.argv[1]
     step = SetSysctl("guest-forward-now", "forwarding now", "net.ipv4.ip_forward", "1",
-                     live=True, current=proc.read_text().strip())
+                     current=proc.read_text().strip())
     plan = Plan("test", "test", root, (step,))
     before = proc.read_text().strip()
     result = Engine(plan, RootFS(root), CommandRunner("/")).apply()

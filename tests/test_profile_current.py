@@ -30,8 +30,7 @@ NIC_MAC = "52:54:00:12:34:56"
 CONFINE_STEPS = ("dhcp-confine", "dhcp-confine-unit", "dhcp-confine-enable")
 # guests reach other networks (nat by default), issue 12
 NAT_STEPS = (
-    "guest-forward",
-    "guest-forward-now",
+    "guest-forward",  # and "guest-forward-now" on the live system
     "guest-nat",
     "guest-nat-unit",
     "guest-nat-enable",

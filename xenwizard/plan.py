@@ -114,22 +114,21 @@ class RunCommand:
 @dataclass(frozen=True)
 class SetSysctl:
     """A kernel parameter set on the running system now (a file in /etc/sysctl.d keeps it from
-    boot on). The journal keeps the value it had, which a rollback writes back. Only on the
-    live root (`/`): a target tree's kernel is not this machine's, so elsewhere the step
-    changes nothing and the file does the job at boot."""
+    boot on). The journal keeps the value it had, which a rollback writes back. Planned only
+    for the live root (`/`): a target tree's kernel is not this machine's, and the file does
+    the job at its boot."""
 
     id: str
     title: str
-    key: str  # a name in engine.sysctlops.KEYS
+    key: str  # a name in engine.journalschema.SYSCTL_KEYS
     value: str
-    live: bool  # planned for the running system
-    current: str | None = None  # the value at plan time (live only)
+    current: str | None = None  # the value at plan time
     notes: tuple[str, ...] = ()
     kind: str = "sysctl"
 
     @property
     def changed(self) -> bool:
-        return self.live and self.current != self.value
+        return self.current != self.value
 
 
 @dataclass(frozen=True)

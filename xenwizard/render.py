@@ -29,8 +29,7 @@ def step_detail(step: Step) -> str:
     if isinstance(step, BootOnce):
         return f"set next_entry and saved_entry in {step.path}"
     if isinstance(step, SetSysctl):
-        where = "now" if step.live else "at boot only (not the live system)"
-        return f"sysctl {step.key}={step.value} {where}"
+        return f"sysctl -w {step.key}={step.value}"
     return " ".join(step.argv)
 
 
@@ -91,7 +90,7 @@ def step_data(step: Step) -> dict[str, object]:
     elif isinstance(step, BootOnce):
         data.update(path=step.path, next_entry=step.entry, saved_entry=step.previous)
     elif isinstance(step, SetSysctl):
-        data.update(key=step.key, value=step.value, live=step.live, current=step.current)
+        data.update(key=step.key, value=step.value, current=step.current)
     if isinstance(step, (EditFile, InstallPackages)) and step.refresh:
         data.update(refresh=step.refresh)
     if needs_xen_entry(step):

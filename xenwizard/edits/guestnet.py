@@ -75,8 +75,8 @@ def set_sysctl(text: str | None, config: WizardConfig) -> EditResult:
     return EditResult(
         after,
         (
-            f"{FORWARD_KEY} = 1 from boot on (systemd-sysctl reads /etc/sysctl.d); the next "
-            "step sets it on the running system too",
+            f"{FORWARD_KEY} = 1 from boot on (systemd-sysctl reads /etc/sysctl.d); on the "
+            "live system the next step sets it now too",
         ),
     )
 

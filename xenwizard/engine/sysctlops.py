@@ -39,7 +39,8 @@ def _set(ctx: StepContext, key: str, value: str) -> None:
 
 
 def do_sysctl(ctx: StepContext, step: SetSysctl) -> tuple[bool, tuple[str, ...]]:
-    """Set the value now on the live root; elsewhere nothing to do (the file acts at boot)."""
+    """Set the value now (the step is planned for the live root only; a step found in a plan
+    for another root changes nothing: that kernel is not the target's)."""
     _check(step.key, step.value)
     if not ctx.root.is_live:
         return False, (*step.notes, "not the live system: nothing set now")

@@ -55,25 +55,23 @@ def forward_steps(config: WizardConfig, fs: RootFS, why: str) -> list[Step]:
         partial(guestnet.set_sysctl, config=config),
     )
     file_step = replace(file_step, notes=(*file_step.notes, why))
-    live = fs.is_live
-    current = read_sysctl(guestnet.FORWARD_KEY) if live else None
+    if not fs.is_live:  # that kernel is not this machine's: the file acts at its boot
+        return [file_step]
+    current = read_sysctl(guestnet.FORWARD_KEY)
+    if current == "1":
+        note = f"{guestnet.FORWARD_KEY} is already 1 on the running system"
+    else:
+        note = (
+            f"{guestnet.FORWARD_KEY} is {current} now; set to 1 with `sysctl -w`, and a "
+            f"rollback sets it back to {current}"
+        )
     now = SetSysctl(
         id="guest-forward-now",
         title="sysctl: IPv4 forwarding on the running system",
         key=guestnet.FORWARD_KEY,
         value="1",
-        live=live,
         current=current,
-        notes=(
-            (
-                f"{guestnet.FORWARD_KEY} is {current} now; set to 1 with `sysctl -w`, and a "
-                f"rollback sets it back to {current}"
-            )
-            if live and current != "1"
-            else f"{guestnet.FORWARD_KEY} is already 1 on the running system"
-            if live
-            else "not the live system: the file above sets it at boot",
-        ),
+        notes=(note,),
     )
     return [file_step, now]
 
