@@ -43,7 +43,7 @@ async def test_guest_access_by_keyboard_reaches_the_config(tmp_path: Path) -> No
         assert access.value == "nat"
         text = screen_text(app)
         assert "Guests reach other networks:" in text and "NAT" in text and "host only" in text
-        assert "Why: guests go out through this host's address" in text
+        assert "Why: guests reach the LAN and beyond through this host's address" in text
         # after the UDP switch: one more Tab, then the arrows choose
         await gallery.drive(pilot, ("tab",) * 5, runner)
         assert app.focused is access

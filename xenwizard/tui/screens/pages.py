@@ -38,7 +38,7 @@ from xenwizard.tui.widgets import ChoiceSet, TickBox
 
 ACCESS_LABELS = {"nat": "NAT", "routed": "routed", "host-only": "host only"}
 ACCESS_WHY = {
-    "nat": "guests go out through this host's address, like libvirt's default network",
+    "nat": "guests reach the LAN and beyond through this host's address",
     "host-only": "guests reach only this host: no forwarding, and DHCP names no router",
 }
 
