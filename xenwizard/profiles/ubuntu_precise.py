@@ -165,7 +165,6 @@ class UbuntuPrecise(Profile):
                 f"# Guests ({config.network}) reach other networks through this host's address.",
                 guestnet.iptables_nat_line(config),
             )
-            title += " and the guests' NAT"
         step = edit_step(
             "rc-local",
             title,

@@ -551,12 +551,13 @@ Xen guests only (on by default): dnsmasq answers only MAC addresses starting
 card; without this switch dnsmasq would answer DHCP requests from the LAN too.
 
 Guests reach other networks (arrow keys choose):
-- NAT (default): this host forwards the guests' traffic and masquerades it
-  behind its own address, as libvirt's default network does.
-- routed: this host forwards; the guests keep their own addresses, so the
-  LAN router needs a route to the guest subnet via this host (shown below).
-- host only: no forwarding, and dnsmasq advertises no router: guests reach
-  this host and each other only.
+- NAT (default): this host forwards the guests' traffic and masquerades
+  it behind its own address, as libvirt's default network does.
+- routed: this host forwards; the guests keep their own addresses, so
+  the LAN router needs a route to the guest subnet via this host (the
+  page shows it).
+- host only: no forwarding, and dnsmasq advertises no router: guests
+  reach this host and each other only.
 """
 
     def compose_body(self) -> Iterable[Widget]:
