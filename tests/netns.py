@@ -52,6 +52,7 @@ import pytest
 from tests.helpers import PRECISE_ROOT, copy_root, run_cli
 from xenwizard.config import build_config
 from xenwizard.edits.ebconfine import SCRIPT_PATH as CONFINE_SCRIPT
+from xenwizard.edits.guestnet import SYSCTL_PATH as FORWARD_FILE
 
 PREFIX = "xwt"
 RUN_TAG = f"{PREFIX}{os.getpid()}{secrets.token_hex(2)}"
@@ -739,6 +740,9 @@ def boot_precise_host(
     confine = root / CONFINE_SCRIPT
     if f"/{CONFINE_SCRIPT}" in (root / "etc/rc.local").read_text():  # rc.local's next line
         host.run(["sh", str(confine)])
+    forward = root / FORWARD_FILE
+    if forward.exists():  # procps reads /etc/sysctl.d at boot
+        host.run(["sysctl", "-p", str(forward)])
     return PreciseHost(lab, root, bridge, alias, host, lan, ifupdown, dnsmasq, rc_local)
 
 
