@@ -34,6 +34,7 @@ from tests.netns import (
     DhcpClient,
     Lab,
     Netns,
+    PreciseBoots,
     add_veth,
     guest,
     operator_dnsmasq,
@@ -201,3 +202,25 @@ def test_host_only_guest_gets_no_router_and_the_host_does_not_forward(lab: Lab) 
     assert connect(ns).startswith("unreachable")  # no route at all
     ns.ip("route", "add", "default", "via", "10.0.0.1")
     assert connect(ns).startswith("unreachable")  # the host drops what it may not forward
+
+
+def test_precise_nat_is_the_rc_local_iptables_line(request: pytest.FixtureRequest) -> None:
+    """ubuntu-precise (no nftables): the boot runs rc.local's iptables masquerade line and
+    procps applies the sysctl.d file; the guest reaches a LAN server as the host."""
+    iptables = shutil.which("iptables", path=SBIN_PATH)
+    if iptables is None:
+        pytest.skip("iptables not installed")
+    with PreciseBoots(request.node.name) as boots:
+        xen = boots.boot({})  # nat: the default
+        assert "iptables -t nat -C POSTROUTING" in (xen.root / "etc/rc.local").read_text()
+        assert forwarding(xen.host) == "1"
+        rules = xen.host.run([iptables, "-t", "nat", "-S", "POSTROUTING"]).stdout
+        assert "-A POSTROUTING -s 10.0.0.0/24 ! -d 10.0.0.0/24 -j MASQUERADE" in rules
+        xen.lan.ip("addr", "add", f"{UPSTREAM}/24", "dev", "lan0")
+        xen.lan.popen([sys.executable, "-c", _RESPONDER], "responder")
+        ns = xen.plug_guest(XEN_MAC)
+        lease = DhcpClient(ns, "eth0", xen.lab.workdir("dhcp-guest")).request()
+        assert lease is not None, xen.dnsmasq.log()
+        assert lease.env.get("new_routers") == "10.0.0.1"
+        ns.ip("route", "add", "default", "via", "10.0.0.1")
+        assert connect(ns, tries=20) == HOST_LAN
