@@ -1,4 +1,5 @@
-"""The steps of the `guest-access` answer on the current releases (nat, routed, host-only).
+"""The steps of the `guest-access` answer (nat, routed, host-only): all of them on the current
+releases (`steps`); ubuntu-precise takes the forwarding steps and puts its NAT into rc.local.
 
 nat and routed: IPv4 forwarding in xenwizard's file in /etc/sysctl.d (read at boot) and set on
 the running system now (the journal keeps the old value; a rollback writes it back). nat also
