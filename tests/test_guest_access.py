@@ -227,14 +227,14 @@ def test_apply_and_rollback_restore_the_tree_byte_for_byte(tmp_path: Path, mode:
 def test_live_plan_sets_forwarding_now_and_says_what_rollback_restores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: str, changed: bool
 ) -> None:
-    from xenwizard.engine import sysctlops
+    from xenwizard import sysctl
     from xenwizard.render import plan_text
     from xenwizard.rootfs import RootFS
 
     proc = tmp_path / "proc"
     (proc / "net/ipv4").mkdir(parents=True)
     (proc / "net/ipv4/ip_forward").write_text(now + "\n")
-    monkeypatch.setattr(sysctlops, "PROC_SYS", proc)
+    monkeypatch.setattr(sysctl, "PROC_SYS", proc)
     monkeypatch.setattr(RootFS, "is_live", property(lambda self: True))
     for mode, wanted in (("nat", True), ("routed", True), ("host-only", False)):
         plan = plan_for(DEBIAN12, build_config({"guest-access": mode}))

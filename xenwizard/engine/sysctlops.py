@@ -7,23 +7,13 @@ crafted journal can name neither another parameter nor anything to run.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from xenwizard.engine.journal import Record
 from xenwizard.engine.journalschema import SYSCTL_KEYS as KEYS
 from xenwizard.engine.stepcontext import StepContext, StepError
 from xenwizard.plan import SetSysctl
+from xenwizard.sysctl import read
 
-PROC_SYS = Path("/proc/sys")
 SYSCTL = "sysctl"
-
-
-def read(key: str) -> str | None:
-    """The running value of `key` (None when the kernel has no such parameter)."""
-    try:
-        return (PROC_SYS / key.replace(".", "/")).read_text().strip()
-    except OSError:
-        return None
 
 
 def _check(key: str, value: str) -> None:
@@ -46,7 +36,7 @@ def do_sysctl(ctx: StepContext, step: SetSysctl) -> tuple[bool, tuple[str, ...]]
         return False, (*step.notes, "not the live system: nothing set now")
     was = read(step.key)
     if was is None or was not in KEYS[step.key]:
-        raise StepError(f"cannot read {step.key} from {PROC_SYS}; expected 0 or 1")
+        raise StepError(f"cannot read {step.key} from /proc/sys; expected 0 or 1")
     if was == step.value:
         return False, (*step.notes, f"{step.key} is already {step.value}")
     ctx.intent(step.id, "sysctl", key=step.key, value=step.value, was=was)

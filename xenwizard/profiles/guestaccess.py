@@ -16,11 +16,11 @@ from functools import partial
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import guestnet
-from xenwizard.engine.sysctlops import read as read_sysctl
 from xenwizard.plan import SetSysctl, Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import edit_step, nft_boot_steps
 from xenwizard.rootfs import RootFS
+from xenwizard.sysctl import read as read_sysctl
 
 
 def lan_address(config: WizardConfig, facts: SystemFacts, nic: str | None) -> str | None:
