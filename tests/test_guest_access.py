@@ -315,3 +315,39 @@ def test_step_file_texts_are_edit_steps() -> None:
     plan = plan_for(DEBIAN12)
     for step_id in ("guest-forward", "guest-nat", "guest-nat-unit"):
         assert isinstance(next(s for s in plan.steps if s.id == step_id), EditFile)
+
+
+def test_a_later_run_turns_an_earlier_runs_nat_and_forwarding_off(tmp_path: Path) -> None:
+    """nat, then host-only on the same host: the files an earlier run wrote are rewritten to
+    turn forwarding and the masquerade off (loading the rules removes the table); rolling back
+    the second run brings the nat files back, the first the original tree."""
+    root = copy_root(DEBIAN12, tmp_path / "root")
+    original = manifest(root)
+    first = run_cli("apply", "--root", str(root), "--yes", "--skip-packages")
+    assert first.returncode == 0, first.stdout + first.stderr
+    nat_files = {p: (root / p).read_text() for p in (guestnet.SYSCTL_PATH, guestnet.NAT_RULES_PATH)}
+    routed = plan_for(root, build_config({"guest-access": "routed"}))
+    assert [s.id for s in routed.steps if s.id.startswith("guest-")] == [
+        "guest-forward",
+        "guest-nat",
+    ]
+    second = run_cli(
+        "apply", "--root", str(root), "--yes", "--skip-packages", "--guest-access", "host-only"
+    )
+    assert second.returncode == 0, second.stdout + second.stderr
+    sysctl = (root / guestnet.SYSCTL_PATH).read_text()
+    assert "ip_forward" not in sysctl.replace("IPv4 forwarding", "") and "off (host-only)" in sysctl
+    rules = (root / guestnet.NAT_RULES_PATH).read_text()
+    assert " masquerade comment" not in rules and rules.endswith("delete table ip xenwizard-nat\n")
+    if Path(NFT).exists():
+        script = f"{NFT} -f /dev/stdin <<'E'\n{nat_files[guestnet.NAT_RULES_PATH]}E\n"
+        script += f"{NFT} -f {root / guestnet.NAT_RULES_PATH} && {NFT} list tables"
+        done = _in_netns(["sh", "-c", script])
+        assert done.returncode == 0 and "xenwizard-nat" not in done.stdout, done.stderr
+    again = run_cli("plan", "--root", str(root), "--guest-access", "host-only", "--json")
+    steps = {s["id"]: s["changed"] for s in json.loads(again.stdout)["steps"]}
+    assert steps["guest-forward"] is False and steps["guest-nat"] is False
+    assert run_cli("rollback", "--root", str(root)).returncode == 0
+    assert {p: (root / p).read_text() for p in nat_files} == nat_files
+    assert run_cli("rollback", "--root", str(root)).returncode == 0
+    assert diff_manifests(original, manifest(root)) == []

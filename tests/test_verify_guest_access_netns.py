@@ -74,3 +74,15 @@ def test_routed_and_host_only_check_only_what_they_plan(tmp_path, capsys, mode, 
     root = applied(tmp_path, "debian-12", capsys, "--guest-access", mode)
     with Lab(f"verify-{mode}") as lab:
         assert set(lines(lab.namespace("host"), root)) == expected
+
+
+def test_a_later_host_only_run_checks_neither(tmp_path, capsys) -> None:
+    """nat, then host-only: the files are there (rewritten off), and nothing is checked."""
+    skip_unless_netns(NFT, SYSCTL)
+    root = applied(tmp_path, "debian-12", capsys)
+    from xenwizard.cli import main
+
+    assert main(["apply", "--root", str(root), "--yes", "--skip-packages",
+                 "--guest-access", "host-only"]) == 0  # fmt: skip
+    with Lab("verify-off") as lab:
+        assert lines(lab.namespace("host"), root) == {}

@@ -43,6 +43,16 @@ _SYSCTL = """{marker} for the Xen guests ({mode}: {why}).
 {key} = 1
 """
 
+_SYSCTL_OFF = """{marker} off ({mode}): xenwizard no longer turns it on; the system's own
+# setting applies. `xenwizard rollback` puts back what an earlier run wrote.
+"""
+
+_NAT_OFF = """#!/usr/sbin/nft -f
+{marker} off ({mode}): no masquerade; loading this removes the table an earlier run made.
+table {family} {table}
+delete table {family} {table}
+"""
+
 _NAT_RULES = """#!/usr/sbin/nft -f
 {marker}: {net} leaves through this host's own address.
 # Loaded at boot by {unit}; `xenwizard rollback` removes it.
@@ -62,6 +72,8 @@ def forwards(config: WizardConfig) -> bool:
 
 
 def render_sysctl(config: WizardConfig) -> str:
+    if not forwards(config):
+        return _SYSCTL_OFF.format(marker=SYSCTL_MARKER, mode=config.guest_access)
     why = "masqueraded" if config.guest_access == "nat" else "routed by the LAN router"
     return _SYSCTL.format(marker=SYSCTL_MARKER, mode=config.guest_access, why=why, key=FORWARD_KEY)
 
@@ -72,6 +84,14 @@ def set_sysctl(text: str | None, config: WizardConfig) -> EditResult:
     after = render_sysctl(config)
     if text == after:
         return EditResult(after, ("already as wanted",))
+    if not forwards(config):
+        return EditResult(
+            after,
+            (
+                f"{config.guest_access}: an earlier run's file turned {FORWARD_KEY} on at boot; "
+                "it no longer does (the running system keeps its value until the reboot)",
+            ),
+        )
     return EditResult(
         after,
         (
@@ -81,7 +101,10 @@ def set_sysctl(text: str | None, config: WizardConfig) -> EditResult:
     )
 
 
-def render_nat_rules(network: ipaddress.IPv4Network) -> str:
+def render_nat_rules(network: ipaddress.IPv4Network, mode: str = "nat") -> str:
+    """The masquerade table for `network`; for another mode, a file that only removes it."""
+    if mode != "nat":
+        return _NAT_OFF.format(marker=NAT_MARKER, mode=mode, family=NAT_FAMILY, table=NAT_TABLE)
     return _NAT_RULES.format(
         marker=NAT_MARKER,
         net=network,
@@ -92,10 +115,22 @@ def render_nat_rules(network: ipaddress.IPv4Network) -> str:
     )
 
 
-def set_nat_rules(text: str | None, network: ipaddress.IPv4Network) -> EditResult:
+def set_nat_rules(
+    text: str | None, network: ipaddress.IPv4Network, mode: str = "nat"
+) -> EditResult:
     refuse_foreign(text, NAT_MARKER, NAT_RULES_PATH, "xenwizard's NAT rules")
-    after = render_nat_rules(network)
-    return EditResult(after, ("already as wanted",) if text == after else ())
+    after = render_nat_rules(network, mode)
+    if text == after:
+        return EditResult(after, ("already as wanted",))
+    if mode != "nat":
+        return EditResult(
+            after,
+            (
+                f"{mode}: an earlier run's masquerade rule goes; its unit now loads a file that "
+                f"removes table {NAT_FAMILY} {NAT_TABLE} at boot",
+            ),
+        )
+    return EditResult(after, ())
 
 
 def nat_notes(config: WizardConfig) -> list[str]:

@@ -25,7 +25,13 @@ NO_WAY_OUT = "the guests cannot reach other networks"
 
 
 def planned(ctx: Context, step_id: str) -> bool:
-    return ctx.run is not None and ctx.run.step(step_id) is not None
+    """The applied plan has the step, and it turns the thing on (a later run with another
+    `guest-access` rewrites the same files to turn them off)."""
+    if ctx.run is None or ctx.run.step(step_id) is None:
+        return False
+    if step_id == NAT_STEP:
+        return ctx.config.guest_access == "nat"
+    return guestnet.forwards(ctx.config)
 
 
 def check_names(ctx: Context) -> list[str]:

@@ -97,11 +97,41 @@ def nat_steps(config: WizardConfig, fs: RootFS) -> list[Step]:
     ]
 
 
+def off_steps(config: WizardConfig, fs: RootFS, *, nat: bool) -> list[Step]:
+    """An earlier run's forwarding file (host-only) and NAT rules (`nat`: routed, host-only)
+    turned off, where they are there: rewritten, not deleted, so that the rollback of this run
+    puts the earlier run's files back."""
+    found: list[Step] = []
+    if not guestnet.forwards(config) and fs.exists(guestnet.SYSCTL_PATH):
+        found.append(
+            edit_step(
+                "guest-forward",
+                "sysctl: IPv4 forwarding for the guests off",
+                fs,
+                guestnet.SYSCTL_PATH,
+                partial(guestnet.set_sysctl, config=config),
+            )
+        )
+    if nat and fs.exists(guestnet.NAT_RULES_PATH):
+        found.append(
+            edit_step(
+                "guest-nat",
+                "nftables: the guests' NAT off",
+                fs,
+                guestnet.NAT_RULES_PATH,
+                partial(guestnet.set_nat_rules, network=config.network, mode=config.guest_access),
+            )
+        )
+    return found
+
+
 def steps(config: WizardConfig, facts: SystemFacts, fs: RootFS, nic: str | None) -> list[Step]:
-    """Every step the answer needs on a current release (none for host-only)."""
+    """Every step the answer needs on a current release; for routed and host-only also what
+    turns an earlier run's NAT (and, host-only, forwarding) off."""
     if config.guest_access == "nat":
         why = "nat: the host forwards the guests' traffic and masquerades it (next steps)"
         return forward_steps(config, fs, why) + nat_steps(config, fs)
+    off = off_steps(config, fs, nat=True)
     if config.guest_access == "routed":
-        return forward_steps(config, fs, route_note(config, facts, nic))
-    return []
+        return forward_steps(config, fs, route_note(config, facts, nic)) + off
+    return off

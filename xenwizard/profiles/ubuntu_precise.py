@@ -181,7 +181,7 @@ class UbuntuPrecise(Profile):
     def forward_steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
         """IPv4 forwarding for nat and routed (procps reads /etc/sysctl.d at boot on upstart)."""
         if not forwards(config):
-            return []
+            return guestaccess.off_steps(config, fs, nat=False)  # its NAT lives in rc.local
         if config.guest_access == "nat":
             why = "nat: the host forwards the guests' traffic; rc.local masquerades it"
         else:
