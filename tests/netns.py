@@ -52,6 +52,7 @@ import pytest
 from tests.helpers import PRECISE_ROOT, copy_root, run_cli
 from xenwizard.config import build_config
 from xenwizard.edits.ebconfine import SCRIPT_PATH as CONFINE_SCRIPT
+from xenwizard.edits.guestnet import SYSCTL_PATH as FORWARD_FILE
 
 PREFIX = "xwt"
 RUN_TAG = f"{PREFIX}{os.getpid()}{secrets.token_hex(2)}"
@@ -737,8 +738,15 @@ def boot_precise_host(
     line = rc_local_line((root / "etc/rc.local").read_text(), alias)
     rc_local = ifupdown.run_line(line)
     confine = root / CONFINE_SCRIPT
-    if f"/{CONFINE_SCRIPT}" in (root / "etc/rc.local").read_text():  # rc.local's next line
+    rc_text = (root / "etc/rc.local").read_text()
+    if f"/{CONFINE_SCRIPT}" in rc_text:  # rc.local's next line
         host.run(["sh", str(confine)])
+    for nat_line in (s.strip() for s in rc_text.splitlines()):
+        if nat_line.startswith("iptables -t nat "):  # nat: the guests' masquerade line
+            host.run(["sh", "-e", "-c", nat_line])
+    forward = root / FORWARD_FILE
+    if forward.exists():  # procps reads /etc/sysctl.d at boot
+        host.run(["sysctl", "-p", str(forward)])
     return PreciseHost(lab, root, bridge, alias, host, lan, ifupdown, dnsmasq, rc_local)
 
 

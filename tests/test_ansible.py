@@ -420,3 +420,29 @@ def test_three_hosts_from_one_shared_pool(tmp_path: Path) -> None:
         assert 'subnet-pool = "10.20.0.0/16"' in recorded and f"host-index = {index}" in recorded
         subnets.add(f"10.20.{index}.0/24")
     assert len(subnets) == 3
+
+
+def test_guest_access_per_host_from_the_inventory(tmp_path: Path) -> None:
+    """`xenwizard_guest_access` per host reaches each host's plan (issue 12): host-only
+    advertises no router and forwards nothing, routed forwards without NAT, nat (the default)
+    writes both."""
+    from xenwizard.edits import guestnet
+
+    roots = make_roots(tmp_path / "roots")
+    per_host = {
+        "xen1": {"xenwizard_guest_access": "host-only"},
+        "xen3": {"xenwizard_guest_access": "routed"},
+    }
+    overlay = local_inventory(tmp_path / "local.json", roots, **per_host)
+    done = playbook(overlay, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done) == {host: (1, 0) for host in HOSTS}, done.stdout
+    forward, nat = guestnet.SYSCTL_PATH, guestnet.NAT_RULES_PATH
+    dropin = "etc/dnsmasq.d/xenwizard.conf"
+    xen1, xen2, xen3 = (roots[h] for h in ("xen1", "xen2", "xen3"))
+    assert "dhcp-option=option:router" in (xen1 / dropin).read_text().splitlines()
+    assert not (xen1 / forward).exists() and not (xen1 / nat).exists()
+    assert (xen2 / forward).exists() and (xen2 / nat).exists()
+    assert "10.2.0.0/24" in (xen2 / nat).read_text()
+    assert (xen3 / forward).exists() and not (xen3 / nat).exists()
+    assert "dhcp-option" not in (xen3 / dropin).read_text()

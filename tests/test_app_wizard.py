@@ -345,9 +345,9 @@ class TestFlood:
             log = page.query_one("#log")
         assert page.output_lines == 20_000 + 1  # and the "$ flood 20000" echo
         assert "output line 20000 of 20000" in text
-        # 8 of 9: the package step is simulated, not a change
+        # 9 of 10: the package step is simulated, not a change
         assert log.lines[-1].endswith(
-            "applied: 8 of 9 steps changed something (log: /var/log/xenwizard.log)"
+            "applied: 9 of 10 steps changed something (log: /var/log/xenwizard.log)"
         )
         log_file = (tmp_path / "root/var/log/xenwizard.log").read_text()
         assert log_file.count("| output line ") == 20_000

@@ -63,10 +63,10 @@ def test_apply_history_rollback_round_trip(tmp_path: Path) -> None:
     assert done.stderr == ""
     run_id = only_run(root)
     lines = done.stdout.splitlines()
-    assert lines[0] == f"run {run_id} on {root}: 8 steps"
-    assert "[1/8] Install packages" in lines
+    assert lines[0] == f"run {run_id} on {root}: 9 steps"  # 1: guests' forwarding (issue 12)
+    assert "[1/9] Install packages" in lines
     assert "    note: skipped (--skip-packages): dnsmasq ebtables" in lines
-    assert lines[-1].startswith("applied: 7 of 8 steps changed something (log: ")
+    assert lines[-1].startswith("applied: 8 of 9 steps changed something (log: ")
     assert "xenbr0" in (root / "etc/network/interfaces").read_text()
 
     history = run_cli("history", "--root", str(root))
@@ -178,7 +178,7 @@ def test_confirmation_on_a_terminal(tmp_path: Path, answer: str) -> None:
     assert "Apply these changes? [y/N]" in output
     if answer == "y":
         assert code == 0
-        assert "applied: 7 of 8 steps changed something" in output
+        assert "applied: 8 of 9 steps changed something" in output
     else:
         assert code == 1
         assert "xenwizard: apply cancelled; nothing changed" in output

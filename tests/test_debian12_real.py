@@ -31,7 +31,7 @@ import pytest
 from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the cached tree)
 from tests.helpers import run_cli
 from xenwizard.dpkgstatus import installed, package_states
-from xenwizard.edits import nftconfine
+from xenwizard.edits import guestnet, nftconfine
 from xenwizard.edits.vifhook import HOOK_PATH
 from xenwizard.engine import leftovers
 from xenwizard.engine.journal import RUNS_DIR
@@ -165,6 +165,9 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
         nftconfine.UNIT_PATH,
         HOOK_PATH,
         "etc/default/grub.d/xenwizard.cfg",  # dom0's memory (no systemd here: no boot guard)
+        guestnet.SYSCTL_PATH,  # guests reach other networks: nat by default (issue 12)
+        guestnet.NAT_RULES_PATH,
+        guestnet.NAT_BOOT.unit_path,
     }
     assert "dom0_mem=" in (root / "etc/default/grub.d/xenwizard.cfg").read_text()
     assert os.readlink(root / nftconfine.UNIT_LINK) == "/" + nftconfine.UNIT_PATH

@@ -39,7 +39,9 @@ SEED = precise_plan(PRECISE_ROOT)
 ALL = list(range(len(SEED.steps)))
 EDITS = [i for i, s in enumerate(SEED.steps) if isinstance(s, EditFile)]
 LINKS = [i for i, s in enumerate(SEED.steps) if isinstance(s, Symlink)]
-assert len(ALL) == 8 and len(EDITS) == 6, "the seed plan: packages, link, six edits"
+assert len(ALL) == 9 and len(EDITS) == 7, (
+    "the seed plan: packages, link, six edits; and the guests' forwarding file (issue 12)"
+)
 
 CASES = (
     [("command-fails", k) for k in range(len(ALL) + 1)]  # k == len: after the last step

@@ -23,13 +23,16 @@ SEED_STEP_IDS = [
     "rc-local",
     "vif-bridge-checksum",
 ]
+# not in the seed: guests reach other networks (nat by default: forwarding, masquerade in
+# rc.local), issue 12
+FORWARD_STEP_IDS = ["guest-forward"]  # and "guest-forward-now" on the live system
 
 
 def test_default_plan_is_the_seven_seed_steps_and_the_dhcp_confinement() -> None:
     plan = plan_for(PRECISE_ROOT)
-    assert [s.id for s in plan.steps] == SEED_STEP_IDS
+    assert [s.id for s in plan.steps] == SEED_STEP_IDS + FORWARD_STEP_IDS
     assert plan.profile == "ubuntu-precise"
-    packages, hooks, sxp, dnsmasq, confine, interfaces, rc_local, vif = plan.steps
+    packages, hooks, sxp, dnsmasq, confine, interfaces, rc_local, vif = plan.steps[:8]
     assert isinstance(packages, InstallPackages)
     # the fixture has Xen, xen-tools and ethtool; ebtables for the DHCP confinement
     assert packages.packages == ("dnsmasq", "ebtables")
@@ -88,17 +91,17 @@ def test_plan_diff_applies_with_patch(tmp_path: Path) -> None:
 def test_cli_plan_prints_steps_and_diffs() -> None:
     done = run_cli("plan", "--root", str(PRECISE_ROOT))
     assert done.returncode == 0, done.stderr
-    assert "[1/8] Install packages: change (apt-get install dnsmasq ebtables)" in done.stdout
+    assert "[1/9] Install packages: change (apt-get install dnsmasq ebtables)" in done.stdout
     assert "--- a/etc/xen/xend-config.sxp" in done.stdout
     assert "+++ b/etc/dnsmasq.d/xenwizard.conf" in done.stdout
-    assert "Plan: 8 of 8 steps change something." in done.stdout
+    assert "Plan: 9 of 9 steps change something." in done.stdout
 
 
 def test_cli_plan_json_and_detailed_exitcode() -> None:
     done = run_cli("plan", "--root", str(PRECISE_ROOT), "--json", "--detailed-exitcode")
     assert done.returncode == 2, done.stderr
     data = json.loads(done.stdout)
-    assert [s["id"] for s in data["steps"]] == SEED_STEP_IDS
+    assert [s["id"] for s in data["steps"]] == SEED_STEP_IDS + FORWARD_STEP_IDS
     assert data["answers"]["bridge"] == "br0"
 
 
@@ -118,7 +121,7 @@ def test_detailed_exitcode_zero_when_already_applied(tmp_path: Path) -> None:
     status.write_text(status.read_text() + installed)
     done = run_cli("plan", "--root", str(root), "--detailed-exitcode")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Plan: 0 of 8 steps change something." in done.stdout
+    assert "Plan: 0 of 9 steps change something." in done.stdout
 
 
 def test_answers_file_and_flags_override(tmp_path: Path) -> None:
@@ -276,6 +279,7 @@ def test_competing_dnsmasq_settings_get_a_step_of_their_own(tmp_path: Path) -> N
         *SEED_STEP_IDS[:4],
         "dnsmasq-conflicts",
         *SEED_STEP_IDS[4:],
+        *FORWARD_STEP_IDS,
     ]
     step = next(s for s in plan.file_steps() if s.id == "dnsmasq-conflicts")
     assert "#dhcp-range=10.0.0.50,10.0.0.60,1h" in (step.after or "").replace("# ", "#")
@@ -315,12 +319,12 @@ def test_rc_local_without_execute_bits_is_made_executable_and_restored(tmp_path:
 def test_udp_checksum_workaround_can_be_switched_off_and_back(tmp_path: Path) -> None:
     root = copy_root(PRECISE_ROOT, tmp_path / "root")
     off = plan_for(root, WizardConfig(udp_checksum_workaround=False))
-    assert [s.id for s in off.steps] == SEED_STEP_IDS[:-1]
+    assert [s.id for s in off.steps] == SEED_STEP_IDS[:-1] + FORWARD_STEP_IDS
     applied = run_cli("apply", "--root", str(root), "--yes", "--skip-packages")
     assert applied.returncode == 0, applied.stderr
     vif = root / "etc/xen/scripts/vif-bridge"
     assert "ethtool -K" in vif.read_text()
     off = plan_for(root, WizardConfig(udp_checksum_workaround=False))
-    step = off.steps[-1]
-    assert step.id == "vif-bridge-checksum" and step.changed
+    step = next(s for s in off.steps if s.id == "vif-bridge-checksum")
+    assert step.changed
     assert step.after == (PRECISE_ROOT / "etc/xen/scripts/vif-bridge").read_text()

@@ -17,7 +17,7 @@ from xenwizard import netcheck
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import vifhook
 from xenwizard.engine.executor import Engine
-from xenwizard.plan import BOOT_STEP_IDS, BootOnce, EditFile, InstallPackages, Symlink
+from xenwizard.plan import BOOT_STEP_IDS, BootOnce, EditFile, InstallPackages, SetSysctl, Symlink
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.profiles import PROFILES, PlanError, select_profile
 from xenwizard.rootfs import RootFS
@@ -28,6 +28,13 @@ ROOTS = {
 }
 NIC_MAC = "52:54:00:12:34:56"
 CONFINE_STEPS = ("dhcp-confine", "dhcp-confine-unit", "dhcp-confine-enable")
+# guests reach other networks (nat by default), issue 12
+NAT_STEPS = (
+    "guest-forward",  # and "guest-forward-now" on the live system
+    "guest-nat",
+    "guest-nat-unit",
+    "guest-nat-enable",
+)
 BOOT_STEPS = BOOT_STEP_IDS  # the GRUB drop-in, the one-shot boot and the boot guard
 
 
@@ -90,6 +97,7 @@ def test_debian_12_recipe() -> None:
         "xl-default-bridge",
         "dnsmasq",
         *CONFINE_STEPS,
+        *NAT_STEPS,
         *BOOT_STEPS,
     ]
     assert "ifupdown (etc/network/interfaces)" in plan.profile_reason
@@ -154,6 +162,7 @@ def test_ubuntu_22_04_links_jammy_d_and_writes_a_root_only_netplan_file() -> Non
         "xl-default-bridge",
         "dnsmasq",
         *CONFINE_STEPS,
+        *NAT_STEPS,
         *BOOT_STEPS,
     ]
     packages = step(plan, "packages")
@@ -430,7 +439,7 @@ def test_plan_step_types() -> None:
     for name, root in ROOTS.items():
         plan = plan_for(root)
         assert isinstance(plan.steps[0], InstallPackages), name
-        kinds = (InstallPackages, Symlink, EditFile, BootOnce)
+        kinds = (InstallPackages, Symlink, EditFile, BootOnce, SetSysctl)
         assert all(isinstance(s, kinds) for s in plan.steps)
 
 

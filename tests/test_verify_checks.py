@@ -140,7 +140,11 @@ def healthy(root: Path, config: WizardConfig | None = None) -> FakeLive:
                 udp_ports=frozenset({67}),
             )
         ],
-        files={"/sys/hypervisor/type": "xen\n", "/proc/xen/capabilities": "control_d\n"},
+        files={
+            "/sys/hypervisor/type": "xen\n",
+            "/proc/xen/capabilities": "control_d\n",
+            "/proc/sys/net/ipv4/ip_forward": "1\n",  # the guests' forwarding (issue 12)
+        },
     )
 
 

@@ -49,6 +49,7 @@ def healthy_current(root: Path) -> FakeLive:
     live = healthy(root)
     live.commands[("xl", "info")] = CommandOutput(0, XL_INFO, "")
     live.commands[NFT_LIST] = loaded()
+    live.commands[NAT_LIST] = CommandOutput(0, (NFT / "guest-nat.json").read_text(), "")
     lan = live.addrs.pop("br0:0")
     live.addrs["br0"] = [*live.addrs["br0"], *lan]
     return live
@@ -281,6 +282,7 @@ def live_env() -> dict[str, str]:
 
 NFT = FIXTURES / "nft"
 NFT_LIST = ("nft", "-j", "list", "table", "bridge", "xenwizard")
+NAT_LIST = ("nft", "-j", "list", "table", "ip", "xenwizard-nat")  # nat, the default (issue 12)
 NOT_LOADED = CommandOutput(
     1, "", "Error: No such file or directory\nlist table bridge xenwizard\n                  ^^^^\n"
 )

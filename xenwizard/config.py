@@ -64,6 +64,7 @@ class WizardConfig:
     dom0_mem: int | None = None  # MiB; None: the rule's default for the target's RAM
     boot_guard: bool = True  # one-shot first boot into Xen, rolled back unless confirmed
     confirm_within: int = 10  # minutes after boot the boot guard waits for `xenwizard confirm`
+    guest_access: str = "nat"  # how guests reach other networks: GUEST_ACCESS's keys
 
     @property
     def alias(self) -> str:
@@ -131,6 +132,7 @@ class WizardConfig:
             answers["boot-guard"] = False
         if self.confirm_within != WizardConfig.confirm_within:
             answers["confirm-within"] = self.confirm_within
+        answers["guest-access"] = self.guest_access
         return answers
 
 
@@ -333,6 +335,24 @@ def pool_problems(cfg: WizardConfig) -> list[FieldProblem]:
             )
         ]
     return []
+
+
+# How guests reach networks beyond the host: the choice and its one-line why (the DHCP page
+# shows these; `--guest-access` and the answers file take the keys).
+GUEST_ACCESS: dict[str, str] = {
+    "nat": "guests reach the LAN and beyond through the host's address (NAT, like libvirt's "
+    "default network)",
+    "routed": "the host forwards the guests' own addresses; the LAN router needs a route to "
+    "the guest subnet",
+    "host-only": "guests reach only this host: no forwarding, and DHCP advertises no router",
+}
+
+
+def check_guest_access(value: str) -> str | None:
+    """One of GUEST_ACCESS's keys (any case: written in lower case)."""
+    if value.lower() in GUEST_ACCESS:
+        return None
+    return f"expected one of {', '.join(GUEST_ACCESS)}, not {value!r}"
 
 
 # --- what the target already uses -------------------------------------------------------------
@@ -623,6 +643,17 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "minutes after boot the boot guard waits for `xenwizard confirm` (1 to 1440)",
         metavar="MIN",
         check=check_confirm_within,
+    ),
+    AnswerField(
+        "guest-access",
+        str,
+        "nat",
+        "how guests reach other networks: nat (through the host's address), routed (the LAN "
+        "router routes the guest subnet to this host) or host-only (no forwarding, no router "
+        "advertised)",
+        metavar="MODE",
+        check=check_guest_access,
+        normalise=str.lower,
     ),
 )
 ANSWERS: dict[str, AnswerField] = {f.key: f for f in ANSWER_FIELDS}

@@ -130,6 +130,26 @@ class RunCommand:
 
 
 @dataclass(frozen=True)
+class SetSysctl:
+    """A kernel parameter set on the running system now (a file in /etc/sysctl.d keeps it from
+    boot on). The journal keeps the value it had, which a rollback writes back. Planned only
+    for the live root (`/`): a target tree's kernel is not this machine's, and the file does
+    the job at its boot."""
+
+    id: str
+    title: str
+    key: str  # a name in engine.journalschema.SYSCTL_KEYS
+    value: str
+    current: str | None = None  # the value at plan time
+    notes: tuple[str, ...] = ()
+    kind: str = "sysctl"
+
+    @property
+    def changed(self) -> bool:
+        return self.current != self.value
+
+
+@dataclass(frozen=True)
 class BootOnce:
     """The next boot, once, into the Xen entry; GRUB's saved default stays `previous` until
     `xenwizard confirm` (grubenv's next_entry and saved_entry). `entry` is the title expected
@@ -200,7 +220,7 @@ def executable_mode(mode: int) -> int:
     return mode | ((mode & 0o444) >> 2)
 
 
-Step = InstallPackages | Symlink | EditFile | RunCommand | BootOnce
+Step = InstallPackages | Symlink | EditFile | RunCommand | BootOnce | SetSysctl
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from xenwizard.plan import (
     InstallPackages,
     Plan,
     RunCommand,
+    SetSysctl,
     Step,
     Symlink,
     needs_xen_entry,
@@ -29,6 +30,8 @@ def step_detail(step: Step) -> str:
         return "apt-get install " + " ".join(step.packages)
     if isinstance(step, BootOnce):
         return f"set next_entry and saved_entry in {step.path}"
+    if isinstance(step, SetSysctl):
+        return f"sysctl -w {step.key}={step.value}"
     return " ".join(step.argv)
 
 
@@ -99,6 +102,8 @@ def step_data(step: Step) -> dict[str, object]:
         data.update(argv=list(step.argv))
     elif isinstance(step, BootOnce):
         data.update(path=step.path, next_entry=step.entry, saved_entry=step.previous)
+    elif isinstance(step, SetSysctl):
+        data.update(key=step.key, value=step.value, current=step.current)
     if isinstance(step, (EditFile, InstallPackages)) and step.refresh:
         data.update(refresh=step.refresh)
     if needs_xen_entry(step):

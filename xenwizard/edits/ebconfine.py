@@ -13,7 +13,8 @@ to p + its name (peth0) and makes that the bridge's port, so the rules name that
 from __future__ import annotations
 
 from xenwizard.edits import EditResult
-from xenwizard.edits.nftconfine import COMMENTS, check_rule_names, refuse_foreign
+from xenwizard.edits.nftconfine import COMMENTS, check_rule_names
+from xenwizard.edits.nftunit import refuse_foreign
 
 SCRIPT_PATH = "etc/xenwizard/dhcp-confine.sh"
 RC_LOCAL_LINES = (

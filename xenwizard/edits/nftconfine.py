@@ -22,19 +22,27 @@ name is refused here, never quoted.
 from __future__ import annotations
 
 from xenwizard.config import MAX_IFNAME_LEN, check_bridge, check_nic
-from xenwizard.edits import EditError, EditResult
+from xenwizard.edits import EditError, EditResult, nftunit
+from xenwizard.edits.nftunit import NftBoot, refuse_foreign
 
 TABLE_FAMILY = "bridge"
 TABLE_NAME = "xenwizard"
 RULES_PATH = "etc/xenwizard/dhcp-confine.nft"
-UNIT_NAME = "xenwizard-dhcp-confine.service"
-UNIT_PATH = f"etc/systemd/system/{UNIT_NAME}"
-UNIT_LINK = f"etc/systemd/system/sysinit.target.wants/{UNIT_NAME}"
-UNIT_TARGET = f"/{UNIT_PATH}"  # what `systemctl enable` writes into the link: absolute
-NFT = "/usr/sbin/nft"
-MODE = 0o644
+BOOT = NftBoot(
+    name="xenwizard-dhcp-confine",
+    rules_path=RULES_PATH,
+    family=TABLE_FAMILY,
+    table=TABLE_NAME,
+    why="keeps DHCP on\n# the Xen bridge between this host and its guests",
+    description="DHCP on the Xen bridge stays between this host and its guests",
+)
+UNIT_NAME = BOOT.unit_name
+UNIT_PATH = BOOT.unit_path
+UNIT_LINK = BOOT.unit_link
+UNIT_TARGET = BOOT.unit_target  # what `systemctl enable` writes into the link: absolute
+NFT = nftunit.NFT
+MODE = nftunit.MODE
 RULES_MARKER = "# xenwizard: DHCP on bridge"
-UNIT_MARKER = "# Written by xenwizard:"
 
 _RULES = """#!/usr/sbin/nft -f
 {marker} {bridge} stays between this host and its guests (NIC {nic} is the LAN).
@@ -60,26 +68,6 @@ COMMENTS = {
     "in_answers": "the LAN's DHCP answers do not reach the guests",
     "in_requests": "the host's dnsmasq never hears a LAN machine",
 }
-
-_UNIT = f"""{UNIT_MARKER} loads /{RULES_PATH} at boot, which keeps DHCP on
-# the Xen bridge between this host and its guests. `xenwizard rollback` removes this unit and
-# its link in sysinit.target.wants.
-[Unit]
-Description=xenwizard: DHCP on the Xen bridge stays between this host and its guests
-DefaultDependencies=no
-Wants=network-pre.target
-Before=network-pre.target
-After=nftables.service
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart={NFT} -f /{RULES_PATH}
-ExecStop=-{NFT} delete table {TABLE_FAMILY} {TABLE_NAME}
-
-[Install]
-WantedBy=sysinit.target
-"""
 
 
 def check_rule_names(bridge: str, *interfaces: tuple[str, str]) -> None:
@@ -109,7 +97,7 @@ def render_rules(bridge: str, nic: str) -> str:
 
 def render_unit() -> str:
     """The systemd unit that loads the ruleset at boot (the same for every bridge and NIC)."""
-    return _UNIT
+    return BOOT.render_unit()
 
 
 def set_rules(text: str | None, bridge: str, nic: str) -> EditResult:
@@ -121,18 +109,7 @@ def set_rules(text: str | None, bridge: str, nic: str) -> EditResult:
 
 def set_unit(text: str | None) -> EditResult:
     """The unit as wanted; refuses to overwrite a unit xenwizard did not write."""
-    refuse_foreign(text, UNIT_MARKER, UNIT_PATH, "xenwizard's unit")
-    after = render_unit()
-    if text == after:
-        return EditResult(after, ("already as wanted",))
-    return EditResult(
-        after,
-        (
-            f"oneshot unit: `nft -f /{RULES_PATH}` early at boot, after nftables.service "
-            "(which flushes the whole ruleset) and before the network is configured; "
-            f"stopping it deletes the table ({TABLE_FAMILY} {TABLE_NAME}) again",
-        ),
-    )
+    return BOOT.set_unit(text)
 
 
 def rules_notes(bridge: str, nic: str) -> list[str]:
@@ -148,11 +125,3 @@ def rules_notes(bridge: str, nic: str) -> list[str]:
         f"nftables table {TABLE_FAMILY} {TABLE_NAME} of its own: no other firewall rule is "
         "touched, and loading it again replaces only this table",
     ]
-
-
-def refuse_foreign(text: str | None, marker: str, path: str, expected: str) -> None:
-    if text is not None and marker not in text:
-        raise EditError(
-            f"{path.rsplit('/', 1)[-1]} exists and was not written by xenwizard; expected "
-            f"{expected} there — move it aside"
-        )

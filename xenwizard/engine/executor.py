@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
-from xenwizard.engine import bootops, leftovers, stepops
+from xenwizard.engine import bootops, leftovers, stepops, sysctlops
 from xenwizard.engine.eventlog import EventLog
 from xenwizard.engine.events import (
     ApplyFinished,
@@ -52,6 +52,7 @@ from xenwizard.plan import (
     InstallPackages,
     Plan,
     RunCommand,
+    SetSysctl,
     Step,
     Symlink,
 )
@@ -307,6 +308,8 @@ class Engine:
             return stepops.do_command(ctx, step)
         if isinstance(step, BootOnce):
             return bootops.do_boot_once(ctx, step)
+        if isinstance(step, SetSysctl):
+            return sysctlops.do_sysctl(ctx, step)
         raise TypeError(f"unknown step type {type(step).__name__}")
 
     # --- rollback -------------------------------------------------------------------------
@@ -384,6 +387,8 @@ class Engine:
             return stepops.undo_packages(ctx, intent, result)
         if kind == "command":
             return stepops.undo_command(ctx, intent)
+        if kind == "sysctl":
+            return sysctlops.undo_sysctl(ctx, intent)
         raise StepError(f"unknown step kind {kind!r} in the journal")
 
     def _check_rollbackable(self, journal: Journal) -> None:

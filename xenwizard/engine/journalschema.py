@@ -21,7 +21,10 @@ PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?\Z")
 BACKUP_RE = re.compile(r"backups/[0-9]{3}\Z")
 EXTRA_RE = re.compile(r"backups/[0-9]{3}\.found\Z")
 OUTCOMES = ("applied", "nothing-to-do", "rolled-back", "rollback-failed")
-KINDS = ("edit", "symlink", "packages", "command", "grubenv")
+KINDS = ("edit", "symlink", "packages", "command", "grubenv", "sysctl")
+# The kernel parameters a sysctl step may set, and the values each accepts (its undo writes
+# the recorded one back, so both are checked here).
+SYSCTL_KEYS: dict[str, tuple[str, ...]] = {"net.ipv4.ip_forward": ("0", "1")}
 REFRESHES = ("update-grub",)  # engine.refresh.REFRESH's names
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TEXT = 4096
@@ -167,6 +170,10 @@ FIELDS: dict[str, dict[str, Check]] = {
         "policy_dirs": _rel_list,
         # command (recorded for the operator; never run on undo)
         "argv": _argv,
+        # sysctl (key and values checked together in _check_intent)
+        "key": lambda v: v in SYSCTL_KEYS,
+        "value": _text,
+        "was": _text,
     },
     "result": {
         "index": _index,
@@ -191,6 +198,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "symlink": ("index", "step_id", "path", "target"),
     "packages": ("index", "step_id", "packages", "before"),
     "command": ("index", "step_id", "argv"),
+    "sysctl": ("index", "step_id", "key", "value", "was"),
 }
 
 
@@ -220,6 +228,10 @@ def _check_intent(record: Record, for_undo: bool) -> None:
         missing = [k for k in REQUIRED[step_kind] if k not in record]
         if missing:
             raise SchemaError(f"{step_kind} intent lacks {', '.join(missing)}")
+    if step_kind == "sysctl" and "key" in record:
+        accepted = SYSCTL_KEYS[record["key"]]
+        if any(field in record and record[field] not in accepted for field in ("value", "was")):
+            raise SchemaError(f"sysctl intent: a value {record['key']} does not take")
     if step_kind in ("edit", "grubenv") and "existed" in record:
         expected = f"backups/{record.get('index', 0):03d}" if record["existed"] else None
         if record.get("backup") != expected:

@@ -13,6 +13,7 @@ from xenwizard.config import ConfigError, WizardConfig
 from xenwizard.edits import ebconfine
 from xenwizard.edits.dnsmasq import DROPIN_PATH
 from xenwizard.edits.nftconfine import RULES_PATH, TABLE_FAMILY, TABLE_NAME
+from xenwizard.hostcheck import guestaccess
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.hostcheck.dnsmasqconf import DnsmasqSources, dnsmasq_sources, same_file
 from xenwizard.hostcheck.live import KernelLive, LiveSystem, ProcessInfo
@@ -588,7 +589,7 @@ def _live_check_names(ctx: Context) -> list[str]:
     names = [n for n in LIVE_CHECKS if n != "bridge-address" or ctx.labelled_alias]
     if not ctx.confined:
         names.remove("dhcp-confinement")
-    return names
+    return names + guestaccess.check_names(ctx)
 
 
 def _live_checks(ctx: Context) -> list[CheckResult]:
@@ -599,5 +600,6 @@ def _live_checks(ctx: Context) -> list[CheckResult]:
     results += check_dnsmasq(ctx)
     if ctx.confined:
         results.append(check_dhcp_confinement(ctx))
+    results += guestaccess.checks(ctx)
     assert [r.name for r in results] == _live_check_names(ctx)
     return results

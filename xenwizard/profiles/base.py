@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from xenwizard.config import WizardConfig
-from xenwizard.edits import EditError, EditResult
+from xenwizard.edits import EditError, EditResult, nftunit
+from xenwizard.edits.nftunit import NftBoot
 from xenwizard.plan import (
     BootNext,
     EditFile,
@@ -171,6 +172,28 @@ def enable_unit_step(step_id: str, fs: RootFS, link: str, target: str, title: st
     return symlink_step(
         step_id, fs, base, name, target, title, target_kind="file", create_dirs=True
     )
+
+
+def nft_boot_steps(step_id: str, fs: RootFS, boot: NftBoot, what: str) -> list[Step]:
+    """The unit that loads an nftables table of xenwizard's own at boot, and its enabling link
+    (steps `ID-unit` and `ID-enable`); the rules file is the caller's step."""
+    unit = edit_step(
+        f"{step_id}-unit",
+        f"systemd: unit that loads {what} at boot",
+        fs,
+        boot.unit_path,
+        boot.set_unit,
+        mode=nftunit.MODE,
+    )
+    link = enable_unit_step(
+        f"{step_id}-enable",
+        fs,
+        boot.unit_link,
+        boot.unit_target,
+        "systemd: that unit enabled at boot (sysinit.target wants it)",
+    )
+    note = "what `systemctl enable` writes; `xenwizard rollback` removes it"
+    return [unit, replace(link, notes=(*link.notes, note))]
 
 
 def edit_step(

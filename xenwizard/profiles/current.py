@@ -23,6 +23,7 @@ from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import (
     EditError,
     EditResult,
+    guestnet,
     ifupdown,
     ifupdown_bridge,
     netplan,
@@ -33,12 +34,13 @@ from xenwizard.edits import (
 from xenwizard.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
 from xenwizard.plan import BootNext, InstallPackages, Step
 from xenwizard.probe import SystemFacts
+from xenwizard.profiles import guestaccess
 from xenwizard.profiles.base import (
     PlanError,
     Profile,
     dnsmasq_steps,
     edit_step,
-    enable_unit_step,
+    nft_boot_steps,
     packages_step,
     require_file,
     symlink_step,
@@ -243,6 +245,7 @@ class CurrentRelease(Profile):
         )
         steps.append(self._dnsmasq_step(config, facts, fs))
         steps += self._confine_steps(config, facts, fs, layout, choice)
+        steps += guestaccess.steps(config, facts, fs, nic)
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
@@ -409,6 +412,11 @@ class CurrentRelease(Profile):
         if not extra and RESOLVED in facts.installed_packages:  # Debian's cloud images have it
             extra, extra_note = RESOLVED_BIND_DYNAMIC, RESOLVED_NOTE
         notes = [extra_note] if extra else []
+        if config.guest_access == "host-only":
+            extra += guestnet.host_only_dnsmasq_lines()
+            notes.append("host-only: the leases carry no router, so guests reach only this host")
+        else:
+            notes.append(f"{config.guest_access}: the leases name {config.host_ip} as the router")
         notes.append(
             "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
             "(next step) keep DHCP between this host and its guests, so a DHCP server on that "
@@ -453,26 +461,9 @@ class CurrentRelease(Profile):
             f"loaded at boot by {nftconfine.UNIT_NAME}; xenwizard never loads the rules on "
             "the running system (the bridge they guard exists from the reboot on)",
         ]
-        unit = edit_step(
-            "dhcp-confine-unit",
-            "systemd: unit that loads the DHCP rules at boot",
-            fs,
-            nftconfine.UNIT_PATH,
-            nftconfine.set_unit,
-            mode=nftconfine.MODE,
-        )
-        link = enable_unit_step(
-            "dhcp-confine-enable",
-            fs,
-            nftconfine.UNIT_LINK,
-            nftconfine.UNIT_TARGET,
-            "systemd: that unit enabled at boot (sysinit.target wants it)",
-        )
-        link_note = "what `systemctl enable` writes; `xenwizard rollback` removes it"
         return [
             _with_notes(rules, [*rules_notes, *rules.notes]),
-            unit,
-            _with_notes(link, [*link.notes, link_note]),
+            *nft_boot_steps("dhcp-confine", fs, nftconfine.BOOT, "the DHCP rules"),
         ]
 
     def nic_ifname(

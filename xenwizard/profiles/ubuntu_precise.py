@@ -10,6 +10,7 @@ from xenwizard.config import WizardConfig, check_bridge
 from xenwizard.edits import (
     EditError,
     ebconfine,
+    guestnet,
     ifupdown,
     ifupdown_bridge,
     interfaces,
@@ -17,9 +18,11 @@ from xenwizard.edits import (
     sxp,
     vifbridge,
 )
+from xenwizard.edits.guestnet import forwards
 from xenwizard.plan import EditFile, Step
 from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import SystemFacts
+from xenwizard.profiles import guestaccess
 from xenwizard.profiles.base import (
     PlanError,
     Profile,
@@ -130,7 +133,12 @@ class UbuntuPrecise(Profile):
                 dom0mem.plan_note(config, facts),
             ),
             *dnsmasq_steps(
-                config, facts, fs, title=f"dnsmasq: DHCP on {config.bridge}", clear_conflicts=True
+                config,
+                facts,
+                fs,
+                title=f"dnsmasq: DHCP on {config.bridge}",
+                clear_conflicts=True,
+                extra=guestnet.host_only_dnsmasq_lines() if not forwards(config) else "",
             ),
             self.confine_step(config, facts, fs),
             edit_step(
@@ -142,17 +150,43 @@ class UbuntuPrecise(Profile):
                     "ifupdown's configuration", partial(interfaces.set_alias_stanza, config=config)
                 ),
             ),
-            edit_step(
-                "rc-local",
-                f"bring {config.alias} up late in boot, and load the DHCP confinement",
-                fs,
-                RC_LOCAL,
-                partial(rclocal.add_ifup_line, alias=config.alias, extra=ebconfine.RC_LOCAL_LINES),
-                mode=0o755,
-                executable=True,
-            ),
+            self.rc_local_step(config, fs),
             *self.checksum_steps(config, fs, xen),
+            *self.forward_steps(config, facts, fs),
         ]
+
+    def rc_local_step(self, config: WizardConfig, fs: RootFS) -> EditFile:
+        """rc.local's block: the alias, the DHCP confinement and, for nat, the masquerade rule
+        (iptables: Precise has no nftables)."""
+        extra: tuple[str, ...] = ebconfine.RC_LOCAL_LINES
+        title = f"bring {config.alias} up late in boot, and load the DHCP confinement"
+        if config.guest_access == "nat":
+            extra += (
+                f"# Guests ({config.network}) reach other networks through this host's address.",
+                guestnet.iptables_nat_line(config),
+            )
+        step = edit_step(
+            "rc-local",
+            title,
+            fs,
+            RC_LOCAL,
+            partial(rclocal.add_ifup_line, alias=config.alias, extra=extra),
+            mode=0o755,
+            executable=True,
+        )
+        if config.guest_access == "nat":
+            step = _with_note(step, guestnet.nat_notes(config)[0])
+        return step
+
+    def forward_steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
+        """IPv4 forwarding for nat and routed (procps reads /etc/sysctl.d at boot on upstart)."""
+        if not forwards(config):
+            return guestaccess.off_steps(config, fs, nat=False)  # its NAT lives in rc.local
+        if config.guest_access == "nat":
+            why = "nat: the host forwards the guests' traffic; rc.local masquerades it"
+        else:
+            why = guestaccess.route_note(config, facts, lan_nic(config, facts, fs)[0])
+        return guestaccess.forward_steps(config, fs, why)
 
     def confine_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> EditFile:
         """The ebtables script that keeps DHCP on the bridge between the host and its guests."""

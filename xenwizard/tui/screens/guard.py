@@ -157,7 +157,11 @@ previous entry. Continue (Enter) leaves the guard waiting.
         self.app.call_from_thread(self.guest_done, lines)
 
     def show_guest(self, text: str) -> None:
+        """The canary's progress and verdict, scrolled into view below verify's lines (which
+        may be more than the screen holds)."""
         self.query_one("#guard-guest", Static).update(self.ctx.redact(text))
+        scroll = self.query_one("#guard-scroll", VerticalScroll)
+        self.call_after_refresh(scroll.scroll_end, animate=False)
 
     def guest_done(self, lines: list[str]) -> None:
         self.guest_running = False

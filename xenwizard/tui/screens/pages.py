@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Checkbox, Input, RadioSet, Static
 
 from xenwizard import boot, dom0mem
 from xenwizard.config import (
@@ -27,7 +27,9 @@ from xenwizard.config import (
     check_nic,
     parse_address,
 )
+from xenwizard.edits.guestnet import route_hint
 from xenwizard.preflight import bridge_clash, subnet_overlaps
+from xenwizard.profiles.guestaccess import lan_address
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
     WizardContext,
@@ -36,7 +38,13 @@ from xenwizard.tui.screens.state import (
     toolstack_text,
     usable_hosts,
 )
-from xenwizard.tui.widgets import TickBox
+from xenwizard.tui.widgets import ChoiceSet, TickBox
+
+ACCESS_LABELS = {"nat": "NAT", "routed": "routed", "host-only": "host only"}
+ACCESS_WHY = {
+    "nat": "guests reach the LAN and beyond through this host's address",
+    "host-only": "guests reach only this host: no forwarding, and DHCP names no router",
+}
 
 if TYPE_CHECKING:
     from xenwizard.netlayout import NicChoice
@@ -85,6 +93,7 @@ class DhcpAnswers:
     lease: str
     xen_only: bool
     udp_checksum_workaround: bool | None = None
+    guest_access: str = "nat"
 
     def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
         return build_config(
@@ -93,6 +102,7 @@ class DhcpAnswers:
                 "lease": self.lease,
                 "dhcp-xen-only": self.xen_only,
                 "udp-checksum-workaround": self.udp_checksum_workaround,
+                "guest-access": self.guest_access,
             },
             config,
             target,
@@ -542,6 +552,15 @@ The range must lie inside the guest subnet and must not include this host.
 Xen guests only (on by default): dnsmasq answers only MAC addresses starting
 00:16:3e, the ones Xen gives guests. A bridge can also hold the LAN's network
 card; without this switch dnsmasq would answer DHCP requests from the LAN too.
+
+Guests reach other networks (arrow keys choose):
+- NAT (default): this host forwards the guests' traffic and masquerades
+  it behind its own address, as libvirt's default network does.
+- routed: this host forwards; the guests keep their own addresses, so
+  the LAN router needs a route to the guest subnet via this host (the
+  page shows it).
+- host only: no forwarding, and dnsmasq advertises no router: guests
+  reach this host and each other only.
 """
 
     def compose_body(self) -> Iterable[Widget]:
@@ -581,8 +600,7 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
         )
         yield self.xen_only
         yield Static(
-            "  Why: the bridge can hold the LAN's NIC; without this, dnsmasq would\n"
-            "  answer DHCP requests from the whole LAN.",
+            "  Why: the bridge can hold the LAN's NIC; else dnsmasq answers the whole LAN.",
             markup=False,
             classes="hint",
         )
@@ -600,6 +618,29 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
                 markup=False,
                 classes="hint",
             )
+        # Last in focus order: Tab Tab Tab Tab Space from the range still toggles the UDP switch.
+        self.access = ChoiceSet(
+            ACCESS_LABELS, self.typed("guest-access", cfg.guest_access), id="guest-access"
+        )
+        yield Horizontal(
+            Static("Guests reach other networks: ", markup=False, classes="choice-label"),
+            self.access,
+            classes="choice-row",
+        )
+        yield Static(self.access_why(cfg.guest_access), id="guest-access-why", classes="hint")
+
+    def access_why(self, mode: str) -> str:
+        """The chosen mode's one line; for routed, the route the LAN router needs."""
+        cfg = self.ctx.config
+        if mode == "routed":
+            nic = cfg.nic or getattr(self.ctx.nic_choice(), "name", None)
+            hint = route_hint(cfg, lan_address(cfg, self.ctx.facts, nic))
+            return f"  Why: the LAN router needs `{hint}`"
+        return f"  Why: {ACCESS_WHY[mode]}."
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        if event.radio_set is self.access:
+            self.query_one("#guest-access-why", Static).update(self.access_why(self.access.value))
 
     def _check_range(self, _value: str) -> str | None:
         if not hasattr(self, "end_row"):
@@ -643,6 +684,7 @@ card; without this switch dnsmasq would answer DHCP requests from the LAN too.
             self.lease_row.value,
             self.xen_only.value,
             self.udp.value if self.udp is not None else None,
+            self.access.value,
         )
 
 

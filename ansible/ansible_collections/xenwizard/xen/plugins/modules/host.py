@@ -93,6 +93,14 @@ options:
       - Turn tx checksum offload off on the guests' vifs (C(--udp-checksum-workaround) /
         C(--no-udp-checksum-workaround)); not set means xenwizard's default for the profile.
     type: bool
+  guest_access:
+    description:
+      - How the guests reach other networks (C(--guest-access)). C(nat) (xenwizard's default)
+        forwards and masquerades the guest subnet behind the host's address; C(routed) forwards
+        only (the LAN router needs a route to the guest subnet via the host); C(host-only)
+        neither forwards nor advertises a router to the guests.
+    type: str
+    choices: [nat, routed, host-only]
   skip_packages:
     description:
       - Pass C(--skip-packages) to C(xenwizard apply); the package step, and the steps that need
@@ -151,6 +159,11 @@ EXAMPLES = r"""
     dhcp_range: 10.20.0.100-10.20.0.200
   check_mode: true
   register: plan
+
+- name: Guests routed by the LAN router instead of masqueraded behind the host
+  xenwizard.xen.host:
+    address: 10.40.0.1/24
+    guest_access: routed
 
 - name: Apply without the package step (packages are handled elsewhere)
   xenwizard.xen.host:
@@ -261,6 +274,7 @@ ANSWER_KEYS = (
     ("dhcp_xen_only", "dhcp-xen-only"),
     ("nic", "nic"),
     ("udp_checksum_workaround", "udp-checksum-workaround"),
+    ("guest_access", "guest-access"),
 )
 
 MEANING = {
@@ -333,6 +347,7 @@ def main():
             nic=dict(type="str"),
             profile=dict(type="str"),
             udp_checksum_workaround=dict(type="bool"),
+            guest_access=dict(type="str", choices=["nat", "routed", "host-only"]),
             skip_packages=dict(type="bool", default=False),
             answers=dict(type="dict", default={}),
             executable=dict(type="str", default="xenwizard"),
