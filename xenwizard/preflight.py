@@ -139,3 +139,15 @@ def alias_lan_address_warning(config: WizardConfig, facts: SystemFacts) -> str |
             f"{consequence}; give {nic} an address first"
         )
     return None
+
+
+def lan_clash(config: WizardConfig, facts: SystemFacts) -> str | None:
+    """On the live root: another machine on the LAN answers ARP for the host's guest-subnet
+    address (another Xen host with the same subnet). Unless --allow-overlap."""
+    if not facts.live or config.allow_overlap:
+        return None
+    from xenwizard.lanprobe import lan_refusal  # sockets and a second's wait: live roots only
+
+    lan = facts.default_route.interface if facts.default_route is not None else None
+    own = {str(a.ip) for i in facts.interfaces for a in i.addresses}
+    return lan_refusal(config.interface, lan, own)

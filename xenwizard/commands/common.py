@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from xenwizard.answers import load_answers
 from xenwizard.config import (
     ANSWER_FIELDS,
+    ConfigError,
+    FieldProblem,
     Target,
     WizardConfig,
     build_config,
@@ -17,7 +19,7 @@ from xenwizard.config import (
 )
 from xenwizard.hangup import SafeWriter
 from xenwizard.plan import Plan
-from xenwizard.preflight import target_of
+from xenwizard.preflight import lan_clash, target_of
 from xenwizard.probe import SystemFacts, probe
 from xenwizard.profiles import PlanError, make_plan, select_profile
 from xenwizard.rootfs import RootFS
@@ -69,6 +71,9 @@ def inputs_from_args(args: argparse.Namespace) -> Inputs:
     facts = probe(fs)
     target = target_for(facts, fs, profile)
     config = build_config(answers, target=target)
+    taken = lan_clash(config, facts)
+    if taken:
+        raise ConfigError([FieldProblem("address", taken)])
     if answers.get("address") is None and answers.get("subnet-pool") is None:
         _address, why = free_default_address(target)
         if why:

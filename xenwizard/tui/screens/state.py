@@ -296,6 +296,11 @@ class WizardContext:
         """The plan for these answers (PlanError when the system cannot be handled)."""
         if self.plan_factory is not None:
             return self.plan_factory(config)
+        from xenwizard.preflight import lan_clash
+
+        taken = lan_clash(config, self.facts)  # the preview builds plans in a worker: may wait
+        if taken:
+            raise PlanError(f"{taken}; go back to the Subnet page")
         return self.profile_plan(config)
 
     def profile_plan(self, config: WizardConfig) -> Plan:
