@@ -42,12 +42,14 @@ def key_event(key: str) -> events.Key:
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait until every typed key has been handed on and handled."""
+    """Wait until every typed key has been handed on and handled, and no page is still
+    building its plan (the preview builds it in a worker)."""
     app = pilot.app
     for _ in range(2000):
         await pilot.pause()
         typing = getattr(app, "_typing", None)
-        if not getattr(app, "_typed", None) and (typing is None or typing.done()):
+        keys_done = not getattr(app, "_typed", None) and (typing is None or typing.done())
+        if keys_done and not getattr(app.screen, "building", False):
             break
         await asyncio.sleep(0.005)
     await pilot.pause()

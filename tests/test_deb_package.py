@@ -37,7 +37,7 @@ TOP = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XENWIZARD_TEST_CACHE", "/var/cache/xenwizard-tests"))
 REPO = "srv/xenwizard-repo"  # the local apt repository, inside the chroot
 FIXTURE = "srv/debian-12-root"  # a copy of tests/fixtures/debian-12-root, inside the chroot
-WELCOME = "Five questions, then a preview"  # the welcome page's introduction
+WELCOME = "questions, then a preview"  # the welcome page's introduction (Debian 12: four)
 
 # What the manifest comparison leaves out, exactly the paths that installing and purging any
 # package changes (the rest of /var/lib/dpkg, /etc/ld.so.cache and debconf's database are
@@ -304,6 +304,8 @@ def test_install_plan_demo_and_purge_leave_nothing_behind(
 
     code, screen = demo_shows_the_welcome_page(root, tmp_path).split("\n", 1)
     assert code == "2", f"the demo quit with {code} (2: quit before an apply):\n{screen}"
+    assert "debian-12" in screen and "/tmp/xenwizard-demo-" in screen, screen  # its real path
+    assert not list((root / "tmp").glob("xenwizard-demo-*")), "the demo's copy was left behind"
 
     chroot_run(root, "apt-get purge -y -q --autoremove xenwizard")
     status = chroot_run(root, "dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n'").stdout
