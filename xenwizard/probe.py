@@ -129,40 +129,40 @@ def _ifupdown_texts(fs: RootFS) -> dict[str, str]:
         return {ifupdown.INTERFACES: text} if len(text) <= ifupdown.MAX_CHARS else {}
 
 
-def _configured_addresses(fs: RootFS) -> tuple[tuple[str, ipaddress.IPv4Interface], ...]:
-    """parse_ifupdown_addresses over the interfaces files, and netplan's static `addresses:`
-    (none from a netplan file that cannot be read: the bridge step reports why)."""
-    texts = _ifupdown_texts(fs).values()
-    found = [found for text in texts for found in parse_ifupdown_addresses(text)]
+def _configured_network(
+    fs: RootFS,
+) -> tuple[
+    tuple[tuple[str, ipaddress.IPv4Interface], ...], tuple[tuple[ipaddress.IPv4Network, str], ...]
+]:
+    """The addresses and the routes the target's network configuration sets, from one read of
+    it: parse_ifupdown_addresses and the up-commands' routes over the interfaces files, and
+    netplan's static `addresses:` and `routes:` (none from a netplan file that cannot be read:
+    the bridge step reports why)."""
+    from xenwizard import routes
+
+    ifupdown_texts = _ifupdown_texts(fs)
+    addresses = [
+        found for text in ifupdown_texts.values() for found in parse_ifupdown_addresses(text)
+    ]
+    found_routes = routes.ifupdown_routes(ifupdown_texts)
     if fs.is_dir("etc/netplan"):
         from xenwizard.edits import EditError, netplan
 
+        entries: list[tuple[str, str]] = []
+        targets: list[tuple[str, str, object]] = []
         try:
-            entries = netplan.static_addresses(netplan.load_files(netplan.read_texts(fs)))
+            files = netplan.load_files(netplan.read_texts(fs))
         except (EditError, OSError):
-            entries = []
+            files = []
+        with contextlib.suppress(EditError):
+            entries = netplan.static_addresses(files)
+        with contextlib.suppress(EditError):
+            targets = netplan.route_targets(files)
         for name, text in entries:
             with contextlib.suppress(ValueError):
-                found.append((name, ipaddress.IPv4Interface(text)))
-    return tuple(found)
-
-
-def _configured_routes(fs: RootFS) -> tuple[tuple[ipaddress.IPv4Network, str], ...]:
-    """The routes the interfaces files' up-commands and netplan's `routes:` add (a netplan
-    file that cannot be read adds none: the bridge step reports why)."""
-    from xenwizard import routes
-    from xenwizard.edits import EditError
-
-    found = routes.ifupdown_routes(_ifupdown_texts(fs))
-    if fs.is_dir("etc/netplan"):
-        from xenwizard.edits import netplan
-
-        try:
-            targets = netplan.route_targets(netplan.load_files(netplan.read_texts(fs)))
-        except (EditError, OSError):
-            targets = []
-        found += routes.netplan_routes(targets)
-    return tuple(found)
+                addresses.append((name, ipaddress.IPv4Interface(text)))
+        found_routes += routes.netplan_routes(targets)
+    return tuple(addresses), tuple(found_routes)
 
 
 def _release(fs: RootFS) -> tuple[str, str, str, str]:
@@ -326,6 +326,7 @@ def probe(fs: RootFS, *, live: bool | None = None, packages: bool = True) -> Sys
     """
     live = fs.is_live if live is None else live
     os_id, version, codename, pretty = _release(fs)
+    addresses, configured_routes = _configured_network(fs)
     facts = SystemFacts(
         root=str(fs.root),
         os_id=os_id,
@@ -335,8 +336,8 @@ def probe(fs: RootFS, *, live: bool | None = None, packages: bool = True) -> Sys
         toolstack=_toolstack(fs),
         installed_packages=installed_packages(fs) if packages else frozenset(),
         hook_dirs=_hook_dirs(fs),
-        configured_addresses=_configured_addresses(fs),
-        configured_routes=_configured_routes(fs),
+        configured_addresses=addresses,
+        configured_routes=configured_routes,
         is_root=os.geteuid() == 0,
         ssh_connection=os.environ.get("SSH_CONNECTION") or None,
         mem_total_mib=mem_total_mib(_small_file(fs, "proc/meminfo")),
