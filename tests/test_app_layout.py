@@ -4,14 +4,11 @@ with hidden fields, the preview's full-width diff at 80x24, and a wide terminal'
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-from rich.console import Console
 
 from tests import gallery
 from tests.helpers import pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
-from tests.test_app_wizard import sync
+from tests.test_app_wizard import screen_text, sync
 from xenwizard.tui.screens.modals import TooSmallScreen
 from xenwizard.tui.screens.pages import SubnetScreen
 from xenwizard.tui.screens.preview import PreviewScreen
@@ -21,21 +18,6 @@ TO_PREVIEW = ("enter",) * 6
 
 def scenario() -> gallery.Scenario:
     return gallery.Scenario("layout", "layout", root="debian-12")
-
-
-def text_of(app) -> str:  # type: ignore[no-untyped-def]
-    """The screen as plain text at the app's own size."""
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        record=True,
-        file=open(os.devnull, "w"),  # noqa: SIM115
-        color_system=None,
-        legacy_windows=False,
-    )
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
 
 
 def footer_keys(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -58,7 +40,7 @@ class TestTooSmall:
             await gallery.wait_for(
                 pilot, lambda: isinstance(app.screen, TooSmallScreen), "the notice"
             )
-            text = text_of(app)
+            text = screen_text(app)
             assert "The terminal is too small: 70x20." in text, text
             assert "xenwizard needs at least 80x24." in text, text
             assert footer_keys(app) == ["Quit"]
@@ -67,7 +49,9 @@ class TestTooSmall:
             await pilot.pause()
             assert isinstance(app.screen, TooSmallScreen)
             await pilot.resize_terminal(80, 23)  # still a row short: the notice follows
-            await gallery.wait_for(pilot, lambda: "80x23" in text_of(app), "the notice's new size")
+            await gallery.wait_for(
+                pilot, lambda: "80x23" in screen_text(app), "the notice's new size"
+            )
             await pilot.resize_terminal(80, 24)
             await gallery.wait_for(pilot, lambda: app.screen is page, "the page again")
             assert page.query_one("#address").value == "10.0.0.1/24"  # nothing typed into it
@@ -82,11 +66,11 @@ class TestTooSmall:
                 pilot, lambda: isinstance(app.screen, TooSmallScreen), "the notice"
             )
             await pilot.press("ctrl+q")
-            await gallery.wait_for(pilot, lambda: "Quit" in text_of(app), "the quit question")
+            await gallery.wait_for(pilot, lambda: "Quit" in screen_text(app), "the quit question")
             await pilot.resize_terminal(80, 24)
             await pilot.press("n")  # not quitting: back to the welcome page, big enough now
             await gallery.wait_for(
-                pilot, lambda: "[1/9] Welcome" in text_of(app), "the welcome page"
+                pilot, lambda: "[1/9] Welcome" in screen_text(app), "the welcome page"
             )
             assert not any(isinstance(s, TooSmallScreen) for s in app.screen_stack)
 
@@ -108,13 +92,13 @@ class TestPreviewWidth:
             assert not app.screen.query_one("#step-pane").display
             await pilot.press("n", "n")  # the bridge in etc/network/interfaces
             await pilot.pause()
-            text = text_of(app)
+            text = screen_text(app)
             assert "2. bridge br0 on eno1 (ifupdown)" in text, text
             detail = app.screen.query_one("#detail")
             await pilot.press("end")  # scroll the diff by keyboard, the detail has focus
             await pilot.pause()
             assert detail.max_scroll_x == 0, "a diff line is still wider than the screen"
-            assert "+iface br0 inet static" in text_of(app)  # the diff's end, wrapped, shown
+            assert "+iface br0 inet static" in screen_text(app)  # the diff's end, wrapped, shown
             await pilot.press("f")
             await pilot.pause()
             assert app.screen.query_one("#step-pane").display
@@ -131,7 +115,7 @@ class TestWide:
         async with app.run_test(size=(120, 40)) as pilot:
             await gallery.drive(pilot, TO_PREVIEW, runner)
             assert isinstance(app.screen, PreviewScreen)
-            text = text_of(app)
+            text = screen_text(app)
             assert "…" not in text, text
             pane = app.screen.query_one("#step-pane")
             assert pane.size.width > 34

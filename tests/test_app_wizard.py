@@ -43,10 +43,11 @@ def sync(test):  # type: ignore[no-untyped-def]
 
 
 def screen_text(app) -> str:  # type: ignore[no-untyped-def]
-    """The screen as plain text (what an operator reads, colours dropped)."""
+    """The screen as plain text at the app's size (what an operator reads, colours dropped)."""
+    width, height = app.size
     console = Console(
-        width=80,
-        height=24,
+        width=width,
+        height=height,
         record=True,
         file=open(os.devnull, "w"),  # noqa: SIM115
         color_system=None,

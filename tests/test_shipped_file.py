@@ -15,8 +15,7 @@ import pytest
 
 from tests import gallery
 from tests.helpers import FIXTURES, copy_root, pinned_run_id, plan_for  # noqa: F401
-from tests.test_app_layout import text_of
-from tests.test_app_wizard import sync
+from tests.test_app_wizard import screen_text, sync
 from tests.test_edit_xlconf import BLOCK, XL_CONF
 from xenwizard.rootfs import RootFS
 from xenwizard.shippedfile import APT_CACHE, from_apt_cache
@@ -111,7 +110,7 @@ async def test_the_preview_shows_the_change_to_come(tmp_path: Path) -> None:
         await pilot.pause()
         await pilot.press("end")
         await pilot.pause()
-        text = text_of(app)
+        text = screen_text(app)
         detail = str(app.screen.query_one("#detail-head").render())
         assert f"The change to come, against {APT_CACHE}/{DEB_NAME}:" in " ".join(detail.split())
         assert '+vif.default.bridge="br0"' in text, text
