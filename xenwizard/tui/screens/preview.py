@@ -206,7 +206,10 @@ other keys wait for the plan (up to 5 s).
 
     @on(OptionList.OptionHighlighted, "#steps")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        index = event.option_index
+        self.show_option(event.option_index)
+
+    def show_option(self, index: int) -> None:
+        """The list's option `index`: the summary first, then the steps."""
         self.show_step(None if index == 0 else index - 1)
 
     def show_step(self, index: int | None) -> None:
@@ -304,8 +307,7 @@ other keys wait for the plan (up to 5 s).
         self.refresh_bindings()
 
     def show_highlighted(self) -> None:
-        index = self.query_one("#steps", OptionList).highlighted or 0
-        self.show_step(None if index == 0 else index - 1)
+        self.show_option(self.query_one("#steps", OptionList).highlighted or 0)
 
     def action_step(self, delta: int) -> None:
         """The next or previous step (Summary first), with the list hidden."""
