@@ -257,11 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     profile = ANSWERS["profile"]
     parser.add_argument(profile.flag, metavar=profile.metavar, help=profile.help_text)
     parser.add_argument("--answers", metavar="FILE", help="TOML answers file to prefill the wizard")
+    from xenwizard.paths import DEMO_SAMPLES
+
     parser.add_argument(
         "--demo",
         nargs="?",
-        const="debian-12",
-        choices=("debian-12", "ubuntu-12.04"),
+        const=DEMO_SAMPLES[0],
+        choices=DEMO_SAMPLES,
         metavar="SAMPLE",
         help="run the whole wizard on a throwaway copy of a sample system (safe to try): "
         "debian-12 (the default) or ubuntu-12.04",

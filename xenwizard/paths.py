@@ -6,3 +6,4 @@ from __future__ import annotations
 STATE_DIR = "var/lib/xenwizard"
 RUNS_DIR = f"{STATE_DIR}/runs"
 LOG_FILE = "var/log/xenwizard.log"
+DEMO_SAMPLES = ("debian-12", "ubuntu-12.04")  # xenwizard/samples/NAME; the first: --demo's default

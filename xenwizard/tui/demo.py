@@ -19,13 +19,13 @@ from pathlib import Path
 from xenwizard.config import WizardConfig
 from xenwizard.engine.journal import unfinished_runs
 from xenwizard.engine.runner import LineCallback
+from xenwizard.paths import DEMO_SAMPLES
 from xenwizard.probe import probe
 from xenwizard.rootfs import RootFS
 from xenwizard.tui.screens.state import WizardContext
 
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
-SAMPLES = ("debian-12", "ubuntu-12.04")  # the first is today's recipe, the default
-DEFAULT_SAMPLE = SAMPLES[0]
+DEFAULT_SAMPLE = DEMO_SAMPLES[0]  # today's recipe
 
 
 class SimulatedRunner:
