@@ -13,7 +13,6 @@ import shutil
 import stat
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from tests.helpers import PRECISE_ROOT
@@ -21,6 +20,7 @@ from xenwizard.config import WizardConfig
 from xenwizard.plan import Plan, RunCommand, Step
 from xenwizard.probe import probe
 from xenwizard.profiles import make_plan
+from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 EXCLUDED = ("var/lib/xenwizard", "var/log")

@@ -16,7 +16,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
@@ -27,6 +27,7 @@ from xenwizard.hostcheck.results import CheckResult
 from xenwizard.netcheck import Check
 from xenwizard.plan import Plan, RunCommand
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
+from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 from xenwizard.tui.screens.state import WizardContext
 

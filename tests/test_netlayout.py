@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from xenwizard.config import WizardConfig
 from xenwizard.netlayout import ConfiguredNic, NetLayout, NicChoice, primary_nic
 from xenwizard.probe import probe
 from xenwizard.profiles import PROFILES
+from xenwizard.record import FrozenInstanceError
 from xenwizard.rootfs import RootFS
 
 
@@ -34,7 +34,7 @@ def test_an_ifupdown_target_is_read_into_typed_nics() -> None:
     assert layout.error is None
     assert layout.nics == (ConfiguredNic("eno1", addressed=True, ours=False),)
     assert "etc/network/interfaces" in layout.ifupdown_texts
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         layout.backend = "netplan"  # type: ignore[misc]  # the point: the layout is frozen
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from xenwizard.probe import (
     parse_shell_vars,
     probe,
 )
+from xenwizard.record import replace
 from xenwizard.rootfs import RootError, RootFS
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
 
 from xenwizard import dom0mem
+from xenwizard.record import record, replace
 
 TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ MAX_BRIDGE_LEN = 13  # 15 minus ":0" for the alias BR:0 (ubuntu-precise only; se
 XEN_MAC_PREFIX = "00:16:3e"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FieldProblem:
     """One rejected answer: which field, and why in words an operator understands."""
 
@@ -46,7 +46,7 @@ class ConfigError(ValueError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WizardConfig:
     """Validated answers; defaults are the seed procedure's values."""
 
@@ -358,7 +358,7 @@ def check_guest_access(value: str) -> str | None:
 # --- what the target already uses -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """What the answers' target-dependent rules need to know about the target system.
 
@@ -480,7 +480,7 @@ def normalise_dhcp_range(value: str) -> str:
     return f"{parsed[0]}-{parsed[1]}" if isinstance(parsed, tuple) else value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AnswerField:
     """One answer: its TOML key (and CLI flag --KEY), type, default, rule, normalisation, help.
 

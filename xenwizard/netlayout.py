@@ -9,11 +9,10 @@ run the real tools stay in netcheck.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xenwizard.config import WizardConfig, check_nic
 from xenwizard.edits import EditError, ifupdown, ifupdown_bridge, netplan
 from xenwizard.probe import SystemFacts
+from xenwizard.record import record
 from xenwizard.textsafe import escape_control
 
 TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
@@ -25,7 +24,7 @@ IFUPDOWN = "ifupdown"
 NETPLAN = "netplan"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConfiguredNic:
     """A NIC the configuration names (an ifupdown stanza, or a netplan ethernet's ID)."""
 
@@ -34,7 +33,7 @@ class ConfiguredNic:
     ours: bool  # bridged by xenwizard's earlier run
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NicChoice:
     """The primary NIC the bridge takes over, how it was found, and its MAC when known."""
 
@@ -46,7 +45,7 @@ class NicChoice:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetLayout:
     """The network configuration of the target, read once: which stack configures it, the
     files' texts, and the NICs they configure (or why they cannot be read)."""

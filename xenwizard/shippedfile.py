@@ -12,8 +12,7 @@ stays deferred without a preview, as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from xenwizard.record import record
 from xenwizard.rootfs import RootError, RootFS
 
 APT_CACHE = "var/cache/apt/archives"
@@ -21,7 +20,7 @@ MAX_DEB = 64 * 1024 * 1024  # xen-utils-common is about 1 MiB; far bigger is not
 MAX_FILE = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ShippedFile:
     source: str  # the .deb, relative to the root
     text: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 
 from xenwizard.answers import load_answers
 from xenwizard.config import (
@@ -22,10 +21,11 @@ from xenwizard.plan import Plan
 from xenwizard.preflight import lan_clash, target_of
 from xenwizard.probe import SystemFacts, probe
 from xenwizard.profiles import PlanError, make_plan, select_profile
+from xenwizard.record import record
 from xenwizard.rootfs import RootFS
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Inputs:
     fs: RootFS
     facts: SystemFacts

@@ -7,10 +7,10 @@ the disk; profiles read files and the engine writes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from xenwizard.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EditResult:
     """New file text and the human-readable notes on what changed and why."""
 

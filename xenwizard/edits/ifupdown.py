@@ -14,9 +14,9 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from xenwizard.edits import EditError
+from xenwizard.record import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def words(line: _HasBody) -> list[str]:
     return stripped.split()
 
 
-@dataclass
+@record
 class Stanza:
     """An `iface NAME FAMILY METHOD` line and its option lines (indices into the line list).
 
@@ -92,7 +92,7 @@ class Stanza:
         return len(self.words) >= 4
 
 
-@dataclass
+@record
 class Parsed:
     """The stanzas, `auto`/`allow-*` lines, `source*` lines and continued lines of a file."""
 

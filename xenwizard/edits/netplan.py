@@ -25,12 +25,12 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-from dataclasses import dataclass, field
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import EditError, EditResult
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line
+from xenwizard.record import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _TRUE = ("true", "yes", "on", "y")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class YamlFile:
     path: str  # root-relative
     text: str
@@ -205,7 +205,7 @@ def has_addressing(settings: dict[str, Any]) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Previous:
     """What xenwizard's own file holds from an earlier run."""
 
@@ -334,7 +334,7 @@ def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
 # --- the files the plan writes ------------------------------------------------------------------
 
 
-@dataclass
+@record
 class NetplanChange:
     own_text: str
     own_notes: list[str]

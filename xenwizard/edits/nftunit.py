@@ -12,9 +12,8 @@ remove the table) and before the network is configured; stopping it deletes the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xenwizard.edits import EditError, EditResult
+from xenwizard.record import record
 
 NFT = "/usr/sbin/nft"
 MODE = 0o644
@@ -40,7 +39,7 @@ WantedBy=sysinit.target
 """
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NftBoot:
     """One table: its rules file, its family and name, and the unit that loads it at boot.
 

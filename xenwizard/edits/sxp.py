@@ -12,8 +12,6 @@ of 196 MB); Debian's packaging drops network-script.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xenwizard.edits import EditError, EditResult
 from xenwizard.edits.text import (
     Doc,
@@ -24,6 +22,7 @@ from xenwizard.edits.text import (
     same_bodies,
     where,
 )
+from xenwizard.record import record
 
 WHAT = "xend-config.sxp"
 KINDS = ("network-script", "vif-script")
@@ -35,7 +34,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
 # --- a tiny s-expression reader -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Top:
     """A top-level expression and the 0-based line indices it starts and ends on."""
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from xenwizard.edits import EditError
+from xenwizard.record import field, record
 
 MAX_DEPTH = 64  # netplan files nest about six levels
 MAX_CHARS = 1_000_000
@@ -37,7 +37,7 @@ class Quoted(str):
     __slots__ = ()
 
 
-@dataclass
+@record
 class Node:
     """A value with the lines it spans (0-based `start`, exclusive `end`)."""
 
@@ -47,7 +47,7 @@ class Node:
     flow: bool = False
 
 
-@dataclass
+@record
 class Entry:
     """One `key: value` of a mapping: the key's line and the end of its value's lines."""
 
@@ -57,7 +57,7 @@ class Entry:
     end: int
 
 
-@dataclass
+@record
 class Document:
     """A parsed file: the root node and the raw lines it came from."""
 

@@ -1,4 +1,4 @@
-"""What the engine reports while it applies or rolls back, as plain frozen dataclasses.
+"""What the engine reports while it applies or rolls back, as plain frozen records.
 
 The engine calls one `on_event(event)` callback with these; the CLI prints them, the log file
 records them, and the TUI wraps them into Textual messages. Nothing here imports textual, so the
@@ -7,13 +7,14 @@ headless paths stay fast and the screens can be tested without running a real ap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from xenwizard.record import record
 
 Outcome = Literal["applied", "rolled-back", "rollback-failed", "nothing-to-do"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunStarted:
     """A run began: its id (also the journal directory name), the root, and every step title."""
 
@@ -22,7 +23,7 @@ class RunStarted:
     steps: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StepStarted:
     """Step `index` (0-based, position in the plan) is about to run."""
 
@@ -31,7 +32,7 @@ class StepStarted:
     title: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StepOutput:
     """One line a command printed (stdout and stderr merged), sent while the command runs."""
 
@@ -39,7 +40,7 @@ class StepOutput:
     line: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StepFinished:
     """Step `index` is done; `changed` is False when there was nothing to do or it was skipped.
     `skipped` says why the engine did not run it at all (--skip-packages, or it needs a file a
@@ -53,7 +54,7 @@ class StepFinished:
     skipped: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StepFailed:
     """Step `index` failed; a rollback of the completed steps follows."""
 
@@ -62,7 +63,7 @@ class StepFailed:
     error: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RollbackProgress:
     """Undo of step `index`. `state` starts with one word, optionally followed by ": detail":
     "undoing" (first, for every step being undone), then exactly one of "undone",
@@ -75,7 +76,7 @@ class RollbackProgress:
     state: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LeftBehind:
     """After a rollback purged the packages a run installed (step `index`): one thing the purge
     does not take back, so the operator can decide. `kind` is "user" or "group" (created by a
@@ -92,7 +93,7 @@ class LeftBehind:
     detail: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ApplyFinished:
     """The last event of a run or of a rollback: what state the root was left in, and where the
     log is. `message` is one human line saying what happened."""

@@ -11,12 +11,10 @@ TUI runs it in a worker thread and forwards the events to the screens.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 
 from xenwizard.engine import bootops, leftovers, stepops, sysctlops
 from xenwizard.engine.eventlog import EventLog
@@ -56,6 +54,7 @@ from xenwizard.plan import (
     Step,
     Symlink,
 )
+from xenwizard.record import fields, record, replace
 from xenwizard.render import plan_data
 from xenwizard.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
@@ -91,7 +90,7 @@ class Cancelled(Exception):
     """The operator asked to stop (Ctrl-C, quit in the TUI); the run rolls back."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunResult:
     run_id: str
     outcome: Outcome
@@ -117,7 +116,7 @@ def describe(exc: BaseException) -> str:
 def safe_event(event: Event) -> Event:
     """The event with every control character in its text escaped (see textsafe)."""
     changes: dict[str, Any] = {}  # field -> escaped text: str or tuple[str, ...], as it was
-    for item in dataclasses.fields(event):
+    for item in fields(event):
         value = getattr(event, item.name)
         if isinstance(value, str):
             clean: object = escape_control(value)
@@ -127,7 +126,7 @@ def safe_event(event: Event) -> Event:
             continue
         if clean != value:
             changes[item.name] = clean
-    return dataclasses.replace(event, **changes) if changes else event
+    return replace(event, **changes) if changes else event
 
 
 class Engine:
@@ -319,14 +318,14 @@ class Engine:
         intents: dict[int, Record] = {}
         results: dict[int, Record] = {}
         done: set[int] = set()
-        for record in records:
-            kind = record.get("type")
+        for entry in records:
+            kind = entry.get("type")
             if kind == "intent":
-                intents[record["index"]] = record
+                intents[entry["index"]] = entry
             elif kind == "result":
-                results[record["index"]] = record
+                results[entry["index"]] = entry
             elif kind == "undone":
-                done.add(record["index"])
+                done.add(entry["index"])
         self._safe_append(journal, {"type": "rollback", "pid": os.getpid(), "reason": reason})
         failures: list[str] = []
         purged: tuple[int, str] | None = None  # the packages step, once its undo succeeded

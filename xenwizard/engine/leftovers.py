@@ -17,9 +17,9 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
+from xenwizard.record import record
 from xenwizard.rootfs import RootFS
 
 TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
@@ -119,7 +119,7 @@ def load(directory: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Leftover:
     """One thing the rollback left; `str()` is the line the operator reads."""
 

@@ -13,15 +13,14 @@ Such a file, missing before the command and empty after it, is removed again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xenwizard.edits import grubenv
 from xenwizard.engine import atomic
 from xenwizard.engine.stepcontext import StepContext, StepError
+from xenwizard.record import record
 from xenwizard.rootfs import RootError
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Refresh:
     argv: tuple[str, ...]
     side_files: tuple[str, ...] = ()  # GRUB environment blocks it may create, empty

@@ -23,7 +23,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +39,7 @@ from xenwizard.hostcheck.leases import (
     serving_dnsmasq,
 )
 from xenwizard.paths import STATE_DIR
+from xenwizard.record import record
 from xenwizard.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
 
@@ -66,7 +66,7 @@ UNSUPPORTED = {
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CanaryResult:
     """What the canary proved: `passed`, the reason in one line, the lease it got (if any), its
     MAC, how long it took, and what it could not clean up (empty when nothing is left)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from xenwizard.record import record
 
 DEFAULT_DNSMASQ_CONF = "/etc/dnsmasq.conf"  # dnsmasq's compiled-in default without -C
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DnsmasqSources:
     """The files a dnsmasq process reads and the options its command line gives."""
 

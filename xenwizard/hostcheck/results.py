@@ -6,12 +6,12 @@ check, or the live system cannot be seen from here). Only FAIL makes `xenwizard 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from xenwizard.record import record
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CheckResult:
     name: str
     status: str  # PASS, FAIL or SKIP

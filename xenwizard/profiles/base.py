@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import EditError, EditResult, nftunit
@@ -24,6 +23,7 @@ from xenwizard.plan import (
     executable_mode,
 )
 from xenwizard.probe import SystemFacts
+from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light

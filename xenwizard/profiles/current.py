@@ -14,7 +14,6 @@ on the running system — Xen needs a reboot anyway.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -46,6 +45,7 @@ from xenwizard.profiles.base import (
     symlink_step,
 )
 from xenwizard.profiles.bootsteps import boot_next, boot_steps
+from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 if TYPE_CHECKING:
@@ -572,7 +572,7 @@ def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
 
 
 def _with_notes(step: Step, notes: list[str]) -> Step:
-    from dataclasses import replace
+    from xenwizard.record import replace
 
     return replace(step, notes=tuple(n for n in notes if n))
 

@@ -11,7 +11,6 @@ import os
 import shlex
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from xenwizard.config import Target, WizardConfig
@@ -19,6 +18,7 @@ from xenwizard.engine.runner import Runner
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles import PlanError, Profile, make_plan, pin_profile, select_profile
+from xenwizard.record import field, record, replace
 from xenwizard.rootfs import RootFS
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _skip_line(results: list[CheckResult]) -> str:
 LiveProbe = Callable[[SystemFacts], SystemFacts]
 
 
-@dataclass
+@record
 class WizardContext:
     """Everything a wizard run works on; built by `xenwizard.commands.wizard` (or a test)."""
 
@@ -356,7 +356,7 @@ def toolstack_text(facts: SystemFacts, toolstack: str) -> str:
     return f"TOOLSTACK={facts.toolstack}, but xl is the only toolstack here"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ToolstackNotice:
     """What the toolstack screen says, and whether the operator must acknowledge it."""
 
