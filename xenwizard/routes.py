@@ -12,8 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
-import socket
-import struct
+import sys
 from collections.abc import Iterable
 
 Route = tuple[ipaddress.IPv4Network, str]
@@ -103,7 +102,7 @@ def netplan_routes(entries: Iterable[tuple[str, str, object]]) -> list[Route]:
 
 def _address(hex_text: str) -> ipaddress.IPv4Address:
     """An address of /proc/net/route: hex in the kernel's (host) byte order."""
-    return ipaddress.IPv4Address(socket.inet_ntoa(struct.pack("=I", int(hex_text, 16))))
+    return ipaddress.IPv4Address(int(hex_text, 16).to_bytes(4, sys.byteorder))
 
 
 def live_routes(table: str, addresses: Iterable[ipaddress.IPv4Interface]) -> list[Route]:
