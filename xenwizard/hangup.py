@@ -9,9 +9,7 @@ handlers can only be set from the main thread; elsewhere `shielded` changes noth
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
@@ -57,6 +55,9 @@ def silence_terminal() -> None:
 def shielded(in_rollback: Callable[[], bool]) -> Iterator[None]:
     """Ignore SIGHUP; turn SIGINT/SIGTERM into KeyboardInterrupt unless `in_rollback()`
     (true while undoing or recording the outcome: those must run to the end)."""
+    import signal  # here, not at the top: `xenwizard plan` writes through SafeWriter only
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
