@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.helpers import PRECISE_ROOT, REPO
+from tests.helpers import FIXTURES, PRECISE_ROOT, REPO
 
 
 def headless_modules() -> list[str]:
@@ -55,6 +55,23 @@ def test_plan_command_does_not_import_textual() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "profile ubuntu-precise" in done.stdout
+
+
+def test_plan_of_a_debian_12_root_stays_light() -> None:
+    """Debian 12's plan also validates with `ifup --no-act` (subprocess, tempfile and so shutil
+    are its due), but loads no typing, JSON, YAML or dataclasses."""
+    code = (
+        "import sys\n"
+        "from xenwizard.cli import main\n"
+        f"code = main(['plan', '--root', {str(FIXTURES / 'debian-12-root')!r}])\n"
+        "heavy = [m for m in ('typing', 'json', 'yaml', 'dataclasses', 'inspect', 'textual')\n"
+        "         if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert code == 0, code\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "profile debian-12" in done.stdout
 
 
 def test_plan_path_constant_matches_the_journal() -> None:

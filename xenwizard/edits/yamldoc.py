@@ -15,12 +15,14 @@ and \\r\\n (which would make YAML's line numbers differ from ours) is a one-line
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 from xenwizard.edits import EditError
 from xenwizard.record import field, record
+
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_DEPTH = 64  # netplan files nest about six levels
 MAX_CHARS = 1_000_000
@@ -213,11 +215,18 @@ def scalar_text(value: object) -> str:
         return str(value)
     text = str(value)
     if isinstance(value, Quoted):
-        return json.dumps(text)
+        return _double_quoted(text)
     if _PLAIN_SAFE.match(text) and not (":" in text and re.fullmatch(r"[0-9:]+", text)):
         return text  # (digits and colons only would read as a YAML 1.1 base-60 number)
     if text.lower() in _SPECIAL_WORDS or re.fullmatch(r"-?[0-9.]+", text):
         return text  # a plain word from the source keeps its (boolean/number) meaning
+    return _double_quoted(text)
+
+
+def _double_quoted(text: str) -> str:
+    """A double-quoted YAML scalar: JSON's string syntax is YAML's, escapes included."""
+    import json  # here, not at the top: only an edit writes a quoted scalar, not every plan
+
     return json.dumps(text)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 from functools import partial
-from typing import TYPE_CHECKING
 
 from xenwizard import dom0mem
 from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
@@ -48,6 +47,7 @@ from xenwizard.profiles.bootsteps import boot_next, boot_steps
 from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
+TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from xenwizard.netcheck import Check
 
