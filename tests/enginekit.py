@@ -17,7 +17,9 @@ from pathlib import Path
 
 from tests.helpers import PRECISE_ROOT
 from xenwizard.config import WizardConfig
-from xenwizard.plan import Plan, RunCommand, Step
+from xenwizard.edits import EditResult
+from xenwizard.engine.stepcontext import StepError
+from xenwizard.plan import EditFile, InstallPackages, Plan, Step
 from xenwizard.probe import probe
 from xenwizard.profiles import make_plan
 from xenwizard.record import replace
@@ -80,8 +82,32 @@ def with_step(plan: Plan, position: int, step: Step) -> Plan:
     return replace(plan, steps=tuple(steps))
 
 
-def failing_command(step_id: str = "fail") -> RunCommand:
-    return RunCommand(id=step_id, title="a command that fails", argv=("fail",))
+def failing_step(step_id: str = "fail") -> InstallPackages:
+    """A step whose command fails after its intent is journaled: it installs the package
+    `fail`, which FakeRunner(fail={"fail": CODE}) refuses with CODE, as apt-get refuses a
+    package it cannot get. (A second package step takes the leftovers snapshot again: where
+    that matters, use `failing_edit`.)"""
+    return InstallPackages(id=step_id, title="a step that fails", packages=("fail",))
+
+
+def failing_edit(
+    step_id: str,
+    title: str,
+    error: str,
+    path: str = "etc/xenwizard-fails",
+    before: str | None = None,
+) -> EditFile:
+    """A step that fails before it changes or journals anything: an edit computed at apply
+    time (like one on a package's file) whose transform raises StepError(error). `before` is
+    the file's text at plan time (None: missing); where packages are skipped the file must
+    exist, or the step is skipped as waiting for them."""
+
+    def transform(_text: str | None) -> EditResult:
+        raise StepError(error)
+
+    return EditFile(
+        id=step_id, title=title, path=path, before=before, after=None, transform=transform
+    )
 
 
 # --- a fake apt-get/dpkg working on the root's var/lib/dpkg/status -----------------------------
@@ -157,7 +183,8 @@ def stanza(name: str) -> str:
 class FakeRunner:
     """Plays apt-get update/install/purge and a few commands on a root, recording every call.
 
-    `fail` maps a command word ("install", "purge", "fail", ...) to the exit code to return;
+    `fail` maps a command word ("install", "purge", "update-grub", ...) or a package name to
+    the exit code to return (an install naming that package fails, see `failing_step`);
     `partial_install` makes install put the dependencies in place before failing, like an
     apt-get that died halfway. `hook(argv)` runs before every command. `leave_behind` lets the
     fake maintainer scripts add what Debian's purge never removes (FAKE_POSTINST).
@@ -281,6 +308,10 @@ class FakeRunner:
         }
 
     def _install(self, names: list[str], on_line) -> int:
+        refused = [name for name in names if name in self.fail]
+        if refused:
+            on_line(f"E: Unable to locate package {refused[0]}")
+            return self.fail[refused[0]]
         present = self.installed()
         todo = [n for n in self._closure(names) if n not in present]
         if "install" in self.fail:

@@ -5,8 +5,8 @@ same scenarios, so the gallery and the tests cannot drift apart. Everything that
 runs is pinned: the target is a copy of the packaged sample system (Ubuntu 12.04), or of a
 current-release fixture root from tests/fixtures, shown as `/`; the facts (interfaces, route,
 root, SSH) are fixed, the run id is fixed, the network checks of current-release plans answer
-"accepted" (`pinned`), and the commands of the steps the scenarios inject go to
-`GalleryRunner`, which never runs anything.
+"accepted" (`pinned`), and the command of the steps the scenarios inject (update-grub, their
+file's refresh) goes to `GalleryRunner`, which plays it and never runs anything.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from unittest import mock
 
 from textual.pilot import Pilot
 
+from tests.enginekit import failing_edit
+from xenwizard.edits import EditResult
 from xenwizard.engine.runner import LineCallback
 from xenwizard.hostcheck.results import CheckResult
 from xenwizard.netcheck import Check
-from xenwizard.plan import Plan, RunCommand
+from xenwizard.plan import EditFile, Plan, Step
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
@@ -57,14 +59,20 @@ CURRENT_INTERFACES = lan_interfaces("eno1", "52:54:00:8a:1c:02")
 CURRENT_ROUTE = DefaultRoute(gateway="192.168.1.1", interface="eno1")
 
 
+# The one command a file step runs (its refresh): the command of the injected steps.
+SCRIPTED = "update-grub"
+
+
 class GalleryRunner:
-    """Answers for the commands of injected steps; everything else is simulated.
+    """Plays `script` for update-grub, the command of the injected steps; everything else (and
+    update-grub without a script) is simulated.
 
     `block` prints a few lines, then waits until `release` is set (or the app has gone);
-    `fail` prints and exits 1; `flood N` prints N lines and pauses half-way until `resume` is set.
+    `flood N` prints N lines and pauses half-way until `resume` is set.
     """
 
     def __init__(self) -> None:
+        self.script: str | None = None
         self.release = threading.Event()
         self.blocked = threading.Event()
         self.resume = threading.Event()
@@ -74,7 +82,10 @@ class GalleryRunner:
     def run(
         self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
     ) -> int:
-        command = argv[0]
+        if argv[0] != SCRIPTED or self.script is None:
+            on_line(f"(simulated, not run) {' '.join(argv)}")
+            return 0
+        command, *args = self.script.split()
         if command == "block":
             for n in range(1, 4):
                 on_line(f"checking the bridge, part {n} of 3")
@@ -83,11 +94,8 @@ class GalleryRunner:
                 if self.gone():
                     return 1
             return 0
-        if command == "fail":
-            on_line("guest network check: br0 not found")
-            return 1
         if command == "flood":
-            total = int(argv[1])
+            total = int(args[0])
             for n in range(1, total + 1):
                 on_line(f"output line {n} of {total}")
                 if n == total // 2:
@@ -96,18 +104,25 @@ class GalleryRunner:
                         if self.gone():
                             return 1
             return 0
-        on_line(f"(simulated, not run) {' '.join(argv)}")
-        return 0
+        raise ValueError(f"unknown gallery script {self.script!r}; expected block or flood N")
 
 
-def injected(at: int, step: RunCommand) -> Callable[[WizardContext], None]:
-    """A setup that adds `step` at position `at` of every plan the wizard makes."""
+def injected(at: int, step: Step, script: str | None = None) -> Callable[[WizardContext], None]:
+    """A setup that adds `step` at position `at` of every plan the wizard makes, and has the
+    gallery's runner play `script` for its command."""
 
     def setup(ctx: WizardContext) -> None:
+        if script is not None:
+            assert isinstance(ctx.runner, GalleryRunner)
+            ctx.runner.script = script
+
         def factory(config):  # type: ignore[no-untyped-def]
             plan: Plan = ctx.profile_plan(config)
+            added = step
+            if isinstance(step, EditFile) and step.deferred:  # its file as this plan finds it
+                added = replace(step, before=ctx.fs.read_text(step.path))
             steps = list(plan.steps)
-            steps.insert(at if at >= 0 else len(steps), step)
+            steps.insert(at if at >= 0 else len(steps), added)
             return replace(plan, steps=tuple(steps))
 
         ctx.plan_factory = factory
@@ -115,12 +130,27 @@ def injected(at: int, step: RunCommand) -> Callable[[WizardContext], None]:
     return setup
 
 
-BLOCK_STEP = RunCommand(id="check", title="Check the bridge (waits)", argv=("block",))
-FAIL_STEP = RunCommand(id="check", title="Check guest networking", argv=("fail",))
+def scripted_step(step_id: str, title: str) -> EditFile:
+    """A step that runs a command the runner plays: it creates a small file of its own and
+    then runs the file's refresh, update-grub (the rollback removes the file again)."""
+    return EditFile(
+        id=step_id,
+        title=title,
+        path=f"etc/xenwizard-gallery-{step_id}",
+        before=None,
+        after="",
+        transform=lambda _text: EditResult(""),
+        refresh=SCRIPTED,
+    )
 
 
-def flood_step(lines: int) -> RunCommand:
-    return RunCommand(id="flood", title=f"Print {lines} lines", argv=("flood", str(lines)))
+BLOCK_STEP = scripted_step("check", "Check the bridge (waits)")  # with script "block"
+# fails before it changes anything; its file exists in every gallery root (packages skipped)
+FAIL_STEP = failing_edit("check", "Check guest networking", "br0 not found", "etc/os-release")
+
+
+def flood_step(lines: int) -> EditFile:
+    return scripted_step("flood", f"Print {lines} lines")  # with script f"flood {lines}"
 
 
 GUARD_RUN_ID = "20260101T110000-0001"
@@ -257,7 +287,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "apply-running",
         "Apply running: states by symbol and word, progress, live log",
         (*TO_APPLY, "@blocked"),
-        setup=injected(3, BLOCK_STEP),
+        setup=injected(3, BLOCK_STEP, "block"),
     ),
     Scenario(
         "apply-failed",
@@ -320,7 +350,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Debian 12 applying 13 steps on 80x24: one line per step, the running one in view, "
         "the live log below",
         (*XL_TO_PREVIEW, "a", "y", "@blocked"),
-        setup=injected(10, BLOCK_STEP),
+        setup=injected(10, BLOCK_STEP, "block"),
         root="debian-12",
     ),
     Scenario(

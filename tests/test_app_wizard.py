@@ -1,7 +1,8 @@
 """Pilot tests: the whole wizard by keyboard on a copy of the fixture root, files checked on disk.
 
-The real engine applies the real plan to the copy; the package step is skipped (simulated), and
-commands of injected steps go to the gallery's runner (a blocking, a failing and a flooding one).
+The real engine applies the real plan to the copy; the package step is skipped (simulated).
+Injected steps: a failing edit, and file steps whose update-grub the gallery's runner plays
+(one that blocks, one that floods the log).
 """
 
 from __future__ import annotations
@@ -286,7 +287,7 @@ class TestWholeWizard:
     @sync
     async def test_unfinished_run_rolled_back_from_welcome(self, tmp_path: Path) -> None:
         """A killed run is offered on the welcome page; 'r' rolls it back and it is gone."""
-        item = gallery.Scenario("kill", "kill", setup=gallery.injected(3, gallery.BLOCK_STEP))
+        item = gallery.Scenario("kill", "kill", setup=gallery.injected(3, gallery.FAIL_STEP))
         app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
         root = tmp_path / "root"
         before = tree(root)
@@ -295,9 +296,8 @@ class TestWholeWizard:
 
         ctx = app.ctx
         plan = ctx.make_plan(ctx.config)
-        crash_runner = gallery.GalleryRunner()
-        crash_runner.gone = lambda: True  # the blocking step "dies" at once
-        engine = Engine(plan, ctx.fs, crash_runner, None, skip_packages=True)
+        # step 4 fails, and no rollback follows: the journal a kill there leaves
+        engine = Engine(plan, ctx.fs, gallery.GalleryRunner(), None, skip_packages=True)
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(
                 "xenwizard.engine.executor.Engine._undo", lambda self, j, r, reason: ("x", "")
@@ -324,7 +324,7 @@ class TestFlood:
     async def test_twenty_thousand_lines(self, tmp_path: Path) -> None:
         """All 20,000 lines reach the log (last one visible) and F1 is answered mid-stream."""
         item = gallery.Scenario(
-            "flood", "flood", setup=gallery.injected(-1, gallery.flood_step(20_000))
+            "flood", "flood", setup=gallery.injected(-1, gallery.flood_step(20_000), "flood 20000")
         )
         app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
         async with app.run_test(size=gallery.SIZE) as pilot:

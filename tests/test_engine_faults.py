@@ -18,7 +18,7 @@ import pytest
 from tests.enginekit import (
     FakeRunner,
     diff_manifests,
-    failing_command,
+    failing_step,
     fresh_root,
     manifest,
     precise_plan,
@@ -99,7 +99,7 @@ def test_fault_leaves_the_root_as_before(
     runner = FakeRunner(root)
     tracker = Tracker()
     if kind == "command-fails":
-        plan = with_step(plan, k, failing_command())
+        plan = with_step(plan, k, failing_step())
         runner.fail["fail"] = 7
     elif kind == "apt-fails-halfway":
         runner.fail["install"] = 100

@@ -16,7 +16,7 @@ import pytest
 from tests.enginekit import (
     FakeRunner,
     diff_manifests,
-    failing_command,
+    failing_edit,
     fresh_root,
     manifest,
     precise_plan,
@@ -45,8 +45,9 @@ def test_automatic_rollback_lists_what_the_purge_leaves(tmp_path: Path) -> None:
     root = fresh_root(tmp_path)
     original = manifest(root)
     plan = precise_plan(root)
-    plan = with_step(plan, len(plan.steps), failing_command())
-    runner = FakeRunner(root, fail={"fail": 1}, leave_behind=True)
+    # a failing edit, not a second package step: that would take the snapshot again
+    plan = with_step(plan, len(plan.steps), failing_edit("fail", "a step that fails", "failed"))
+    runner = FakeRunner(root, leave_behind=True)
     events: list[ev.Event] = []
     result = Engine(plan, RootFS(root), runner, events.append).apply()
     assert result.outcome == "rolled-back"

@@ -10,14 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.enginekit import FakeRunner, fresh_root, precise_plan, with_step
+from tests.enginekit import FakeRunner, fresh_root, precise_plan
 from tests.helpers import FIXTURES, REPO, copy_root, run_cli
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.runner import CommandRunner
-from xenwizard.plan import RunCommand
 from xenwizard.rootfs import RootFS
 
 ESC = "\x1b"
+LOUD = f"{ESC}]0;pwned{chr(7)}{ESC}[31mred"
+
+
+class LoudRunner(FakeRunner):
+    """apt-get update prints a title-setting and a colour escape, as a hostile mirror might."""
+
+    def run(self, argv, on_line, env=None) -> int:
+        if list(argv[:2]) == ["apt-get", "update"]:
+            on_line(LOUD)
+        return super().run(argv, on_line, env)
 
 
 def root_with_nic(tmp_path: Path, name: str) -> Path:
@@ -51,10 +60,8 @@ def test_control_characters_in_a_nic_name_reach_no_terminal(tmp_path: Path) -> N
 def test_command_output_is_escaped_on_screen_and_in_the_log(tmp_path: Path) -> None:
     """Before: apt's (any command's) output reached the terminal and the log raw."""
     root = fresh_root(tmp_path)
-    loud = RunCommand(id="loud", title="loud", argv=("echo", f"{ESC}]0;pwned{chr(7)}{ESC}[31mred"))
-    plan = with_step(precise_plan(root), 1, loud)
     seen: list[object] = []
-    result = Engine(plan, RootFS(root), FakeRunner(root), seen.append).apply()
+    result = Engine(precise_plan(root), RootFS(root), LoudRunner(root), seen.append).apply()
     assert result.outcome == "applied"
     texts = [repr(event) for event in seen]
     assert not any(ESC in t.encode().decode("unicode_escape", "ignore") for t in texts if ESC in t)
