@@ -13,6 +13,7 @@ import pytest
 from tests.enginekit import (
     FakeRunner,
     diff_manifests,
+    failing_step,
     fresh_root,
     manifest,
     precise_plan,
@@ -26,7 +27,7 @@ from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine, EngineError
 from xenwizard.engine.journal import RUNS_DIR, Journal, list_runs
 from xenwizard.engine.lock import RunLock
-from xenwizard.plan import EditFile, InstallPackages, Plan, RunCommand, Symlink
+from xenwizard.plan import EditFile, InstallPackages, Plan, Symlink
 from xenwizard.profiles.base import edit_step, symlink_step
 from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
@@ -438,10 +439,11 @@ def test_ctrl_c_during_a_command_rolls_back(tmp_path: Path) -> None:
     original = manifest(root)
 
     def hook(argv) -> None:
-        if argv[0] == "sleep":
+        if "xen-fake" in argv:  # step 5's apt-get install
             raise KeyboardInterrupt
 
-    plan = with_step(precise_plan(root), 4, RunCommand(id="s", title="sleep", argv=("sleep", "9")))
+    more = InstallPackages(id="s", title="more packages", packages=("xen-fake",))
+    plan = with_step(precise_plan(root), 4, more)
     result = engine_for(root, plan, FakeRunner(root, hook=hook)).apply()
     assert result.outcome == "rolled-back"
     assert "interrupted by the operator" in result.message
@@ -451,7 +453,7 @@ def test_ctrl_c_during_a_command_rolls_back(tmp_path: Path) -> None:
 def test_failed_rollback_is_reported_and_can_be_retried(tmp_path: Path) -> None:
     root = fresh_root(tmp_path)
     original = manifest(root)
-    plan = with_step(precise_plan(root), 7, RunCommand(id="x", title="fails", argv=("fail",)))
+    plan = with_step(precise_plan(root), 7, failing_step("x"))
     runner = FakeRunner(root, fail={"fail": 1, "purge": 100})
     result = engine_for(root, plan, runner).apply()
     assert result.outcome == "rollback-failed"
@@ -463,16 +465,31 @@ def test_failed_rollback_is_reported_and_can_be_retried(tmp_path: Path) -> None:
     assert diff_manifests(original, manifest(root)) == []
 
 
-def test_a_command_step_runs_nothing_on_rollback(tmp_path: Path) -> None:
-    """The journal is data: a command step has no undo command (issue 13; no profile had one)."""
+def test_a_command_intent_of_an_older_journal_is_never_run(tmp_path: Path) -> None:
+    """Earlier builds journaled a command step's argv (issue 13: no undo command). The step
+    type is gone (issue 14); a run whose journal still holds one rolls back, reports that
+    step as nothing to undo, and runs nothing the journal names."""
     root = fresh_root(tmp_path)
-    cmd = RunCommand(id="c", title="c", argv=("echo", "do"))
-    plan = with_step(with_step(precise_plan(root), 7, cmd), 8, RunCommand("f", "f", ("fail",)))
-    runner = FakeRunner(root, fail={"fail": 3})
-    result = engine_for(root, plan, runner).apply()
-    assert result.outcome == "rolled-back"
-    after_fail = runner.calls[runner.calls.index(["fail"]) + 1 :]
-    assert all(call[0] in ("apt-get", "dpkg") for call in after_fail), after_fail
+    original = manifest(root)
+    marker = tmp_path / "ran"
+    applied = engine_for(root, precise_plan(root)).apply()
+    assert applied.outcome == "applied"
+    path = run_dir(root, applied.run_id) / "journal.jsonl"
+    lines = path.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if json.loads(line)["type"] == "outcome")
+    legacy = {"type": "intent", "index": 9, "step_id": "c", "kind": "command", "title": "c"}
+    legacy["argv"] = ["/bin/sh", "-c", f"touch {marker}"]
+    lines.insert(at, json.dumps(legacy))  # as an older build wrote it: before the outcome
+    path.write_text("\n".join(lines) + "\n")
+    runner = FakeRunner(root)
+    result = engine_for(root, None, runner).rollback(applied.run_id)
+    assert result.outcome == "rolled-back", result.message
+    assert not marker.exists()
+    assert all(call[0] in ("apt-get", "dpkg") for call in runner.calls), runner.calls
+    records = Journal.open(RootFS(root), applied.run_id).records()
+    (undone,) = [r for r in records if r["type"] == "undone" and r["index"] == 9]
+    assert undone["state"].startswith("nothing-to-undo: a command step"), undone
+    assert diff_manifests(original, manifest(root)) == []
 
 
 def test_lock_refuses_a_second_apply_and_a_dead_holder_does_not_block(tmp_path: Path) -> None:

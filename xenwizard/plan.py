@@ -115,21 +115,6 @@ class EditFile:
 
 
 @record(frozen=True)
-class RunCommand:
-    """A command run through the runner (chrooted when the root is not /)."""
-
-    id: str
-    title: str
-    argv: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-    kind: str = "command"
-
-    @property
-    def changed(self) -> bool:
-        return True
-
-
-@record(frozen=True)
 class SetSysctl:
     """A kernel parameter set on the running system now (a file in /etc/sysctl.d keeps it from
     boot on). The journal keeps the value it had, which a rollback writes back. Planned only
@@ -220,7 +205,7 @@ def executable_mode(mode: int) -> int:
     return mode | ((mode & 0o444) >> 2)
 
 
-Step = InstallPackages | Symlink | EditFile | RunCommand | BootOnce | SetSysctl
+Step = InstallPackages | Symlink | EditFile | BootOnce | SetSysctl
 
 
 @record(frozen=True)

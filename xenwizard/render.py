@@ -9,7 +9,6 @@ from xenwizard.plan import (
     EditFile,
     InstallPackages,
     Plan,
-    RunCommand,
     SetSysctl,
     Step,
     Symlink,
@@ -30,9 +29,7 @@ def step_detail(step: Step) -> str:
         return "apt-get install " + " ".join(step.packages)
     if isinstance(step, BootOnce):
         return f"set next_entry and saved_entry in {step.path}"
-    if isinstance(step, SetSysctl):
-        return f"sysctl -w {step.key}={step.value}"
-    return " ".join(step.argv)
+    return f"sysctl -w {step.key}={step.value}"
 
 
 def step_state(step: Step, skipped: str | None = None) -> str:
@@ -98,8 +95,6 @@ def step_data(step: Step) -> dict[str, object]:
         data.update(path=step.path, target=step.target, exists=step.exists)
     elif isinstance(step, InstallPackages):
         data.update(packages=list(step.packages), already_installed=list(step.already_installed))
-    elif isinstance(step, RunCommand):
-        data.update(argv=list(step.argv))
     elif isinstance(step, BootOnce):
         data.update(path=step.path, next_entry=step.entry, saved_entry=step.previous)
     elif isinstance(step, SetSysctl):

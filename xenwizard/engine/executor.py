@@ -49,7 +49,6 @@ from xenwizard.plan import (
     EditFile,
     InstallPackages,
     Plan,
-    RunCommand,
     SetSysctl,
     Step,
     Symlink,
@@ -64,6 +63,11 @@ if TYPE_CHECKING:
     from typing import Any
 
 EventCallback = Callable[[Event], None]
+
+# The undo of a `command` intent, which earlier builds journaled for a command step (no
+# profile made one; the step type is gone): it had no undo, and the journal, data in the
+# target root, never names a program to run.
+LEGACY_COMMAND = "nothing-to-undo: a command step (older xenwizard) has no undo; nothing is run"
 
 
 class EngineError(RuntimeError):
@@ -303,8 +307,6 @@ class Engine:
             return stepops.do_symlink(ctx, step)
         if isinstance(step, EditFile):
             return stepops.do_edit(ctx, step)
-        if isinstance(step, RunCommand):
-            return stepops.do_command(ctx, step)
         if isinstance(step, BootOnce):
             return bootops.do_boot_once(ctx, step)
         if isinstance(step, SetSysctl):
@@ -385,7 +387,7 @@ class Engine:
         if kind == "packages":
             return stepops.undo_packages(ctx, intent, result)
         if kind == "command":
-            return stepops.undo_command(ctx, intent)
+            return LEGACY_COMMAND
         if kind == "sysctl":
             return sysctlops.undo_sysctl(ctx, intent)
         raise StepError(f"unknown step kind {kind!r} in the journal")

@@ -168,7 +168,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "before": _states,
         "policy_rc_d": _bool,
         "policy_dirs": _rel_list,
-        # command (recorded for the operator; never run on undo)
+        # command: earlier builds' command step (kept so their journals roll back; never run)
         "argv": _argv,
         # sysctl (key and values checked together in _check_intent)
         "key": lambda v: v in SYSCTL_KEYS,

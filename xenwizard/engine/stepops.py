@@ -20,7 +20,7 @@ from xenwizard.engine.freshness import link_location, stale
 from xenwizard.engine.journal import Record
 from xenwizard.engine.refresh import run_refresh
 from xenwizard.engine.stepcontext import StepContext, StepError, remove_dirs
-from xenwizard.plan import EditFile, InstallPackages, RunCommand, Symlink, executable_mode
+from xenwizard.plan import EditFile, InstallPackages, Symlink, executable_mode
 from xenwizard.rootfs import (
     ENCODING,
     ERRORS,
@@ -338,21 +338,3 @@ def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> st
     if intent.get("refresh"):  # e.g. GRUB's menu without Xen once its conffiles are purged too
         run_refresh(ctx, intent["refresh"])
     return f"undone: removed {', '.join(targets)}"
-
-
-# --- commands ------------------------------------------------------------------------------
-
-
-def do_command(ctx: StepContext, step: RunCommand) -> tuple[bool, tuple[str, ...]]:
-    ctx.intent(step.id, "command", argv=list(step.argv))
-    code = ctx.run(list(step.argv))
-    if code != 0:
-        raise StepError(f"{step.argv[0]} exited with status {code}")
-    ctx.result(changed=True)
-    return True, step.notes
-
-
-def undo_command(ctx: StepContext, intent: Record) -> str:
-    """A command step has no undo: the journal is data, never a command to run (no profile
-    uses one; a step that needs undoing is a kind of its own with checked arguments)."""
-    return "nothing-to-undo: the command has no undo"

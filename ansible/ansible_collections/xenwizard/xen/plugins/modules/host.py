@@ -328,8 +328,6 @@ def step_diff(step):
         return "# link %s -> %s\n" % (step.get("path"), step.get("target"))
     if kind == "packages":
         return "# apt-get install %s\n" % " ".join(step.get("packages") or [])
-    if kind == "command":
-        return "# run %s\n" % " ".join(step.get("argv") or [])
     return "# %s\n" % step.get("title")
 
 
