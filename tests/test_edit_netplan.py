@@ -337,6 +337,19 @@ def test_cloud_cfg_block_style_disabled_next_to_a_block_scalar() -> None:
     )
 
 
+def test_a_cloud_cfg_that_does_not_parse_disables_nothing() -> None:
+    """cloud-init reads a file it cannot parse as empty, whatever words are in it; another file
+    that parses still counts."""
+    broken = "network: {config: disabled}\nbootcmd: [\n"
+    assert not netplan.cloud_init_network_disabled({"etc/cloud/cloud.cfg.d/90.cfg": broken})
+    assert netplan.cloud_init_network_disabled(
+        {
+            "etc/cloud/cloud.cfg.d/90.cfg": broken,
+            "etc/cloud/cloud.cfg.d/99.cfg": "network:\n  config: disabled\n",
+        }
+    )
+
+
 def test_netplan_rejects_what_we_refuse_too(tmp_path: Path) -> None:
     """Sanity of the harness: a broken file makes `netplan generate` fail with a message."""
     if find_program("netplan") is None:

@@ -529,13 +529,13 @@ def written_by_cloud_init(path: str, text: str) -> bool:
 
 
 def cloud_init_network_disabled(cfg_texts: dict[str, str]) -> bool:
-    """Whether cloud-init's configuration says `network: {config: disabled}`."""
+    """Whether cloud-init's configuration says `network: {config: disabled}`. A file that does
+    not parse disables nothing: cloud-init reads it as empty (its `load_yaml` logs "Failed
+    loading yaml blob" and returns the default), so the warning about its rewrites stands."""
     for text in cfg_texts.values():
         try:
             data = yaml.parse(text).data()
         except EditError:
-            if re.search(r"network:\s*\{\s*config:\s*disabled\s*\}", text):
-                return True
             continue
         network = data.get("network") if isinstance(data, dict) else None
         if isinstance(network, dict) and network.get("config") == "disabled":
