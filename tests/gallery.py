@@ -436,12 +436,19 @@ def _accepted(tool: str) -> Callable[..., Check]:
 
 
 @contextmanager
+def pinned_run_id() -> Iterator[None]:
+    """Every run the engine starts gets RUN_ID, so pictures and journals name one run."""
+    with mock.patch("xenwizard.engine.executor.new_run_id", lambda *a, **k: RUN_ID):
+        yield
+
+
+@contextmanager
 def pinned() -> Iterator[None]:
     """The run id fixed, and the network checks of current-release plans (`ifup --no-act`,
     `netplan generate`) answered "accepted": whether this machine has ifupdown or netplan
     installed must not change a picture. The real checks run in the profile tests."""
     with (
-        mock.patch("xenwizard.engine.executor.new_run_id", lambda *a, **k: RUN_ID),
+        pinned_run_id(),
         mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
         mock.patch("xenwizard.netcheck.check_netplan", _accepted("netplan generate --root-dir")),
         mock.patch("xenwizard.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,8 +76,9 @@ def reference_applied(tmp_path: Path) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def pinned_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
+def pinned_run_id() -> Iterator[None]:
     """Autouse in the modules that import it: every run gets the gallery's run id."""
     from tests import gallery
 
-    monkeypatch.setattr("xenwizard.engine.executor.new_run_id", lambda *a, **k: gallery.RUN_ID)
+    with gallery.pinned_run_id():
+        yield
