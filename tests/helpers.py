@@ -20,6 +20,20 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 PRECISE_ROOT = FIXTURES / "precise-root"
+
+
+def package_modules() -> dict[str, Path]:
+    """Every module of the package by dotted name, found by walking it (no hand-kept list to
+    forget a new module in); the sample systems under `samples/` are data, not modules."""
+    package = REPO / "xenwizard"
+    modules = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        if "samples" not in parts:
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
 REFERENCE = REPO.parent / "shared" / "reference"
 
 

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, PRECISE_ROOT, REPO
+from tests.helpers import FIXTURES, PRECISE_ROOT, REPO, package_modules
 
 
 def headless_modules() -> list[str]:
-    """Every module of the package outside `xenwizard.tui`, found by walking it (no hand-kept
-    list to forget a new module in)."""
-    package = REPO / "xenwizard"
-    names = []
-    for path in sorted(package.rglob("*.py")):
-        parts = path.relative_to(REPO).with_suffix("").parts
-        if "tui" in parts or "samples" in parts or parts[-1] == "__main__":
-            continue
-        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
-    return names
+    """Every module of the package outside `xenwizard.tui` (and the entry that runs it)."""
+    return [
+        name
+        for name in package_modules()
+        if name != "xenwizard.__main__" and not name.startswith("xenwizard.tui")
+    ]
 
 
 HEADLESS_MODULES = headless_modules()
@@ -41,37 +38,34 @@ def test_module_does_not_import_textual(module: str) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
-def test_plan_command_does_not_import_textual() -> None:
+def plan_loading(root: Path, heavy: tuple[str, ...]) -> str:
+    """`xenwizard plan --root ROOT` in a fresh interpreter; fails naming any of `heavy` it
+    loaded. Its output, for the caller to check the profile."""
     code = (
         "import sys\n"
         "from xenwizard.cli import main\n"
-        f"code = main(['plan', '--root', {str(PRECISE_ROOT)!r}])\n"
-        "assert 'textual' not in sys.modules\n"
-        "heavy = [m for m in ('shutil', 'typing', 'lzma', 'yaml', 'json', 'platform', 'tarfile')\n"
-        "         if m in sys.modules]\n"
-        "assert not heavy, heavy  # the fast headless path loads none of these\n"
-        "assert code == 0, code\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "profile ubuntu-precise" in done.stdout
-
-
-def test_plan_of_a_debian_12_root_stays_light() -> None:
-    """Debian 12's plan also validates with `ifup --no-act` (subprocess, tempfile and so shutil
-    are its due), but loads no typing, JSON, YAML or dataclasses."""
-    code = (
-        "import sys\n"
-        "from xenwizard.cli import main\n"
-        f"code = main(['plan', '--root', {str(FIXTURES / 'debian-12-root')!r}])\n"
-        "heavy = [m for m in ('typing', 'json', 'yaml', 'dataclasses', 'inspect', 'textual')\n"
-        "         if m in sys.modules]\n"
+        f"code = main(['plan', '--root', {str(root)!r}])\n"
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "assert code == 0, code\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "profile debian-12" in done.stdout
+    return done.stdout
+
+
+def test_plan_command_does_not_import_textual() -> None:
+    """The fast headless path loads none of these (dataclasses brings inspect and ast)."""
+    heavy = ("textual", "shutil", "typing", "lzma", "yaml", "json", "platform", "tarfile")
+    out = plan_loading(PRECISE_ROOT, (*heavy, "dataclasses", "inspect", "ast"))
+    assert "profile ubuntu-precise" in out
+
+
+def test_plan_of_a_debian_12_root_stays_light() -> None:
+    """Debian 12's plan also validates with `ifup --no-act` (subprocess, tempfile and so shutil
+    are its due), but loads no typing, JSON, YAML or dataclasses."""
+    heavy = ("typing", "json", "yaml", "dataclasses", "inspect", "textual")
+    assert "profile debian-12" in plan_loading(FIXTURES / "debian-12-root", heavy)
 
 
 def test_plan_path_constant_matches_the_journal() -> None:

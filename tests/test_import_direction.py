@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
-
-PACKAGE = REPO / "xenwizard"
+from tests.helpers import REPO, package_modules
 
 
 def rooms_from_readme(text: str) -> list[list[str]]:
@@ -30,11 +28,6 @@ def rooms_from_readme(text: str) -> list[list[str]]:
             [name.removeprefix("xenwizard/") for name in re.findall(r"`([^`]+)`", first_cell)]
         )
     return rows
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(REPO).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def room_of(module: str, rooms: list[list[str]]) -> int | None:
@@ -80,14 +73,6 @@ def runtime_imports(path: Path, module: str) -> list[tuple[int, str]]:
 
     visit(ast.parse(path.read_text(encoding="utf-8")))
     return [(line, name) for line, name in found if name.split(".")[0] == "xenwizard"]
-
-
-def package_modules() -> dict[str, Path]:
-    return {
-        module_name(path): path
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if "samples" not in path.relative_to(PACKAGE).parts
-    }
 
 
 MODULES = package_modules()
