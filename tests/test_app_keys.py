@@ -286,6 +286,34 @@ class TestBackKeepsTyping:
             assert app.ctx.config.bridge == "br5"
 
 
+class TestPreviewDiffScrolls:
+    @sync
+    async def test_a_diff_below_the_pane_always_has_its_scrollbar(self, tmp_path: Path) -> None:
+        """Steps walked in bursts: whenever the detail's content reaches below the pane, the
+        vertical scrollbar is there (else its last line hides under the horizontal bar, with nothing
+        to show there is more). Before: both bars on
+        "auto", Textual's guard against flickering bars kept only the horizontal one after some
+        bursts (6 of 48 looks in 8 runs), and CI's picture of step 6 lost its last line."""
+        item = gallery.scenario("preview-summary")
+        bursts = (["down"] * 6, ["up"] * 6, ["down"] * 3, ["down"] * 3, ["up"] * 6, ["down"] * 6)
+        hidden = []
+        for run in range(4):
+            app, runner = gallery.build_app(item, tmp_path / str(run))
+            async with app.run_test(size=gallery.SIZE) as pilot:
+                await start(pilot, runner, item.keys)
+                detail = app.screen.query_one("#detail")
+                for number, keys in enumerate(bursts):
+                    await burst(pilot, *keys)
+                    for _ in range(5):
+                        await pilot.pause()
+                    below = detail.virtual_size.height > detail.scrollable_content_region.height
+                    if below and not detail.show_vertical_scrollbar:
+                        hidden.append((run, number, detail.virtual_size))
+                runner.release.set()
+                runner.resume.set()
+        assert hidden == []
+
+
 class TestRefusalLine:
     @sync
     async def test_refusal_goes_when_the_field_is_fixed(self, tmp_path: Path) -> None:
