@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 PRECISE_ROOT = FIXTURES / "precise-root"
+REFERENCE = REPO.parent / "shared" / "reference"
 
 
 def package_modules() -> dict[str, Path]:
@@ -32,9 +33,6 @@ def package_modules() -> dict[str, Path]:
         if "samples" not in parts:
             modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return modules
-
-
-REFERENCE = REPO.parent / "shared" / "reference"
 
 
 def copy_root(source: Path, dest: Path) -> Path:

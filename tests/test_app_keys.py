@@ -290,10 +290,10 @@ class TestPreviewDiffScrolls:
     @sync
     async def test_a_diff_below_the_pane_always_has_its_scrollbar(self, tmp_path: Path) -> None:
         """Steps walked in bursts: whenever the detail's content reaches below the pane, the
-        vertical scrollbar is there (else its last line hides under the horizontal bar, with nothing
-        to show there is more). Before: both bars on
-        "auto", Textual's guard against flickering bars kept only the horizontal one after some
-        bursts (6 of 48 looks in 8 runs), and CI's picture of step 6 lost its last line."""
+        vertical scrollbar is there (else its last line hides under the horizontal bar, with
+        nothing to show there is more). Before: both bars on "auto", Textual's guard against
+        flickering bars kept only the horizontal one after some bursts (6 of 48 looks in 8
+        runs), and CI's picture of step 6 lost its last line."""
         item = gallery.scenario("preview-summary")
         bursts = (["down"] * 6, ["up"] * 6, ["down"] * 3, ["down"] * 3, ["up"] * 6, ["down"] * 6)
         hidden = []

@@ -101,7 +101,7 @@ class TestWholeWizard:
             await gallery.drive(pilot, (*gallery.TO_PREVIEW, "down"), runner)
             preview = screen_text(app)
             # The step's text whole, as the wrapped lines beside the step list read it.
-            head = " ".join(str(app.screen.query_one("#detail-head").render()).split())
+            head = " ".join(str(app.screen.query_one("#detail-head").content).split())
             await gallery.drive(pilot, ("a", "y", "@apply"), runner)
             applied = screen_text(app)
         assert "SKIPPED (--skip-packages): nothing will" in preview, preview
