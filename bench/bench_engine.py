@@ -25,12 +25,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from dataclasses import replace  # noqa: E402
+
 from xenwizard.config import WizardConfig  # noqa: E402
 from xenwizard.engine.executor import Engine  # noqa: E402
 from xenwizard.plan import EditFile, Symlink  # noqa: E402
 from xenwizard.probe import probe  # noqa: E402
 from xenwizard.profiles import make_plan  # noqa: E402
-from xenwizard.record import replace  # noqa: E402
 from xenwizard.rootfs import RootFS  # noqa: E402
 
 FIXTURE = REPO / "tests" / "fixtures" / "precise-root"

@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from tests.helpers import PRECISE_ROOT
@@ -22,7 +23,6 @@ from xenwizard.engine.stepcontext import StepError
 from xenwizard.plan import EditFile, InstallPackages, Plan, Step
 from xenwizard.probe import probe
 from xenwizard.profiles import make_plan
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 EXCLUDED = ("var/lib/xenwizard", "var/log")

@@ -16,7 +16,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from unittest import mock
 
@@ -29,7 +29,6 @@ from xenwizard.hostcheck.results import CheckResult
 from xenwizard.netcheck import Check
 from xenwizard.plan import EditFile, Plan, Step
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 from xenwizard.tui.screens.state import WizardContext
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,6 @@ from xenwizard.config import (
     build_config,
     free_default_address,
 )
-from xenwizard.record import fields
 
 DEBIAN12 = FIXTURES / "debian-12-root"
 UBUNTU2404 = FIXTURES / "ubuntu-24.04-root"

@@ -11,6 +11,7 @@ import argparse
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -20,7 +21,6 @@ from tests import gallery
 from tests.helpers import PRECISE_ROOT, REPO, copy_root
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.probe import SystemFacts
-from xenwizard.record import replace
 from xenwizard.tui.screens.modals import ErrorScreen, HelpScreen
 from xenwizard.tui.screens.pages import BridgeScreen, WelcomeScreen
 from xenwizard.tui.screens.state import WizardContext

@@ -12,6 +12,7 @@ import functools
 import ipaddress
 import itertools
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,6 @@ from rich.console import Console
 
 from tests import gallery
 from tests.helpers import FIXTURES, PRECISE_ROOT, pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
-from xenwizard.record import replace
 from xenwizard.tui.screens.apply import ApplyScreen
 from xenwizard.tui.screens.modals import HelpScreen
 from xenwizard.tui.screens.pages import BridgeScreen

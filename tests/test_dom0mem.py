@@ -4,6 +4,7 @@ end (flag, answers file, the target's RAM), ballooning off in the plan, the pref
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,6 @@ from xenwizard.config import ConfigError, Target, WizardConfig, answer_problem, 
 from xenwizard.edits.sxp import MEMORY_KINDS, active_settings
 from xenwizard.preflight import target_of, warnings
 from xenwizard.probe import SystemFacts, dom0_mem_option, mem_total_mib, probe
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 DEBIAN12 = FIXTURES / "debian-12-root"

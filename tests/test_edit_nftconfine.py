@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,6 @@ from xenwizard.engine.executor import Engine
 from xenwizard.plan import EditFile, Symlink
 from xenwizard.probe import InterfaceInfo, probe
 from xenwizard.profiles import PlanError
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 CONFINE = ("dhcp-confine", "dhcp-confine-unit", "dhcp-confine-enable")

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,6 @@ from xenwizard.engine.journal import RUNS_DIR, Journal, list_runs
 from xenwizard.engine.lock import RunLock
 from xenwizard.plan import EditFile, InstallPackages, Plan, Symlink
 from xenwizard.profiles.base import edit_step, symlink_step
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,6 @@ from xenwizard.engine.executor import Engine
 from xenwizard.engine.runner import BASE_ENV, LineCallback
 from xenwizard.plan import Plan
 from xenwizard.profiles.base import edit_step
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 pytestmark = pytest.mark.slow

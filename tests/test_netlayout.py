@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ from xenwizard.config import WizardConfig
 from xenwizard.netlayout import ConfiguredNic, NetLayout, NicChoice, primary_nic
 from xenwizard.probe import probe
 from xenwizard.profiles import PROFILES
-from xenwizard.record import FrozenInstanceError
 from xenwizard.rootfs import RootFS
 
 

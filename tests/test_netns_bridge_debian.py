@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,6 @@ from xenwizard.engine.executor import Engine
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.probe import InterfaceInfo, probe
 from xenwizard.profiles import make_plan
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,6 @@ from xenwizard.probe import (
     parse_shell_vars,
     probe,
 )
-from xenwizard.record import replace
 from xenwizard.rootfs import RootError, RootFS
 
 

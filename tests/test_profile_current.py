@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,6 @@ from xenwizard.engine.executor import Engine
 from xenwizard.plan import BOOT_STEP_IDS, BootOnce, EditFile, InstallPackages, SetSysctl, Symlink
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.profiles import PROFILES, PlanError, select_profile
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 ROOTS = {

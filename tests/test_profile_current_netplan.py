@@ -8,6 +8,7 @@ its port, the NIC's MAC and both addresses (the NIC's and the guests' subnet).
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ from xenwizard.config import WizardConfig, build_config
 from xenwizard.netcheck import find_program, netplan_generate
 from xenwizard.probe import DefaultRoute, InterfaceInfo, probe
 from xenwizard.profiles import PlanError, make_plan
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 pytestmark = pytest.mark.skipif(

@@ -13,6 +13,7 @@ import os
 import select
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,6 @@ from tests.enginekit import FakeRunner, diff_manifests, fresh_root, manifest, pr
 from xenwizard.engine.executor import Engine, EngineError
 from xenwizard.engine.journal import Journal
 from xenwizard.plan import EditFile
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 AT_FDCWD = -100

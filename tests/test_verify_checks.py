@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,6 @@ from xenwizard.hostcheck import (
 )
 from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 IF = ipaddress.IPv4Interface

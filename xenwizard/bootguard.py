@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from xenwizard.edits import EditError, grubenv, guardunits
@@ -25,7 +26,6 @@ from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import Runner
 from xenwizard.hostcheck import CheckResult, not_running_system, run_checks
 from xenwizard.hostcheck.canary import CanaryResult, canary_for_applied
-from xenwizard.record import record
 from xenwizard.rootfs import RootFS
 
 GUARD_FILES = (guardunits.TIMER_LINK, guardunits.TIMER_PATH, guardunits.SERVICE_PATH)
@@ -41,7 +41,7 @@ class GuardError(RuntimeError):
     """The guard cannot do what was asked; one line for the operator."""
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pending:
     """A boot guard waiting for `xenwizard confirm`: its run, deadline and Xen entry."""
 

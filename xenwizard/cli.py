@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from xenwizard import __version__
-from xenwizard.record import record
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import NoReturn
 
@@ -62,7 +62,7 @@ def _help(spec: AnswerField) -> str:
     return spec.help_text.replace("%", "%%")
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Command:
     """A subcommand: how to add its options, and where its `run(args) -> int` lives."""
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from xenwizard import dom0mem
-from xenwizard.record import record, replace
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Any
 
@@ -27,7 +27,7 @@ MAX_BRIDGE_LEN = 13  # 15 minus ":0" for the alias BR:0 (ubuntu-precise only; se
 XEN_MAC_PREFIX = "00:16:3e"
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldProblem:
     """One rejected answer: which field, and why in words an operator understands."""
 
@@ -46,7 +46,10 @@ class ConfigError(ValueError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
-@record(frozen=True)
+CONFIRM_WITHIN_DEFAULT = 10  # minutes after boot the boot guard waits for `xenwizard confirm`
+
+
+@dataclass(frozen=True, slots=True)
 class WizardConfig:
     """Validated answers; defaults are the seed procedure's values."""
 
@@ -63,7 +66,7 @@ class WizardConfig:
     allow_overlap: bool = False  # accept a subnet/range clashing with what the target uses
     dom0_mem: int | None = None  # MiB; None: the rule's default for the target's RAM
     boot_guard: bool = True  # one-shot first boot into Xen, rolled back unless confirmed
-    confirm_within: int = 10  # minutes after boot the boot guard waits for `xenwizard confirm`
+    confirm_within: int = CONFIRM_WITHIN_DEFAULT
     guest_access: str = "nat"  # how guests reach other networks: GUEST_ACCESS's keys
 
     @property
@@ -130,7 +133,7 @@ class WizardConfig:
             answers["dom0-mem"] = f"{self.dom0_mem}M"
         if not self.boot_guard:
             answers["boot-guard"] = False
-        if self.confirm_within != WizardConfig.confirm_within:
+        if self.confirm_within != CONFIRM_WITHIN_DEFAULT:
             answers["confirm-within"] = self.confirm_within
         answers["guest-access"] = self.guest_access
         return answers
@@ -358,7 +361,7 @@ def check_guest_access(value: str) -> str | None:
 # --- what the target already uses -------------------------------------------------------------
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """What the answers' target-dependent rules need to know about the target system.
 
@@ -480,7 +483,7 @@ def normalise_dhcp_range(value: str) -> str:
     return f"{parsed[0]}-{parsed[1]}" if isinstance(parsed, tuple) else value
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnswerField:
     """One answer: its TOML key (and CLI flag --KEY), type, default, rule, normalisation, help.
 
@@ -639,7 +642,7 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
     AnswerField(
         "confirm-within",
         int,
-        10,
+        CONFIRM_WITHIN_DEFAULT,
         "minutes after boot the boot guard waits for `xenwizard confirm` (1 to 1440)",
         metavar="MIN",
         check=check_confirm_within,

@@ -15,8 +15,8 @@ guest, and never less than `MIN_MIB`.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from xenwizard.config import WizardConfig
     from xenwizard.probe import SystemFacts

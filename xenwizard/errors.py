@@ -6,11 +6,11 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from xenwizard.answers import AnswersError
 from xenwizard.config import ConfigError
 from xenwizard.profiles.base import PlanError
-from xenwizard.record import record
 from xenwizard.rootfs import RootError
 from xenwizard.textsafe import escape_control
 
@@ -21,7 +21,7 @@ class OperatorError(RuntimeError):
     """A failure with a message meant for the operator as it stands (one line)."""
 
 
-@record
+@dataclass(slots=True)
 class Outcome:
     code: int = 0
 

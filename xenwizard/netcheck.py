@@ -20,16 +20,16 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from xenwizard.record import record
 from xenwizard.rootfs import RootFS
 
 SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"
 TIMEOUT = 30
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """ok: True accepted, False rejected, None not checked; message: why (one line)."""
 

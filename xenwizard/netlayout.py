@@ -9,13 +9,14 @@ run the real tools stay in netcheck.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from xenwizard.config import WizardConfig, check_nic
 from xenwizard.edits import EditError, ifupdown, ifupdown_bridge, netplan
 from xenwizard.probe import SystemFacts
-from xenwizard.record import record
 from xenwizard.textsafe import escape_control
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from xenwizard.rootfs import RootFS
 
@@ -24,7 +25,7 @@ IFUPDOWN = "ifupdown"
 NETPLAN = "netplan"
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConfiguredNic:
     """A NIC the configuration names (an ifupdown stanza, or a netplan ethernet's ID)."""
 
@@ -33,7 +34,7 @@ class ConfiguredNic:
     ours: bool  # bridged by xenwizard's earlier run
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NicChoice:
     """The primary NIC the bridge takes over, how it was found, and its MAC when known."""
 
@@ -45,7 +46,7 @@ class NicChoice:
     error: str | None = None
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NetLayout:
     """The network configuration of the target, read once: which stack configures it, the
     files' texts, and the NICs they configure (or why they cannot be read)."""

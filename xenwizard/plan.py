@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from xenwizard.edits import EditResult
-from xenwizard.record import field, record
 
 # Edits whose input file does not exist yet at plan time (it comes with a package the plan
 # installs) are computed by the engine right after the package step, from this transform.
 Transform = Callable[[str | None], EditResult]
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstallPackages:
     """Install the packages that are missing; the ones already there are listed, not touched."""
 
@@ -34,7 +34,7 @@ class InstallPackages:
         return bool(self.packages)
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Symlink:
     """Create `path -> target` when the link is missing; an existing link is left alone."""
 
@@ -54,7 +54,7 @@ class Symlink:
         return not self.exists
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Expected:
     """A deferred edit run on the file its package ships, when that file is known before the
     install (`xenwizard.shippedfile`): what the preview can show of the change to come."""
@@ -64,7 +64,7 @@ class Expected:
     after: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EditFile:
     """Replace a file's text; `before is None` means the file is created."""
 
@@ -114,7 +114,7 @@ class EditFile:
         return unified_diff(self.path, self.expected.before, self.expected.after)
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SetSysctl:
     """A kernel parameter set on the running system now (a file in /etc/sysctl.d keeps it from
     boot on). The journal keeps the value it had, which a rollback writes back. Planned only
@@ -134,7 +134,7 @@ class SetSysctl:
         return self.current != self.value
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BootOnce:
     """The next boot, once, into the Xen entry; GRUB's saved default stays `previous` until
     `xenwizard confirm` (grubenv's next_entry and saved_entry). `entry` is the title expected
@@ -154,7 +154,7 @@ class BootOnce:
         return not self.done
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BootNext:
     """What the plan says about the reboot: which entry boots next, whether it is Xen, what the
     default stays until confirmed, and the boot guard (its deadline, or why there is none)."""
@@ -208,7 +208,7 @@ def executable_mode(mode: int) -> int:
 Step = InstallPackages | Symlink | EditFile | BootOnce | SetSysctl
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """The ordered steps one profile chose for one config on one system."""
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 from functools import partial
+from typing import TYPE_CHECKING
 
 from xenwizard import dom0mem
 from xenwizard.config import MAX_IFNAME_LEN, Target, WizardConfig, clashes
 from xenwizard.probe import SystemFacts
 from xenwizard.rootfs import RootFS
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from xenwizard.profiles.base import Profile
 

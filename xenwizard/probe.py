@@ -12,15 +12,15 @@ import ipaddress
 import os
 import re
 import shlex
+from dataclasses import dataclass, field, replace
 
 from xenwizard.dpkgstatus import installed, package_states
-from xenwizard.record import field, record, replace
 from xenwizard.rootfs import RootFS
 
 XEN_TOOLS_HOOK_BASES = ("usr/lib/xen-tools", "usr/share/xen-tools")
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InterfaceInfo:
     """One network interface: its IPv4 addresses (with prefix), MAC and kind."""
 
@@ -31,13 +31,13 @@ class InterfaceInfo:
     is_physical: bool = False
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DefaultRoute:
     gateway: str
     interface: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SystemFacts:
     """Everything the profiles and screens need to know about the target."""
 

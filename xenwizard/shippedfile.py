@@ -12,7 +12,8 @@ stays deferred without a preview, as before.
 
 from __future__ import annotations
 
-from xenwizard.record import record
+from dataclasses import dataclass
+
 from xenwizard.rootfs import RootError, RootFS
 
 APT_CACHE = "var/cache/apt/archives"
@@ -20,7 +21,7 @@ MAX_DEB = 64 * 1024 * 1024  # xen-utils-common is about 1 MiB; far bigger is not
 MAX_FILE = 1024 * 1024
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShippedFile:
     source: str  # the .deb, relative to the root
     text: str

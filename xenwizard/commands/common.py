@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 
 from xenwizard.answers import load_answers
 from xenwizard.config import (
@@ -21,11 +22,10 @@ from xenwizard.plan import Plan
 from xenwizard.preflight import lan_clash, target_of
 from xenwizard.probe import SystemFacts, probe
 from xenwizard.profiles import PlanError, make_plan, select_profile
-from xenwizard.record import record
 from xenwizard.rootfs import RootFS
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inputs:
     fs: RootFS
     facts: SystemFacts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
+from typing import TYPE_CHECKING
 
 from xenwizard.commands.common import answered_keys, config_from_args
 from xenwizard.engine.runner import CommandRunner
@@ -17,7 +18,6 @@ from xenwizard.paths import RUNS_DIR
 from xenwizard.probe import SystemFacts, probe, with_live_facts, with_packages
 from xenwizard.rootfs import RootFS
 
-TYPE_CHECKING = False  # neither typing nor the wizard's screens are loaded before they are needed
 if TYPE_CHECKING:
     from xenwizard.config import WizardConfig
     from xenwizard.tui.screens.state import WizardContext

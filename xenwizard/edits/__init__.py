@@ -7,10 +7,10 @@ the disk; profiles read files and the engine writes them.
 
 from __future__ import annotations
 
-from xenwizard.record import record
+from dataclasses import dataclass
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EditResult:
     """New file text and the human-readable notes on what changed and why."""
 

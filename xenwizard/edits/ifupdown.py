@@ -14,11 +14,11 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from xenwizard.edits import EditError
-from xenwizard.record import field, record
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Protocol
 
@@ -69,7 +69,7 @@ def words(line: _HasBody) -> list[str]:
     return stripped.split()
 
 
-@record
+@dataclass(slots=True)
 class Stanza:
     """An `iface NAME FAMILY METHOD` line and its option lines (indices into the line list).
 
@@ -92,7 +92,7 @@ class Stanza:
         return len(self.words) >= 4
 
 
-@record
+@dataclass(slots=True)
 class Parsed:
     """The stanzas, `auto`/`allow-*` lines, `source*` lines and continued lines of a file."""
 

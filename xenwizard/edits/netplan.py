@@ -25,14 +25,14 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import EditError, EditResult
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line
-from xenwizard.record import field, record
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Any  # YAML data: mappings, lists and scalars as the file has them
 
@@ -74,7 +74,7 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _TRUE = ("true", "yes", "on", "y")
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class YamlFile:
     path: str  # root-relative
     text: str
@@ -205,7 +205,7 @@ def has_addressing(settings: dict[str, Any]) -> bool:
     )
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Previous:
     """What xenwizard's own file holds from an earlier run."""
 
@@ -334,7 +334,7 @@ def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
 # --- the files the plan writes ------------------------------------------------------------------
 
 
-@record
+@dataclass(slots=True)
 class NetplanChange:
     own_text: str
     own_notes: list[str]

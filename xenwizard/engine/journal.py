@@ -25,6 +25,7 @@ import secrets
 import stat
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,6 @@ from xenwizard.engine.atomic import fsync_dir
 from xenwizard.engine.journalschema import BACKUP_RE, EXTRA_RE, SchemaError, validate_record
 from xenwizard.engine.lock import lock_holder
 from xenwizard.paths import LOG_FILE, RUNS_DIR, STATE_DIR  # noqa: F401  (re-exported)
-from xenwizard.record import field, record
 from xenwizard.rootfs import RootFS
 
 RUN_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -243,7 +243,7 @@ def read_private(path: Path, run_id: str, what: str, limit: int) -> bytes:
         os.close(fd)
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     """What `history` shows and what rollback/unfinished detection decide on."""
 

@@ -17,12 +17,12 @@ import hashlib
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xenwizard.record import record
 from xenwizard.rootfs import RootFS
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Any
 
@@ -119,7 +119,7 @@ def load(directory: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leftover:
     """One thing the rollback left; `str()` is the line the operator reads."""
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import EditError
 from xenwizard.engine.journal import Journal, list_runs, runs_dir
-from xenwizard.record import field, record
 from xenwizard.rootfs import RootFS
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppliedRun:
     """What the latest applied run planned and wrote, from its journal."""
 

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -39,7 +40,6 @@ from xenwizard.hostcheck.leases import (
     serving_dnsmasq,
 )
 from xenwizard.paths import STATE_DIR
-from xenwizard.record import record
 from xenwizard.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
 
@@ -66,7 +66,7 @@ UNSUPPORTED = {
 Progress = Callable[[str], None]
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CanaryResult:
     """What the canary proved: `passed`, the reason in one line, the lease it got (if any), its
     MAC, how long it took, and what it could not clean up (empty when nothing is left)."""

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from xenwizard.config import ConfigError, WizardConfig
@@ -27,7 +28,6 @@ from xenwizard.hostcheck.nftables import (
 from xenwizard.hostcheck.results import CheckResult, failed, passed, skipped
 from xenwizard.paths import STATE_DIR
 from xenwizard.probe import parse_shell_vars
-from xenwizard.record import record
 from xenwizard.rootfs import ENCODING, ERRORS, RootError, RootFS
 
 DHCP_PORT = 67
@@ -43,7 +43,7 @@ UNCONFINED = (
 )
 
 
-@record
+@dataclass(slots=True)
 class Context:
     fs: RootFS
     live: LiveSystem

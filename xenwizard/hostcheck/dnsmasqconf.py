@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-
-from xenwizard.record import record
+from dataclasses import dataclass
 
 DEFAULT_DNSMASQ_CONF = "/etc/dnsmasq.conf"  # dnsmasq's compiled-in default without -C
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DnsmasqSources:
     """The files a dnsmasq process reads and the options its command line gives."""
 

@@ -22,8 +22,8 @@ import gzip
 import lzma
 import re
 import struct
+from dataclasses import dataclass
 
-from xenwizard.record import record
 from xenwizard.rootfs import RootError, RootFS
 
 BUSYBOX = "bin/busybox"
@@ -92,7 +92,7 @@ class CanaryRefused(Exception):
     """The canary cannot be started here; the message says why and what to do (one line)."""
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Module:
     """A kernel module for the initramfs: its file name there and its (uncompressed) bytes."""
 

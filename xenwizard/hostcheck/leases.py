@@ -8,16 +8,16 @@ file (`dhcp-leasefile`, else Debian's and Ubuntu's compiled-in /var/lib/misc/dns
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 from xenwizard.hostcheck.dnsmasqconf import dnsmasq_sources
-from xenwizard.record import record
 from xenwizard.rootfs import RootError, RootFS
 
 DEFAULT_LEASES = "/var/lib/misc/dnsmasq.leases"
 LEASEFILE_OPTIONS = ("dhcp-leasefile", "dhcp-lease-file")
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServingDnsmasq:
     """A running dnsmasq whose configuration has interface=BR, and where it keeps its leases
     (None: leasefile-ro, it keeps none)."""
@@ -26,7 +26,7 @@ class ServingDnsmasq:
     leases_file: str | None
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lease:
     mac: str  # lower case
     ip: str

@@ -7,17 +7,17 @@ import ipaddress
 import os
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from xenwizard.engine.runner import BASE_ENV
-from xenwizard.record import record
 from xenwizard.rootfs import ENCODING, ERRORS
 
 COMMAND_TIMEOUT = 10.0  # seconds; `xl info` answers at once when xenstored runs
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkState:
     name: str
     is_bridge: bool
@@ -25,7 +25,7 @@ class LinkState:
     operstate: str = "unknown"  # the kernel's view: "up" once a port has carrier
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProcessInfo:
     pid: int
     name: str
@@ -35,7 +35,7 @@ class ProcessInfo:
     udp_ports: frozenset[int] | None  # None: could not tell (not root)
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommandOutput:
     returncode: int  # -1: timed out (stderr says so)
     stdout: str

@@ -6,12 +6,12 @@ check, or the live system cannot be seen from here). Only FAIL makes `xenwizard 
 
 from __future__ import annotations
 
-from xenwizard.record import record
+from dataclasses import dataclass
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     name: str
     status: str  # PASS, FAIL or SKIP

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from importlib import import_module
 
 from xenwizard.config import WizardConfig
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import PlanError, Profile
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 # Detection order, and where each profile lives: "module:Class".

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from xenwizard.config import WizardConfig
 from xenwizard.edits import EditError, EditResult, nftunit
@@ -23,10 +25,8 @@ from xenwizard.plan import (
     executable_mode,
 )
 from xenwizard.probe import SystemFacts
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from xenwizard.netlayout import NicChoice
 

@@ -11,6 +11,7 @@ title from grub.cfg after update-grub.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import partial
 
 from xenwizard import boot
@@ -19,7 +20,6 @@ from xenwizard.edits import grubcfg, grubenv, grubxen, guardunits
 from xenwizard.plan import BootNext, BootOnce, Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import PlanError, edit_step, enable_unit_step
-from xenwizard.record import record, replace
 from xenwizard.rootfs import RootFS
 
 NO_GUARD_ADVICE = (
@@ -29,7 +29,7 @@ NO_GUARD_ADVICE = (
 )
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BootChoice:
     """What the reboot will be: the entries, and whether the guard watches it (or why not)."""
 

@@ -14,7 +14,9 @@ on the running system — Xen needs a reboot anyway.
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from xenwizard import dom0mem
 from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
@@ -44,10 +46,8 @@ from xenwizard.profiles.base import (
     symlink_step,
 )
 from xenwizard.profiles.bootsteps import boot_next, boot_steps
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from xenwizard.netcheck import Check
 
@@ -572,7 +572,7 @@ def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
 
 
 def _with_notes(step: Step, notes: list[str]) -> Step:
-    from xenwizard.record import replace
+    from dataclasses import replace
 
     return replace(step, notes=tuple(n for n in notes if n))
 

@@ -11,6 +11,7 @@ drop-in (no router advertised).
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from functools import partial
 
 from xenwizard.config import WizardConfig
@@ -18,7 +19,6 @@ from xenwizard.edits import guestnet
 from xenwizard.plan import SetSysctl, Step
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles.base import edit_step, nft_boot_steps
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 from xenwizard.sysctl import read as read_sysctl
 

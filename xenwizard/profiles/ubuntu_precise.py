@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from xenwizard import dom0mem
@@ -31,7 +32,6 @@ from xenwizard.profiles.base import (
     require_file,
     symlink_step,
 )
-from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
 PACKAGES = ("xen-hypervisor-4.1-amd64", "xen-tools", "dnsmasq", "ethtool", "ebtables")

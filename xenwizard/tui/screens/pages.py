@@ -11,6 +11,7 @@ import ipaddress
 import os
 import pwd
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
@@ -29,7 +30,6 @@ from xenwizard.config import (
 from xenwizard.edits.guestnet import route_hint
 from xenwizard.preflight import bridge_clash, subnet_overlaps
 from xenwizard.profiles.guestaccess import lan_address
-from xenwizard.record import record, replace
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
     WizardContext,
@@ -52,19 +52,19 @@ if TYPE_CHECKING:
 # --- answers -----------------------------------------------------------------------------------
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Start:
     """Welcome: go on to the questions."""
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RollbackRequest:
     """Welcome: roll back an unfinished earlier run first."""
 
     run_id: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BridgeAnswers:
     bridge: str
     nic: str | None = None
@@ -76,7 +76,7 @@ class BridgeAnswers:
         return build_config(answers, config, target)
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubnetAnswers:
     address: str
     allow_overlap: bool = False
@@ -86,7 +86,7 @@ class SubnetAnswers:
         return build_config(answers, config, target)  # the DHCP range moves along
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DhcpAnswers:
     start: str
     end: str
@@ -109,7 +109,7 @@ class DhcpAnswers:
         )
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dom0MemAnswers:
     size: str | None  # None: the rule's default for the target's RAM
     boot_guard: bool = True
@@ -124,7 +124,7 @@ class Dom0MemAnswers:
         return build_config(answers, replace(config, dom0_mem=None), target)
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolstackAnswers:
     acknowledged: bool
 

@@ -11,6 +11,7 @@ import os
 import shlex
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from xenwizard.config import Target, WizardConfig
@@ -18,7 +19,6 @@ from xenwizard.engine.runner import Runner
 from xenwizard.plan import Plan
 from xenwizard.probe import SystemFacts
 from xenwizard.profiles import PlanError, Profile, make_plan, pin_profile, select_profile
-from xenwizard.record import field, record, replace
 from xenwizard.rootfs import RootFS
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _skip_line(results: list[CheckResult]) -> str:
 LiveProbe = Callable[[SystemFacts], SystemFacts]
 
 
-@record
+@dataclass
 class WizardContext:
     """Everything a wizard run works on; built by `xenwizard.commands.wizard` (or a test)."""
 
@@ -356,7 +356,7 @@ def toolstack_text(facts: SystemFacts, toolstack: str) -> str:
     return f"TOOLSTACK={facts.toolstack}, but xl is the only toolstack here"
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolstackNotice:
     """What the toolstack screen says, and whether the operator must acknowledge it."""
 
