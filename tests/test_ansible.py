@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, REPO, copy_root
-from xenwizard.plan import BOOT_STEP_IDS
+from xenwizard.planning.plan import BOOT_STEP_IDS
 
 ANSIBLE_DIR = REPO / "ansible"
 COLLECTION = ANSIBLE_DIR / "ansible_collections" / "xenwizard" / "xen"

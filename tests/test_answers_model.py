@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, copy_root, run_cli
-from xenwizard.answers import dump_answers, load_answers
-from xenwizard.cli import build_parser
-from xenwizard.config import (
+from xenwizard.answers.config import (
     ANSWER_FIELDS,
     ANSWERS,
     ConfigError,
@@ -25,6 +23,8 @@ from xenwizard.config import (
     build_config,
     free_default_address,
 )
+from xenwizard.answers.file import dump_answers, load_answers
+from xenwizard.cli import build_parser
 
 DEBIAN12 = FIXTURES / "debian-12-root"
 UBUNTU2404 = FIXTURES / "ubuntu-24.04-root"
@@ -267,8 +267,8 @@ def test_dnsmasq_block_on_debian_12_names_no_alias(tmp_path: Path):
 
 
 def test_apt_get_install_nothing_is_said_in_words():
-    from xenwizard.plan import InstallPackages
-    from xenwizard.render import step_detail
+    from xenwizard.planning.plan import InstallPackages
+    from xenwizard.planning.render import step_detail
 
     step = InstallPackages(id="p", title="Install packages", packages=(), already_installed=("x",))
     assert step_detail(step) == "no packages to install (all already installed)"

@@ -24,8 +24,8 @@ from xenwizard.engine.events import (
     StepStarted,
 )
 from xenwizard.engine.executor import RunResult
-from xenwizard.netlayout import NicChoice
-from xenwizard.probe import SystemFacts
+from xenwizard.target.netlayout import NicChoice
+from xenwizard.target.probe import SystemFacts
 from xenwizard.tui.screens.apply import ApplyScreen
 from xenwizard.tui.screens.pages import BridgeScreen, SubnetScreen
 from xenwizard.tui.screens.preview import PreviewScreen

@@ -27,7 +27,7 @@ import pytest
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
 from tests.helpers import PRECISE_ROOT, REPO, reference_applied
 from xenwizard.engine.journal import list_runs
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 PAUSE = "intent:3"  # step 4 of 7: steps 1-3 are done (the package step skipped) when it drops
 LAST = len(precise_plan(PRECISE_ROOT).steps) - 1  # failing after its work: a rollback

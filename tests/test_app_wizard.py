@@ -134,7 +134,7 @@ class TestWholeWizard:
 
     def test_suggested_commands_carry_a_quoted_root(self, tmp_path: Path) -> None:
         from xenwizard.cli import build_parser
-        from xenwizard.commands.wizard import context_from_args
+        from xenwizard.tui.launch import context_from_args
 
         root = tmp_path / "a root"
         root.mkdir()
@@ -146,7 +146,7 @@ class TestWholeWizard:
 
     def test_the_wizard_takes_skip_packages(self, tmp_path: Path) -> None:
         from xenwizard.cli import build_parser
-        from xenwizard.commands.wizard import context_from_args
+        from xenwizard.tui.launch import context_from_args
 
         root = tmp_path / "root"
         root.mkdir()
@@ -445,7 +445,7 @@ class TestAnswersThroughTheCore:
             interfaces = ctx.fs.path("etc/network/interfaces")
             interfaces.write_text(interfaces.read_text().replace("eno1", "wlan0"))
 
-        from xenwizard.probe import DefaultRoute
+        from xenwizard.target.probe import DefaultRoute
 
         facts = {
             "interfaces": gallery.lan_interfaces("wlan0", "52:54:00:8a:1c:03"),
@@ -473,7 +473,7 @@ class TestAnswersThroughTheCore:
         """Four interfaces, SSH and an unfinished run do not fit 80x24: PgDn scrolls the page
         whatever has focus (Start has it), and the footer offers it only then. Before, the end
         of the SSH warning could not be reached without a mouse."""
-        from xenwizard.probe import InterfaceInfo
+        from xenwizard.target.probe import InterfaceInfo
 
         more = tuple(
             InterfaceInfo(f"eno{n}", (IF(f"192.168.{n}.10/24"),), f"52:54:00:8a:1c:0{n}")
@@ -508,7 +508,7 @@ class TestAnswersThroughTheCore:
 
     @staticmethod
     def lan_on_the_default_subnet() -> dict[str, object]:
-        from xenwizard.probe import DefaultRoute, InterfaceInfo
+        from xenwizard.target.probe import DefaultRoute, InterfaceInfo
 
         lan = (
             InterfaceInfo("eno1", (IF("10.0.0.5/24"),), "52:54:00:8a:1c:02", is_physical=True),
@@ -615,7 +615,7 @@ class TestPrefill:
         """--answers fills the pages; --profile picks the recipe."""
         import argparse
 
-        from xenwizard.commands.wizard import context_from_args
+        from xenwizard.tui.launch import context_from_args
 
         answers = tmp_path / "a.toml"
         answers.write_text(

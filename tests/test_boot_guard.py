@@ -12,16 +12,16 @@ import pytest
 
 from tests.enginekit import EMPTY_GRUBENV, FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
-from xenwizard import bootguard
-from xenwizard.config import ConfigError, WizardConfig, build_config
+from xenwizard.answers.config import ConfigError, WizardConfig, build_config
 from xenwizard.edits import EditError, grubenv, grubxen, guardunits
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import list_runs
-from xenwizard.hostcheck import failed
-from xenwizard.hostcheck.canary import CanaryResult
-from xenwizard.plan import BootOnce
-from xenwizard.profiles import PlanError
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import BootOnce
+from xenwizard.planning.profiles import PlanError
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify import bootguard
+from xenwizard.verify.hostcheck import failed
+from xenwizard.verify.hostcheck.canary import CanaryResult
 
 XEN = "Debian GNU/Linux, with Xen hypervisor"
 PLAIN = "Debian GNU/Linux"
@@ -425,7 +425,7 @@ def test_confirm_waits_for_no_one_holding_the_lock(root: Path) -> None:
 def test_guard_refused_when_xenwizard_cannot_be_found(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("xenwizard.boot.xenwizard_path", lambda: None)
+    monkeypatch.setattr("xenwizard.target.boot.xenwizard_path", lambda: None)
     with pytest.raises(PlanError, match="cannot tell where the xenwizard command is installed"):
         plan_for(root)
     assert plan_for(root, WizardConfig(boot_guard=False)).boot is not None
@@ -434,7 +434,7 @@ def test_guard_refused_when_xenwizard_cannot_be_found(
 def test_xenwizard_path_is_the_installed_command(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from xenwizard import boot
+    from xenwizard.target import boot
 
     monkeypatch.setattr(sys, "argv", ["/opt/x/bin/xenwizard"])
     monkeypatch.setattr("os.path.isfile", lambda p: p == "/opt/x/bin/xenwizard")

@@ -27,7 +27,7 @@ from tests.enginekit import (
 )
 from tests.helpers import REPO, run_cli
 from xenwizard.engine.journal import RUNS_DIR, list_runs
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 
 def apply(root: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -20,8 +20,8 @@ import pytest
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
 from tests.helpers import PRECISE_ROOT, REPO, reference_applied, run_cli
 from xenwizard.engine.journal import Journal, list_runs
-from xenwizard.plan import EditFile
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile
+from xenwizard.target.rootfs import RootFS
 
 SEED = precise_plan(PRECISE_ROOT)
 STEPS = list(range(len(SEED.steps)))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xenwizard.config import (
+from xenwizard.answers.config import (
     ANSWER_KEYS,
     ConfigError,
     FieldProblem,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.config import WizardConfig, build_config
 from xenwizard.edits import EditError
 from xenwizard.edits.dnsmasq import (
     disable_conflicts,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.config import WizardConfig, build_config
 from xenwizard.edits import EditError
 from xenwizard.edits.interfaces import set_alias_stanza
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.config import WizardConfig, build_config
 from xenwizard.edits import EditError, netplan
 from xenwizard.edits import yamldoc as yaml
-from xenwizard.netcheck import find_program, netplan_generate
+from xenwizard.planning.netcheck import find_program, netplan_generate
 
 SUBIQUITY_STATIC = """# This is the network config written by 'subiquity'
 network:

@@ -21,16 +21,16 @@ from tests.enginekit import (
     with_step,
 )
 from tests.helpers import PRECISE_ROOT
-from xenwizard.answers import load_answers
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.answers.file import load_answers
 from xenwizard.edits import EditResult
 from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine, EngineError
 from xenwizard.engine.journal import RUNS_DIR, Journal, list_runs
 from xenwizard.engine.lock import RunLock
-from xenwizard.plan import EditFile, InstallPackages, Plan, Symlink
-from xenwizard.profiles.base import edit_step, symlink_step
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Symlink
+from xenwizard.planning.profiles.base import edit_step, symlink_step
+from xenwizard.target.rootfs import RootFS
 
 
 def engine_for(root: Path, plan: Plan | None, runner=None, events=None, **kw) -> Engine:

@@ -32,8 +32,8 @@ from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import RUNS_DIR, Journal, unfinished_runs
 from xenwizard.engine.policyrcd import POLICY_RC_D, POLICY_RC_D_TEXT
-from xenwizard.plan import EditFile, Symlink
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile, Symlink
+from xenwizard.target.rootfs import RootFS
 
 SEED = precise_plan(PRECISE_ROOT)
 ALL = list(range(len(SEED.steps)))

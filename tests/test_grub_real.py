@@ -21,9 +21,9 @@ from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the 
 from xenwizard.edits import grubxen
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.runner import BASE_ENV, LineCallback
-from xenwizard.plan import Plan
-from xenwizard.profiles.base import edit_step
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import Plan
+from xenwizard.planning.profiles.base import edit_step
+from xenwizard.target.rootfs import RootFS
 
 pytestmark = pytest.mark.slow
 

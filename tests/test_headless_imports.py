@@ -27,7 +27,7 @@ def test_the_walk_finds_every_room() -> None:
     assert {
         "xenwizard.edits.netplan",
         "xenwizard.engine.executor",
-        "xenwizard.hostcheck.checks",
+        "xenwizard.verify.hostcheck.checks",
     } <= set(HEADLESS_MODULES)
     assert not [name for name in HEADLESS_MODULES if name.startswith("xenwizard.tui")]
 
@@ -80,7 +80,7 @@ def test_plan_path_constant_matches_the_journal() -> None:
 
 
 def test_profile_table_names_match_the_classes() -> None:
-    from xenwizard.profiles import PROFILES
+    from xenwizard.planning.profiles import PROFILES
 
     assert all(profile.name == name for name, profile in PROFILES.items())
 
@@ -90,7 +90,7 @@ def test_precise_plan_does_not_load_current_release_profiles() -> None:
         "import sys\n"
         "from xenwizard.cli import main\n"
         f"main(['plan', '--root', {str(PRECISE_ROOT)!r}])\n"
-        "assert 'xenwizard.profiles.current' not in sys.modules\n"
+        "assert 'xenwizard.planning.profiles.current' not in sys.modules\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,7 @@ import sys
 
 from tests.helpers import REPO
 from tests.netns import Lab, skip_unless_netns
-from xenwizard.lanprobe import _answerer, _probe_frame
+from xenwizard.target.lanprobe import _answerer, _probe_frame
 
 OWN_MAC = bytes.fromhex("02000000000a")
 OTHER_MAC = bytes.fromhex("02000000000b")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, copy_root
-from xenwizard.config import WizardConfig
-from xenwizard.netlayout import ConfiguredNic, NetLayout, NicChoice, primary_nic
-from xenwizard.probe import probe
-from xenwizard.profiles import PROFILES
-from xenwizard.rootfs import RootFS
+from xenwizard.answers.config import WizardConfig
+from xenwizard.planning.profiles import PROFILES
+from xenwizard.target.netlayout import ConfiguredNic, NetLayout, NicChoice, primary_nic
+from xenwizard.target.probe import probe
+from xenwizard.target.rootfs import RootFS
 
 
 class CountingFS(RootFS):

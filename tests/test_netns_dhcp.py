@@ -24,7 +24,7 @@ from tests.netns import (
     skip_unless_netns,
     vif_ethtool_line,
 )
-from xenwizard.config import WizardConfig, build_config, lease_seconds
+from xenwizard.answers.config import WizardConfig, build_config, lease_seconds
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 

@@ -54,7 +54,7 @@ from tests.netns import (
     operator_dnsmasq,
     skip_unless_netns,
 )
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.config import WizardConfig, build_config
 from xenwizard.edits import nftconfine
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PRECISE_ROOT, copy_root, plan_for, run_cli
-from xenwizard.config import WizardConfig, build_config
-from xenwizard.plan import EditFile, InstallPackages, Symlink
+from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.planning.plan import EditFile, InstallPackages, Symlink
 
 SEED_STEP_IDS = [
     "packages",

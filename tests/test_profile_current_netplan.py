@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, copy_root
-from xenwizard.config import WizardConfig, build_config
-from xenwizard.netcheck import find_program, netplan_generate
-from xenwizard.probe import DefaultRoute, InterfaceInfo, probe
-from xenwizard.profiles import PlanError, make_plan
-from xenwizard.rootfs import RootFS
+from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.planning.netcheck import find_program, netplan_generate
+from xenwizard.planning.profiles import PlanError, make_plan
+from xenwizard.target.probe import DefaultRoute, InterfaceInfo, probe
+from xenwizard.target.rootfs import RootFS
 
 pytestmark = pytest.mark.skipif(
     find_program("netplan") is None, reason="netplan is not installed (package netplan.io)"

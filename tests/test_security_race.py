@@ -21,8 +21,8 @@ import pytest
 from tests.enginekit import FakeRunner, diff_manifests, fresh_root, manifest, precise_plan
 from xenwizard.engine.executor import Engine, EngineError
 from xenwizard.engine.journal import Journal
-from xenwizard.plan import EditFile
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile
+from xenwizard.target.rootfs import RootFS
 
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2

@@ -10,9 +10,9 @@ from tests.enginekit import FakeRunner, fresh_root, precise_plan
 from xenwizard.commands.runs import EventPrinter
 from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine
+from xenwizard.engine.hangup import SafeWriter
 from xenwizard.engine.stepstates import StepBoard
-from xenwizard.hangup import SafeWriter
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 TITLES = ("Install packages", "xl.conf", "bridge", "check")
 

@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PRECISE_ROOT, REPO, copy_root, run_cli
+from xenwizard.answers.config import WizardConfig
 from xenwizard.cli import main
-from xenwizard.config import WizardConfig
-from xenwizard.hostcheck import (
+from xenwizard.planning.preflight import alias_lan_address_warning
+from xenwizard.target.probe import DefaultRoute, InterfaceInfo, SystemFacts
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify.hostcheck import (
     DEFAULT_DNSMASQ_CONF,
     CheckResult,
     CommandOutput,
@@ -25,9 +28,6 @@ from xenwizard.hostcheck import (
     dnsmasq_sources,
     run_checks,
 )
-from xenwizard.preflight import alias_lan_address_warning
-from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts
-from xenwizard.rootfs import RootFS
 
 IF = ipaddress.IPv4Interface
 
@@ -454,7 +454,7 @@ def test_verify_command_exit_code_and_json(tmp_path: Path) -> None:
 def test_verify_does_not_import_textual() -> None:
     code = (
         "import sys\n"
-        "import xenwizard.commands.verify, xenwizard.hostcheck\n"
+        "import xenwizard.commands.verify, xenwizard.verify.hostcheck\n"
         "assert 'textual' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from xenwizard.answers import AnswersError
-from xenwizard.config import ConfigError
-from xenwizard.profiles.base import PlanError
-from xenwizard.rootfs import RootError
+from xenwizard.answers.config import ConfigError
+from xenwizard.answers.file import AnswersError
+from xenwizard.planning.profiles.base import PlanError
+from xenwizard.target.rootfs import RootError
 from xenwizard.textsafe import escape_control
 
 EXIT_ERROR = 1

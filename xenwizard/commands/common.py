@@ -6,8 +6,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from xenwizard.answers import load_answers
-from xenwizard.config import (
+from xenwizard.answers.config import (
     ANSWER_FIELDS,
     ConfigError,
     FieldProblem,
@@ -17,12 +16,13 @@ from xenwizard.config import (
     free_default_address,
     split_profile,
 )
-from xenwizard.hangup import SafeWriter
-from xenwizard.plan import Plan
-from xenwizard.preflight import lan_clash, target_of
-from xenwizard.probe import SystemFacts, probe
-from xenwizard.profiles import PlanError, make_plan, select_profile
-from xenwizard.rootfs import RootFS
+from xenwizard.answers.file import load_answers
+from xenwizard.engine.hangup import SafeWriter
+from xenwizard.planning.plan import Plan
+from xenwizard.planning.preflight import lan_clash, target_of
+from xenwizard.planning.profiles import PlanError, make_plan, select_profile
+from xenwizard.target.probe import SystemFacts, probe
+from xenwizard.target.rootfs import RootFS
 
 
 @dataclass(frozen=True, slots=True)

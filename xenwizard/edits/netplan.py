@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from xenwizard.config import WizardConfig
+from xenwizard.answers.config import WizardConfig
 from xenwizard.edits import EditError, EditResult
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line
@@ -36,7 +36,7 @@ from xenwizard.edits.text import Doc, Line
 if TYPE_CHECKING:
     from typing import Any  # YAML data: mappings, lists and scalars as the file has them
 
-    from xenwizard.rootfs import RootFS
+    from xenwizard.target.rootfs import RootFS
 
 NETPLAN_DIR = "etc/netplan"
 OWN_NAME = "90-xenwizard.yaml"

@@ -46,7 +46,7 @@ from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import BASE_ENV, Runner
 from xenwizard.engine.skipping import packages_note, skips_packages, waiting_reason
 from xenwizard.engine.stepcontext import StepContext, StepError
-from xenwizard.plan import (
+from xenwizard.planning.plan import (
     BootOnce,
     EditFile,
     InstallPackages,
@@ -55,8 +55,8 @@ from xenwizard.plan import (
     Step,
     Symlink,
 )
-from xenwizard.render import plan_data
-from xenwizard.rootfs import RootError, RootFS
+from xenwizard.planning.render import plan_data
+from xenwizard.target.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
 
 if TYPE_CHECKING:

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xenwizard.answers import dump_answers
+from xenwizard.answers.file import dump_answers
 from xenwizard.engine.atomic import fsync_dir
 from xenwizard.engine.journalschema import BACKUP_RE, EXTRA_RE, SchemaError, validate_record
 from xenwizard.engine.lock import lock_holder
 from xenwizard.paths import LOG_FILE, RUNS_DIR, STATE_DIR  # noqa: F401  (re-exported)
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 RUN_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 MAX_JOURNAL = 64 * 1024 * 1024  # far beyond any real run; a bigger one is not ours

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 if TYPE_CHECKING:
     from typing import Any

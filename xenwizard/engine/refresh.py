@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from xenwizard.edits import grubenv
 from xenwizard.engine import atomic
 from xenwizard.engine.stepcontext import StepContext, StepError
-from xenwizard.rootfs import RootError
+from xenwizard.target.rootfs import RootError
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from xenwizard.engine import atomic
 from xenwizard.engine.journal import Journal, Record
 from xenwizard.engine.runner import Runner
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 
 class StepError(RuntimeError):

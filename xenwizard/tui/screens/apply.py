@@ -38,7 +38,7 @@ from xenwizard.engine.events import (
 )
 from xenwizard.engine.executor import Engine, EngineError, RunResult, describe
 from xenwizard.engine.stepstates import StepBoard
-from xenwizard.plan import InstallPackages, Plan, Step
+from xenwizard.planning.plan import InstallPackages, Plan, Step
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:

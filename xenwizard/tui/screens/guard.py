@@ -14,9 +14,9 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from xenwizard.bootguard import Pending
-from xenwizard.hostcheck import CheckResult
 from xenwizard.tui.screens.base import WizardPage
+from xenwizard.verify.bootguard import Pending
+from xenwizard.verify.hostcheck import CheckResult
 
 if TYPE_CHECKING:
     from xenwizard.tui.screens.state import WizardContext

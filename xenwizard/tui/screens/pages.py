@@ -19,8 +19,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static
 
-from xenwizard import boot, dom0mem
-from xenwizard.config import (
+from xenwizard.answers import dom0mem
+from xenwizard.answers.config import (
     Target,
     WizardConfig,
     build_config,
@@ -28,8 +28,10 @@ from xenwizard.config import (
     parse_address,
 )
 from xenwizard.edits.guestnet import route_hint
-from xenwizard.preflight import bridge_clash, subnet_overlaps
-from xenwizard.profiles.guestaccess import lan_address
+from xenwizard.planning import dom0size
+from xenwizard.planning.preflight import bridge_clash, subnet_overlaps
+from xenwizard.planning.profiles.guestaccess import lan_address
+from xenwizard.target import boot
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
     WizardContext,
@@ -47,7 +49,7 @@ ACCESS_WHY = {
 }
 
 if TYPE_CHECKING:
-    from xenwizard.netlayout import NicChoice
+    from xenwizard.target.netlayout import NicChoice
 
 # --- answers -----------------------------------------------------------------------------------
 
@@ -716,17 +718,17 @@ restored by itself. Off: Xen is the default entry at once.
 
     def compose_body(self) -> Iterable[Widget]:
         facts = self.ctx.facts
-        self.total = dom0mem.machine_mib(facts)
-        self.default = dom0mem.chosen_mib(replace(self.ctx.config, dom0_mem=None), facts)
+        self.total = dom0size.machine_mib(facts)
+        self.default = dom0size.chosen_mib(replace(self.ctx.config, dom0_mem=None), facts)
         yield Static(
             "Memory for dom0 (this host's own Linux), fixed on Xen's command line; dom0 is\n"
             "never ballooned, so guests get exactly what is left.",
             markup=False,
             classes="intro",
         )
-        rows = [("RAM", dom0mem.ram_text(facts))]
+        rows = [("RAM", dom0size.ram_text(facts))]
         if self.total is None:  # the rule needs the RAM: say what it would be
-            rows.append(("Default", f"{self.default} MiB, {dom0mem.default_text(facts)}"))
+            rows.append(("Default", f"{self.default} MiB, {dom0size.default_text(facts)}"))
             rows.append(("Rule", dom0mem.RULE))
         else:
             rows.append(("Default", f"{self.default} MiB: {dom0mem.RULE}"))

@@ -23,10 +23,10 @@ from textual.widgets.option_list import Option
 
 from xenwizard.engine.executor import packages_refusal
 from xenwizard.engine.skipping import skipped_steps
-from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
-from xenwizard.profiles import PlanError
-from xenwizard.render import step_detail, step_state
-from xenwizard.rootfs import RootError
+from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step, Symlink
+from xenwizard.planning.profiles import PlanError
+from xenwizard.planning.render import step_detail, step_state
+from xenwizard.target.rootfs import RootError
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:

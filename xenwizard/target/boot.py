@@ -1,0 +1,68 @@
+"""How the target boots, as far as xenwizard's boot steps care: UEFI Secure Boot, GRUB,
+systemd, and where the running xenwizard is installed (the boot guard's unit runs it).
+
+Read through the target root like every other fact; nothing here runs a program.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from xenwizard.target.rootfs import RootError, RootFS
+
+SECURE_BOOT_VAR = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e10a0b0b0c8c"
+UPDATE_GRUB = ("usr/sbin/update-grub", "sbin/update-grub")
+GRUB_DIR = "boot/grub"
+SYSTEMD = ("usr/lib/systemd/systemd", "lib/systemd/systemd")
+PACKAGE_VENV = Path("/usr/lib/xenwizard")  # debian/rules
+PACKAGE_COMMAND = "/usr/bin/xenwizard"
+
+
+def secure_boot(fs: RootFS) -> tuple[bool | None, str]:
+    """(on?, why) from the SecureBoot EFI variable: 4 bytes of attributes, then one byte, 1 =
+    on. None when it cannot be told (no such variable: not UEFI or no efivarfs; or a file of
+    another shape), with the reason."""
+    try:
+        data = fs.read_bytes(SECURE_BOOT_VAR, limit=64)
+    except (RootError, OSError) as exc:
+        return None, f"/{SECURE_BOOT_VAR}: unreadable ({exc})"
+    if data is None:
+        return None, "no SecureBoot EFI variable (legacy BIOS boot, or efivarfs not mounted)"
+    if len(data) != 5 or data[4] not in (0, 1):
+        return None, f"/{SECURE_BOOT_VAR}: {len(data)} bytes; expected 4 of attributes and 0 or 1"
+    return data[4] == 1, "on" if data[4] == 1 else "off"
+
+
+def grub_missing(fs: RootFS) -> str | None:
+    """Why the target has no GRUB xenwizard can configure (None: update-grub and boot/grub
+    are there)."""
+    if not any(fs.exists(p) for p in UPDATE_GRUB):
+        return f"/{UPDATE_GRUB[0]} is missing"
+    if not fs.is_dir(GRUB_DIR):
+        return f"/{GRUB_DIR} is missing"
+    return None
+
+
+def has_systemd(fs: RootFS) -> bool:
+    return any(fs.exists(p) for p in SYSTEMD)
+
+
+def xenwizard_path() -> str | None:
+    """The absolute path of the installed `xenwizard` command that is running now: the .deb's
+    /usr/bin wrapper, the console script it was started as, else the one beside this Python
+    (a venv's bin/), else the one on PATH; None when there is none."""
+    if Path(sys.prefix) == PACKAGE_VENV and os.path.isfile(PACKAGE_COMMAND):
+        return PACKAGE_COMMAND  # the .deb: its venv has no console script, the wrapper runs it
+    argv0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(argv0) == "xenwizard" and os.path.isfile(argv0):
+        return os.path.abspath(argv0)
+    beside = Path(sys.executable).with_name("xenwizard")
+    if beside.is_file():
+        return str(beside)
+    for directory in os.environ.get("PATH", "").split(os.pathsep):  # shutil.which, unimported:
+        found = os.path.join(directory, "xenwizard")  # `xenwizard plan` stays light
+        if os.path.isabs(found) and os.path.isfile(found) and os.access(found, os.X_OK):
+            return found
+    return None
