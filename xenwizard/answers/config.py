@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from xenwizard.answers import dom0mem
+from xenwizard.errors import XenwizardError
 
 if TYPE_CHECKING:
     from typing import Any
@@ -38,12 +39,15 @@ class FieldProblem:
         return f"{self.field}: {self.message}"
 
 
-class ConfigError(ValueError):
+class ConfigError(XenwizardError, ValueError):
     """Raised with every problem found, so a form can mark all bad fields at once."""
 
     def __init__(self, problems: list[FieldProblem]):
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems))
+
+    def lines(self) -> list[str]:
+        return [f"invalid answer {problem}" for problem in self.problems]
 
 
 CONFIRM_WITHIN_DEFAULT = 10  # minutes after boot the boot guard waits for `xenwizard confirm`

@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 from xenwizard.answers.config import ANSWER_KEYS
+from xenwizard.errors import XenwizardError
 
 
-class AnswersError(ValueError):
+class AnswersError(XenwizardError, ValueError):
     """The answers file is missing, unreadable or not the TOML we expect."""
 
 

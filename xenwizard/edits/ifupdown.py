@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from xenwizard.edits import EditError
+from xenwizard.edits import EditError, Tree
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -25,13 +25,6 @@ if TYPE_CHECKING:
     class _HasBody(Protocol):
         @property
         def body(self) -> str: ...
-
-    class Tree(Protocol):
-        """What `load` needs of the target root (RootFS has these)."""
-
-        def read_text(self, rel: str) -> str | None: ...
-        def listdir(self, rel: str) -> list[str]: ...
-        def is_dir(self, rel: str) -> bool: ...
 
 
 # Every keyword that opens a new stanza: what the three readers before this one knew, together.

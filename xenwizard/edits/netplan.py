@@ -29,14 +29,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from xenwizard.answers.config import WizardConfig
-from xenwizard.edits import EditError, EditResult
+from xenwizard.edits import EditError, EditResult, Tree
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line
 
 if TYPE_CHECKING:
     from typing import Any  # YAML data: mappings, lists and scalars as the file has them
-
-    from xenwizard.target.rootfs import RootFS
 
 NETPLAN_DIR = "etc/netplan"
 OWN_NAME = "90-xenwizard.yaml"
@@ -178,7 +176,7 @@ def static_addresses(files: list[YamlFile]) -> list[tuple[str, str]]:
     return found
 
 
-def read_texts(fs: RootFS) -> dict[str, str]:
+def read_texts(fs: Tree) -> dict[str, str]:
     """Every etc/netplan/*.yaml of the root (path -> text)."""
     texts: dict[str, str] = {}
     for name in fs.listdir(NETPLAN_DIR):

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import ipaddress
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from xenwizard.answers.config import MAX_IFNAME_LEN, Target, WizardConfig, clashes
 from xenwizard.planning import dom0size
 from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS
 
-if TYPE_CHECKING:
-    from xenwizard.planning.profiles.base import Profile
+
+class NicRules(Protocol):
+    """What `target_of` needs of a profile: its bridge-name limit and its NIC rule."""
+
+    @property
+    def bridge_max_len(self) -> int: ...
+
+    def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None: ...
 
 
 def target_of(
-    facts: SystemFacts, fs: RootFS | None = None, profile: Profile | None = None
+    facts: SystemFacts, fs: RootFS | None = None, profile: NicRules | None = None
 ) -> Target:
     """What the answers must not clash with on this target, and the profile's NIC rule."""
     addresses = [(a, i.name, f"on {i.name}") for i in facts.interfaces for a in i.addresses]

@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
+from xenwizard.errors import XenwizardError
+
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"  # odd bytes round-trip unchanged instead of failing to decode
 MAX_FILE = 32 * 1024 * 1024  # no configuration file xenwizard reads comes near this
@@ -28,7 +30,7 @@ _KINDS = {
 }
 
 
-class RootError(OSError):
+class RootError(XenwizardError, OSError):
     """A path problem reported to the operator as one line (missing root, escape, unreadable)."""
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from xenwizard.answers.config import WizardConfig
 from xenwizard.edits import EditError, EditResult, nftunit
 from xenwizard.edits.nftunit import NftBoot
+from xenwizard.errors import XenwizardError
 from xenwizard.planning.plan import (
     BootNext,
     EditFile,
@@ -24,6 +25,7 @@ from xenwizard.planning.plan import (
     Symlink,
     executable_mode,
 )
+from xenwizard.planning.preflight import refusal, secure_boot_warning, warnings
 from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS
 
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from xenwizard.target.netlayout import NicChoice
 
 
-class PlanError(ValueError):
+class PlanError(XenwizardError, ValueError):
     """A plan cannot be made; the message names the file or release and what was expected."""
 
 
@@ -88,8 +90,6 @@ class Profile(ABC):
         return None
 
     def build(self, config: WizardConfig, facts: SystemFacts, fs: RootFS, reason: str) -> Plan:
-        from xenwizard.planning.preflight import refusal, secure_boot_warning, warnings
-
         refused = refusal(fs, needs_grub=self.needs_grub)
         if refused:
             raise PlanError(refused)

@@ -42,12 +42,8 @@ initramfs `initramfs` builds from the host's static busybox and xen-netfront and
 from xenwizard.edits.nftconfine import TABLE_FAMILY, TABLE_NAME
 from xenwizard.verify.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.verify.hostcheck.checks import (
-    ALIAS_STEP,
     DHCP_PORT,
-    DNSMASQ_SETTINGS,
-    DNSMASQ_STEP,
     LIVE_CHECKS,
-    Context,
     check_alias,
     check_bridge,
     check_bridge_address,
@@ -59,6 +55,12 @@ from xenwizard.verify.hostcheck.checks import (
     check_xen,
     not_running_system,
     run_checks,
+)
+from xenwizard.verify.hostcheck.context import (
+    ALIAS_STEP,
+    DNSMASQ_SETTINGS,
+    DNSMASQ_STEP,
+    Context,
 )
 from xenwizard.verify.hostcheck.dnsmasqconf import (
     DEFAULT_DNSMASQ_CONF,

@@ -6,18 +6,20 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from xenwizard.answers.config import ConfigError, WizardConfig
 from xenwizard.edits import ebconfine
-from xenwizard.edits.dnsmasq import DROPIN_PATH
 from xenwizard.edits.nftconfine import RULES_PATH, TABLE_FAMILY, TABLE_NAME
 from xenwizard.paths import STATE_DIR
 from xenwizard.target.probe import parse_shell_vars
 from xenwizard.target.rootfs import ENCODING, ERRORS, RootError, RootFS
 from xenwizard.verify.hostcheck import guestaccess
 from xenwizard.verify.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
+from xenwizard.verify.hostcheck.context import (
+    CONFINE_STEP,
+    Context,
+)
 from xenwizard.verify.hostcheck.dnsmasqconf import DnsmasqSources, dnsmasq_sources, same_file
 from xenwizard.verify.hostcheck.live import KernelLive, LiveSystem, ProcessInfo
 from xenwizard.verify.hostcheck.nftables import (
@@ -31,43 +33,12 @@ from xenwizard.verify.hostcheck.nftables import (
 from xenwizard.verify.hostcheck.results import CheckResult, failed, passed, skipped
 
 DHCP_PORT = 67
-DNSMASQ_SETTINGS = DROPIN_PATH
-ALIAS_STEP = "alias-interface"
-DNSMASQ_STEP = "dnsmasq"
 BRIDGE_STEP = "bridge"  # current releases: the bridge in ifupdown's or netplan's configuration
 INTERFACES = "etc/network/interfaces"
-CONFINE_STEP = "dhcp-confine"  # the nftables ruleset that keeps DHCP off the NIC port
 CONFINE_FILE = RULES_PATH
 UNCONFINED = (
     "guests may get leases from the LAN's DHCP server, and the host's dnsmasq hears LAN machines"
 )
-
-
-@dataclass(slots=True)
-class Context:
-    fs: RootFS
-    live: LiveSystem
-    run: AppliedRun | None
-    config: WizardConfig
-
-    @property
-    def labelled_alias(self) -> bool:
-        """The seed's layout: the host address is the labelled alias BR:0 (rc.local ifup)."""
-        return self.run is None or self.run.step(ALIAS_STEP) is not None
-
-    @property
-    def address_label(self) -> str:
-        return self.config.alias if self.labelled_alias else self.config.bridge
-
-    @property
-    def confined(self) -> bool:
-        """The applied plan confines DHCP with nftables (it has a `dhcp-confine` step)."""
-        return self.run is not None and self.run.step(CONFINE_STEP) is not None
-
-    @property
-    def dnsmasq_settings(self) -> str:
-        step = self.run.step(DNSMASQ_STEP) if self.run else None
-        return str(step["path"]) if step and step.get("path") else DNSMASQ_SETTINGS
 
 
 def check_run(fs: RootFS) -> tuple[CheckResult, AppliedRun | None, WizardConfig]:

@@ -9,9 +9,10 @@ gets neither check.
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from xenwizard.edits import guestnet
+from xenwizard.verify.hostcheck.context import Context
 from xenwizard.verify.hostcheck.nftables import (
     RulesetError,
     has_table,
@@ -19,9 +20,6 @@ from xenwizard.verify.hostcheck.nftables import (
     parse_ruleset,
 )
 from xenwizard.verify.hostcheck.results import CheckResult, failed, passed
-
-if TYPE_CHECKING:
-    from xenwizard.verify.hostcheck.checks import Context
 
 FORWARD_STEP = "guest-forward"
 NAT_STEP = "guest-nat"
