@@ -16,9 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from xenwizard.answers.file.config import WizardConfig
-
 from tests.helpers import PRECISE_ROOT
+from xenwizard.answers.config import WizardConfig
 from xenwizard.edits import EditResult
 from xenwizard.engine.stepcontext import StepError
 from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step
