@@ -22,11 +22,13 @@ import pytest
 
 from tests import programs
 from tests.helpers import FIXTURES, REPO, copy_root
+from xenwizard.config import ANSWER_KEYS
 from xenwizard.plan import BOOT_STEP_IDS
 
 ANSIBLE_DIR = REPO / "ansible"
 COLLECTION = ANSIBLE_DIR / "ansible_collections" / "xenwizard" / "xen"
 MODULE = COLLECTION / "plugins" / "modules" / "host.py"
+ROLE = COLLECTION / "roles" / "xen_host"
 BIN = Path(sys.executable).parent
 XENWIZARD = BIN / "xenwizard"
 
@@ -203,8 +205,26 @@ def test_ansible_doc_documents_every_argument(tmp_path: Path) -> None:
     )  # fmt: skip
     options = json.loads(role.stdout)["xenwizard.xen.xen_host"]["entry_points"]["main"]["options"]
     assert {"xenwizard_install_source", "xenwizard_reboot", "xenwizard_confirm"} <= set(options)
-    assert options["xenwizard_confirm"]["default"] is False
+    # the guard is on by default: a role that rebooted and did not confirm would see its hosts
+    # roll themselves back minutes after the play reported success
+    assert options["xenwizard_confirm"]["default"] is True
     assert options["xenwizard_reboot"]["default"] is False
+    answers = {key.replace("-", "_") for key in ANSWER_KEYS}
+    assert {f"xenwizard_{key}" for key in answers} <= set(options)
+
+
+def test_every_answer_is_a_module_option_and_a_role_variable() -> None:
+    """The module and the role take every answer the CLI takes (one table: ANSWER_KEYS), each
+    passed as that answers-file key, so a new answer cannot be missed."""
+    text = MODULE.read_text()
+    pairs = dict(re.findall(r'^    \("(\w+)", "([\w-]+)"\),$', text, re.M))
+    assert set(pairs.values()) == set(ANSWER_KEYS)
+    assert all(option == key.replace("-", "_") for option, key in pairs.items())
+    spec = set(re.findall(r"^            (\w+)=dict\(type=", text, re.M))
+    assert set(pairs) <= spec
+    tasks = (ROLE / "tasks/main.yml").read_text()
+    for option in pairs:
+        assert f'{option}: "{{{{ xenwizard_{option} | default(omit) }}}}"' in tasks, option
 
 
 def test_three_hosts_check_apply_again(tmp_path: Path) -> None:
