@@ -13,16 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.helpers import FIXTURES, copy_root
 from xenwizard.answers.config import WizardConfig, build_config
-from xenwizard.planning.netcheck import find_program, netplan_generate
+from xenwizard.planning.netcheck import netplan_generate
 from xenwizard.planning.profiles import PlanError, make_plan
 from xenwizard.target.probe import DefaultRoute, InterfaceInfo, probe
 from xenwizard.target.rootfs import RootFS
 
-pytestmark = pytest.mark.skipif(
-    find_program("netplan") is None, reason="netplan is not installed (package netplan.io)"
-)
+
+@pytest.fixture(autouse=True)
+def _netplan() -> None:
+    """Every test here runs the real `netplan generate`."""
+    programs.require("netplan")
 
 
 def rendered(root: Path, tmp_path: Path, config: WizardConfig, **facts) -> dict[str, str]:
