@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from dataclasses import replace  # noqa: E402
 
-from xenwizard.answers.config import WizardConfig  # noqa: E402
+from xenwizard.answers.model import WizardConfig  # noqa: E402
 from xenwizard.engine.executor import Engine  # noqa: E402
 from xenwizard.planning.plan import EditFile, Symlink  # noqa: E402
 from xenwizard.planning.profiles import make_plan  # noqa: E402

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.helpers import PRECISE_ROOT
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditResult
 from xenwizard.engine.stepcontext import StepError
 from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from xenwizard.answers.config import WizardConfig
+    from xenwizard.answers.model import WizardConfig
     from xenwizard.planning.plan import Plan
     from xenwizard.target.probe import SystemFacts
 
@@ -65,7 +65,7 @@ def plan_for(
     profile: str | None = None,
 ) -> Plan:
     """The plan for a root as `xenwizard plan --root` makes it (files only, no live probe)."""
-    from xenwizard.answers.config import WizardConfig
+    from xenwizard.answers.model import WizardConfig
     from xenwizard.planning.profiles import make_plan
     from xenwizard.target.probe import probe
     from xenwizard.target.rootfs import RootFS

@@ -13,17 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, copy_root, run_cli
-from xenwizard.answers.config import (
-    ANSWER_FIELDS,
-    ANSWERS,
-    ConfigError,
-    Target,
-    WizardConfig,
-    answer_problem,
-    build_config,
-    free_default_address,
-)
+from xenwizard.answers.build import answer_problem, build_config
+from xenwizard.answers.clashes import Target, free_default_address
+from xenwizard.answers.fields import ANSWER_FIELDS, ANSWERS
 from xenwizard.answers.file import dump_answers, load_answers
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.cli import build_parser
 
 DEBIAN12 = FIXTURES / "debian-12-root"

@@ -13,7 +13,8 @@ import pytest
 from tests import programs
 from tests.enginekit import EMPTY_GRUBENV, FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
-from xenwizard.answers.config import ConfigError, WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.edits import EditError, grubenv, grubxen, guardunits
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import list_runs

@@ -23,7 +23,7 @@ import pytest
 
 from tests.canarykit import LEASES, live_host
 from tests.netns import DNSMASQ, Dnsmasq, Lab, Netns, add_bridge, add_veth, skip_unless_netns
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.verify.hostcheck.canary import run_canary
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

@@ -21,7 +21,8 @@ from tests.canarykit import (
     stop_dnsmasq,
 )
 from tests.helpers import PRECISE_ROOT, copy_root, run_cli
-from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.verify.hostcheck import canary as canary_module
 from xenwizard.verify.hostcheck.canary import (
     CREATE_BOUND,

@@ -11,7 +11,9 @@ import pytest
 
 from tests.helpers import FIXTURES, PRECISE_ROOT, copy_root, plan_for, run_cli
 from xenwizard.answers import dom0mem
-from xenwizard.answers.config import ConfigError, Target, WizardConfig, answer_problem, build_config
+from xenwizard.answers.build import answer_problem, build_config
+from xenwizard.answers.clashes import Target
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.edits.sxp import MEMORY_KINDS, active_settings
 from xenwizard.planning import dom0size
 from xenwizard.planning.preflight import target_of, warnings

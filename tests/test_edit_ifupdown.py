@@ -10,7 +10,7 @@ import pytest
 
 from tests import programs
 from tests.helpers import FIXTURES, copy_root
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, ifupdown, ifupdown_bridge, interfaces
 from xenwizard.edits.text import Doc
 from xenwizard.planning import netcheck

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests import programs
-from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, netplan
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.planning.netcheck import netplan_generate

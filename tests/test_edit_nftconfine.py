@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests import programs
 from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
-from xenwizard.answers.config import build_config
+from xenwizard.answers.build import build_config
 from xenwizard.edits import EditError, nftconfine
 from xenwizard.engine.executor import Engine
 from xenwizard.planning.plan import EditFile, Symlink

@@ -21,8 +21,9 @@ from tests.enginekit import (
     with_step,
 )
 from tests.helpers import PRECISE_ROOT
-from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
 from xenwizard.answers.file import load_answers
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditResult
 from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine, EngineError

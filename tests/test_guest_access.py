@@ -15,7 +15,8 @@ import pytest
 from tests import programs
 from tests.enginekit import diff_manifests, manifest
 from tests.helpers import FIXTURES, PRECISE_ROOT, copy_root, plan_for, run_cli
-from xenwizard.answers.config import ConfigError, WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.edits import guestnet, nftconfine
 from xenwizard.engine.journalschema import SchemaError, validate_record
 from xenwizard.planning.plan import EditFile, SetSysctl

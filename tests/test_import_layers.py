@@ -51,7 +51,7 @@ def add_import(project: Path, module: str, line: str) -> None:
     ("module", "line", "broken"),
     [
         (  # answers/ is the bottom layer of the three: planning sits above it
-            "xenwizard/answers/config.py",
+            "xenwizard/answers/model.py",
             "from xenwizard.planning import plan",
             "xenwizard.answers is not allowed to import xenwizard.planning",
         ),

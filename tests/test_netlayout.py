@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, copy_root
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.planning.profiles import PROFILES
 from xenwizard.target.netlayout import ConfiguredNic, NetLayout, NicChoice, primary_nic
 from xenwizard.target.probe import probe

@@ -43,7 +43,8 @@ from tests.netns import (
     skip_unless_netns,
     source_vif_hook,
 )
-from xenwizard.answers.config import build_config, lease_seconds
+from xenwizard.answers.build import build_config
+from xenwizard.answers.checks import lease_seconds
 from xenwizard.edits.vifhook import HOOK_PATH
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.runner import CommandRunner

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PRECISE_ROOT, copy_root, plan_for, run_cli
-from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.planning.plan import EditFile, InstallPackages, Symlink
 
 SEED_STEP_IDS = [

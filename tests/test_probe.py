@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PRECISE_ROOT, REFERENCE, copy_root
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.planning.preflight import bridge_clash, subnet_overlaps, warnings
 from xenwizard.target.probe import (
     InterfaceInfo,

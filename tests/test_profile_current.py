@@ -14,7 +14,8 @@ import pytest
 from tests import programs
 from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
-from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import vifhook
 from xenwizard.engine.executor import Engine
 from xenwizard.planning import netcheck

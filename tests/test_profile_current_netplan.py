@@ -15,7 +15,8 @@ import pytest
 
 from tests import programs
 from tests.helpers import FIXTURES, copy_root
-from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.planning.netcheck import netplan_generate
 from xenwizard.planning.profiles import PlanError, make_plan
 from xenwizard.target.probe import DefaultRoute, InterfaceInfo, probe

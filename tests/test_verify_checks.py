@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PRECISE_ROOT, REPO, copy_root, run_cli
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.cli import main
 from xenwizard.planning.preflight import alias_lan_address_warning
 from xenwizard.target.probe import DefaultRoute, InterfaceInfo, SystemFacts

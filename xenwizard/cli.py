@@ -16,7 +16,7 @@ from xenwizard import __version__
 if TYPE_CHECKING:
     from typing import NoReturn
 
-    from xenwizard.answers.config import AnswerField
+    from xenwizard.answers.fields import AnswerField
 
 EXIT_USAGE = 1  # argparse's own 2 is taken: `apply` exits 2 when it rolled back
 
@@ -36,7 +36,7 @@ def add_root_options(parser: argparse.ArgumentParser) -> None:
 def add_answer_options(parser: argparse.ArgumentParser) -> None:
     """The answers every planning command takes, one option per `config.ANSWER_FIELDS` entry
     (bools as --KEY / --no-KEY); flags override the answers file."""
-    from xenwizard.answers.config import ANSWER_FIELDS
+    from xenwizard.answers.fields import ANSWER_FIELDS
 
     add_root_options(parser)
     parser.add_argument("--answers", metavar="FILE", help="TOML answers file (same keys as flags)")
@@ -255,7 +255,7 @@ def build_parser(named: Collection[str] | None = None) -> argparse.ArgumentParse
     )
     parser.add_argument("--version", action="version", version=f"xenwizard {__version__}")
     add_root_options(parser)
-    from xenwizard.answers.config import ANSWERS
+    from xenwizard.answers.fields import ANSWERS
 
     profile = ANSWERS["profile"]
     parser.add_argument(profile.flag, metavar=profile.metavar, help=profile.help_text)

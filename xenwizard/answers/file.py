@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from xenwizard.answers.config import ANSWER_KEYS
+from xenwizard.answers.fields import ANSWER_KEYS
 from xenwizard.errors import XenwizardError
 
 

@@ -6,17 +6,11 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from xenwizard.answers.config import (
-    ANSWER_FIELDS,
-    ConfigError,
-    FieldProblem,
-    Target,
-    WizardConfig,
-    build_config,
-    free_default_address,
-    split_profile,
-)
+from xenwizard.answers.build import build_config, split_profile
+from xenwizard.answers.clashes import Target, free_default_address
+from xenwizard.answers.fields import ANSWER_FIELDS
 from xenwizard.answers.file import load_answers
+from xenwizard.answers.model import ConfigError, FieldProblem, WizardConfig
 from xenwizard.engine.hangup import SafeWriter
 from xenwizard.planning.plan import Plan
 from xenwizard.planning.preflight import lan_clash, target_of

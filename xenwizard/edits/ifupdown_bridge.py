@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, EditResult, ifupdown
 from xenwizard.edits.ifupdown import Parsed, Stanza
 from xenwizard.edits.text import (

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, EditResult, Tree
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from xenwizard.answers.dom0mem import GUEST_HEADROOM_MIB, RULE, UNKNOWN_RAM_MIB, default_mib
 
 if TYPE_CHECKING:
-    from xenwizard.answers.config import WizardConfig
+    from xenwizard.answers.model import WizardConfig
     from xenwizard.target.probe import SystemFacts
 
 

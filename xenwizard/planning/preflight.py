@@ -7,7 +7,9 @@ import ipaddress
 from functools import partial
 from typing import Protocol
 
-from xenwizard.answers.config import MAX_IFNAME_LEN, Target, WizardConfig, clashes
+from xenwizard.answers.checks import MAX_IFNAME_LEN
+from xenwizard.answers.clashes import Target, clashes
+from xenwizard.answers.model import WizardConfig
 from xenwizard.planning import dom0size
 from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS

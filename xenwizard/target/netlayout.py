@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from xenwizard.answers.config import WizardConfig, check_nic
+from xenwizard.answers.checks import check_nic
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, ifupdown, ifupdown_bridge, netplan
 from xenwizard.target.probe import SystemFacts
 from xenwizard.textsafe import escape_control

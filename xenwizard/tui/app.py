@@ -22,7 +22,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from xenwizard.answers.config import ConfigError
+from xenwizard.answers.model import ConfigError
 from xenwizard.engine.hangup import silence_terminal
 from xenwizard.engine.privatefile import append_private, write_private
 from xenwizard.tui.screens.base import PAGES

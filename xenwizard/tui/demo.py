@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.engine.journal import unfinished_runs
 from xenwizard.engine.runner import LineCallback
 from xenwizard.paths import DEMO_SAMPLES

@@ -19,7 +19,7 @@ from xenwizard.target.probe import SystemFacts, probe, with_live_facts, with_pac
 from xenwizard.target.rootfs import RootFS
 
 if TYPE_CHECKING:
-    from xenwizard.answers.config import WizardConfig
+    from xenwizard.answers.model import WizardConfig
     from xenwizard.tui.screens.state import WizardContext
 
 
@@ -37,7 +37,8 @@ def checked(ctx: WizardContext) -> WizardContext:
     """The context, once the answers' dom0 memory fits the target's RAM: plan and apply refuse
     more with one line, and so does the wizard before its first page (the other answers are
     judged against the target by the pages, once the live facts are in)."""
-    from xenwizard.answers.config import ConfigError, Target, target_problems
+    from xenwizard.answers.clashes import Target, target_problems
+    from xenwizard.answers.model import ConfigError
     from xenwizard.planning.dom0size import machine_mib
 
     problems = target_problems(ctx.config, Target(mem_total_mib=machine_mib(ctx.facts)))

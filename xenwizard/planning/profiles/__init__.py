@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from importlib import import_module
 
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.planning.plan import Plan
 from xenwizard.planning.profiles.base import PlanError, Profile
 from xenwizard.target.probe import SystemFacts

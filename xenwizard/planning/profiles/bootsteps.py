@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import partial
 
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import grubcfg, grubenv, grubxen, guardunits
 from xenwizard.planning.plan import BootNext, BootOnce, Step
 from xenwizard.planning.profiles.base import PlanError, edit_step, enable_unit_step

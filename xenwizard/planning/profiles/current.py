@@ -18,7 +18,7 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from xenwizard.answers.config import XEN_MAC_PREFIX, WizardConfig
+from xenwizard.answers.model import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import (
     EditError,
     EditResult,

@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import replace
 from functools import partial
 
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import guestnet
 from xenwizard.planning.plan import SetSysctl, Step
 from xenwizard.planning.profiles.base import edit_step, nft_boot_steps

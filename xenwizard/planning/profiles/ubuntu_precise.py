@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 
-from xenwizard.answers.config import WizardConfig, check_bridge
+from xenwizard.answers.checks import check_bridge
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import (
     EditError,
     ebconfine,

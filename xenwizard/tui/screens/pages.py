@@ -20,13 +20,10 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static
 
 from xenwizard.answers import dom0mem
-from xenwizard.answers.config import (
-    Target,
-    WizardConfig,
-    build_config,
-    check_nic,
-    parse_address,
-)
+from xenwizard.answers.build import build_config
+from xenwizard.answers.checks import check_nic, parse_address
+from xenwizard.answers.clashes import Target
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits.guestnet import route_hint
 from xenwizard.planning import dom0size
 from xenwizard.planning.preflight import bridge_clash, subnet_overlaps

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from xenwizard.answers.config import Target, WizardConfig
+from xenwizard.answers.clashes import Target
+from xenwizard.answers.model import WizardConfig
 from xenwizard.engine.runner import Runner
 from xenwizard.planning.plan import Plan
 from xenwizard.planning.profiles import PlanError, Profile, make_plan, pin_profile, select_profile
@@ -163,7 +164,8 @@ class WizardContext:
         """Start on a free guest subnet, as the CLI does: when the operator named no address,
         range or subnet pool and the default 10.0.0.0/24 is used on the target, the first free
         private /24 (with why, for the Subnet page)."""
-        from xenwizard.answers.config import build_config, free_default_address
+        from xenwizard.answers.build import build_config
+        from xenwizard.answers.clashes import free_default_address
 
         if self.detecting or {"address", "dhcp-range", "subnet-pool"} & self.answered:
             return

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from xenwizard.answers.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError
 from xenwizard.engine.journal import Journal, list_runs, runs_dir
 from xenwizard.target.rootfs import RootFS

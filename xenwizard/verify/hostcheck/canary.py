@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from xenwizard.answers.config import XEN_MAC_PREFIX, ConfigError, WizardConfig
+from xenwizard.answers.model import XEN_MAC_PREFIX, ConfigError, WizardConfig
 from xenwizard.engine.runner import CommandRunner, Runner, RunnerError
 from xenwizard.paths import STATE_DIR
 from xenwizard.target.rootfs import RootError, RootFS

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from xenwizard.answers.config import ConfigError, WizardConfig
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.edits import ebconfine
 from xenwizard.edits.nftconfine import RULES_PATH, TABLE_FAMILY, TABLE_NAME
 from xenwizard.paths import STATE_DIR

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xenwizard.answers.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits.dnsmasq import DROPIN_PATH
 from xenwizard.target.rootfs import RootFS
 from xenwizard.verify.hostcheck.applied import AppliedRun
