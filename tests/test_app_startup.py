@@ -187,10 +187,10 @@ class TestLiveContext:
     def test_fixture_root_has_nothing_to_detect(self) -> None:
         """A root that is not / is never probed live; without runs no journal code loads."""
         assert self.start_up(str(PRECISE_ROOT)) == ["False", "False", "False", "False", "False"]
-        from xenwizard.commands import wizard
         from xenwizard.engine import journal
+        from xenwizard.tui import launch
 
-        assert wizard.RUNS_DIR == journal.RUNS_DIR
+        assert launch.RUNS_DIR == journal.RUNS_DIR
 
     def test_unfinished_runs_still_found(self, tmp_path: Path) -> None:
         """The light check only skips the journal when there is no runs directory at all."""
