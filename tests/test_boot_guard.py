@@ -406,13 +406,12 @@ def test_rollback_after_confirm_still_restores_everything(root: Path) -> None:
 
 
 def test_confirm_waits_for_no_one_holding_the_lock(root: Path) -> None:
-    from xenwizard.engine.journal import state_dir
     from xenwizard.engine.lock import RunLock
 
     result, runner = apply(root)
     assert result.outcome == "applied"
     fs = RootFS(root)
-    lock = RunLock(state_dir(fs), str(fs.root), "rollback")
+    lock = RunLock(fs, "rollback")
     lock.acquire()
     try:
         with pytest.raises(bootguard.GuardError):

@@ -26,6 +26,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is
 if TYPE_CHECKING:
     from typing import Any
 
+    from xenwizard.engine.journal import Journal
+
 SNAPSHOT = "etc-before.json"
 ACCOUNT_FILES = frozenset(
     f"etc/{name}{suffix}"
@@ -97,24 +99,17 @@ def snapshot(fs: RootFS) -> dict[str, Any]:
     return {"etc": etc_manifest(fs), **accounts(fs)}
 
 
-def save(fs: RootFS, directory: Path) -> Path:
-    """Write the snapshot into a run's journal directory (root-only, like the backups)."""
-    target = Path(directory) / SNAPSHOT
-    data = json.dumps(snapshot(fs), separators=(",", ":")).encode()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return target
+def save(fs: RootFS, journal: Journal) -> None:
+    """Write the snapshot into the run's directory (root-only, like the backups)."""
+    journal.write(SNAPSHOT, json.dumps(snapshot(fs), separators=(",", ":")).encode())
 
 
-def load(directory: Path) -> dict[str, Any] | None:
-    """The saved snapshot (None when there is none, or it is not a snapshot's JSON object)."""
+def load(journal: Journal) -> dict[str, Any] | None:
+    """The saved snapshot (None when there is none, or it is not a snapshot's JSON object);
+    read through the journal's checked reader: a FIFO or a link there is JournalError."""
     try:
-        data = json.loads((Path(directory) / SNAPSHOT).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        data = json.loads(journal.read(SNAPSHOT) or b"null")
+    except (json.JSONDecodeError, RecursionError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None
 
