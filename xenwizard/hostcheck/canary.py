@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from xenwizard.config import XEN_MAC_PREFIX, ConfigError, WizardConfig
+from xenwizard.engine.journal import JournalError
 from xenwizard.engine.runner import CommandRunner, Runner, RunnerError
 from xenwizard.hostcheck.applied import latest_applied_run
 from xenwizard.hostcheck.checks import not_running_system
@@ -419,7 +420,7 @@ def canary_for_applied(
         return CanaryResult(False, f"not started: {elsewhere}; the canary runs on the live host")
     try:
         run = latest_applied_run(fs)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, JournalError) as exc:
         return CanaryResult(False, f"not started: cannot read the journal: {exc}")
     if run is None:
         where = f"{fs.root.as_posix().rstrip('/')}/{STATE_DIR}"
