@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import stat
-from pathlib import Path
 
 from xenwizard.record import record
 from xenwizard.rootfs import RootFS
@@ -36,11 +35,11 @@ ACCOUNT_FILES = frozenset(
 )
 
 
-def _digest(path: Path) -> str | None:
+def _digest(dir_fd: int, name: str) -> str | None:
     """sha256 of a regular file, streamed; None if it is not one any more when opened."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(path, flags)
+        fd = os.open(name, flags, dir_fd=dir_fd)
     except OSError:
         return None
     try:
@@ -55,27 +54,47 @@ def _digest(path: Path) -> str | None:
 
 
 def etc_manifest(fs: RootFS) -> dict[str, list[object]]:
-    """Every entry under ROOT/etc: [kind, sha256 or link target, mode, uid, gid]."""
-    base = fs.path("etc")
+    """Every entry under ROOT/etc: [kind, sha256 or link target, mode, uid, gid]. Walked by
+    descriptor, beneath the root, no link followed: a directory swapped for a link out of the
+    root meanwhile is not entered (the walk never lists or hashes a file outside it)."""
     out: dict[str, list[object]] = {}
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames.sort()
-        for name in sorted(dirnames + filenames):
-            path = Path(dirpath) / name
-            rel = path.relative_to(fs.real_root).as_posix()
-            st = os.lstat(path)
+    try:
+        fd = fs.open_dir(fs.real_root / "etc")
+    except FileNotFoundError:
+        return out
+    _walk(fd, "etc", out)
+    return out
+
+
+def _walk(fd: int, rel: str, out: dict[str, list[object]]) -> None:
+    """Entries of the directory open on `fd` (closed here) into `out`, subdirectories too."""
+    try:
+        for name in sorted(os.listdir(fd)):
+            path = f"{rel}/{name}"
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while walked
             meta = [stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid]
             if stat.S_ISLNK(st.st_mode):
-                out[rel] = ["link", os.readlink(path), *meta]
+                try:
+                    out[path] = ["link", os.readlink(name, dir_fd=fd), *meta]
+                except OSError:
+                    continue  # no longer a link: changed while walked
             elif stat.S_ISDIR(st.st_mode):
-                out[rel] = ["dir", None, *meta]
+                out[path] = ["dir", None, *meta]
+                flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+                try:
+                    inner = os.open(name, flags, dir_fd=fd)
+                except OSError:
+                    continue  # swapped for a link (or gone) since: not entered
+                _walk(inner, path, out)
             elif stat.S_ISREG(st.st_mode):
-                digest = _digest(path)
-                out[rel] = ["file", digest, *meta]
+                out[path] = ["file", _digest(fd, name), *meta]
             else:
-                out[rel] = ["other", st.st_mode, *meta]
-        dirnames[:] = [d for d in dirnames if not os.path.islink(Path(dirpath) / d)]
-    return out
+                out[path] = ["other", st.st_mode, *meta]
+    finally:
+        os.close(fd)
 
 
 def _ids(text: str | None) -> dict[str, int]:
