@@ -11,6 +11,7 @@ from typing import Any
 from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.edits import ebconfine
 from xenwizard.edits.nftconfine import RULES_PATH, TABLE_FAMILY, TABLE_NAME
+from xenwizard.engine.journal import JournalError
 from xenwizard.paths import STATE_DIR
 from xenwizard.target.probe import parse_shell_vars
 from xenwizard.target.rootfs import ENCODING, ERRORS, RootError, RootFS
@@ -45,7 +46,7 @@ def check_run(fs: RootFS) -> tuple[CheckResult, AppliedRun | None, WizardConfig]
     where = f"{fs.root.as_posix().rstrip('/')}/{STATE_DIR}"
     try:
         run = latest_applied_run(fs)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, JournalError) as exc:
         return failed("run", f"cannot read the journal under {where}: {exc}"), None, WizardConfig()
     if run is None:
         return (
