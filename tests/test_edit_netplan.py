@@ -191,10 +191,18 @@ def test_idempotent_and_converges_on_a_new_bridge_and_subnet() -> None:
         (
             {
                 CLOUD: CLOUD_INIT_DHCP,
-                "etc/netplan/60-br.yaml": BRIDGE_FILE.format(name="br0"),
+                "etc/netplan/60-br.yaml": BRIDGE_FILE.format(name="br0").replace("eno1", "eno2"),
             },
             "eno1",
             "already defined",
+        ),
+        (
+            {
+                CLOUD: CLOUD_INIT_DHCP,
+                "etc/netplan/60-br.yaml": BRIDGE_FILE.format(name="br0"),
+            },
+            "eno1",
+            "already a port of bridge br0, which xenwizard did not write.*remove br0",
         ),
         (
             {
@@ -207,7 +215,7 @@ def test_idempotent_and_converges_on_a_new_bridge_and_subnet() -> None:
         ({CLOUD: "network:\n\tethernets: {}\n"}, "eno1", "tab"),
         ({CLOUD: "- a\n- b\n"}, "eno1", "expected a mapping"),
     ],
-    ids=["unknown-nic", "bridge-taken", "port-elsewhere", "tab", "not-mapping"],
+    ids=["unknown-nic", "bridge-taken", "bridge-of-the-nic", "port-elsewhere", "tab", "not-mapping"],
 )
 def test_shapes_it_cannot_handle_are_named(texts, nic: str, message: str) -> None:
     with pytest.raises(EditError, match=message):

@@ -55,6 +55,7 @@ class NetLayout:
     netplan_texts: dict[str, str]  # etc/netplan/*.yaml
     nics: tuple[ConfiguredNic, ...] = ()
     error: str | None = None  # one line naming the file that cannot be read
+    skipped: tuple[tuple[str, str], ...] = ()  # (name, why): interfaces that are not a NIC
 
     @classmethod
     def read(cls, fs: RootFS, default_backend: str) -> NetLayout:
@@ -84,11 +85,16 @@ class NetLayout:
         if backend == IFUPDOWN:
             return cls(IFUPDOWN, ifupdown_texts, netplan_texts)
         nics = tuple(ConfiguredNic(*found) for found in netplan.candidates(files))
-        return cls(NETPLAN, ifupdown_texts, netplan_texts, nics)
+        skipped = tuple(netplan.not_bridgeable(files).items())
+        return cls(NETPLAN, ifupdown_texts, netplan_texts, nics, skipped=skipped)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(nic.name for nic in self.nics)
+
+    def why_not(self, name: str) -> str | None:
+        """Why the configuration's `name` is not a NIC the bridge can take (None: it may be)."""
+        return dict(self.skipped).get(name)
 
     @property
     def where(self) -> str:
@@ -184,10 +190,12 @@ def _detect(
         return usable[0].name, f"the one NIC configured in {where}", ""
     if not usable:
         found = ", ".join(layout.names) or "none"
+        others = "".join(f"; {name} is {why}" for name, why in layout.skipped)
         return (
             None,
             "",
-            f"no NIC configured in {where} (found: {found}); choose the NIC to bridge with --nic",
+            f"no NIC configured in {where} (found: {found}{others}); choose the NIC to bridge "
+            "with --nic",
         )
     several = ", ".join(addressed or [nic.name for nic in usable])
     error = (

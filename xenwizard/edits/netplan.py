@@ -318,13 +318,60 @@ def kernel_name(files: list[YamlFile], nic_id: str) -> str | None:
     return None
 
 
+LOOPBACK = "lo"
+# Sections whose interfaces are never a NIC a bridge takes over, and what each one is.
+NOT_NICS = {
+    "wifis": "a Wi-Fi interface (wifis:), which cannot be a bridge port",
+    "tunnels": "a {mode} tunnel",
+    "vrfs": "a VRF",
+    "modems": "a modem",
+    "dummy-devices": "a dummy device",
+    "virtual-ethernets": "a veth",
+}
+
+
+def is_loopback(nic_id: str, settings: dict[str, Any]) -> bool:
+    """Whether an ethernets entry is the loopback: netplan lets `ethernets: lo:` give it extra
+    addresses (netplan's examples/loopback_interface.yaml, anycast and BGP hosts)."""
+    match = settings.get("match")
+    name = match.get("name") if isinstance(match, dict) else None
+    return LOOPBACK in (nic_id, settings.get("set-name"), name)
+
+
+def not_bridgeable(files: list[YamlFile]) -> dict[str, str]:
+    """Interfaces the files define that the bridge must not take as its NIC, each with why:
+    the loopback, ports of a bond or of a bridge xenwizard did not write, tunnels, VRFs,
+    Wi-Fi, modems, dummies, veths."""
+    merged = ethernets(files, include_own=False)
+    out = {nic_id: "the loopback" for nic_id, s in merged.items() if is_loopback(nic_id, s)}
+    for file in files:
+        if file.is_own:
+            continue
+        for section, what in NOT_NICS.items():
+            for name, settings in _section(file, section).items():
+                mode = settings.get("mode") if isinstance(settings, dict) else None
+                out.setdefault(str(name), what.format(mode=mode or "netplan"))
+    for file in files:
+        if file.is_own:
+            continue
+        for section, what in (("bonds", "bond"), ("bridges", "bridge")):
+            for name, settings in _section(file, section).items():
+                ports = settings.get("interfaces") if isinstance(settings, dict) else None
+                for port in ports if isinstance(ports, list) else []:
+                    out.setdefault(str(port), f"a port of the {what} {name}")
+    return out
+
+
 def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
-    """(ID, has addressing, bridged by xenwizard's file) for every ethernet, in order."""
+    """(ID, has addressing, bridged by xenwizard's file) for every ethernet that can be the
+    bridge's NIC (not_bridgeable's are not), in order."""
     prev = previous(files)
     merged = ethernets(files, include_own=False)
+    skip = not_bridgeable(files)
     found = [
         (nic_id, has_addressing(settings), prev is not None and prev.nic == nic_id)
         for nic_id, settings in merged.items()
+        if nic_id not in skip
     ]
     if prev is not None and prev.nic not in merged:  # its entry went into our file
         found.insert(0, (prev.nic, True, True))
@@ -473,15 +520,16 @@ def plan_change(
             continue
         for name, settings in _section(file, "bridges").items():
             ports = settings.get("interfaces") if isinstance(settings, dict) else None
+            if isinstance(ports, list) and nic in ports:
+                raise EditError(
+                    f"{file.path}: {nic} is already a port of bridge {name}, which xenwizard "
+                    f"did not write; it writes its bridge into {OWN_PATH} itself: remove {name} "
+                    f"there (give {nic} its addressing back) and plan again"
+                )
             if name == bridge:
                 raise EditError(
                     f"{file.path}: bridge {bridge} is already defined there; choose another "
                     "bridge name"
-                )
-            if isinstance(ports, list) and nic in ports:
-                raise EditError(
-                    f"{file.path}: {nic} is already a port of bridge {name}; use --bridge "
-                    f"{name} or remove that bridge"
                 )
     settings = merged.get(nic, {})
     addressing = {k: v for k, v in settings.items() if k in ADDRESSING}

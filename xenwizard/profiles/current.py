@@ -148,6 +148,9 @@ class CurrentRelease(Profile):
         names = layout.names
         if name in names or (layout.backend == NETPLAN and layout.netplan_id(name) in names):
             return None
+        why = layout.why_not(name)
+        if why is not None:
+            return f"is {why} in {layout.where}; choose the NIC that carries the LAN"
         where = layout.where
         known = ", ".join(names) or "none"
         if info is None:
