@@ -215,7 +215,14 @@ def test_idempotent_and_converges_on_a_new_bridge_and_subnet() -> None:
         ({CLOUD: "network:\n\tethernets: {}\n"}, "eno1", "tab"),
         ({CLOUD: "- a\n- b\n"}, "eno1", "expected a mapping"),
     ],
-    ids=["unknown-nic", "bridge-taken", "bridge-of-the-nic", "port-elsewhere", "tab", "not-mapping"],
+    ids=[
+        "unknown-nic",
+        "bridge-taken",
+        "bridge-of-the-nic",
+        "port-elsewhere",
+        "tab",
+        "not-mapping",
+    ],
 )
 def test_shapes_it_cannot_handle_are_named(texts, nic: str, message: str) -> None:
     with pytest.raises(EditError, match=message):
