@@ -47,7 +47,13 @@ WHAT = "interfaces"
 GUEST_COMMENT = "# Subnet of the Xen guests"
 BRIDGE_COMMENT = "# Xen bridge"
 MOVABLE = {"inet": ("dhcp", "static"), "inet6": ("auto", "dhcp", "static")}
-STAYS_ON_NIC = ("mtu", "hwaddress")  # link settings that belong to the port, not the bridge
+# Options that set up the link itself: they belong to the port, not the bridge (a bond's
+# bond-*, a VLAN's raw device, 802.1X and Wi-Fi's wpa-*/wireless-*, ethtool's options).
+STAYS_ON_NIC = ("mtu", "hwaddress", "vlan-raw-device", "vlan_raw_device")
+STAYS_ON_NIC_PREFIXES = ("bond-", "bond_", "wpa-", "wireless-", "ethtool-", "link-", "offload-")
+# Commands ifupdown runs; one that only touches the link (ethtool, `ip link`) stays on the port.
+COMMANDS = ("pre-up", "up", "post-up", "down", "pre-down", "post-down")
+LINK_COMMAND = re.compile(r"^(?:\S*/)?(?:ethtool|iw|mii-tool)\b|^(?:\S*/)?ip\s+(?:-\S+\s+)*link\b")
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 DEFAULT_INDENT = "    "
 
@@ -394,14 +400,20 @@ def _move_addressing(edit: _Edit, nic_stanzas: list[Stanza], bridge: str, nic: s
                     options.append(body.strip())
                     edit.replace[index] = []
                 continue
-            name, _ = _option(lines, index)
-            if number == 0 and name in STAYS_ON_NIC:
+            name, value = _option(lines, index)
+            if stays_on_port(name, value):
                 keep.append(name)
                 continue
-            options.append(body.strip())
+            option = renamed(body.strip(), nic, bridge)
+            if option != body.strip():
+                edit.notes.append(
+                    f"{where(lines[index])} `{body.strip()}` named {nic}: on {bridge} it is "
+                    f"`{option}`"
+                )
+            options.append(option)
             edit.replace[index] = []
         moved.append(Moved(stanza.family, stanza.method, options))
-        if number == 0:  # the NIC keeps one stanza, `manual`: ifupdown still raises it
+        if number == 0 or keep:  # the NIC keeps a `manual` stanza: ifupdown still raises it
             new_head = re.sub(
                 rf"(\biface\s+{re.escape(nic)}\s+{stanza.family}\s+)"
                 rf"{re.escape(stanza.method)}\b",
@@ -422,6 +434,22 @@ def _move_addressing(edit: _Edit, nic_stanzas: list[Stanza], bridge: str, nic: s
     if moved and not any(m.family == "inet" for m in moved):
         edit.notes.append(f"{nic} has no IPv4 stanza to move; its inet6 addressing moved")
     return moved
+
+
+def stays_on_port(name: str, value: str) -> bool:
+    """Whether an option of the NIC's stanza sets up the link (it stays on the port) rather
+    than addressing, routes or DNS (they move to the bridge)."""
+    if name in STAYS_ON_NIC or name.startswith(STAYS_ON_NIC_PREFIXES):
+        return True
+    return name in COMMANDS and bool(LINK_COMMAND.match(value))
+
+
+def renamed(option: str, nic: str, bridge: str) -> str:
+    """An option moved to the bridge with the NIC's name in it replaced by the bridge's: a
+    route `dev eno1` on the port would fail once the address is on the bridge. A VLAN on the
+    NIC (eno1.10) keeps its name; an address label (eno1:1) and a sysctl key
+    (net.ipv6.conf.eno1.accept_ra) follow the bridge."""
+    return re.sub(rf"(?<![\w:-]){re.escape(nic)}(?![\w-]|\.\d)", bridge, option)
 
 
 def _comment_out_alias(edit: _Edit, outside: Parsed, bridge: str) -> None:
