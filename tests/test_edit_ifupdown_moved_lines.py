@@ -169,3 +169,24 @@ def test_a_bond_stays_a_bond_when_bridged() -> None:
     moved = one(found, "br0", "inet", "gateway 192.168.0.1")
     assert not [o for o in moved if o.startswith("bond")]
     assert "post-up ip route add 10.1.3.0/24 via 192.168.0.3 || true" in moved
+
+
+ETHTOOL_HOOKS = ("/etc/network/if-pre-up.d/ethtool", "/etc/network/if-up.d/ethtool")
+
+
+def test_every_option_of_the_ethtool_package_stays_on_the_port() -> None:
+    """The options the real ethtool package's ifupdown hooks read (IF_ETHERNET_WOL ->
+    `ethernet-wol`, the prefixes HARDWARE_DMA_RING_ -> `hardware-dma-ring-*`) are the link's:
+    cloud-init writes `ethernet-wol g` on the NIC (network_configs.py, wakeonlan_enabled)."""
+    import re
+    from pathlib import Path
+
+    programs.require("ethtool")
+    texts = [Path(p).read_text() for p in ETHTOOL_HOOKS if Path(p).exists()]
+    assert texts, f"the ethtool package's hooks are not here: {ETHTOOL_HOOKS}"
+    names = set(re.findall(r"\bIF_([A-Z][A-Z0-9_]*[A-Z0-9])\b", "\n".join(texts)))
+    prefixes = set(re.findall(r"\b([A-Z][A-Z_]*_)\b", "\n".join(texts))) - {"IF_"}
+    options = {n.lower().replace("_", "-") for n in names}
+    options |= {p.lower().replace("_", "-") + "rx" for p in prefixes if "_" in p[:-1]}
+    assert "ethernet-wol" in options and len(options) > 5
+    assert [o for o in options if not stays_on_port(o, "x")] == []

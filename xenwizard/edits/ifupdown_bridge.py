@@ -48,9 +48,13 @@ GUEST_COMMENT = "# Subnet of the Xen guests"
 BRIDGE_COMMENT = "# Xen bridge"
 MOVABLE = {"inet": ("dhcp", "static"), "inet6": ("auto", "dhcp", "static")}
 # Options that set up the link itself: they belong to the port, not the bridge (a bond's
-# bond-*, a VLAN's raw device, 802.1X and Wi-Fi's wpa-*/wireless-*, ethtool's options).
-STAYS_ON_NIC = ("mtu", "hwaddress", "vlan-raw-device", "vlan_raw_device")
-STAYS_ON_NIC_PREFIXES = ("bond-", "bond_", "wpa-", "wireless-", "ethtool-", "link-", "offload-")
+# bond-*, a VLAN's raw device, 802.1X and Wi-Fi's wpa-*/wireless-*, and the ethtool package's
+# if-pre-up.d/if-up.d options: ethernet-wol, link-speed, offload-tso, hardware-dma-ring-rx...).
+STAYS_ON_NIC = ("mtu", "hwaddress", "vlan-raw-device", "vlan_raw_device", "driver-message-level")
+STAYS_ON_NIC_PREFIXES = (
+    *("bond-", "bond_", "wpa-", "wireless-"),
+    *("ethernet-", "hardware-", "link-", "offload-"),
+)
 # Commands ifupdown runs; one that only touches the link (ethtool, `ip link`) stays on the port.
 COMMANDS = ("pre-up", "up", "post-up", "down", "pre-down", "post-down")
 LINK_COMMAND = re.compile(r"^(?:\S*/)?(?:ethtool|iw|mii-tool)\b|^(?:\S*/)?ip\s+(?:-\S+\s+)*link\b")
