@@ -112,6 +112,18 @@ class NetLayout:
         except EditError:
             return None
 
+    def authenticated(self, nic: str) -> bool:
+        """Whether the NIC's port authenticates with 802.1X: netplan's `auth:` on its entry,
+        or wpa_supplicant's `wpa-*` options on its ifupdown stanza (`wpa-driver wired`)."""
+        try:
+            if self.backend == NETPLAN:
+                return "auth" in netplan.ethernets(self.netplan_files()).get(nic, {})
+            return any(
+                ifupdown_bridge.nic_has_option(t, nic, "wpa-") for t in self.ifupdown_texts.values()
+            )
+        except EditError:
+            return False
+
     def mac(self, facts: SystemFacts, nic: str) -> str | None:
         """NIC's MAC: the live interface's, else the configuration's (hwaddress, macaddress,
         or the MAC xenwizard's earlier bridge took over)."""

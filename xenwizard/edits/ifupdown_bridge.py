@@ -173,6 +173,17 @@ def block_bridge_hw(text: str) -> str | None:
     return None
 
 
+def nic_has_option(text: str, nic: str, prefix: str) -> bool:
+    """Whether a stanza of the NIC has an option starting with `prefix`."""
+    doc = Doc.parse(text)
+    return any(
+        _option(doc.lines, index)[0].startswith(prefix)
+        for stanza in parse(doc.lines, _block_range(doc)).stanzas
+        if stanza.name == nic
+        for index in stanza.options
+    )
+
+
 def nic_hwaddress(text: str, nic: str) -> str | None:
     """An `hwaddress [ether] MAC` option on the NIC's own stanza, if any."""
     doc = Doc.parse(text)

@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 
 INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
+AUTH_WARNING = (
+    "{nic} authenticates to its switch with 802.1X; the authentication stays on {nic}, the "
+    "port of {bridge}, but a switch port that admits only the authenticated MAC drops the "
+    "guests' frames: the guests may reach only this host"
+)
 NETPLAN_PACKAGE = "netplan.io"  # the packages of the tools that check the network step
 IFUPDOWN_PACKAGE = "ifupdown"
 XL_CONF_PACKAGE = "xen-utils-common"  # ships xl.conf; xen-system-amd64 brings it
@@ -219,6 +224,8 @@ class CurrentRelease(Profile):
         ssh = self.ssh_warning(config, facts, nic)
         if ssh:
             warnings.append(ssh)
+        if layout.authenticated(nic):
+            warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
 
         packages = packages_step("packages", self.packages(backend, facts), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
