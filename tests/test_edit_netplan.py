@@ -373,3 +373,55 @@ def test_netplan_rejects_what_we_refuse_too(tmp_path: Path) -> None:
         tmp_path,
     )
     assert done.returncode != 0 and "nope" in done.stderr
+
+
+VLANS = """\
+network:
+  version: 2
+  ethernets:
+    eno1:
+      addresses: [192.0.2.10/24]
+    eno2: {}
+  vlans:
+    vlan15:
+      id: 15
+      link: eno1
+      addresses: [10.3.99.5/24]
+    vlan16:
+      id: 16
+      link: eno2
+"""
+
+
+@pytest.mark.parametrize("name", ["etc/netplan/10-lan.yaml", "etc/netplan/vlan.yaml"])
+def test_a_vlan_on_the_nic_moves_onto_the_bridge(name: str, tmp_path: Path) -> None:
+    """netplan's examples/vlan.yaml: before, vlan15 stayed `link: eno1`, on a bridge port
+    whose tagged frames go to the bridge. It moves into our file with `link: br0`, from a file
+    sorting before ours (which could not name br0) or after it; a re-run keeps it there."""
+    result = change({name: VLANS}, nic="eno1")
+    text = result.edits[name].text
+    assert "      # link: eno1\n" in text and "    vlan16:\n      id: 16\n" in text
+    own = yaml.parse(result.own_text).data()
+    assert own["network"]["vlans"] == {
+        "vlan15": {"id": "15", "link": "br0", "addresses": ["10.3.99.5/24"]}
+    }
+    assert any("vlan15 (VLANs on eno1) commented out" in n for n in result.edits[name].notes)
+    programs.require("netplan")
+    done = netplan_generate({name: text, netplan.OWN_PATH: result.own_text}, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out/run/systemd/network"
+    assert "VLAN=vlan15" in (out / "10-netplan-br0.network").read_text()
+    assert "VLAN=" not in (out / "10-netplan-eno1.network").read_text()
+    again = change({name: text, netplan.OWN_PATH: result.own_text}, build_config({"bridge": "xbr"}))
+    assert "vlan15:" in again.own_text and "link: xbr" in again.own_text
+    assert name not in again.edits  # nothing left to move
+
+
+def test_a_vlan_in_a_flow_style_section_is_named() -> None:
+    text = VLANS.replace(
+        "  vlans:\n    vlan15:\n      id: 15\n      link: eno1\n      addresses: [10.3.99.5/24]\n"
+        "    vlan16:\n      id: 16\n      link: eno2\n",
+        "  vlans: {vlan15: {id: 15, link: eno1}, vlan16: {id: 16, link: eno2}}\n",
+    )
+    with pytest.raises(EditError, match=r"VLANs vlan15 on eno1 must move onto br0.*flow style"):
+        change({INSTALLER: text}, nic="eno1")
