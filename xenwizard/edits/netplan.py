@@ -214,7 +214,6 @@ class Previous:
     addressing: dict[str, Any]
     mac: str | None
     guest: str | None
-    vlans: dict[str, Any] = field(default_factory=dict)  # moved off the NIC onto the bridge
 
 
 def previous(files: list[YamlFile]) -> Previous | None:
@@ -243,13 +242,7 @@ def previous(files: list[YamlFile]) -> Previous | None:
             else:
                 del addressing["addresses"]
         mac = settings.get("macaddress")
-        vlans = {
-            str(vlan): dict(settings)
-            for vlan, settings in _section(own, "vlans").items()
-            if isinstance(settings, dict) and settings.get("link") == name
-        }
-        mac_text = str(mac).lower() if mac else None
-        return Previous(name, str(ports[0]), addressing, mac_text, guest, vlans)
+        return Previous(name, str(ports[0]), addressing, str(mac).lower() if mac else None, guest)
     return None
 
 
@@ -361,7 +354,7 @@ def not_bridgeable(files: list[YamlFile]) -> dict[str, str]:
     for file in files:
         if file.is_own:
             continue
-        for section, what in (("bonds", "bond"), ("bridges", "bridge"), ("vrfs", "VRF")):
+        for section, what in (("bonds", "bond"), ("bridges", "bridge")):
             for name, settings in _section(file, section).items():
                 ports = settings.get("interfaces") if isinstance(settings, dict) else None
                 for port in ports if isinstance(ports, list) else []:
@@ -482,7 +475,6 @@ def render_own(
     mac: str | None,
     addressing: dict[str, Any],
     link: dict[str, Any],
-    vlans: dict[str, Any] | None = None,
 ) -> str:
     bridge = config.bridge
     nic_settings: dict[str, Any] = dict(link)
@@ -501,54 +493,8 @@ def render_own(
         f"{GUEST_HEADER}{config.address}",
     ]
     network = {"version": 2, "ethernets": {nic: nic_settings}, "bridges": {bridge: bridge_settings}}
-    if vlans:
-        network["vlans"] = vlans
     body = yaml.dump({"network": network})
     return "\n".join(header + body) + "\n"
-
-
-def move_vlans(path: str, text: str, nic: str, bridge: str) -> tuple[str | None, dict[str, Any]]:
-    """The file's VLANs on the NIC, commented out there (the new text; None: none) and their
-    settings with `link:` naming the bridge, for our file: a bridge port's tagged frames go to
-    the bridge, so a VLAN left on the port would stop. Moved whole, not relinked in place: a
-    file sorting before ours cannot name the bridge ours defines (netplan 0.106: "interface
-    'br0' is not defined")."""
-    section = yaml.entry_at(yaml.parse(text), "network", "vlans")
-    if section is None or not isinstance(section.node.value, dict):
-        return None, {}
-    entries = section.node.value
-    moving = {
-        name: entry
-        for name, entry in entries.items()
-        if isinstance(entry.node.value, dict)
-        and "link" in entry.node.value
-        and yaml.plain(entry.node.value["link"].node) == nic
-    }
-    if not moving:
-        return None, {}
-    if len(moving) == len(entries):
-        ranges = [(section.start, section.end)]
-    elif section.node.flow:
-        raise EditError(
-            f"{path}: VLANs {', '.join(moving)} on {nic} must move onto {bridge}; expected "
-            "`vlans:` in block style (one entry a line), not flow style"
-        )
-    else:
-        ranges = sorted((entry.start, entry.end) for entry in moving.values())
-    doc = Doc.parse(text)
-    out: list[Line] = []
-    position = 0
-    for begin, end in ranges:
-        out.extend(doc.lines[position:begin])
-        out.extend(_comment_range(doc, begin, end, f"{MOVED_MARK}/{OWN_PATH}"))
-        position = end
-    out.extend(doc.lines[position:])
-    settings: dict[str, Any] = {}
-    for name, entry in moving.items():
-        plain = yaml.plain(entry.node)
-        assert isinstance(plain, dict)
-        settings[name] = {**plain, "link": bridge}
-    return doc.render(out), settings
 
 
 def plan_change(
@@ -592,28 +538,16 @@ def plan_change(
     mac = (mac or nic_mac(files, nic) or "").lower() or None
     edits: dict[str, EditResult] = {}
     link: dict[str, Any] = {}
-    vlans = {
-        name: {**settings, "link": bridge}
-        for name, settings in (prev.vlans if prev else {}).items()
-    }  # an earlier run's, onto the bridge of this one
     own_position = OWN_NAME
     for file in files:
         if file.is_own:
             continue
         keys = ADDRESSING if file.name > own_position else NOT_OVERRIDABLE
         edit, carry = strip_nic(file, nic, keys, bridge)
-        moved_text, moved = move_vlans(file.path, edit.text if edit else file.text, nic, bridge)
-        if moved_text is not None:
-            note = (
-                f"{file.path}: {', '.join(moved)} (VLANs on {nic}) commented out; defined in "
-                f"{OWN_PATH} with `link: {bridge}`: a bridge port's tagged frames go to the bridge"
-            )
-            edit = EditResult(moved_text, (*(edit.notes if edit else ()), note))
-            vlans.update(moved)
         if edit is not None:
             edits[file.path] = edit
             link = merge_maps(link, carry)
-    own_text = render_own(config, nic, mac, addressing, link, vlans)
+    own_text = render_own(config, nic, mac, addressing, link)
     notes = [
         f"{bridge} takes over {nic}'s addressing: "
         + (", ".join(f"{k}" for k in addressing) or "none (the NIC had no addresses)"),
