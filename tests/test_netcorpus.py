@@ -170,6 +170,8 @@ def netplan_meaning(root: Path, texts: dict[str, str], nic: str, tmp_path: Path)
     was = old[f"10-netplan-{nic}.network"]
     for line in re.findall(r"^(?:Address|Gateway|Destination|DNS|DHCP)=.*$", was, re.M):
         assert line in bridge, (line, bridge)
+    for line in re.findall(r"^VLAN=.*$", was, re.M):  # the kernel gives a port's tagged
+        assert line in port, (line, port)  # frames to its VLANs before the bridge
     assert "Address=10.0.0.1/24" in bridge or "Address=10.0.1.1/24" in bridge
 
 

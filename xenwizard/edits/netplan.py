@@ -354,7 +354,7 @@ def not_bridgeable(files: list[YamlFile]) -> dict[str, str]:
     for file in files:
         if file.is_own:
             continue
-        for section, what in (("bonds", "bond"), ("bridges", "bridge")):
+        for section, what in (("bonds", "bond"), ("bridges", "bridge"), ("vrfs", "VRF")):
             for name, settings in _section(file, section).items():
                 ports = settings.get("interfaces") if isinstance(settings, dict) else None
                 for port in ports if isinstance(ports, list) else []:
@@ -406,10 +406,12 @@ def _comment_range(doc: Doc, start: int, end: int, mark: str | None) -> list[Lin
 
 
 def strip_nic(
-    file: YamlFile, nic: str, keys: tuple[str, ...], bridge: str
+    file: YamlFile, nic: str, keys: tuple[str, ...], bridge: str, linked: tuple[str, ...] = ()
 ) -> tuple[EditResult | None, dict[str, Any]]:
     """Comment the NIC's `keys` out of one file; returns the edit (None: nothing to do) and the
-    NIC's link settings to carry into our file when its whole entry had to go."""
+    NIC's link settings to carry into our file when its whole entry had to go. With interfaces
+    `linked` to the NIC (a VLAN's `link:`), an emptied entry stays as `NIC: {}`: netplan
+    rejects a `link:` to an interface no file read so far defines."""
     entry = yaml.entry_at(file.doc, "network", "ethernets", nic)
     if entry is None or not isinstance(entry.node.value, dict):
         return None, {}
@@ -436,6 +438,12 @@ def strip_nic(
             else ("`ethernets:` (it held only " + nic + ")")
         )
         notes = [f"{file.path}: {what} commented out; {nic} is defined in {OWN_PATH} now"]
+        if linked:
+            ranges = [(entry.start, entry.end)]
+            notes = [
+                f"{file.path}: {nic}'s entry commented out but for `{nic}: {{}}`, which keeps "
+                f"{nic} defined for {', '.join(linked)} (`link: {nic}`)"
+            ]
     else:
         for key in present:
             sub = entry.node.value[key]
@@ -450,6 +458,10 @@ def strip_nic(
     for start, end in ranges:
         out.extend(doc.lines[position:start])
         out.extend(_comment_range(doc, start, end, mark))
+        if linked and start == entry.start and (entry.node.flow or not remaining):
+            body = doc.lines[start].body
+            lead = body[: len(body) - len(body.lstrip(" "))]
+            out.append(doc.new(f"{lead}{yaml.scalar_text(nic)}: {{}}"))
         position = end
     out.extend(doc.lines[position:])
     return EditResult(doc.render(out), tuple(notes)), carry
@@ -495,6 +507,19 @@ def render_own(
     network = {"version": 2, "ethernets": {nic: nic_settings}, "bridges": {bridge: bridge_settings}}
     body = yaml.dump({"network": network})
     return "\n".join(header + body) + "\n"
+
+
+def linked_to(
+    files: list[YamlFile], nic: str, sections: tuple[str, ...] = ROUTED_SECTIONS
+) -> tuple[str, ...]:
+    """The interfaces whose `link:` is the NIC (VLANs, tunnels, SR-IOV VFs), in order."""
+    found: dict[str, None] = {}
+    for file in files:
+        for section in sections:
+            for name, settings in _section(file, section).items():
+                if isinstance(settings, dict) and str(settings.get("link")) == nic:
+                    found[str(name)] = None
+    return tuple(found)
 
 
 def plan_change(
@@ -543,12 +568,21 @@ def plan_change(
         if file.is_own:
             continue
         keys = ADDRESSING if file.name > own_position else NOT_OVERRIDABLE
-        edit, carry = strip_nic(file, nic, keys, bridge)
+        edit, carry = strip_nic(file, nic, keys, bridge, linked_to(files, nic))
         if edit is not None:
             edits[file.path] = edit
             link = merge_maps(link, carry)
     own_text = render_own(config, nic, mac, addressing, link)
+    vlans = linked_to(files, nic, ("vlans",))
     notes = [
+        *(
+            [
+                f"{', '.join(vlans)} (VLANs on {nic}) stay on {nic}: the kernel hands a bridge "
+                "port's tagged frames to its VLANs before the bridge"
+            ]
+            if vlans
+            else []
+        ),
         f"{bridge} takes over {nic}'s addressing: "
         + (", ".join(f"{k}" for k in addressing) or "none (the NIC had no addresses)"),
         f"guests' subnet {config.address} is one more `addresses` entry on {bridge}; {bridge} "
