@@ -92,7 +92,19 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "debian-installer/dhcp-slaac.interfaces": ("plan", "ens3"),
     "debian-installer/static.interfaces": ("plan", "eno1"),
     "debian-installer/static-ipv6.interfaces": ("plan", "eno1"),
-    "debian-installer/wireless.interfaces": ("refuse", r"no NIC configured .*found: wlp2s0"),
+    "debian-installer/wireless.interfaces": ("refuse", r"wlp2s0 is a Wi-Fi interface"),
+    # ifupdown's own test cases (tests/linux/testcase.N)
+    "ifupdown-tests/testcase.1": ("refuse", r"several NICs .*\(eth0, eth1, eth2, eth3\)"),
+    "ifupdown-tests/testcase.3": ("refuse", r"several NICs .*\(eth0, eth1\)"),
+    "ifupdown-tests/testcase.5": ("plan", "eth0"),
+    "ifupdown-tests/testcase.6": ("plan", "eth0"),
+    "ifupdown-tests/testcase.7": ("refuse", r"several NICs .*\(eth0, eth0\.1\)"),
+    "ifupdown-tests/testcase.8": ("refuse", r"several NICs .*\(eth1, eth2\.2\)"),
+    "ifupdown-tests/testcase.11": ("plan", "eth0"),
+    # the template `ethernet` (inherited) is no interface: not among the NICs
+    "ifupdown-tests/testcase.16": ("refuse", r"several NICs .*\(eth0, eth1, eth2\);"),
+    "ifupdown-tests/testcase.17": ("refuse", r"several NICs .*\(eth0, eth1, eth2\)"),
+    "ifupdown-tests/testcase.19": ("refuse", r"found: none; tunnel1 is a tunnel; tunnel2"),
     # written here where no public file has the shape (SOURCES.md says why)
     "own/loopback-beside-nic.yaml": ("plan", "eno1"),
     "own/wired-8021x.interfaces": ("plan", "eno1"),

@@ -74,7 +74,9 @@ class NetLayout:
                 ConfiguredNic(name, method != "manual", ours)
                 for name, method, ours in _dedupe(configured)
             )
-            return cls(IFUPDOWN, ifupdown_texts, netplan_texts, nics)
+            return cls(
+                IFUPDOWN, ifupdown_texts, netplan_texts, nics, skipped=_not_nics(ifupdown_texts)
+            )
         backend = default_backend
         try:
             files = netplan.load_files(netplan_texts)
@@ -83,7 +85,7 @@ class NetLayout:
         except EditError as exc:
             return cls(NETPLAN, ifupdown_texts, netplan_texts, error=str(exc))
         if backend == IFUPDOWN:
-            return cls(IFUPDOWN, ifupdown_texts, netplan_texts)
+            return cls(IFUPDOWN, ifupdown_texts, netplan_texts, skipped=_not_nics(ifupdown_texts))
         nics = tuple(ConfiguredNic(*found) for found in netplan.candidates(files))
         skipped = tuple(netplan.not_bridgeable(files).items())
         return cls(NETPLAN, ifupdown_texts, netplan_texts, nics, skipped=skipped)
@@ -227,6 +229,18 @@ def _ifupdown_configured(texts: dict[str, str]) -> list[tuple[str, str, bool]]:
             raise EditError(f"{path}: {exc}") from None
     joined = "".join(t if t.endswith("\n") or not t else t + "\n" for t in texts.values())
     return ifupdown_bridge.configured_interfaces(joined)
+
+
+def _not_nics(texts: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """(name, what it is) of the interfaces ifupdown configures that are not NICs."""
+    found: dict[str, str] = {}
+    for text in texts.values():
+        try:
+            for name, why in ifupdown_bridge.not_bridgeable(text).items():
+                found.setdefault(name, why)
+        except EditError:
+            continue  # the file's error is reported where it is read for the NIC
+    return tuple(found.items())
 
 
 def _dedupe(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:

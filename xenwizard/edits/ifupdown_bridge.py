@@ -135,6 +135,12 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
             ours.update(_ports(doc.lines[skip.start : skip.stop], stanza))
     bridges = {s.name for s in outside.stanzas if _ports(doc.lines, s)}
     ports_elsewhere = {p for s in outside.stanzas for p in _ports(doc.lines, s)}
+    templates = {  # `iface eth1 inet static inherits ethernet`: a template, no interface
+        s.words[i + 1]
+        for s in outside.stanzas
+        for i, word in enumerate(s.words[:-1])
+        if word == "inherits"
+    }
     bond_slaves = {
         s.name
         for s in outside.stanzas
@@ -144,14 +150,58 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
         name = stanza.name
         if (
             name == "lo"
+            or not_a_nic(doc.lines, stanza)
             or ":" in name
             or name in bridges
+            or name in templates
             or name in bond_slaves
             or name in ports_elsewhere
             or stanza.family not in ("inet", "inet6")
         ):
             continue
         found.append((name, stanza.method, name in ours))
+    return found
+
+
+# Methods that make an interface of their own, never a NIC (interfaces(5), ifupdown's
+# inet.defn and inet6.defn; ppp and wvdial dial out).
+NOT_NIC_METHODS = {
+    "loopback": "the loopback",
+    "tunnel": "a tunnel",
+    "v4tunnel": "a tunnel (IPv6 in IPv4)",
+    "6to4": "a 6to4 tunnel",
+    "ppp": "a PPP link",
+    "wvdial": "a dial-up link",
+}
+# Options that make one: a VRF (ifupdown2, vrf-table), a VXLAN, Wi-Fi (wpasupplicant's ssid,
+# wireless-tools' essid).
+NOT_NIC_OPTIONS = {
+    "vrf-table": "a VRF",
+    "vxlan-id": "a VXLAN tunnel",
+    "wpa-ssid": "a Wi-Fi interface, which cannot be a bridge port",
+    "wireless-essid": "a Wi-Fi interface, which cannot be a bridge port",
+}
+
+
+def not_a_nic(lines: list[Line], stanza: Stanza) -> str | None:
+    """What the stanza's interface is when it is not a NIC a bridge can take (None: it may be)."""
+    if stanza.method in NOT_NIC_METHODS:
+        return NOT_NIC_METHODS[stanza.method]
+    for index in stanza.options:
+        name, _ = _option(lines, index)
+        if name in NOT_NIC_OPTIONS:
+            return NOT_NIC_OPTIONS[name]
+    return None
+
+
+def not_bridgeable(text: str) -> dict[str, str]:
+    """Interfaces of the file that are not NICs, each with what it is."""
+    doc = Doc.parse(text)
+    found: dict[str, str] = {}
+    for stanza in parse(doc.lines, _block_range(doc)).stanzas:
+        why = not_a_nic(doc.lines, stanza)
+        if why and stanza.name != "lo":
+            found.setdefault(stanza.name, why)
     return found
 
 
