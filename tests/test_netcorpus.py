@@ -90,6 +90,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "hetzner-installimage/dedicated-netplan.yaml": ("plan", "enp0s31f6"),
     # debian-installer's netcfg (write_interface.c)
     "debian-installer/dhcp-slaac.interfaces": ("plan", "ens3"),
+    "debian-installer/pointopoint.interfaces": ("plan", "eno1"),
     "debian-installer/static.interfaces": ("plan", "eno1"),
     "debian-installer/static-ipv6.interfaces": ("plan", "eno1"),
     "debian-installer/wireless.interfaces": ("refuse", r"wlp2s0 is a Wi-Fi interface"),

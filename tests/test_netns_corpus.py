@@ -46,6 +46,11 @@ SHAPES = {
         {("192.0.2.10", 24)},
         {("-4", "default", "192.0.2.1")},
     ),
+    "debian-installer/pointopoint.interfaces": (
+        "eno1",
+        {("203.0.113.75", 32)},
+        {("-4", "default", "203.0.113.65")},  # via the peer: `pointopoint` moved with it
+    ),
     "debian-installer/static-ipv6.interfaces": (
         "eno1",
         {("2001:db8:10::10", 64)},
