@@ -2,11 +2,12 @@
 bridge after `ifup`, and the port carries none (issue 28).
 
 For a handful of static interfaces(5) files of tests/fixtures/netcorpus (Hetzner's dedicated
-server with its `up route add ... dev NIC` line and an inet6 stanza, debian-installer's static
-IPv4 and IPv6, cloud-init's IPv4+IPv6 static), the plan's interfaces file is booted as Debian
-does after the reboot: hotplug raises the NIC (`manual`), then `ifup br0`. A veth named like the
-NIC stands in for it; its other end is up in a "lan" namespace (carrier, nothing else). Before
-the fix the Hetzner route still named the port: its `up` command failed and so did `ifup br0`.
+server with its `up route add ... dev NIC` line and an inet6 stanza, debian-installer's static,
+pointopoint and IPv6 ones, cloud-init's IPv4+IPv6 static), the plan's interfaces file is booted
+as Debian does after the reboot: hotplug raises the NIC (`manual`), then `ifup br0`. A veth
+named like the NIC stands in for it; its other end is up in a "lan" namespace (carrier, nothing
+else). Before the fix the Hetzner route still named the port: its `up` command failed and so
+did `ifup br0`.
 """
 
 from __future__ import annotations
