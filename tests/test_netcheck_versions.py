@@ -129,3 +129,17 @@ def test_the_versions_are_read_from_the_dpkg_status() -> None:
         TARGET_NETPLAN
     )
     assert installed_versions(RootFS(FIXTURES / "debian-12-root"))["ifupdown"] == "0.8.41"
+
+
+def test_whose_tool_is_said_only_when_the_versions_differ() -> None:
+    from xenwizard.netcheck import ToolVersions
+
+    newer = ToolVersions("netplan.io", "1.1.2-2~ubuntu24.04.1", "0.106-2+deb12u1")
+    assert newer.differ
+    assert newer.describe() == (
+        "this machine's netplan.io 1.1.2-2~ubuntu24.04.1 is newer than the target's "
+        "0.106-2+deb12u1"
+    )
+    assert not ToolVersions("ifupdown", "0.8.41", "0.8.41").differ
+    assert not ToolVersions("ifupdown", "0.8.41", None).differ  # the target has none: unknown
+    assert not ToolVersions("ifupdown", None, None).differ  # the live system: the same tool

@@ -197,16 +197,22 @@ class ToolVersions:
 
     @property
     def differ(self) -> bool:
-        return bool(self.host and self.target) and self.host != self.target
+        return self._order() != 0
 
     def describe(self) -> str:
         """ "this machine's netplan.io 0.106 is older than the target's 1.1.2" (or newer)."""
+        than = "older" if self._order() < 0 else "newer"
+        return (
+            f"this machine's {self.package} {self.host} is {than} than the target's {self.target}"
+        )
+
+    def _order(self) -> int:
+        """dpkg's order of this machine's version against the target's (0: same or unknown)."""
         from xenwizard.dpkgstatus import compare_versions
 
-        assert self.host and self.target
-        order = compare_versions(self.host, self.target)
-        than = "older than" if order < 0 else "newer than" if order > 0 else "not"
-        return f"this machine's {self.package} {self.host} is {than} the target's {self.target}"
+        if not self.host or not self.target:
+            return 0
+        return compare_versions(self.host, self.target)
 
 
 def tool_versions(package: str, fs: RootFS, host_root: str = HOST_ROOT) -> ToolVersions:
