@@ -17,7 +17,7 @@ import pytest
 
 from tests import programs
 from tests.helpers import FIXTURES, copy_root, plan_for
-from xenwizard.dpkgstatus import compare_versions, installed_versions
+from xenwizard.dpkgstatus import compare_versions, installed_version
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootFS
 
@@ -123,12 +123,12 @@ def test_versions_compare_as_dpkg_compares_them() -> None:
 
 def test_the_versions_are_read_from_the_dpkg_status() -> None:
     """The host's as dpkg-query reads it; a fixture root's from its status file."""
-    host = installed_versions(RootFS("/"))
-    assert host["netplan.io"] == host_netplan()
-    assert installed_versions(RootFS(FIXTURES / "ubuntu-24.04-root"))["netplan.io"] == (
-        TARGET_NETPLAN
-    )
-    assert installed_versions(RootFS(FIXTURES / "debian-12-root"))["ifupdown"] == "0.8.41"
+    assert installed_version(RootFS("/"), "netplan.io") == host_netplan()
+    ubuntu = RootFS(FIXTURES / "ubuntu-24.04-root")
+    assert installed_version(ubuntu, "netplan.io") == TARGET_NETPLAN
+    assert installed_version(ubuntu, "netplan") is None  # a name's prefix is not the name
+    assert installed_version(RootFS(FIXTURES / "debian-12-root"), "ifupdown") == "0.8.41"
+    assert installed_version(RootFS(FIXTURES / "debian-12-root"), "netplan.io") is None
 
 
 def test_whose_tool_is_said_only_when_the_versions_differ() -> None:
@@ -137,8 +137,7 @@ def test_whose_tool_is_said_only_when_the_versions_differ() -> None:
     newer = ToolVersions("netplan.io", "1.1.2-2~ubuntu24.04.1", "0.106-2+deb12u1")
     assert newer.differ
     assert newer.describe() == (
-        "this machine's netplan.io 1.1.2-2~ubuntu24.04.1 is newer than the target's "
-        "0.106-2+deb12u1"
+        "this machine's netplan.io 1.1.2-2~ubuntu24.04.1 is newer than the target's 0.106-2+deb12u1"
     )
     assert not ToolVersions("ifupdown", "0.8.41", "0.8.41").differ
     assert not ToolVersions("ifupdown", "0.8.41", None).differ  # the target has none: unknown

@@ -60,19 +60,22 @@ def present(states: dict[str, str]) -> set[str]:
     return {name for name, state in states.items() if state in PRESENT_STATES}
 
 
-def installed_versions(root: RootFS) -> dict[str, str]:
-    """Package name -> version of every fully installed package (multiarch: the last one)."""
+def installed_version(root: RootFS, package: str) -> str | None:
+    """The version of `package` when it is fully installed (None otherwise). Only its stanza
+    is parsed: a status file is ~1 MB, and the plan asks for one package."""
+    import re
+
     text = root.read_text(STATUS_FILE) or ""
-    versions: dict[str, str] = {}
-    for stanza in text.split("\n\n"):
-        fields = dict(
-            (key, value.strip())
-            for key, _, value in (line.partition(":") for line in stanza.splitlines())
-            if key and not key.startswith((" ", "\t"))
-        )
+    for match in re.finditer(rf"^Package: {re.escape(package)}\n", text, re.M):
+        end = text.find("\n\n", match.start())
+        fields: dict[str, str] = {}
+        for line in text[match.start() : end if end >= 0 else None].splitlines():
+            key, sep, value = line.partition(":")
+            if sep and not key.startswith((" ", "\t")):
+                fields[key] = value.strip()
         if fields.get("Status", "").split()[2:] == ["installed"] and "Version" in fields:
-            versions[fields.get("Package", "")] = fields["Version"]
-    return versions
+            return fields["Version"]
+    return None
 
 
 def compare_versions(a: str, b: str) -> int:

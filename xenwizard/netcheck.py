@@ -217,12 +217,12 @@ class ToolVersions:
 
 def tool_versions(package: str, fs: RootFS, host_root: str = HOST_ROOT) -> ToolVersions:
     """The package's version here and in the target (both None on the live system: same)."""
-    from xenwizard.dpkgstatus import installed_versions
+    from xenwizard.dpkgstatus import installed_version
 
-    if fs.is_live:
+    target = None if fs.is_live else installed_version(fs, package)
+    if target is None:  # the live system's tool is its own; without the target's, no compare
         return ToolVersions(package, None, None)
-    host = installed_versions(RootFS(host_root)).get(package)
-    return ToolVersions(package, host, installed_versions(fs).get(package))
+    return ToolVersions(package, installed_version(RootFS(host_root), package), target)
 
 
 @record(frozen=True)
