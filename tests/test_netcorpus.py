@@ -232,3 +232,23 @@ def ifupdown_meaning(root: Path, after: str, nic: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     commands = [line for line in (done.stdout + done.stderr).splitlines() if nic in line]
     assert [c for c in commands if re.search(r"\broute\b.*\bdev\s+" + re.escape(nic), c)] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "nic", "message"),
+    [
+        ("netplan-examples/bonding.yaml", "enp3s0", "enp3s0 is a port of the bond bond0"),
+        ("netplan-examples/loopback_interface.yaml", "lo", "lo is the loopback interface"),
+        ("ifupdown-tests/testcase.19", "tunnel1", "tunnel1 is a tunnel in etc/network/interfaces"),
+    ],
+)
+def test_a_nic_named_that_is_not_one_is_refused(
+    name: str, nic: str, message: str, tmp_path: Path
+) -> None:
+    """--nic naming the loopback, a bond's port or a tunnel: one line saying what it is."""
+    from tests.helpers import run_cli
+
+    root = target_root(tmp_path, name)
+    done = run_cli("plan", "--root", str(root), "--skip-packages", "--nic", nic)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
