@@ -25,7 +25,7 @@ from textual.pilot import Pilot
 from tests.enginekit import failing_edit
 from xenwizard.edits import EditResult
 from xenwizard.engine.runner import LineCallback
-from xenwizard.planning.netcheck import Check
+from xenwizard.planning.netcheck import Check, ToolVersions
 from xenwizard.planning.plan import EditFile, Plan, Step
 from xenwizard.target.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.target.rootfs import RootFS
@@ -167,6 +167,7 @@ def guarded(ctx: WizardContext) -> None:
         mock.patch("xenwizard.engine.executor.new_run_id", lambda *a, **k: GUARD_RUN_ID),
         mock.patch("xenwizard.target.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
         mock.patch("xenwizard.planning.netcheck.check_ifupdown", _accepted("ifup --no-act")),
+        mock.patch("xenwizard.planning.netcheck.tool_versions", _same_tools),
     ):
         plan = make_plan(ctx.config, ctx.facts, ctx.fs)
         result = Engine(plan, ctx.fs, FakeRunner(ctx.fs.real_root)).apply()
@@ -452,9 +453,16 @@ def pinned() -> Iterator[None]:
         mock.patch(
             "xenwizard.planning.netcheck.check_netplan", _accepted("netplan generate --root-dir")
         ),
+        mock.patch("xenwizard.planning.netcheck.tool_versions", _same_tools),
         mock.patch("xenwizard.target.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
     ):
         yield
+
+
+def _same_tools(package: str, *_args: object) -> ToolVersions:
+    """This machine's checking tool taken as the target's own: its version must not change a
+    picture either."""
+    return ToolVersions(package, None, None)
 
 
 def build_app(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT):  # type: ignore[no-untyped-def]
