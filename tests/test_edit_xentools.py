@@ -166,7 +166,8 @@ def test_the_plan_shows_the_xen_tools_steps(name: str) -> None:
     steps = {s.id: s for s in plan.steps}
     if name == "debian-13":
         assert "xen-tools-conf" not in steps and "xen-tools-role" not in steps
-        assert any("Debian 13 has no xen-tools package" in n for n in steps["packages"].notes)
+        (note,) = [n for n in steps["packages"].notes if "Debian 13 has no xen-tools" in n]
+        assert "`xl create FILE`" in note and "vif.default.bridge" in note
         return
     conf = steps["xen-tools-conf"]
     assert isinstance(conf, EditFile) and conf.path == xentoolsconf.CONF_PATH
@@ -370,13 +371,15 @@ def test_real_debian_hook_then_role_brings_up_eth0_or_enx0(xen_tools, tmp_path, 
     interfaces = guest / "etc/network/interfaces"
     hooked = interfaces.read_text()
     assert "\nauto eth0\n" in hooked  # the hook's hard-coded name: what the role is for
+    (tmp_path / "state").mkdir()
+    before = ifupdown(["ifup", "--no-act", "enX0"], interfaces, tmp_path)
+    assert before.returncode != 0 and "unknown interface enX0" in before.stderr  # issue #65
     assert "configures the NIC as eth0 or enX0" in run_role(guest, tmp_path)
     fixed = interfaces.read_text()
     assert "\nallow-hotplug eth0\n" in fixed and "\nallow-hotplug enX0\n" in fixed
     assert "\nauto eth0\n" not in fixed
     assert "already configures enX0" in run_role(guest, tmp_path)
     assert interfaces.read_text() == fixed  # a second run changes nothing
-    (tmp_path / "state").mkdir()
     listed = ifupdown(["ifquery", "--list", "--allow=hotplug"], interfaces, tmp_path)
     assert listed.stdout.split() == ["eth0", "enX0"], listed.stderr
     auto = ifupdown(["ifquery", "--list"], interfaces, tmp_path)
