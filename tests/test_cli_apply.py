@@ -63,7 +63,7 @@ def test_apply_history_rollback_round_trip(tmp_path: Path) -> None:
     assert done.stderr == ""
     run_id = only_run(root)
     lines = done.stdout.splitlines()
-    assert lines[0] == f"run {run_id} on {root}: 10 steps"  # guests' forwarding (12), xen-tools (23)
+    assert lines[0] == f"run {run_id} on {root}: 10 steps"  # forwarding (12), xen-tools (23)
     assert "[1/10] Install packages" in lines
     assert "    note: skipped (--skip-packages): dnsmasq ebtables" in lines
     assert lines[-1].startswith("applied: 9 of 10 steps changed something (log: ")
