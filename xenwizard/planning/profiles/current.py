@@ -32,7 +32,7 @@ from xenwizard.edits import (
 )
 from xenwizard.planning import dom0size
 from xenwizard.planning.plan import BootNext, InstallPackages, Step
-from xenwizard.planning.profiles import guestaccess
+from xenwizard.planning.profiles import guestaccess, xentools
 from xenwizard.planning.profiles.base import (
     PlanError,
     Profile,
@@ -255,6 +255,8 @@ class CurrentRelease(Profile):
         steps.append(
             _with_notes(xl_conf, [*xl_conf.notes, dom0size.plan_note(config, facts), AUTOBALLOON])
         )
+        if self.has_xen_tools:
+            steps += xentools.steps(config, fs, packages.packages, self.codename, with_role=True)
         steps.append(self._dnsmasq_step(config, facts, fs))
         steps += self._confine_steps(config, facts, fs, layout, choice)
         steps += guestaccess.steps(config, facts, fs, nic)
