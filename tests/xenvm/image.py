@@ -351,8 +351,16 @@ def planned_packages(tree: Path) -> tuple[str, ...]:
     and their dependencies. (`--no-boot-guard`: the guard's unit must name a xenwizard inside
     the target, and the base tree has none yet; the guard brings no package.)"""
     out = run(
-        [sys.executable, "-m", "xenwizard", "plan", "--root", str(tree), "--json",
-         "--no-boot-guard"],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "xenwizard",
+            "plan",
+            "--root",
+            str(tree),
+            "--json",
+            "--no-boot-guard",
+        ],
         "xenwizard plan on the base tree",
         timeout=120,
         cwd=str(PROJECT),
