@@ -21,12 +21,35 @@ from pathlib import Path
 
 import pytest
 
-from xenwizard import beneath, boot, config, dpkgstatus, lanprobe, routes, shippedfile, sysctl
-from xenwizard.edits import grubcfg, grubenv, grubxen, guestnet, ifupdown, nftunit
+from tests.helpers import REFERENCE
+from xenwizard import (
+    beneath,
+    boot,
+    config,
+    dpkgstatus,
+    lanprobe,
+    probe,
+    routes,
+    shippedfile,
+    sysctl,
+)
+from xenwizard.edits import (
+    dnsmasq,
+    grubcfg,
+    grubenv,
+    grubxen,
+    guardunits,
+    guestnet,
+    ifupdown,
+    nftunit,
+    sxp,
+    xlconf,
+)
 from xenwizard.engine import journalschema, policyrcd
 from xenwizard.hostcheck import checks, dnsmasqconf, initramfs, leases, nftables
 from xenwizard.hostcheck import guestaccess as hostguest
 from xenwizard.probe import parse_ifupdown_addresses
+from xenwizard.profiles import current, ubuntu_precise
 
 # --- UEFI: the SecureBoot variable ------------------------------------------------------------
 # Upstream: torvalds/linux include/linux/efi.h, EFI_GLOBAL_VARIABLE_GUID
@@ -317,3 +340,64 @@ def test_grubenv_block_is_grub_editenvs(tmp_path: Path) -> None:
     data = env.read_bytes()
     assert len(data) == grubenv.SIZE and data.startswith(grubenv.HEADER)
     assert Path(grubenv.PATH).parent == Path(boot.GRUB_DIR)
+
+
+# --- systemd: the boot guard's units, as the real systemd-analyze reads them ------------------
+
+
+def test_systemd_accepts_the_boot_guards_units(tmp_path: Path) -> None:
+    """WantedBy=timers.target, OnBootSec=, Type=exec: keys systemd 252 knows (the confine
+    unit is checked in test_edit_nftconfine.py)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    command = shutil.which("true") or "/bin/true"  # an existing ExecStart= program
+    service = tmp_path / f"{guardunits.NAME}.service"
+    timer = tmp_path / f"{guardunits.NAME}.timer"
+    service.write_text(guardunits.render_service(command))
+    timer.write_text(guardunits.render_timer(10))
+    done = subprocess.run(
+        [analyze, "verify", str(service), str(timer)], capture_output=True, text=True, timeout=60
+    )
+    ours = [line for line in done.stderr.splitlines() if guardunits.NAME in line]
+    assert done.returncode == 0 and not ours, done.stderr
+    assert Path(guardunits.TIMER_LINK).parent.name == "timers.target.wants"
+    assert "WantedBy=timers.target" in timer.read_text()
+
+
+# --- Xen's own files: the real upstream files in ../shared/reference/ (when present) ----------
+
+
+def _reference(name: str) -> str:
+    path = REFERENCE / name  # the project's shared reference files, beside the checkout
+    if not path.is_file():
+        pytest.skip(f"{path} is not here")
+    return path.read_text()
+
+
+def test_xl_conf_keys_are_xls() -> None:
+    """Debian 12's /etc/xen/xl.conf (xen-utils-common) names each key xenwizard sets."""
+    text = _reference("debian-12/xl.conf")
+    for key in (xlconf.BRIDGE_KEY, xlconf.SCRIPT_KEY, xlconf.AUTOBALLOON_KEY):
+        assert re.search(rf"^#?{re.escape(key)}=", text, re.M), key
+
+
+def test_xend_config_keys_are_xends() -> None:
+    """Xen 4.1's xend-config.sxp has each setting xenwizard manages, active or commented."""
+    text = _reference("xen-4.1/xend-config.sxp")
+    for key in (*sxp.KINDS, *sxp.MEMORY_KINDS):
+        assert re.search(rf"^#?\s*\({re.escape(key)}\s", text, re.M), key
+
+
+def test_dnsmasq_reads_its_drop_in_dir_through_debians_config_dir() -> None:
+    text = _reference("debian-12/default-dnsmasq")
+    assert re.search(rf"^CONFIG_DIR={re.escape(dnsmasq.DROPIN_DIR)},", text, re.M)
+
+
+def test_xen_tools_hooks_live_where_the_current_profiles_look() -> None:
+    """Debian 12's xen-tools 4.9 listing is of /usr/share/xen-tools (4.4 moved it from
+    /usr/lib/xen-tools, where Precise's 4.2 keeps it)."""
+    text = _reference("debian-12/xen-tools-hooks-listing.txt")
+    assert f"== {current.HOOK_BASE}/bookworm.d/" in text
+    assert current.HOOK_BASE in probe.XEN_TOOLS_HOOK_BASES
+    assert ubuntu_precise.HOOK_BASE in probe.XEN_TOOLS_HOOK_BASES
