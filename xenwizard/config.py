@@ -24,7 +24,7 @@ _LEASE_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 60480
 MIN_LEASE_SECONDS = 120  # dnsmasq raises anything shorter to two minutes
 MAX_IFNAME_LEN = 15  # IFNAMSIZ-1
 MAX_BRIDGE_LEN = 13  # 15 minus ":0" for the alias BR:0 (ubuntu-precise only; see Target)
-XEN_MAC_PREFIX = "00:16:3e"
+XEN_MAC_PREFIX = "00:16:3e"  # Xen's OUI: xen docs/man/xl-network-configuration.5 ("mac")
 
 
 @record(frozen=True)

@@ -98,6 +98,8 @@ def check_run(fs: RootFS) -> tuple[CheckResult, AppliedRun | None, WizardConfig]
     )
 
 
+# Linux: drivers/xen/sys-hypervisor.c (type_show prints "xen"); drivers/xen/xenfs/super.c
+# (xenfs's "capabilities" file, "control_d" in dom0). Not on the test host: the VM tests see them.
 HYPERVISOR_TYPE = "/sys/hypervisor/type"
 XEN_CAPABILITIES = "/proc/xen/capabilities"
 XL_INFO_SHOWN = ("xen_version", "virt_caps")
