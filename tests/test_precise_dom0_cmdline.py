@@ -5,12 +5,10 @@ wrote only xend's ballooning settings and dom0 booted holding all the RAM."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from tests import programs
 from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, PRECISE_ROOT, copy_root, plan_for, run_cli
 from xenwizard.config import build_config
@@ -30,7 +28,7 @@ def xen_line_as_grub_1_99_makes_it(defaults: Path) -> str:
     defaults file as grub-mkconfig does, then the two variables are joined."""
     done = subprocess.run(
         [
-            "sh",
+            programs.require("sh"),
             "-c",
             '. "$1"; printf "%s" "${GRUB_CMDLINE_XEN} ${GRUB_CMDLINE_XEN_DEFAULT}"',
             "sh",
@@ -68,7 +66,6 @@ def test_precise_gives_xen_the_same_options_as_the_current_releases() -> None:
         assert words and all(w in precise for w in words), (words, precise)
 
 
-@pytest.mark.skipif(shutil.which("sh") is None, reason="no sh")
 def test_the_real_shell_reads_dom0_mem_from_the_written_defaults(tmp_path: Path) -> None:
     root = copy_root(PRECISE_ROOT, tmp_path / "root")
     target = root / "etc/default/grub"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.helpers import REFERENCE
 from xenwizard import (
     beneath,
@@ -155,7 +156,10 @@ def test_ip_forward_is_a_real_sysctl_under_proc_sys() -> None:
     assert Path("/proc/sys") == sysctl.PROC_SYS
     assert Path(hostguest.PROC_FORWARD) == sysctl.PROC_SYS / guestnet.FORWARD_KEY.replace(".", "/")
     assert Path(hostguest.PROC_FORWARD).is_file()
-    names = subprocess.run(["sysctl", "-N", "-a"], capture_output=True, text=True).stdout.split()
+    listing = subprocess.run(
+        [programs.require("sysctl"), "-N", "-a"], capture_output=True, text=True
+    )
+    names = listing.stdout.split()
     assert guestnet.FORWARD_KEY in names
     assert set(journalschema.SYSCTL_KEYS) <= set(names)
 
@@ -165,9 +169,9 @@ def test_ip_forward_is_a_real_sysctl_under_proc_sys() -> None:
 
 @pytest.fixture(scope="module")
 def dnsmasq_help() -> str:
-    if shutil.which("dnsmasq") is None:
-        pytest.skip("dnsmasq not installed")
-    return subprocess.run(["dnsmasq", "--help"], capture_output=True, text=True).stdout
+    return subprocess.run(
+        [programs.require("dnsmasq"), "--help"], capture_output=True, text=True
+    ).stdout
 
 
 def test_dnsmasq_defaults_are_the_programs(dnsmasq_help: str) -> None:
@@ -185,13 +189,12 @@ def test_dnsmasq_short_and_long_options_are_the_programs(dnsmasq_help: str) -> N
 def test_every_lease_file_spelling_is_one_dnsmasq_accepts(tmp_path: Path) -> None:
     """Found here: "dhcp-lease-file" was read as a lease file option too; dnsmasq refuses it
     ("bad option"), so no running dnsmasq has it and the spelling is gone."""
-    if shutil.which("dnsmasq") is None:
-        pytest.skip("dnsmasq not installed")
+    dnsmasq_program = programs.require("dnsmasq")
     for option in leases.LEASEFILE_OPTIONS:
         conf = tmp_path / f"{option}.conf"
         conf.write_text(f"{option}={tmp_path}/leases\n")
         done = subprocess.run(
-            ["dnsmasq", "--test", "-C", str(conf)], capture_output=True, text=True
+            [dnsmasq_program, "--test", "-C", str(conf)], capture_output=True, text=True
         )
         assert done.returncode == 0, (option, done.stderr)
 
@@ -214,12 +217,11 @@ def _ifquery(tmp_path: Path, text: str, *args: str) -> subprocess.CompletedProce
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
     return subprocess.run(
-        ["ifquery", "-i", str(path), "--state-dir", str(state), *args],
+        [programs.require("ifquery"), "-i", str(path), "--state-dir", str(state), *args],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
 
 
-@pytest.mark.skipif(shutil.which("ifquery") is None, reason="ifupdown not installed")
 def test_every_stanza_keyword_is_one_ifupdown_reads(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     (tmp_path / "d/a").write_text("auto lo\niface lo inet loopback\n")
@@ -244,7 +246,6 @@ def test_every_stanza_keyword_is_one_ifupdown_reads(tmp_path: Path) -> None:
     assert "misplaced option" in done.stderr  # no such stanza in ifupdown (see the next test)
 
 
-@pytest.mark.skipif(shutil.which("ifquery") is None, reason="ifupdown not installed")
 def test_an_option_named_template_stays_in_its_stanza_as_ifupdown_reads_it(tmp_path: Path) -> None:
     """Found by the check above: xenwizard took `template` for a stanza keyword, so the address
     after such an option line was lost to the clash checks."""
@@ -254,7 +255,6 @@ def test_an_option_named_template_stays_in_its_stanza_as_ifupdown_reads_it(tmp_p
     assert parse_ifupdown_addresses(text) == (("eth9", ipaddress.IPv4Interface("10.9.9.1/24")),)
 
 
-@pytest.mark.skipif(shutil.which("ifquery") is None, reason="ifupdown not installed")
 def test_the_up_options_are_ifupdowns(tmp_path: Path) -> None:
     """ifupdown reads each as a command to run as the interface comes up (post-up is its
     other name for up)."""
@@ -333,10 +333,8 @@ def test_grub_reads_the_drop_in_dir_and_names_xens_entry() -> None:
 
 
 def test_grubenv_block_is_grub_editenvs(tmp_path: Path) -> None:
-    if shutil.which("grub-editenv") is None:
-        pytest.skip("grub-editenv not installed")
     env = tmp_path / "grubenv"
-    subprocess.run(["grub-editenv", str(env), "create"], check=True)
+    subprocess.run([programs.require("grub-editenv"), str(env), "create"], check=True)
     data = env.read_bytes()
     assert len(data) == grubenv.SIZE and data.startswith(grubenv.HEADER)
     assert Path(grubenv.PATH).parent == Path(boot.GRUB_DIR)
@@ -348,9 +346,7 @@ def test_grubenv_block_is_grub_editenvs(tmp_path: Path) -> None:
 def test_systemd_accepts_the_boot_guards_units(tmp_path: Path) -> None:
     """WantedBy=timers.target, OnBootSec=, Type=exec: keys systemd 252 knows (the confine
     unit is checked in test_edit_nftconfine.py)."""
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
+    analyze = programs.require("systemd-analyze")
     command = shutil.which("true") or "/bin/true"  # an existing ExecStart= program
     service = tmp_path / f"{guardunits.NAME}.service"
     timer = tmp_path / f"{guardunits.NAME}.timer"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.enginekit import diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, run_cli
 
@@ -91,7 +92,6 @@ def test_rename_applies_one_copy_and_rolls_back_to_the_first_run(
     assert diff_manifests(first, manifest(applied)) == []
 
 
-@pytest.mark.skipif(shutil.which("ifup") is None, reason="ifup not installed (ifupdown)")
 @pytest.mark.parametrize("name", ["debian-12-root", "precise-root"])
 def test_renamed_interfaces_pass_the_real_ifup(tmp_path: Path, name: str) -> None:
     root = copy_root(FIXTURES / name, tmp_path / "root")
@@ -103,7 +103,7 @@ def test_renamed_interfaces_pass_the_real_ifup(tmp_path: Path, name: str) -> Non
     state.mkdir()
     done = subprocess.run(
         [
-            "ifup",
+            programs.require("ifup"),
             "--no-act",
             "--no-mappings",
             "--state-dir",
@@ -122,7 +122,6 @@ def test_renamed_interfaces_pass_the_real_ifup(tmp_path: Path, name: str) -> Non
     assert "br0" not in interfaces.read_text()
 
 
-@pytest.mark.skipif(shutil.which("netplan") is None, reason="netplan not installed")
 def test_renamed_netplan_generates_one_bridge(tmp_path: Path) -> None:
     root = copy_root(FIXTURES / "ubuntu-24.04-root", tmp_path / "root")
     assert apply(root).returncode == 0
@@ -130,7 +129,7 @@ def test_renamed_netplan_generates_one_bridge(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     shutil.copytree(root / "etc/netplan", scratch / "etc/netplan")
     done = subprocess.run(
-        ["netplan", "generate", "--root-dir", str(scratch)],
+        [programs.require("netplan"), "generate", "--root-dir", str(scratch)],
         capture_output=True,
         text=True,
         timeout=30,
