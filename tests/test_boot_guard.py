@@ -20,7 +20,7 @@ from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import list_runs
 from xenwizard.hostcheck import failed
 from xenwizard.hostcheck.canary import CanaryResult
-from xenwizard.plan import BootOnce
+from xenwizard.plan import BootOnce, EditFile
 from xenwizard.profiles import PlanError
 from xenwizard.rootfs import RootFS
 
@@ -177,7 +177,10 @@ def test_no_systemd_no_guard_and_says_so(root: Path) -> None:
 
 def test_precise_says_the_guard_is_not_available(tmp_path: Path) -> None:
     plan = plan_for(copy_root(FIXTURES / "precise-root", tmp_path / "p"))
-    assert not [s for s in plan.steps if s.id.startswith(("boot-", "grub-xen"))]
+    assert not [s for s in plan.steps if s.id.startswith("boot-")]
+    # its GRUB step only fixes dom0's memory (issue 23): no saved default, no one-shot boot
+    (grub,) = [s for s in plan.steps if s.id == "grub-xen"]
+    assert isinstance(grub, EditFile) and "GRUB_DEFAULT=saved" not in (grub.after or "")
     (warning,) = [w for w in plan.warnings if "boot guard" in w]
     assert "upstart" in warning and "console" in warning and "Shift" in warning
 
