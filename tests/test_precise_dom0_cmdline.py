@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests import programs
 from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, PRECISE_ROOT, copy_root, plan_for, run_cli
@@ -104,3 +106,17 @@ def test_a_new_size_replaces_the_block_and_rolls_back_to_the_first(tmp_path: Pat
     assert "1102M" not in text
     assert Engine(None, RootFS(root), runner).rollback(second.run_id).outcome == "rolled-back"
     assert diff_manifests(first, manifest(root)) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["precise-root", "debian-12-root", "debian-13-root", "ubuntu-22.04-root", "ubuntu-24.04-root"],
+)
+def test_every_profile_fixes_dom0_on_xens_command_line(name: str) -> None:
+    """What the Dom0 page and --dom0-mem's help say ("fixed on Xen's command line"), on every
+    profile: a GRUB step puts dom0_mem=N,max:N where that release's GRUB reads it."""
+    step = grub_step(plan_for(FIXTURES / name, build_config({"dom0-mem": "2G"})))
+    assert step.refresh == "update-grub"
+    assert 'GRUB_CMDLINE_XEN_DEFAULT="$GRUB_CMDLINE_XEN_DEFAULT dom0_mem=2048M,max:2048M' in (
+        step.after or ""
+    )
