@@ -179,7 +179,7 @@ def check_dom0_mem(ctx: Context) -> CheckResult:
     if line is None:
         return failed("dom0-mem", f"`{tool} info` shows no xen_commandline")
     found = _DOM0_MEM.findall(line)
-    where = f"/{run.step(GRUB_STEP)['path']}"  # type: ignore[index]
+    where = f"/{(run.step(GRUB_STEP) or {}).get('path', '')}"
     if not found or found[-1] != want:
         seen = f"dom0_mem={found[-1]}" if found else "no dom0_mem"
         return failed(
