@@ -397,3 +397,9 @@ def test_xen_tools_hooks_live_where_the_current_profiles_look() -> None:
     assert f"== {current.HOOK_BASE}/bookworm.d/" in text
     assert current.HOOK_BASE in probe.XEN_TOOLS_HOOK_BASES
     assert ubuntu_precise.HOOK_BASE in probe.XEN_TOOLS_HOOK_BASES
+
+
+def test_xl_conf_comes_with_xen_utils_common() -> None:
+    """The reference's record of where its xl.conf came from: Debian 12's xen-utils-common."""
+    text = _reference("README.md")
+    assert f"{current.XL_CONF_PACKAGE} 4.17 `/{current.XL_CONF}`" in text
