@@ -4,7 +4,9 @@ The bridge step changes the interface that carries the host's own address; a con
 network stack rejects would leave the host unreachable after the reboot. So the plan runs
 
 - ifupdown: `ifup --no-act` on the new interfaces file (every `auto` interface, plus the bridge
-  and the NIC by name), with a scratch state dir; `source` lines are pointed into the target root;
+  and the NIC by name), with a scratch state dir, in a scratch copy of the files it sources: each
+  read through the root (regular files inside it only, size-capped), so ifup never reads the
+  host's files, a FIFO or a device (`source ../../dev/zero` is /dev/zero of the root, refused);
 - netplan: `netplan generate --root-dir SCRATCH` on a scratch copy of /etc/netplan with the new
   files in it (mode 0600, as netplan wants).
 
@@ -14,7 +16,9 @@ that is not installed on this machine is reported as "not validated", not as a p
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xenwizard.record import record
-from xenwizard.rootfs import RootFS
+from xenwizard.rootfs import RootError, RootFS
 
 SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"
 TIMEOUT = 30
@@ -57,40 +61,70 @@ def _first_error(output: str, replacements: dict[str, str]) -> str:
     return lines[0] if lines else "no message"
 
 
-def _root_sources(text: str, fs: RootFS) -> str:
-    """`source /abs/path` lines pointed into the target root (unless the root is /)."""
-    if fs.is_live:
-        return text
+INTERFACES = "etc/network/interfaces"
+SOURCE_LINE = re.compile(
+    r"^(?P<lead>[ \t]*)(?P<kw>source(?:-directory|-dir)?)(?P<sp>[ \t]+)(?P<arg>\S+)", re.M
+)
+SOURCE_DIR_NAME = re.compile(r"[a-zA-Z0-9_-]+\Z")  # what ifupdown's source-directory reads
+MAX_SOURCED = 256
+_GLOB = re.compile(r"[*?[]")
+
+
+class SourceRefused(ValueError):
+    """A `source` line that would have ifup read something that is not a regular file inside
+    the root (one line)."""
+
+
+def _stage(
+    rel: str, text: str, fs: RootFS, files: dict[str, str], tree: Path, seen: set[str]
+) -> None:
+    """Write `rel` under `tree` with every `source` line pointed at the tree, and stage what
+    they include, each read through the root (regular files inside it only, size-capped):
+    ifup then reads nothing but the tree. A relative source is taken, as ifupdown takes it,
+    against the directory of the file that names it; `..` stops at the root, as in a chroot."""
+    if len(seen) > MAX_SOURCED:  # each file is staged once: this bounds the recursion too
+        raise SourceRefused(f"{rel}: more than {MAX_SOURCED} sourced files")
 
     def point(match: re.Match[str]) -> str:
-        return f"{match['lead']}{match['kw']}{match['sp']}{fs.real_root}{match['path']}"
+        kw, arg = match["kw"], match["arg"]
+        base = "" if arg.startswith("/") else posixpath.dirname(rel)
+        norm = posixpath.normpath(f"/{base}/{arg}").lstrip("/")
+        for child in _matches(kw, norm, arg, fs, files):
+            if child in seen:
+                continue
+            seen.add(child)
+            child_text = files.get(child)
+            if child_text is None:
+                try:
+                    child_text = fs.read_text(child)
+                except RootError as exc:
+                    raise SourceRefused(f"{rel}: {kw} {arg}: {exc}") from None
+            if child_text is not None:
+                _stage(child, child_text, fs, files, tree, seen)
+        return f"{match['lead']}{kw}{match['sp']}{tree}/{norm}"
 
-    return re.sub(
-        r"^(?P<lead>\s*)(?P<kw>source(?:-directory)?)(?P<sp>\s+)(?P<path>/\S*)",
-        point,
-        text,
-        flags=re.M,
-    )
+    staged = SOURCE_LINE.sub(point, text)
+    target = tree / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(staged, encoding="utf-8", errors="surrogateescape")
 
 
-def _scratch_tree(files: dict[str, str], scratch: str) -> None:
-    """The files (root-relative path -> text) under scratch/tree, their absolute `source`
-    lines pointed at that copy (relative ones already resolve inside it)."""
-    tree = Path(scratch) / "tree"
-
-    def point(match: re.Match[str]) -> str:
-        return f"{match['lead']}{match['kw']}{match['sp']}{tree}{match['path']}"
-
-    for rel, text in files.items():
-        target = tree / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = re.sub(
-            r"^(?P<lead>\s*)(?P<kw>source(?:-directory|-dir)?)(?P<sp>\s+)(?P<path>/\S*)",
-            point,
-            text,
-            flags=re.M,
-        )
-        target.write_text(text, encoding="utf-8", errors="surrogateescape")
+def _matches(kw: str, norm: str, arg: str, fs: RootFS, files: dict[str, str]) -> list[str]:
+    """Root-relative files a `source`/`source-directory` line names (globs in the last part
+    of a `source` path expanded as ifupdown does)."""
+    if kw == "source" and not _GLOB.search(norm):
+        return [norm]
+    directory, pattern = (norm, "*") if kw != "source" else posixpath.split(norm)
+    if _GLOB.search(directory):
+        raise SourceRefused(f"{kw} {arg}: a wildcard in a directory name; not validated")
+    try:
+        names = set(fs.listdir(directory))
+    except RootError as exc:
+        raise SourceRefused(f"{kw} {arg}: {exc}") from None
+    names |= {posixpath.basename(f) for f in files if posixpath.dirname(f) == directory}
+    if kw != "source":
+        names = {n for n in names if SOURCE_DIR_NAME.match(n)}
+    return [f"{directory}/{n}" for n in sorted(names) if fnmatch.fnmatchcase(n, pattern)]
 
 
 def check_ifupdown(
@@ -109,12 +143,12 @@ def check_ifupdown(
     if ifup is None:
         return Check(None, tool, "ifup is not installed on this machine (package ifupdown)")
     with tempfile.TemporaryDirectory(prefix="xenwizard-ifcheck-") as scratch:
-        if files and len(files) > 1:
-            _scratch_tree(files, scratch)
-            path = Path(scratch) / "tree" / "etc/network/interfaces"
-        else:
-            path = Path(scratch) / "interfaces"
-            path.write_text(_root_sources(text, fs), encoding="utf-8", errors="surrogateescape")
+        tree = Path(scratch) / "tree"
+        try:
+            _stage(INTERFACES, text, fs, dict(files or {}), tree, {INTERFACES})
+        except SourceRefused as exc:
+            return Check(None, tool, f"not validated: {exc}")
+        path = tree / INTERFACES
         state = Path(scratch) / "state"
         state.mkdir()
         base = [ifup, "--no-act", "--no-mappings", "--state-dir", str(state), "-i", str(path)]
@@ -135,7 +169,7 @@ def check_ifupdown(
             if done.returncode != 0:
                 message = _first_error(
                     done.stderr or done.stdout,
-                    {str(path): "interfaces", f"{scratch}/tree/": "", scratch: ""},
+                    {str(path): "interfaces", f"{tree}/": "", scratch: ""},
                 )
                 return Check(False, tool, message)
     return Check(True, tool)
