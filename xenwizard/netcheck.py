@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from xenwizard.record import record
@@ -210,3 +210,100 @@ def check_netplan(texts: dict[str, str]) -> Check:
         if done.returncode != 0:
             return Check(False, tool, _first_error(done.stderr, {scratch + "/": ""}))
     return Check(True, tool)
+
+
+# --- whose tool: this machine's, checking another root ------------------------------------------
+
+HOST_ROOT = "/"  # this machine, whose programs run the checks
+
+
+@record(frozen=True)
+class ToolVersions:
+    """The package of the checking tool on this machine and on the target (None: unknown).
+
+    A `--root` target is checked with this machine's `netplan` or `ifup`, which may be older
+    or newer than the target's: netplan's static-routes.yaml uses `advertised-mss`, which
+    Debian 12's netplan 0.106 rejects and Ubuntu 24.04's 1.1 accepts."""
+
+    package: str
+    host: str | None
+    target: str | None
+
+    @property
+    def differ(self) -> bool:
+        return self._order() != 0
+
+    def describe(self) -> str:
+        """ "this machine's netplan.io 0.106 is older than the target's 1.1.2" (or newer)."""
+        than = "older" if self._order() < 0 else "newer"
+        return (
+            f"this machine's {self.package} {self.host} is {than} than the target's {self.target}"
+        )
+
+    def _order(self) -> int:
+        """dpkg's order of this machine's version against the target's (0: same or unknown)."""
+        from xenwizard.dpkgstatus import compare_versions
+
+        if not self.host or not self.target:
+            return 0
+        return compare_versions(self.host, self.target)
+
+
+def tool_versions(package: str, fs: RootFS, host_root: str = HOST_ROOT) -> ToolVersions:
+    """The package's version here and in the target (both None on the live system: same)."""
+    from xenwizard.dpkgstatus import installed_version
+
+    target = None if fs.is_live else installed_version(fs, package)
+    if target is None:  # the live system's tool is its own; without the target's, no compare
+        return ToolVersions(package, None, None)
+    return ToolVersions(package, installed_version(RootFS(host_root), package), target)
+
+
+@record(frozen=True)
+class Verdict:
+    """What the plan says of a check: a note, or a refusal (one line), and a warning."""
+
+    note: str
+    refusal: str | None = None
+    warning: str | None = None
+
+
+def verdict(
+    checked: Check, path: str, versions: ToolVersions, recheck: Callable[[], Check]
+) -> Verdict:
+    """The check of the new configuration, read for the plan. A rejection is told apart: the
+    target's files as they are (`recheck`) rejected too means the change is not the cause —
+    with this machine's tool of another version than the target's, the tool's version is; with
+    the same version, the target's files are broken already."""
+    whose = f" ({versions.describe()})" if versions.differ else ""
+    if checked.ok is None:
+        message = f"not validated: {checked.message}"
+        return Verdict(message, warning=f"{path}: {message}")
+    if checked.ok:
+        return Verdict(f"checked with `{checked.tool}`: accepted{whose}")
+    before = recheck()
+    if before.ok is False and versions.differ:
+        return Verdict(
+            "",
+            refusal=(
+                f"{path}: not validated: {versions.describe()}, and this machine's "
+                f"`{checked.tool}` rejects the target's own files as they are "
+                f"({before.message}): the tool's version, not the files, is the cause; plan on "
+                f"the target itself, or here with {versions.package} {versions.target} installed"
+            ),
+        )
+    if before.ok is False:
+        return Verdict(
+            "",
+            refusal=(
+                f"{path}: the target's network configuration fails `{checked.tool}` already, "
+                f"before any change: {before.message}; fix it first"
+            ),
+        )
+    return Verdict(
+        "",
+        refusal=(
+            f"{path}: the new network configuration fails `{checked.tool}`{whose}: "
+            f"{checked.message}; refusing this plan"
+        ),
+    )
