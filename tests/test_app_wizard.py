@@ -353,10 +353,10 @@ class TestFlood:
             log = page.query_one("#log")
         assert page.output_lines == 20_000 + 1  # and the "$ flood 20000" echo
         assert "output line 20000 of 20000" in text
-        # 9 of 11: the package step is simulated, not a change; the GRUB step waits for the
+        # 10 of 11: the package step is simulated, not a change; the GRUB step waits for the
         # Xen entry the skipped packages bring (issue 23)
         assert log.lines[-1].endswith(
-            "applied: 9 of 11 steps changed something; 1 skipped: they need the packages that "
+            "applied: 10 of 12 steps changed something; 1 skipped: they need the packages that "
             "were skipped (`xenwizard plan` still lists them) (log: /var/log/xenwizard.log)"
         )
         log_file = (tmp_path / "root/var/log/xenwizard.log").read_text()

@@ -179,7 +179,7 @@ def test_interrupt_mid_apply_rolls_back(tmp_path: Path, sig: signal.Signals) -> 
 def test_rollback_is_not_cut_short_by_signals(tmp_path: Path) -> None:
     root = fresh_root(tmp_path)
     original = manifest(root)
-    run = Paused(tmp_path, root, "undone:4", fail_after=len(SEED.steps) - 1)
+    run = Paused(tmp_path, root, "undone:5", fail_after=len(SEED.steps) - 1)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         run.proc.send_signal(sig)
     run.delivered()
