@@ -272,7 +272,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "preview",
         "Preview: steps beside the selected file's coloured diff",
-        (*TO_PREVIEW, "down", "down", "down", "down", "down", "down", "down"),
+        (*TO_PREVIEW, "down", "down", "down", "down", "down", "down", "down", "down"),  # alias step
     ),
     Scenario("preview-summary", "Preview summary: profile, files and warnings", TO_PREVIEW),
     Scenario(

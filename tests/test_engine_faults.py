@@ -39,9 +39,9 @@ SEED = precise_plan(PRECISE_ROOT)
 ALL = list(range(len(SEED.steps)))
 EDITS = [i for i, s in enumerate(SEED.steps) if isinstance(s, EditFile)]
 LINKS = [i for i, s in enumerate(SEED.steps) if isinstance(s, Symlink)]
-assert len(ALL) == 10 and len(EDITS) == 8, (
-    "the seed plan: packages, link, six edits; the guests' forwarding file (issue 12) and "
-    "xen-tools.conf's block (issue 23)"
+assert len(ALL) == 11 and len(EDITS) == 9, (
+    "the seed plan: packages, link, six edits; the guests' forwarding file (issue 12); "
+    "xen-tools.conf's block and dom0_mem in /etc/default/grub (issue 23)"
 )
 
 CASES = (

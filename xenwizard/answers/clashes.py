@@ -21,6 +21,7 @@ class Target:
     eno1", "configured for eno1"); `nic_check`: the profile's verdict on a NIC name (None
     when it can be bridged, else why not; no check where the profile takes no NIC);
     `mem_total_mib`: the machine's RAM (None: unknown, e.g. under Xen, where MemTotal is dom0's).
+    `replaced`: (interface, address) xenwizard's own last applied run configured.
     """
 
     addresses: tuple[tuple[ipaddress.IPv4Interface, str, str], ...] = ()  # (addr, iface, where)
@@ -29,14 +30,19 @@ class Target:
     nic_check: Callable[[str], str | None] | None = None
     bridge_max_len: int = MAX_IFNAME_LEN
     mem_total_mib: int | None = None
+    replaced: tuple[tuple[str, ipaddress.IPv4Interface], ...] = ()  # (iface, addr): see others
 
     def others(self, cfg: WizardConfig) -> list[tuple[ipaddress.IPv4Interface, str]]:
-        """The used addresses but this run's own (an earlier apply's guest address on BR)."""
+        """The used addresses but this run's own: an earlier apply's guest address on BR, and
+        what xenwizard's own last applied run configured (`replaced`: this run replaces it,
+        whatever its bridge name or subnet was)."""
         own = {cfg.bridge, cfg.alias}
         return [
             (addr, where)
             for addr, iface, where in self.addresses
-            if not addr.is_loopback and not (iface in own and addr == cfg.interface)
+            if not addr.is_loopback
+            and not (iface in own and addr == cfg.interface)
+            and (iface, addr) not in self.replaced
         ]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from xenwizard.errors import XenwizardError
 
-XEN_MAC_PREFIX = "00:16:3e"
+XEN_MAC_PREFIX = "00:16:3e"  # Xen's OUI: xen docs/man/xl-network-configuration.5 ("mac")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
         def body(self) -> str: ...
 
 
-# Every keyword that opens a new stanza: what the three readers before this one knew, together.
+# Every keyword that opens a new stanza in ifupdown 0.8 (interfaces(5)), as its own ifquery
+# reads a file (tests/test_real_world_facts.py); `allow-*` too. No "template": ifupdown has
+# none (templates are `iface ... inherits`), and inside a stanza it is an ordinary option.
 STARTERS = frozenset(
     {
         "iface",
@@ -39,7 +41,6 @@ STARTERS = frozenset(
         "rename",
         "no-auto-down",
         "no-scripts",
-        "template",
     }
 )
 SOURCE_KEYWORDS = ("source", "source-directory", "source-dir")

@@ -47,6 +47,7 @@ def target_of(
         nic_check=check,
         bridge_max_len=profile.bridge_max_len if profile is not None else MAX_IFNAME_LEN,
         mem_total_mib=dom0size.machine_mib(facts),
+        replaced=facts.replaced_addresses,
     )
 
 
@@ -67,7 +68,7 @@ def subnet_overlaps(config: WizardConfig, facts: SystemFacts) -> list[str]:
     live = [(i.name, a) for i in facts.interfaces for a in i.addresses]
     for source, entries in (("live", live), ("configured", list(facts.configured_addresses))):
         for name, addr in entries:
-            if name in own_alias or addr.is_loopback:
+            if name in own_alias or addr.is_loopback or (name, addr) in facts.replaced_addresses:
                 continue
             if addr.network.overlaps(ours) and (name, str(addr)) not in seen:
                 seen.add((name, str(addr)))

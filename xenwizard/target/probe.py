@@ -60,6 +60,9 @@ class SystemFacts:
     mem_total_mib: int | None = None  # MemTotal of proc/meminfo; under Xen: dom0's share
     hypervisor: str | None = None  # sys/hypervisor/type ("xen" when running under Xen)
     configured_dom0_mem: tuple[int, str] | None = None  # (MiB, file): dom0_mem= in GRUB's defaults
+    # (interface, address) xenwizard's own last applied run gave its bridge (and BR:0): the
+    # next run replaces them, so they clash with no answer (set by `with_own_run`)
+    replaced_addresses: tuple[tuple[str, ipaddress.IPv4Interface], ...] = ()
 
     @property
     def release(self) -> str:

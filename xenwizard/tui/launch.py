@@ -12,7 +12,7 @@ import argparse
 from functools import partial
 from typing import TYPE_CHECKING
 
-from xenwizard.commands.common import answered_keys, config_from_args
+from xenwizard.commands.common import answered_keys, config_from_args, with_own_run
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.paths import RUNS_DIR
 from xenwizard.target.probe import SystemFacts, probe, with_live_facts, with_packages
@@ -62,7 +62,7 @@ def context_from_args(args: argparse.Namespace) -> WizardContext:
     # while the welcome page is already up.
     return WizardContext(
         fs=fs,
-        facts=probe(fs, live=False, packages=not fs.is_live),
+        facts=with_own_run(probe(fs, live=False, packages=not fs.is_live), fs),
         runner=CommandRunner(args.root),
         config=config,
         profile_name=profile,

@@ -10,6 +10,7 @@ from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import (
     EditError,
     ebconfine,
+    grubdefault,
     guestnet,
     ifupdown,
     ifupdown_bridge,
@@ -134,6 +135,7 @@ class UbuntuPrecise(Profile):
                 ),
                 dom0size.plan_note(config, facts),
             ),
+            self.grub_step(dom0_mib, fs),
             *dnsmasq_steps(
                 config,
                 facts,
@@ -156,6 +158,21 @@ class UbuntuPrecise(Profile):
             *self.checksum_steps(config, fs, xen),
             *self.forward_steps(config, facts, fs),
         ]
+
+    def grub_step(self, dom0_mib: int, fs: RootFS) -> EditFile:
+        """dom0's memory fixed on Xen's command line, in /etc/default/grub itself: GRUB 1.99
+        reads no /etc/default/grub.d (see edits/grubdefault.py); update-grub after it."""
+        step = edit_step(
+            "grub-xen",
+            f"GRUB: dom0's {dom0_mib} MiB fixed on Xen's command line (update-grub after it)",
+            fs,
+            grubdefault.PATH,
+            require_file(
+                "GRUB's defaults (package grub-pc)",
+                partial(grubdefault.set_xen_options, xen_options=dom0size.xen_options(dom0_mib)),
+            ),
+        )
+        return replace(step, refresh="update-grub")
 
     def rc_local_step(self, config: WizardConfig, fs: RootFS) -> EditFile:
         """rc.local's block: the alias, the DHCP confinement and, for nat, the masquerade rule

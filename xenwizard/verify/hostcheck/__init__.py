@@ -9,6 +9,8 @@ What is checked, in order:
   run              the latest applied run under ROOT/var/lib/xenwizard (its answers drive the rest)
   xen              Xen runs and this is dom0 (/sys/hypervisor/type, /proc/xen/capabilities);
                    on current releases `xl info` answers (its xen_version is shown)
+  dom0-mem         only when the run's GRUB step set dom0_mem: Xen booted with it (the
+                   xen_commandline of `xl info`; of `xm info` on ubuntu-precise)
   bridge           BR exists, is a bridge, and is up (who makes it at boot depends on the release)
   bridge-address   BR has an unlabelled IPv4 address: without one, dnsmasq ignores the labelled
                    BR:0 alias ("DHCP packet received on BR which has no address")

@@ -70,6 +70,8 @@ def check_run(fs: RootFS) -> tuple[CheckResult, AppliedRun | None, WizardConfig]
     )
 
 
+# Linux: drivers/xen/sys-hypervisor.c (type_show prints "xen"); drivers/xen/xenfs/super.c
+# (xenfs's "capabilities" file, "control_d" in dom0). Not on the test host: the VM tests see them.
 HYPERVISOR_TYPE = "/sys/hypervisor/type"
 XEN_CAPABILITIES = "/proc/xen/capabilities"
 XL_INFO_SHOWN = ("xen_version", "virt_caps")
@@ -116,6 +118,48 @@ def check_xen(ctx: Context) -> CheckResult:
     info = _xl_info(done.stdout)
     shown = ", ".join(f"{key} {info[key]}" for key in XL_INFO_SHOWN if info.get(key))
     return passed("xen", f"{found}, `xl info`: {shown or 'answered'}")
+
+
+GRUB_STEP = "grub-xen"  # the GRUB defaults that put Xen's options on its command line
+_DOM0_MEM = re.compile(r"(?<![^\s\"'])dom0_mem=([^\s\"']+)")
+
+
+def planned_dom0_mem(run: AppliedRun | None) -> str | None:
+    """The `dom0_mem=` value the run's GRUB step gave Xen (the last one in its text), if any."""
+    step = run.step(GRUB_STEP) if run is not None else None
+    after = step.get("after") if step else None
+    found = _DOM0_MEM.findall(after) if isinstance(after, str) else []
+    return found[-1] if found else None
+
+
+def check_dom0_mem(ctx: Context) -> CheckResult:
+    """Xen booted with the dom0_mem the run put on its command line: Xen's own view of its
+    command line, the `xen_commandline` of `xl info` (xend's `xm info` on ubuntu-precise,
+    whose XendNode.xeninfo lists it too)."""
+    run, want = ctx.run, planned_dom0_mem(ctx.run)
+    assert run is not None and want is not None  # only listed for such a run
+    index = run.step_index(GRUB_STEP)
+    why = run.skipped(index) if index is not None else None
+    if why is not None:
+        return _skipped_result(run, "dom0-mem", why)
+    tool = "xm" if run.profile == "ubuntu-precise" else "xl"
+    done = ctx.live.run([tool, "info"])
+    if done is None or done.returncode != 0:
+        how = "is not installed" if done is None else f"failed (exit {done.returncode})"
+        return failed("dom0-mem", f"cannot read Xen's command line: `{tool} info` {how}")
+    line = _xl_info(done.stdout).get("xen_commandline")
+    if line is None:
+        return failed("dom0-mem", f"`{tool} info` shows no xen_commandline")
+    found = _DOM0_MEM.findall(line)
+    where = f"/{(run.step(GRUB_STEP) or {}).get('path', '')}"
+    if not found or found[-1] != want:
+        seen = f"dom0_mem={found[-1]}" if found else "no dom0_mem"
+        return failed(
+            "dom0-mem",
+            f"Xen booted with {seen}, not dom0_mem={want} as run {run.run_id} set in {where}: "
+            "dom0 may hold all the RAM; run update-grub and reboot into the Xen entry",
+        )
+    return passed("dom0-mem", f"Xen's command line has dom0_mem={want} (`{tool} info`)")
 
 
 def _xl_info(text: str) -> dict[str, str]:
@@ -517,6 +561,7 @@ def check_toolstack(ctx: Context) -> CheckResult:
 
 LIVE_CHECKS = (
     "xen",
+    "dom0-mem",
     "bridge",
     "bridge-address",
     "alias",
@@ -561,11 +606,16 @@ def _live_check_names(ctx: Context) -> list[str]:
     names = [n for n in LIVE_CHECKS if n != "bridge-address" or ctx.labelled_alias]
     if not ctx.confined:
         names.remove("dhcp-confinement")
+    if planned_dom0_mem(ctx.run) is None:
+        names.remove("dom0-mem")
     return names + guestaccess.check_names(ctx)
 
 
 def _live_checks(ctx: Context) -> list[CheckResult]:
-    results = [check_xen(ctx), check_bridge(ctx)]
+    results = [check_xen(ctx)]
+    if planned_dom0_mem(ctx.run) is not None:
+        results.append(check_dom0_mem(ctx))
+    results.append(check_bridge(ctx))
     if ctx.labelled_alias:
         results.append(check_bridge_address(ctx))
     results.append(check_alias(ctx))
