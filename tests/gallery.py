@@ -29,8 +29,10 @@ from xenwizard.hostcheck.results import CheckResult
 from xenwizard.netcheck import Check
 from xenwizard.plan import EditFile, Plan, Step
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
+from xenwizard.profiles.bootsteps import xen_title
 from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
+from xenwizard.tui.demoapt import SimulatedRunner
 from xenwizard.tui.screens.state import WizardContext
 
 SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "xenwizard" / "samples" / "ubuntu-12.04"
@@ -73,6 +75,7 @@ class GalleryRunner:
 
     def __init__(self) -> None:
         self.script: str | None = None
+        self.simulated = SimulatedRunner()  # the demo's: apt-get and update-grub on the copy
         self.release = threading.Event()
         self.blocked = threading.Event()
         self.resume = threading.Event()
@@ -83,8 +86,7 @@ class GalleryRunner:
         self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
     ) -> int:
         if argv[0] != SCRIPTED or self.script is None:
-            on_line(f"(simulated, not run) {' '.join(argv)}")
-            return 0
+            return self.simulated.run(argv, on_line, env)
         command, *args = self.script.split()
         if command == "block":
             for n in range(1, 4):
@@ -408,6 +410,7 @@ def make_context(
     """The gallery's context on a copy of a root: pinned facts, simulated packages."""
     fs = RootFS(root)
     base: SystemFacts = probe(fs, live=False)
+    runner.simulated = SimulatedRunner(fs, xen_title(fs, base))
     precise = base.release == "ubuntu-12.04"  # eth0 there; eno1 on current releases
     pinned = replace(
         base,

@@ -48,7 +48,7 @@ class WizardContext:
     runner: Runner
     config: WizardConfig = field(default_factory=WizardConfig)
     profile_name: str | None = None  # --profile / answers file; None: detect
-    simulate_packages: bool = False  # demo: the package step is skipped and labelled simulated
+    simulate_packages: bool = False  # demo: the runner plays the package step (demoapt)
     skip_packages: bool = False  # --skip-packages: the package step is skipped, as apply's flag
     answered: frozenset[str] = frozenset()  # answer keys the operator gave (flags, answers file)
     subnet_note: str | None = None  # why the start subnet is not the default, when it is not
@@ -79,8 +79,9 @@ class WizardContext:
 
     @property
     def packages_skipped(self) -> bool:
-        """The engine skips the package step (and the steps needing its files)."""
-        return self.simulate_packages or self.skip_packages
+        """The engine skips the package step (and the steps needing its files): only with
+        --skip-packages; the demo's package step runs, played on the copy by its runner."""
+        return self.skip_packages
 
     @property
     def may_write(self) -> bool:
