@@ -36,6 +36,10 @@ SHIPPED: Mapping[str, Mapping[str, str]] = {
         "etc/xen/xl.conf": XL_CONF,
         XEN_GRUB_SCRIPT: "#! /bin/sh\n# (xenwizard demo) Xen's GRUB menu entries\n",
     },
+    "xen-tools": {  # the hook dirs a release's NAME.d links to
+        "usr/share/xen-tools/artful.d/01-disable-daemons": "#!/bin/sh\n# (xenwizard demo)\n",
+        "usr/share/xen-tools/debian.d/01-disable-daemons": "#!/bin/sh\n# (xenwizard demo)\n",
+    },
 }
 
 
@@ -96,7 +100,11 @@ class SimulatedRunner:
         text = status.read_text() if status.is_file() else ""
         for name in names:
             for rel in self.created.pop(name, []):
-                (root / rel).unlink(missing_ok=True)
+                path = root / rel
+                path.unlink(missing_ok=True)
+                while path.parent != root and not any(path.parent.iterdir()):
+                    path = path.parent
+                    path.rmdir()
             text = text.replace(stanza(name), "").replace("\n\n\n", "\n\n")
         status.write_text(text.rstrip("\n") + "\n" if text.strip() else "")
         self.update_grub()  # as the Xen package's postrm does
