@@ -28,14 +28,16 @@ def target_of(
             gateway = ipaddress.IPv4Address(facts.default_route.gateway)
         except ValueError:
             gateway = None
-    check = None
+    check = bridge_check = None
     if profile is not None and fs is not None:
         check = partial(profile.nic_problem, facts=facts, fs=fs)
+        bridge_check = partial(profile.bridge_problem, facts=facts, fs=fs)
     return Target(
         addresses=tuple(addresses),
         gateway=gateway,
         routes=facts.configured_routes + facts.live_routes,
         nic_check=check,
+        bridge_check=bridge_check,
         bridge_max_len=profile.bridge_max_len if profile is not None else MAX_IFNAME_LEN,
         mem_total_mib=dom0mem.machine_mib(facts),
     )

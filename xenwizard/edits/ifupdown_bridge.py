@@ -106,7 +106,7 @@ class Moved:
 # --- reading the system's state (for NIC detection and for the profile) ------------------------
 
 
-def _block_range(doc: Doc) -> range:
+def block_range(doc: Doc) -> range:
     block = find_block(doc.lines, WHAT)
     return range(block.begin, block.end + 1) if block else range(0)
 
@@ -115,7 +115,7 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
     """(name, method, is_bridge_port_of_our_block) for every iface stanza outside our block and
     every port of our block, in file order; used to find the primary NIC from the files."""
     doc = Doc.parse(text)
-    skip = _block_range(doc)
+    skip = block_range(doc)
     outside = parse(doc.lines, skip)
     found: list[tuple[str, str, bool]] = []
     ours: set[str] = set()
@@ -147,13 +147,13 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
 
 def has_block(text: str) -> bool:
     """Whether an earlier run left xenwizard's block in this text."""
-    return bool(_block_range(Doc.parse(text)))
+    return bool(block_range(Doc.parse(text)))
 
 
 def block_bridge_hw(text: str) -> str | None:
     """The bridge_hw MAC of xenwizard's block, if a previous run wrote one."""
     doc = Doc.parse(text)
-    skip = _block_range(doc)
+    skip = block_range(doc)
     inner_lines = doc.lines[skip.start : skip.stop]
     for stanza in parse(inner_lines).stanzas:
         for index in stanza.options:
@@ -166,7 +166,7 @@ def block_bridge_hw(text: str) -> str | None:
 def nic_hwaddress(text: str, nic: str) -> str | None:
     """An `hwaddress [ether] MAC` option on the NIC's own stanza, if any."""
     doc = Doc.parse(text)
-    for stanza in parse(doc.lines, _block_range(doc)).stanzas:
+    for stanza in parse(doc.lines, block_range(doc)).stanzas:
         if stanza.name != nic:
             continue
         for index in stanza.options:
