@@ -118,3 +118,27 @@ class TestPreviewIsTheContract:
             app, runner = gallery.build_app(item, tmp_path, FIXTURES / name)
             marks, status, states, last = await preview_then_apply(app, runner)
         check_kept(marks, status, states, last)
+
+
+class TestAnswersKept:
+    @sync
+    async def test_the_toolstack_tick_survives_back_and_the_preview(self, tmp_path: Path) -> None:
+        """Issue 26 item 4: the "keep xm" tick, given, is still there after Esc and forward
+        again, and after going back from the preview (failed before: cleared both times)."""
+        from xenwizard.tui.screens.pages import ToolstackScreen
+
+        item = gallery.Scenario("tick", "toolstack tick")
+        app, runner = gallery.build_app(item, tmp_path, FIXTURES / "precise-root")
+        ticks = []
+        async with app.run_test(size=gallery.SIZE) as pilot:
+            await gallery.drive(pilot, (*gallery.TO_TOOLSTACK, "space", "escape", "enter"), runner)
+            assert isinstance(app.screen, ToolstackScreen), screen_text(app)
+            ticks.append(app.screen.query_one("#ack").value)
+            await gallery.drive(pilot, ("enter",), runner)
+            assert isinstance(app.screen, PreviewScreen), screen_text(app)
+            await gallery.drive(pilot, ("escape",), runner)
+            assert isinstance(app.screen, ToolstackScreen), screen_text(app)
+            ticks.append(app.screen.query_one("#ack").value)
+            text = screen_text(app)
+        assert ticks == [True, True], ticks
+        assert "[x] I understand" in text, text

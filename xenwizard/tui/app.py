@@ -38,6 +38,7 @@ from xenwizard.tui.screens.pages import (
     Dom0MemScreen,
     RollbackRequest,
     SubnetScreen,
+    ToolstackAnswers,
     ToolstackScreen,
     WelcomeScreen,
 )
@@ -277,6 +278,8 @@ class XenWizardApp(App[int]):
                 if given is None:
                     page -= 1
                     continue
+                if isinstance(given, ToolstackAnswers):
+                    ctx.toolstack_acknowledged = given.acknowledged
                 if hasattr(given, "apply"):
                     try:
                         ctx.config = given.apply(ctx.config, ctx.target)

@@ -866,13 +866,17 @@ On current releases xl is the only toolstack and there is nothing to confirm.
         yield Static("\n".join(self.notice.lines), markup=False, id="toolstack-text")
         self.ack: TickBox | None = None
         if self.notice.acknowledge:
-            self.ack = TickBox(self.notice.acknowledge, False, id="ack", compact=True)
+            # Ticked again when the operator comes back to the page (Back, or Esc from the
+            # preview): an answer kept like any other page's.
+            ticked = self.typed("ack", self.ctx.toolstack_acknowledged)
+            self.ack = TickBox(self.notice.acknowledge, ticked, id="ack", compact=True)
             yield self.ack
 
     def on_mount(self) -> None:
         if self.ack is not None:
             self.ack.focus()
-            self.status("Tick the acknowledgement (Space) to go on.")
+            if not self.ack.value:
+                self.status("Tick the acknowledgement (Space) to go on.")
         else:
             self.query_one("#next", Button).focus()
 

@@ -67,6 +67,8 @@ class WizardContext:
     # What the operator left in a page's fields with Back: page -> widget id -> (the answer
     # the field was prefilled with, its text or state). The page shows it when it comes again.
     drafts: dict[str, dict[str, tuple[object, object]]] = field(default_factory=dict)
+    # The Toolstack page's "I understand: keep xm" tick, once given (Next); shown ticked again.
+    toolstack_acknowledged: bool = False
     profile: Profile | None = field(init=False, default=None)
     profile_reason: str = field(init=False, default="")
     profile_error: str | None = field(init=False, default=None)
