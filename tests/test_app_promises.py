@@ -142,3 +142,44 @@ class TestAnswersKept:
             text = screen_text(app)
         assert ticks == [True, True], ticks
         assert "[x] I understand" in text, text
+
+
+class TestDonePage:
+    @pytest.mark.parametrize("sample", SAMPLES)
+    @sync
+    async def test_the_essentials_fit_80x24_and_the_rest_scrolls_by_keyboard(
+        self, sample: str
+    ) -> None:
+        """Issue 26 item 5, on both demos at 80x24: the outcome, the reboot/confirm advice and
+        the undo command are on screen without scrolling; with focus on Quit, End scrolls to
+        the last line and Home back (failed before: the undo command was below the fold,
+        and PgDn/Down/End did nothing)."""
+        from textual.containers import VerticalScroll
+
+        from xenwizard.tui.app import XenWizardApp
+        from xenwizard.tui.demo import demo_context, demo_root
+        from xenwizard.tui.screens.done import DoneScreen
+
+        with gallery.pinned(), demo_root(sample) as root:
+            app = XenWizardApp(demo_context(root, label="/tmp/xenwizard-demo/root"))
+            runner = gallery.GalleryRunner()
+            async with app.run_test(size=(80, 24)) as pilot:
+                keys = (*keys_to_preview(app), "a", "y", "@apply", "enter")
+                await gallery.drive(pilot, keys, runner)
+                assert isinstance(app.screen, DoneScreen), screen_text(app)
+                first = screen_text(app)
+                scroll = app.screen.query_one("#done-scroll", VerticalScroll)
+                assert app.focused is not None and app.focused.id == "next"
+                last = str(app.screen.query_one("#done-text").content).splitlines()[-1]
+                await gallery.drive(pilot, ("end",), runner)
+                bottom = (screen_text(app), scroll.scroll_y, scroll.max_scroll_y)
+                await gallery.drive(pilot, ("home",), runner)
+                top = scroll.scroll_y
+        assert "APPLIED" in first, first
+        assert "Undo this run:" in first and "xenwizard rollback" in first, first
+        advice = "xenwizard confirm" if sample == "debian-12" else "Reboot into Xen"
+        assert advice in first, first
+        text, y, most = bottom
+        assert most > 0  # the demos' pages are longer than the screen
+        assert y == most and last.strip() in text and last.strip() not in first, text
+        assert top == 0
