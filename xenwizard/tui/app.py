@@ -100,6 +100,7 @@ class XenWizardApp(App[int]):
         self.apply_outcome: str | None = None  # the engine's outcome of the last apply/rollback
         self.terminal_lost = False  # the terminal went away (SIGHUP, or the tty hung up)
         self._hangup = False  # set by the SIGHUP handler; acted on by the watchdog
+        self.stopped = False  # SIGTERM or SIGINT from outside: the UI ends, the terminal stays
         self._watchdog: object = None
         self._tty_fd: int | None = None
         self.crashed: BaseException | None = None
@@ -342,10 +343,17 @@ class XenWizardApp(App[int]):
         of their own and keep their handlers."""
         if threading.current_thread() is threading.main_thread() and not self.is_headless:
             signal.signal(signal.SIGHUP, self._on_sighup)
+            signal.signal(signal.SIGTERM, self._on_stop)
+            signal.signal(signal.SIGINT, self._on_stop)
 
     def _on_sighup(self, signum: int, frame: object) -> None:
         """Only note it: a signal handler must not touch the UI."""
         self._hangup = True
+
+    def _on_stop(self, signum: int, frame: object) -> None:
+        """SIGTERM (`kill PID`) or a SIGINT sent from outside (in the UI Ctrl-C is a key):
+        handled like a hang-up, but the terminal is still there and gets restored."""
+        self.stopped = True
 
     def note_hangup(self) -> None:
         """The terminal is gone (the driver's reads or writes fail); any thread may call it."""
@@ -366,6 +374,17 @@ class XenWizardApp(App[int]):
             return
         if self._hangup or (self._tty_fd is not None and not os.isatty(self._tty_fd)):
             self.terminal_gone()
+        elif self.stopped:
+            self.stop_ui()
+
+    def stop_ui(self) -> None:
+        """SIGTERM or SIGINT: the UI ends as for a hang-up (an apply or rollback goes on to its
+        end in its thread, `run_app` waits and exits with its outcome's code), but through
+        Textual's own exit, which leaves the alternate screen and shows the cursor again."""
+        if self.terminal_lost:
+            return
+        self.terminal_lost = True  # nobody answers the screens any more
+        self.exit(EXIT_DONE if self.applied else EXIT_QUIT)
 
     def terminal_gone(self) -> None:
         """The terminal is gone (SSH drop, closed window): nobody can read or answer the

@@ -31,7 +31,8 @@ DEFAULT_SAMPLE = DEMO_SAMPLES[0]  # today's recipe
 
 
 def _hung_up(signum: int, frame: object) -> None:
-    """A hang-up before the app has taken over SIGHUP: leave through the `finally`."""
+    """A hang-up or SIGTERM before the app has taken them over: leave through the `finally`
+    (exit code 2, the wizard's "quit before an apply")."""
     raise SystemExit(2)
 
 
@@ -39,6 +40,7 @@ def _hung_up(signum: int, frame: object) -> None:
 def demo_root(sample: str = DEFAULT_SAMPLE) -> Iterator[Path]:
     """A writable copy of a sample system, deleted (whatever happens) when the block ends."""
     previous = signal.signal(signal.SIGHUP, _hung_up)
+    previous_term = signal.signal(signal.SIGTERM, _hung_up)
     tmp = Path(tempfile.mkdtemp(prefix="xenwizard-demo-"))
     try:
         root = tmp / "root"
@@ -47,6 +49,7 @@ def demo_root(sample: str = DEFAULT_SAMPLE) -> Iterator[Path]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         signal.signal(signal.SIGHUP, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 def demo_context(
