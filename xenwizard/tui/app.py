@@ -45,7 +45,7 @@ from xenwizard.tui.screens.pages import (
 from xenwizard.tui.screens.state import WizardContext
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from textual.driver import Driver
     from textual.message_pump import MessagePump
@@ -62,7 +62,8 @@ WIDE = 120  # from this width on the preview's step list takes what its titles n
 
 
 # Keys typed ahead wait at most this long for a page change to finish (a safety net: a page
-# that never comes must not swallow the keyboard).
+# that never comes must not swallow the keyboard). Keys a page holds (the preview building its
+# plan) wait as long as it holds them: see `_keys_held` for the order.
 TYPE_AHEAD_WAIT = 5.0
 
 # `flow` walks the pages of `PAGES` up to the preview, Back goes one up; the preview's
@@ -110,6 +111,9 @@ class XenWizardApp(App[int]):
         # Typed-ahead input (see `on_event`): keys and pastes in arrival order, the task that
         # hands them on one at a time, the events it posted, and the page being left.
         self._typed: deque[events.Key | events.Paste] = deque()
+        # Keys a page holds until it can take them (`_keys_held`), and that page.
+        self._held: deque[events.Key | events.Paste] = deque()
+        self._holding: tuple[object, Callable[[events.Key | events.Paste], bool]] | None = None
         self._typing: asyncio.Task[None] | None = None
         self._released: dict[int, events.Key | events.Paste] = {}
         self._leaving: object = None
@@ -180,9 +184,11 @@ class XenWizardApp(App[int]):
 
     async def _hand_on_typed(self) -> None:
         try:
-            while self._typed and self.is_running:
+            while (self._typed or self._held) and self.is_running:
                 await self._input_settled()
                 if not self._typed or not self.is_running:
+                    if self._held and self.is_running:
+                        continue  # the page still holds them (a deadline passed meanwhile)
                     return
                 event = self._typed.popleft()
                 if isinstance(event, events.Key):
@@ -209,11 +215,33 @@ class XenWizardApp(App[int]):
         self._leaving = None
         return False
 
-    def _page_holds_input(self) -> bool:
-        """The page is not ready for the next typed key yet (the preview building its plan
-        takes only F1, Esc and Ctrl-Q until then)."""
+    def _keys_held(self) -> bool:
+        """Sort typed-ahead keys for a page that cannot take them yet (the preview building its
+        plan); True while nothing may be handed on.
+
+        The order, for keys typed while a page holds input:
+        - the keys it holds wait, in their order, as long as it holds them (no time limit);
+        - a key it answers at once (F1, Esc, Ctrl-Q, Ctrl-C on the preview) jumps them;
+        - while a dialog covers the page (help, the quit question) keys go to the dialog, and
+          the held keys keep waiting for the page;
+        - the page ready, its held keys come first, then what was typed after them;
+        - the page left (Esc = Back), the keys typed for it before that go with it: handed to
+          the page before, they would edit answers the operator did not mean to touch."""
+        if self._holding is not None:
+            page, page_holds = self._holding
+            if page not in self.screen_stack:
+                self._held.clear()
+                self._holding = None
+            elif self.screen is page and not page_holds(self._held[0]):
+                self._typed.extendleft(reversed(self._held))
+                self._held.clear()
+                self._holding = None
         holds = getattr(self.screen, "holds_input", None)
-        return bool(self._typed and holds is not None and holds(self._typed[0]))
+        if holds is not None:
+            while self._typed and holds(self._typed[0]):
+                self._held.append(self._typed.popleft())
+                self._holding = (self.screen, holds)
+        return not self._typed and bool(self._held)
 
     async def _input_settled(self) -> None:
         """Wait until no page change is under way and the app and every widget of the
@@ -221,7 +249,11 @@ class XenWizardApp(App[int]):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TYPE_AHEAD_WAIT
         while self.is_running and loop.time() < deadline:
-            if self._page_changing() or self._page_holds_input():
+            if self._keys_held():
+                deadline = loop.time() + TYPE_AHEAD_WAIT  # held keys wait as long as the page
+                await asyncio.sleep(0.005)
+                continue
+            if self._page_changing():
                 await asyncio.sleep(0.005)
                 continue
             pumps = [self, *self.screen.walk_children(with_self=True)]

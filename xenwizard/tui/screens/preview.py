@@ -86,8 +86,9 @@ files are checked against this preview, each change is journaled, and a failed
 step rolls every change back.
 
 The plan is built when the page opens; on this machine's / checking the new
-network configuration can take seconds. Meanwhile F1, Esc and Ctrl-Q work;
-other keys wait for the plan (up to 5 s).
+network configuration can take seconds (up to 30). Meanwhile F1, Esc and Ctrl-Q
+work at once; other keys wait for the plan, however long, and then arrive in
+the order typed. Esc goes back, and takes the keys typed for this page with it.
 """
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back"),
