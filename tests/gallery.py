@@ -234,7 +234,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "bridge-clash",
-        "Bridge name taken by an interface that is not a bridge",
+        "Bridge name that is already an interface (not a bridge): refused, saying what it is",
         ("enter", "end", "backspace", "backspace", "backspace", *"eth0"),
     ),
     Scenario(

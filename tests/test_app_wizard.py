@@ -172,6 +172,10 @@ class TestWholeWizard:
             text = screen_text(app)
             preview = app.screen
         assert "has no apt-get to install dnsmasq ebtables" in " ".join(text.split()), text
+        # the wizard takes --skip-packages only at its start: it says so (issue 26)
+        assert preview.apply_blocked.endswith(  # type: ignore[attr-defined]
+            "apply with --skip-packages (quit, and start the wizard again with it)"
+        )
         assert "Apply the plan?" not in text
         footer = text.rstrip().splitlines()[-1]
         assert "Save plan" in footer and "Apply" not in footer, footer  # no key that is refused

@@ -131,7 +131,11 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
         if not self.ctx.may_write:
             return "xenwizard is not running as root; run it with sudo to apply"
         simulated = self.ctx.packages_skipped or self.ctx.simulate_packages
-        return packages_refusal(self.plan, self.ctx.fs, simulated)
+        refusal = packages_refusal(self.plan, self.ctx.fs, simulated)
+        if refusal and refusal.endswith("--skip-packages"):
+            # the wizard takes the flag only at its start
+            refusal += " (quit, and start the wizard again with it)"
+        return refusal
 
     def compose_body(self) -> Iterable[Widget]:
         if self.building:
