@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from xenwizard.config import ConfigError
 from xenwizard.hangup import silence_terminal
 from xenwizard.privatefile import append_private, write_private
+from xenwizard.tui.console import CONSOLE_TERMS, use_console_glyphs
 from xenwizard.tui.screens.base import PAGES
 from xenwizard.tui.screens.modals import (
     ConfirmScreen,
@@ -130,8 +131,10 @@ class XenWizardApp(App[int]):
         return driver
 
     def on_mount(self) -> None:
-        if os.environ.get("TERM") == "linux":
+        if os.environ.get("TERM") in CONSOLE_TERMS:
             self.theme = "ansi-dark"  # the console's own 16 colours
+            self.add_class("-console")  # and its font's glyphs (console.py)
+            use_console_glyphs()
         self.catch_hangup()
         self.ctx.use_free_subnet()  # a root read whole already; the live one once detected
         self.flow()
