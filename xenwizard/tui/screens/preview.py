@@ -109,6 +109,7 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
         self.plan = plan
         self.error = error
         self.building = plan is None and error is None
+        self.showing = False  # the plan is in, the page being composed for it: keys still wait
         self.skipped = self.skips(plan)
 
     def skips(self, plan: Plan | None) -> dict[int, str]:
@@ -117,7 +118,7 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
 
     def holds_input(self, event: events.Key | events.Paste) -> bool:
         """Typed-ahead input waits for the plan, but for the keys that work without one."""
-        return self.building and not (
+        return (self.building or self.showing) and not (
             isinstance(event, events.Key) and event.key in KEYS_WHILE_BUILDING
         )
 
@@ -192,11 +193,15 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
             return  # the operator went back meanwhile: the next preview builds its own
         self.plan, self.error, self.building = message.plan, message.error, False
         self.skipped = self.skips(message.plan)
-        await self.recompose()
-        if not self.query("#steps" if self.plan is not None else "#plan-error"):
-            return  # the app is closing: Textual composed the page only partly, or not at all
-        self.show_plan()
-        self.refresh_bindings()
+        self.showing = True
+        try:
+            await self.recompose()
+            if not self.query("#steps" if self.plan is not None else "#plan-error"):
+                return  # the app is closing: Textual composed the page only partly, or not at all
+            self.show_plan()
+            self.refresh_bindings()
+        finally:
+            self.showing = False
 
     def show_plan(self) -> None:
         """The plan is there (or why not): the status line, and the first step in view."""
