@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import PRECISE_ROOT, REFERENCE
+from tests import programs
+from tests.helpers import PRECISE_ROOT, REFERENCE, REPO
+from xenwizard import __version__
 
 
 @pytest.fixture(scope="session")
@@ -26,11 +29,9 @@ def reference() -> Path:
     return REFERENCE
 
 
-def _program(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        pytest.skip(f"{name} is not installed")
-    return path
+def pytest_report_header() -> list[str]:
+    """The version of every program the tests drive, once at the start of the run."""
+    return ["programs the tests drive (scripts/test-programs):", *programs.report()]
 
 
 def _run(argv: list[str], text: str, suffix: str) -> subprocess.CompletedProcess:
@@ -45,7 +46,7 @@ def _run(argv: list[str], text: str, suffix: str) -> subprocess.CompletedProcess
 @pytest.fixture(scope="session")
 def shell_ok() -> Callable[[str], None]:
     """Assert that `bash -n` and `sh -n` both accept a script."""
-    shells = [_program("bash"), _program("sh")]
+    shells = [programs.require("bash"), programs.require("sh")]
 
     def check(text: str) -> None:
         for shell in shells:
@@ -58,7 +59,7 @@ def shell_ok() -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def dnsmasq_ok() -> Callable[[str], None]:
     """Assert that the real `dnsmasq --test --conf-file=FILE` accepts a configuration."""
-    dnsmasq = _program("dnsmasq")
+    dnsmasq = programs.require("dnsmasq")
 
     def check(text: str) -> None:
         done = _run([dnsmasq, "--test", "--conf-file={}"], text, ".conf")
@@ -70,7 +71,7 @@ def dnsmasq_ok() -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def ifquery() -> Callable[[str, str], subprocess.CompletedProcess]:
     """Run ifupdown's `ifquery -i FILE ARGS` on an interfaces text (it parses like ifup)."""
-    program = _program("ifquery")
+    program = programs.require("ifquery")
 
     def query(text: str, *args: str) -> subprocess.CompletedProcess:
         return _run([program, "-i", "{}", *args], text, ".interfaces")
@@ -95,3 +96,30 @@ def boot(request: pytest.FixtureRequest):
 
     with PreciseBoots(request.node.name) as boots:
         yield boots.boot
+
+
+@pytest.fixture(scope="session")
+def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Debian package built from this tree by scripts/build-deb (its .changes beside it),
+    once per run: the package tests read it, the real-Xen test's Ansible role installs it."""
+    for name in ("dpkg-buildpackage", "dh_virtualenv", "lintian"):
+        programs.require(name)
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    out = tmp_path_factory.mktemp("deb")
+    cache = Path(os.environ.get("XENWIZARD_TEST_CACHE", "/var/cache/xenwizard-tests"))
+    env = {**os.environ, "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(cache / "pip"))}
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(REPO / "scripts/build-deb"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+    assert done.returncode == 0, f"scripts/build-deb failed:\n{done.stdout[-3000:]}{done.stderr}"
+    elapsed = time.monotonic() - started
+    debs = sorted(out.glob(f"xenwizard_{__version__}_*.deb"))
+    assert len(debs) == 1, sorted(p.name for p in out.iterdir())
+    print(f"build-deb: {elapsed:.0f}s, {debs[0].name} {debs[0].stat().st_size} bytes")
+    return debs[0]

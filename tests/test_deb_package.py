@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the cached tree)
 from xenwizard import __version__
 
@@ -60,13 +61,6 @@ EXCLUDED = {
 }
 
 
-def _program(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        pytest.skip(f"{name} is not installed (scripts/dev-setup installs it)")
-    return path
-
-
 def run(argv: list[str], timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
     assert done.returncode == 0, (
@@ -95,24 +89,6 @@ def chroot_run(root: Path, script: str, timeout: float = 600) -> subprocess.Comp
         "TERM": "dumb",
     }
     return run(offline(root, script), timeout=timeout, env=env)
-
-
-@pytest.fixture(scope="session")
-def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package built from this tree by scripts/build-deb (its .changes beside it)."""
-    for name in ("dpkg-buildpackage", "dh_virtualenv", "lintian"):
-        _program(name)
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
-    out = tmp_path_factory.mktemp("deb")
-    env = {**os.environ, "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(CACHE / "pip"))}
-    started = time.monotonic()
-    run([str(TOP / "scripts/build-deb"), str(out)], timeout=900, env=env)
-    elapsed = time.monotonic() - started
-    debs = sorted(out.glob(f"xenwizard_{__version__}_*.deb"))
-    assert len(debs) == 1, sorted(p.name for p in out.iterdir())
-    print(f"build-deb: {elapsed:.0f}s, {debs[0].name} {debs[0].stat().st_size} bytes")
-    return debs[0]
 
 
 def test_lintian_is_clean(deb: Path) -> None:
@@ -238,7 +214,7 @@ def offline_root(minbase_cache: Path, deb: Path, tmp_path: Path) -> Iterator[Pat
     """A fresh Debian 12 minbase whose only apt source is the local repository, its lists
     updated, with a copy of the Debian 12 fixture root to plan on."""
     for name in ("unshare", "apt-ftparchive", "tmux"):
-        _program(name)
+        programs.require(name)
     root = copy_minbase(minbase_cache, tmp_path / "root")
     local_repository(root, deb)
     (root / "etc/apt/sources.list").write_text(f"deb [trusted=yes] file:/{REPO} ./\n")
