@@ -23,25 +23,24 @@ from tests.test_app_wizard import screen_text, sync
 CP437 = set(bytes(range(0x20, 0x100)).decode("cp437")) | {"\n"}
 
 
-@pytest.fixture
-def console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """TERM=linux, and Textual's glyph tables put back afterwards (they are class-wide)."""
-    monkeypatch.setenv("TERM", "linux")
-    saved = (
+def glyph_tables() -> tuple[object, ...]:
+    return (
         list(ScrollBarRender.VERTICAL_BARS),
         list(ScrollBarRender.HORIZONTAL_BARS),
         Bar.BAR,
         Bar.HALF_BAR_LEFT,
         Bar.HALF_BAR_RIGHT,
     )
+
+
+@pytest.fixture
+def console(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """TERM=linux; Textual's glyph tables (class-wide) must be as before once the app ends,
+    or every later app of the process would draw with the console's glyphs."""
+    monkeypatch.setenv("TERM", "linux")
+    before = glyph_tables()
     yield
-    (
-        ScrollBarRender.VERTICAL_BARS,
-        ScrollBarRender.HORIZONTAL_BARS,
-        Bar.BAR,
-        Bar.HALF_BAR_LEFT,
-        Bar.HALF_BAR_RIGHT,
-    ) = saved
+    assert glyph_tables() == before
 
 
 def test_the_repertoire_is_the_code_page() -> None:

@@ -118,6 +118,7 @@ class XenWizardApp(App[int]):
         self._typing: asyncio.Task[None] | None = None
         self._released: dict[int, events.Key | events.Paste] = {}
         self._leaving: object = None
+        self._restore_glyphs: Callable[[], None] = lambda: None  # console.py's, on TERM=linux
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's Linux driver, made safe for a terminal that goes away (terminal.py)."""
@@ -130,11 +131,14 @@ class XenWizardApp(App[int]):
             return HangupSafeDriver
         return driver
 
+    def on_unmount(self) -> None:
+        self._restore_glyphs()  # Textual's glyph tables are class-wide: as they were
+
     def on_mount(self) -> None:
         if os.environ.get("TERM") in CONSOLE_TERMS:
             self.theme = "ansi-dark"  # the console's own 16 colours
             self.add_class("-console")  # and its font's glyphs (console.py)
-            use_console_glyphs()
+            self._restore_glyphs = use_console_glyphs()
         self.catch_hangup()
         self.ctx.use_free_subnet()  # a root read whole already; the live one once detected
         self.flow()

@@ -11,17 +11,38 @@ keeps in class attributes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.renderables.bar import Bar
 from textual.scrollbar import ScrollBarRender
 
 CONSOLE_TERMS = ("linux",)
 
 
-def use_console_glyphs() -> None:
+def use_console_glyphs() -> Callable[[], None]:
     """Scroll bars and progress bars from CP437's glyphs: the thumb's ends by colour alone
-    (no eighth blocks), the bar as full and half blocks."""
+    (no eighth blocks), the bar as full and half blocks. Textual keeps these per class, so
+    the app puts them back (the returned function) when it ends."""
+    saved = (
+        ScrollBarRender.VERTICAL_BARS,
+        ScrollBarRender.HORIZONTAL_BARS,
+        Bar.BAR,
+        Bar.HALF_BAR_LEFT,
+        Bar.HALF_BAR_RIGHT,
+    )
     ScrollBarRender.VERTICAL_BARS = [" "] * 8
     ScrollBarRender.HORIZONTAL_BARS = [" "] * 8
     Bar.BAR = "█"
     Bar.HALF_BAR_LEFT = "▐"
     Bar.HALF_BAR_RIGHT = "▌"
+
+    def restore() -> None:
+        (
+            ScrollBarRender.VERTICAL_BARS,
+            ScrollBarRender.HORIZONTAL_BARS,
+            Bar.BAR,
+            Bar.HALF_BAR_LEFT,
+            Bar.HALF_BAR_RIGHT,
+        ) = saved
+
+    return restore
