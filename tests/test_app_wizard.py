@@ -360,8 +360,8 @@ class TestFlood:
         assert len(output) - 20_000 == 1 + 6  # "$ flood 20000"; apt-get update and install
         assert page.output_lines == len(output)
         assert "output line 20000 of 20000" in text
-        # 10 of 10: the package step is played on the copy, a change there like the others
-        assert log.lines[-1].endswith("applied: 10 steps applied (log: /var/log/xenwizard.log)")
+        # 11 of 11: the package step is played on the copy, a change there like the others
+        assert log.lines[-1].endswith("applied: 11 steps applied (log: /var/log/xenwizard.log)")
         assert log_file.count("| output line ") == 20_000
         assert "| output line 20000 of 20000" in log_file
 

@@ -1,4 +1,4 @@
-"""The last page: what changed, what to do next, how to undo it, where the answers are."""
+"""The last page: what to do next, how to undo it, where the answers are, what changed."""
 
 from __future__ import annotations
 
