@@ -27,8 +27,10 @@ from xenwizard.edits import EditResult
 from xenwizard.engine.runner import LineCallback
 from xenwizard.planning.netcheck import Check, ToolVersions
 from xenwizard.planning.plan import EditFile, Plan, Step
+from xenwizard.planning.profiles.bootsteps import xen_title
 from xenwizard.target.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.target.rootfs import RootFS
+from xenwizard.tui.demoapt import SimulatedRunner
 from xenwizard.tui.screens.state import WizardContext
 from xenwizard.verify.hostcheck.results import CheckResult
 
@@ -63,8 +65,9 @@ SCRIPTED = "update-grub"
 
 
 class GalleryRunner:
-    """Plays `script` for update-grub, the command of the injected steps; everything else (and
-    update-grub without a script) is simulated.
+    """Plays `script` for update-grub once the injected step has written its file (`marker`):
+    the command of the injected step, not a plan's own GRUB step before it; everything else
+    (and update-grub without a script) is simulated.
 
     `block` prints a few lines, then waits until `release` is set (or the app has gone);
     `flood N` prints N lines and pauses half-way until `resume` is set.
@@ -72,6 +75,8 @@ class GalleryRunner:
 
     def __init__(self) -> None:
         self.script: str | None = None
+        self.marker: Path | None = None  # the injected step's file
+        self.simulated = SimulatedRunner()  # the demo's: apt-get and update-grub on the copy
         self.release = threading.Event()
         self.blocked = threading.Event()
         self.resume = threading.Event()
@@ -81,9 +86,10 @@ class GalleryRunner:
     def run(
         self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
     ) -> int:
-        if argv[0] != SCRIPTED or self.script is None:
-            on_line(f"(simulated, not run) {' '.join(argv)}")
-            return 0
+        played = self.script is not None and self.marker is not None and self.marker.exists()
+        if argv[0] != SCRIPTED or not played:
+            return self.simulated.run(argv, on_line, env)
+        assert self.script is not None
         command, *args = self.script.split()
         if command == "block":
             for n in range(1, 4):
@@ -114,6 +120,7 @@ def injected(at: int, step: Step, script: str | None = None) -> Callable[[Wizard
         if script is not None:
             assert isinstance(ctx.runner, GalleryRunner)
             ctx.runner.script = script
+            ctx.runner.marker = ctx.fs.root / step.path
 
         def factory(config):  # type: ignore[no-untyped-def]
             plan: Plan = ctx.profile_plan(config)
@@ -232,7 +239,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "bridge-clash",
-        "Bridge name taken by an interface that is not a bridge",
+        "Bridge name that is already an interface (not a bridge): refused, saying what it is",
         ("enter", "end", "backspace", "backspace", "backspace", *"eth0"),
     ),
     Scenario(
@@ -408,6 +415,7 @@ def make_context(
     """The gallery's context on a copy of a root: pinned facts, simulated packages."""
     fs = RootFS(root)
     base: SystemFacts = probe(fs, live=False)
+    runner.simulated = SimulatedRunner(fs, xen_title(fs, base))
     precise = base.release == "ubuntu-12.04"  # eth0 there; eno1 on current releases
     pinned = replace(
         base,

@@ -270,3 +270,36 @@ class TestPieces:
         assert app.apply_idle.wait(20)
         assert app.apply_outcome == "applied"
         assert list_runs(RootFS(tmp_path / "root"))[-1].state == "applied"
+
+    @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+    def test_sigterm_mid_apply_ends_the_ui_and_the_apply_goes_on(
+        self, tmp_path: Path, signum: int
+    ) -> None:
+        """Issue 26 item 3: SIGTERM or SIGINT noted mid-apply (its handler, as the signal calls
+        it) ends the UI as a hang-up does, and the apply runs to its end in its thread."""
+        import asyncio
+
+        from tests import gallery
+
+        item = gallery.scenario("apply-running")
+        app, runner = gallery.build_app(item, tmp_path)
+        runner.gone = lambda: False
+
+        seen: dict[str, bool] = {}
+
+        async def main() -> None:
+            async with app.run_test(size=gallery.SIZE) as pilot:
+                try:
+                    await gallery.drive(pilot, item.keys, runner)
+                    seen["applying"] = app.applying and not app.apply_idle.is_set()
+                    app._on_stop(signum, None)
+                    await gallery.wait_for(pilot, lambda: not app.is_running, "the UI to end")
+                    seen["ended"] = not app.apply_idle.is_set()
+                finally:
+                    runner.release.set()
+
+        with gallery.pinned():
+            asyncio.run(main())
+        assert seen == {"applying": True, "ended": True}
+        assert app.apply_idle.wait(20)
+        assert app.apply_outcome == "applied"

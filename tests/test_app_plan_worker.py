@@ -92,7 +92,8 @@ async def test_escape_while_the_plan_is_built_goes_back(tmp_path: Path) -> None:
         slow.go.set()
         await pilot.pause(0.1)
         assert isinstance(app.screen, ToolstackScreen) and first.plan is None
-        await pilot.press("space", "enter")  # the acknowledgement is asked again
+        assert app.screen.query_one("#ack").value  # the acknowledgement is kept (issue 26)
+        await pilot.press("enter")
         await gallery.wait_for(
             pilot,
             lambda: isinstance(app.screen, PreviewScreen) and app.screen.plan is not None,
@@ -136,3 +137,40 @@ async def test_a_plan_arriving_as_the_app_closes_is_dropped_quietly(tmp_path: Pa
             await gallery.wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
             slow.go.set()
     assert app.crashed is None
+
+
+@sync
+async def test_keys_typed_during_a_ten_second_plan_all_arrive(tmp_path: Path) -> None:
+    """Issue 26 item 6: keys typed while the plan takes 10 s (past the old 5 s limit) are
+    held, none dropped, and arrive in order once it is there; F1 typed among them opens the
+    help at once, the help's Esc closes it, and the held keys still wait for the plan (failed
+    before: after 5 s the keys went to the building page and were lost)."""
+    slow = SlowPlans()
+    item = gallery.Scenario("slow-plan", "slow plan", setup=slow.setup)
+    app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
+
+    def factory(config):  # type: ignore[no-untyped-def]
+        slow.go.wait(10)  # the validators of a slow live root: 10 s
+        return app.ctx.profile_plan(config)
+
+    async with app.run_test(size=gallery.SIZE) as pilot:
+        app.ctx.plan_factory = factory
+        page = await to_building_preview(pilot, runner)
+        started = time.monotonic()
+        await pilot.press("down", "down", "down")
+        await pilot.press("f1")  # jumps the held keys
+        await gallery.wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        assert page.building and time.monotonic() - started < 5
+        await pilot.press("escape")  # the help's: closes it
+        await gallery.wait_for(pilot, lambda: app.screen is page, "the preview again")
+        await pilot.press("down", "down", "f")
+        await pilot.pause(6)  # past the old TYPE_AHEAD_WAIT of 5 s
+        assert page.building
+        await gallery.wait_for(pilot, lambda: not page.building, "the plan")
+        await gallery.wait_for(pilot, lambda: not app._typed and not app._held, "the keys")
+        await pilot.pause()
+        waited = time.monotonic() - started
+        steps = page.query_one("#steps")
+        highlighted, full = steps.highlighted, page.full_width
+    assert waited >= 9.5, waited  # the plan really took its 10 s
+    assert (highlighted, full) == (5, True), (highlighted, full)  # 5 Downs, then f

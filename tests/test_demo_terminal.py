@@ -119,3 +119,53 @@ def test_the_12_04_sample_is_a_choice_and_a_quit_removes_it(
         wait_gone(temp)
     finally:
         term.close()
+
+
+def wizard_pid(term: Tmux) -> int:
+    """The wizard's process: the child of the pane's shell."""
+    shell = term._tmux("display-message", "-p", "#{pane_pid}").strip()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.1)
+    raise AssertionError("the wizard's process was not found")
+
+
+@pytest.mark.parametrize("signame", ["TERM", "INT"])
+def test_sigterm_and_sigint_restore_the_terminal_and_remove_the_copy(
+    tmp_path: Path, short_tmp: Path, signame: str
+) -> None:
+    """Issue 26 item 3: `kill PID` (and SIGINT from outside) end the wizard like a hang-up:
+    the alternate screen left, the cursor shown, the demo's copy removed, exit code 2 (quit
+    before an apply). Before: SIGTERM exited 143 with the screen garbled and the copy left."""
+    import os
+    import signal
+
+    code_file = tmp_path / "code"
+    argv = [sys.executable, "-m", "xenwizard", "--demo"]
+    command = (
+        f"cd {shlex.quote(str(REPO))} && TMPDIR={shlex.quote(str(short_tmp))} "
+        f"TERM=xterm-256color {shlex.join(argv)}; echo $? > {shlex.quote(str(code_file))}; "
+        "sleep 600"  # the pane stays, so its terminal state can be read after the exit
+    )
+    term = Tmux(tmp_path, command, tmp_path / "exit")
+    try:
+        term.wait_for("[1/9] Welcome", 60, "welcome")
+        term.press("Enter")
+        term.wait_for("[2/9]", 30, "bridge page")
+        assert len(copies(short_tmp)) == 1
+        state = term._tmux("display-message", "-p", "#{alternate_on} #{cursor_flag}").split()
+        assert state[0] == "1", state  # the wizard runs on the alternate screen
+        os.kill(wizard_pid(term), getattr(signal, f"SIG{signame}"))
+        deadline = time.monotonic() + 30
+        while not (code_file.exists() and code_file.read_text().strip()):
+            assert time.monotonic() < deadline, term.screen()
+            time.sleep(0.2)
+        assert int(code_file.read_text()) == 2, term.screen()
+        state = term._tmux("display-message", "-p", "#{alternate_on} #{cursor_flag}").split()
+        assert state == ["0", "1"], state  # the alternate screen left, the cursor shown
+        wait_gone(short_tmp, 5)
+    finally:
+        term.close()

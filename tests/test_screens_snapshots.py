@@ -67,7 +67,7 @@ class TestBridge:
         check(snap_compare, tmp_path, "bridge-invalid")
 
     def test_clash(self, snap_compare, tmp_path):
-        """'eth0' typed: WARNING that the name belongs to an interface that is not a bridge."""
+        """'eth0' typed: 'invalid: eth0 is a network card of this system, not a bridge'."""
         check(snap_compare, tmp_path, "bridge-clash")
 
     def test_nic_field_debian_12(self, snap_compare, tmp_path):
@@ -185,7 +185,7 @@ class TestApply:
 
 class TestDone:
     def test_done(self, snap_compare, tmp_path):
-        """What changed, reboot + 'ip addr show br0', rollback RUN_ID, answers.toml path."""
+        """Outcome, reboot + 'ip addr show br0', rollback RUN_ID, answers.toml, what changed."""
         check(snap_compare, tmp_path, "done")
 
 

@@ -27,7 +27,7 @@ def skip_packages() -> None:
 
     def context_from_args(args):  # type: ignore[no-untyped-def]
         ctx = real(args)
-        ctx.simulate_packages = True  # the engine runs with skip_packages=True
+        ctx.skip_packages = True  # the engine runs with skip_packages=True
         return ctx
 
     launch.context_from_args = context_from_args  # type: ignore[assignment]

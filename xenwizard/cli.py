@@ -284,6 +284,20 @@ def build_parser(named: Collection[str] | None = None) -> argparse.ArgumentParse
     return parser
 
 
+def check_root(args: argparse.Namespace) -> None:
+    """--root names a directory (an empty one would quietly mean the current directory), and
+    --demo brings its own root: a --root beside it would be ignored, so it is refused."""
+    from xenwizard.errors import OperatorError
+
+    root = getattr(args, "root", "/")
+    if root == "":
+        raise OperatorError("--root: expected a directory, got an empty string")
+    if getattr(args, "demo", None) and root != "/":
+        raise OperatorError(
+            f"--demo runs on its own copy of a sample system and takes no --root (got {root!r})"
+        )
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse and dispatch; errors are returned as one line each on stderr, exit 1."""
     from importlib import import_module
@@ -294,6 +308,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser(named=set(words)).parse_args(words)
     module = COMMANDS[args.command].module if args.command else "xenwizard.tui.launch"
     with report_errors() as outcome:
+        check_root(args)
         outcome.code = import_module(module).run(args)
     return outcome.code
 

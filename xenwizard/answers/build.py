@@ -110,10 +110,10 @@ def build_config(
             if flag is not None:
                 changes[spec.dest] = flag
             continue
-        if (spec.kind is int or spec.key == "dom0-mem") and (
+        if (spec.kind is int or spec.key in ("dom0-mem", "lease")) and (
             isinstance(value, int) and not isinstance(value, bool)
         ):
-            value = str(value)  # a bare TOML number: minutes, or MiB as on the command line
+            value = str(value)  # a bare TOML number: minutes, MiB or seconds, as the flag takes
         if not isinstance(value, str):
             if spec.key == "dom0-mem":
                 expected = dom0mem.EXPECTED

@@ -20,6 +20,8 @@ class Target:
     `addresses`: every configured or live address with its interface and where it is ("on
     eno1", "configured for eno1"); `nic_check`: the profile's verdict on a NIC name (None
     when it can be bridged, else why not; no check where the profile takes no NIC);
+    `bridge_check`: the profile's verdict on a bridge name given the NIC (None: the name is
+    free, else what it already is);
     `mem_total_mib`: the machine's RAM (None: unknown, e.g. under Xen, where MemTotal is dom0's).
     `replaced`: (interface, address) xenwizard's own last applied run configured.
     """
@@ -28,6 +30,7 @@ class Target:
     gateway: ipaddress.IPv4Address | None = None
     routes: tuple[tuple[ipaddress.IPv4Network, str], ...] = ()  # configured/live (routes.py)
     nic_check: Callable[[str], str | None] | None = None
+    bridge_check: Callable[[str, str | None], str | None] | None = None  # (bridge, nic)
     bridge_max_len: int = MAX_IFNAME_LEN
     mem_total_mib: int | None = None
     replaced: tuple[tuple[str, ipaddress.IPv4Interface], ...] = ()  # (iface, addr): see others
@@ -54,6 +57,10 @@ def target_problems(cfg: WizardConfig, target: Target) -> list[FieldProblem]:
         why = dom0mem.problem(cfg.dom0_mem, target.mem_total_mib)
         if why:
             problems.append(FieldProblem("dom0-mem", why))
+    if target.bridge_check is not None:
+        why = target.bridge_check(cfg.bridge, cfg.nic)
+        if why:
+            problems.append(FieldProblem("bridge", why))
     if cfg.nic is not None and target.nic_check is not None:
         why = target.nic_check(cfg.nic)
         if why:

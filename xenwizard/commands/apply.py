@@ -29,6 +29,10 @@ def confirm(plan_rendering: str) -> bool:
         answer = input("Apply these changes? [y/N] ")
     except EOFError:
         return False
+    except KeyboardInterrupt:
+        sys.stdout.write("\n")  # the terminal echoed ^C on the prompt's line: end it first
+        sys.stdout.flush()
+        raise
     return answer.strip().lower() in ("y", "yes")
 
 

@@ -95,8 +95,8 @@ def set_sysctl(text: str | None, config: WizardConfig) -> EditResult:
     return EditResult(
         after,
         (
-            f"{FORWARD_KEY} = 1 from boot on (systemd-sysctl reads /etc/sysctl.d); on the "
-            "live system the next step sets it now too",
+            f"{FORWARD_KEY} = 1 from boot on (/etc/sysctl.d is read at boot: by "
+            "systemd-sysctl, or by procps where the release has no systemd)",
         ),
     )
 

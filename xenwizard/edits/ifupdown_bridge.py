@@ -116,7 +116,7 @@ class Moved:
 # --- reading the system's state (for NIC detection and for the profile) ------------------------
 
 
-def _block_range(doc: Doc) -> range:
+def block_range(doc: Doc) -> range:
     block = find_block(doc.lines, WHAT)
     return range(block.begin, block.end + 1) if block else range(0)
 
@@ -125,7 +125,7 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
     """(name, method, is_bridge_port_of_our_block) for every iface stanza outside our block and
     every port of our block, in file order; used to find the primary NIC from the files."""
     doc = Doc.parse(text)
-    skip = _block_range(doc)
+    skip = block_range(doc)
     outside = parse(doc.lines, skip)
     found: list[tuple[str, str, bool]] = []
     ours: set[str] = set()
@@ -198,7 +198,7 @@ def not_bridgeable(text: str) -> dict[str, str]:
     """Interfaces of the file that are not NICs, each with what it is."""
     doc = Doc.parse(text)
     found: dict[str, str] = {}
-    for stanza in parse(doc.lines, _block_range(doc)).stanzas:
+    for stanza in parse(doc.lines, block_range(doc)).stanzas:
         why = not_a_nic(doc.lines, stanza)
         if why and stanza.name != "lo":
             found.setdefault(stanza.name, why)
@@ -207,13 +207,13 @@ def not_bridgeable(text: str) -> dict[str, str]:
 
 def has_block(text: str) -> bool:
     """Whether an earlier run left xenwizard's block in this text."""
-    return bool(_block_range(Doc.parse(text)))
+    return bool(block_range(Doc.parse(text)))
 
 
 def block_bridge_hw(text: str) -> str | None:
     """The bridge_hw MAC of xenwizard's block, if a previous run wrote one."""
     doc = Doc.parse(text)
-    skip = _block_range(doc)
+    skip = block_range(doc)
     inner_lines = doc.lines[skip.start : skip.stop]
     for stanza in parse(inner_lines).stanzas:
         for index in stanza.options:
@@ -228,7 +228,7 @@ def nic_has_option(text: str, nic: str, prefix: str) -> bool:
     doc = Doc.parse(text)
     return any(
         _option(doc.lines, index)[0].startswith(prefix)
-        for stanza in parse(doc.lines, _block_range(doc)).stanzas
+        for stanza in parse(doc.lines, block_range(doc)).stanzas
         if stanza.name == nic
         for index in stanza.options
     )
@@ -237,7 +237,7 @@ def nic_has_option(text: str, nic: str, prefix: str) -> bool:
 def nic_hwaddress(text: str, nic: str) -> str | None:
     """An `hwaddress [ether] MAC` option on the NIC's own stanza, if any."""
     doc = Doc.parse(text)
-    for stanza in parse(doc.lines, _block_range(doc)).stanzas:
+    for stanza in parse(doc.lines, block_range(doc)).stanzas:
         if stanza.name != nic:
             continue
         for index in stanza.options:

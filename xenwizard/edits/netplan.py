@@ -621,3 +621,8 @@ def cloud_init_network_disabled(cfg_texts: dict[str, str]) -> bool:
         if isinstance(network, dict) and network.get("config") == "disabled":
             return True
     return False
+
+
+def definitions(file: YamlFile, kind: str) -> dict[str, Any]:
+    """The file's `network.KIND` mapping (ethernets, bonds, ...); EditError when not one."""
+    return _section(file, kind)

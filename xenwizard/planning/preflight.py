@@ -17,12 +17,16 @@ from xenwizard.target.rootfs import RootFS
 
 
 class NicRules(Protocol):
-    """What `target_of` needs of a profile: its bridge-name limit and its NIC rule."""
+    """What `target_of` needs of a profile: its bridge-name limit and rule, and its NIC rule."""
 
     @property
     def bridge_max_len(self) -> int: ...
 
     def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None: ...
+
+    def bridge_problem(
+        self, bridge: str, nic: str | None, facts: SystemFacts, fs: RootFS
+    ) -> str | None: ...
 
 
 def target_of(
@@ -37,14 +41,16 @@ def target_of(
             gateway = ipaddress.IPv4Address(facts.default_route.gateway)
         except ValueError:
             gateway = None
-    check = None
+    check = bridge_check = None
     if profile is not None and fs is not None:
         check = partial(profile.nic_problem, facts=facts, fs=fs)
+        bridge_check = partial(profile.bridge_problem, facts=facts, fs=fs)
     return Target(
         addresses=tuple(addresses),
         gateway=gateway,
         routes=facts.configured_routes + facts.live_routes,
         nic_check=check,
+        bridge_check=bridge_check,
         bridge_max_len=profile.bridge_max_len if profile is not None else MAX_IFNAME_LEN,
         mem_total_mib=dom0size.machine_mib(facts),
         replaced=facts.replaced_addresses,

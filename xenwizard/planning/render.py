@@ -40,6 +40,21 @@ def step_state(step: Step, skipped: str | None = None) -> str:
     return "change" if step.changed else "no change"
 
 
+def changing_steps(plan: Plan, skipped: Mapping[int, str] | None = None) -> int:
+    """How many steps the apply will change: the plan's changes less what it skips."""
+    skipped = skipped or {}
+    return sum(1 for i, s in enumerate(plan.steps) if s.changed and i not in skipped)
+
+
+def plan_count(plan: Plan, skipped: Mapping[int, str] | None = None) -> str:
+    """ "N of M steps change something[; K skipped ...]": the one count the plan, the saved
+    plan and the preview give, and the apply then keeps."""
+    count = f"{changing_steps(plan, skipped)} of {len(plan.steps)} steps change something"
+    if skipped:
+        count += f"; {len(skipped)} skipped with --skip-packages"
+    return count
+
+
 def plan_text(plan: Plan, *, diffs: bool = True, skipped: Mapping[int, str] | None = None) -> str:
     """The human plan: profile, warnings, every step with its notes, then its diff.
 
@@ -65,11 +80,7 @@ def plan_text(plan: Plan, *, diffs: bool = True, skipped: Mapping[int, str] | No
         out.extend(f"      {note}" for note in ((why,) if why else ()) + step.notes)
         if diffs and isinstance(step, EditFile) and step.changed and not step.deferred and not why:
             out.append(step.diff().rstrip("\n"))
-    changing = sum(1 for i, s in enumerate(plan.steps) if s.changed and i not in skipped)
-    summary = f"Plan: {changing} of {total} steps change something"
-    if skipped:
-        summary += f"; {len(skipped)} skipped with --skip-packages"
-    out += ["", summary + "."]
+    out += ["", f"Plan: {plan_count(plan, skipped)}."]
     return "\n".join(out) + "\n"
 
 

@@ -252,3 +252,73 @@ def _dedupe(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
         if name not in out or out[name][1] == "manual":
             out[name] = (name, method, ours)
     return list(out.values())
+
+
+def configured_as(layout: NetLayout, name: str) -> str | None:
+    """What the network configuration already makes of `name` when it is not a bridge (a
+    loopback, a NIC, a bond or its member, a VLAN...), in a few words naming where; None when
+    it configures no such interface (or a bridge, which the bridge step judges)."""
+    if layout.backend == IFUPDOWN or not layout.netplan_texts:
+        return _ifupdown_kind(layout.ifupdown_texts, name)
+    try:
+        files = layout.netplan_files()
+    except EditError:
+        return None  # the bridge step names what is wrong with the file
+    for file in files:
+        for section in netplan.ROUTED_SECTIONS:
+            if section == "bridges":
+                continue
+            try:
+                entries = netplan.definitions(file, section)
+            except EditError:
+                return None
+            if name in entries:
+                bond = _netplan_bond_of(files, name)
+                member = f", a member of bond {bond}" if bond else ""
+                return f"a netplan {section[:-1]} in {file.path}{member}"
+    return None
+
+
+def _netplan_bond_of(files: list[netplan.YamlFile], name: str) -> str | None:
+    for file in files:
+        try:
+            bonds = netplan.definitions(file, "bonds")
+        except EditError:
+            return None
+        for bond, settings in bonds.items():
+            members = settings.get("interfaces") if isinstance(settings, dict) else None
+            if isinstance(members, list) and name in members:
+                return str(bond)
+    return None
+
+
+def _ifupdown_kind(texts: dict[str, str], name: str) -> str | None:
+    from xenwizard.edits.text import Doc
+
+    for path, text in texts.items():
+        try:
+            doc = Doc.parse(text)
+            skip = ifupdown_bridge.block_range(doc)
+            parsed = ifupdown_bridge.parse(doc.lines, skip)
+        except EditError:
+            return None  # the bridge step names what is wrong with the file
+        for stanza in parsed.stanzas:
+            if stanza.name != name:
+                continue
+            options = dict(ifupdown.option(doc.lines[i]) for i in stanza.options)
+            options = {key.replace("_", "-"): value for key, value in options.items()}
+            if "bridge-ports" in options:
+                return None
+            head = " ".join(stanza.words)
+            if stanza.method == "loopback":
+                kind = "the loopback interface"
+            elif "bond-master" in options:
+                kind = f"a member of bond {options['bond-master']}"
+            elif "bond-slaves" in options:
+                kind = "a bond"
+            elif "vlan-raw-device" in options or "." in name:
+                kind = "a VLAN"
+            else:
+                kind = "an interface"
+            return f"{kind} configured in {path} (`{head}`)"
+    return None

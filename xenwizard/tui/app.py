@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from xenwizard.answers.model import ConfigError
 from xenwizard.engine.hangup import silence_terminal
 from xenwizard.engine.privatefile import append_private, write_private
+from xenwizard.tui.console import CONSOLE_TERMS, use_console_glyphs
 from xenwizard.tui.screens.base import PAGES
 from xenwizard.tui.screens.modals import (
     ConfirmScreen,
@@ -38,13 +39,14 @@ from xenwizard.tui.screens.pages import (
     Dom0MemScreen,
     RollbackRequest,
     SubnetScreen,
+    ToolstackAnswers,
     ToolstackScreen,
     WelcomeScreen,
 )
 from xenwizard.tui.screens.state import WizardContext
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from textual.driver import Driver
     from textual.message_pump import MessagePump
@@ -61,7 +63,8 @@ WIDE = 120  # from this width on the preview's step list takes what its titles n
 
 
 # Keys typed ahead wait at most this long for a page change to finish (a safety net: a page
-# that never comes must not swallow the keyboard).
+# that never comes must not swallow the keyboard). Keys a page holds (the preview building its
+# plan) wait as long as it holds them: see `_keys_held` for the order.
 TYPE_AHEAD_WAIT = 5.0
 
 # `flow` walks the pages of `PAGES` up to the preview, Back goes one up; the preview's
@@ -99,6 +102,7 @@ class XenWizardApp(App[int]):
         self.apply_outcome: str | None = None  # the engine's outcome of the last apply/rollback
         self.terminal_lost = False  # the terminal went away (SIGHUP, or the tty hung up)
         self._hangup = False  # set by the SIGHUP handler; acted on by the watchdog
+        self.stopped = False  # SIGTERM or SIGINT from outside: the UI ends, the terminal stays
         self._watchdog: object = None
         self._tty_fd: int | None = None
         self.crashed: BaseException | None = None
@@ -108,9 +112,13 @@ class XenWizardApp(App[int]):
         # Typed-ahead input (see `on_event`): keys and pastes in arrival order, the task that
         # hands them on one at a time, the events it posted, and the page being left.
         self._typed: deque[events.Key | events.Paste] = deque()
+        # Keys a page holds until it can take them (`_keys_held`), and that page.
+        self._held: deque[events.Key | events.Paste] = deque()
+        self._holding: tuple[object, Callable[[events.Key | events.Paste], bool]] | None = None
         self._typing: asyncio.Task[None] | None = None
         self._released: dict[int, events.Key | events.Paste] = {}
         self._leaving: object = None
+        self._restore_glyphs: Callable[[], None] = lambda: None  # console.py's, on TERM=linux
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's Linux driver, made safe for a terminal that goes away (terminal.py)."""
@@ -123,9 +131,14 @@ class XenWizardApp(App[int]):
             return HangupSafeDriver
         return driver
 
+    def on_unmount(self) -> None:
+        self._restore_glyphs()  # Textual's glyph tables are class-wide: as they were
+
     def on_mount(self) -> None:
-        if os.environ.get("TERM") == "linux":
+        if os.environ.get("TERM") in CONSOLE_TERMS:
             self.theme = "ansi-dark"  # the console's own 16 colours
+            self.add_class("-console")  # and its font's glyphs (console.py)
+            self._restore_glyphs = use_console_glyphs()
         self.catch_hangup()
         self.ctx.use_free_subnet()  # a root read whole already; the live one once detected
         self.flow()
@@ -178,9 +191,11 @@ class XenWizardApp(App[int]):
 
     async def _hand_on_typed(self) -> None:
         try:
-            while self._typed and self.is_running:
+            while (self._typed or self._held) and self.is_running:
                 await self._input_settled()
                 if not self._typed or not self.is_running:
+                    if self._held and self.is_running:
+                        continue  # the page still holds them (a deadline passed meanwhile)
                     return
                 event = self._typed.popleft()
                 if isinstance(event, events.Key):
@@ -207,11 +222,33 @@ class XenWizardApp(App[int]):
         self._leaving = None
         return False
 
-    def _page_holds_input(self) -> bool:
-        """The page is not ready for the next typed key yet (the preview building its plan
-        takes only F1, Esc and Ctrl-Q until then)."""
+    def _keys_held(self) -> bool:
+        """Sort typed-ahead keys for a page that cannot take them yet (the preview building its
+        plan); True while nothing may be handed on.
+
+        The order, for keys typed while a page holds input:
+        - the keys it holds wait, in their order, as long as it holds them (no time limit);
+        - a key it answers at once (F1, Esc, Ctrl-Q, Ctrl-C on the preview) jumps them;
+        - while a dialog covers the page (help, the quit question) keys go to the dialog, and
+          the held keys keep waiting for the page;
+        - the page ready, its held keys come first, then what was typed after them;
+        - the page left (Esc = Back), the keys typed for it before that go with it: handed to
+          the page before, they would edit answers the operator did not mean to touch."""
+        if self._holding is not None:
+            page, page_holds = self._holding
+            if page not in self.screen_stack:
+                self._held.clear()
+                self._holding = None
+            elif self.screen is page and not page_holds(self._held[0]):
+                self._typed.extendleft(reversed(self._held))
+                self._held.clear()
+                self._holding = None
         holds = getattr(self.screen, "holds_input", None)
-        return bool(self._typed and holds is not None and holds(self._typed[0]))
+        if holds is not None:
+            while self._typed and holds(self._typed[0]):
+                self._held.append(self._typed.popleft())
+                self._holding = (self.screen, holds)
+        return not self._typed and bool(self._held)
 
     async def _input_settled(self) -> None:
         """Wait until no page change is under way and the app and every widget of the
@@ -219,7 +256,11 @@ class XenWizardApp(App[int]):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TYPE_AHEAD_WAIT
         while self.is_running and loop.time() < deadline:
-            if self._page_changing() or self._page_holds_input():
+            if self._keys_held():
+                deadline = loop.time() + TYPE_AHEAD_WAIT  # held keys wait as long as the page
+                await asyncio.sleep(0.005)
+                continue
+            if self._page_changing():
                 await asyncio.sleep(0.005)
                 continue
             pumps = [self, *self.screen.walk_children(with_self=True)]
@@ -277,6 +318,8 @@ class XenWizardApp(App[int]):
                 if given is None:
                     page -= 1
                     continue
+                if isinstance(given, ToolstackAnswers):
+                    ctx.toolstack_acknowledged = given.acknowledged
                 if hasattr(given, "apply"):
                     try:
                         ctx.config = given.apply(ctx.config, ctx.target)
@@ -339,10 +382,17 @@ class XenWizardApp(App[int]):
         of their own and keep their handlers."""
         if threading.current_thread() is threading.main_thread() and not self.is_headless:
             signal.signal(signal.SIGHUP, self._on_sighup)
+            signal.signal(signal.SIGTERM, self._on_stop)
+            signal.signal(signal.SIGINT, self._on_stop)
 
     def _on_sighup(self, signum: int, frame: object) -> None:
         """Only note it: a signal handler must not touch the UI."""
         self._hangup = True
+
+    def _on_stop(self, signum: int, frame: object) -> None:
+        """SIGTERM (`kill PID`) or a SIGINT sent from outside (in the UI Ctrl-C is a key):
+        handled like a hang-up, but the terminal is still there and gets restored."""
+        self.stopped = True
 
     def note_hangup(self) -> None:
         """The terminal is gone (the driver's reads or writes fail); any thread may call it."""
@@ -363,6 +413,17 @@ class XenWizardApp(App[int]):
             return
         if self._hangup or (self._tty_fd is not None and not os.isatty(self._tty_fd)):
             self.terminal_gone()
+        elif self.stopped:
+            self.stop_ui()
+
+    def stop_ui(self) -> None:
+        """SIGTERM or SIGINT: the UI ends as for a hang-up (an apply or rollback goes on to its
+        end in its thread, `run_app` waits and exits with its outcome's code), but through
+        Textual's own exit, which leaves the alternate screen and shows the cursor again."""
+        if self.terminal_lost:
+            return
+        self.terminal_lost = True  # nobody answers the screens any more
+        self.exit(EXIT_DONE if self.applied else EXIT_QUIT)
 
     def terminal_gone(self) -> None:
         """The terminal is gone (SSH drop, closed window): nobody can read or answer the

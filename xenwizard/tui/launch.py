@@ -2,8 +2,9 @@
 
 Exit codes: 0 the wizard reached its last page (applied, or nothing to do); 1 an error (one line
 on stderr, or the error page); 2 the operator quit before an apply completed. When the terminal
-goes away during an apply, the apply runs to its end and the code is its outcome's: 0 applied,
-2 rolled back, 1 the rollback failed too.
+goes away (SIGHUP), or the wizard gets SIGTERM or SIGINT, its UI ends (the terminal restored,
+the demo's copy removed): 2 before an apply, 0 after one; during an apply the apply runs to its
+end first and the code is its outcome's: 0 applied, 2 rolled back, 1 the rollback failed too.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS
 
 if TYPE_CHECKING:
-    from xenwizard.target.netlayout import NicChoice
+    from xenwizard.target.netlayout import NetLayout, NicChoice
 
 
 class PlanError(XenwizardError, ValueError):
@@ -74,6 +74,41 @@ class Profile(ABC):
     def ssh_warning(self, config: WizardConfig, facts: SystemFacts, nic: str | None) -> str | None:
         """Plain words for the welcome/preview screens when SSH runs through that NIC."""
         return None
+
+    def bridge_problem(
+        self, bridge: str, nic: str | None, facts: SystemFacts, fs: RootFS
+    ) -> str | None:
+        """Why `bridge` cannot name the new bridge, in one line (None when it can): the name
+        is the loopback, the NIC the bridge takes over (`nic`, else the detected one), a live
+        interface that is not a bridge, or an interface the network configuration makes
+        something else (a NIC, a bond or its member, a VLAN). Every profile refuses these: the
+        plan would reconfigure (or fail late on) what already carries that name."""
+        from xenwizard.target.netlayout import configured_as
+
+        again = "; choose another bridge name"
+        if bridge == "lo":
+            return f"lo is the loopback interface{again}"
+        if nic is None:
+            try:
+                choice = self.primary_nic(replace(WizardConfig(), bridge=bridge), facts, fs)
+            except (PlanError, OSError):
+                choice = None
+            nic = choice.name if choice is not None else None
+        if bridge == nic:
+            return f"{bridge} is the NIC the bridge takes over{again}"
+        info = facts.interface(bridge)
+        if info is not None and not info.is_bridge:
+            what = "a network card" if info.is_physical else "an interface"
+            return f"{bridge} is {what} of this system, not a bridge{again}"
+        kind = configured_as(self.layout(fs), bridge)
+        return f"{bridge} is already {kind}{again}" if kind else None
+
+    def layout(self, fs: RootFS) -> NetLayout:
+        """The target's network configuration (netlayout); ifupdown where xend makes the
+        bridge, the release's own stack on current releases."""
+        from xenwizard.target.netlayout import IFUPDOWN, NetLayout
+
+        return NetLayout.read(fs, IFUPDOWN)
 
     def plan_steps(
         self, config: WizardConfig, facts: SystemFacts, fs: RootFS, warnings: list[str]

@@ -58,6 +58,9 @@ def forward_steps(config: WizardConfig, fs: RootFS, why: str) -> list[Step]:
     file_step = replace(file_step, notes=(*file_step.notes, why))
     if not fs.is_live:  # that kernel is not this machine's: the file acts at its boot
         return [file_step]
+    file_step = replace(
+        file_step, notes=(*file_step.notes, "the next step sets it on the running system now")
+    )
     current = read_sysctl(guestnet.FORWARD_KEY)
     if current == "1":
         note = f"{guestnet.FORWARD_KEY} is already 1 on the running system"

@@ -236,7 +236,11 @@ class WizardPage(Screen[T], Generic[T]):
     def action_help(self) -> None:
         from xenwizard.tui.screens.modals import HelpScreen
 
-        self.app.push_screen(HelpScreen(self.PAGE, self.HELP))
+        self.app.push_screen(HelpScreen(self.PAGE, self.help_text()))
+
+    def help_text(self) -> str:
+        """F1's text; pages whose help depends on the profile say it their way."""
+        return self.HELP
 
     def action_next(self) -> None:
         answers = self.collect()

@@ -27,15 +27,25 @@ class DoneScreen(WizardPage[None]):
 The plan has been applied. Xen only runs after a reboot into the Xen entry of the
 boot menu; then the bridge exists and dnsmasq serves the guests.
 
-Check with `ip addr show BRIDGE` (the bridge and its alias address) and
-`xenwizard verify`. `xenwizard rollback RUN_ID` undoes this run exactly (files,
-links and the packages it installed). The answers file replays the same setup on
-another host: `xenwizard apply --answers FILE`.
+Check with `ip addr show BRIDGE` (the bridge and its guest-subnet address) and
+`xenwizard verify` (the command as this page shows it: with a venv install, the
+venv's bin/xenwizard). `xenwizard rollback RUN_ID` undoes this run exactly
+(files, links and the packages it installed). The answers file replays the same
+setup on another host: `xenwizard apply --answers FILE`.
+
+PgDn, PgUp, the arrow keys, Home and End scroll this page.
 """
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back", show=False),
         Binding("f1", "help", "Help"),
         Binding("enter", "next", "Quit", show=False),
+        # The text scrolls from the keyboard whatever has focus (the Quit button has it).
+        Binding("pagedown", "scroll('page_down')", "Scroll"),
+        Binding("pageup", "scroll('page_up')", "Scroll up", show=False),
+        Binding("down", "scroll('down')", "Down", show=False),
+        Binding("up", "scroll('up')", "Up", show=False),
+        Binding("end", "scroll('end')", "End", show=False),
+        Binding("home", "scroll('home')", "Home", show=False),
     ]
 
     def __init__(self, ctx: WizardContext, outcome: ApplyOutcome):
@@ -45,35 +55,38 @@ another host: `xenwizard apply --answers FILE`.
     def compose_body(self) -> Iterable[Widget]:
         ctx, result = self.ctx, self.outcome.result
         bridge = ctx.config.bridge
+        # What the operator must not miss comes first and fits 80x24 (outcome, the reboot and
+        # its confirm, the undo command); the rest scrolls, by keyboard whatever has focus.
         lines = [
             f"{'APPLIED' if result.outcome == 'applied' else 'NOTHING TO DO'}: "
             f"{result.message} (run {result.run_id})",
+            "",
+            "Next:",
         ]
-        if ctx.demo:
-            lines += [
-                "Demo: what was written is in this copy of the sample system (look at it",
-                "from another terminal; it is deleted when you quit):",
-                f"  {ctx.root_text}",
-            ]
         guard = ctx.boot_guard(result.run_id)
         if guard is not None:
-            lines += ["", "Next:", *(f"  {line}" for line in reboot_advice(guard, ctx.root_option))]
+            lines += [f"  {line}" for line in reboot_advice(guard, ctx.root_option)]
             lines.append(f"  Then check the bridge: ip addr show {bridge}")
         else:
             lines += [
-                "",
-                "Next:",
                 "  1. Reboot into Xen (pick the Xen entry in the boot menu if needed).",
                 f"  2. Check the bridge: ip addr show {bridge}",
                 f"     and the whole setup: {ctx.command('verify')}",
             ]
         lines += [
+            "",
             f"Undo this run:  {ctx.command('rollback', result.run_id)}",
             "Answers for the next host (xenwizard apply --answers FILE):",
             f"  {ctx.answers_path(result.run_id)}",
             f"Log: {ctx.show_path(result.log_path) if result.log_path else ctx.log_path}",
         ]
-        # last: the one part that grows with the plan, so what to do next stays in view at 80x24
+        if ctx.demo:
+            lines += [
+                "",
+                "Demo: what was written is in this copy of the sample system (look at it",
+                "from another terminal; it is deleted when you quit):",
+                f"  {ctx.root_text}",
+            ]
         lines += ["", "What changed:"]
         lines += [f"  * {title}" for title in self.outcome.changed] or ["  nothing"]
         lines += [f"  ~ {title} (simulated: nothing installed)" for title in self.outcome.simulated]
@@ -85,6 +98,18 @@ another host: `xenwizard apply --answers FILE`.
 
     def on_mount(self) -> None:
         self.query_one("#next", Button).focus()
+
+    def action_scroll(self, where: str) -> None:
+        box = self.query_one("#done-scroll", VerticalScroll)
+        move = {
+            "page_down": box.scroll_page_down,
+            "page_up": box.scroll_page_up,
+            "down": box.scroll_down,
+            "up": box.scroll_up,
+            "end": box.scroll_end,
+            "home": box.scroll_home,
+        }[where]
+        move(animate=False)
 
     def action_back(self) -> None:
         self.app.notify(

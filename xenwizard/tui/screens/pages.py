@@ -347,11 +347,20 @@ class BridgeScreen(WizardPage[BridgeAnswers]):
 The bridge is the virtual switch the guests' network interfaces plug into. The
 same name goes into every file the plan touches.
 
-Linux interface names: letters, digits, '-', '_' and '.', at most 13 characters
-here so that the alias NAME:0 fits the kernel's 15-character limit. br0 is the
-usual choice. A name already used by an interface that is not a bridge is flagged:
-choosing it would take that interface over.
+Linux interface names: letters, digits, '-', '_' and '.', at most {max_len}
+characters{why}. br0 is the usual choice. A name that is already something
+else (lo, the NIC the bridge takes over, another interface, a bond or its
+member, a VLAN) is refused, with what it is.
 """
+
+    def help_text(self) -> str:
+        max_len = self.ctx.profile.bridge_max_len if self.ctx.profile is not None else 15
+        why = (
+            " here, so that the alias NAME:0 fits the kernel's\n15-character limit"
+            if max_len < 15
+            else " (the kernel's limit)"
+        )
+        return self.HELP.format(max_len=max_len, why=why)
 
     def compose_body(self) -> Iterable[Widget]:
         ctx = self.ctx
@@ -856,13 +865,17 @@ On current releases xl is the only toolstack and there is nothing to confirm.
         yield Static("\n".join(self.notice.lines), markup=False, id="toolstack-text")
         self.ack: TickBox | None = None
         if self.notice.acknowledge:
-            self.ack = TickBox(self.notice.acknowledge, False, id="ack", compact=True)
+            # Ticked again when the operator comes back to the page (Back, or Esc from the
+            # preview): an answer kept like any other page's.
+            ticked = self.typed("ack", self.ctx.toolstack_acknowledged)
+            self.ack = TickBox(self.notice.acknowledge, ticked, id="ack", compact=True)
             yield self.ack
 
     def on_mount(self) -> None:
         if self.ack is not None:
             self.ack.focus()
-            self.status("Tick the acknowledgement (Space) to go on.")
+            if not self.ack.value:
+                self.status("Tick the acknowledgement (Space) to go on.")
         else:
             self.query_one("#next", Button).focus()
 

@@ -25,14 +25,19 @@ from xenwizard.engine.executor import packages_refusal
 from xenwizard.engine.skipping import skipped_steps
 from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step, Symlink
 from xenwizard.planning.profiles import PlanError
-from xenwizard.planning.render import step_detail, step_state
+from xenwizard.planning.render import changing_steps, plan_count, step_detail, step_state
 from xenwizard.target.rootfs import RootError
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:
     from xenwizard.tui.screens.state import WizardContext
 
-MARKS = {"change": "+", "no change": "=", "change (after install)": "~"}
+MARKS = {
+    "change": "+",
+    "no change": "=",
+    "change (after install)": "~",
+    "skipped with --skip-packages": "-",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +60,9 @@ class PlanReady(Message):
         self.error = error
 
 
-def step_mark(step: Step) -> str:
-    return MARKS.get(step_state(step), "?")
+def step_mark(step: Step, skipped: str | None = None) -> str:
+    """The step's mark in the list: what `xenwizard plan` says of it (render.step_state)."""
+    return MARKS.get(step_state(step, skipped), "?")
 
 
 class PreviewScreen(WizardPage[ApplyRequest]):
@@ -68,6 +74,7 @@ class PreviewScreen(WizardPage[ApplyRequest]):
 Every step of the plan, in the order it runs. The marks say what each does:
   +  changes something      =  already as wanted, no change
   ~  from a package: its change is computed right after the install
+  -  skipped: --skip-packages leaves it out (it needs the packages)
 Move with the arrow keys; the right side shows the step's notes and its file
 diff (lines starting '-' go, '+' come). Scroll the diff with Tab then arrows.
 f gives the diff the whole width (the step list goes; f brings it back), and
@@ -79,8 +86,9 @@ files are checked against this preview, each change is journaled, and a failed
 step rolls every change back.
 
 The plan is built when the page opens; on this machine's / checking the new
-network configuration can take seconds. Meanwhile F1, Esc and Ctrl-Q work;
-other keys wait for the plan (up to 5 s).
+network configuration can take seconds (up to 30). Meanwhile F1, Esc and Ctrl-Q
+work at once; other keys wait for the plan, however long, and then arrive in
+the order typed. Esc goes back, and takes the keys typed for this page with it.
 """
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "back", "Back"),
@@ -101,6 +109,7 @@ other keys wait for the plan (up to 5 s).
         self.plan = plan
         self.error = error
         self.building = plan is None and error is None
+        self.showing = False  # the plan is in, the page being composed for it: keys still wait
         self.skipped = self.skips(plan)
 
     def skips(self, plan: Plan | None) -> dict[int, str]:
@@ -109,7 +118,7 @@ other keys wait for the plan (up to 5 s).
 
     def holds_input(self, event: events.Key | events.Paste) -> bool:
         """Typed-ahead input waits for the plan, but for the keys that work without one."""
-        return self.building and not (
+        return (self.building or self.showing) and not (
             isinstance(event, events.Key) and event.key in KEYS_WHILE_BUILDING
         )
 
@@ -122,7 +131,12 @@ other keys wait for the plan (up to 5 s).
             return "there is no plan (see the error above)"
         if not self.ctx.may_write:
             return "xenwizard is not running as root; run it with sudo to apply"
-        return packages_refusal(self.plan, self.ctx.fs, self.ctx.packages_skipped)
+        simulated = self.ctx.packages_skipped or self.ctx.simulate_packages
+        refusal = packages_refusal(self.plan, self.ctx.fs, simulated)
+        if refusal and refusal.endswith("--skip-packages"):
+            # the wizard takes the flag only at its start
+            refusal += " (quit, and start the wizard again with it)"
+        return refusal
 
     def compose_body(self) -> Iterable[Widget]:
         if self.building:
@@ -134,11 +148,15 @@ other keys wait for the plan (up to 5 s).
             return
         options = [Option("   Summary", id="summary")]
         for number, step in enumerate(self.plan.steps, 1):
-            options.append(Option(f"{number} {step_mark(step)} {step.title}", id=step.id))
+            mark = step_mark(step, self.skipped.get(number - 1))
+            options.append(Option(f"{number} {mark} {step.title}", id=step.id))
         with Horizontal(id="preview"):
             with Vertical(id="step-pane"):
                 yield OptionList(*options, id="steps")
-                yield Static("+ change  = none\n~ after install", classes="hint", markup=False)
+                hint = "+ change  = none\n~ after install"
+                yield Static(
+                    hint + ("  - skipped" if self.skipped else ""), classes="hint", markup=False
+                )
             with ScrollableContainer(id="detail"):
                 yield Static("", id="detail-head", markup=False)
                 yield Static("", id="diff")
@@ -175,11 +193,15 @@ other keys wait for the plan (up to 5 s).
             return  # the operator went back meanwhile: the next preview builds its own
         self.plan, self.error, self.building = message.plan, message.error, False
         self.skipped = self.skips(message.plan)
-        await self.recompose()
-        if not self.query("#steps" if self.plan is not None else "#plan-error"):
-            return  # the app is closing: Textual composed the page only partly, or not at all
-        self.show_plan()
-        self.refresh_bindings()
+        self.showing = True
+        try:
+            await self.recompose()
+            if not self.query("#steps" if self.plan is not None else "#plan-error"):
+                return  # the app is closing: Textual composed the page only partly, or not at all
+            self.show_plan()
+            self.refresh_bindings()
+        finally:
+            self.showing = False
 
     def show_plan(self) -> None:
         """The plan is there (or why not): the status line, and the first step in view."""
@@ -187,11 +209,8 @@ other keys wait for the plan (up to 5 s).
         if blocked:
             self.status(f"Apply is disabled: {blocked}.", problem=True)
         else:
-            changing = sum(1 for s in self.plan.steps if s.changed) if self.plan else 0
-            self.status(
-                f"{changing} of {len(self.plan.steps) if self.plan else 0} steps change "
-                "something. Apply (a) asks for confirmation first."
-            )
+            count = plan_count(self.plan, self.skipped) if self.plan else "No step changes"
+            self.status(f"{count}. Apply (a) asks for confirmation first.")
         if self.plan is not None:
             steps = self.query_one("#steps", OptionList)
             steps.highlighted = 0
@@ -221,24 +240,30 @@ other keys wait for the plan (up to 5 s).
             diff.update("")
             return
         step = self.plan.steps[index]
+        why = self.skipped.get(index)
         lines = [
             f"{index + 1}. {step.title}",
-            f"{step_mark(step)} {step_state(step)}: {step_detail(step)}",
+            f"{step_mark(step, why)} {step_state(step, why)}: {step_detail(step)}",
         ]
         if isinstance(step, InstallPackages) and step.packages and self.ctx.simulate_packages:
-            lines.append("SIMULATED in this demo: nothing will be installed")
+            lines.append(
+                "SIMULATED in this demo: nothing is downloaded or installed; the copy gets the "
+                "packages' files the later steps need, and every later step is written on it"
+            )
         elif isinstance(step, InstallPackages) and step.packages and self.ctx.skip_packages:
             lines.append(
                 "SKIPPED (--skip-packages): nothing will be installed, and the steps that need "
                 "these packages' files are skipped too"
             )
-        elif index in self.skipped:
-            lines.append(f"SKIPPED: {self.skipped[index].removeprefix('skipped: ')}")
+        elif why:
+            lines.append(f"SKIPPED: {why.removeprefix('skipped: ')}")
         lines += [f"* {note}" for note in step.notes]  # not "- ": it would read as a removed line
         if isinstance(step, EditFile) and step.deferred and step.expected is not None:
             lines += ["", f"The change to come, against {step.expected.source}:"]
         head.update("\n".join(lines))
-        if isinstance(step, EditFile) and step.changed and not step.deferred:
+        if why and not isinstance(step, InstallPackages):
+            diff.update("")  # not written: `xenwizard plan --skip-packages` shows no diff either
+        elif isinstance(step, EditFile) and step.changed and not step.deferred:
             diff.update(self.diff_view(step.diff()))
         elif isinstance(step, EditFile) and step.expected is not None:
             diff.update(self.diff_view(step.expected_diff()))
@@ -259,13 +284,16 @@ other keys wait for the plan (up to 5 s).
     def summary_text(self) -> str:
         assert self.plan is not None
         plan = self.plan
-        changing = sum(1 for s in plan.steps if s.changed)
-        files = [s.path for s in plan.file_steps() if s.changed]
+        files = [
+            s.path
+            for i, s in enumerate(plan.steps)
+            if isinstance(s, EditFile) and s.changed and i not in self.skipped
+        ]
         lines = [
             f"Profile {plan.profile}",
             f"  {plan.profile_reason}" if plan.profile_reason else "",
             f"Root {self.ctx.root_text}",
-            f"{changing} of {len(plan.steps)} steps change something.",
+            f"{plan_count(plan, self.skipped)}.",
             f"Files: {len(files)}",
             *(f"  {path}" for path in files),
         ]
@@ -332,7 +360,7 @@ other keys wait for the plan (up to 5 s).
         from xenwizard.tui.screens.modals import ConfirmScreen
 
         assert self.plan is not None
-        changing = sum(1 for s in self.plan.steps if s.changed)
+        changing = changing_steps(self.plan, self.skipped)
         text = (
             f"Apply {changing} changing steps to {self.ctx.root_text}?\n\n"
             "Files are checked against this preview first; every change is journaled,\n"

@@ -49,7 +49,7 @@ class WizardContext:
     runner: Runner
     config: WizardConfig = field(default_factory=WizardConfig)
     profile_name: str | None = None  # --profile / answers file; None: detect
-    simulate_packages: bool = False  # demo: the package step is skipped and labelled simulated
+    simulate_packages: bool = False  # demo: the runner plays the package step (demoapt)
     skip_packages: bool = False  # --skip-packages: the package step is skipped, as apply's flag
     answered: frozenset[str] = frozenset()  # answer keys the operator gave (flags, answers file)
     subnet_note: str | None = None  # why the start subnet is not the default, when it is not
@@ -68,6 +68,8 @@ class WizardContext:
     # What the operator left in a page's fields with Back: page -> widget id -> (the answer
     # the field was prefilled with, its text or state). The page shows it when it comes again.
     drafts: dict[str, dict[str, tuple[object, object]]] = field(default_factory=dict)
+    # The Toolstack page's "I understand: keep xm" tick, once given (Next); shown ticked again.
+    toolstack_acknowledged: bool = False
     profile: Profile | None = field(init=False, default=None)
     profile_reason: str = field(init=False, default="")
     profile_error: str | None = field(init=False, default=None)
@@ -80,8 +82,9 @@ class WizardContext:
 
     @property
     def packages_skipped(self) -> bool:
-        """The engine skips the package step (and the steps needing its files)."""
-        return self.simulate_packages or self.skip_packages
+        """The engine skips the package step (and the steps needing its files): only with
+        --skip-packages; the demo's package step runs, played on the copy by its runner."""
+        return self.skip_packages
 
     @property
     def may_write(self) -> bool:
