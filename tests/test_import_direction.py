@@ -76,7 +76,7 @@ def runtime_imports(path: Path, module: str) -> list[tuple[int, str]]:
 
 
 MODULES = package_modules()
-ROOMS = rooms_from_readme((REPO / "README.md").read_text(encoding="utf-8"))
+ROOMS = rooms_from_readme((REPO / "docs" / "development.md").read_text(encoding="utf-8"))
 
 
 def resolve(name: str) -> str:
