@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.helpers import PRECISE_ROOT, REFERENCE
 
 
@@ -26,11 +26,9 @@ def reference() -> Path:
     return REFERENCE
 
 
-def _program(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        pytest.skip(f"{name} is not installed")
-    return path
+def pytest_report_header() -> list[str]:
+    """The version of every program the tests drive, once at the start of the run."""
+    return ["programs the tests drive (scripts/test-programs):", *programs.report()]
 
 
 def _run(argv: list[str], text: str, suffix: str) -> subprocess.CompletedProcess:
@@ -45,7 +43,7 @@ def _run(argv: list[str], text: str, suffix: str) -> subprocess.CompletedProcess
 @pytest.fixture(scope="session")
 def shell_ok() -> Callable[[str], None]:
     """Assert that `bash -n` and `sh -n` both accept a script."""
-    shells = [_program("bash"), _program("sh")]
+    shells = [programs.require("bash"), programs.require("sh")]
 
     def check(text: str) -> None:
         for shell in shells:
@@ -58,7 +56,7 @@ def shell_ok() -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def dnsmasq_ok() -> Callable[[str], None]:
     """Assert that the real `dnsmasq --test --conf-file=FILE` accepts a configuration."""
-    dnsmasq = _program("dnsmasq")
+    dnsmasq = programs.require("dnsmasq")
 
     def check(text: str) -> None:
         done = _run([dnsmasq, "--test", "--conf-file={}"], text, ".conf")
@@ -70,7 +68,7 @@ def dnsmasq_ok() -> Callable[[str], None]:
 @pytest.fixture(scope="session")
 def ifquery() -> Callable[[str, str], subprocess.CompletedProcess]:
     """Run ifupdown's `ifquery -i FILE ARGS` on an interfaces text (it parses like ifup)."""
-    program = _program("ifquery")
+    program = programs.require("ifquery")
 
     def query(text: str, *args: str) -> subprocess.CompletedProcess:
         return _run([program, "-i", "{}", *args], text, ".interfaces")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
+
 SUITE = "bookworm"
 CACHE = Path(os.environ.get("XENWIZARD_TEST_CACHE", "/var/cache/xenwizard-tests"))
 SOURCES = Path("/etc/apt/sources.list")
@@ -98,6 +100,7 @@ def minbase_cache() -> Path:
     missing = prerequisites()
     if missing:
         pytest.skip(missing)
+    programs.require("debootstrap")
     return ensure_minbase()
 
 

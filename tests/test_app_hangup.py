@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
 from tests.helpers import PRECISE_ROOT, REPO, reference_applied
 from xenwizard.engine.journal import list_runs
@@ -77,9 +77,7 @@ class Tmux:
     """A tmux session of its own (own socket), 80x24; closing it is the terminal going away."""
 
     def __init__(self, run: Run, tmp_path: Path):
-        tmux = shutil.which("tmux")
-        if tmux is None:
-            pytest.skip("tmux is not installed")
+        tmux = programs.require("tmux")
         self.tmux = [tmux, "-S", str(tmp_path / "tmux.sock")]
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in run.env.items())
         command = f"cd {shlex.quote(str(REPO))} && exec env {env} {shlex.join(run.argv)}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.enginekit import EMPTY_GRUBENV, FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
 from xenwizard import bootguard
@@ -42,19 +43,19 @@ def apply(root: Path, runner: FakeRunner | None = None, config: WizardConfig | N
 # --- grubenv against the real grub-editenv ----------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("grub-editenv") is None, reason="grub-editenv not installed")
 def test_the_block_grub_editenv_list_creates_is_empty_and_the_fakes(tmp_path: Path) -> None:
     """`grub-editenv FILE list` (what grub-mkconfig runs under GRUB_DEFAULT=saved) creates a
     missing FILE: the block the refresh after update-grub removes again, and the fake's."""
     env = tmp_path / "grubenv"
-    subprocess.run(["grub-editenv", str(env), "list"], check=True, capture_output=True)
+    subprocess.run(
+        [programs.require("grub-editenv"), str(env), "list"], check=True, capture_output=True
+    )
     created = env.read_bytes()
     assert grubenv.is_empty(created) and created == EMPTY_GRUBENV
     assert not grubenv.is_empty(grubenv.set_vars(created, {"saved_entry": XEN}))
     assert not grubenv.is_empty(created[:-1]) and not grubenv.is_empty(b"#" * 1024)
 
 
-@pytest.mark.skipif(shutil.which("grub-editenv") is None, reason="grub-editenv not installed")
 def test_grubenv_writer_matches_grub_editenv(tmp_path: Path) -> None:
     env = tmp_path / "grubenv"
     subprocess.run(["grub-editenv", str(env), "create"], check=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the cached tree)
 from xenwizard import __version__
 
@@ -58,13 +59,6 @@ EXCLUDED = {
     "var/log/apt/term.log": "apt's log",
     "var/log/dpkg.log": "dpkg's log",
 }
-
-
-def _program(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        pytest.skip(f"{name} is not installed (scripts/dev-setup installs it)")
-    return path
 
 
 def run(argv: list[str], timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
@@ -101,7 +95,7 @@ def chroot_run(root: Path, script: str, timeout: float = 600) -> subprocess.Comp
 def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The package built from this tree by scripts/build-deb (its .changes beside it)."""
     for name in ("dpkg-buildpackage", "dh_virtualenv", "lintian"):
-        _program(name)
+        programs.require(name)
     if os.geteuid() != 0:
         pytest.skip("needs root")
     out = tmp_path_factory.mktemp("deb")
@@ -238,7 +232,7 @@ def offline_root(minbase_cache: Path, deb: Path, tmp_path: Path) -> Iterator[Pat
     """A fresh Debian 12 minbase whose only apt source is the local repository, its lists
     updated, with a copy of the Debian 12 fixture root to plan on."""
     for name in ("unshare", "apt-ftparchive", "tmux"):
-        _program(name)
+        programs.require(name)
     root = copy_minbase(minbase_cache, tmp_path / "root")
     local_repository(root, deb)
     (root / "etc/apt/sources.list").write_text(f"deb [trusted=yes] file:/{REPO} ./\n")

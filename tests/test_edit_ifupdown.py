@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.helpers import FIXTURES, copy_root
 from xenwizard import netcheck
 from xenwizard.config import WizardConfig
@@ -183,8 +184,7 @@ def test_probe_survives_a_sourced_file_leaving_the_root(tmp_path: Path) -> None:
 
 def test_ifup_check_of_a_sourced_edit_with_an_empty_source_directory_too(tmp_path: Path) -> None:
     """interfaces.d/ holds the NIC, more.d/ is empty: ifup accepts the copy of the tree."""
-    if not netcheck.find_program("ifup"):
-        pytest.skip("ifup is not installed")
+    programs.require("ifup")
     root = copy_root(FIXTURES / "debian-12-root", tmp_path / "root")
     (root / "etc/network/interfaces").write_text(
         CLOUD_MAIN + "source-directory /etc/network/more.d\n"

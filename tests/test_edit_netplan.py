@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import EditError, netplan
 from xenwizard.edits import yamldoc as yaml
-from xenwizard.netcheck import find_program, netplan_generate
+from xenwizard.netcheck import netplan_generate
 
 SUBIQUITY_STATIC = """# This is the network config written by 'subiquity'
 network:
@@ -75,8 +76,7 @@ def after(texts: dict[str, str], result: netplan.NetplanChange) -> dict[str, str
 
 def render(texts: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """networkd files from the real `netplan generate`; skips when netplan is not installed."""
-    if find_program("netplan") is None:
-        pytest.skip("netplan is not installed (package netplan.io)")
+    programs.require("netplan")
     done = netplan_generate(texts, tmp_path)
     assert done.returncode == 0, done.stderr
     out = tmp_path / "run/systemd/network"
@@ -352,8 +352,7 @@ def test_a_cloud_cfg_that_does_not_parse_disables_nothing() -> None:
 
 def test_netplan_rejects_what_we_refuse_too(tmp_path: Path) -> None:
     """Sanity of the harness: a broken file makes `netplan generate` fail with a message."""
-    if find_program("netplan") is None:
-        pytest.skip("netplan is not installed")
+    programs.require("netplan")
     done = netplan_generate(
         {"etc/netplan/1.yaml": "network:\n  bridges:\n    br0:\n      interfaces: [nope]\n"},
         tmp_path,

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests import programs
 from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
 from xenwizard.config import build_config
@@ -48,7 +49,7 @@ table bridge xenwizard {
 
 def nft_check(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
     if NFT is None:
-        pytest.skip("nft is not installed (scripts/dev-setup installs nftables)")
+        programs.missing("nft")
     rules = tmp_path / "rules.nft"
     rules.write_text(text)
     return subprocess.run([NFT, "-c", "-f", str(rules)], capture_output=True, text=True, timeout=30)
@@ -135,9 +136,7 @@ def test_the_unit() -> None:
 
 
 def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
+    analyze = programs.require("systemd-analyze")
     unit = tmp_path / "xenwizard-dhcp-confine.service"
     unit.write_text(nftconfine.render_unit())
     done = subprocess.run(
@@ -342,7 +341,7 @@ IFNAMES = st.from_regex(r"[A-Za-z0-9_.\-]{1,16}", fullmatch=True)  # mostly vali
 )
 def test_any_name_is_refused_or_gives_rules_nft_accepts(bridge: str, nic: str) -> None:
     if NFT is None:
-        pytest.skip("nft is not installed (scripts/dev-setup installs nftables)")
+        programs.missing("nft")
     try:
         text = nftconfine.render_rules(bridge, nic)
     except EditError as exc:

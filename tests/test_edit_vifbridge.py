@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests import programs
 from xenwizard.edits import EditError
 from xenwizard.edits.vifbridge import MARK, add_ethtool_line
 
@@ -78,8 +78,8 @@ def test_current_xen_shape(shell_ok):
 @pytest.fixture(scope="module")
 def debian12_vif_bridge(tmp_path_factory) -> str:
     """The real Debian 12 script, from the xen-utils-common package (fetched with apt-get)."""
-    if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
-        pytest.skip("apt-get / dpkg-deb not available")
+    programs.require("apt-get")
+    programs.require("dpkg-deb")
     where = tmp_path_factory.mktemp("xen-utils-common")
     try:
         subprocess.run(

@@ -5,7 +5,6 @@ files checked with the real nft and dnsmasq."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.enginekit import diff_manifests, manifest
 from tests.helpers import FIXTURES, PRECISE_ROOT, copy_root, plan_for, run_cli
 from xenwizard.config import ConfigError, WizardConfig, build_config
@@ -22,8 +22,6 @@ from xenwizard.plan import EditFile, SetSysctl
 
 DEBIAN12 = FIXTURES / "debian-12-root"
 NAT_IDS = ["guest-forward", "guest-nat", "guest-nat-unit", "guest-nat-enable"]
-NFT = shutil.which("nft", path="/usr/sbin:/sbin") or "/usr/sbin/nft"
-DNSMASQ = shutil.which("dnsmasq", path="/usr/sbin:/sbin") or "/usr/sbin/dnsmasq"
 
 
 def ids(plan) -> list[str]:
@@ -169,23 +167,23 @@ def _in_netns(argv: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(["unshare", "-n", *argv], capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.skipif(not Path(NFT).exists(), reason="nft not installed")
 def test_nat_rules_load_with_the_real_nft(tmp_path: Path) -> None:
+    nft = programs.require("nft")
     rules = tmp_path / "guest-nat.nft"
     rules.write_text(after(plan_for(DEBIAN12), guestnet.NAT_RULES_PATH))
-    script = f"{NFT} -f {rules} && {NFT} -f {rules} && {NFT} list table ip xenwizard-nat"
+    script = f"{nft} -f {rules} && {nft} -f {rules} && {nft} list table ip xenwizard-nat"
     done = _in_netns(["sh", "-c", script])
     assert done.returncode == 0, done.stderr
     assert "ip saddr 10.0.0.0/24 ip daddr != 10.0.0.0/24 masquerade" in done.stdout
 
 
-@pytest.mark.skipif(not Path(DNSMASQ).exists(), reason="dnsmasq not installed")
 def test_host_only_dropin_passes_dnsmasq_test(tmp_path: Path) -> None:
+    dnsmasq = programs.require("dnsmasq")
     plan = plan_for(DEBIAN12, build_config({"guest-access": "host-only"}))
     conf = tmp_path / "xenwizard.conf"
     conf.write_text(after(plan, "etc/dnsmasq.d/xenwizard.conf"))
     done = subprocess.run(
-        [DNSMASQ, "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=30
+        [dnsmasq, "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
     assert "syntax check OK" in done.stderr
@@ -339,11 +337,11 @@ def test_a_later_run_turns_an_earlier_runs_nat_and_forwarding_off(tmp_path: Path
     assert "ip_forward" not in sysctl.replace("IPv4 forwarding", "") and "off (host-only)" in sysctl
     rules = (root / guestnet.NAT_RULES_PATH).read_text()
     assert " masquerade comment" not in rules and rules.endswith("delete table ip xenwizard-nat\n")
-    if Path(NFT).exists():
-        script = f"{NFT} -f /dev/stdin <<'E'\n{nat_files[guestnet.NAT_RULES_PATH]}E\n"
-        script += f"{NFT} -f {root / guestnet.NAT_RULES_PATH} && {NFT} list tables"
-        done = _in_netns(["sh", "-c", script])
-        assert done.returncode == 0 and "xenwizard-nat" not in done.stdout, done.stderr
+    nft = programs.require("nft")
+    script = f"{nft} -f /dev/stdin <<'E'\n{nat_files[guestnet.NAT_RULES_PATH]}E\n"
+    script += f"{nft} -f {root / guestnet.NAT_RULES_PATH} && {nft} list tables"
+    done = _in_netns(["sh", "-c", script])
+    assert done.returncode == 0 and "xenwizard-nat" not in done.stdout, done.stderr
     again = run_cli("plan", "--root", str(root), "--guest-access", "host-only", "--json")
     steps = {s["id"]: s["changed"] for s in json.loads(again.stdout)["steps"]}
     assert steps["guest-forward"] is False and steps["guest-nat"] is False

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from tests import programs
 from xenwizard import __version__
 from xenwizard.cli import COMMANDS, add_answer_options, build_parser
 
@@ -114,8 +114,7 @@ def test_the_version_is_the_packages() -> None:
 
 
 def test_it_renders_without_warnings() -> None:
-    if shutil.which("man") is None:
-        pytest.skip("man is not installed")
+    programs.require("man")
     done = subprocess.run(
         ["man", "--warnings", "-E", "UTF-8", "-l", str(MANPAGE)],
         capture_output=True,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.helpers import run_cli
 from tests.netns import (
     DHCLIENT,
@@ -207,9 +208,7 @@ def test_host_only_guest_gets_no_router_and_the_host_does_not_forward(lab: Lab) 
 def test_precise_nat_is_the_rc_local_iptables_line(request: pytest.FixtureRequest) -> None:
     """ubuntu-precise (no nftables): the boot runs rc.local's iptables masquerade line and
     procps applies the sysctl.d file; the guest reaches a LAN server as the host."""
-    iptables = shutil.which("iptables", path=SBIN_PATH)
-    if iptables is None:
-        pytest.skip("iptables not installed")
+    iptables = programs.require("iptables")
     with PreciseBoots(request.node.name) as boots:
         xen = boots.boot({})  # nat: the default
         assert "iptables -t nat -C POSTROUTING" in (xen.root / "etc/rc.local").read_text()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
 from xenwizard import netcheck
@@ -306,8 +307,7 @@ def test_a_configuration_ifup_rejects_is_refused(tmp_path: Path) -> None:
     root = copy_root(ROOTS["debian-12"], tmp_path / "root")
     interfaces = root / "etc/network/interfaces"
     interfaces.write_text(interfaces.read_text() + "\nauto eno2\niface eno2 inet static\n")
-    if netcheck.find_program("ifup") is None:
-        pytest.skip("ifup is not installed")
+    programs.require("ifup")
     with pytest.raises(PlanError, match=r"fails `ifup --no-act`: .*address.*refusing this plan"):
         plan_for(root, build_config({"nic": "eno1"}))
     done = run_cli("plan", "--root", str(root), "--nic", "eno1")

@@ -12,17 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from tests import programs
 from tests.helpers import FIXTURES, copy_root
 from xenwizard.config import WizardConfig, build_config
-from xenwizard.netcheck import find_program, netplan_generate
+from xenwizard.netcheck import netplan_generate
 from xenwizard.probe import DefaultRoute, InterfaceInfo, probe
 from xenwizard.profiles import PlanError, make_plan
 from xenwizard.record import replace
 from xenwizard.rootfs import RootFS
 
-pytestmark = pytest.mark.skipif(
-    find_program("netplan") is None, reason="netplan is not installed (package netplan.io)"
-)
+
+@pytest.fixture(autouse=True)
+def _netplan() -> None:
+    """Every test here runs the real `netplan generate`."""
+    programs.require("netplan")
 
 
 def rendered(root: Path, tmp_path: Path, config: WizardConfig, **facts) -> dict[str, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import gallery
+from tests import gallery, programs
 from tests.helpers import FIXTURES, copy_root, pinned_run_id, plan_for  # noqa: F401
 from tests.test_app_wizard import screen_text, sync
 from tests.test_edit_xlconf import BLOCK, XL_CONF
@@ -78,8 +78,8 @@ def test_without_a_cached_package_the_step_stays_deferred_as_before(tmp_path: Pa
 
 @pytest.mark.parametrize("compression", ["gzip", "zstd"])
 def test_other_compressions(tmp_path: Path, compression: str) -> None:
-    if compression == "zstd" and shutil.which("zstd") is None:
-        pytest.skip("zstd is not installed: a zstd .deb is read only with it")
+    if compression == "zstd":
+        programs.require("zstd")
     root = root_with_cached_deb(tmp_path, compression)
     shipped = from_apt_cache(RootFS(root), "etc/xen/xl.conf", ("xen-utils-common",))
     assert shipped is not None and shipped.text == XL_CONF
