@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests import programs
-from tests.helpers import PRECISE_ROOT, REFERENCE
+from tests.helpers import PRECISE_ROOT, REFERENCE, REPO
+from xenwizard import __version__
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +96,30 @@ def boot(request: pytest.FixtureRequest):
 
     with PreciseBoots(request.node.name) as boots:
         yield boots.boot
+
+
+@pytest.fixture(scope="session")
+def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Debian package built from this tree by scripts/build-deb (its .changes beside it),
+    once per run: the package tests read it, the real-Xen test's Ansible role installs it."""
+    for name in ("dpkg-buildpackage", "dh_virtualenv", "lintian"):
+        programs.require(name)
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    out = tmp_path_factory.mktemp("deb")
+    cache = Path(os.environ.get("XENWIZARD_TEST_CACHE", "/var/cache/xenwizard-tests"))
+    env = {**os.environ, "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(cache / "pip"))}
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(REPO / "scripts/build-deb"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+    assert done.returncode == 0, f"scripts/build-deb failed:\n{done.stdout[-3000:]}{done.stderr}"
+    elapsed = time.monotonic() - started
+    debs = sorted(out.glob(f"xenwizard_{__version__}_*.deb"))
+    assert len(debs) == 1, sorted(p.name for p in out.iterdir())
+    print(f"build-deb: {elapsed:.0f}s, {debs[0].name} {debs[0].stat().st_size} bytes")
+    return debs[0]

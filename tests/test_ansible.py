@@ -21,13 +21,14 @@ from pathlib import Path
 import pytest
 
 from tests import programs
+from tests.ansiblekit import ANSIBLE_DIR, BIN, playbook_env, recap, run_playbook
 from tests.helpers import FIXTURES, REPO, copy_root
+from xenwizard.config import ANSWER_KEYS
 from xenwizard.plan import BOOT_STEP_IDS
 
-ANSIBLE_DIR = REPO / "ansible"
 COLLECTION = ANSIBLE_DIR / "ansible_collections" / "xenwizard" / "xen"
 MODULE = COLLECTION / "plugins" / "modules" / "host.py"
-BIN = Path(sys.executable).parent
+ROLE = COLLECTION / "roles" / "xen_host"
 XENWIZARD = BIN / "xenwizard"
 
 # inventory host -> fixture root
@@ -38,7 +39,6 @@ ANSWERS = {
     "xen2": ("10.2.0.1/24", "10.2.0.10-10.2.0.99"),
     "xen3": ("10.3.0.1/24", "10.3.0.10-10.3.0.99"),
 }
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
 @pytest.fixture(autouse=True)
@@ -71,46 +71,9 @@ def local_inventory(path: Path, roots: dict[str, Path], **host_vars: dict) -> Pa
     return path
 
 
-def playbook_env(scratch: Path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_HOME": str(scratch / "ansible-home"),
-        "ANSIBLE_LOCAL_TEMP": str(scratch / "ansible-tmp"),
-        "ANSIBLE_REMOTE_TEMP": str(scratch / "ansible-tmp"),
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "XENWIZARD_INSTALL": "",  # xenwizard is there already (this venv): install nothing
-    }
-    env.pop("XENWIZARD_DEBUG", None)
-    env.pop("ANSIBLE_CONFIG", None)
-    return env
-
-
 def playbook(overlay: Path, scratch: Path, *extra: str) -> subprocess.CompletedProcess:
     """`ansible-playbook -i inventory.yml -i OVERLAY site.yml` from ansible/, as the docs say."""
-    return subprocess.run(
-        [
-            str(BIN / "ansible-playbook"),
-            "-i",
-            "inventory.yml",
-            "-i",
-            str(overlay),
-            "site.yml",
-            *extra,
-        ],
-        cwd=ANSIBLE_DIR,
-        env=playbook_env(scratch),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def recap(done: subprocess.CompletedProcess) -> dict[str, tuple[int, int]]:
-    """host -> (changed, failed) from PLAY RECAP."""
-    return {m[1]: (int(m[3]), int(m[5])) for m in RECAP.finditer(done.stdout)}
+    return run_playbook(["inventory.yml", overlay], scratch, *extra)
 
 
 def tree(root: Path, exclude: tuple[str, ...] = ()) -> str:
@@ -197,8 +160,26 @@ def test_ansible_doc_documents_every_argument(tmp_path: Path) -> None:
     )  # fmt: skip
     options = json.loads(role.stdout)["xenwizard.xen.xen_host"]["entry_points"]["main"]["options"]
     assert {"xenwizard_install_source", "xenwizard_reboot", "xenwizard_confirm"} <= set(options)
-    assert options["xenwizard_confirm"]["default"] is False
+    # the guard is on by default: a role that rebooted and did not confirm would see its hosts
+    # roll themselves back minutes after the play reported success
+    assert options["xenwizard_confirm"]["default"] is True
     assert options["xenwizard_reboot"]["default"] is False
+    answers = {key.replace("-", "_") for key in ANSWER_KEYS}
+    assert {f"xenwizard_{key}" for key in answers} <= set(options)
+
+
+def test_every_answer_is_a_module_option_and_a_role_variable() -> None:
+    """The module and the role take every answer the CLI takes (one table: ANSWER_KEYS), each
+    passed as that answers-file key, so a new answer cannot be missed."""
+    text = MODULE.read_text()
+    pairs = dict(re.findall(r'^    \("(\w+)", "([\w-]+)"\),$', text, re.M))
+    assert set(pairs.values()) == set(ANSWER_KEYS)
+    assert all(option == key.replace("-", "_") for option, key in pairs.items())
+    spec = set(re.findall(r"^            (\w+)=dict\(type=", text, re.M))
+    assert set(pairs) <= spec
+    tasks = (ROLE / "tasks/main.yml").read_text()
+    for option in pairs:
+        assert f'{option}: "{{{{ xenwizard_{option} | default(omit) }}}}"' in tasks, option
 
 
 def test_three_hosts_check_apply_again(tmp_path: Path) -> None:

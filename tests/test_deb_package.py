@@ -91,24 +91,6 @@ def chroot_run(root: Path, script: str, timeout: float = 600) -> subprocess.Comp
     return run(offline(root, script), timeout=timeout, env=env)
 
 
-@pytest.fixture(scope="session")
-def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package built from this tree by scripts/build-deb (its .changes beside it)."""
-    for name in ("dpkg-buildpackage", "dh_virtualenv", "lintian"):
-        programs.require(name)
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
-    out = tmp_path_factory.mktemp("deb")
-    env = {**os.environ, "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(CACHE / "pip"))}
-    started = time.monotonic()
-    run([str(TOP / "scripts/build-deb"), str(out)], timeout=900, env=env)
-    elapsed = time.monotonic() - started
-    debs = sorted(out.glob(f"xenwizard_{__version__}_*.deb"))
-    assert len(debs) == 1, sorted(p.name for p in out.iterdir())
-    print(f"build-deb: {elapsed:.0f}s, {debs[0].name} {debs[0].stat().st_size} bytes")
-    return debs[0]
-
-
 def test_lintian_is_clean(deb: Path) -> None:
     """No error or warning; an override (debian/*.lintian-overrides) only under a comment that
     gives its reason (there are none now)."""

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ansiblekit import recap, run_playbook
 from tests.xenvm.canary import run_canary
 from tests.xenvm.guestcheck import assert_guest_fails_without_dnsmasq, assert_guest_passes
 from tests.xenvm.hoststate import (
@@ -362,3 +363,121 @@ def test_ssh_drop_and_a_network_answer_that_cuts_the_host_off(vm: Machine) -> No
     guarded = json.loads(rest[rest.index("[") :])[-1]
     assert guarded["state"] == "rolled-back", guarded
     assert guarded["rollback_reason"].startswith("boot guard: not confirmed within 2 min"), guarded
+
+
+def ansible_inventory(vm: Machine, path: Path, **answers: object) -> Path:
+    """The VM as an Ansible host over real SSH (root, the image's key), with the role's
+    variables: the .deb's xenwizard, the reboot on, and `answers` (xenwizard_* variables)."""
+    host = {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": vm.port,
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(vm.image.key),
+        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "xenwizard_executable": "/usr/bin/xenwizard",  # the .deb's, not the image's venv
+        "xenwizard_reboot": True,
+        "xenwizard_reboot_timeout": 1500,
+        **{f"xenwizard_{key}": value for key, value in answers.items()},
+    }
+    path.write_text(json.dumps({"xen_hosts": {"hosts": {"xenhost": host}}}, indent=2) + "\n")
+    return path
+
+
+def boot_facts(vm: Machine, phase: str) -> tuple[str, float, str]:
+    """(boot id, seconds since boot, hypervisor type or 'none') of the running VM."""
+    text = vm.ssh(
+        "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f1 /proc/uptime; "
+        "cat /sys/hypervisor/type 2>/dev/null || echo none",
+        phase=phase,
+    ).stdout.split()
+    return text[0], float(text[1]), text[2]
+
+
+def test_ansible_through_the_guarded_reboot(vm: Machine, deb: Path, tmp_path: Path) -> None:
+    """The collection over real SSH, as a fleet's admin runs it: the role installs the project's
+    .deb from the controller; `--check --diff` shows the diffs and changes nothing; the play
+    applies, reboots (the harness restarts QEMU as a reset would), verifies and confirms, and
+    the host is still on Xen after the guard's deadline; a second play changes nothing. Then a
+    play whose verify fails after the reboot (dnsmasq masked): the play fails for the host,
+    naming the failed check, does not confirm, and the boot guard rolls that run back by
+    itself and reboots into the confirmed Xen as it was."""
+    if not vm.running():
+        vm.boot("ansible: boot (plain Debian 12)")
+    original = host_state(vm.ssh(HOST_STATE, phase="ansible: the host state before").stdout)
+    minutes = 4  # the guard's deadline: room for verify and confirm after a boot under TCG
+    inventory = ansible_inventory(vm, tmp_path / "vm.json", confirm_within=minutes)
+    scratch = tmp_path / "controller"
+
+    # --check --diff: every file's diff, nothing touched on the host
+    started = time.monotonic()
+    checked = run_playbook([inventory], scratch, "--check", "--diff", timeout=900)
+    vm.mark("ansible: --check --diff", started)
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert "+++ b/etc/dnsmasq.d/xenwizard.conf" in checked.stdout, checked.stdout[-4000:]
+    assert "+interface=br0" in checked.stdout, checked.stdout[-4000:]
+    untouched = host_state(vm.ssh(HOST_STATE, phase="ansible: after --check").stdout)
+    assert untouched == original
+
+    # the play: install the .deb, apply, reboot, verify, confirm
+    started = time.monotonic()
+    with vm.restarting("ansible: the role's reboot") as restarts:
+        applied = run_playbook([inventory], scratch, install=str(deb), timeout=APPLY_TIMEOUT + 1800)
+    vm.mark("ansible: install, apply, reboot, verify, confirm", started)
+    assert applied.returncode == 0, applied.stdout[-6000:] + applied.stderr[-2000:]
+    assert len(restarts) == 1, restarts
+    changed, failed = recap(applied)["xenhost"]
+    assert changed > 0 and failed == 0, applied.stdout[-3000:]
+    assert "Keep Xen (xenwizard confirm)" in applied.stdout, applied.stdout[-3000:]
+    boot_id, uptime, hypervisor = boot_facts(vm, "ansible: after the play")
+    assert hypervisor == "xen", hypervisor
+    guard = vm.ssh(
+        f"dpkg-query -W -f='${{Status}}' xenwizard; grub-editenv list; ls {GUARD_LINK} 2>&1",
+        check=False,
+        phase="ansible: confirmed",
+    ).stdout
+    assert "install ok installed" in guard, guard
+    assert f"saved_entry={XEN_ENTRY}\n" in guard and "No such file" in guard, guard
+
+    # a second play: nothing to do (no reboot either); then past the guard's deadline
+    started = time.monotonic()
+    again = run_playbook([inventory], scratch, timeout=900)
+    vm.mark("ansible: second play", started)
+    assert again.returncode == 0 and recap(again)["xenhost"] == (0, 0), again.stdout[-3000:]
+    wait = minutes * 60 + 30 - boot_facts(vm, "ansible: uptime")[1]
+    if wait > 0:
+        time.sleep(wait)
+    same_boot, uptime, hypervisor = boot_facts(vm, "ansible: past the guard's deadline")
+    assert (same_boot, hypervisor) == (boot_id, "xen") and uptime > minutes * 60, uptime
+    confirmed = host_state(vm.ssh(HOST_STATE, phase="ansible: the confirmed state").stdout)
+
+    # verify fails after the reboot: the play fails for the host, the guard brings it back
+    vm.ssh("systemctl mask dnsmasq", phase="ansible: mask dnsmasq")
+    failing = ansible_inventory(
+        vm, tmp_path / "vm-failing.json", confirm_within=minutes, lease="1h"
+    )
+    started = time.monotonic()
+    with vm.restarting("ansible: the failing play's reboot"):
+        refused = run_playbook([failing], scratch, timeout=APPLY_TIMEOUT + 1800)
+    vm.mark("ansible: apply, reboot, verify fails", started)
+    assert refused.returncode != 0 and recap(refused)["xenhost"][1] == 1, refused.stdout[-4000:]
+    message = refused.stdout[refused.stdout.index("xenwizard verify failed on xenhost") :]
+    assert "dnsmasq (no dnsmasq process runs" in message, message[:2000]
+    assert "The boot guard rolls the run back" in message and f"{minutes} minutes" in message
+    assert "Keep Xen (xenwizard confirm)" not in refused.stdout.split("Verify failed")[-1]
+    started = time.monotonic()
+    vm.wait_down("ansible: the boot guard's rollback and reboot", minutes * 60 + 1200)
+    vm.mark("ansible: the guard's rollback and reboot", started)
+    vm.boot("ansible: boot after the guard (the confirmed Xen)", timeout=600)
+    back = vm.ssh(
+        "cat /sys/hypervisor/type; xenwizard history --json; systemctl unmask dnsmasq",
+        phase="ansible: after the guard",
+    ).stdout
+    assert back.startswith("xen"), back
+    guarded = json.loads(back[back.index("[") :])[-1]
+    assert guarded["state"] == "rolled-back", guarded
+    assert guarded["rollback_reason"].startswith(f"boot guard: not confirmed within {minutes} min")
+    restored = host_state(vm.ssh(HOST_STATE, phase="ansible: the state after the guard").stdout)
+    for part in ("packages", "grub", "users"):
+        assert restored[part] == confirmed[part], (part, confirmed[part], restored[part])
+    assert manifest_changes(confirmed["etc"], restored["etc"], {}) == []

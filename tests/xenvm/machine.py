@@ -14,7 +14,9 @@ import contextlib
 import shlex
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -158,6 +160,27 @@ class Machine:
         except subprocess.TimeoutExpired:
             self.fail(phase, f"the VM did not go down by itself within {timeout:.0f} s")
         return self.mark(phase, started)
+
+    @contextlib.contextmanager
+    def restarting(self, phase: str) -> Iterator[list[float]]:
+        """While inside: whenever the VM goes down by itself (a reboot inside it ends QEMU:
+        -no-reboot), start it again, cold, as a reset would; yields the restarts' start times.
+        For a reboot that something else drives and waits for (Ansible's reboot module)."""
+        stop = threading.Event()
+        restarts: list[float] = []
+
+        def watch() -> None:
+            while not stop.wait(2):
+                if self.process is not None and self.process.poll() is not None:
+                    restarts.append(self.start(f"{phase}: restart {len(restarts) + 1}"))
+
+        watcher = threading.Thread(target=watch, name="vm-restarter", daemon=True)
+        watcher.start()
+        try:
+            yield restarts
+        finally:
+            stop.set()
+            watcher.join()
 
     def reachable(self, timeout: float = 20) -> bool:
         """Whether root's SSH answers now (one bounded attempt)."""

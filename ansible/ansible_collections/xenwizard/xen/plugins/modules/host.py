@@ -93,6 +93,29 @@ options:
       - Turn tx checksum offload off on the guests' vifs (C(--udp-checksum-workaround) /
         C(--no-udp-checksum-workaround)); not set means xenwizard's default for the profile.
     type: bool
+  allow_overlap:
+    description:
+      - Accept a guest subnet or DHCP range that clashes with addresses or subnets the target
+        already uses (C(--allow-overlap) / C(--no-allow-overlap)); not set means refused.
+    type: bool
+  dom0_mem:
+    description:
+      - The memory of dom0, fixed on Xen's command line with ballooning off (C(--dom0-mem)),
+        for example C(2048M) or C(2G); not set means xenwizard's rule (1 GiB + 2% of the RAM,
+        at most 4 GiB and the RAM less 512 MiB).
+    type: str
+  boot_guard:
+    description:
+      - Make the first boot into Xen one-shot and roll the run back (and reboot) unless
+        C(xenwizard confirm) runs within O(confirm_within) minutes of boot (C(--boot-guard) /
+        C(--no-boot-guard)); not set means on. The C(xenwizard.xen.xen_host) role confirms
+        after its reboot when verify passes.
+    type: bool
+  confirm_within:
+    description:
+      - Minutes after boot the boot guard waits for C(xenwizard confirm), 1 to 1440
+        (C(--confirm-within)); not set means 10.
+    type: int
   guest_access:
     description:
       - How the guests reach other networks (C(--guest-access)). C(nat) (xenwizard's default)
@@ -211,6 +234,13 @@ answers:
   returned: always
   type: dict
   sample: {bridge: br0, address: 10.1.0.1/24, dhcp-range: 10.1.0.10-10.1.0.50, lease: 12h}
+boot:
+  description: What the next boot does, as C(xenwizard plan --json) says it - the entry GRUB
+    boots next, whether the boot guard is on and the minutes it waits for C(xenwizard confirm).
+  returned: always
+  type: dict
+  sample: {next_entry: "Debian GNU/Linux, with Xen hypervisor", next_is_xen: true,
+           default_entry: "Debian GNU/Linux", boot_guard: true, confirm_within: 10, note: ""}
 waiting:
   description: Steps not done because O(skip_packages) skipped the packages they need, each as
     the step id, a colon and the note C(xenwizard apply --skip-packages) gives it; the plan keeps
@@ -274,6 +304,10 @@ ANSWER_KEYS = (
     ("dhcp_xen_only", "dhcp-xen-only"),
     ("nic", "nic"),
     ("udp_checksum_workaround", "udp-checksum-workaround"),
+    ("allow_overlap", "allow-overlap"),
+    ("dom0_mem", "dom0-mem"),
+    ("boot_guard", "boot-guard"),
+    ("confirm_within", "confirm-within"),
     ("guest_access", "guest-access"),
 )
 
@@ -345,6 +379,10 @@ def main():
             nic=dict(type="str"),
             profile=dict(type="str"),
             udp_checksum_workaround=dict(type="bool"),
+            allow_overlap=dict(type="bool"),
+            dom0_mem=dict(type="str"),
+            boot_guard=dict(type="bool"),
+            confirm_within=dict(type="int"),
             guest_access=dict(type="str", choices=["nat", "routed", "host-only"]),
             skip_packages=dict(type="bool", default=False),
             answers=dict(type="dict", default={}),
@@ -361,6 +399,7 @@ def main():
         waiting=[],
         plan_warnings=[],
         answers={},
+        boot={},
         profile="",
         rc=0,
         meaning=MEANING[0],
@@ -434,6 +473,7 @@ def main():
         waiting=waiting,
         plan_warnings=list(plan.get("warnings") or []),
         answers=plan.get("answers") or {},
+        boot=plan.get("boot") or {},
         profile="%s (%s)" % (plan.get("profile"), plan.get("profile_reason")),
     )
     if module._diff:
