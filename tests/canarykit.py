@@ -19,6 +19,7 @@ from xenwizard.hostcheck.initramfs import elf_interpreter
 
 KERNEL = "6.1.0-99-amd64"
 DNSMASQ_PID = 4242
+DOMID = "7"  # what `xl domid` says of the canary while it runs
 LEASES = "var/lib/misc/dnsmasq.leases"
 BUSYBOX = Path("/bin/busybox")
 
@@ -130,8 +131,11 @@ class FakeXl:
         if verb == "create":
             return self._create(Path(command[2]), on_line)
         if verb == "domid":
+            if self.alive:
+                on_line(DOMID)
             return 0 if self.alive else 1
         if verb == "destroy":
+            assert command[2] == DOMID, f"destroyed by name, not by its id: {command}"
             if self.guest.destroy_fails:
                 on_line("libxl: error: destroy failed")
                 return 1

@@ -26,7 +26,7 @@ from tests.enginekit import failing_edit
 from xenwizard.edits import EditResult
 from xenwizard.engine.runner import LineCallback
 from xenwizard.hostcheck.results import CheckResult
-from xenwizard.netcheck import Check
+from xenwizard.netcheck import Check, ToolVersions
 from xenwizard.plan import EditFile, Plan, Step
 from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
 from xenwizard.record import replace
@@ -168,6 +168,7 @@ def guarded(ctx: WizardContext) -> None:
         mock.patch("xenwizard.engine.executor.new_run_id", lambda *a, **k: GUARD_RUN_ID),
         mock.patch("xenwizard.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
         mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
+        mock.patch("xenwizard.netcheck.tool_versions", _same_tools),
     ):
         plan = make_plan(ctx.config, ctx.facts, ctx.fs)
         result = Engine(plan, ctx.fs, FakeRunner(ctx.fs.real_root)).apply()
@@ -451,9 +452,16 @@ def pinned() -> Iterator[None]:
         pinned_run_id(),
         mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
         mock.patch("xenwizard.netcheck.check_netplan", _accepted("netplan generate --root-dir")),
+        mock.patch("xenwizard.netcheck.tool_versions", _same_tools),
         mock.patch("xenwizard.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
     ):
         yield
+
+
+def _same_tools(package: str, *_args: object) -> ToolVersions:
+    """This machine's checking tool taken as the target's own: its version must not change a
+    picture either."""
+    return ToolVersions(package, None, None)
 
 
 def build_app(item: Scenario, workdir: Path, source: Path = SAMPLE_ROOT):  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ import re
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -424,3 +425,36 @@ def test_guest_access_per_host_from_the_inventory(tmp_path: Path) -> None:
     assert "10.2.0.0/24" in (xen2 / nat).read_text()
     assert (xen3 / forward).exists() and not (xen3 / nat).exists()
     assert "dhcp-option" not in (xen3 / dropin).read_text()
+
+
+def test_the_install_source_goes_to_a_private_directory_never_a_fixed_tmp_name(
+    tmp_path: Path,
+) -> None:
+    """Issue 24: the role copied the install source to /tmp/NAME, a name another user of the
+    target can take first (a link there, or a file of theirs). Now it goes into a fresh 0700
+    directory, removed whatever happens: here an unsupported source fails the play after the
+    copy, and neither the copy nor its directory is left."""
+    source = tmp_path / f"xenwizard-{os.getpid()}-issue24.tar"
+    source.write_text("not a package\n")
+    playbook = tmp_path / "install.yml"
+    playbook.write_text(
+        "- hosts: localhost\n"
+        "  connection: local\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - ansible.builtin.include_role:\n"
+        "        name: xenwizard.xen.xen_host\n"
+        "        tasks_from: install\n"
+        f"      vars: {{xenwizard_install_source: '{source}'}}\n"
+    )
+    before = set(os.listdir(tempfile.gettempdir()))
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-v", str(playbook)],
+        cwd=ANSIBLE_DIR, env=playbook_env(tmp_path), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and "must end in .deb or .whl" in output, output
+    assert "xenwizard-install-" in output, output  # the copy's directory, made by mkdtemp
+    assert not Path("/tmp", source.name).exists()
+    left = {n for n in set(os.listdir(tempfile.gettempdir())) - before if "xenwizard-install-" in n}
+    assert left == set(), left

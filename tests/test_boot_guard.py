@@ -407,13 +407,12 @@ def test_rollback_after_confirm_still_restores_everything(root: Path) -> None:
 
 
 def test_confirm_waits_for_no_one_holding_the_lock(root: Path) -> None:
-    from xenwizard.engine.journal import state_dir
     from xenwizard.engine.lock import RunLock
 
     result, runner = apply(root)
     assert result.outcome == "applied"
     fs = RootFS(root)
-    lock = RunLock(state_dir(fs), str(fs.root), "rollback")
+    lock = RunLock(fs, "rollback")
     lock.acquire()
     try:
         with pytest.raises(bootguard.GuardError):
@@ -427,7 +426,8 @@ def test_guard_refused_when_xenwizard_cannot_be_found(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("xenwizard.boot.xenwizard_path", lambda: None)
-    with pytest.raises(PlanError, match="cannot tell where the xenwizard command is installed"):
+    (root / "usr/bin/xenwizard").unlink()  # nor does the target have the .deb's command
+    with pytest.raises(PlanError, match="/usr/bin/xenwizard is not in the target"):
         plan_for(root)
     assert plan_for(root, WizardConfig(boot_guard=False)).boot is not None
 

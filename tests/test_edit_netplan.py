@@ -191,10 +191,18 @@ def test_idempotent_and_converges_on_a_new_bridge_and_subnet() -> None:
         (
             {
                 CLOUD: CLOUD_INIT_DHCP,
-                "etc/netplan/60-br.yaml": BRIDGE_FILE.format(name="br0"),
+                "etc/netplan/60-br.yaml": BRIDGE_FILE.format(name="br0").replace("eno1", "eno2"),
             },
             "eno1",
             "already defined",
+        ),
+        (
+            {
+                CLOUD: CLOUD_INIT_DHCP,
+                "etc/netplan/60-br.yaml": BRIDGE_FILE.format(name="br0"),
+            },
+            "eno1",
+            "already a port of bridge br0, which xenwizard did not write.*remove br0",
         ),
         (
             {
@@ -207,7 +215,14 @@ def test_idempotent_and_converges_on_a_new_bridge_and_subnet() -> None:
         ({CLOUD: "network:\n\tethernets: {}\n"}, "eno1", "tab"),
         ({CLOUD: "- a\n- b\n"}, "eno1", "expected a mapping"),
     ],
-    ids=["unknown-nic", "bridge-taken", "port-elsewhere", "tab", "not-mapping"],
+    ids=[
+        "unknown-nic",
+        "bridge-taken",
+        "bridge-of-the-nic",
+        "port-elsewhere",
+        "tab",
+        "not-mapping",
+    ],
 )
 def test_shapes_it_cannot_handle_are_named(texts, nic: str, message: str) -> None:
     with pytest.raises(EditError, match=message):
@@ -358,3 +373,45 @@ def test_netplan_rejects_what_we_refuse_too(tmp_path: Path) -> None:
         tmp_path,
     )
     assert done.returncode != 0 and "nope" in done.stderr
+
+
+VLANS = """\
+network:
+  version: 2
+  ethernets:
+    eno1:
+      addresses: [192.0.2.10/24]
+  vlans:
+    vlan15:
+      id: 15
+      link: eno1
+      addresses: [10.3.99.5/24]
+"""
+
+
+def test_a_vlan_on_the_nic_stays_on_the_port(tmp_path: Path) -> None:
+    """netplan's examples/vlan.yaml: the VLAN keeps `link: eno1` — the kernel hands a bridge
+    port's tagged frames to its VLANs before the bridge (net/core/dev.c,
+    __netif_receive_skb_core: vlan_do_receive before rx_handler) — and the plan says so."""
+    result = change({CLOUD: VLANS})
+    assert any(n.startswith("vlan15 (VLANs on eno1) stay on eno1") for n in result.own_notes)
+    assert "vlans" not in result.own_text
+    programs.require("netplan")
+    texts = {CLOUD: result.edits[CLOUD].text, netplan.OWN_PATH: result.own_text}
+    assert "    eno1: {}\n  vlans:\n" in texts[CLOUD]  # before: `ethernets:` gone, and
+    # netplan refused vlan15's `link: eno1` to an interface not defined yet
+    done = netplan_generate(texts, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    port = (tmp_path / "out/run/systemd/network/10-netplan-eno1.network").read_text()
+    assert "VLAN=vlan15" in port and "Bridge=br0" in port
+
+
+def test_a_vrf_member_is_not_a_nic_to_bridge() -> None:
+    files = netplan.load_files(
+        {
+            CLOUD: "network:\n  ethernets:\n    eno1:\n      dhcp4: true\n    eno2:\n"
+            "      dhcp4: true\n  vrfs:\n    vrf1:\n      table: 1\n      interfaces: [eno2]\n"
+        }
+    )
+    assert netplan.not_bridgeable(files)["eno2"] == "a port of the VRF vrf1"
+    assert [c[0] for c in netplan.candidates(files)] == ["eno1"]

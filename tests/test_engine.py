@@ -496,7 +496,7 @@ def test_lock_refuses_a_second_apply_and_a_dead_holder_does_not_block(tmp_path: 
     root = fresh_root(tmp_path)
     fs = RootFS(root)
     state = root / "var/lib/xenwizard"
-    with RunLock(state, str(root), "apply"), pytest.raises(EngineError) as info:
+    with RunLock(fs, "apply"), pytest.raises(EngineError) as info:
         engine_for(root, precise_plan(root)).apply()
     assert str(info.value) == f"another xenwizard apply (pid {os.getpid()}) is running on {root}"
     (state / "lock").write_text("999999999 apply\n")  # left by a process that died

@@ -73,11 +73,11 @@ def test_a_run_whose_process_holds_the_lock_is_running_not_unfinished(tmp_path: 
         {"type": "run", "pid": os.getpid()},
         {"type": "intent", "index": 0, "kind": "edit", "path": "x"},
     )
-    with RunLock(tmp_path / "var/lib/xenwizard", str(tmp_path)):
-        assert lock_holder(tmp_path / "var/lib/xenwizard") == os.getpid()
+    with RunLock(RootFS(tmp_path)):
+        assert lock_holder(RootFS(tmp_path)) == os.getpid()
         assert unfinished_runs(tmp_path) == []
         assert list_runs(RootFS(tmp_path))[0].state == "running"
-    assert lock_holder(tmp_path / "var/lib/xenwizard") is None  # no pid left behind
+    assert lock_holder(RootFS(tmp_path)) is None  # no pid left behind
     assert unfinished_runs(tmp_path) == ["20260101T000000-aaaa"]
 
 
@@ -111,10 +111,10 @@ def test_unfinished_runs_never_raises(tmp_path: Path) -> None:
 
 
 def test_lock_names_the_holder(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    with RunLock(state, "/srv/root", "rollback"), pytest.raises(LockBusy) as info:
-        RunLock(state, "/srv/root").acquire()
+    fs = RootFS(tmp_path)
+    with RunLock(fs, "rollback"), pytest.raises(LockBusy) as info:
+        RunLock(fs).acquire()
     assert str(info.value) == (
-        f"another xenwizard rollback (pid {os.getpid()}) is running on /srv/root"
+        f"another xenwizard rollback (pid {os.getpid()}) is running on {tmp_path}"
     )
-    RunLock(state, "/srv/root").acquire()  # free again
+    RunLock(fs).acquire()  # free again

@@ -5,12 +5,17 @@ the frames are unit-tested against RFC 826/5227's layout."""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import os
 import struct
 import sys
 
+import pytest
+
 from tests.helpers import REPO
 from tests.netns import Lab, skip_unless_netns
+from xenwizard import lanprobe
 from xenwizard.lanprobe import _answerer, _probe_frame
 
 OWN_MAC = bytes.fromhex("02000000000a")
@@ -68,3 +73,51 @@ def test_a_second_host_with_the_same_subnet_is_refused_on_its_live_root() -> Non
         assert "already used on the LAN" not in free.stderr, free.stderr
         allowed = plan("--address", "10.20.1.1/24", "--allow-overlap")
         assert "already used on the LAN" not in allowed.stderr, allowed.stderr
+
+
+class DownMidProbe:
+    """A packet socket whose link goes down once the probe is under way: the first send
+    works, then the kernel says ENETDOWN (what issue 24 saw on a real interface)."""
+
+    def __init__(self, *args: object) -> None:
+        self.sent = 0
+
+    def __enter__(self) -> DownMidProbe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def bind(self, address: object) -> None:
+        return None
+
+    def getsockname(self) -> tuple[object, ...]:
+        return ("lan0", 0x0806, 0, 1, OWN_MAC)
+
+    def send(self, frame: bytes) -> int:
+        self.sent += 1
+        if self.sent > 1:
+            raise OSError(errno.ENETDOWN, os.strerror(errno.ENETDOWN))
+        return len(frame)
+
+    def recv(self, size: int) -> bytes:
+        raise OSError(errno.ENETDOWN, os.strerror(errno.ENETDOWN))
+
+    def fileno(self) -> int:
+        return 0
+
+
+def test_a_link_going_down_mid_probe_skips_it_with_a_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before: `OSError: Network is down` escaped the plan as a traceback."""
+    monkeypatch.setattr(lanprobe.socket, "socket", DownMidProbe)
+    monkeypatch.setattr(lanprobe.select, "select", lambda r, w, x, t: (r, [], []))
+    monkeypatch.setattr(lanprobe.os, "geteuid", lambda: 0)
+    notes: list[str] = []
+    interface = ipaddress.IPv4Interface("10.20.1.1/24")
+    assert lanprobe.lan_refusal(interface, "lan0", set(), notes.append) is None
+    assert notes == [
+        "the ARP probe for 10.20.1.1 on lan0 stopped (Network is down); whether another host "
+        "uses it was not checked"
+    ]

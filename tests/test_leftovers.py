@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from xenwizard.engine import leftovers
+from xenwizard.engine.journal import Journal
 from xenwizard.rootfs import RootFS
 
 PASSWD = (
@@ -61,9 +62,9 @@ def test_accounts_and_files_are_each_named(tmp_path: Path) -> None:
 
 def test_saved_snapshot_is_private_and_loads_back(tmp_path: Path) -> None:
     fs = make_root(tmp_path / "root")
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    path = leftovers.save(fs, run_dir)
-    assert os.stat(path).st_mode & 0o777 == 0o600
-    assert leftovers.load(run_dir) == leftovers.snapshot(fs)
-    assert leftovers.load(tmp_path) is None
+    journal = Journal.create(fs, "20260101T000000-aaaa", {"steps": []}, {})
+    leftovers.save(fs, journal)
+    assert os.stat(journal.dir / leftovers.SNAPSHOT).st_mode & 0o777 == 0o600
+    assert leftovers.load(journal) == leftovers.snapshot(fs)
+    other = Journal.create(fs, "20260101T000000-bbbb", {"steps": []}, {})
+    assert leftovers.load(other) is None

@@ -176,7 +176,13 @@ def test_ubuntu_22_04_links_jammy_d_and_writes_a_root_only_netplan_file() -> Non
     )
     own = step(plan, "bridge")
     assert own.path == "etc/netplan/90-xenwizard.yaml" and own.mode == 0o600 and own.before is None
-    assert "checked with `netplan generate --root-dir`: accepted" in own.notes
+    host, target = programs.package_version("netplan.io"), "0.106.1-7ubuntu0.22.04.4"
+    whose = ""
+    if host != target:  # the note names both versions (this machine's checked the root)
+        older = subprocess.run(["dpkg", "--compare-versions", host, "lt", target]).returncode
+        age = "older" if older == 0 else "newer"
+        whose = f" (this machine's netplan.io {host} is {age} than the target's {target})"
+    assert f"checked with `netplan generate --root-dir`: accepted{whose}" in own.notes
     assert "bind-dynamic" in step(plan, "dnsmasq").after
     assert "netplan (etc/netplan/)" in plan.profile_reason
 
@@ -308,20 +314,43 @@ def test_a_configuration_ifup_rejects_is_refused(tmp_path: Path) -> None:
     interfaces = root / "etc/network/interfaces"
     interfaces.write_text(interfaces.read_text() + "\nauto eno2\niface eno2 inet static\n")
     programs.require("ifup")
-    with pytest.raises(PlanError, match=r"fails `ifup --no-act`: .*address.*refusing this plan"):
+    # eno2's stanza is broken before any change: the refusal says so (issue 28), not that the
+    # plan's change broke it
+    broken = r"fails `ifup --no-act` already, before any change: .*address.*; fix it first"
+    with pytest.raises(PlanError, match=broken):
         plan_for(root, build_config({"nic": "eno1"}))
     done = run_cli("plan", "--root", str(root), "--nic", "eno1")
     assert done.returncode == 1
-    assert done.stderr.count("\n") == 1 and "refusing this plan" in done.stderr
+    assert done.stderr.count("\n") == 1 and "fix it first" in done.stderr
+
+
+def test_a_change_ifup_rejects_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """The target's file passes, the new one does not: the change is refused as the cause."""
+    real = netcheck.check_ifupdown
+
+    def check(text, fs, interfaces=(), files=None):
+        if "BEGIN xenwizard" in text:
+            return netcheck.Check(False, "ifup --no-act", "ifup: boom")
+        return real(text, fs, interfaces, files)
+
+    monkeypatch.setattr(netcheck, "check_ifupdown", check)
+    programs.require("ifup")
+    with pytest.raises(PlanError, match=r"fails `ifup --no-act`: ifup: boom; refusing this plan"):
+        plan_for(ROOTS["debian-12"])
 
 
 def test_a_netplan_configuration_netplan_rejects_is_refused(monkeypatch) -> None:
     monkeypatch.setattr(
         netcheck,
         "check_netplan",
-        lambda texts: netcheck.Check(False, "netplan generate --root-dir", "boom"),
+        lambda texts: netcheck.Check(
+            "etc/netplan/90-xenwizard.yaml" not in texts, "netplan generate --root-dir", "boom"
+        ),
+    )  # the target's files pass, the plan's do not
+    checked_by = (
+        r" \(this machine's netplan.io \S+ is older than the target's 1.1.2-2~ubuntu24.04.1\)"
     )
-    with pytest.raises(PlanError, match="fails `netplan generate --root-dir`: boom"):
+    with pytest.raises(PlanError, match=f"fails `netplan generate --root-dir`{checked_by}: boom"):
         plan_for(ROOTS["ubuntu-24.04"])
 
 

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from pathlib import Path
 
 from xenwizard.config import ANSWER_KEYS
 
+MAX_ANSWERS = 1024 * 1024  # a full answers file is under 2 KiB
+
 
 class AnswersError(ValueError):
     """The answers file is missing, unreadable or not the TOML we expect."""
+
+
+def _read_bounded(path: str | Path) -> bytes:
+    """The file's bytes if it is a regular file of at most MAX_ANSWERS bytes (opened without
+    blocking: a FIFO cannot hang the read, a device or a huge file is refused unread)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise AnswersError(f"answers file {path}: not a regular file; expected a TOML file")
+        data = os.read(fd, MAX_ANSWERS + 1)
+        if st.st_size > MAX_ANSWERS or len(data) > MAX_ANSWERS:
+            raise AnswersError(
+                f"answers file {path}: bigger than {MAX_ANSWERS} bytes; expected a short TOML file"
+            )
+        return data
+    finally:
+        os.close(fd)
 
 
 def load_answers(path: str | Path) -> dict[str, object]:
@@ -19,8 +43,11 @@ def load_answers(path: str | Path) -> dict[str, object]:
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(_read_bounded(path).decode("utf-8"))
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise AnswersError(
+            f"answers file {path}: nested too deep; expected flat `key = value` lines"
+        ) from None
     except FileNotFoundError:
         raise AnswersError(f"answers file {path}: no such file") from None
     except PermissionError:

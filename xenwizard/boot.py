@@ -7,6 +7,7 @@ Read through the target root like every other fact; nothing here runs a program.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -66,3 +67,57 @@ def xenwizard_path() -> str | None:
         if os.path.isabs(found) and os.path.isfile(found) and os.access(found, os.X_OK):
             return found
     return None
+
+
+def untrusted(host: str | os.PathLike[str], top: str | os.PathLike[str] = "/") -> str | None:
+    """Why `host` is not a program only root can change (None: it is): it and every directory
+    above it, up to `top`, must be owned by root and writable by nobody else; links resolved
+    first (the file they lead to is the one that runs). Run as another user (the demo, tests),
+    that user's own files count too: such a run cannot install a guard on a real system."""
+    real = Path(os.path.realpath(host))
+    stop = Path(os.path.realpath(top))
+    if real != stop and stop not in real.parents:
+        return f"{host} leads to {real}, outside {stop}"
+    try:
+        st = os.stat(real)
+    except OSError as exc:
+        return f"{real}: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{real} is not a regular file"
+    for path in (real, *[p for p in real.parents if p == stop or stop in p.parents]):
+        st = os.stat(path)
+        if st.st_uid not in (0, os.geteuid()):  # not root: a demo's copy, never run at boot
+            return f"{path} is owned by uid {st.st_uid}, not root"
+        if st.st_mode & 0o022:
+            return f"{path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def guard_program(fs: RootFS) -> tuple[str | None, str]:
+    """(the path the boot guard's unit names, or None; why not). On the running system: the
+    running xenwizard's command (`xenwizard_path`). With --root: the path must exist in the
+    target, where the unit runs: the .deb's /usr/bin/xenwizard there, else the running
+    command's path if the target has it. Either way only a program only root can change."""
+    if fs.is_live:
+        command = xenwizard_path()
+        if command is None:
+            return None, "cannot tell where the xenwizard command is installed"
+        reason = untrusted(command)
+        return (command, "") if reason is None else (None, f"{command}: {reason}")
+    running = xenwizard_path()
+    candidates = dict.fromkeys([PACKAGE_COMMAND, *([running] if running else [])])
+    reasons = []
+    for command in candidates:
+        try:
+            host = fs.path(command)
+        except RootError as exc:
+            reasons.append(str(exc))
+            continue
+        if not host.exists():
+            reasons.append(f"{command} is not in the target {fs.root}")
+            continue
+        reason = untrusted(host, fs.real_root)
+        if reason is None:
+            return command, ""
+        reasons.append(f"{command} in the target: {reason}")
+    return None, "; ".join(reasons)

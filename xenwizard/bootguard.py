@@ -20,7 +20,7 @@ from xenwizard.edits import EditError, grubenv, guardunits
 from xenwizard.engine import atomic
 from xenwizard.engine.executor import Engine, EventCallback, RunResult
 from xenwizard.engine.freshness import link_location
-from xenwizard.engine.journal import Journal, list_runs, read_private, state_dir
+from xenwizard.engine.journal import Journal, list_runs
 from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import Runner
 from xenwizard.hostcheck import CheckResult, not_running_system, run_checks
@@ -85,7 +85,7 @@ def pending(fs: RootFS) -> Pending | None:
 
 
 def _pending_of(fs: RootFS, run_id: str) -> Pending:
-    journal = Journal.open(fs, run_id)
+    journal = Journal(fs, run_id)  # a reader: the run directory opened and checked per use
     entry = next(
         (
             r.get("entry")
@@ -96,7 +96,7 @@ def _pending_of(fs: RootFS, run_id: str) -> Pending:
     )
     minutes = DEFAULT_MINUTES
     try:
-        plan = json.loads(read_private(journal.dir / "plan.json", run_id, "plan", 1 << 26))
+        plan = json.loads(journal.read("plan.json") or b"{}")
         value = plan.get("answers", {}).get("confirm-within", DEFAULT_MINUTES)
         if isinstance(value, int) and not isinstance(value, bool):
             minutes = value
@@ -157,7 +157,7 @@ def confirm(fs: RootFS, runner: Runner, on_line: Callable[[str], None]) -> list[
     each. The caller has run verify. A later rollback still works: the run's undo of a guard
     file that is gone is "nothing-to-undo", and grubenv is put back as it was before the run.
     Holds the run lock, so it never races the guard's own expire (which rolls back under it)."""
-    lock = RunLock(state_dir(fs), str(fs.root), "confirm")
+    lock = RunLock(fs, "confirm")
     try:
         lock.acquire()
     except LockBusy as exc:

@@ -16,6 +16,7 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 ETH_P_ARP = 0x0806
 PROBES = 3  # RFC 5227 sends 3 probes; a reply to any of them is an answer
@@ -23,9 +24,14 @@ INTERVAL = 0.2  # seconds between probes
 WAIT = 0.4  # seconds to listen after the last one
 
 
+class ProbeSkipped(RuntimeError):
+    """The probe started but could not finish (one line: what stopped it)."""
+
+
 def address_in_use(ifname: str, address: ipaddress.IPv4Address) -> str | None:
     """The MAC of a machine on `ifname`'s link that answers ARP for `address`, or None (no
-    answer, or the probe could not be sent: not root, no such interface)."""
+    answer, or the probe could not start: not root, no such interface); ProbeSkipped when it
+    broke off midway."""
     try:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
     except OSError:
@@ -37,24 +43,33 @@ def address_in_use(ifname: str, address: ipaddress.IPv4Address) -> str | None:
         except OSError:
             return None
         frame = _probe_frame(own_mac, address)
-        deadline = time.monotonic() + PROBES * INTERVAL + WAIT
-        next_probe, sent = time.monotonic(), 0
-        while True:
-            now = time.monotonic()
-            if sent < PROBES and now >= next_probe:
-                try:
-                    sock.send(frame)
-                except OSError:
-                    return None
-                sent, next_probe = sent + 1, now + INTERVAL
-            if now >= deadline:
-                return None
-            wait = min(deadline, next_probe if sent < PROBES else deadline) - now
-            ready, _, _ = select.select([sock], [], [], max(wait, 0))
-            if ready:
-                answer = _answerer(sock.recv(2048), address, own_mac)
-                if answer is not None:
-                    return answer
+        try:
+            return _probe(sock, frame, address, own_mac)
+        except OSError as exc:  # the link went down mid-probe (ENETDOWN), and the like
+            raise ProbeSkipped(
+                f"the ARP probe for {address} on {ifname} stopped ({exc.strerror or exc}); "
+                "whether another host uses it was not checked"
+            ) from None
+
+
+def _probe(
+    sock: socket.socket, frame: bytes, address: ipaddress.IPv4Address, own_mac: bytes
+) -> str | None:
+    deadline = time.monotonic() + PROBES * INTERVAL + WAIT
+    next_probe, sent = time.monotonic(), 0
+    while True:
+        now = time.monotonic()
+        if sent < PROBES and now >= next_probe:
+            sock.send(frame)
+            sent, next_probe = sent + 1, now + INTERVAL
+        if now >= deadline:
+            return None
+        wait = min(deadline, next_probe if sent < PROBES else deadline) - now
+        ready, _, _ = select.select([sock], [], [], max(wait, 0))
+        if ready:
+            answer = _answerer(sock.recv(2048), address, own_mac)
+            if answer is not None:
+                return answer
 
 
 def _probe_frame(own_mac: bytes, address: ipaddress.IPv4Address) -> bytes:
@@ -74,12 +89,23 @@ def _answerer(frame: bytes, address: ipaddress.IPv4Address, own_mac: bytes) -> s
     return ":".join(f"{byte:02x}" for byte in sender_mac)
 
 
-def lan_refusal(address: ipaddress.IPv4Interface, lan: str | None, own: set[str]) -> str | None:
+def lan_refusal(
+    address: ipaddress.IPv4Interface,
+    lan: str | None,
+    own: set[str],
+    note: Callable[[str], None] | None = None,
+) -> str | None:
     """Why the host address must not be taken (another machine answers for it), or None.
-    `lan`: the default route's interface; `own`: the addresses this machine holds."""
+    `lan`: the default route's interface; `own`: the addresses this machine holds; `note`
+    hears why the probe was skipped when it broke off."""
     if lan is None or str(address.ip) in own or os.geteuid() != 0:
         return None
-    mac = address_in_use(lan, address.ip)
+    try:
+        mac = address_in_use(lan, address.ip)
+    except ProbeSkipped as exc:
+        if note is not None:
+            note(str(exc))
+        return None
     if mac is None:
         return None
     return (

@@ -55,6 +55,7 @@ class NetLayout:
     netplan_texts: dict[str, str]  # etc/netplan/*.yaml
     nics: tuple[ConfiguredNic, ...] = ()
     error: str | None = None  # one line naming the file that cannot be read
+    skipped: tuple[tuple[str, str], ...] = ()  # (name, why): interfaces that are not a NIC
 
     @classmethod
     def read(cls, fs: RootFS, default_backend: str) -> NetLayout:
@@ -73,7 +74,9 @@ class NetLayout:
                 ConfiguredNic(name, method != "manual", ours)
                 for name, method, ours in _dedupe(configured)
             )
-            return cls(IFUPDOWN, ifupdown_texts, netplan_texts, nics)
+            return cls(
+                IFUPDOWN, ifupdown_texts, netplan_texts, nics, skipped=_not_nics(ifupdown_texts)
+            )
         backend = default_backend
         try:
             files = netplan.load_files(netplan_texts)
@@ -82,13 +85,18 @@ class NetLayout:
         except EditError as exc:
             return cls(NETPLAN, ifupdown_texts, netplan_texts, error=str(exc))
         if backend == IFUPDOWN:
-            return cls(IFUPDOWN, ifupdown_texts, netplan_texts)
+            return cls(IFUPDOWN, ifupdown_texts, netplan_texts, skipped=_not_nics(ifupdown_texts))
         nics = tuple(ConfiguredNic(*found) for found in netplan.candidates(files))
-        return cls(NETPLAN, ifupdown_texts, netplan_texts, nics)
+        skipped = tuple(netplan.not_bridgeable(files).items())
+        return cls(NETPLAN, ifupdown_texts, netplan_texts, nics, skipped=skipped)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(nic.name for nic in self.nics)
+
+    def why_not(self, name: str) -> str | None:
+        """Why the configuration's `name` is not a NIC the bridge can take (None: it may be)."""
+        return dict(self.skipped).get(name)
 
     @property
     def where(self) -> str:
@@ -105,6 +113,18 @@ class NetLayout:
             return netplan.id_for_interface(self.netplan_files(), ifname)
         except EditError:
             return None
+
+    def authenticated(self, nic: str) -> bool:
+        """Whether the NIC's port authenticates with 802.1X: netplan's `auth:` on its entry,
+        or wpa_supplicant's `wpa-*` options on its ifupdown stanza (`wpa-driver wired`)."""
+        try:
+            if self.backend == NETPLAN:
+                return "auth" in netplan.ethernets(self.netplan_files()).get(nic, {})
+            return any(
+                ifupdown_bridge.nic_has_option(t, nic, "wpa-") for t in self.ifupdown_texts.values()
+            )
+        except EditError:
+            return False
 
     def mac(self, facts: SystemFacts, nic: str) -> str | None:
         """NIC's MAC: the live interface's, else the configuration's (hwaddress, macaddress,
@@ -184,10 +204,12 @@ def _detect(
         return usable[0].name, f"the one NIC configured in {where}", ""
     if not usable:
         found = ", ".join(layout.names) or "none"
+        others = "".join(f"; {name} is {why}" for name, why in layout.skipped)
         return (
             None,
             "",
-            f"no NIC configured in {where} (found: {found}); choose the NIC to bridge with --nic",
+            f"no NIC configured in {where} (found: {found}{others}); choose the NIC to bridge "
+            "with --nic",
         )
     several = ", ".join(addressed or [nic.name for nic in usable])
     error = (
@@ -207,6 +229,18 @@ def _ifupdown_configured(texts: dict[str, str]) -> list[tuple[str, str, bool]]:
             raise EditError(f"{path}: {exc}") from None
     joined = "".join(t if t.endswith("\n") or not t else t + "\n" for t in texts.values())
     return ifupdown_bridge.configured_interfaces(joined)
+
+
+def _not_nics(texts: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """(name, what it is) of the interfaces ifupdown configures that are not NICs."""
+    found: dict[str, str] = {}
+    for text in texts.values():
+        try:
+            for name, why in ifupdown_bridge.not_bridgeable(text).items():
+                found.setdefault(name, why)
+        except EditError:
+            continue  # the file's error is reported where it is read for the NIC
+    return tuple(found.items())
 
 
 def _dedupe(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:

@@ -4,6 +4,7 @@ little RAM beside dom0 for a guest."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from functools import partial
 
 from xenwizard import dom0mem
@@ -141,7 +142,9 @@ def alias_lan_address_warning(config: WizardConfig, facts: SystemFacts) -> str |
     return None
 
 
-def lan_clash(config: WizardConfig, facts: SystemFacts) -> str | None:
+def lan_clash(
+    config: WizardConfig, facts: SystemFacts, note: Callable[[str], None] | None = None
+) -> str | None:
     """On the live root: another machine on the LAN answers ARP for the host's guest-subnet
     address (another Xen host with the same subnet). Unless --allow-overlap."""
     if not facts.live or config.allow_overlap:
@@ -150,4 +153,4 @@ def lan_clash(config: WizardConfig, facts: SystemFacts) -> str | None:
 
     lan = facts.default_route.interface if facts.default_route is not None else None
     own = {str(a.ip) for i in facts.interfaces for a in i.addresses}
-    return lan_refusal(config.interface, lan, own)
+    return lan_refusal(config.interface, lan, own, note)

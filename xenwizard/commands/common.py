@@ -71,7 +71,9 @@ def inputs_from_args(args: argparse.Namespace) -> Inputs:
     facts = probe(fs)
     target = target_for(facts, fs, profile)
     config = build_config(answers, target=target)
-    taken = lan_clash(config, facts)
+    taken = lan_clash(
+        config, facts, lambda why: SafeWriter(sys.stderr).write_line(f"xenwizard: note: {why}")
+    )
     if taken:
         raise ConfigError([FieldProblem("address", taken)])
     if answers.get("address") is None and answers.get("subnet-pool") is None:

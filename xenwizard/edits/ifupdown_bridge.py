@@ -47,7 +47,17 @@ WHAT = "interfaces"
 GUEST_COMMENT = "# Subnet of the Xen guests"
 BRIDGE_COMMENT = "# Xen bridge"
 MOVABLE = {"inet": ("dhcp", "static"), "inet6": ("auto", "dhcp", "static")}
-STAYS_ON_NIC = ("mtu", "hwaddress")  # link settings that belong to the port, not the bridge
+# Options that set up the link itself: they belong to the port, not the bridge (a bond's
+# bond-*, a VLAN's raw device, 802.1X and Wi-Fi's wpa-*/wireless-*, and the ethtool package's
+# if-pre-up.d/if-up.d options: ethernet-wol, link-speed, offload-tso, hardware-dma-ring-rx...).
+STAYS_ON_NIC = ("mtu", "hwaddress", "vlan-raw-device", "vlan_raw_device", "driver-message-level")
+STAYS_ON_NIC_PREFIXES = (
+    *("bond-", "bond_", "wpa-", "wireless-"),
+    *("ethernet-", "hardware-", "link-", "offload-"),
+)
+# Commands ifupdown runs; one that only touches the link (ethtool, `ip link`) stays on the port.
+COMMANDS = ("pre-up", "up", "post-up", "down", "pre-down", "post-down")
+LINK_COMMAND = re.compile(r"^(?:\S*/)?(?:ethtool|iw|mii-tool)\b|^(?:\S*/)?ip\s+(?:-\S+\s+)*link\b")
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 DEFAULT_INDENT = "    "
 
@@ -125,6 +135,12 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
             ours.update(_ports(doc.lines[skip.start : skip.stop], stanza))
     bridges = {s.name for s in outside.stanzas if _ports(doc.lines, s)}
     ports_elsewhere = {p for s in outside.stanzas for p in _ports(doc.lines, s)}
+    templates = {  # `iface eth1 inet static inherits ethernet`: a template, no interface
+        s.words[i + 1]
+        for s in outside.stanzas
+        for i, word in enumerate(s.words[:-1])
+        if word == "inherits"
+    }
     bond_slaves = {
         s.name
         for s in outside.stanzas
@@ -134,14 +150,58 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
         name = stanza.name
         if (
             name == "lo"
+            or not_a_nic(doc.lines, stanza)
             or ":" in name
             or name in bridges
+            or name in templates
             or name in bond_slaves
             or name in ports_elsewhere
             or stanza.family not in ("inet", "inet6")
         ):
             continue
         found.append((name, stanza.method, name in ours))
+    return found
+
+
+# Methods that make an interface of their own, never a NIC (interfaces(5), ifupdown's
+# inet.defn and inet6.defn; ppp and wvdial dial out).
+NOT_NIC_METHODS = {
+    "loopback": "the loopback",
+    "tunnel": "a tunnel",
+    "v4tunnel": "a tunnel (IPv6 in IPv4)",
+    "6to4": "a 6to4 tunnel",
+    "ppp": "a PPP link",
+    "wvdial": "a dial-up link",
+}
+# Options that make one: a VRF (ifupdown2, vrf-table), a VXLAN, Wi-Fi (wpasupplicant's ssid,
+# wireless-tools' essid).
+NOT_NIC_OPTIONS = {
+    "vrf-table": "a VRF",
+    "vxlan-id": "a VXLAN tunnel",
+    "wpa-ssid": "a Wi-Fi interface, which cannot be a bridge port",
+    "wireless-essid": "a Wi-Fi interface, which cannot be a bridge port",
+}
+
+
+def not_a_nic(lines: list[Line], stanza: Stanza) -> str | None:
+    """What the stanza's interface is when it is not a NIC a bridge can take (None: it may be)."""
+    if stanza.method in NOT_NIC_METHODS:
+        return NOT_NIC_METHODS[stanza.method]
+    for index in stanza.options:
+        name, _ = _option(lines, index)
+        if name in NOT_NIC_OPTIONS:
+            return NOT_NIC_OPTIONS[name]
+    return None
+
+
+def not_bridgeable(text: str) -> dict[str, str]:
+    """Interfaces of the file that are not NICs, each with what it is."""
+    doc = Doc.parse(text)
+    found: dict[str, str] = {}
+    for stanza in parse(doc.lines, _block_range(doc)).stanzas:
+        why = not_a_nic(doc.lines, stanza)
+        if why and stanza.name != "lo":
+            found.setdefault(stanza.name, why)
     return found
 
 
@@ -161,6 +221,17 @@ def block_bridge_hw(text: str) -> str | None:
             if name in ("bridge_hw", "bridge-hw") and _MAC.match(value):
                 return value.lower()
     return None
+
+
+def nic_has_option(text: str, nic: str, prefix: str) -> bool:
+    """Whether a stanza of the NIC has an option starting with `prefix`."""
+    doc = Doc.parse(text)
+    return any(
+        _option(doc.lines, index)[0].startswith(prefix)
+        for stanza in parse(doc.lines, _block_range(doc)).stanzas
+        if stanza.name == nic
+        for index in stanza.options
+    )
 
 
 def nic_hwaddress(text: str, nic: str) -> str | None:
@@ -394,14 +465,20 @@ def _move_addressing(edit: _Edit, nic_stanzas: list[Stanza], bridge: str, nic: s
                     options.append(body.strip())
                     edit.replace[index] = []
                 continue
-            name, _ = _option(lines, index)
-            if number == 0 and name in STAYS_ON_NIC:
+            name, value = _option(lines, index)
+            if stays_on_port(name, value):
                 keep.append(name)
                 continue
-            options.append(body.strip())
+            option = renamed(body.strip(), nic, bridge)
+            if option != body.strip():
+                edit.notes.append(
+                    f"{where(lines[index])} `{body.strip()}` named {nic}: on {bridge} it is "
+                    f"`{option}`"
+                )
+            options.append(option)
             edit.replace[index] = []
         moved.append(Moved(stanza.family, stanza.method, options))
-        if number == 0:  # the NIC keeps one stanza, `manual`: ifupdown still raises it
+        if number == 0 or keep:  # the NIC keeps a `manual` stanza: ifupdown still raises it
             new_head = re.sub(
                 rf"(\biface\s+{re.escape(nic)}\s+{stanza.family}\s+)"
                 rf"{re.escape(stanza.method)}\b",
@@ -422,6 +499,22 @@ def _move_addressing(edit: _Edit, nic_stanzas: list[Stanza], bridge: str, nic: s
     if moved and not any(m.family == "inet" for m in moved):
         edit.notes.append(f"{nic} has no IPv4 stanza to move; its inet6 addressing moved")
     return moved
+
+
+def stays_on_port(name: str, value: str) -> bool:
+    """Whether an option of the NIC's stanza sets up the link (it stays on the port) rather
+    than addressing, routes or DNS (they move to the bridge)."""
+    if name in STAYS_ON_NIC or name.startswith(STAYS_ON_NIC_PREFIXES):
+        return True
+    return name in COMMANDS and bool(LINK_COMMAND.match(value))
+
+
+def renamed(option: str, nic: str, bridge: str) -> str:
+    """An option moved to the bridge with the NIC's name in it replaced by the bridge's: a
+    route `dev eno1` on the port would fail once the address is on the bridge. A VLAN on the
+    NIC (eno1.10) keeps its name; an address label (eno1:1) and a sysctl key
+    (net.ipv6.conf.eno1.accept_ra) follow the bridge."""
+    return re.sub(rf"(?<![\w:-]){re.escape(nic)}(?![\w-]|\.\d)", bridge, option)
 
 
 def _comment_out_alias(edit: _Edit, outside: Parsed, bridge: str) -> None:

@@ -318,13 +318,60 @@ def kernel_name(files: list[YamlFile], nic_id: str) -> str | None:
     return None
 
 
+LOOPBACK = "lo"
+# Sections whose interfaces are never a NIC a bridge takes over, and what each one is.
+NOT_NICS = {
+    "wifis": "a Wi-Fi interface (wifis:), which cannot be a bridge port",
+    "tunnels": "a {mode} tunnel",
+    "vrfs": "a VRF",
+    "modems": "a modem",
+    "dummy-devices": "a dummy device",
+    "virtual-ethernets": "a veth",
+}
+
+
+def is_loopback(nic_id: str, settings: dict[str, Any]) -> bool:
+    """Whether an ethernets entry is the loopback: netplan lets `ethernets: lo:` give it extra
+    addresses (netplan's examples/loopback_interface.yaml, anycast and BGP hosts)."""
+    match = settings.get("match")
+    name = match.get("name") if isinstance(match, dict) else None
+    return LOOPBACK in (nic_id, settings.get("set-name"), name)
+
+
+def not_bridgeable(files: list[YamlFile]) -> dict[str, str]:
+    """Interfaces the files define that the bridge must not take as its NIC, each with why:
+    the loopback, ports of a bond or of a bridge xenwizard did not write, tunnels, VRFs,
+    Wi-Fi, modems, dummies, veths."""
+    merged = ethernets(files, include_own=False)
+    out = {nic_id: "the loopback" for nic_id, s in merged.items() if is_loopback(nic_id, s)}
+    for file in files:
+        if file.is_own:
+            continue
+        for section, what in NOT_NICS.items():
+            for name, settings in _section(file, section).items():
+                mode = settings.get("mode") if isinstance(settings, dict) else None
+                out.setdefault(str(name), what.format(mode=mode or "netplan"))
+    for file in files:
+        if file.is_own:
+            continue
+        for section, what in (("bonds", "bond"), ("bridges", "bridge"), ("vrfs", "VRF")):
+            for name, settings in _section(file, section).items():
+                ports = settings.get("interfaces") if isinstance(settings, dict) else None
+                for port in ports if isinstance(ports, list) else []:
+                    out.setdefault(str(port), f"a port of the {what} {name}")
+    return out
+
+
 def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
-    """(ID, has addressing, bridged by xenwizard's file) for every ethernet, in order."""
+    """(ID, has addressing, bridged by xenwizard's file) for every ethernet that can be the
+    bridge's NIC (not_bridgeable's are not), in order."""
     prev = previous(files)
     merged = ethernets(files, include_own=False)
+    skip = not_bridgeable(files)
     found = [
         (nic_id, has_addressing(settings), prev is not None and prev.nic == nic_id)
         for nic_id, settings in merged.items()
+        if nic_id not in skip
     ]
     if prev is not None and prev.nic not in merged:  # its entry went into our file
         found.insert(0, (prev.nic, True, True))
@@ -359,10 +406,12 @@ def _comment_range(doc: Doc, start: int, end: int, mark: str | None) -> list[Lin
 
 
 def strip_nic(
-    file: YamlFile, nic: str, keys: tuple[str, ...], bridge: str
+    file: YamlFile, nic: str, keys: tuple[str, ...], bridge: str, linked: tuple[str, ...] = ()
 ) -> tuple[EditResult | None, dict[str, Any]]:
     """Comment the NIC's `keys` out of one file; returns the edit (None: nothing to do) and the
-    NIC's link settings to carry into our file when its whole entry had to go."""
+    NIC's link settings to carry into our file when its whole entry had to go. With interfaces
+    `linked` to the NIC (a VLAN's `link:`), an emptied entry stays as `NIC: {}`: netplan
+    rejects a `link:` to an interface no file read so far defines."""
     entry = yaml.entry_at(file.doc, "network", "ethernets", nic)
     if entry is None or not isinstance(entry.node.value, dict):
         return None, {}
@@ -389,6 +438,12 @@ def strip_nic(
             else ("`ethernets:` (it held only " + nic + ")")
         )
         notes = [f"{file.path}: {what} commented out; {nic} is defined in {OWN_PATH} now"]
+        if linked:
+            ranges = [(entry.start, entry.end)]
+            notes = [
+                f"{file.path}: {nic}'s entry commented out but for `{nic}: {{}}`, which keeps "
+                f"{nic} defined for {', '.join(linked)} (`link: {nic}`)"
+            ]
     else:
         for key in present:
             sub = entry.node.value[key]
@@ -403,6 +458,10 @@ def strip_nic(
     for start, end in ranges:
         out.extend(doc.lines[position:start])
         out.extend(_comment_range(doc, start, end, mark))
+        if linked and start == entry.start and (entry.node.flow or not remaining):
+            body = doc.lines[start].body
+            lead = body[: len(body) - len(body.lstrip(" "))]
+            out.append(doc.new(f"{lead}{yaml.scalar_text(nic)}: {{}}"))
         position = end
     out.extend(doc.lines[position:])
     return EditResult(doc.render(out), tuple(notes)), carry
@@ -450,6 +509,19 @@ def render_own(
     return "\n".join(header + body) + "\n"
 
 
+def linked_to(
+    files: list[YamlFile], nic: str, sections: tuple[str, ...] = ROUTED_SECTIONS
+) -> tuple[str, ...]:
+    """The interfaces whose `link:` is the NIC (VLANs, tunnels, SR-IOV VFs), in order."""
+    found: dict[str, None] = {}
+    for file in files:
+        for section in sections:
+            for name, settings in _section(file, section).items():
+                if isinstance(settings, dict) and str(settings.get("link")) == nic:
+                    found[str(name)] = None
+    return tuple(found)
+
+
 def plan_change(
     files: list[YamlFile], config: WizardConfig, nic: str, mac: str | None = None
 ) -> NetplanChange:
@@ -473,15 +545,16 @@ def plan_change(
             continue
         for name, settings in _section(file, "bridges").items():
             ports = settings.get("interfaces") if isinstance(settings, dict) else None
+            if isinstance(ports, list) and nic in ports:
+                raise EditError(
+                    f"{file.path}: {nic} is already a port of bridge {name}, which xenwizard "
+                    f"did not write; it writes its bridge into {OWN_PATH} itself: remove {name} "
+                    f"there (give {nic} its addressing back) and plan again"
+                )
             if name == bridge:
                 raise EditError(
                     f"{file.path}: bridge {bridge} is already defined there; choose another "
                     "bridge name"
-                )
-            if isinstance(ports, list) and nic in ports:
-                raise EditError(
-                    f"{file.path}: {nic} is already a port of bridge {name}; use --bridge "
-                    f"{name} or remove that bridge"
                 )
     settings = merged.get(nic, {})
     addressing = {k: v for k, v in settings.items() if k in ADDRESSING}
@@ -495,12 +568,21 @@ def plan_change(
         if file.is_own:
             continue
         keys = ADDRESSING if file.name > own_position else NOT_OVERRIDABLE
-        edit, carry = strip_nic(file, nic, keys, bridge)
+        edit, carry = strip_nic(file, nic, keys, bridge, linked_to(files, nic))
         if edit is not None:
             edits[file.path] = edit
             link = merge_maps(link, carry)
     own_text = render_own(config, nic, mac, addressing, link)
+    vlans = linked_to(files, nic, ("vlans",))
     notes = [
+        *(
+            [
+                f"{', '.join(vlans)} (VLANs on {nic}) stay on {nic}: the kernel hands a bridge "
+                "port's tagged frames to its VLANs before the bridge"
+            ]
+            if vlans
+            else []
+        ),
         f"{bridge} takes over {nic}'s addressing: "
         + (", ".join(f"{k}" for k in addressing) or "none (the NIC had no addresses)"),
         f"guests' subnet {config.address} is one more `addresses` entry on {bridge}; {bridge} "

@@ -9,7 +9,8 @@ itself uses), with line spans, and written back by splicing lines.
   would read it unquoted as a base-60 number).
 
 Anchors, aliases, block scalars and tags are whatever YAML says they are. A file nested deeper
-than MAX_DEPTH, bigger than MAX_CHARS, with a duplicate key or with line breaks other than \\n
+than MAX_DEPTH, bigger than MAX_CHARS, of more than MAX_NODES nodes once its aliases are expanded
+(an alias bomb), with a duplicate key or with line breaks other than \\n
 and \\r\\n (which would make YAML's line numbers differ from ours) is a one-line YamlError.
 """
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 64  # netplan files nest about six levels
 MAX_CHARS = 1_000_000
+MAX_NODES = 100_000  # nodes once aliases are expanded; a netplan file has a few hundred
 _ODD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
@@ -174,7 +176,40 @@ def parse(text: str) -> Document:
         raise YamlError(str(exc).splitlines()[0] if str(exc) else "not YAML") from None
     if root is None:
         return Document(None, raw_lines)
-    return Document(_convert(root, {}, set()), raw_lines)
+    converted = _convert(root, {}, set())
+    _check_expanded(converted)
+    return Document(converted, raw_lines)
+
+
+def _check_expanded(root: Node) -> None:
+    """Refuse an alias bomb (anchors of lists of aliases of anchors...): the nodes a walk of
+    the expanded tree would visit, counted on the shared graph (each node once, memoised), so
+    neither the count nor the refusal ever expands anything."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        value = node.value
+        children = (
+            [e.node for e in value.values()] if isinstance(value, dict)
+            else value if isinstance(value, list) else []
+        )  # fmt: skip
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_NODES:
+                break
+        sizes[id(node)] = total
+        return total
+
+    total = size(root)
+    if total > MAX_NODES:
+        raise YamlError(
+            f"more than {MAX_NODES} nodes once its aliases are expanded (an alias bomb?); "
+            "expected a netplan-shaped file"
+        )
 
 
 def plain(node: Node) -> object:

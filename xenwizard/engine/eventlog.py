@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from xenwizard.engine.events import Event, format_event
+from xenwizard.engine.statedir import make_dirs, open_file, root_fd
 from xenwizard.paths import LOG_FILE
 from xenwizard.rootfs import RootFS
 
@@ -20,17 +21,26 @@ class EventLog:
     """Appends formatted events for one run; `path` is the host path shown to the operator."""
 
     def __init__(self, root: RootFS, run_id: str, total: int | None = None):
-        self.path: Path = root.path(LOG_FILE)
+        self.root = root
+        self.path: Path = root.real_root / LOG_FILE  # shown to the operator, never opened
         self.run_id = run_id
         self.total = total
         self.broken = False
         self._fd: int | None = None
 
     def _open(self) -> int:
+        """ROOT/var/log made beneath the root with no link followed, the log opened in it by
+        descriptor: a symlink, FIFO, device, hard link or someone else's file there is refused
+        (the log is then not written; the journal stays the authority)."""
         if self._fd is None:
-            self.path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-            self._fd = os.open(self.path, flags, 0o640)
+            head, _, name = LOG_FILE.rpartition("/")
+            with root_fd(self.root) as top:
+                directory = make_dirs(top, head, 0o755)
+            try:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+                self._fd = open_file(directory, name, flags, LOG_FILE)
+            finally:
+                os.close(directory)
         return self._fd
 
     def write(self, event: Event) -> None:

@@ -38,11 +38,11 @@ from xenwizard.engine.journal import (
     list_runs,
     new_run_id,
     run_info,
-    state_dir,
 )
 from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import BASE_ENV, Runner
 from xenwizard.engine.skipping import packages_note, skips_packages, waiting_reason
+from xenwizard.engine.statedir import StateError
 from xenwizard.engine.stepcontext import StepContext, StepError
 from xenwizard.plan import (
     BootOnce,
@@ -363,10 +363,10 @@ class Engine:
         """What the purge did not take back, against the snapshot of /etc and the accounts
         taken before the packages step (none when the run installed no packages): each one an
         event, all of them one `leftovers` journal record. Returns how many."""
-        before = leftovers.load(journal.dir)
-        if before is None:
-            return 0
         try:
+            before = leftovers.load(journal)
+            if before is None:
+                return 0
             found = leftovers.find(before, self.root)
         except Exception as exc:  # listing must never fail the rollback itself
             detail = f"leftovers not listed: /etc not compared with its snapshot: {describe(exc)}"
@@ -413,10 +413,10 @@ class Engine:
 
     @contextmanager
     def _locked(self, command: str) -> Iterator[None]:
-        lock = RunLock(state_dir(self.root), str(self.root.root), command)
+        lock = RunLock(self.root, command)
         try:
             lock.acquire()
-        except LockBusy as exc:
+        except (LockBusy, StateError) as exc:  # busy, or a state directory not ours alone
             raise EngineError(str(exc)) from None
         except PermissionError as exc:  # its state directory: not the operator's to write
             raise EngineError(
@@ -434,6 +434,8 @@ class Engine:
                 return Journal.create(self.root, new_run_id(), plan_data(plan), plan.answers)
             except FileExistsError:
                 continue
+            except StateError as exc:  # runs/ not xenwizard's alone: nothing written
+                raise EngineError(str(exc)) from None
         raise EngineError("could not find a free run id; try again")
 
     def _context(

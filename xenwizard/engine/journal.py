@@ -22,16 +22,23 @@ import json
 import os
 import re
 import secrets
-import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from xenwizard.answers import dump_answers
-from xenwizard.engine.atomic import fsync_dir
 from xenwizard.engine.journalschema import BACKUP_RE, EXTRA_RE, SchemaError, validate_record
 from xenwizard.engine.lock import lock_holder
+from xenwizard.engine.statedir import (
+    StateError,
+    open_file,
+    open_state,
+    open_subdir,
+    read_file,
+    write_file,
+)
 from xenwizard.paths import LOG_FILE, RUNS_DIR, STATE_DIR  # noqa: F401  (re-exported)
 from xenwizard.record import field, record
 from xenwizard.rootfs import RootFS
@@ -41,6 +48,7 @@ MAX_JOURNAL = 64 * 1024 * 1024  # far beyond any real run; a bigger one is not o
 MAX_BACKUP = 256 * 1024 * 1024
 
 Record = dict[str, Any]
+T = TypeVar("T")
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -50,34 +58,33 @@ def new_run_id(now: float | None = None) -> str:
 
 
 def state_dir(root: RootFS) -> Path:
-    return root.path(STATE_DIR)
+    """Its host path, for messages only: every use goes through statedir's descriptors."""
+    return root.real_root / STATE_DIR
 
 
 def runs_dir(root: RootFS) -> Path:
-    return root.path(RUNS_DIR)
+    return root.real_root / RUNS_DIR
 
 
-def _private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+RUNS = RUNS_DIR.rpartition("/")[2]
+BACKUPS = "backups"
+JOURNAL = "journal.jsonl"
+MAX_PLAN = 64 * 1024 * 1024
 
 
 class Journal:
-    """Append-only record of one run; opened for writing by apply and by rollback."""
+    """Append-only record of one run; opened for writing by apply and by rollback.
 
-    def __init__(self, directory: Path):
-        self.dir = directory
-        self.run_id = directory.name
+    The run directory is reached only by descriptor, beneath the root, no link followed, each
+    directory on the way checked (statedir); a writer (`create`, `open`) holds that descriptor
+    until `close`, so a name swapped meanwhile cannot redirect what it writes."""
+
+    def __init__(self, fs: RootFS, run_id: str, dir_fd: int | None = None):
+        self.fs = fs
+        self.run_id = run_id
+        self.dir = runs_dir(fs) / run_id  # shown to the operator and to tests, never opened
         self.written: list[Record] = []  # what this process appended, for an in-process undo
+        self._dir_fd = dir_fd
         self._fd: int | None = None
 
     @classmethod
@@ -85,36 +92,101 @@ class Journal:
         cls, root: RootFS, run_id: str, plan_data: dict[str, Any], answers: dict[str, object]
     ) -> Journal:
         """The run directory with its plan and answers, durable before any change is made."""
-        base = runs_dir(root)
-        _private_dir(base.parent)
-        _private_dir(base)
-        journal = cls(base / run_id)
-        os.mkdir(journal.dir, 0o700)  # FileExistsError: never share a directory with another run
-        _private_dir(journal.dir)
-        _private_dir(journal.dir / "backups")
-        _write_private(journal.dir / "plan.json", json.dumps(plan_data, indent=1).encode())
-        _write_private(journal.dir / "answers.toml", dump_answers(dict(answers)).encode())
-        fsync_dir(journal.dir)
-        fsync_dir(base)
+        state = open_state(root, create=True)
+        assert state is not None  # made when missing
+        try:
+            runs = open_subdir(state, RUNS, f"{STATE_DIR}/{RUNS}", create=True)
+        finally:
+            os.close(state)
+        assert runs is not None
+        try:
+            os.mkdir(run_id, 0o700, dir_fd=runs)  # FileExistsError: never share a run directory
+            fd = open_subdir(runs, run_id, f"{RUNS_DIR}/{run_id}", create=False)
+            assert fd is not None
+            os.fsync(runs)
+        finally:
+            os.close(runs)
+        journal = cls(root, run_id, fd)
+        try:
+            os.fchmod(fd, 0o700)
+            backups = open_subdir(fd, BACKUPS, f"{RUNS_DIR}/{run_id}/{BACKUPS}", create=True)
+            assert backups is not None
+            os.close(backups)
+            journal.write("plan.json", json.dumps(plan_data, indent=1).encode())
+            journal.write("answers.toml", dump_answers(dict(answers)).encode())
+            os.fsync(fd)
+        except BaseException:
+            journal.close()
+            raise
         return journal
 
     @classmethod
     def open(cls, root: RootFS, run_id: str) -> Journal:
-        """The run's journal, once its directory is trusted (see `check_run_dir`)."""
-        directory = runs_dir(root) / run_id
-        if "/" in run_id or run_id.startswith(".") or not os.path.lexists(directory):
+        """The run's journal, once its directory and every one above it is trusted."""
+        if not RUN_NAME_RE.match(run_id):
             raise JournalError(f"no run {run_id} under {RUNS_DIR}; see `xenwizard history`")
-        check_run_dir(directory)
-        return cls(directory)
+        fd = open_run_dir(root, run_id)
+        journal = cls(root, run_id, fd)
+        try:
+            where = f"{RUNS_DIR}/{run_id}/{JOURNAL}"
+            journal._checked(
+                lambda d: os.close(open_file(d, JOURNAL, os.O_RDONLY, where)), "journal"
+            )
+        except BaseException:
+            journal.close()
+            raise
+        return journal
+
+    @contextmanager
+    def _run_fd(self) -> Iterator[int]:
+        """The held descriptor of the run directory, or a fresh, checked one for a reader."""
+        if self._dir_fd is not None:
+            yield self._dir_fd
+            return
+        fd = open_run_dir(self.fs, self.run_id)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _checked(self, use: Callable[[int], T], what: str, sub: str = "") -> T:
+        """`use(descriptor)` of the run directory (or its `sub` directory); a file or
+        directory that is not xenwizard's alone refuses the run (JournalError)."""
+        try:
+            with self._run_fd() as fd:
+                if not sub:
+                    return use(fd)
+                inner = open_subdir(fd, sub, f"{RUNS_DIR}/{self.run_id}/{sub}", create=False)
+                if inner is None:
+                    raise JournalError(f"run {self.run_id}: its {sub} directory is missing")
+                try:
+                    return use(inner)
+                finally:
+                    os.close(inner)
+        except StateError as exc:
+            raise JournalError(
+                f"run {self.run_id}: its {what} is not xenwizard's alone ({exc}); "
+                "refusing to use this run"
+            ) from None
+        except FileNotFoundError:
+            raise JournalError(f"run {self.run_id}: its {what} is missing") from None
+
+    def write(self, name: str, data: bytes) -> None:
+        """A file of the run (plan.json, answers.toml, etc-before.json), 0600, fsynced."""
+        where = f"{RUNS_DIR}/{self.run_id}/{name}"
+        self._checked(lambda d: write_file(d, name, data, where), name)
+
+    def read(self, name: str, limit: int = MAX_PLAN) -> bytes | None:
+        """A file of the run through the checked reader (None when it does not exist)."""
+        where = f"{RUNS_DIR}/{self.run_id}/{name}"
+        return self._checked(lambda d: read_file(d, name, limit, where), name)
 
     def append(self, record: Record) -> None:
         """Add one record and fsync it: once this returns, a crash cannot lose it."""
         if self._fd is None:
-            self._fd = os.open(
-                self.dir / "journal.jsonl",
-                os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW,
-                0o600,
-            )
+            where = f"{RUNS_DIR}/{self.run_id}/{JOURNAL}"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+            self._fd = self._checked(lambda d: open_file(d, JOURNAL, flags, where), "journal")
         record = {"time": time.time(), **record}
         line = json.dumps(record, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode())
@@ -122,37 +194,46 @@ class Journal:
         self.written.append(record)
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for fd in (self._fd, self._dir_fd):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._dir_fd = None
 
     def backup(self, index: int, data: bytes) -> str:
         """Store the original bytes of step `index`'s file; returns the name for the intent."""
-        name = f"backups/{index:03d}"
-        _write_private(self.dir / name, data)
+        name = f"{BACKUPS}/{index:03d}"
+        self._write_backup(name, data)
         return name
 
     def save_extra(self, name: str, data: bytes) -> str:
         """Keep a copy of something found during rollback (e.g. edits made after the run)."""
-        target = f"backups/{name}"
-        _write_private(self.dir / target, data)
+        target = f"{BACKUPS}/{name}"
+        self._write_backup(target, data)
         return target
+
+    def _write_backup(self, name: str, data: bytes) -> None:
+        leaf = name.rpartition("/")[2]
+        where = f"{RUNS_DIR}/{self.run_id}/{name}"
+        self._checked(lambda d: write_file(d, leaf, data, where), "backups directory", BACKUPS)
 
     def read_backup(self, name: str) -> bytes:
         """A backup of this run: only `backups/NNN[.found]`, a regular file of ours, no link."""
         if not (BACKUP_RE.match(name) or EXTRA_RE.match(name)):
             raise JournalError(f"run {self.run_id}: backup {name!r} is not one of the run's own")
-        check_private(self.dir / "backups", self.run_id, "backups directory", directory=True)
-        return read_private(self.dir / name, self.run_id, "backup", MAX_BACKUP)
+        leaf = name.rpartition("/")[2]
+        where = f"{RUNS_DIR}/{self.run_id}/{name}"
+        data = self._checked(lambda d: read_file(d, leaf, MAX_BACKUP, where), "backup", BACKUPS)
+        if data is None:
+            raise JournalError(f"run {self.run_id}: its backup {leaf} is missing")
+        return data
 
     def records(self, *, for_undo: bool = False) -> list[Record]:
         """Every complete record, each checked against the schema (JournalError if one is not
         what xenwizard writes); a line that is not JSON (a torn last line: killed mid-write)
         is ignored."""
-        path = self.dir / "journal.jsonl"
-        if not os.path.lexists(path):
+        data = self.read(JOURNAL, MAX_JOURNAL)
+        if data is None:
             return []
-        data = read_private(path, self.run_id, "journal", MAX_JOURNAL)
         text = data.decode("utf-8", errors="replace")
         out: list[Record] = []
         for number, line in enumerate(text.splitlines(), 1):
@@ -175,72 +256,29 @@ class JournalError(LookupError):
     """A run id that does not exist, or a journal that cannot be used."""
 
 
-def check_private(path: Path, run_id: str, what: str, *, directory: bool) -> os.stat_result:
-    """Refuse a run's file or directory that is a symlink, not ours, or writable by others:
-    the journal is only believed when nobody but xenwizard (root) could have written it."""
+def open_run_dir(fs: RootFS, run_id: str) -> int:
+    """A descriptor of runs/RUN: the state, runs and run directories each opened beneath the
+    root with no link followed and checked to be xenwizard's alone (JournalError if not)."""
+    missing = JournalError(f"no run {run_id} under {RUNS_DIR}; see `xenwizard history`")
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise JournalError(f"run {run_id}: its {what} is missing") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise JournalError(f"run {run_id}: its {what} is a symlink; refusing to use this run")
-    if not (stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)):
-        expected = "a directory" if directory else "a regular file"
-        raise JournalError(f"run {run_id}: its {what} is not {expected}; refusing to use this run")
-    if st.st_uid != os.geteuid():
-        raise JournalError(
-            f"run {run_id}: its {what} is owned by uid {st.st_uid}, not {os.geteuid()}; "
-            "refusing to use this run"
-        )
-    if st.st_mode & 0o022:
-        raise JournalError(
-            f"run {run_id}: its {what} is writable by others; refusing to use this run"
-        )
-    return st
-
-
-def check_run_dir(directory: Path) -> None:
-    """The run directory and its journal are xenwizard's own (raises JournalError if not)."""
-    run_id = directory.name
-    for parent, what in (
-        (directory.parent.parent, "state directory"),
-        (directory.parent, "runs directory"),
-    ):
-        check_private(parent, run_id, what, directory=True)
-    check_private(directory, run_id, "run directory", directory=True)
-    check_private(directory / "journal.jsonl", run_id, "journal", directory=False)
-
-
-def read_private(path: Path, run_id: str, what: str, limit: int) -> bytes:
-    """A run's own regular file, opened without following a link, size-capped."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise JournalError(f"run {run_id}: its {what} {path.name} is missing") from None
-    except OSError as exc:
-        raise JournalError(
-            f"run {run_id}: its {what} {path.name} cannot be opened ({exc.strerror}); "
-            "refusing to use this run"
-        ) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
-            raise JournalError(
-                f"run {run_id}: its {what} {path.name} is not a private regular file of "
-                "xenwizard's; refusing to use this run"
-            )
-        if st.st_size > limit:
-            raise JournalError(
-                f"run {run_id}: its {what} {path.name} is too big ({st.st_size} bytes)"
-            )
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-            if sum(map(len, chunks)) > limit:
-                raise JournalError(f"run {run_id}: its {what} {path.name} is too big")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+        state = open_state(fs, create=False)
+        if state is None:
+            raise missing
+        try:
+            runs = open_subdir(state, RUNS, f"{RUNS_DIR}", create=False)
+        finally:
+            os.close(state)
+        if runs is None:
+            raise missing
+        try:
+            fd = open_subdir(runs, run_id, f"{RUNS_DIR}/{run_id}", create=False)
+        finally:
+            os.close(runs)
+    except StateError as exc:
+        raise JournalError(f"run {run_id}: {exc}; refusing to use this run") from None
+    if fd is None:
+        raise missing
+    return fd
 
 
 @record(frozen=True)
@@ -306,37 +344,53 @@ def run_info(root: RootFS, journal: Journal, holder: int | None) -> RunInfo:
 
 def iter_runs(root: RootFS) -> Iterator[Journal]:
     """Every run's journal, in id order."""
-    base = runs_dir(root)
-    try:
-        names = sorted(os.listdir(base))
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for name in names:
-        if not RUN_NAME_RE.match(name) or not os.path.lexists(base / name / "journal.jsonl"):
+    for name in run_names(root):
+        if not RUN_NAME_RE.match(name):
             continue  # a name xenwizard never makes (control characters, a leading dot)
+        journal = Journal(root, name)
         try:
-            check_run_dir(base / name)
+            if journal.read(JOURNAL, MAX_JOURNAL) is None:
+                continue
         except JournalError:
             continue  # not ours (a symlink, someone else's): neither listed nor unfinished
-        yield Journal(base / name)
+        yield journal
+
+
+def run_names(root: RootFS) -> list[str]:
+    """The names in runs/, listed through its checked descriptor ([] when there is none or
+    it is not xenwizard's: then no run in it is believed)."""
+    try:
+        state = open_state(root, create=False)
+        if state is None:
+            return []
+        try:
+            runs = open_subdir(state, RUNS, RUNS_DIR, create=False)
+        finally:
+            os.close(state)
+    except OSError:
+        return []
+    if runs is None:
+        return []
+    try:
+        return sorted(os.listdir(runs))
+    finally:
+        os.close(runs)
 
 
 def refused_runs(root: RootFS) -> list[tuple[str, str]]:
-    """(name, why) for each run directory xenwizard does not trust (see `check_run_dir`) or
+    """(name, why) for each run directory xenwizard does not trust (see `open_run_dir`) or
     whose journal is not what it writes: `history` shows them, and they are never counted as
     unfinished or rolled back."""
-    base = runs_dir(root)
-    try:
-        names = sorted(os.listdir(base))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
     refused = []
-    for name in names:
+    for name in run_names(root):
         if name.startswith("."):
             continue
         try:
-            check_run_dir(base / name)
-            Journal(base / name).records()
+            if not RUN_NAME_RE.match(name):
+                raise JournalError(f"run {name!r}: not a name xenwizard gives a run")
+            if Journal(root, name).read(JOURNAL, MAX_JOURNAL) is None:
+                raise JournalError(f"run {name}: its journal is missing")
+            Journal(root, name).records()
         except JournalError as exc:
             refused.append((name, str(exc)))
     return refused
@@ -345,7 +399,7 @@ def refused_runs(root: RootFS) -> list[tuple[str, str]]:
 def list_runs(root: RootFS) -> list[RunInfo]:
     """Every trusted run, oldest first (by start time; ids of one second may not sort in
     order). Runs whose journal fails the schema are left out (see `refused_runs`)."""
-    holder = lock_holder(state_dir(root))
+    holder = lock_holder(root)
     runs = []
     for journal in iter_runs(root):
         try:

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import stat
-from pathlib import Path
 
 from xenwizard.record import record
 from xenwizard.rootfs import RootFS
@@ -25,6 +24,8 @@ from xenwizard.rootfs import RootFS
 TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Any
+
+    from xenwizard.engine.journal import Journal
 
 SNAPSHOT = "etc-before.json"
 ACCOUNT_FILES = frozenset(
@@ -34,11 +35,11 @@ ACCOUNT_FILES = frozenset(
 )
 
 
-def _digest(path: Path) -> str | None:
+def _digest(dir_fd: int, name: str) -> str | None:
     """sha256 of a regular file, streamed; None if it is not one any more when opened."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(path, flags)
+        fd = os.open(name, flags, dir_fd=dir_fd)
     except OSError:
         return None
     try:
@@ -53,27 +54,47 @@ def _digest(path: Path) -> str | None:
 
 
 def etc_manifest(fs: RootFS) -> dict[str, list[object]]:
-    """Every entry under ROOT/etc: [kind, sha256 or link target, mode, uid, gid]."""
-    base = fs.path("etc")
+    """Every entry under ROOT/etc: [kind, sha256 or link target, mode, uid, gid]. Walked by
+    descriptor, beneath the root, no link followed: a directory swapped for a link out of the
+    root meanwhile is not entered (the walk never lists or hashes a file outside it)."""
     out: dict[str, list[object]] = {}
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames.sort()
-        for name in sorted(dirnames + filenames):
-            path = Path(dirpath) / name
-            rel = path.relative_to(fs.real_root).as_posix()
-            st = os.lstat(path)
+    try:
+        fd = fs.open_dir(fs.real_root / "etc")
+    except FileNotFoundError:
+        return out
+    _walk(fd, "etc", out)
+    return out
+
+
+def _walk(fd: int, rel: str, out: dict[str, list[object]]) -> None:
+    """Entries of the directory open on `fd` (closed here) into `out`, subdirectories too."""
+    try:
+        for name in sorted(os.listdir(fd)):
+            path = f"{rel}/{name}"
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while walked
             meta = [stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid]
             if stat.S_ISLNK(st.st_mode):
-                out[rel] = ["link", os.readlink(path), *meta]
+                try:
+                    out[path] = ["link", os.readlink(name, dir_fd=fd), *meta]
+                except OSError:
+                    continue  # no longer a link: changed while walked
             elif stat.S_ISDIR(st.st_mode):
-                out[rel] = ["dir", None, *meta]
+                out[path] = ["dir", None, *meta]
+                flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+                try:
+                    inner = os.open(name, flags, dir_fd=fd)
+                except OSError:
+                    continue  # swapped for a link (or gone) since: not entered
+                _walk(inner, path, out)
             elif stat.S_ISREG(st.st_mode):
-                digest = _digest(path)
-                out[rel] = ["file", digest, *meta]
+                out[path] = ["file", _digest(fd, name), *meta]
             else:
-                out[rel] = ["other", st.st_mode, *meta]
-        dirnames[:] = [d for d in dirnames if not os.path.islink(Path(dirpath) / d)]
-    return out
+                out[path] = ["other", st.st_mode, *meta]
+    finally:
+        os.close(fd)
 
 
 def _ids(text: str | None) -> dict[str, int]:
@@ -97,24 +118,17 @@ def snapshot(fs: RootFS) -> dict[str, Any]:
     return {"etc": etc_manifest(fs), **accounts(fs)}
 
 
-def save(fs: RootFS, directory: Path) -> Path:
-    """Write the snapshot into a run's journal directory (root-only, like the backups)."""
-    target = Path(directory) / SNAPSHOT
-    data = json.dumps(snapshot(fs), separators=(",", ":")).encode()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return target
+def save(fs: RootFS, journal: Journal) -> None:
+    """Write the snapshot into the run's directory (root-only, like the backups)."""
+    journal.write(SNAPSHOT, json.dumps(snapshot(fs), separators=(",", ":")).encode())
 
 
-def load(directory: Path) -> dict[str, Any] | None:
-    """The saved snapshot (None when there is none, or it is not a snapshot's JSON object)."""
+def load(journal: Journal) -> dict[str, Any] | None:
+    """The saved snapshot (None when there is none, or it is not a snapshot's JSON object);
+    read through the journal's checked reader: a FIFO or a link there is JournalError."""
     try:
-        data = json.loads((Path(directory) / SNAPSHOT).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        data = json.loads(journal.read(SNAPSHOT) or b"null")
+    except (json.JSONDecodeError, RecursionError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -1,15 +1,23 @@
 """One apply or rollback at a time per root: an flock on ROOT/var/lib/xenwizard/lock.
 
 The kernel drops an flock when its holder dies, so a lock left by a killed process never blocks
-the next run; the file keeps the holder's pid and command only to name it in the refusal.
+the next run; the file keeps the holder's pid and command only to name it in the refusal. The
+lock is opened through the state directory's checked descriptor (statedir): a symlink, a FIFO,
+a device or a hard link to a file elsewhere is refused before anything is truncated.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from pathlib import Path
 from types import TracebackType
+
+from xenwizard.engine.statedir import open_file, open_state, read_file
+from xenwizard.paths import STATE_DIR
+from xenwizard.rootfs import RootFS
+
+LOCK = "lock"
+MAX_LOCK = 4096  # "PID COMMAND\n"
 
 
 class LockBusy(RuntimeError):
@@ -19,15 +27,23 @@ class LockBusy(RuntimeError):
 class RunLock:
     """Context manager holding the exclusive lock; `command` is "apply" or "rollback"."""
 
-    def __init__(self, state_dir: Path, root_label: str, command: str = "apply"):
-        self.path = state_dir / "lock"
-        self.root_label = root_label
+    def __init__(self, fs: RootFS, command: str = "apply"):
+        self.fs = fs
+        self.root_label = str(fs.root)
+        self.path = fs.real_root / STATE_DIR / LOCK  # shown only
         self.command = command
         self.fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        """StateError (nothing changed) if the state directory or the lock is not ours alone."""
+        state = open_state(self.fs, create=True)
+        assert state is not None  # made when missing
+        try:
+            fd = open_file(
+                state, LOCK, os.O_RDWR | os.O_CREAT, f"{self.root_label}/{STATE_DIR}/lock"
+            )
+        finally:
+            os.close(state)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -38,6 +54,7 @@ class RunLock:
             raise LockBusy(
                 f"another xenwizard {command} (pid {pid}) is running on {self.root_label}"
             ) from None
+        os.fchmod(fd, 0o600)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {self.command}\n".encode(), 0)
         self.fd = fd
@@ -62,14 +79,21 @@ class RunLock:
         self.release()
 
 
-def lock_holder(state_dir: Path) -> int | None:
-    """Pid of a live process holding the lock, or None (checked without taking the lock)."""
+def lock_holder(fs: RootFS) -> int | None:
+    """Pid of a live process holding the lock, or None (checked without taking the lock; a
+    lock file that is not xenwizard's own is no holder)."""
     try:
-        text = (state_dir / "lock").read_text()
-    except OSError:
+        state = open_state(fs, create=False)
+        if state is None:
+            return None
+        try:
+            data = read_file(state, LOCK, MAX_LOCK, f"{STATE_DIR}/lock")
+        finally:
+            os.close(state)
+    except OSError:  # StateError included: not xenwizard's lock
         return None
     try:
-        pid = int(text.split()[0])
+        pid = int((data or b"").split()[0])
     except (IndexError, ValueError):
         return None
     try:

@@ -270,7 +270,7 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
     before = dpkgstatus.package_states(ctx.root)
     notes: list[str] = []
     try:  # what /etc and the accounts were, so a rollback can list what the purge leaves
-        leftovers.save(ctx.root, ctx.journal.dir)
+        leftovers.save(ctx.root, ctx.journal)
     except OSError as exc:
         note = f"/etc not snapshotted ({exc.strerror or exc}): a rollback cannot list leftovers"
         ctx.output(f"xenwizard: {note}")

@@ -7,7 +7,7 @@ from typing import Any
 
 from xenwizard.config import WizardConfig, build_config
 from xenwizard.edits import EditError
-from xenwizard.engine.journal import Journal, list_runs, runs_dir
+from xenwizard.engine.journal import Journal, list_runs
 from xenwizard.record import field, record
 from xenwizard.rootfs import RootFS
 
@@ -82,9 +82,9 @@ def latest_applied_run(fs: RootFS) -> AppliedRun | None:
     if not applied:
         return None
     run_id = applied[-1].run_id
-    directory = runs_dir(fs) / run_id
-    plan = json.loads((directory / "plan.json").read_text(encoding="utf-8"))
-    return AppliedRun(run_id, plan, Journal(directory).records())
+    journal = Journal(fs, run_id)  # read through the run's checked descriptors
+    plan = json.loads(journal.read("plan.json") or b"{}")
+    return AppliedRun(run_id, plan, journal.records())
 
 
 def planned_toolstack(run: AppliedRun) -> tuple[bool, str | None]:

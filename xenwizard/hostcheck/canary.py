@@ -18,6 +18,7 @@ is printed: progress goes to `on_progress(line)`, so a TUI worker thread can run
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from xenwizard.config import XEN_MAC_PREFIX, ConfigError, WizardConfig
+from xenwizard.engine.journal import JournalError
 from xenwizard.engine.runner import CommandRunner, Runner, RunnerError
 from xenwizard.hostcheck.applied import latest_applied_run
 from xenwizard.hostcheck.checks import not_running_system
@@ -123,7 +125,22 @@ def bounded(argv: Sequence[str], seconds: float) -> list[str]:
     return ["timeout", "-k", str(KILL_AFTER), str(int(max(1, seconds))), *argv]
 
 
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9._+:/=,-]+\Z")  # paths, a MAC, names: nothing xl parses
+RELEASE = re.compile(r"[A-Za-z0-9._+-]+\Z")  # `uname -r`: what Debian and Ubuntu kernels use
+
+
+def _value(what: str, value: str) -> str:
+    """A value for a quoted xl config string: only characters that cannot end the string or
+    the line (CanaryRefused otherwise), so nothing from the root becomes a directive."""
+    if not _SAFE_VALUE.match(value):
+        raise CanaryRefused(f"{what} {value!r}: characters the xl config cannot carry; not used")
+    return value
+
+
 def xl_config(name: str, mac: str, bridge: str, kernel: str, ramdisk: str) -> str:
+    """The guest's config; every value from outside this function checked by `_value`."""
+    name, mac, bridge = _value("name", name), _value("MAC", mac), _value("bridge", bridge)
+    kernel, ramdisk = _value("kernel", kernel), _value("ramdisk", ramdisk)
     return (
         f'name = "{name}"\n'
         'type = "pv"\n'
@@ -151,9 +168,15 @@ def _read(fs: RootFS, rel: str) -> str | None:
 
 def kernel_release(fs: RootFS) -> str:
     """`uname -r` of the running kernel, as ROOT/proc shows it."""
-    release = (_read(fs, "proc/sys/kernel/osrelease") or "").strip()
-    if not release or "/" in release or release.startswith("."):
+    text = _read(fs, "proc/sys/kernel/osrelease")
+    if text is None:
         raise CanaryRefused("cannot tell the running kernel (no /proc/sys/kernel/osrelease)")
+    release = text.strip()
+    if not RELEASE.match(release) or release.startswith("."):
+        raise CanaryRefused(
+            f"/proc/sys/kernel/osrelease is {escape_control(release[:80])!r}; expected a kernel "
+            "release of letters, digits and . _ + - only"
+        )
     return release
 
 
@@ -201,7 +224,8 @@ class _Canary:
         self.mac = random_mac()
         self.workdir: Path | None = None
         self.made_dirs: list[Path] = []
-        self.started_domain = False
+        self.domid: str | None = None  # the domain this run created, once `xl create` made it
+        self.created = False  # an `xl create` of ours ran: a domain of our name now is ours
         self.leases_file = ""
         self.left: list[str] = []
 
@@ -236,23 +260,33 @@ class _Canary:
                 raise CanaryRefused(f"{path}: a quote, backslash or newline in it; not usable")
         return self.workdir
 
+    def find_domid(self) -> str | None:
+        """The id of the domain named ours, from `xl domid` (None: no such domain)."""
+        code, lines = self.xl(["domid", self.name], QUERY_BOUND)
+        found = next((ln.strip() for ln in lines if ln.strip().isdigit()), None)
+        return found if code == 0 else None
+
     def start(self, config_path: Path, deadline: float) -> str | None:
-        """`xl create`, tried once more when it hangs; None when the guest runs, else why not."""
+        """`xl create`, tried once more when it hangs; None when the guest runs, else why not.
+        A domain of the same name that was there before is not ours: refused, never touched."""
+        if self.domain_exists():
+            return f"a domain named {self.name} already exists; it is not the canary's, left alone"
         for attempt in (1, 2):
             bound = min(CREATE_BOUND, max(1.0, deadline - self.clock.now()))
             self.progress(f"starting {self.name} ({self.mac} on {self.config.bridge}): xl create")
-            self.started_domain = True
+            self.created = True
             code, lines = self.xl(["create", str(config_path)], bound)
             if code == 0:
+                self.domid = self.find_domid()
                 return None
             if code not in TIMED_OUT:
                 detail = next((ln.strip() for ln in reversed(lines) if ln.strip()), "no output")
                 return f"`xl create` failed (exit {code}): {detail}"
-            if self.lease() is not None or self.domain_exists():
+            self.domid = self.find_domid()  # it was not there before: made by this create
+            if self.lease() is not None or self.domid is not None:
                 return None  # it hung after the guest was up: watch the guest as usual
             if attempt == 1:
                 self.progress(f"xl create did not return within {int(bound)} s; once more")
-                self.xl(["destroy", self.name], QUERY_BOUND)
         return f"`xl create` did not return within {CREATE_BOUND} s, twice"
 
     def wait_for_lease(self, deadline: float, started: float) -> tuple[str | None, str | None]:
@@ -291,13 +325,15 @@ class _Canary:
     def cleanup(self) -> None:
         """Destroy the domain, remove the files; note anything that stays."""
         self.progress("cleaning up")
-        if self.started_domain:
-            code, lines = self.xl(["destroy", self.name], QUERY_BOUND)
-            if code != 0 and self.domain_exists():
+        if self.domid is None and self.created:  # a create that failed or was cut short
+            self.domid = self.find_domid()
+        if self.domid is not None:  # by id: only the domain this run created
+            code, lines = self.xl(["destroy", self.domid], QUERY_BOUND)
+            if code != 0 and self.find_domid() == self.domid:
                 detail = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
                 self.left.append(
                     f"domain {self.name} (xl destroy exit {code}{': ' + detail if detail else ''})"
-                    f"; remove it with `xl destroy {self.name}`"
+                    f"; remove it with `xl destroy {self.domid}`"
                 )
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -419,7 +455,7 @@ def canary_for_applied(
         return CanaryResult(False, f"not started: {elsewhere}; the canary runs on the live host")
     try:
         run = latest_applied_run(fs)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, JournalError) as exc:
         return CanaryResult(False, f"not started: cannot read the journal: {exc}")
     if run is None:
         where = f"{fs.root.as_posix().rstrip('/')}/{STATE_DIR}"

@@ -12,6 +12,7 @@ from xenwizard.config import ConfigError, WizardConfig
 from xenwizard.edits import ebconfine
 from xenwizard.edits.dnsmasq import DROPIN_PATH
 from xenwizard.edits.nftconfine import RULES_PATH, TABLE_FAMILY, TABLE_NAME
+from xenwizard.engine.journal import JournalError
 from xenwizard.hostcheck import guestaccess
 from xenwizard.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.hostcheck.dnsmasqconf import DnsmasqSources, dnsmasq_sources, same_file
@@ -74,7 +75,7 @@ def check_run(fs: RootFS) -> tuple[CheckResult, AppliedRun | None, WizardConfig]
     where = f"{fs.root.as_posix().rstrip('/')}/{STATE_DIR}"
     try:
         run = latest_applied_run(fs)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, JournalError) as exc:
         return failed("run", f"cannot read the journal under {where}: {exc}"), None, WizardConfig()
     if run is None:
         return (

@@ -22,6 +22,8 @@ import gzip
 import lzma
 import re
 import struct
+import zlib
+from typing import Protocol
 
 from xenwizard.record import record
 from xenwizard.rootfs import RootError, RootFS
@@ -204,6 +206,24 @@ def netfront_modules(fs: RootFS, kernel: str, module: str = NETFRONT) -> list[Mo
     return [_load_module(fs, base, rel) for rel in (*reversed(needed), path)]
 
 
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+
+    def decompress(self, data: bytes, max_length: int = ..., /) -> bytes: ...
+
+
+def _unpack(decompressor: _Decompressor, data: bytes, where: str) -> bytes:
+    """The module's bytes, at most MAX_BINARY of them: a file from the root that would unpack
+    to more (a decompression bomb) is refused before it is, never unpacked whole."""
+    out = decompressor.decompress(data, MAX_BINARY + 1)
+    if len(out) > MAX_BINARY:
+        raise CanaryRefused(f"{where} unpacks to more than {MAX_BINARY} bytes; not a kernel module")
+    if not decompressor.eof:
+        raise CanaryRefused(f"{where} cannot be decompressed: the compressed data ends early")
+    return out
+
+
 def _load_module(fs: RootFS, base: str, rel: str) -> Module:
     where = f"/{base}/{rel}"
     try:
@@ -219,10 +239,10 @@ def _load_module(fs: RootFS, base: str, rel: str) -> Module:
         return Module(f"{name}.ko", data)
     try:
         if rel.endswith(".ko.xz"):
-            return Module(f"{name}.ko", lzma.decompress(data))
+            return Module(f"{name}.ko", _unpack(lzma.LZMADecompressor(), data, where))
         if rel.endswith(".ko.gz"):
-            return Module(f"{name}.ko", gzip.decompress(data))
-    except (lzma.LZMAError, OSError, EOFError) as exc:
+            return Module(f"{name}.ko", _unpack(zlib.decompressobj(wbits=31), data, where))
+    except (lzma.LZMAError, zlib.error, OSError, EOFError) as exc:
         raise CanaryRefused(f"{where} cannot be decompressed: {exc}") from None
     if rel.endswith(".ko.zst"):
         raise CanaryRefused(

@@ -75,11 +75,13 @@ def choose(config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootChoice:
             f"the boot guard is not available: it needs systemd, and /{boot.SYSTEMD[0]} is "
             f"missing; {NO_GUARD_ADVICE}",
         )
-    command = boot.xenwizard_path()
+    command, why = boot.guard_program(fs)
     if command is None:
         raise PlanError(
-            "boot guard: cannot tell where the xenwizard command is installed (its unit runs "
-            "it at boot); run the installed xenwizard, or use --no-boot-guard"
+            f"boot guard: no xenwizard only root can change to run at boot ({why}); its unit "
+            "runs it as root at every boot until confirmed: install xenwizard as root (the "
+            ".deb's /usr/bin/xenwizard, or a venv under /opt or /usr/local owned by root, in "
+            "the target with --root) and run that, or use --no-boot-guard"
         )
     return BootChoice(previous, xen, True, xenwizard=command)
 

@@ -49,10 +49,17 @@ from xenwizard.rootfs import RootFS
 
 TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
-    from xenwizard.netcheck import Check
+    from xenwizard.netcheck import Verdict
 
 INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
+AUTH_WARNING = (
+    "{nic} authenticates to its switch with 802.1X; the authentication stays on {nic}, the "
+    "port of {bridge}, but a switch port that admits only the authenticated MAC drops the "
+    "guests' frames: the guests may reach only this host"
+)
+NETPLAN_PACKAGE = "netplan.io"  # the packages of the tools that check the network step
+IFUPDOWN_PACKAGE = "ifupdown"
 XL_CONF_PACKAGE = "xen-utils-common"  # ships xl.conf; xen-system-amd64 brings it
 AUTOBALLOON = (
     'autoballoon="off" explicitly: xl\'s default "auto" is off only while dom0_mem is on Xen\'s '
@@ -148,6 +155,9 @@ class CurrentRelease(Profile):
         names = layout.names
         if name in names or (layout.backend == NETPLAN and layout.netplan_id(name) in names):
             return None
+        why = layout.why_not(name)
+        if why is not None:
+            return f"is {why} in {layout.where}; choose the NIC that carries the LAN"
         where = layout.where
         known = ", ".join(names) or "none"
         if info is None:
@@ -214,6 +224,8 @@ class CurrentRelease(Profile):
         ssh = self.ssh_warning(config, facts, nic)
         if ssh:
             warnings.append(ssh)
+        if layout.authenticated(nic):
+            warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
 
         packages = packages_step("packages", self.packages(backend, facts), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
@@ -319,13 +331,17 @@ class CurrentRelease(Profile):
         extra = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
         if path != INTERFACES:
             extra.append(f"{nic} is configured in {path} (sourced from {INTERFACES}): edited there")
-        from xenwizard.netcheck import check_ifupdown  # runs a program: loaded when needed
+        from xenwizard import netcheck  # runs a program: loaded when needed
 
         after = {**texts, path: step.after}
-        checked = check_ifupdown(
+        checked = netcheck.check_ifupdown(
             after.get(INTERFACES, step.after), fs, (config.bridge, nic), files=after
         )
-        extra.append(self._validation(checked, path, warnings))
+        before = partial(
+            netcheck.check_ifupdown, texts.get(INTERFACES, ""), fs, (nic,), files=texts
+        )
+        versions = netcheck.tool_versions(IFUPDOWN_PACKAGE, fs)
+        extra.append(self._validation(netcheck.verdict(checked, path, versions, before), warnings))
         return [_with_notes(step, [*extra, *step.notes])]
 
     def _netplan_steps(
@@ -364,10 +380,13 @@ class CurrentRelease(Profile):
         after_texts[netplan.OWN_PATH] = change.own_text
         for path, edit in change.edits.items():
             after_texts[path] = edit.text
-        from xenwizard.netcheck import check_netplan  # runs a program: loaded when needed
+        from xenwizard import netcheck  # runs a program: loaded when needed
 
-        checked = check_netplan(after_texts)
-        own_notes.append(self._validation(checked, netplan.OWN_PATH, warnings))
+        checked = netcheck.check_netplan(after_texts)
+        versions = netcheck.tool_versions(NETPLAN_PACKAGE, fs)
+        before = partial(netcheck.check_netplan, texts)
+        judged = netcheck.verdict(checked, netplan.OWN_PATH, versions, before)
+        own_notes.append(self._validation(judged, warnings))
         own_text = change.own_text
         own_result = EditResult(own_text, tuple(change.own_notes))
 
@@ -394,16 +413,13 @@ class CurrentRelease(Profile):
             )
         return steps
 
-    def _validation(self, checked: Check, path: str, warnings: list[str]) -> str:
-        if checked.ok is False:
-            raise PlanError(
-                f"{path}: the new network configuration fails `{checked.tool}`: "
-                f"{checked.message}; refusing this plan"
-            )
-        if checked.ok is None:
-            warnings.append(f"{path}: not validated: {checked.message}")
-            return f"not validated: {checked.message}"
-        return f"checked with `{checked.tool}`: accepted"
+    def _validation(self, judged: Verdict, warnings: list[str]) -> str:
+        """The check's note for the step; its refusal raised, its warning kept."""
+        if judged.refusal is not None:
+            raise PlanError(judged.refusal)
+        if judged.warning is not None:
+            warnings.append(judged.warning)
+        return judged.note
 
     def _dnsmasq_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
         """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default); the
