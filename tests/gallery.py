@@ -273,7 +273,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "preview",
         "Preview: steps beside the selected file's coloured diff",
-        (*TO_PREVIEW, "down", "down", "down", "down", "down", "down"),
+        (*TO_PREVIEW, "down", "down", "down", "down", "down", "down", "down"),
     ),
     Scenario("preview-summary", "Preview summary: profile, files and warnings", TO_PREVIEW),
     Scenario(
@@ -348,7 +348,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "debian-12-apply-running",
-        "Debian 12 applying 13 steps on 80x24: one line per step, the running one in view, "
+        "Debian 12 applying 19 steps on 80x24: one line per step, the running one in view, "
         "the live log below",
         (*XL_TO_PREVIEW, "a", "y", "@blocked"),
         setup=injected(10, BLOCK_STEP, "block"),

@@ -281,4 +281,4 @@ def test_applied_counts_the_steps_that_changed(tmp_path: Path):
     assert first.returncode == 0, first.stderr
     again = run_cli("apply", "--yes", "--skip-packages", "--root", str(root), "--lease", "1h")
     assert again.returncode == 0, again.stderr
-    assert again.stdout.splitlines()[-1].startswith("applied: 1 of 16 steps changed something")
+    assert again.stdout.splitlines()[-1].startswith("applied: 1 of 18 steps changed something")

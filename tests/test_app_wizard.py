@@ -349,9 +349,9 @@ class TestFlood:
             log = page.query_one("#log")
         assert page.output_lines == 20_000 + 1  # and the "$ flood 20000" echo
         assert "output line 20000 of 20000" in text
-        # 9 of 10: the package step is simulated, not a change
+        # 10 of 11: the package step is simulated, not a change
         assert log.lines[-1].endswith(
-            "applied: 9 of 10 steps changed something (log: /var/log/xenwizard.log)"
+            "applied: 10 of 11 steps changed something (log: /var/log/xenwizard.log)"
         )
         log_file = (tmp_path / "root/var/log/xenwizard.log").read_text()
         assert log_file.count("| output line ") == 20_000

@@ -63,10 +63,10 @@ def test_apply_history_rollback_round_trip(tmp_path: Path) -> None:
     assert done.stderr == ""
     run_id = only_run(root)
     lines = done.stdout.splitlines()
-    assert lines[0] == f"run {run_id} on {root}: 9 steps"  # 1: guests' forwarding (issue 12)
-    assert "[1/9] Install packages" in lines
+    assert lines[0] == f"run {run_id} on {root}: 10 steps"  # forwarding (12), xen-tools (23)
+    assert "[1/10] Install packages" in lines
     assert "    note: skipped (--skip-packages): dnsmasq ebtables" in lines
-    assert lines[-1].startswith("applied: 8 of 9 steps changed something (log: ")
+    assert lines[-1].startswith("applied: 9 of 10 steps changed something (log: ")
     assert "xenbr0" in (root / "etc/network/interfaces").read_text()
 
     history = run_cli("history", "--root", str(root))
@@ -178,7 +178,7 @@ def test_confirmation_on_a_terminal(tmp_path: Path, answer: str) -> None:
     assert "Apply these changes? [y/N]" in output
     if answer == "y":
         assert code == 0
-        assert "applied: 8 of 9 steps changed something" in output
+        assert "applied: 9 of 10 steps changed something" in output
     else:
         assert code == 1
         assert "xenwizard: apply cancelled; nothing changed" in output
@@ -192,7 +192,7 @@ def test_failed_apply_rolls_back_with_exit_2(tmp_path: Path) -> None:
         done = apply(root)
     assert done.returncode == 2, done.stdout + done.stderr
     last = done.stdout.splitlines()[-1]
-    assert last.startswith("rolled-back: step 6 (alias interface br0:0 for dnsmasq) failed: ")
+    assert last.startswith("rolled-back: step 7 (alias interface br0:0 for dnsmasq) failed: ")
     assert "Operation not permitted" in last or "Read-only file system" in last
     assert diff_manifests(original, manifest(root)) == []
 
@@ -204,7 +204,7 @@ def test_failed_rollback_exits_3_and_can_be_retried(tmp_path: Path) -> None:
     with Unwritable(tmp_path, root / "etc/network"):
         failed = run_cli("rollback", "--root", str(root))
     assert failed.returncode == 3
-    assert "rollback-failed: rollback FAILED: step 6: " in failed.stdout
+    assert "rollback-failed: rollback FAILED: step 7: " in failed.stdout
     history = run_cli("history", "--root", str(root))
     assert "applied -> rollback-failed" in history.stdout
     retry = run_cli("rollback", "--root", str(root))

@@ -134,7 +134,8 @@ def test_journal_holds_plan_answers_intents_results_and_private_backups(tmp_path
     backups = sorted((run / "backups").iterdir())
     assert backups, "every edited file that existed is backed up"
     assert {stat.S_IMODE(os.stat(b).st_mode) for b in backups} == {0o600}
-    assert (run / "backups/002").read_bytes() == (
+    sxp = next(i for i, s in enumerate(plan.steps) if s.id == "xend-bridge")
+    assert (run / f"backups/{sxp:03d}").read_bytes() == (
         (PRECISE_ROOT / "etc/xen/xend-config.sxp").read_bytes()
     )
     answers = load_answers(run / "answers.toml")
@@ -477,7 +478,8 @@ def test_a_command_intent_of_an_older_journal_is_never_run(tmp_path: Path) -> No
     path = run_dir(root, applied.run_id) / "journal.jsonl"
     lines = path.read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if json.loads(line)["type"] == "outcome")
-    legacy = {"type": "intent", "index": 9, "step_id": "c", "kind": "command", "title": "c"}
+    index = len(precise_plan(root).steps)  # one past the plan's own steps
+    legacy = {"type": "intent", "index": index, "step_id": "c", "kind": "command", "title": "c"}
     legacy["argv"] = ["/bin/sh", "-c", f"touch {marker}"]
     lines.insert(at, json.dumps(legacy))  # as an older build wrote it: before the outcome
     path.write_text("\n".join(lines) + "\n")
@@ -487,7 +489,7 @@ def test_a_command_intent_of_an_older_journal_is_never_run(tmp_path: Path) -> No
     assert not marker.exists()
     assert all(call[0] in ("apt-get", "dpkg") for call in runner.calls), runner.calls
     records = Journal.open(RootFS(root), applied.run_id).records()
-    (undone,) = [r for r in records if r["type"] == "undone" and r["index"] == 9]
+    (undone,) = [r for r in records if r["type"] == "undone" and r["index"] == index]
     assert undone["state"].startswith("nothing-to-undo: a command step"), undone
     assert diff_manifests(original, manifest(root)) == []
 

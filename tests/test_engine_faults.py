@@ -39,8 +39,9 @@ SEED = precise_plan(PRECISE_ROOT)
 ALL = list(range(len(SEED.steps)))
 EDITS = [i for i, s in enumerate(SEED.steps) if isinstance(s, EditFile)]
 LINKS = [i for i, s in enumerate(SEED.steps) if isinstance(s, Symlink)]
-assert len(ALL) == 9 and len(EDITS) == 7, (
-    "the seed plan: packages, link, six edits; and the guests' forwarding file (issue 12)"
+assert len(ALL) == 10 and len(EDITS) == 8, (
+    "the seed plan: packages, link, six edits; the guests' forwarding file (issue 12) and "
+    "xen-tools.conf's block (issue 23)"
 )
 
 CASES = (

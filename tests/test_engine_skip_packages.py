@@ -97,7 +97,7 @@ def test_ubuntu_24_04_names_xen_tools_and_xen(tmp_path: Path) -> None:
     assert f"    note: {LINK_NOTE}" in lines
     assert f"    note: {XL_NOTE}" in lines
     assert lines[-1].startswith(
-        "applied: 9 of 17 steps changed something; 7 skipped: they need the packages that were "
+        "applied: 10 of 19 steps changed something; 8 skipped: they need the packages that were "
         "skipped"
     )
     assert not (root / "usr/share/xen-tools").exists()

@@ -16,6 +16,7 @@ from xenwizard.plan import EditFile, InstallPackages, Symlink
 SEED_STEP_IDS = [
     "packages",
     "xen-tools-hooks",
+    "xen-tools-conf",  # not in the seed: xen-create-image's guests on the bridge, issue 23
     "xend-bridge",
     "dnsmasq",
     "dhcp-confine",  # not in the seed: DHCP kept on the bridge (ebtables), issue 9
@@ -91,10 +92,10 @@ def test_plan_diff_applies_with_patch(tmp_path: Path) -> None:
 def test_cli_plan_prints_steps_and_diffs() -> None:
     done = run_cli("plan", "--root", str(PRECISE_ROOT))
     assert done.returncode == 0, done.stderr
-    assert "[1/9] Install packages: change (apt-get install dnsmasq ebtables)" in done.stdout
+    assert "[1/10] Install packages: change (apt-get install dnsmasq ebtables)" in done.stdout
     assert "--- a/etc/xen/xend-config.sxp" in done.stdout
     assert "+++ b/etc/dnsmasq.d/xenwizard.conf" in done.stdout
-    assert "Plan: 9 of 9 steps change something." in done.stdout
+    assert "Plan: 10 of 10 steps change something." in done.stdout
 
 
 def test_cli_plan_json_and_detailed_exitcode() -> None:
@@ -121,7 +122,7 @@ def test_detailed_exitcode_zero_when_already_applied(tmp_path: Path) -> None:
     status.write_text(status.read_text() + installed)
     done = run_cli("plan", "--root", str(root), "--detailed-exitcode")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Plan: 0 of 9 steps change something." in done.stdout
+    assert "Plan: 0 of 10 steps change something." in done.stdout
 
 
 def test_answers_file_and_flags_override(tmp_path: Path) -> None:
@@ -276,9 +277,9 @@ def test_competing_dnsmasq_settings_get_a_step_of_their_own(tmp_path: Path) -> N
     conf.write_text(conf.read_text() + "dhcp-range=10.0.0.50,10.0.0.60,1h\n")
     plan = plan_for(root)
     assert [s.id for s in plan.steps] == [
-        *SEED_STEP_IDS[:4],
+        *SEED_STEP_IDS[:5],
         "dnsmasq-conflicts",
-        *SEED_STEP_IDS[4:],
+        *SEED_STEP_IDS[5:],
         *FORWARD_STEP_IDS,
     ]
     step = next(s for s in plan.file_steps() if s.id == "dnsmasq-conflicts")

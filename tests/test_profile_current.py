@@ -37,6 +37,7 @@ NAT_STEPS = (
     "guest-nat-enable",
 )
 BOOT_STEPS = BOOT_STEP_IDS  # the GRUB drop-in, the one-shot boot and the boot guard
+XEN_TOOLS_STEPS = ("xen-tools-role", "xen-tools-conf")  # issue 23
 
 
 def facts_of(root: Path, **changes) -> SystemFacts:
@@ -96,6 +97,7 @@ def test_debian_12_recipe() -> None:
         "packages",
         "bridge",
         "xl-default-bridge",
+        *XEN_TOOLS_STEPS,
         "dnsmasq",
         *CONFINE_STEPS,
         *NAT_STEPS,
@@ -161,6 +163,7 @@ def test_ubuntu_22_04_links_jammy_d_and_writes_a_root_only_netplan_file() -> Non
         "bridge",
         "bridge-00-installer-config",
         "xl-default-bridge",
+        *XEN_TOOLS_STEPS,
         "dnsmasq",
         *CONFINE_STEPS,
         *NAT_STEPS,
@@ -382,9 +385,15 @@ def test_apply_then_plan_shows_no_file_change_and_rollback_restores(name: str, t
     again = run_cli("plan", "--root", str(root), "--json", "--udp-checksum-workaround")
     assert again.returncode == 0, again.stderr
     changed = [s["id"] for s in json.loads(again.stdout)["steps"] if s["changed"]]
-    # skipped packages, and what waits for them: the hook-dir link, xl.conf's deferred edit,
-    # the boot steps (they need Xen's GRUB entry)
-    assert set(changed) <= {"packages", "xen-tools-hooks", "xl-default-bridge", *BOOT_STEPS}
+    # skipped packages, and what waits for them: the hook-dir link, xl.conf's and
+    # xen-tools.conf's deferred edits, the boot steps (they need Xen's GRUB entry)
+    assert set(changed) <= {
+        "packages",
+        "xen-tools-hooks",
+        "xl-default-bridge",
+        "xen-tools-conf",
+        *BOOT_STEPS,
+    }
     back = run_cli("rollback", "--root", str(root))
     assert back.returncode == 0, back.stdout + back.stderr
     assert diff_manifests(before, manifest(root)) == []

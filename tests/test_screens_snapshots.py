@@ -133,11 +133,11 @@ class TestToolstack:
 
 class TestPreview:
     def test_diff(self, snap_compare, tmp_path):
-        """Step 6 selected: the interfaces diff with the br0:0 stanza, marks in the list."""
+        """Step 7 selected: the interfaces diff with the br0:0 stanza, marks in the list."""
         check(snap_compare, tmp_path, "preview")
 
     def test_summary(self, snap_compare, tmp_path):
-        """Summary: profile, root, 8 of 8 steps change, the six files, the warning."""
+        """Summary: profile, root, 10 of 10 steps change, the eight files, the warning."""
         check(snap_compare, tmp_path, "preview-summary")
 
     def test_not_root(self, snap_compare, tmp_path):

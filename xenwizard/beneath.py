@@ -33,6 +33,13 @@ _libc: ctypes.CDLL | None = None
 _has_openat2: bool | None = None
 
 
+# openat2(2): with RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when a rename
+# anywhere on the system raced a ".." step of the lookup (an os-release link to
+# ../usr/lib/os-release, while dpkg unpacks), and "the caller may choose to retry". Bounded, so
+# that endless renames cannot hold a read forever.
+EAGAIN_RETRIES = 1000
+
+
 def _openat2(dir_fd: int, rel: str, flags: int, resolve: int = BENEATH) -> int:
     """fd, or -errno; -ENOSYS where the kernel (or this platform) lacks openat2."""
     global _libc, _has_openat2
@@ -41,14 +48,17 @@ def _openat2(dir_fd: int, rel: str, flags: int, resolve: int = BENEATH) -> int:
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
     how = _OpenHow(flags, 0, resolve)
-    fd: int = _libc.syscall(  # ctypes: an untyped foreign function; syscall(2) returns a C int
-        SYS_OPENAT2, ctypes.c_int(dir_fd), os.fsencode(rel), ctypes.byref(how),
-        ctypes.c_size_t(ctypes.sizeof(how)),
-    )  # fmt: skip
-    if fd >= 0:
-        _has_openat2 = True
-        return fd
-    err = ctypes.get_errno()
+    for _ in range(EAGAIN_RETRIES):
+        fd: int = _libc.syscall(  # ctypes: an untyped foreign function; syscall(2): a C int
+            SYS_OPENAT2, ctypes.c_int(dir_fd), os.fsencode(rel), ctypes.byref(how),
+            ctypes.c_size_t(ctypes.sizeof(how)),
+        )  # fmt: skip
+        if fd >= 0:
+            _has_openat2 = True
+            return fd
+        err = ctypes.get_errno()
+        if err != errno.EAGAIN:
+            break
     if err in (errno.ENOSYS, errno.EPERM) and _has_openat2 is None:  # EPERM: a seccomp filter
         _has_openat2 = False
         return -errno.ENOSYS

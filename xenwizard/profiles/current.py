@@ -32,7 +32,7 @@ from xenwizard.edits import (
 from xenwizard.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
 from xenwizard.plan import BootNext, InstallPackages, Step
 from xenwizard.probe import SystemFacts
-from xenwizard.profiles import guestaccess
+from xenwizard.profiles import guestaccess, xentools
 from xenwizard.profiles.base import (
     PlanError,
     Profile,
@@ -255,6 +255,8 @@ class CurrentRelease(Profile):
         steps.append(
             _with_notes(xl_conf, [*xl_conf.notes, dom0mem.plan_note(config, facts), AUTOBALLOON])
         )
+        if self.has_xen_tools:
+            steps += xentools.steps(config, fs, packages.packages, self.codename, with_role=True)
         steps.append(self._dnsmasq_step(config, facts, fs))
         steps += self._confine_steps(config, facts, fs, layout, choice)
         steps += guestaccess.steps(config, facts, fs, nic)

@@ -33,6 +33,7 @@ class Debian13(CurrentRelease):
     default_backend = "ifupdown"
     has_xen_tools = False
     no_xen_tools_reason = (
-        "Debian 13 has no xen-tools package; create guests with an xl config file "
-        "(xl.cfg(5)) and `xl create`, or install xen-tools from its upstream source"
+        "Debian 13 has no xen-tools package, so no xen-create-image: make a guest with an xl "
+        "config file (xl.cfg(5): name, memory, disk, bootloader = \"pygrub\" and vif = [ '' ], "
+        "which joins the bridge through xl.conf's vif.default.bridge) and `xl create FILE`"
     )

@@ -21,7 +21,7 @@ from xenwizard.edits.guestnet import forwards
 from xenwizard.plan import EditFile, Step
 from xenwizard.preflight import alias_lan_address_warning
 from xenwizard.probe import SystemFacts
-from xenwizard.profiles import guestaccess
+from xenwizard.profiles import guestaccess, xentools
 from xenwizard.profiles.base import (
     PlanError,
     Profile,
@@ -118,6 +118,7 @@ class UbuntuPrecise(Profile):
                 "xen-tools hook dir for precise",
                 package="xen-tools",
             ),
+            *xentools.steps(config, fs, packages.packages, "precise", with_role=False),
             _with_note(
                 edit_step(
                     "xend-bridge",

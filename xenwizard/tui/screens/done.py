@@ -1,4 +1,4 @@
-"""The last page: what changed, what to do next, how to undo it, where the answers are."""
+"""The last page: what to do next, how to undo it, where the answers are, what changed."""
 
 from __future__ import annotations
 
@@ -55,9 +55,6 @@ another host: `xenwizard apply --answers FILE`.
                 "from another terminal; it is deleted when you quit):",
                 f"  {ctx.root_text}",
             ]
-        lines += ["", "What changed:"]
-        lines += [f"  * {title}" for title in self.outcome.changed] or ["  nothing"]
-        lines += [f"  ~ {title} (simulated: nothing installed)" for title in self.outcome.simulated]
         guard = ctx.boot_guard(result.run_id)
         if guard is not None:
             lines += ["", "Next:", *(f"  {line}" for line in reboot_advice(guard, ctx.root_option))]
@@ -76,6 +73,10 @@ another host: `xenwizard apply --answers FILE`.
             f"  {ctx.answers_path(result.run_id)}",
             f"Log: {ctx.show_path(result.log_path) if result.log_path else ctx.log_path}",
         ]
+        # last: the one part that grows with the plan, so what to do next stays in view at 80x24
+        lines += ["", "What changed:"]
+        lines += [f"  * {title}" for title in self.outcome.changed] or ["  nothing"]
+        lines += [f"  ~ {title} (simulated: nothing installed)" for title in self.outcome.simulated]
         with VerticalScroll(id="done-scroll"):
             yield Static("\n".join(lines), markup=False, id="done-text")
 
