@@ -348,9 +348,19 @@ class Image:
 
 def planned_packages(tree: Path) -> tuple[str, ...]:
     """The packages xenwizard's plan would install on this tree: the repo holds exactly these
-    and their dependencies."""
+    and their dependencies. (`--no-boot-guard`: the guard's unit must name a xenwizard inside
+    the target, and the base tree has none yet; the guard brings no package.)"""
     out = run(
-        [sys.executable, "-m", "xenwizard", "plan", "--root", str(tree), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "xenwizard",
+            "plan",
+            "--root",
+            str(tree),
+            "--json",
+            "--no-boot-guard",
+        ],
         "xenwizard plan on the base tree",
         timeout=120,
         cwd=str(PROJECT),
