@@ -25,13 +25,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from xenwizard.config import WizardConfig  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from xenwizard.answers.model import WizardConfig  # noqa: E402
 from xenwizard.engine.executor import Engine  # noqa: E402
-from xenwizard.plan import EditFile, Symlink  # noqa: E402
-from xenwizard.probe import probe  # noqa: E402
-from xenwizard.profiles import make_plan  # noqa: E402
-from xenwizard.record import replace  # noqa: E402
-from xenwizard.rootfs import RootFS  # noqa: E402
+from xenwizard.planning.plan import EditFile, Symlink  # noqa: E402
+from xenwizard.planning.profiles import make_plan  # noqa: E402
+from xenwizard.target.probe import probe  # noqa: E402
+from xenwizard.target.rootfs import RootFS  # noqa: E402
 
 FIXTURE = REPO / "tests" / "fixtures" / "precise-root"
 BUDGET_MS = 100.0

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xenwizard.hostcheck.initramfs import elf_interpreter
+from xenwizard.verify.hostcheck.initramfs import elf_interpreter
 
 KERNEL = "6.1.0-99-amd64"
 DNSMASQ_PID = 4242

@@ -13,17 +13,17 @@ import shutil
 import stat
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from tests.helpers import PRECISE_ROOT
-from xenwizard.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditResult
 from xenwizard.engine.stepcontext import StepError
-from xenwizard.plan import EditFile, InstallPackages, Plan, Step
-from xenwizard.probe import probe
-from xenwizard.profiles import make_plan
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step
+from xenwizard.planning.profiles import make_plan
+from xenwizard.target.probe import probe
+from xenwizard.target.rootfs import RootFS
 
 EXCLUDED = ("var/lib/xenwizard", "var/log")
 

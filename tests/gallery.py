@@ -16,7 +16,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from unittest import mock
 
@@ -25,13 +25,12 @@ from textual.pilot import Pilot
 from tests.enginekit import failing_edit
 from xenwizard.edits import EditResult
 from xenwizard.engine.runner import LineCallback
-from xenwizard.hostcheck.results import CheckResult
-from xenwizard.netcheck import Check, ToolVersions
-from xenwizard.plan import EditFile, Plan, Step
-from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.netcheck import Check, ToolVersions
+from xenwizard.planning.plan import EditFile, Plan, Step
+from xenwizard.target.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
+from xenwizard.target.rootfs import RootFS
 from xenwizard.tui.screens.state import WizardContext
+from xenwizard.verify.hostcheck.results import CheckResult
 
 SAMPLE_ROOT = Path(__file__).resolve().parents[1] / "xenwizard" / "samples" / "ubuntu-12.04"
 # Current-release scenarios use the repository's fixture roots (the gallery is a dev tool).
@@ -162,13 +161,13 @@ def guarded(ctx: WizardContext) -> None:
     the engine tests' fake apt-get) left the one-shot boot and the boot guard pending."""
     from tests.enginekit import FakeRunner
     from xenwizard.engine.executor import Engine
-    from xenwizard.profiles import make_plan
+    from xenwizard.planning.profiles import make_plan
 
     with (
         mock.patch("xenwizard.engine.executor.new_run_id", lambda *a, **k: GUARD_RUN_ID),
-        mock.patch("xenwizard.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
-        mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
-        mock.patch("xenwizard.netcheck.tool_versions", _same_tools),
+        mock.patch("xenwizard.target.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
+        mock.patch("xenwizard.planning.netcheck.check_ifupdown", _accepted("ifup --no-act")),
+        mock.patch("xenwizard.planning.netcheck.tool_versions", _same_tools),
     ):
         plan = make_plan(ctx.config, ctx.facts, ctx.fs)
         result = Engine(plan, ctx.fs, FakeRunner(ctx.fs.real_root)).apply()
@@ -179,7 +178,7 @@ def guarded(ctx: WizardContext) -> None:
 def healthy_xen_host(fs: RootFS) -> list[CheckResult]:
     """What verify says on the guarded first boot of a healthy Debian 12 Xen host (the gallery
     is not one: its live checks would only say SKIP)."""
-    from xenwizard.hostcheck import passed, run_checks
+    from xenwizard.verify.hostcheck import passed, run_checks
 
     files = [r for r in run_checks(fs, skip_live="gallery") if r.name.startswith("file")]  # real
     return [
@@ -273,7 +272,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "preview",
         "Preview: steps beside the selected file's coloured diff",
-        (*TO_PREVIEW, "down", "down", "down", "down", "down", "down", "down"),
+        (*TO_PREVIEW, "down", "down", "down", "down", "down", "down", "down", "down"),  # alias step
     ),
     Scenario("preview-summary", "Preview summary: profile, files and warnings", TO_PREVIEW),
     Scenario(
@@ -450,10 +449,12 @@ def pinned() -> Iterator[None]:
     installed must not change a picture. The real checks run in the profile tests."""
     with (
         pinned_run_id(),
-        mock.patch("xenwizard.netcheck.check_ifupdown", _accepted("ifup --no-act")),
-        mock.patch("xenwizard.netcheck.check_netplan", _accepted("netplan generate --root-dir")),
-        mock.patch("xenwizard.netcheck.tool_versions", _same_tools),
-        mock.patch("xenwizard.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
+        mock.patch("xenwizard.planning.netcheck.check_ifupdown", _accepted("ifup --no-act")),
+        mock.patch(
+            "xenwizard.planning.netcheck.check_netplan", _accepted("netplan generate --root-dir")
+        ),
+        mock.patch("xenwizard.planning.netcheck.tool_versions", _same_tools),
+        mock.patch("xenwizard.target.boot.xenwizard_path", lambda: INSTALLED_XENWIZARD),
     ):
         yield
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from xenwizard.config import WizardConfig
-    from xenwizard.plan import Plan
-    from xenwizard.probe import SystemFacts
+    from xenwizard.answers.model import WizardConfig
+    from xenwizard.planning.plan import Plan
+    from xenwizard.target.probe import SystemFacts
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -65,10 +65,10 @@ def plan_for(
     profile: str | None = None,
 ) -> Plan:
     """The plan for a root as `xenwizard plan --root` makes it (files only, no live probe)."""
-    from xenwizard.config import WizardConfig
-    from xenwizard.probe import probe
-    from xenwizard.profiles import make_plan
-    from xenwizard.rootfs import RootFS
+    from xenwizard.answers.model import WizardConfig
+    from xenwizard.planning.profiles import make_plan
+    from xenwizard.target.probe import probe
+    from xenwizard.target.rootfs import RootFS
 
     fs = RootFS(root)
     return make_plan(config or WizardConfig(), facts or probe(fs, live=False), fs, profile)
@@ -79,7 +79,7 @@ def reference_applied(tmp_path: Path) -> dict:
     from tests.enginekit import fresh_root, manifest, precise_plan
     from xenwizard.engine.executor import Engine
     from xenwizard.engine.runner import CommandRunner
-    from xenwizard.rootfs import RootFS
+    from xenwizard.target.rootfs import RootFS
 
     root = fresh_root(tmp_path, "reference")
     engine = Engine(precise_plan(root), RootFS(root), CommandRunner(root), skip_packages=True)

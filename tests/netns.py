@@ -50,7 +50,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PRECISE_ROOT, copy_root, run_cli
-from xenwizard.config import build_config
+from xenwizard.answers.build import build_config
 from xenwizard.edits.ebconfine import SCRIPT_PATH as CONFINE_SCRIPT
 from xenwizard.edits.guestnet import SYSCTL_PATH as FORWARD_FILE
 

@@ -24,8 +24,8 @@ import pytest
 from tests import programs
 from tests.ansiblekit import ANSIBLE_DIR, BIN, playbook_env, recap, run_playbook
 from tests.helpers import FIXTURES, REPO, copy_root
-from xenwizard.config import ANSWER_KEYS
-from xenwizard.plan import BOOT_STEP_IDS
+from xenwizard.answers.fields import ANSWER_KEYS
+from xenwizard.planning.plan import BOOT_STEP_IDS
 
 COLLECTION = ANSIBLE_DIR / "ansible_collections" / "xenwizard" / "xen"
 MODULE = COLLECTION / "plugins" / "modules" / "host.py"

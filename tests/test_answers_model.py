@@ -7,24 +7,18 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import FIXTURES, copy_root, run_cli
-from xenwizard.answers import dump_answers, load_answers
+from xenwizard.answers.build import answer_problem, build_config
+from xenwizard.answers.clashes import Target, free_default_address
+from xenwizard.answers.fields import ANSWER_FIELDS, ANSWERS
+from xenwizard.answers.file import dump_answers, load_answers
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.cli import build_parser
-from xenwizard.config import (
-    ANSWER_FIELDS,
-    ANSWERS,
-    ConfigError,
-    Target,
-    WizardConfig,
-    answer_problem,
-    build_config,
-    free_default_address,
-)
-from xenwizard.record import fields
 
 DEBIAN12 = FIXTURES / "debian-12-root"
 UBUNTU2404 = FIXTURES / "ubuntu-24.04-root"
@@ -267,8 +261,8 @@ def test_dnsmasq_block_on_debian_12_names_no_alias(tmp_path: Path):
 
 
 def test_apt_get_install_nothing_is_said_in_words():
-    from xenwizard.plan import InstallPackages
-    from xenwizard.render import step_detail
+    from xenwizard.planning.plan import InstallPackages
+    from xenwizard.planning.render import step_detail
 
     step = InstallPackages(id="p", title="Install packages", packages=(), already_installed=("x",))
     assert step_detail(step) == "no packages to install (all already installed)"

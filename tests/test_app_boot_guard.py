@@ -9,13 +9,13 @@ from tests import gallery
 from tests.enginekit import FakeRunner
 from tests.helpers import pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
 from tests.test_app_wizard import screen_text, sync
-from xenwizard import bootguard
 from xenwizard.edits import grubenv
 from xenwizard.engine.journal import list_runs
-from xenwizard.hostcheck.canary import CanaryResult
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 from xenwizard.tui.screens.guard import GuardScreen
 from xenwizard.tui.screens.pages import WelcomeScreen
+from xenwizard.verify import bootguard
+from xenwizard.verify.hostcheck.canary import CanaryResult
 
 XEN = "Debian GNU/Linux, with Xen hypervisor"
 SCENARIO = gallery.scenario("debian-12-boot-guard")

@@ -5,6 +5,7 @@ and how the apply page shows skipped steps and what a package purge leaves behin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -23,9 +24,8 @@ from xenwizard.engine.events import (
     StepStarted,
 )
 from xenwizard.engine.executor import RunResult
-from xenwizard.netlayout import NicChoice
-from xenwizard.probe import SystemFacts
-from xenwizard.record import replace
+from xenwizard.target.netlayout import NicChoice
+from xenwizard.target.probe import SystemFacts
 from xenwizard.tui.screens.apply import ApplyScreen
 from xenwizard.tui.screens.pages import BridgeScreen, SubnetScreen
 from xenwizard.tui.screens.preview import PreviewScreen

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests import gallery
 from tests.test_app_keys import burst, field, settle, start
 from tests.test_app_wizard import screen_text, sync
-from xenwizard import dom0mem
+from xenwizard.answers import dom0mem
 from xenwizard.tui.screens.pages import DhcpScreen, Dom0MemScreen, ToolstackScreen
 
 TO_DOM0 = gallery.TO_DOM0

@@ -4,7 +4,7 @@ The wizard runs as an operator runs it (`python -m tests.wizard_driver --root CO
 CLI, app and driver, plus enginekit_driver's pause point and skipped packages), in a terminal:
 tmux (closing the session hangs the tty up and sends SIGHUP, like an SSH drop), or a bare pty
 that is not the process's controlling terminal (closing it sends no signal at all: only reads
-and writes start failing). The keyboard walks every page; the apply pauses at step 4; the
+and writes start failing). The keyboard walks every page; the apply pauses at step 6; the
 terminal is closed; then the apply is let go. It must end exactly as if the operator had stayed:
 the journal's outcome, the files (compared with an undisturbed apply, or with the original tree
 after a later failure), the log, and an exit code that says how the apply ended.
@@ -27,9 +27,11 @@ from tests import programs
 from tests.enginekit import diff_manifests, fresh_root, manifest, precise_plan
 from tests.helpers import PRECISE_ROOT, REPO, reference_applied
 from xenwizard.engine.journal import list_runs
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
-PAUSE = "intent:3"  # step 4 of 7: steps 1-3 are done (the package step skipped) when it drops
+# step 6 (dnsmasq): steps 1-5 are done (the package step and the GRUB step that needs its Xen
+# entry skipped) when it drops
+PAUSE = "intent:5"
 LAST = len(precise_plan(PRECISE_ROOT).steps) - 1  # failing after its work: a rollback
 TIMEOUT = 10.0
 
@@ -194,7 +196,7 @@ def test_terminal_drop_mid_apply(tmp_path: Path, terminal: type, later_failure: 
             if page is not None:  # keys typed ahead wait for their page (app.on_event)
                 wait_until(lambda page=page: term.shows(page), page)
             term.press(key)
-        wait_until(run.ready.exists, "the apply to pause at step 4")
+        wait_until(run.ready.exists, "the apply to pause at step 6")
         assert not run.exit_file.exists()
         term.close()
         wait_until(lambda: silenced(term.pid), "the UI to notice the terminal is gone")

@@ -11,6 +11,7 @@ import argparse
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -19,8 +20,7 @@ import pytest
 from tests import gallery
 from tests.helpers import PRECISE_ROOT, REPO, copy_root
 from tests.test_app_wizard import screen_text, sync
-from xenwizard.probe import SystemFacts
-from xenwizard.record import replace
+from xenwizard.target.probe import SystemFacts
 from xenwizard.tui.screens.modals import ErrorScreen, HelpScreen
 from xenwizard.tui.screens.pages import BridgeScreen, WelcomeScreen
 from xenwizard.tui.screens.state import WizardContext
@@ -162,7 +162,7 @@ class TestLiveContext:
         """What `xenwizard --root ROOT` has done and loaded when its first page is built."""
         code = (
             "import argparse, sys\n"
-            "from xenwizard.commands.wizard import context_from_args\n"
+            "from xenwizard.tui.launch import context_from_args\n"
             "import xenwizard.tui.app\n"
             "ns = argparse.Namespace(root=sys.argv[1], profile=None, answers=None, demo=False)\n"
             "ctx = context_from_args(ns)\n"
@@ -187,15 +187,15 @@ class TestLiveContext:
     def test_fixture_root_has_nothing_to_detect(self) -> None:
         """A root that is not / is never probed live; without runs no journal code loads."""
         assert self.start_up(str(PRECISE_ROOT)) == ["False", "False", "False", "False", "False"]
-        from xenwizard.commands import wizard
         from xenwizard.engine import journal
+        from xenwizard.tui import launch
 
-        assert wizard.RUNS_DIR == journal.RUNS_DIR
+        assert launch.RUNS_DIR == journal.RUNS_DIR
 
     def test_unfinished_runs_still_found(self, tmp_path: Path) -> None:
         """The light check only skips the journal when there is no runs directory at all."""
-        from xenwizard.commands.wizard import unfinished
-        from xenwizard.rootfs import RootFS
+        from xenwizard.target.rootfs import RootFS
+        from xenwizard.tui.launch import unfinished
 
         root = copy_root(PRECISE_ROOT, tmp_path / "root")
         assert unfinished(RootFS(root)) == ()
@@ -208,9 +208,9 @@ class TestLiveContext:
         """The real deferred part on /: the dpkg status, interfaces from psutil (lo at
         least), marked live; the file facts read before the first page are kept."""
         pytest.importorskip("psutil")
-        from xenwizard.commands.wizard import context_from_args
-        from xenwizard.probe import installed_packages, probe
-        from xenwizard.rootfs import RootFS
+        from xenwizard.target.probe import installed_packages, probe
+        from xenwizard.target.rootfs import RootFS
+        from xenwizard.tui.launch import context_from_args
 
         ctx = context_from_args(
             argparse.Namespace(root="/", profile=None, answers=None, demo=False)

@@ -10,8 +10,8 @@ import os
 import threading
 from pathlib import Path
 
-from xenwizard import beneath
-from xenwizard.rootfs import RootFS
+from xenwizard.target import beneath
+from xenwizard.target.rootfs import RootFS
 
 OPENS = 20000  # the old code failed about 1 in 200 of these with a rename loop beside it
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from xenwizard.hostcheck.initramfs import (
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify.hostcheck.initramfs import (
     CANARY_SH,
     LEASE_SH,
     CanaryRefused,
@@ -23,7 +24,6 @@ from xenwizard.hostcheck.initramfs import (
     netfront_modules,
     static_busybox,
 )
-from xenwizard.rootfs import RootFS
 
 KERNEL = "6.1.0-99-amd64"
 MODULES = f"lib/modules/{KERNEL}"

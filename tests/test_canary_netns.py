@@ -23,8 +23,8 @@ import pytest
 
 from tests.canarykit import LEASES, live_host
 from tests.netns import DNSMASQ, Dnsmasq, Lab, Netns, add_bridge, add_veth, skip_unless_netns
-from xenwizard.config import WizardConfig
-from xenwizard.hostcheck.canary import run_canary
+from xenwizard.answers.model import WizardConfig
+from xenwizard.verify.hostcheck.canary import run_canary
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 

@@ -21,16 +21,17 @@ from tests.canarykit import (
     stop_dnsmasq,
 )
 from tests.helpers import PRECISE_ROOT, copy_root, run_cli
-from xenwizard.config import WizardConfig, build_config
-from xenwizard.hostcheck import canary as canary_module
-from xenwizard.hostcheck.canary import (
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
+from xenwizard.verify.hostcheck import canary as canary_module
+from xenwizard.verify.hostcheck.canary import (
     CREATE_BOUND,
     NAME_PREFIX,
     canary_for_applied,
     random_mac,
     run_canary,
 )
-from xenwizard.hostcheck.leases import in_range, parse_leases
+from xenwizard.verify.hostcheck.leases import in_range, parse_leases
 
 CONFIG = WizardConfig()
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the cached tree)
-from xenwizard.dpkgstatus import installed, package_states
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.policyrcd import POLICY_RC_D, POLICY_RC_D_TEXT
 from xenwizard.engine.runner import CommandRunner
-from xenwizard.plan import InstallPackages, Plan
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import InstallPackages, Plan
+from xenwizard.target.dpkgstatus import installed, package_states
+from xenwizard.target.rootfs import RootFS
 
 pytestmark = pytest.mark.slow
 

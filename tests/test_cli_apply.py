@@ -27,7 +27,7 @@ from tests.enginekit import (
 )
 from tests.helpers import REPO, run_cli
 from xenwizard.engine.journal import RUNS_DIR, list_runs
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 
 def apply(root: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -63,10 +63,13 @@ def test_apply_history_rollback_round_trip(tmp_path: Path) -> None:
     assert done.stderr == ""
     run_id = only_run(root)
     lines = done.stdout.splitlines()
-    assert lines[0] == f"run {run_id} on {root}: 10 steps"  # forwarding (12), xen-tools (23)
-    assert "[1/10] Install packages" in lines
+    # forwarding (issue 12); xen-tools and dom0_mem on Xen's command line (issue 23)
+    assert lines[0] == f"run {run_id} on {root}: 11 steps"
+    assert "[1/11] Install packages" in lines
     assert "    note: skipped (--skip-packages): dnsmasq ebtables" in lines
-    assert lines[-1].startswith("applied: 9 of 10 steps changed something (log: ")
+    assert lines[-1].startswith(
+        "applied: 9 of 11 steps changed something; 1 skipped: they need the packages"
+    )
     assert "xenbr0" in (root / "etc/network/interfaces").read_text()
 
     history = run_cli("history", "--root", str(root))
@@ -102,7 +105,8 @@ def test_second_apply_changes_nothing_and_plan_is_clean(tmp_path: Path) -> None:
     assert again.stdout.splitlines()[-1].startswith("nothing-to-do:")
     assert manifest(root) == applied
     plan = json.loads(run_cli("plan", "--json", "--root", str(root)).stdout)
-    assert [s["id"] for s in plan["steps"] if s["changed"]] == ["packages"]  # skipped above
+    # skipped above: the packages, and the GRUB step that needs Xen's entry from them
+    assert [s["id"] for s in plan["steps"] if s["changed"]] == ["packages", "grub-xen"]
     second = list_runs(RootFS(root))[-1]  # ids of the same second need not sort by time
     assert second.state == "nothing-to-do"
     nothing = run_cli("rollback", second.run_id, "--root", str(root))
@@ -178,7 +182,7 @@ def test_confirmation_on_a_terminal(tmp_path: Path, answer: str) -> None:
     assert "Apply these changes? [y/N]" in output
     if answer == "y":
         assert code == 0
-        assert "applied: 9 of 10 steps changed something" in output
+        assert "applied: 9 of 11 steps changed something" in output
     else:
         assert code == 1
         assert "xenwizard: apply cancelled; nothing changed" in output
@@ -192,7 +196,7 @@ def test_failed_apply_rolls_back_with_exit_2(tmp_path: Path) -> None:
         done = apply(root)
     assert done.returncode == 2, done.stdout + done.stderr
     last = done.stdout.splitlines()[-1]
-    assert last.startswith("rolled-back: step 7 (alias interface br0:0 for dnsmasq) failed: ")
+    assert last.startswith("rolled-back: step 8 (alias interface br0:0 for dnsmasq) failed: ")
     assert "Operation not permitted" in last or "Read-only file system" in last
     assert diff_manifests(original, manifest(root)) == []
 
@@ -204,7 +208,7 @@ def test_failed_rollback_exits_3_and_can_be_retried(tmp_path: Path) -> None:
     with Unwritable(tmp_path, root / "etc/network"):
         failed = run_cli("rollback", "--root", str(root))
     assert failed.returncode == 3
-    assert "rollback-failed: rollback FAILED: step 7: " in failed.stdout
+    assert "rollback-failed: rollback FAILED: step 8: " in failed.stdout
     history = run_cli("history", "--root", str(root))
     assert "applied -> rollback-failed" in history.stdout
     retry = run_cli("rollback", "--root", str(root))

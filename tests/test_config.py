@@ -6,15 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xenwizard.config import (
-    ANSWER_KEYS,
-    ConfigError,
-    FieldProblem,
-    WizardConfig,
-    build_config,
-    lease_seconds,
-    validate,
-)
+from xenwizard.answers.build import build_config, validate
+from xenwizard.answers.checks import lease_seconds
+from xenwizard.answers.fields import ANSWER_KEYS
+from xenwizard.answers.model import ConfigError, FieldProblem, WizardConfig
 
 
 def problems(answers: dict) -> list[FieldProblem]:

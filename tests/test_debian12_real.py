@@ -30,13 +30,13 @@ import pytest
 
 from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the cached tree)
 from tests.helpers import run_cli
-from xenwizard.dpkgstatus import installed, package_states
 from xenwizard.edits import guestnet, nftconfine
 from xenwizard.edits.vifhook import HOOK_PATH
 from xenwizard.engine import leftovers
 from xenwizard.engine.journal import RUNS_DIR
 from xenwizard.engine.policyrcd import POLICY_RC_D
-from xenwizard.rootfs import RootFS
+from xenwizard.target.dpkgstatus import installed, package_states
+from xenwizard.target.rootfs import RootFS
 
 pytestmark = pytest.mark.slow
 

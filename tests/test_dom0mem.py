@@ -4,18 +4,21 @@ end (flag, answers file, the target's RAM), ballooning off in the plan, the pref
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import FIXTURES, PRECISE_ROOT, copy_root, plan_for, run_cli
-from xenwizard import dom0mem
-from xenwizard.config import ConfigError, Target, WizardConfig, answer_problem, build_config
+from xenwizard.answers import dom0mem
+from xenwizard.answers.build import answer_problem, build_config
+from xenwizard.answers.clashes import Target
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.edits.sxp import MEMORY_KINDS, active_settings
-from xenwizard.preflight import target_of, warnings
-from xenwizard.probe import SystemFacts, dom0_mem_option, mem_total_mib, probe
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning import dom0size
+from xenwizard.planning.preflight import target_of, warnings
+from xenwizard.target.probe import SystemFacts, dom0_mem_option, mem_total_mib, probe
+from xenwizard.target.rootfs import RootFS
 
 DEBIAN12 = FIXTURES / "debian-12-root"
 FIXTURE_RAM = 3931  # MemTotal 4026164 kB in every fixture root's proc/meminfo
@@ -59,7 +62,7 @@ def test_the_rule_text_names_its_numbers() -> None:
 
 
 def test_xen_options_fix_the_size() -> None:
-    assert dom0mem.xen_options(1102) == ("dom0_mem=1102M,max:1102M",)
+    assert dom0size.xen_options(1102) == ("dom0_mem=1102M,max:1102M",)
 
 
 # --- sizes ---------------------------------------------------------------------------------------
@@ -147,9 +150,9 @@ def test_under_xen_the_ram_figure_is_dom0s(tmp_path: Path) -> None:
     (root / "sys/hypervisor/type").write_text("xen\n")
     found = probe(RootFS(root), live=False, packages=False)
     assert (found.mem_total_mib, found.hypervisor) == (FIXTURE_RAM, "xen")
-    assert dom0mem.machine_mib(found) is None
-    assert dom0mem.chosen_mib(WizardConfig(), found) == dom0mem.UNKNOWN_RAM_MIB
-    assert dom0mem.ram_text(found) == (
+    assert dom0size.machine_mib(found) is None
+    assert dom0size.chosen_mib(WizardConfig(), found) == dom0mem.UNKNOWN_RAM_MIB
+    assert dom0size.ram_text(found) == (
         f"unknown (this host runs Xen: /proc/meminfo shows dom0's {FIXTURE_RAM} MiB)"
     )
     assert target_of(found).mem_total_mib is None  # nothing refused against dom0's share
@@ -187,21 +190,21 @@ def test_a_plan_after_the_reboot_keeps_the_size_grub_gives_dom0(tmp_path: Path) 
     )
     found = probe(RootFS(root), live=False, packages=False)
     assert found.configured_dom0_mem == (1500, "etc/default/grub.d/xenwizard.cfg")
-    assert dom0mem.chosen_mib(WizardConfig(), found) == 1500
-    assert dom0mem.chosen_mib(WizardConfig(dom0_mem=1536), found) == 1536
-    assert dom0mem.plan_note(WizardConfig(), found) == (
+    assert dom0size.chosen_mib(WizardConfig(), found) == 1500
+    assert dom0size.chosen_mib(WizardConfig(dom0_mem=1536), found) == 1536
+    assert dom0size.plan_note(WizardConfig(), found) == (
         "dom0 memory: 1500 MiB (as configured in etc/default/grub.d/xenwizard.cfg; RAM unknown "
         f"(this host runs Xen: /proc/meminfo shows dom0's {FIXTURE_RAM} MiB); choose with "
         "dom0-mem); ballooning off"
     )
     (root / "sys/hypervisor/type").unlink()  # RAM known again: the rule, whatever GRUB says
-    assert dom0mem.chosen_mib(WizardConfig(), probe(RootFS(root), live=False)) == 1102
+    assert dom0size.chosen_mib(WizardConfig(), probe(RootFS(root), live=False)) == 1102
 
 
 def test_chosen_mib_is_the_answer_or_the_rule() -> None:
-    assert dom0mem.chosen_mib(WizardConfig(dom0_mem=2048), facts(8192)) == 2048
-    assert dom0mem.chosen_mib(WizardConfig(), facts(8192)) == 1187
-    assert dom0mem.chosen_mib(WizardConfig(), facts(None)) == 1024
+    assert dom0size.chosen_mib(WizardConfig(dom0_mem=2048), facts(8192)) == 2048
+    assert dom0size.chosen_mib(WizardConfig(), facts(8192)) == 1187
+    assert dom0size.chosen_mib(WizardConfig(), facts(None)) == 1024
 
 
 # --- the answer ----------------------------------------------------------------------------------
@@ -342,15 +345,15 @@ def test_precise_sxp_is_convergent_and_follows_a_new_size() -> None:
 
 def test_too_little_ram_beside_dom0_is_a_warning_naming_both_numbers() -> None:
     config = WizardConfig(dom0_mem=1536)
-    assert dom0mem.headroom_warning(config, facts(4096)) is None
-    small = dom0mem.headroom_warning(config, facts(1800))
+    assert dom0size.headroom_warning(config, facts(4096)) is None
+    small = dom0size.headroom_warning(config, facts(1800))
     assert small == (
         "too little RAM for dom0 plus a guest: dom0 takes 1536 MiB of 1800 MiB, leaving 264 MiB; "
         "a guest needs at least 512 MiB"
     )
     assert small in warnings(config, facts(1800))
-    assert dom0mem.headroom_warning(WizardConfig(), facts(768))  # the floor leaves 256 MiB
-    assert dom0mem.headroom_warning(config, facts(1800, "xen")) is None  # RAM unknown
+    assert dom0size.headroom_warning(WizardConfig(), facts(768))  # the floor leaves 256 MiB
+    assert dom0size.headroom_warning(config, facts(1800, "xen")) is None  # RAM unknown
     plan = plan_for(
         DEBIAN12, config, replace(probe(RootFS(DEBIAN12), live=False), mem_total_mib=1800)
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError
 from xenwizard.edits.dnsmasq import (
     disable_conflicts,

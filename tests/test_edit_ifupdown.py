@@ -10,13 +10,13 @@ import pytest
 
 from tests import programs
 from tests.helpers import FIXTURES, copy_root
-from xenwizard import netcheck
-from xenwizard.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, ifupdown, ifupdown_bridge, interfaces
 from xenwizard.edits.text import Doc
-from xenwizard.probe import parse_ifupdown_addresses, probe
-from xenwizard.profiles import PlanError, make_plan
-from xenwizard.rootfs import RootFS
+from xenwizard.planning import netcheck
+from xenwizard.planning.profiles import PlanError, make_plan
+from xenwizard.target.probe import parse_ifupdown_addresses, probe
+from xenwizard.target.rootfs import RootFS
 
 
 def test_reader_stanzas_marks_sources() -> None:

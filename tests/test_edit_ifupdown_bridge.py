@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError
 from xenwizard.edits.ifupdown_bridge import (
     block_bridge_hw,
@@ -16,8 +17,8 @@ from xenwizard.edits.ifupdown_bridge import (
     nic_hwaddress,
     set_bridge,
 )
-from xenwizard.netcheck import check_ifupdown
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.netcheck import check_ifupdown
+from xenwizard.target.rootfs import RootFS
 
 # Shaped like what Debian 12's installer writes (DHCP, with an IPv6 autoconf stanza).
 INSTALLER = """# This file describes the network interfaces available on your system

@@ -13,12 +13,12 @@ from __future__ import annotations
 import pytest
 
 from tests import programs
-from xenwizard.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits.ifupdown import read
 from xenwizard.edits.ifupdown_bridge import renamed, set_bridge, stays_on_port
 from xenwizard.edits.text import Doc
-from xenwizard.netcheck import check_ifupdown
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.netcheck import check_ifupdown
+from xenwizard.target.rootfs import RootFS
 
 NIC = "enp0s31f6"
 HETZNER = f"""### Hetzner Online GmbH installimage

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError
 from xenwizard.edits.interfaces import set_alias_stanza
 

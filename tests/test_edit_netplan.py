@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests import programs
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, netplan
 from xenwizard.edits import yamldoc as yaml
-from xenwizard.netcheck import netplan_generate
+from xenwizard.planning.netcheck import netplan_generate
 
 SUBIQUITY_STATIC = """# This is the network config written by 'subiquity'
 network:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,13 @@ from hypothesis import strategies as st
 from tests import programs
 from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
-from xenwizard.config import build_config
+from xenwizard.answers.build import build_config
 from xenwizard.edits import EditError, nftconfine
 from xenwizard.engine.executor import Engine
-from xenwizard.plan import EditFile, Symlink
-from xenwizard.probe import InterfaceInfo, probe
-from xenwizard.profiles import PlanError
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile, Symlink
+from xenwizard.planning.profiles import PlanError
+from xenwizard.target.probe import InterfaceInfo, probe
+from xenwizard.target.rootfs import RootFS
 
 CONFINE = ("dhcp-confine", "dhcp-confine-unit", "dhcp-confine-enable")
 NFT = shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")

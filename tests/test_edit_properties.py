@@ -16,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from xenwizard.config import ConfigError, WizardConfig, build_config, check_bridge, check_lease
+from xenwizard.answers.build import build_config
+from xenwizard.answers.checks import check_bridge, check_lease
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.edits.dnsmasq import render_dropin, set_managed_block
 from xenwizard.edits.interfaces import set_alias_stanza
 from xenwizard.edits.rclocal import add_ifup_line

@@ -20,12 +20,12 @@ import pytest
 from tests import programs
 from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
-from xenwizard.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, xentoolsconf, xentoolsrole
 from xenwizard.edits.text import BEGIN_MARK, END_MARK
 from xenwizard.engine.executor import Engine
-from xenwizard.plan import EditFile
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile
+from xenwizard.target.rootfs import RootFS
 
 ROOTS = {
     name: FIXTURES / f"{name}-root"

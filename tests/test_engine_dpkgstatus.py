@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xenwizard.dpkgstatus import installed, package_states, present
-from xenwizard.rootfs import RootFS
+from xenwizard.target.dpkgstatus import installed, package_states, present
+from xenwizard.target.rootfs import RootFS
 
 STATUS = """\
 Package: ethtool

@@ -32,16 +32,16 @@ from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import RUNS_DIR, Journal, unfinished_runs
 from xenwizard.engine.policyrcd import POLICY_RC_D, POLICY_RC_D_TEXT
-from xenwizard.plan import EditFile, Symlink
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile, Symlink
+from xenwizard.target.rootfs import RootFS
 
 SEED = precise_plan(PRECISE_ROOT)
 ALL = list(range(len(SEED.steps)))
 EDITS = [i for i, s in enumerate(SEED.steps) if isinstance(s, EditFile)]
 LINKS = [i for i, s in enumerate(SEED.steps) if isinstance(s, Symlink)]
-assert len(ALL) == 10 and len(EDITS) == 8, (
-    "the seed plan: packages, link, six edits; the guests' forwarding file (issue 12) and "
-    "xen-tools.conf's block (issue 23)"
+assert len(ALL) == 11 and len(EDITS) == 9, (
+    "the seed plan: packages, link, six edits; the guests' forwarding file (issue 12); "
+    "xen-tools.conf's block and dom0_mem in /etc/default/grub (issue 23)"
 )
 
 CASES = (

@@ -28,7 +28,7 @@ from xenwizard.engine import events as ev
 from xenwizard.engine import leftovers
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import RUNS_DIR, Journal
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 EXPECTED = [
     ("user", "dnsmasq"),

@@ -18,7 +18,7 @@ from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import Journal
 from xenwizard.engine.policyrcd import POLICY_RC_D, POLICY_RC_D_TEXT
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 ADMIN_POLICY = b'#!/bin/sh\n# the admin\'s: only ssh may start\n[ "$1" = ssh ] || exit 101\n'
 

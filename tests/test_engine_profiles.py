@@ -16,7 +16,7 @@ from tests.enginekit import FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, plan_for
 from xenwizard.edits import nftconfine
 from xenwizard.engine.executor import Engine
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 ROOTS = sorted(p.name for p in FIXTURES.glob("*-root") if p.is_dir())
 

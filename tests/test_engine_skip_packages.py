@@ -20,8 +20,8 @@ from tests.helpers import FIXTURES, plan_for, run_cli
 from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import Journal
-from xenwizard.plan import BOOT_STEP_IDS, EditFile, Plan, Symlink
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import BOOT_STEP_IDS, EditFile, Plan, Symlink
+from xenwizard.target.rootfs import RootFS
 
 ROOTS = sorted(p.name for p in FIXTURES.glob("*-root") if p.is_dir())
 LINK_NOTE = "skipped: usr/share/xen-tools comes with xen-tools, and packages were skipped"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,9 @@ from tests.debian_chroot import copy_minbase, minbase_cache  # noqa: F401  (the 
 from xenwizard.edits import grubxen
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.runner import BASE_ENV, LineCallback
-from xenwizard.plan import Plan
-from xenwizard.profiles.base import edit_step
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import Plan
+from xenwizard.planning.profiles.base import edit_step
+from xenwizard.target.rootfs import RootFS
 
 pytestmark = pytest.mark.slow
 

@@ -15,10 +15,11 @@ import pytest
 from tests import programs
 from tests.enginekit import diff_manifests, manifest
 from tests.helpers import FIXTURES, PRECISE_ROOT, copy_root, plan_for, run_cli
-from xenwizard.config import ConfigError, WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import ConfigError, WizardConfig
 from xenwizard.edits import guestnet, nftconfine
 from xenwizard.engine.journalschema import SchemaError, validate_record
-from xenwizard.plan import EditFile, SetSysctl
+from xenwizard.planning.plan import EditFile, SetSysctl
 
 DEBIAN12 = FIXTURES / "debian-12-root"
 NAT_IDS = ["guest-forward", "guest-nat", "guest-nat-unit", "guest-nat-enable"]
@@ -105,7 +106,7 @@ def test_routed_route_names_the_lan_address_when_known() -> None:
     import ipaddress
 
     from tests.test_profile_current import facts_of
-    from xenwizard.probe import InterfaceInfo
+    from xenwizard.target.probe import InterfaceInfo
 
     nic = InterfaceInfo(
         name="eno1",
@@ -225,9 +226,9 @@ def test_apply_and_rollback_restore_the_tree_byte_for_byte(tmp_path: Path, mode:
 def test_live_plan_sets_forwarding_now_and_says_what_rollback_restores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: str, changed: bool
 ) -> None:
-    from xenwizard import sysctl
-    from xenwizard.render import plan_text
-    from xenwizard.rootfs import RootFS
+    from xenwizard.planning.render import plan_text
+    from xenwizard.target import sysctl
+    from xenwizard.target.rootfs import RootFS
 
     proc = tmp_path / "proc"
     (proc / "net/ipv4").mkdir(parents=True)
@@ -253,8 +254,8 @@ _LIVE = textwrap.dedent(
     from pathlib import Path
     from xenwizard.engine.executor import Engine
     from xenwizard.engine.runner import CommandRunner
-    from xenwizard.plan import Plan, SetSysctl
-    from xenwizard.rootfs import RootFS
+    from xenwizard.planning.plan import Plan, SetSysctl
+    from xenwizard.target.rootfs import RootFS
 
     RootFS.is_live = property(lambda self: True)  # this netns's kernel is the "live" one
     proc = Path("/proc/sys/net/ipv4/ip_forward")

@@ -17,7 +17,7 @@ from xenwizard.engine.journal import (
     unfinished_warning,
 )
 from xenwizard.engine.lock import LockBusy, RunLock, lock_holder
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 
 def make_run(root: Path, run_id: str, *records: dict) -> Journal:

@@ -15,8 +15,8 @@ import pytest
 
 from tests.helpers import REPO
 from tests.netns import Lab, skip_unless_netns
-from xenwizard import lanprobe
-from xenwizard.lanprobe import _answerer, _probe_frame
+from xenwizard.target import lanprobe
+from xenwizard.target.lanprobe import _answerer, _probe_frame
 
 OWN_MAC = bytes.fromhex("02000000000a")
 OTHER_MAC = bytes.fromhex("02000000000b")

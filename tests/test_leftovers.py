@@ -7,7 +7,7 @@ from pathlib import Path
 
 from xenwizard.engine import leftovers
 from xenwizard.engine.journal import Journal
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 PASSWD = (
     "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"

@@ -17,9 +17,9 @@ import pytest
 
 from tests import programs
 from tests.helpers import FIXTURES, copy_root, plan_for
-from xenwizard.dpkgstatus import compare_versions, installed_version
-from xenwizard.profiles import PlanError
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.profiles import PlanError
+from xenwizard.target.dpkgstatus import compare_versions, installed_version
+from xenwizard.target.rootfs import RootFS
 
 CORPUS = FIXTURES / "netcorpus"
 TARGET_NETPLAN = "1.1.2-2~ubuntu24.04.1"  # tests/fixtures/ubuntu-24.04-root's dpkg status
@@ -132,7 +132,7 @@ def test_the_versions_are_read_from_the_dpkg_status() -> None:
 
 
 def test_whose_tool_is_said_only_when_the_versions_differ() -> None:
-    from xenwizard.netcheck import ToolVersions
+    from xenwizard.planning.netcheck import ToolVersions
 
     newer = ToolVersions("netplan.io", "1.1.2-2~ubuntu24.04.1", "0.106-2+deb12u1")
     assert newer.differ

@@ -22,8 +22,8 @@ from tests import programs
 from tests.helpers import FIXTURES, copy_root, plan_for
 from xenwizard.edits.ifupdown import read
 from xenwizard.edits.text import Doc
-from xenwizard.netcheck import netplan_generate
-from xenwizard.profiles import PlanError
+from xenwizard.planning.netcheck import netplan_generate
+from xenwizard.planning.profiles import PlanError
 
 CORPUS = FIXTURES / "netcorpus"
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import FIXTURES, copy_root
-from xenwizard.config import WizardConfig
-from xenwizard.netlayout import ConfiguredNic, NetLayout, NicChoice, primary_nic
-from xenwizard.probe import probe
-from xenwizard.profiles import PROFILES
-from xenwizard.record import FrozenInstanceError
-from xenwizard.rootfs import RootFS
+from xenwizard.answers.model import WizardConfig
+from xenwizard.planning.profiles import PROFILES
+from xenwizard.target.netlayout import ConfiguredNic, NetLayout, NicChoice, primary_nic
+from xenwizard.target.probe import probe
+from xenwizard.target.rootfs import RootFS
 
 
 class CountingFS(RootFS):

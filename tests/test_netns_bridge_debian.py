@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,14 +43,14 @@ from tests.netns import (
     skip_unless_netns,
     source_vif_hook,
 )
-from xenwizard.config import build_config, lease_seconds
+from xenwizard.answers.build import build_config
+from xenwizard.answers.checks import lease_seconds
 from xenwizard.edits.vifhook import HOOK_PATH
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.runner import CommandRunner
-from xenwizard.probe import InterfaceInfo, probe
-from xenwizard.profiles import make_plan
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.profiles import make_plan
+from xenwizard.target.probe import InterfaceInfo, probe
+from xenwizard.target.rootfs import RootFS
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,8 @@ import pytest
 from tests import programs
 from tests.helpers import FIXTURES, copy_root, plan_for
 from tests.netns import IFUP, Ifupdown, Lab, add_veth, skip_unless_netns
-from xenwizard.probe import InterfaceInfo, probe
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.target.probe import InterfaceInfo, probe
+from xenwizard.target.rootfs import RootFS
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 

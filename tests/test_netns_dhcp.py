@@ -24,7 +24,9 @@ from tests.netns import (
     skip_unless_netns,
     vif_ethtool_line,
 )
-from xenwizard.config import WizardConfig, build_config, lease_seconds
+from xenwizard.answers.build import build_config
+from xenwizard.answers.checks import lease_seconds
+from xenwizard.answers.model import WizardConfig
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 

@@ -41,7 +41,7 @@ from tests.netns import (
     operator_dnsmasq,
     skip_unless_netns,
 )
-from xenwizard.config import build_config
+from xenwizard.answers.build import build_config
 from xenwizard.edits import nftconfine
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

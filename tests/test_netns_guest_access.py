@@ -42,7 +42,7 @@ from tests.netns import (
     skip_unless_netns,
 )
 from tests.test_netns_bridge_debian import DebianHost, applied_root
-from xenwizard.config import build_config
+from xenwizard.answers.build import build_config
 from xenwizard.edits import guestnet, nftconfine
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

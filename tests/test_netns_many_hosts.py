@@ -54,7 +54,8 @@ from tests.netns import (
     operator_dnsmasq,
     skip_unless_netns,
 )
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import nftconfine
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import PRECISE_ROOT, copy_root, plan_for, run_cli
-from xenwizard.config import WizardConfig, build_config
-from xenwizard.plan import EditFile, InstallPackages, Symlink
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
+from xenwizard.planning.plan import EditFile, InstallPackages, Symlink
 
 SEED_STEP_IDS = [
     "packages",
     "xen-tools-hooks",
     "xen-tools-conf",  # not in the seed: xen-create-image's guests on the bridge, issue 23
     "xend-bridge",
+    "grub-xen",  # not in the seed: dom0_mem on Xen's command line (/etc/default/grub), issue 23
     "dnsmasq",
     "dhcp-confine",  # not in the seed: DHCP kept on the bridge (ebtables), issue 9
     "alias-interface",
@@ -33,7 +35,8 @@ def test_default_plan_is_the_seven_seed_steps_and_the_dhcp_confinement() -> None
     plan = plan_for(PRECISE_ROOT)
     assert [s.id for s in plan.steps] == SEED_STEP_IDS + FORWARD_STEP_IDS
     assert plan.profile == "ubuntu-precise"
-    packages, hooks, sxp, dnsmasq, confine, interfaces, rc_local, vif = plan.steps[:8]
+    steps = plan.steps[:10]
+    packages, hooks, _tools, sxp, _grub, dnsmasq, confine, interfaces, rc_local, vif = steps
     assert isinstance(packages, InstallPackages)
     # the fixture has Xen, xen-tools and ethtool; ebtables for the DHCP confinement
     assert packages.packages == ("dnsmasq", "ebtables")
@@ -92,10 +95,10 @@ def test_plan_diff_applies_with_patch(tmp_path: Path) -> None:
 def test_cli_plan_prints_steps_and_diffs() -> None:
     done = run_cli("plan", "--root", str(PRECISE_ROOT))
     assert done.returncode == 0, done.stderr
-    assert "[1/10] Install packages: change (apt-get install dnsmasq ebtables)" in done.stdout
+    assert "[1/11] Install packages: change (apt-get install dnsmasq ebtables)" in done.stdout
     assert "--- a/etc/xen/xend-config.sxp" in done.stdout
     assert "+++ b/etc/dnsmasq.d/xenwizard.conf" in done.stdout
-    assert "Plan: 10 of 10 steps change something." in done.stdout
+    assert "Plan: 11 of 11 steps change something." in done.stdout
 
 
 def test_cli_plan_json_and_detailed_exitcode() -> None:
@@ -122,7 +125,7 @@ def test_detailed_exitcode_zero_when_already_applied(tmp_path: Path) -> None:
     status.write_text(status.read_text() + installed)
     done = run_cli("plan", "--root", str(root), "--detailed-exitcode")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Plan: 0 of 10 steps change something." in done.stdout
+    assert "Plan: 0 of 11 steps change something." in done.stdout
 
 
 def test_answers_file_and_flags_override(tmp_path: Path) -> None:
@@ -277,9 +280,9 @@ def test_competing_dnsmasq_settings_get_a_step_of_their_own(tmp_path: Path) -> N
     conf.write_text(conf.read_text() + "dhcp-range=10.0.0.50,10.0.0.60,1h\n")
     plan = plan_for(root)
     assert [s.id for s in plan.steps] == [
-        *SEED_STEP_IDS[:5],
+        *SEED_STEP_IDS[:6],
         "dnsmasq-conflicts",
-        *SEED_STEP_IDS[5:],
+        *SEED_STEP_IDS[6:],
         *FORWARD_STEP_IDS,
     ]
     step = next(s for s in plan.file_steps() if s.id == "dnsmasq-conflicts")

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import PRECISE_ROOT, REFERENCE, copy_root
-from xenwizard.config import WizardConfig
-from xenwizard.preflight import bridge_clash, subnet_overlaps, warnings
-from xenwizard.probe import (
+from xenwizard.answers.model import WizardConfig
+from xenwizard.planning.preflight import bridge_clash, subnet_overlaps, warnings
+from xenwizard.target.probe import (
     InterfaceInfo,
     parse_ifupdown_addresses,
     parse_shell_vars,
     probe,
 )
-from xenwizard.record import replace
-from xenwizard.rootfs import RootError, RootFS
+from xenwizard.target.rootfs import RootError, RootFS
 
 
 def test_precise_fixture_facts() -> None:

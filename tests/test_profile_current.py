@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,15 +14,22 @@ import pytest
 from tests import programs
 from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
 from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
-from xenwizard import netcheck
-from xenwizard.config import WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import vifhook
 from xenwizard.engine.executor import Engine
-from xenwizard.plan import BOOT_STEP_IDS, BootOnce, EditFile, InstallPackages, SetSysctl, Symlink
-from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
-from xenwizard.profiles import PROFILES, PlanError, select_profile
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning import netcheck
+from xenwizard.planning.plan import (
+    BOOT_STEP_IDS,
+    BootOnce,
+    EditFile,
+    InstallPackages,
+    SetSysctl,
+    Symlink,
+)
+from xenwizard.planning.profiles import PROFILES, PlanError, select_profile
+from xenwizard.target.probe import DefaultRoute, InterfaceInfo, SystemFacts, probe
+from xenwizard.target.rootfs import RootFS
 
 ROOTS = {
     name: FIXTURES / f"{name}-root"

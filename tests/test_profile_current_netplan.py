@@ -8,18 +8,19 @@ its port, the NIC's MAC and both addresses (the NIC's and the guests' subnet).
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests import programs
 from tests.helpers import FIXTURES, copy_root
-from xenwizard.config import WizardConfig, build_config
-from xenwizard.netcheck import netplan_generate
-from xenwizard.probe import DefaultRoute, InterfaceInfo, probe
-from xenwizard.profiles import PlanError, make_plan
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.answers.build import build_config
+from xenwizard.answers.model import WizardConfig
+from xenwizard.planning.netcheck import netplan_generate
+from xenwizard.planning.profiles import PlanError, make_plan
+from xenwizard.target.probe import DefaultRoute, InterfaceInfo, probe
+from xenwizard.target.rootfs import RootFS
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers import FIXTURES, REPO, copy_root, run_cli
 from tests.netns import Lab, skip_unless_netns
-from xenwizard.routes import command_routes, live_routes
+from xenwizard.target.routes import command_routes, live_routes
 
 DEBIAN12 = FIXTURES / "debian-12-root"
 UBUNTU2404 = FIXTURES / "ubuntu-24.04-root"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, REPO, run_cli
-from xenwizard.netcheck import check_ifupdown, find_program
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.netcheck import check_ifupdown, find_program
+from xenwizard.target.rootfs import RootFS
 
 LIMIT = 256 * 1024 * 1024  # address space of the process that parses
 

@@ -13,11 +13,11 @@ import pytest
 
 from tests.canarykit import KERNEL, FakeClock, FakeXl, Guest, TickingLeases, live_host
 from tests.test_canary_initramfs import MODULES, NETFRONT_REL, make_root
-from xenwizard.config import WizardConfig
-from xenwizard.hostcheck import canary as canary_module
-from xenwizard.hostcheck.canary import run_canary, xl_config
-from xenwizard.hostcheck.initramfs import MAX_BINARY, CanaryRefused, netfront_modules
-from xenwizard.rootfs import RootFS
+from xenwizard.answers.model import WizardConfig
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify.hostcheck import canary as canary_module
+from xenwizard.verify.hostcheck.canary import run_canary, xl_config
+from xenwizard.verify.hostcheck.initramfs import MAX_BINARY, CanaryRefused, netfront_modules
 
 CRAFTED = '6.1.0"\npci = [ "0000:00:1f.0" ]\nextra = "init=evil'
 

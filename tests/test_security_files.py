@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, PRECISE_ROOT, copy_root, run_cli
-from xenwizard.rootfs import RootError, RootFS
+from xenwizard.target.rootfs import RootError, RootFS
 
 HUGE = 256 * 1024 * 1024  # past the read cap (32 MiB)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, copy_root, plan_for
-from xenwizard import boot
-from xenwizard.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import guardunits
-from xenwizard.profiles import PlanError
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.profiles import PlanError
+from xenwizard.target import boot
+from xenwizard.target.rootfs import RootFS
 
 if os.geteuid() != 0:
     pytest.skip("needs root to give files away", allow_module_level=True)

@@ -16,7 +16,7 @@ from tests.enginekit import FakeRunner, diff_manifests, fresh_root, manifest
 from tests.helpers import run_cli
 from xenwizard.engine.executor import Engine, EngineError
 from xenwizard.engine.journal import RUNS_DIR, Journal, unfinished_runs
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 RUN_ID = "20260101T000000-aaaa"
 

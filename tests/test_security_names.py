@@ -14,7 +14,7 @@ from tests.enginekit import FakeRunner, fresh_root, precise_plan
 from tests.helpers import FIXTURES, REPO, copy_root, run_cli
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.runner import CommandRunner
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 ESC = "\x1b"
 LOUD = f"{ESC}]0;pwned{chr(7)}{ESC}[31mred"
@@ -87,7 +87,7 @@ def test_commands_get_a_clean_environment_on_the_live_root(
 
 def test_the_error_log_is_private_and_not_in_a_shared_tmp(tmp_path: Path) -> None:
     """Before: a fixed /tmp/xenwizard-error-0.log, opened for append through any symlink."""
-    from xenwizard.privatefile import append_private, default_error_log
+    from xenwizard.engine.privatefile import append_private, default_error_log
 
     root = fresh_root(tmp_path)
     path = default_error_log(RootFS(root))
@@ -107,7 +107,7 @@ def test_the_error_log_is_private_and_not_in_a_shared_tmp(tmp_path: Path) -> Non
 
 def test_a_saved_plan_is_private_and_replaces_a_planted_link(tmp_path: Path) -> None:
     """Before: ./xenwizard-plan.diff was written 0644, following a symlink."""
-    from xenwizard.privatefile import write_private
+    from xenwizard.engine.privatefile import write_private
 
     victim = tmp_path / "victim"
     victim.write_text("mine\n")
@@ -120,7 +120,7 @@ def test_a_saved_plan_is_private_and_replaces_a_planted_link(tmp_path: Path) -> 
 
 
 def test_a_plan_with_root_only_context_says_so(tmp_path: Path) -> None:
-    from xenwizard.render import root_only_files
+    from xenwizard.planning.render import root_only_files
 
     root = fresh_root(tmp_path)
     assert root_only_files(precise_plan(root)) == []

@@ -13,6 +13,7 @@ import os
 import select
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,8 @@ import pytest
 from tests.enginekit import FakeRunner, diff_manifests, fresh_root, manifest, precise_plan
 from xenwizard.engine.executor import Engine, EngineError
 from xenwizard.engine.journal import Journal
-from xenwizard.plan import EditFile
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile
+from xenwizard.target.rootfs import RootFS
 
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2

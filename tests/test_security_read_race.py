@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tests.enginekit import precise_plan
 from tests.test_security_race import Swapper, hostile_root
-from xenwizard.profiles.base import PlanError
-from xenwizard.rootfs import RootError
+from xenwizard.planning.profiles.base import PlanError
+from xenwizard.target.rootfs import RootError
 
 ATTEMPTS = 200
 SECRET = "SECRET-OUTSIDE-THE-ROOT"

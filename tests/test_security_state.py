@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,8 @@ from tests.test_security_race import Swapper, hostile_root
 from xenwizard.engine import executor, leftovers
 from xenwizard.engine.executor import Engine, EngineError, RunResult
 from xenwizard.engine.journal import RUNS_DIR, STATE_DIR
-from xenwizard.plan import EditFile, Plan
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile, Plan
+from xenwizard.target.rootfs import RootFS
 
 ATTEMPTS = 60  # per swapped directory; the old code escaped in 2 of 8 (runs/) or fewer tries
 RUN_ID = "20260101T000000-race"

@@ -27,7 +27,7 @@ from xenwizard.engine import events as ev
 from xenwizard.engine.executor import Engine
 from xenwizard.engine.journal import RUNS_DIR
 from xenwizard.engine.leftovers import SNAPSHOT
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 root = pathlib.Path(sys.argv[1])
 fs, runner = RootFS(root), FakeRunner(root, leave_behind=True)
 applied = Engine(precise_plan(root), fs, runner).apply()

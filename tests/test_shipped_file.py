@@ -17,8 +17,8 @@ from tests import gallery, programs
 from tests.helpers import FIXTURES, copy_root, pinned_run_id, plan_for  # noqa: F401
 from tests.test_app_wizard import screen_text, sync
 from tests.test_edit_xlconf import BLOCK, XL_CONF
-from xenwizard.rootfs import RootFS
-from xenwizard.shippedfile import APT_CACHE, from_apt_cache
+from xenwizard.target.rootfs import RootFS
+from xenwizard.target.shippedfile import APT_CACHE, from_apt_cache
 from xenwizard.tui.screens.preview import PreviewScreen
 
 DEB_NAME = "xen-utils-common_4.17.5+23-ga4e5191dc0-1_all.deb"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import FIXTURES, copy_root, run_cli
-from xenwizard.answers import load_answers
-from xenwizard.config import ConfigError, WizardConfig, build_config
+from xenwizard.answers.build import build_config
+from xenwizard.answers.file import load_answers
+from xenwizard.answers.model import ConfigError, WizardConfig
 
 DEBIAN12 = FIXTURES / "debian-12-root"
 

@@ -8,15 +8,18 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import PRECISE_ROOT, REPO, copy_root, run_cli
+from tests.helpers import FIXTURES, PRECISE_ROOT, REPO, copy_root, plan_for, run_cli
+from xenwizard.answers.model import WizardConfig
 from xenwizard.cli import main
-from xenwizard.config import WizardConfig
-from xenwizard.hostcheck import (
+from xenwizard.planning.preflight import alias_lan_address_warning
+from xenwizard.target.probe import DefaultRoute, InterfaceInfo, SystemFacts
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify.hostcheck import (
     DEFAULT_DNSMASQ_CONF,
     CheckResult,
     CommandOutput,
@@ -25,10 +28,6 @@ from xenwizard.hostcheck import (
     dnsmasq_sources,
     run_checks,
 )
-from xenwizard.preflight import alias_lan_address_warning
-from xenwizard.probe import DefaultRoute, InterfaceInfo, SystemFacts
-from xenwizard.record import replace
-from xenwizard.rootfs import RootFS
 
 IF = ipaddress.IPv4Interface
 
@@ -155,11 +154,15 @@ def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
 
 def test_everything_passes_on_a_healthy_host(root: Path) -> None:
     results = run_checks(RootFS(root), healthy(root))
-    assert [r.line() for r in results if not r.ok] == []
+    # --skip-packages skipped the GRUB step (it needs Xen's entry): it and its file say SKIP
+    assert [r.line() for r in results if r.failed] == []
+    assert {r.name for r in results if not r.ok} == {"dom0-mem", "file etc/default/grub"}
+    assert by_name(results)["dom0-mem"].reason.startswith("skipped by the apply (--skip-packages)")
     names = [r.name for r in results]
-    assert names[:8] == [
+    assert names[:9] == [
         "run",
         "xen",
+        "dom0-mem",
         "bridge",
         "bridge-address",
         "alias",
@@ -167,7 +170,7 @@ def test_everything_passes_on_a_healthy_host(root: Path) -> None:
         "dnsmasq-config",
         "dnsmasq-dhcp",
     ]
-    assert names[8] == "dhcp-confinement"
+    assert names[9] == "dhcp-confinement"
     assert names[-1] == "toolstack"
 
 
@@ -221,7 +224,8 @@ def test_custom_answers_drive_the_live_checks(tmp_path: Path, capsys) -> None:
         dhcp_end="192.168.77.90",
     )
     results = by_name(run_checks(RootFS(target), healthy(target, cfg)))
-    assert all(r.ok for r in results.values()), [r.line() for r in results.values()]
+    assert not [r.line() for r in results.values() if r.failed]
+    assert {n for n, r in results.items() if not r.ok} == {"dom0-mem", "file etc/default/grub"}
     assert results["alias"].reason == "192.168.77.1/25 on xenbr7:0"
     # the default bridge would not do
     results = by_name(run_checks(RootFS(target), healthy(target)))
@@ -455,7 +459,51 @@ def test_verify_command_exit_code_and_json(tmp_path: Path) -> None:
 def test_verify_does_not_import_textual() -> None:
     code = (
         "import sys\n"
-        "import xenwizard.commands.verify, xenwizard.hostcheck\n"
+        "import xenwizard.commands.verify, xenwizard.verify.hostcheck\n"
         "assert 'textual' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+# --- dom0-mem: Xen booted with the dom0_mem the run's GRUB step set (issue 23) ----------------
+
+# `xm info` (xend, Xen 4.1) and `xl info` list Xen's own command line as xen_commandline
+# (xen: tools/python/xen/xend/XendNode.py xeninfo's ITEM_ORDER; tools/xl's info output).
+XEN_INFO = "xen_version            : {version}\nxen_commandline        : {line}\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "tool"), [(PRECISE_ROOT, "xm"), (FIXTURES / "debian-12-root", "xl")]
+)
+def test_dom0_mem_is_read_from_xens_own_command_line(tmp_path: Path, source: Path, tool: str):
+    from tests.enginekit import FakeRunner
+    from xenwizard.answers.build import build_config
+    from xenwizard.engine.executor import Engine
+
+    root = copy_root(source, tmp_path / "root")
+    config = build_config({"dom0-mem": "1536M"})
+    plan = plan_for(root, config)
+    assert Engine(plan, RootFS(root), FakeRunner(root)).apply().outcome == "applied"
+    live = healthy(root)
+
+    def answer(line: str) -> None:
+        text = XEN_INFO.format(version="4.1.6.1" if tool == "xm" else "4.17.5", line=line)
+        live.commands[(tool, "info")] = CommandOutput(0, text, "")
+
+    answer("placeholder dom0_mem=1536M,max:1536M console=vga")
+    result = by_name(run_checks(RootFS(root), live))["dom0-mem"]
+    assert (
+        result.line()
+        == f"PASS dom0-mem: Xen's command line has dom0_mem=1536M,max:1536M (`{tool} info`)"
+    )
+    answer("placeholder console=vga")  # update-grub never ran, or the plain entry booted
+    result = by_name(run_checks(RootFS(root), live))["dom0-mem"]
+    assert (
+        result.failed
+        and "Xen booted with no dom0_mem, not dom0_mem=1536M,max:1536M" in result.reason
+    )
+    answer("dom0_mem=1536M,max:1536M dom0_mem=4096M")  # the last one counts, as in Xen
+    assert by_name(run_checks(RootFS(root), live))["dom0-mem"].failed
+    del live.commands[(tool, "info")]
+    result = by_name(run_checks(RootFS(root), live))["dom0-mem"]
+    assert result.failed and f"`{tool} info` is not installed" in result.reason

@@ -13,8 +13,8 @@ from tests.helpers import FIXTURES, copy_root, run_cli
 from tests.test_verify_checks import FakeLive, by_name, healthy
 from xenwizard.cli import main
 from xenwizard.engine.runner import BASE_ENV
-from xenwizard.hostcheck import CheckResult, CommandOutput, KernelLive, checks, run_checks
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify.hostcheck import CheckResult, CommandOutput, KernelLive, checks, run_checks
 
 
 def applied(tmp_path: Path, release: str, capsys: pytest.CaptureFixture[str], *flags: str) -> Path:
@@ -403,7 +403,7 @@ def test_confinement_fails_without_drops_on_the_plans_nic(tmp_path, capsys) -> N
 
 
 def test_confinement_reads_sets_ranges_and_accepts_no_other_verdict(tmp_path, capsys) -> None:
-    from xenwizard.hostcheck import dhcp_drops
+    from xenwizard.verify.hostcheck import dhcp_drops
 
     def rule(chain: str, dport: object, verdict: str = "drop", key: str = "iifname") -> dict:
         return {

@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import FIXTURES, copy_root, run_cli
 from xenwizard.cli import main
 from xenwizard.commands import verify
-from xenwizard.hostcheck.canary import CanaryResult
+from xenwizard.verify.hostcheck.canary import CanaryResult
 
 PASSED = CanaryResult(
     True,

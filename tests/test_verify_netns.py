@@ -61,7 +61,10 @@ def test_verify_passes_on_the_booted_host(boot) -> None:
     if not on_xen:
         assert xen_check.startswith("FAIL /sys/hypervisor/type is missing"), xen_check
     assert proc.returncode == (0 if xen_check.startswith("PASS") else 1), proc.stdout
-    assert all(v.startswith("PASS") for v in checks.values()), proc.stdout
+    # --skip-packages skipped the GRUB step (it needs Xen's entry, issue 23): it says SKIP
+    skipped = {"dom0-mem", "file etc/default/grub"}
+    assert {k for k, v in checks.items() if v.startswith("SKIP")} == skipped, proc.stdout
+    assert all(v.startswith("PASS") for k, v in checks.items() if k not in skipped), proc.stdout
     assert {
         "run",
         "bridge",
@@ -83,7 +86,7 @@ def test_verify_passes_on_the_booted_host(boot) -> None:
 
     data = [d for d in json.loads(verify(xen, "--json").stdout) if d["name"] != "xen"]
     assert [d["name"] for d in data] == list(checks)
-    assert all(d["ok"] and d["status"] == "PASS" for d in data)
+    assert all(d["ok"] and d["status"] == "PASS" for d in data if d["name"] not in skipped)
 
 
 def test_verify_in_another_namespace_does_not_see_this_hosts_dnsmasq(boot) -> None:

@@ -21,16 +21,16 @@ from xenwizard.cli import main
 
 
 def skip_packages() -> None:
-    from xenwizard.commands import wizard
+    from xenwizard.tui import launch
 
-    real = wizard.context_from_args
+    real = launch.context_from_args
 
     def context_from_args(args):  # type: ignore[no-untyped-def]
         ctx = real(args)
         ctx.simulate_packages = True  # the engine runs with skip_packages=True
         return ctx
 
-    wizard.context_from_args = context_from_args  # type: ignore[assignment]
+    launch.context_from_args = context_from_args  # type: ignore[assignment]
 
 
 def dump_stacks_on_sigusr1(path: str) -> None:

@@ -8,15 +8,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from xenwizard import __version__
-from xenwizard.record import record
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import NoReturn
 
-    from xenwizard.config import AnswerField
+    from xenwizard.answers.fields import AnswerField
 
 EXIT_USAGE = 1  # argparse's own 2 is taken: `apply` exits 2 when it rolled back
 
@@ -36,7 +36,7 @@ def add_root_options(parser: argparse.ArgumentParser) -> None:
 def add_answer_options(parser: argparse.ArgumentParser) -> None:
     """The answers every planning command takes, one option per `config.ANSWER_FIELDS` entry
     (bools as --KEY / --no-KEY); flags override the answers file."""
-    from xenwizard.config import ANSWER_FIELDS
+    from xenwizard.answers.fields import ANSWER_FIELDS
 
     add_root_options(parser)
     parser.add_argument("--answers", metavar="FILE", help="TOML answers file (same keys as flags)")
@@ -62,7 +62,7 @@ def _help(spec: AnswerField) -> str:
     return spec.help_text.replace("%", "%%")
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Command:
     """A subcommand: how to add its options, and where its `run(args) -> int` lives."""
 
@@ -255,7 +255,7 @@ def build_parser(named: Collection[str] | None = None) -> argparse.ArgumentParse
     )
     parser.add_argument("--version", action="version", version=f"xenwizard {__version__}")
     add_root_options(parser)
-    from xenwizard.config import ANSWERS
+    from xenwizard.answers.fields import ANSWERS
 
     profile = ANSWERS["profile"]
     parser.add_argument(profile.flag, metavar=profile.metavar, help=profile.help_text)
@@ -292,7 +292,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     words = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(named=set(words)).parse_args(words)
-    module = COMMANDS[args.command].module if args.command else "xenwizard.commands.wizard"
+    module = COMMANDS[args.command].module if args.command else "xenwizard.tui.launch"
     with report_errors() as outcome:
         outcome.code = import_module(module).run(args)
     return outcome.code

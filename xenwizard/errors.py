@@ -1,4 +1,7 @@
-"""Turn every error an operator can cause into one clear line on stderr, never a traceback."""
+"""Turn every error an operator can cause into one clear line on stderr, never a traceback.
+
+`XenwizardError` is the base every such error subclasses, in whichever layer raises it (a bad
+answer, an unreadable root, a plan that cannot be made), so this module imports none of them."""
 
 from __future__ import annotations
 
@@ -6,32 +9,34 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from xenwizard.answers import AnswersError
-from xenwizard.config import ConfigError
-from xenwizard.profiles.base import PlanError
-from xenwizard.record import record
-from xenwizard.rootfs import RootError
 from xenwizard.textsafe import escape_control
 
 EXIT_ERROR = 1
 
 
-class OperatorError(RuntimeError):
+class XenwizardError(Exception):
+    """An error the operator can cause or fix; its message is meant for them as it stands."""
+
+    def lines(self) -> list[str]:
+        """The one-line messages to print (one, unless a subclass has several problems)."""
+        return [str(self)]
+
+
+class OperatorError(XenwizardError, RuntimeError):
     """A failure with a message meant for the operator as it stands (one line)."""
 
 
-@record
+@dataclass(slots=True)
 class Outcome:
     code: int = 0
 
 
 def error_lines(exc: BaseException) -> list[str]:
     """The one-line messages for an exception; several for a config with several problems."""
-    if isinstance(exc, ConfigError):
-        return [f"invalid answer {problem}" for problem in exc.problems]
-    if isinstance(exc, (AnswersError, PlanError, RootError, OperatorError)):
-        return [str(exc)]
+    if isinstance(exc, XenwizardError):
+        return exc.lines()
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         return [f"{exc.strerror or exc}{where}"]

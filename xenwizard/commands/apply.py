@@ -6,16 +6,16 @@ import argparse
 import shlex
 import sys
 
-from xenwizard import bootguard
 from xenwizard.commands.common import plan_from_args
 from xenwizard.commands.runs import EXIT_ERROR, OUTCOME_CODES, EventPrinter, warn_unfinished
 from xenwizard.engine.executor import Engine, EngineError, packages_refusal
+from xenwizard.engine.hangup import SafeWriter, shielded
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.engine.skipping import skipped_steps
 from xenwizard.errors import OperatorError
-from xenwizard.hangup import SafeWriter, shielded
-from xenwizard.render import plan_text
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.render import plan_text
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify import bootguard
 
 
 def confirm(plan_rendering: str) -> bool:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-from xenwizard import bootguard
 from xenwizard.commands.runs import EXIT_OK, EXIT_ROLLBACK_FAILED, EventPrinter
 from xenwizard.engine.executor import EngineError
+from xenwizard.engine.hangup import SafeWriter, shielded
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.errors import OperatorError
-from xenwizard.hangup import SafeWriter, shielded
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify import bootguard
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, replace
 
-from xenwizard.answers import load_answers
-from xenwizard.config import (
-    ANSWER_FIELDS,
-    ConfigError,
-    FieldProblem,
-    Target,
-    WizardConfig,
-    build_config,
-    free_default_address,
-    split_profile,
-)
-from xenwizard.hangup import SafeWriter
-from xenwizard.plan import Plan
-from xenwizard.preflight import lan_clash, target_of
-from xenwizard.probe import SystemFacts, probe
-from xenwizard.profiles import PlanError, make_plan, select_profile
-from xenwizard.record import record
-from xenwizard.rootfs import RootFS
+from xenwizard.answers.build import build_config, split_profile
+from xenwizard.answers.clashes import Target, free_default_address
+from xenwizard.answers.fields import ANSWER_FIELDS
+from xenwizard.answers.file import load_answers
+from xenwizard.answers.model import ConfigError, FieldProblem, WizardConfig
+from xenwizard.engine.hangup import SafeWriter
+from xenwizard.paths import RUNS_DIR
+from xenwizard.planning.plan import Plan
+from xenwizard.planning.preflight import lan_clash, target_of
+from xenwizard.planning.profiles import PlanError, make_plan, select_profile
+from xenwizard.target.probe import SystemFacts, probe
+from xenwizard.target.rootfs import RootFS
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inputs:
     fs: RootFS
     facts: SystemFacts
@@ -56,6 +51,27 @@ def answered_keys(args: argparse.Namespace) -> frozenset[str]:
     return frozenset(split_profile(answers_from_args(args))[0])
 
 
+def with_own_run(facts: SystemFacts, fs: RootFS) -> SystemFacts:
+    """The facts with the guest address xenwizard's own last applied run gave its bridge (and
+    its BR:0 alias): that run is what this one replaces, so a re-run with another bridge name,
+    subnet or range is not refused as a clash with it. The same address configured by anyone
+    else still clashes."""
+    if not fs.is_dir(RUNS_DIR):
+        return facts  # no run yet: the journal code (and json) is not even loaded
+    from xenwizard.engine.journal import JournalError
+    from xenwizard.verify.hostcheck.applied import latest_applied_run
+
+    try:
+        run = latest_applied_run(fs)
+        config = run.config() if run is not None else None
+    except (OSError, ValueError, JournalError):
+        return facts  # an unreadable run is no evidence that an address is xenwizard's
+    if config is None:
+        return facts
+    own = ((config.bridge, config.interface), (config.alias, config.interface))
+    return replace(facts, replaced_addresses=own)
+
+
 def target_for(facts: SystemFacts, fs: RootFS, profile: str | None) -> Target:
     """The target's used addresses and the chosen profile's rules (NIC, bridge length)."""
     try:
@@ -68,7 +84,7 @@ def target_for(facts: SystemFacts, fs: RootFS, profile: str | None) -> Target:
 def inputs_from_args(args: argparse.Namespace) -> Inputs:
     answers, profile = split_profile(answers_from_args(args))  # the answers file is read once
     fs = RootFS(args.root)
-    facts = probe(fs)
+    facts = with_own_run(probe(fs), fs)
     target = target_for(facts, fs, profile)
     config = build_config(answers, target=target)
     taken = lan_clash(

@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from xenwizard import bootguard
 from xenwizard.commands.runs import EXIT_ERROR, EXIT_OK
+from xenwizard.engine.hangup import SafeWriter
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.errors import OperatorError
-from xenwizard.hangup import SafeWriter
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 from xenwizard.textsafe import escape_control
+from xenwizard.verify import bootguard
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,9 +7,9 @@ import json
 import time
 
 from xenwizard.commands.runs import EXIT_OK, warn_unfinished
+from xenwizard.engine.hangup import SafeWriter
 from xenwizard.engine.journal import RunInfo, list_runs, refused_runs
-from xenwizard.hangup import SafeWriter
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 from xenwizard.textsafe import escape_control
 
 

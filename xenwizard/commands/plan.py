@@ -8,8 +8,8 @@ import sys
 from xenwizard.commands.common import plan_from_args
 from xenwizard.engine.skipping import skipped_steps
 from xenwizard.paths import RUNS_DIR
-from xenwizard.render import plan_data, plan_text
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.render import plan_data, plan_text
+from xenwizard.target.rootfs import RootFS
 
 EXIT_NO_CHANGES = 0
 EXIT_CHANGES = 2

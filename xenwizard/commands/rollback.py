@@ -6,11 +6,11 @@ import argparse
 
 from xenwizard.commands.runs import EXIT_OK, EXIT_ROLLBACK_FAILED, EventPrinter, warn_unfinished
 from xenwizard.engine.executor import Engine, EngineError
+from xenwizard.engine.hangup import shielded
 from xenwizard.engine.journal import list_runs
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.errors import OperatorError
-from xenwizard.hangup import shielded
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 
 def latest_rollbackable(fs: RootFS) -> str | None:

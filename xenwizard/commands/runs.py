@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 from xenwizard.engine.events import Event, RunStarted, StepFinished, StepOutput, format_event
+from xenwizard.engine.hangup import SafeWriter
 from xenwizard.engine.journal import unfinished_runs, unfinished_warning
 from xenwizard.engine.stepstates import StepBoard
-from xenwizard.hangup import SafeWriter
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 EXIT_OK = 0  # applied, nothing to do, or rolled back on request
 EXIT_ERROR = 1  # refused before changing anything (bad input, stale plan, lock, no terminal)

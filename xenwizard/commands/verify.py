@@ -21,9 +21,9 @@ import argparse
 import json
 import sys
 
-from xenwizard.hostcheck import not_running_system, run_checks
-from xenwizard.hostcheck.canary import DEFAULT_TIMEOUT, CanaryResult, canary_for_applied
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
+from xenwizard.verify.hostcheck import not_running_system, run_checks
+from xenwizard.verify.hostcheck.canary import DEFAULT_TIMEOUT, CanaryResult, canary_for_applied
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -19,7 +19,7 @@ import ipaddress
 import re
 import shlex
 
-from xenwizard.config import XEN_MAC_PREFIX, WizardConfig
+from xenwizard.answers.model import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import EditResult
 from xenwizard.edits.text import (
     Doc,

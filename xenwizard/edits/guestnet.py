@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from xenwizard.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditResult
 from xenwizard.edits.nftunit import NftBoot, refuse_foreign
 

@@ -14,11 +14,11 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from xenwizard.edits import EditError
-from xenwizard.record import field, record
+from xenwizard.edits import EditError, Tree
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Protocol
 
@@ -26,15 +26,10 @@ if TYPE_CHECKING:
         @property
         def body(self) -> str: ...
 
-    class Tree(Protocol):
-        """What `load` needs of the target root (RootFS has these)."""
 
-        def read_text(self, rel: str) -> str | None: ...
-        def listdir(self, rel: str) -> list[str]: ...
-        def is_dir(self, rel: str) -> bool: ...
-
-
-# Every keyword that opens a new stanza: what the three readers before this one knew, together.
+# Every keyword that opens a new stanza in ifupdown 0.8 (interfaces(5)), as its own ifquery
+# reads a file (tests/test_real_world_facts.py); `allow-*` too. No "template": ifupdown has
+# none (templates are `iface ... inherits`), and inside a stanza it is an ordinary option.
 STARTERS = frozenset(
     {
         "iface",
@@ -46,7 +41,6 @@ STARTERS = frozenset(
         "rename",
         "no-auto-down",
         "no-scripts",
-        "template",
     }
 )
 SOURCE_KEYWORDS = ("source", "source-directory", "source-dir")
@@ -69,7 +63,7 @@ def words(line: _HasBody) -> list[str]:
     return stripped.split()
 
 
-@record
+@dataclass(slots=True)
 class Stanza:
     """An `iface NAME FAMILY METHOD` line and its option lines (indices into the line list).
 
@@ -92,7 +86,7 @@ class Stanza:
         return len(self.words) >= 4
 
 
-@record
+@dataclass(slots=True)
 class Parsed:
     """The stanzas, `auto`/`allow-*` lines, `source*` lines and continued lines of a file."""
 

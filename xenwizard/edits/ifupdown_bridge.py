@@ -28,8 +28,9 @@ ifupdown has no end-of-line comments: only lines starting with `#` are comments.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from xenwizard.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, EditResult, ifupdown
 from xenwizard.edits.ifupdown import Parsed, Stanza
 from xenwizard.edits.text import (
@@ -41,7 +42,6 @@ from xenwizard.edits.text import (
     find_block,
     where,
 )
-from xenwizard.record import record
 
 WHAT = "interfaces"
 GUEST_COMMENT = "# Subnet of the Xen guests"
@@ -104,7 +104,7 @@ def _indent_of(lines: list[Line], stanzas: list[Stanza]) -> str:
     return DEFAULT_INDENT
 
 
-@record
+@dataclass(slots=True)
 class Moved:
     """One stanza's worth of addressing: family, method and option texts."""
 
@@ -327,7 +327,7 @@ def _bridge_block(
     return block_lines(doc, bodies)
 
 
-@record
+@dataclass(slots=True)
 class _Edit:
     """What set_bridge's phases collect: line replacements ([] deletes) and notes."""
 

@@ -15,7 +15,9 @@ A stanza for BR:0 the operator wrote is updated in place; otherwise xenwizard ke
 
 from __future__ import annotations
 
-from xenwizard.config import WizardConfig
+from dataclasses import dataclass
+
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, EditResult, ifupdown
 from xenwizard.edits.text import (
     Doc,
@@ -26,13 +28,12 @@ from xenwizard.edits.text import (
     same_bodies,
     where,
 )
-from xenwizard.record import record
 
 WHAT = "/etc/network/interfaces"
 OPTIONS = ("address", "netmask", "broadcast")
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Stanza:
     """An `iface` stanza: the iface line's index and its option lines' indices."""
 

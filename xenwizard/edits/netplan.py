@@ -25,18 +25,16 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from xenwizard.config import WizardConfig
-from xenwizard.edits import EditError, EditResult
+from xenwizard.answers.model import WizardConfig
+from xenwizard.edits import EditError, EditResult, Tree
 from xenwizard.edits import yamldoc as yaml
 from xenwizard.edits.text import Doc, Line
-from xenwizard.record import field, record
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Any  # YAML data: mappings, lists and scalars as the file has them
-
-    from xenwizard.rootfs import RootFS
 
 NETPLAN_DIR = "etc/netplan"
 OWN_NAME = "90-xenwizard.yaml"
@@ -74,7 +72,7 @@ _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _TRUE = ("true", "yes", "on", "y")
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class YamlFile:
     path: str  # root-relative
     text: str
@@ -178,7 +176,7 @@ def static_addresses(files: list[YamlFile]) -> list[tuple[str, str]]:
     return found
 
 
-def read_texts(fs: RootFS) -> dict[str, str]:
+def read_texts(fs: Tree) -> dict[str, str]:
     """Every etc/netplan/*.yaml of the root (path -> text)."""
     texts: dict[str, str] = {}
     for name in fs.listdir(NETPLAN_DIR):
@@ -205,7 +203,7 @@ def has_addressing(settings: dict[str, Any]) -> bool:
     )
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Previous:
     """What xenwizard's own file holds from an earlier run."""
 
@@ -381,7 +379,7 @@ def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
 # --- the files the plan writes ------------------------------------------------------------------
 
 
-@record
+@dataclass(slots=True)
 class NetplanChange:
     own_text: str
     own_notes: list[str]

@@ -21,7 +21,7 @@ name is refused here, never quoted.
 
 from __future__ import annotations
 
-from xenwizard.config import MAX_IFNAME_LEN, check_bridge, check_nic
+from xenwizard.answers.checks import MAX_IFNAME_LEN, check_bridge, check_nic
 from xenwizard.edits import EditError, EditResult, nftunit
 from xenwizard.edits.nftunit import NftBoot, refuse_foreign
 

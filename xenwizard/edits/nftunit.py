@@ -12,8 +12,9 @@ remove the table) and before the network is configured; stopping it deletes the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from xenwizard.edits import EditError, EditResult
-from xenwizard.record import record
 
 NFT = "/usr/sbin/nft"
 MODE = 0o644
@@ -39,7 +40,7 @@ WantedBy=sysinit.target
 """
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NftBoot:
     """One table: its rules file, its family and name, and the unit that loads it at boot.
 

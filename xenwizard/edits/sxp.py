@@ -12,6 +12,8 @@ of 196 MB); Debian's packaging drops network-script.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from xenwizard.edits import EditError, EditResult
 from xenwizard.edits.text import (
     Doc,
@@ -22,7 +24,6 @@ from xenwizard.edits.text import (
     same_bodies,
     where,
 )
-from xenwizard.record import record
 
 WHAT = "xend-config.sxp"
 KINDS = ("network-script", "vif-script")
@@ -34,7 +35,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
 # --- a tiny s-expression reader -----------------------------------------------------------------
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Top:
     """A top-level expression and the 0-based line indices it starts and ends on."""
 

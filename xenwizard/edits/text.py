@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from xenwizard.edits import EditError
-from xenwizard.record import record
 
 BEGIN_MARK = "# BEGIN xenwizard"
 END_MARK = "# END xenwizard"
@@ -25,7 +25,7 @@ END_MARK = "# END xenwizard"
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     """One line: its text without the ending, and the ending it had ('' for a last bare line)."""
 
@@ -37,7 +37,7 @@ class Line:
         return Line(body, self.end, self.number)
 
 
-@record
+@dataclass(slots=True)
 class Doc:
     """A file as `Line`s plus how new lines end and whether the file ends with a newline."""
 
@@ -87,7 +87,7 @@ def where(line: Line) -> str:
     return f"line {line.number}" if line.number is not None else "an added line"
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block:
     """Index of the BEGIN and END marker lines of a managed block (END inclusive)."""
 

@@ -14,10 +14,10 @@ Other sections that call add_to_bridge (Xen 4.1's `add)`, for HVM taps) are left
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from xenwizard.edits import EditError, EditResult
 from xenwizard.edits.text import Doc, Line, where
-from xenwizard.record import record
 
 MARK = "# xenwizard: UDP checksum workaround"
 ETHTOOL = "ethtool -K ${dev} tx off || true"
@@ -36,7 +36,7 @@ _HAND_ETHTOOL = re.compile(
 )
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Section:
     patterns: tuple[str, ...]
     head: int  # index of the pattern line

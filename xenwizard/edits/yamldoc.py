@@ -17,11 +17,11 @@ and \\r\\n (which would make YAML's line numbers differ from ours) is a one-line
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from xenwizard.edits import EditError
-from xenwizard.record import field, record
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Any
 
@@ -41,7 +41,7 @@ class Quoted(str):
     __slots__ = ()
 
 
-@record
+@dataclass(slots=True)
 class Node:
     """A value with the lines it spans (0-based `start`, exclusive `end`)."""
 
@@ -51,7 +51,7 @@ class Node:
     flow: bool = False
 
 
-@record
+@dataclass(slots=True)
 class Entry:
     """One `key: value` of a mapping: the key's line and the end of its value's lines."""
 
@@ -61,7 +61,7 @@ class Entry:
     end: int
 
 
-@record
+@dataclass(slots=True)
 class Document:
     """A parsed file: the root node and the raw lines it came from."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from xenwizard.rootfs import RootFS
+    from xenwizard.target.rootfs import RootFS
 
 TMP_SUFFIX = ".xenwizard-tmp"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from xenwizard.edits import EditError, grubcfg, grubenv
 from xenwizard.engine.stepcontext import StepContext, StepError
 from xenwizard.engine.stepops import write_journaled
-from xenwizard.plan import BootOnce
-from xenwizard.rootfs import RootError
+from xenwizard.planning.plan import BootOnce
+from xenwizard.target.rootfs import RootError
 
 
 def xen_entry_now(ctx: StepContext, expected: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from xenwizard.engine.events import Event, format_event
 from xenwizard.engine.statedir import make_dirs, open_file, root_fd
 from xenwizard.paths import LOG_FILE
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 
 class EventLog:

@@ -7,14 +7,13 @@ headless paths stay fast and the screens can be tested without running a real ap
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
-
-from xenwizard.record import record
 
 Outcome = Literal["applied", "rolled-back", "rollback-failed", "nothing-to-do"]
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunStarted:
     """A run began: its id (also the journal directory name), the root, and every step title."""
 
@@ -23,7 +22,7 @@ class RunStarted:
     steps: tuple[str, ...]
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepStarted:
     """Step `index` (0-based, position in the plan) is about to run."""
 
@@ -32,7 +31,7 @@ class StepStarted:
     title: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepOutput:
     """One line a command printed (stdout and stderr merged), sent while the command runs."""
 
@@ -40,7 +39,7 @@ class StepOutput:
     line: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepFinished:
     """Step `index` is done; `changed` is False when there was nothing to do or it was skipped.
     `skipped` says why the engine did not run it at all (--skip-packages, or it needs a file a
@@ -54,7 +53,7 @@ class StepFinished:
     skipped: str = ""
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepFailed:
     """Step `index` failed; a rollback of the completed steps follows."""
 
@@ -63,7 +62,7 @@ class StepFailed:
     error: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RollbackProgress:
     """Undo of step `index`. `state` starts with one word, optionally followed by ": detail":
     "undoing" (first, for every step being undone), then exactly one of "undone",
@@ -76,7 +75,7 @@ class RollbackProgress:
     state: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeftBehind:
     """After a rollback purged the packages a run installed (step `index`): one thing the purge
     does not take back, so the operator can decide. `kind` is "user" or "group" (created by a
@@ -93,7 +92,7 @@ class LeftBehind:
     detail: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ApplyFinished:
     """The last event of a run or of a rollback: what state the root was left in, and where the
     log is. `message` is one human line saying what happened."""

@@ -15,6 +15,8 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 from xenwizard.engine import bootops, leftovers, stepops, sysctlops
 from xenwizard.engine.eventlog import EventLog
@@ -44,7 +46,7 @@ from xenwizard.engine.runner import BASE_ENV, Runner
 from xenwizard.engine.skipping import packages_note, skips_packages, waiting_reason
 from xenwizard.engine.statedir import StateError
 from xenwizard.engine.stepcontext import StepContext, StepError
-from xenwizard.plan import (
+from xenwizard.planning.plan import (
     BootOnce,
     EditFile,
     InstallPackages,
@@ -53,12 +55,10 @@ from xenwizard.plan import (
     Step,
     Symlink,
 )
-from xenwizard.record import fields, record, replace
-from xenwizard.render import plan_data
-from xenwizard.rootfs import RootError, RootFS
+from xenwizard.planning.render import plan_data
+from xenwizard.target.rootfs import RootError, RootFS
 from xenwizard.textsafe import escape_control
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Any
 
@@ -94,7 +94,7 @@ class Cancelled(Exception):
     """The operator asked to stop (Ctrl-C, quit in the TUI); the run rolls back."""
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunResult:
     run_id: str
     outcome: Outcome

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import PurePosixPath
 
-from xenwizard.plan import EditFile, Plan, Symlink
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile, Plan, Symlink
+from xenwizard.target.rootfs import RootFS
 
 
 class PlanStale(RuntimeError):

@@ -25,10 +25,11 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from xenwizard.answers import dump_answers
+from xenwizard.answers.file import dump_answers
 from xenwizard.engine.journalschema import BACKUP_RE, EXTRA_RE, SchemaError, validate_record
 from xenwizard.engine.lock import lock_holder
 from xenwizard.engine.statedir import (
@@ -40,8 +41,7 @@ from xenwizard.engine.statedir import (
     write_file,
 )
 from xenwizard.paths import LOG_FILE, RUNS_DIR, STATE_DIR  # noqa: F401  (re-exported)
-from xenwizard.record import field, record
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 RUN_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 MAX_JOURNAL = 64 * 1024 * 1024  # far beyond any real run; a bigger one is not ours
@@ -281,7 +281,7 @@ def open_run_dir(fs: RootFS, run_id: str) -> int:
     return fd
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     """What `history` shows and what rollback/unfinished detection decide on."""
 

@@ -17,11 +17,11 @@ import hashlib
 import json
 import os
 import stat
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from xenwizard.record import record
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
-TYPE_CHECKING = False  # typing is not imported at run time: `xenwizard plan` is kept light
 if TYPE_CHECKING:
     from typing import Any
 
@@ -133,7 +133,7 @@ def load(journal: Journal) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leftover:
     """One thing the rollback left; `str()` is the line the operator reads."""
 

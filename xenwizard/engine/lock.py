@@ -14,7 +14,7 @@ from types import TracebackType
 
 from xenwizard.engine.statedir import open_file, open_state, read_file
 from xenwizard.paths import STATE_DIR
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 LOCK = "lock"
 MAX_LOCK = 4096  # "PID COMMAND\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 from xenwizard.engine import atomic
 from xenwizard.engine.journal import Record
 from xenwizard.engine.stepcontext import StepContext, remove_dirs
-from xenwizard.rootfs import RootError, read_regular
+from xenwizard.target.rootfs import RootError, read_regular
 
 # While apt-get runs through `chroot ROOT`, maintainer scripts must not start or stop the
 # target's services: they would run on this host (its network, its ports, its pid files).

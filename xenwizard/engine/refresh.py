@@ -13,14 +13,15 @@ Such a file, missing before the command and empty after it, is removed again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from xenwizard.edits import grubenv
 from xenwizard.engine import atomic
 from xenwizard.engine.stepcontext import StepContext, StepError
-from xenwizard.record import record
-from xenwizard.rootfs import RootError
+from xenwizard.target.rootfs import RootError
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refresh:
     argv: tuple[str, ...]
     side_files: tuple[str, ...] = ()  # GRUB environment blocks it may create, empty

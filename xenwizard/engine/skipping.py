@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 
-from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink, needs_xen_entry
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step, Symlink, needs_xen_entry
+from xenwizard.target.rootfs import RootFS
 
 
 def skips_packages(step: Step, skip_packages: bool) -> bool:

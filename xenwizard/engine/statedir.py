@@ -18,9 +18,9 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from xenwizard.beneath import DIR_FLAGS, open_dir_beneath
 from xenwizard.paths import STATE_DIR
-from xenwizard.rootfs import RootError, RootFS, file_kind
+from xenwizard.target.beneath import DIR_FLAGS, open_dir_beneath
+from xenwizard.target.rootfs import RootError, RootFS, file_kind
 
 FILE_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 

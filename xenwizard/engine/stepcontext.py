@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from xenwizard.engine import atomic
 from xenwizard.engine.journal import Journal, Record
 from xenwizard.engine.runner import Runner
-from xenwizard.record import field, record
-from xenwizard.rootfs import RootFS
+from xenwizard.target.rootfs import RootFS
 
 
 class StepError(RuntimeError):
     """A step failed for a reason the operator can act on; the message says which and why."""
 
 
-@record
+@dataclass(slots=True)
 class StepContext:
     """What a step needs: the target, how to run commands, where to journal, where output goes."""
 

@@ -14,14 +14,14 @@ import os
 import stat
 from pathlib import Path
 
-from xenwizard import dpkgstatus
 from xenwizard.engine import atomic, leftovers, policyrcd
 from xenwizard.engine.freshness import link_location, stale
 from xenwizard.engine.journal import Record
 from xenwizard.engine.refresh import run_refresh
 from xenwizard.engine.stepcontext import StepContext, StepError, remove_dirs
-from xenwizard.plan import EditFile, InstallPackages, Symlink, executable_mode
-from xenwizard.rootfs import (
+from xenwizard.planning.plan import EditFile, InstallPackages, Symlink, executable_mode
+from xenwizard.target import dpkgstatus
+from xenwizard.target.rootfs import (
     ENCODING,
     ERRORS,
     READ_FLAGS,

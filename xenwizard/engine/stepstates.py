@@ -12,6 +12,7 @@ step. No textual here: the transitions are tested without a terminal.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 from xenwizard.engine.events import (
     STATES,
@@ -27,13 +28,12 @@ from xenwizard.engine.events import (
     finished_state,
     undo_state,
 )
-from xenwizard.record import record
 
 _BUSY: tuple[StepState, ...] = ("running", "undoing")
 _WAITING: tuple[StepState, ...] = ("pending", "not-run")
 
 
-@record
+@dataclass(slots=True)
 class StepStatus:
     """One step: its title, its state and why it is in it (the skip's reason, the error, the
     undo's own word: "nothing-to-undo", "left-alone", ...; empty when there is nothing to add)."""

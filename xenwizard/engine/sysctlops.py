@@ -10,8 +10,8 @@ from __future__ import annotations
 from xenwizard.engine.journal import Record
 from xenwizard.engine.journalschema import SYSCTL_KEYS as KEYS
 from xenwizard.engine.stepcontext import StepContext, StepError
-from xenwizard.plan import SetSysctl
-from xenwizard.sysctl import read
+from xenwizard.planning.plan import SetSysctl
+from xenwizard.target.sysctl import read
 
 SYSCTL = "sysctl"
 

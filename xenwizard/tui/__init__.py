@@ -1,2 +1,3 @@
-"""The Textual wizard: the app, its `.tcss`, screens, widgets and the demo. The only package
-that imports textual."""
+"""The Textual wizard: the app, its `.tcss`, screens, widgets, the demo and its launch.
+
+The only package that imports textual."""

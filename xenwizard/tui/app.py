@@ -22,9 +22,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from xenwizard.config import ConfigError
-from xenwizard.hangup import silence_terminal
-from xenwizard.privatefile import append_private, write_private
+from xenwizard.answers.model import ConfigError
+from xenwizard.engine.hangup import silence_terminal
+from xenwizard.engine.privatefile import append_private, write_private
 from xenwizard.tui.screens.base import PAGES
 from xenwizard.tui.screens.modals import (
     ConfirmScreen,
@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from textual.driver import Driver
     from textual.message_pump import MessagePump
 
-    from xenwizard.plan import Plan
-    from xenwizard.probe import SystemFacts
+    from xenwizard.planning.plan import Plan
+    from xenwizard.target.probe import SystemFacts
 
 # Exit codes of the wizard.
 EXIT_DONE = 0  # reached the last page (applied, or nothing to do)
@@ -422,7 +422,7 @@ class XenWizardApp(App[int]):
         def chosen(path: str | None) -> None:
             if not path:
                 return
-            from xenwizard.render import plan_text, root_only_files
+            from xenwizard.planning.render import plan_text, root_only_files
 
             try:
                 target = Path(path).expanduser()

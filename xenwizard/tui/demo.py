@@ -16,12 +16,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from xenwizard.config import WizardConfig
+from xenwizard.answers.model import WizardConfig
 from xenwizard.engine.journal import unfinished_runs
 from xenwizard.engine.runner import LineCallback
 from xenwizard.paths import DEMO_SAMPLES
-from xenwizard.probe import probe
-from xenwizard.rootfs import RootFS
+from xenwizard.target.probe import probe
+from xenwizard.target.rootfs import RootFS
 from xenwizard.tui.screens.state import WizardContext
 
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"

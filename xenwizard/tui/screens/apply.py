@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -37,8 +38,7 @@ from xenwizard.engine.events import (
 )
 from xenwizard.engine.executor import Engine, EngineError, RunResult, describe
 from xenwizard.engine.stepstates import StepBoard
-from xenwizard.plan import InstallPackages, Plan, Step
-from xenwizard.record import field, record
+from xenwizard.planning.plan import InstallPackages, Plan, Step
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:
@@ -48,14 +48,14 @@ LOG_MAX_LINES = 2000
 DRAIN_BATCH = 5000
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refused:
     """The engine refused before changing anything (stale plan, busy lock, not rollbackable)."""
 
     message: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Crashed:
     """The engine raised unexpectedly; details went to the error log."""
 
@@ -94,7 +94,7 @@ class EventPump:
         return batch, more
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ApplyOutcome:
     """What the apply page hands to the done page."""
 

@@ -249,7 +249,7 @@ class WizardPage(Screen[T], Generic[T]):
 
     def problem(self, key: str, answers: Mapping[str, object]) -> str | None:
         """The core's verdict on the answer `key` (the page's text over the answers so far)."""
-        from xenwizard.config import answer_problem
+        from xenwizard.answers.build import answer_problem
 
         return answer_problem(key, answers, self.ctx.config, self.ctx.target)
 

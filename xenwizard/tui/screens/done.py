@@ -10,9 +10,9 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from xenwizard.bootguard import reboot_advice
 from xenwizard.tui.screens.apply import ApplyOutcome
 from xenwizard.tui.screens.base import WizardPage
+from xenwizard.verify.bootguard import reboot_advice
 
 if TYPE_CHECKING:
     from xenwizard.tui.screens.state import WizardContext

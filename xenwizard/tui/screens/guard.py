@@ -5,6 +5,7 @@ on to the wizard."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -13,23 +14,22 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from xenwizard.bootguard import Pending
-from xenwizard.hostcheck import CheckResult
-from xenwizard.record import record
 from xenwizard.tui.screens.base import WizardPage
+from xenwizard.verify.bootguard import Pending
+from xenwizard.verify.hostcheck import CheckResult
 
 if TYPE_CHECKING:
     from xenwizard.tui.screens.state import WizardContext
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GuardRollback:
     """Roll the guarded run back now (the apply page does it)."""
 
     run_id: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GuardDone:
     """Confirmed, or left pending: on to the wizard."""
 

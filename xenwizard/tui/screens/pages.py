@@ -11,6 +11,7 @@ import ipaddress
 import os
 import pwd
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
@@ -18,18 +19,16 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static
 
-from xenwizard import boot, dom0mem
-from xenwizard.config import (
-    Target,
-    WizardConfig,
-    build_config,
-    check_nic,
-    parse_address,
-)
+from xenwizard.answers import dom0mem
+from xenwizard.answers.build import build_config
+from xenwizard.answers.checks import check_nic, parse_address
+from xenwizard.answers.clashes import Target
+from xenwizard.answers.model import WizardConfig
 from xenwizard.edits.guestnet import route_hint
-from xenwizard.preflight import bridge_clash, subnet_overlaps
-from xenwizard.profiles.guestaccess import lan_address
-from xenwizard.record import record, replace
+from xenwizard.planning import dom0size
+from xenwizard.planning.preflight import bridge_clash, subnet_overlaps
+from xenwizard.planning.profiles.guestaccess import lan_address
+from xenwizard.target import boot
 from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
     WizardContext,
@@ -47,24 +46,24 @@ ACCESS_WHY = {
 }
 
 if TYPE_CHECKING:
-    from xenwizard.netlayout import NicChoice
+    from xenwizard.target.netlayout import NicChoice
 
 # --- answers -----------------------------------------------------------------------------------
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Start:
     """Welcome: go on to the questions."""
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RollbackRequest:
     """Welcome: roll back an unfinished earlier run first."""
 
     run_id: str
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BridgeAnswers:
     bridge: str
     nic: str | None = None
@@ -76,7 +75,7 @@ class BridgeAnswers:
         return build_config(answers, config, target)
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubnetAnswers:
     address: str
     allow_overlap: bool = False
@@ -86,7 +85,7 @@ class SubnetAnswers:
         return build_config(answers, config, target)  # the DHCP range moves along
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DhcpAnswers:
     start: str
     end: str
@@ -109,7 +108,7 @@ class DhcpAnswers:
         )
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dom0MemAnswers:
     size: str | None  # None: the rule's default for the target's RAM
     boot_guard: bool = True
@@ -124,7 +123,7 @@ class Dom0MemAnswers:
         return build_config(answers, replace(config, dom0_mem=None), target)
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolstackAnswers:
     acknowledged: bool
 
@@ -716,17 +715,17 @@ restored by itself. Off: Xen is the default entry at once.
 
     def compose_body(self) -> Iterable[Widget]:
         facts = self.ctx.facts
-        self.total = dom0mem.machine_mib(facts)
-        self.default = dom0mem.chosen_mib(replace(self.ctx.config, dom0_mem=None), facts)
+        self.total = dom0size.machine_mib(facts)
+        self.default = dom0size.chosen_mib(replace(self.ctx.config, dom0_mem=None), facts)
         yield Static(
             "Memory for dom0 (this host's own Linux), fixed on Xen's command line; dom0 is\n"
             "never ballooned, so guests get exactly what is left.",
             markup=False,
             classes="intro",
         )
-        rows = [("RAM", dom0mem.ram_text(facts))]
+        rows = [("RAM", dom0size.ram_text(facts))]
         if self.total is None:  # the rule needs the RAM: say what it would be
-            rows.append(("Default", f"{self.default} MiB, {dom0mem.default_text(facts)}"))
+            rows.append(("Default", f"{self.default} MiB, {dom0size.default_text(facts)}"))
             rows.append(("Rule", dom0mem.RULE))
         else:
             rows.append(("Default", f"{self.default} MiB: {dom0mem.RULE}"))

@@ -8,6 +8,7 @@ UI's event loop. Meanwhile the page says so and F1, Esc and Ctrl-Q work.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
@@ -22,11 +23,10 @@ from textual.widgets.option_list import Option
 
 from xenwizard.engine.executor import packages_refusal
 from xenwizard.engine.skipping import skipped_steps
-from xenwizard.plan import EditFile, InstallPackages, Plan, Step, Symlink
-from xenwizard.profiles import PlanError
-from xenwizard.record import record
-from xenwizard.render import step_detail, step_state
-from xenwizard.rootfs import RootError
+from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step, Symlink
+from xenwizard.planning.profiles import PlanError
+from xenwizard.planning.render import step_detail, step_state
+from xenwizard.target.rootfs import RootError
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 MARKS = {"change": "+", "no change": "=", "change (after install)": "~"}
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ApplyRequest:
     """Preview: the operator confirmed the apply of this plan."""
 

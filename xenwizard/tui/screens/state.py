@@ -11,21 +11,22 @@ import os
 import shlex
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from xenwizard.config import Target, WizardConfig
+from xenwizard.answers.clashes import Target
+from xenwizard.answers.model import WizardConfig
 from xenwizard.engine.runner import Runner
-from xenwizard.plan import Plan
-from xenwizard.probe import SystemFacts
-from xenwizard.profiles import PlanError, Profile, make_plan, pin_profile, select_profile
-from xenwizard.record import field, record, replace
-from xenwizard.rootfs import RootFS
+from xenwizard.planning.plan import Plan
+from xenwizard.planning.profiles import PlanError, Profile, make_plan, pin_profile, select_profile
+from xenwizard.target.probe import SystemFacts
+from xenwizard.target.rootfs import RootFS
 
 if TYPE_CHECKING:
-    from xenwizard.bootguard import Pending
-    from xenwizard.hostcheck import CheckResult
-    from xenwizard.hostcheck.canary import CanaryResult
-    from xenwizard.netlayout import NicChoice
+    from xenwizard.target.netlayout import NicChoice
+    from xenwizard.verify.bootguard import Pending
+    from xenwizard.verify.hostcheck import CheckResult
+    from xenwizard.verify.hostcheck.canary import CanaryResult
 
 Progress = Callable[[str], None]
 
@@ -39,9 +40,9 @@ def _skip_line(results: list[CheckResult]) -> str:
 LiveProbe = Callable[[SystemFacts], SystemFacts]
 
 
-@record
+@dataclass
 class WizardContext:
-    """Everything a wizard run works on; built by `xenwizard.commands.wizard` (or a test)."""
+    """Everything a wizard run works on; built by `xenwizard.tui.launch` (or a test)."""
 
     fs: RootFS
     facts: SystemFacts
@@ -90,13 +91,13 @@ class WizardContext:
 
     def pending_guard(self) -> Pending | None:
         """The boot guard waiting for `xenwizard confirm` on this target, if any."""
-        from xenwizard.bootguard import pending
+        from xenwizard.verify.bootguard import pending
 
         return pending(self.fs)
 
     def guard_verify(self) -> list[CheckResult]:
         """`xenwizard verify` of the target, as the boot guard's page shows it."""
-        from xenwizard.bootguard import verify
+        from xenwizard.verify.bootguard import verify
 
         return (self.guard_checks or verify)(self.fs)
 
@@ -105,7 +106,7 @@ class WizardContext:
         (minutes under emulation: the page runs it in a worker)."""
         if self.guard_canary is not None:
             return self.guard_canary(on_progress)
-        from xenwizard.hostcheck.canary import canary_for_applied
+        from xenwizard.verify.hostcheck.canary import canary_for_applied
 
         return canary_for_applied(self.fs.root, on_progress=on_progress)
 
@@ -130,13 +131,13 @@ class WizardContext:
 
     def confirm_guard(self) -> list[str]:
         """`xenwizard confirm` after a verify that passed: what was done, one line each."""
-        from xenwizard.bootguard import confirm
+        from xenwizard.verify.bootguard import confirm
 
         return confirm(self.fs, self.runner, lambda _line: None)
 
     def boot_guard(self, run_id: str) -> int | None:
         """The boot guard's deadline (minutes) when run `run_id` installed one, else None."""
-        from xenwizard.bootguard import pending
+        from xenwizard.verify.bootguard import pending
 
         guard = pending(self.fs)
         return guard.minutes if guard is not None and guard.run_id == run_id else None
@@ -144,7 +145,7 @@ class WizardContext:
     @property
     def target(self) -> Target:
         """What the answers must not clash with here (as far as the facts are detected)."""
-        from xenwizard.preflight import target_of
+        from xenwizard.planning.preflight import target_of
 
         return target_of(self.facts, self.fs, self.profile)
 
@@ -163,7 +164,8 @@ class WizardContext:
         """Start on a free guest subnet, as the CLI does: when the operator named no address,
         range or subnet pool and the default 10.0.0.0/24 is used on the target, the first free
         private /24 (with why, for the Subnet page)."""
-        from xenwizard.config import build_config, free_default_address
+        from xenwizard.answers.build import build_config
+        from xenwizard.answers.clashes import free_default_address
 
         if self.detecting or {"address", "dhcp-range", "subnet-pool"} & self.answered:
             return
@@ -223,7 +225,7 @@ class WizardContext:
     def error_log_path(self) -> str:
         if self.error_log:
             return self.error_log
-        from xenwizard.privatefile import default_error_log
+        from xenwizard.engine.privatefile import default_error_log
 
         return default_error_log(self.fs)
 
@@ -296,7 +298,7 @@ class WizardContext:
         """The plan for these answers (PlanError when the system cannot be handled)."""
         if self.plan_factory is not None:
             return self.plan_factory(config)
-        from xenwizard.preflight import lan_clash
+        from xenwizard.planning.preflight import lan_clash
 
         taken = lan_clash(config, self.facts)  # the preview builds plans in a worker: may wait
         if taken:
@@ -356,7 +358,7 @@ def toolstack_text(facts: SystemFacts, toolstack: str) -> str:
     return f"TOOLSTACK={facts.toolstack}, but xl is the only toolstack here"
 
 
-@record(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolstackNotice:
     """What the toolstack screen says, and whether the operator must acknowledge it."""
 

@@ -1,0 +1,1 @@
+"""Answers + facts -> Plan: the release profiles, preflight refusals, validators, rendering."""
