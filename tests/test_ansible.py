@@ -1,10 +1,10 @@
 """The Ansible collection (ansible/): the real ansible-playbook on three hosts.
 
-The README's "Many hosts" inventory and playbook (ansible/inventory.yml, ansible/site.yml, run
+The inventory and playbook of docs/many-hosts.md (ansible/inventory.yml, ansible/site.yml, run
 from ansible/ so ansible/ansible.cfg finds the collection) drive three local "hosts", each a
-copy of a fixture root given to the module as its `root`: a second inventory laid over the
-README's sets the local connection, the root, --skip-packages (no apt-get in a fixture root) and
-this checkout's xenwizard; the answers (three subnets) are the README's own.
+copy of a fixture root given to the module as its `root`: a second inventory laid over that
+one sets the local connection, the root, --skip-packages (no apt-get in a fixture root) and
+this checkout's xenwizard; the answers (three subnets) are the page's own.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ XENWIZARD = BIN / "xenwizard"
 
 # inventory host -> fixture root
 HOSTS = {"xen1": "debian-12-root", "xen2": "ubuntu-24.04-root", "xen3": "debian-13-root"}
-# the README inventory's answers (checked against inventory.yml below)
+# the docs inventory's answers (checked against inventory.yml below)
 ANSWERS = {
     "xen1": ("10.1.0.1/24", "10.1.0.10-10.1.0.99"),
     "xen2": ("10.2.0.1/24", "10.2.0.10-10.2.0.99"),
@@ -55,7 +55,7 @@ def make_roots(base: Path) -> dict[str, Path]:
 
 
 def local_inventory(path: Path, roots: dict[str, Path], **host_vars: dict) -> Path:
-    """The layer over the README's inventory: local connection, fixture roots, this xenwizard.
+    """The layer over the docs' inventory: local connection, fixture roots, this xenwizard.
     host_vars: per-host overrides (e.g. a bad answer for one host)."""
     hosts = {}
     for host, root in roots.items():
@@ -73,7 +73,7 @@ def local_inventory(path: Path, roots: dict[str, Path], **host_vars: dict) -> Pa
 
 
 def playbook(overlay: Path, scratch: Path, *extra: str) -> subprocess.CompletedProcess:
-    """`ansible-playbook -i inventory.yml -i OVERLAY site.yml` from ansible/, as the README says."""
+    """`ansible-playbook -i inventory.yml -i OVERLAY site.yml` from ansible/, as the docs say."""
     return run_playbook(["inventory.yml", overlay], scratch, *extra)
 
 
@@ -110,7 +110,7 @@ def cli_plan(host: str, root: Path) -> dict:
 
 
 def waits_for_packages(step: dict, root: Path) -> bool:
-    """A step `apply --skip-packages` skips on a fixture root (README: the package step, and
+    """A step `apply --skip-packages` skips on a fixture root (docs/cli.md: the package step, and
     what needs those packages): the packages, an edit of a file a package brings, a link into a
     directory a package brings, the boot steps (they need Xen's GRUB entry)."""
     if step["kind"] == "packages" or step.get("deferred") or step["id"] in BOOT_STEP_IDS:
@@ -127,20 +127,14 @@ def applied_steps(plan: dict, root: Path) -> list[dict]:
     return [s for s in plan["steps"] if s["changed"] and not waits_for_packages(s, root)]
 
 
-def section(markdown: str, title: str) -> str:
-    start = markdown.index(f"\n## {title}\n")
-    end = markdown.find("\n## ", start + 1)
-    return markdown[start : end if end != -1 else None]
-
-
-def test_readme_shows_the_inventory_and_playbook_the_test_runs() -> None:
-    many = section((REPO / "README.md").read_text(), "Many hosts")
+def test_docs_show_the_inventory_and_playbook_the_test_runs() -> None:
+    many = (REPO / "docs" / "many-hosts.md").read_text()
     for name in ("inventory.yml", "site.yml", "ansible.cfg"):
         text = (ANSIBLE_DIR / name).read_text()
         indented = "".join(
             "    " + line if line.strip() else line for line in text.splitlines(True)
         )
-        assert text in many or indented in many, f"README 'Many hosts' does not show {name}"
+        assert text in many or indented in many, f"docs/many-hosts.md does not show {name}"
     inventory = (ANSIBLE_DIR / "inventory.yml").read_text()
     for host, (address, dhcp_range) in ANSWERS.items():
         assert re.search(
