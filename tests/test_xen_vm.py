@@ -394,6 +394,11 @@ def boot_facts(vm: Machine, phase: str) -> tuple[str, float, str]:
     return text[0], float(text[1]), text[2]
 
 
+@pytest.mark.skipif(
+    os.environ.get("XENWIZARD_VM_ANSIBLE") != "1",
+    reason="XENWIZARD_VM_ANSIBLE=1: the Ansible journey on the real Xen VM (opt-in until it has "
+    "passed here end to end; about 20 minutes)",
+)
 def test_ansible_through_the_guarded_reboot(vm: Machine, deb: Path, tmp_path: Path) -> None:
     """The collection over real SSH, as a fleet's admin runs it: the role installs the project's
     .deb from the controller; `--check --diff` shows the diffs and changes nothing; the play

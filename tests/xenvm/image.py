@@ -59,6 +59,7 @@ BASE_PACKAGES = (  # bookworm
     "python3",
     "python3-venv",
     "python3-apt",  # Ansible's apt module (the role's .deb install); Debian's standard task has it
+    "dbus",  # what `shutdown -r` (Ansible's reboot) talks to logind through; a real server has it
 )
 # Debian 13 as its cloud images are: netplan (its generator renders for systemd-networkd, which
 # is part of systemd) and systemd-resolved, no ifupdown, no dhclient.
