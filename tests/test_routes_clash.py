@@ -130,7 +130,10 @@ def test_the_live_routing_table_is_read_in_a_namespace() -> None:
         ns.ip("link", "set", "lan1", "up")
         ns.ip("route", "add", "10.77.0.0/16", "via", "192.0.2.254")
         ns.ip("route", "add", "default", "via", "192.0.2.1")
-        ns.ip("addr", "add", "198.51.100.1/24", "dev", "lan0", "label", "lan0:0")  # an alias
+        # the bridge of an earlier run with its alias BR:0 up, as ubuntu-precise has it
+        ns.ip("link", "add", "xbr0", "type", "bridge")
+        ns.ip("link", "set", "xbr0", "up")
+        ns.ip("addr", "add", "198.51.100.1/24", "dev", "xbr0", "label", "xbr0:0")
         table = ns.run(["cat", "/proc/net/route"]).stdout
         own = [ipaddress.IPv4Interface("192.0.2.10/24"), ipaddress.IPv4Interface("198.51.100.1/24")]
         assert [(str(n), w) for n, w in live_routes(table, own)] == [
@@ -150,7 +153,7 @@ def test_the_live_routing_table_is_read_in_a_namespace() -> None:
         # kernel's route of the alias's subnet is not a clash (the answers pass; whatever
         # this machine's own root then says is not about them).
         rerun = ns.run(
-            [sys.executable, "-m", "xenwizard", "plan", "--root", "/", "--bridge", "lan0",
+            [sys.executable, "-m", "xenwizard", "plan", "--root", "/", "--bridge", "xbr0",
              "--address", "198.51.100.1/24"],
             check=False, cwd=REPO,
         )  # fmt: skip
