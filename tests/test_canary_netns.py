@@ -34,6 +34,9 @@ GUEST_SETUP = (
 )
 
 
+DOMID = "7"
+
+
 class NetnsXl:
     """`xl create/domid/destroy` for one canary, with a namespace for its domain."""
 
@@ -57,7 +60,10 @@ class NetnsXl:
             self._create(Path(command[2]))
             return 0
         alive = self.guest is not None and self.guest.poll() is None
+        if verb == "domid" and alive:
+            on_line(DOMID)  # as the real `xl domid NAME` prints it
         if verb == "destroy" and alive:
+            assert command[2] == DOMID  # by id: only the domain the canary created
             assert self.guest is not None
             self.guest.kill()
             self.guest.wait(10)
@@ -113,4 +119,4 @@ def test_the_canary_gets_a_lease_from_the_real_dnsmasq_and_releases_it(tmp_path)
     assert "xenwizard-canary: lease " in console
     assert not (root / "run/xenwizard").exists()
     verbs = [c[1] for c in xl.calls]
-    assert verbs[0] == "create" and "destroy" in verbs
+    assert verbs[:2] == ["domid", "create"] and "destroy" in verbs  # none of its name before

@@ -168,6 +168,8 @@ def test_real_install_bridge_files_and_rollback(server: Path) -> None:
         guestnet.SYSCTL_PATH,  # guests reach other networks: nat by default (issue 12)
         guestnet.NAT_RULES_PATH,
         guestnet.NAT_BOOT.unit_path,
+        "etc/xen-tools/xen-tools.conf",  # xen-create-image's defaults: the bridge, DHCP (issue 23)
+        "etc/xen-tools/role.d/xenwizard-net",  # the guests' NIC as eth0 and enX0
     }
     assert "dom0_mem=" in (root / "etc/default/grub.d/xenwizard.cfg").read_text()
     assert os.readlink(root / nftconfine.UNIT_LINK) == "/" + nftconfine.UNIT_PATH
