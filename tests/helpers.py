@@ -94,3 +94,25 @@ def pinned_run_id() -> Iterator[None]:
 
     with gallery.pinned_run_id():
         yield
+
+
+def unpacked_debian_package(name: str, where: Path) -> Path:
+    """The real Debian package `name` from this machine's apt sources, downloaded with
+    `apt-get download` and unpacked under `where`; a skip when it cannot be fetched."""
+    from tests import programs
+
+    programs.require("apt-get")
+    programs.require("dpkg-deb")
+    try:
+        subprocess.run(
+            ["apt-get", "download", "-qq", name],
+            cwd=where,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        deb = next(where.glob(f"{name}_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(where / "x")], check=True, timeout=60)
+    except (subprocess.SubprocessError, StopIteration, OSError) as exc:
+        pytest.skip(f"could not fetch {name}: {exc}")
+    return where / "x"

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 
-from tests import programs
+from tests.helpers import unpacked_debian_package
 from xenwizard.edits import EditError
 from xenwizard.edits.vifbridge import MARK, add_ethtool_line
 
@@ -78,22 +75,8 @@ def test_current_xen_shape(shell_ok):
 @pytest.fixture(scope="module")
 def debian12_vif_bridge(tmp_path_factory) -> str:
     """The real Debian 12 script, from the xen-utils-common package (fetched with apt-get)."""
-    programs.require("apt-get")
-    programs.require("dpkg-deb")
-    where = tmp_path_factory.mktemp("xen-utils-common")
-    try:
-        subprocess.run(
-            ["apt-get", "download", "-qq", "xen-utils-common"],
-            cwd=where,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        deb = next(where.glob("xen-utils-common_*.deb"))
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(where / "x")], check=True, timeout=60)
-    except (subprocess.SubprocessError, StopIteration, OSError) as exc:
-        pytest.skip(f"could not fetch xen-utils-common: {exc}")
-    script = Path(where / "x/etc/xen/scripts/vif-bridge")
+    unpacked = unpacked_debian_package("xen-utils-common", tmp_path_factory.mktemp("xen-utils"))
+    script = unpacked / "etc/xen/scripts/vif-bridge"
     if not script.is_file():
         pytest.skip("xen-utils-common has no /etc/xen/scripts/vif-bridge")
     return script.read_text()

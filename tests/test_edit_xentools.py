@@ -19,7 +19,7 @@ import pytest
 
 from tests import programs
 from tests.enginekit import FAKE_PACKAGES, FakeRunner, diff_manifests, manifest
-from tests.helpers import FIXTURES, copy_root, plan_for, run_cli
+from tests.helpers import FIXTURES, copy_root, plan_for, run_cli, unpacked_debian_package
 from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError, xentoolsconf, xentoolsrole
 from xenwizard.edits.text import BEGIN_MARK, END_MARK
@@ -230,22 +230,7 @@ def test_apply_writes_the_block_and_the_role_and_rollback_restores_the_bytes(
 @pytest.fixture(scope="module")
 def xen_tools(tmp_path_factory) -> Path:
     """The real Debian 12 xen-tools package, unpacked (fetched with apt-get)."""
-    programs.require("apt-get")
-    programs.require("dpkg-deb")
-    where = tmp_path_factory.mktemp("xen-tools")
-    try:
-        subprocess.run(
-            ["apt-get", "download", "-qq", "xen-tools"],
-            cwd=where,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        deb = next(where.glob("xen-tools_*.deb"))
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(where / "x")], check=True, timeout=60)
-    except (subprocess.SubprocessError, StopIteration, OSError) as exc:
-        pytest.skip(f"could not fetch xen-tools: {exc}")
-    unpacked = where / "x"
+    unpacked = unpacked_debian_package("xen-tools", tmp_path_factory.mktemp("xen-tools"))
     if not (unpacked / xentoolsconf.CONF_PATH).is_file():
         pytest.skip("the xen-tools package has no /etc/xen-tools/xen-tools.conf")
     return unpacked
