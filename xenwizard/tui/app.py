@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, work
-from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
@@ -40,6 +39,7 @@ from xenwizard.tui.screens.state import WizardContext
 from xenwizard.tui.screens.subnet import SubnetScreen
 from xenwizard.tui.screens.toolstack import ToolstackAnswers, ToolstackScreen
 from xenwizard.tui.screens.welcome import RollbackRequest, WelcomeScreen
+from xenwizard.tui.textual_private import ExceptionHookApp, queue_empty
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -72,7 +72,7 @@ QUESTIONS = {
 }
 
 
-class XenWizardApp(App[int]):
+class XenWizardApp(ExceptionHookApp):
     """`xenwizard` without a subcommand."""
 
     CSS_PATH = "app.tcss"
@@ -202,7 +202,7 @@ class XenWizardApp(App[int]):
                 self._released[id(copy)] = copy
                 self.post_message(copy)
         except Exception as exc:  # the error page, never a lost keyboard
-            self._handle_exception(exc)
+            self.unexpected_error(exc)
 
     def page_leaving(self, page: object) -> None:
         """A page dismissed itself: typed-ahead input waits for the next page."""
@@ -260,10 +260,10 @@ class XenWizardApp(App[int]):
                 await asyncio.sleep(0.005)
                 continue
             pumps = [self, *self.screen.walk_children(with_self=True)]
-            if all(pump._message_queue.empty() for pump in pumps) and not self._released:
+            if all(queue_empty(pump) for pump in pumps) and not self._released:
                 # Empty queues, but a handler may still be running: one more round decides.
                 ran = await self._round(pumps, deadline - loop.time())
-                if ran and all(pump._message_queue.empty() for pump in pumps):
+                if ran and all(queue_empty(pump) for pump in pumps):
                     return
                 continue
             await self._round(pumps, deadline - loop.time())
@@ -536,7 +536,7 @@ class XenWizardApp(App[int]):
         if event.worker.group == "probe" and event.state == WorkerState.ERROR:
             error = event.worker.error
             if isinstance(error, Exception):
-                self._handle_exception(error)
+                self.unexpected_error(error)
 
     def record_error(self, details: str) -> str:
         """Append the details of an unexpected error to the error log; returns its path."""
@@ -548,7 +548,7 @@ class XenWizardApp(App[int]):
             pass
         return path
 
-    def _handle_exception(self, error: Exception) -> None:
+    def unexpected_error(self, error: Exception) -> None:
         """Any unexpected exception ends on the error page, never as a traceback."""
         details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         path = self.ctx.redact(self.record_error(details))
