@@ -45,9 +45,13 @@ def private_uses(path: Path, private: set[str]) -> list[str]:
                 is_self = isinstance(child.value, ast.Name) and child.value.id in ("self", "cls")
                 if not is_self or (owner is not None and from_textual(owner)):
                     name = child.attr
-            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if child.name in private and owner is not None and from_textual(owner):
-                    name = child.name
+            elif (
+                isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and child.name in private
+                and owner is not None
+                and from_textual(owner)
+            ):
+                name = child.name
             if name is not None:
                 found.append(f"{path.name}:{child.lineno} {name}")
             visit(child, inner)
