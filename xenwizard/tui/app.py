@@ -19,12 +19,21 @@ from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
 from xenwizard.answers.model import ConfigError
 from xenwizard.engine.hangup import silence_terminal
 from xenwizard.engine.privatefile import append_private, write_private
 from xenwizard.tui.console import CONSOLE_TERMS, use_console_glyphs
+from xenwizard.tui.messages import (
+    ApplyStarted,
+    ApplyStopped,
+    FirstPageReady,
+    PageLeaving,
+    QuitRequested,
+    SavePlanRequested,
+)
 from xenwizard.tui.screens.base import PAGES
 from xenwizard.tui.screens.bridge import BridgeScreen
 from xenwizard.tui.screens.dhcp import DhcpScreen
@@ -82,17 +91,21 @@ class XenWizardApp(ExceptionHookApp):
     # start-up benchmark), never from the environment of the installed product.
     ready_file: str | None = None
     BINDINGS = [  # noqa: RUF012
-        Binding("ctrl+q", "request_quit", "Quit", priority=True),
-        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),  # the same quit
+        Binding("ctrl+q", "request_quit", "Quit", priority=True, id="app.quit"),
+        # the same quit
+        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True, id="app.quit-ctrl-c"),
         # While an apply runs the footer offers no quit; the keys still say why not.
-        Binding("ctrl+q", "refuse_quit", "Quit", show=False, priority=True),
-        Binding("ctrl+c", "refuse_quit", "Quit", show=False, priority=True),
+        Binding("ctrl+q", "refuse_quit", "Quit", show=False, priority=True, id="app.refuse-quit"),
+        Binding(
+            "ctrl+c", "refuse_quit", "Quit", show=False, priority=True, id="app.refuse-quit-ctrl-c"
+        ),
     ]
+    # An apply or rollback runs: the footer's keys follow it (check_action, Ctrl-Q refused).
+    applying: reactive[bool] = reactive(False, bindings=True)
 
     def __init__(self, ctx: WizardContext):
         super().__init__()
         self.ctx = ctx
-        self.applying = False
         self.apply_idle = threading.Event()  # set by the apply's own thread when it ends
         self.apply_idle.set()
         self.apply_outcome: str | None = None  # the engine's outcome of the last apply/rollback
@@ -204,9 +217,9 @@ class XenWizardApp(ExceptionHookApp):
         except Exception as exc:  # the error page, never a lost keyboard
             self.unexpected_error(exc)
 
-    def page_leaving(self, page: object) -> None:
+    def on_page_leaving(self, message: PageLeaving) -> None:
         """A page dismissed itself: typed-ahead input waits for the next page."""
-        self._leaving = page
+        self._leaving = message.page
 
     def _page_changing(self) -> bool:
         if self._leaving is None:
@@ -355,19 +368,21 @@ class XenWizardApp(ExceptionHookApp):
 
             await self.push_screen_wait(ApplyScreen(self.ctx, None, answer.run_id))
 
-    # --- apply bookkeeping (called by the apply page) --------------------------------------
+    # --- apply bookkeeping (told by the apply page) ----------------------------------------
 
-    def apply_started(self) -> None:
-        self.applying = True
-        self.apply_idle.clear()
-        self.apply_outcome = None
+    def on_apply_started(self, _message: ApplyStarted) -> None:
+        self.applying = True  # the page cleared apply_idle before its worker started
         self.start_watchdog()
-        self.refresh_bindings()
 
-    def apply_stopped(self) -> None:
+    def on_apply_stopped(self, _message: ApplyStopped) -> None:
         self.applying = False
         self.apply_idle.set()
-        self.refresh_bindings()
+
+    def on_quit_requested(self, _message: QuitRequested) -> None:
+        self.action_request_quit()
+
+    def on_save_plan_requested(self, message: SavePlanRequested) -> None:
+        self.save_plan_dialog(message.plan)
 
     # --- the terminal going away -------------------------------------------------------------
 
@@ -500,19 +515,21 @@ class XenWizardApp(ExceptionHookApp):
 
     # --- readiness (bench) and errors ------------------------------------------------------
 
-    def first_page_ready(self) -> None:
+    def on_first_page_ready(self, message: FirstPageReady) -> None:
         """The first page is mounted: it takes input after this refresh. Only then does the
-        live probe start, so detecting interfaces never delays the first screen."""
-        if self._ready_signalled:
-            return
-        self._ready_signalled = True
-        path = self.ready_file
-        if path:
-            self.call_after_refresh(write_private, path, f"{time.time()}\n".encode())
-        if self.ctx.live_probe is not None:
-            self.call_after_refresh(self.detect_facts)
-        self.call_after_refresh(self.start_watchdog)
-        self.call_after_refresh(self.fit_terminal)
+        live probe start, so detecting interfaces never delays the first screen; what the
+        page put off (its footer) comes after the signal."""
+        if not self._ready_signalled:
+            self._ready_signalled = True
+            path = self.ready_file
+            if path:
+                self.call_after_refresh(write_private, path, f"{time.time()}\n".encode())
+            if self.ctx.live_probe is not None:
+                self.call_after_refresh(self.detect_facts)
+            self.call_after_refresh(self.start_watchdog)
+            self.call_after_refresh(self.fit_terminal)
+        if message.after is not None:
+            self.call_after_refresh(message.after)
 
     # --- the live probe (interfaces, default route) ----------------------------------------
 

@@ -45,8 +45,10 @@ class ChoiceSet(RadioSet, inherit_bindings=False):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,up", "choose(-1)", "Previous", show=False),
-        Binding("right,down", "choose(1)", "Next choice", show=False),
+        Binding("left,up", "choose(-1)", "Previous", show=False, id="choiceset.choose-1-left-up"),
+        Binding(
+            "right,down", "choose(1)", "Next choice", show=False, id="choiceset.choose-1-right-down"
+        ),
     ]
 
     def __init__(self, choices: dict[str, str], value: str, *, id: str | None = None):

@@ -13,6 +13,6 @@ class TickBox(SymbolCheckbox, inherit_bindings=False):
     """Space toggles; Enter is left to the page (Next), unlike Textual's Checkbox."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_button", "Toggle", show=False),
+        Binding("space", "toggle_button", "Toggle", show=False, id="tickbox.toggle-button"),
     ]
     SYMBOLS = ("[ ]", "[x]")
