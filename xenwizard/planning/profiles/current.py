@@ -45,7 +45,7 @@ from xenwizard.planning.profiles.base import (
 )
 from xenwizard.planning.profiles.bootsteps import boot_next, boot_steps
 from xenwizard.target.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
-from xenwizard.target.probe import SystemFacts
+from xenwizard.target.probe import InterfaceInfo, SystemFacts
 from xenwizard.target.rootfs import RootFS
 
 if TYPE_CHECKING:
@@ -76,6 +76,15 @@ RESOLVED_NOTE = (
     "bind-dynamic: systemd-resolved is installed and holds 127.0.0.53:53, where dnsmasq's "
     'wildcard bind fails ("address already in use"); dnsmasq binds only the interfaces it '
     "serves and starts next to it"
+)
+
+# ifupdown raises a bond only with ifenslave's hooks (bond-slaves, bond-mode: Debian's
+# ifenslave, /etc/network/if-pre-up.d/ifenslave) and a VLAN (eno1.10, vlan-raw-device) only
+# with the vlan package's (/etc/network/if-pre-up.d/vlan); netplan's networkd needs neither.
+IFUPDOWN_PORT_PACKAGES = {"bond": "ifenslave", "vlan": "vlan"}
+PORT_WORDS = {"nic": "NIC", "bond": "bond", "vlan": "VLAN"}
+PORT_PACKAGE_NOTE = (
+    "{package}: {nic} is a {kind}, which ifupdown raises only with {package}'s if-pre-up.d hook"
 )
 
 STATIC_BUSYBOX = "busybox-static"
@@ -147,9 +156,11 @@ class CurrentRelease(Profile):
         info = facts.interface(name)
         if info is not None and info.is_bridge:
             return "is a bridge already; choose the NIC it should take over"
-        if info is not None and facts.live and not info.is_physical:
-            return "is not a physical interface"
         layout = self.layout(fs)
+        if info is not None and facts.live:
+            problem = _live_problem(info, layout)
+            if problem is not None:
+                return problem
         if layout.error is not None:
             return None  # the bridge step names what is wrong with the file
         names = layout.names
@@ -187,13 +198,17 @@ class CurrentRelease(Profile):
 
     # --- the plan ----------------------------------------------------------------------------
 
-    def packages(self, backend: str, facts: SystemFacts) -> tuple[str, ...]:
+    def packages(self, backend: str, facts: SystemFacts, port: str = "nic") -> tuple[str, ...]:
+        """The packages the plan needs; `port` is what the bridge takes ("nic", "bond",
+        "vlan"): ifupdown raises a bond or a VLAN only with its package's hooks."""
         wanted = [XEN_METAPACKAGE]
         if self.has_xen_tools:
             wanted.append("xen-tools")
         wanted += ["dnsmasq", "ethtool", "nftables"]  # nft: the DHCP confinement's rules
         if backend == "ifupdown":
             wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
+            if port in IFUPDOWN_PORT_PACKAGES:
+                wanted.append(IFUPDOWN_PORT_PACKAGES[port])
         if DYNAMIC_BUSYBOX not in facts.installed_packages:
             wanted.append(STATIC_BUSYBOX)  # the canary guest's initramfs (verify --guest)
         return tuple(wanted)
@@ -227,8 +242,12 @@ class CurrentRelease(Profile):
         if layout.authenticated(nic):
             warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
 
-        packages = packages_step("packages", self.packages(backend, facts), facts)
+        port = layout.kind(nic)
+        packages = packages_step("packages", self.packages(backend, facts, port), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
+        if backend != NETPLAN and port in IFUPDOWN_PORT_PACKAGES:
+            package = IFUPDOWN_PORT_PACKAGES[port]
+            notes.append(PORT_PACKAGE_NOTE.format(package=package, nic=nic, kind=PORT_WORDS[port]))
         if not self.has_xen_tools:
             notes.append(f"xen-tools skipped: {self.no_xen_tools_reason}")
         steps: list[Step] = []
@@ -582,6 +601,24 @@ class CurrentRelease(Profile):
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _live_problem(info: InterfaceInfo, layout: NetLayout) -> str | None:
+    """Why the live interface cannot be the bridge's port (None: it may be): a bond's member
+    (the bond is the port), another bridge's port, Wi-Fi, or no NIC, bond or VLAN at all."""
+    if info.port_of is not None:
+        what, master = info.port_of
+        if what == "bond":
+            return f"is a member of the bond {master}; choose {master}, the bond itself"
+        ours = any(nic.ours for nic in layout.nics if nic.name == info.name)
+        if not ours:
+            return f"is a port of the bridge {master} already; choose another NIC"
+    if info.kind == "wlan":
+        return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
+    if not info.is_physical and info.kind not in ("bond", "vlan", "physical"):
+        what = f" (a {info.kind} interface)" if info.kind else ""
+        return f"is not a physical NIC, a bond or a VLAN{what}"
+    return None
 
 
 def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
