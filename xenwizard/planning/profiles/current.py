@@ -616,8 +616,7 @@ def _live_problem(info: InterfaceInfo, layout: NetLayout) -> str | None:
     if info.kind == "wlan":
         return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
     if not info.is_physical and info.kind not in ("bond", "vlan", "physical"):
-        what = f" (a {info.kind} interface)" if info.kind else ""
-        return f"is not a physical NIC, a bond or a VLAN{what}"
+        return "is not a physical NIC, a bond or a VLAN"
     return None
 
 
