@@ -14,6 +14,7 @@ on the running system — Xen needs a reboot anyway.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -79,13 +80,30 @@ RESOLVED_NOTE = (
 )
 
 # ifupdown raises a bond only with ifenslave's hooks (bond-slaves, bond-mode: Debian's
-# ifenslave, /etc/network/if-pre-up.d/ifenslave) and a VLAN (eno1.10, vlan-raw-device) only
-# with the vlan package's (/etc/network/if-pre-up.d/vlan); netplan's networkd needs neither.
-IFUPDOWN_PORT_PACKAGES = {"bond": "ifenslave", "vlan": "vlan"}
-PORT_WORDS = {"nic": "NIC", "bond": "bond", "vlan": "VLAN"}
+# ifenslave 2.13, /etc/network/if-pre-up.d/ifenslave), and a VLAN named vlanID with
+# `vlan-raw-device` only with the vlan package's (vlan 2.0.5, /etc/network/if-pre-up.d/vlan).
+# A VLAN named RAW.ID (eno1.10) ifupdown 0.8 makes itself (its link.defn: `ip link add link
+# eno1 name eno1.10 type vlan id 10`, as `ifup --no-act` prints), and the vlan package's hook
+# leaves those alone. netplan's networkd needs neither package.
+BOND_PACKAGE = "ifenslave"
+VLAN_PACKAGE = "vlan"
+RAW_DOT_ID = re.compile(r"^[^.\s]+\.\d+$")
+PORT_WORDS = {"bond": "bond", "vlan": "VLAN with vlan-raw-device"}
 PORT_PACKAGE_NOTE = (
     "{package}: {nic} is a {kind}, which ifupdown raises only with {package}'s if-pre-up.d hook"
 )
+
+
+def port_package(backend: str, kind: str, nic: str) -> str | None:
+    """The package ifupdown needs to raise the bridge's port (None: ifupdown alone does)."""
+    if backend == NETPLAN:
+        return None
+    if kind == "bond":
+        return BOND_PACKAGE
+    if kind == "vlan" and not RAW_DOT_ID.match(nic):
+        return VLAN_PACKAGE
+    return None
+
 
 STATIC_BUSYBOX = "busybox-static"
 DYNAMIC_BUSYBOX = "busybox"  # conflicts with busybox-static
@@ -198,17 +216,19 @@ class CurrentRelease(Profile):
 
     # --- the plan ----------------------------------------------------------------------------
 
-    def packages(self, backend: str, facts: SystemFacts, port: str = "nic") -> tuple[str, ...]:
-        """The packages the plan needs; `port` is what the bridge takes ("nic", "bond",
-        "vlan"): ifupdown raises a bond or a VLAN only with its package's hooks."""
+    def packages(
+        self, backend: str, facts: SystemFacts, port_package: str | None = None
+    ) -> tuple[str, ...]:
+        """The packages the plan needs; `port_package` is the one ifupdown needs to raise the
+        bridge's port (a bond's ifenslave, a named VLAN's vlan: `port_package`)."""
         wanted = [XEN_METAPACKAGE]
         if self.has_xen_tools:
             wanted.append("xen-tools")
         wanted += ["dnsmasq", "ethtool", "nftables"]  # nft: the DHCP confinement's rules
         if backend == "ifupdown":
             wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
-            if port in IFUPDOWN_PORT_PACKAGES:
-                wanted.append(IFUPDOWN_PORT_PACKAGES[port])
+            if port_package is not None:
+                wanted.append(port_package)
         if DYNAMIC_BUSYBOX not in facts.installed_packages:
             wanted.append(STATIC_BUSYBOX)  # the canary guest's initramfs (verify --guest)
         return tuple(wanted)
@@ -242,12 +262,12 @@ class CurrentRelease(Profile):
         if layout.authenticated(nic):
             warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
 
-        port = layout.kind(nic)
-        packages = packages_step("packages", self.packages(backend, facts, port), facts)
+        kind = layout.kind(nic)
+        needed = port_package(backend, kind, nic)
+        packages = packages_step("packages", self.packages(backend, facts, needed), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
-        if backend != NETPLAN and port in IFUPDOWN_PORT_PACKAGES:
-            package = IFUPDOWN_PORT_PACKAGES[port]
-            notes.append(PORT_PACKAGE_NOTE.format(package=package, nic=nic, kind=PORT_WORDS[port]))
+        if needed is not None:
+            notes.append(PORT_PACKAGE_NOTE.format(package=needed, nic=nic, kind=PORT_WORDS[kind]))
         if not self.has_xen_tools:
             notes.append(f"xen-tools skipped: {self.no_xen_tools_reason}")
         steps: list[Step] = []
