@@ -5,6 +5,7 @@ another bridge's port, Wi-Fi and virtual interfaces with the reason."""
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -181,3 +182,51 @@ def test_the_package_step_gains_what_ifupdown_needs_for_the_port(bonded_root: Pa
         assert wanted == ({package} if package else set()), step.packages
         if package:
             assert any(n.startswith(f"{package}: {nic} is a ") for n in step.notes), step.notes
+
+
+NETPLAN_BOND = """network:
+  version: 2
+  ethernets:
+    eno1: {}
+    eno2: {}
+  bonds:
+    bond0:
+      interfaces: [eno1, eno2]
+      dhcp4: true
+      parameters:
+        mode: 802.3ad
+"""
+
+
+NETWORK_STEPS = ("bridge", "dhcp-confine", "dnsmasq")
+
+
+@pytest.mark.parametrize("shape", ["ifupdown-bond", "ifupdown-vlan", "netplan-bond"])
+def test_apply_plan_again_and_rollback_on_a_bond_or_vlan(tmp_path: Path, shape: str) -> None:
+    """The real `xenwizard apply` on a bond or a VLAN (the real ifup --no-act or netplan
+    generate checks it), a second plan changes nothing, and `rollback` puts every byte back."""
+    from tests.enginekit import diff_manifests, manifest
+    from tests.helpers import run_cli
+
+    if shape.startswith("netplan"):
+        root = copy_root(FIXTURES / "ubuntu-24.04-root", tmp_path / "root")
+        for old in (root / "etc/netplan").iterdir():
+            old.unlink()
+        (root / "etc/netplan/50-cloud-init.yaml").write_text(NETPLAN_BOND)
+        (root / "etc/netplan/50-cloud-init.yaml").chmod(0o600)
+    else:
+        root = copy_root(FIXTURES / "debian-12-root", tmp_path / "root")
+        (root / "etc/network/interfaces").write_text(BONDED)
+    nic = {"ifupdown-bond": "bond0", "ifupdown-vlan": "vlan20", "netplan-bond": "bond0"}[shape]
+    original = manifest(root)
+    flags = ("--root", str(root), "--skip-packages", "--nic", nic)
+    applied = run_cli("apply", *flags, "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    again = run_cli("plan", "--json", *flags)
+    assert again.returncode == 0, again.stderr
+    steps = {s["id"]: s["changed"] for s in json.loads(again.stdout)["steps"]}
+    network = {id_: changed for id_, changed in steps.items() if id_.startswith(NETWORK_STEPS)}
+    assert {"bridge", "dhcp-confine"} <= set(network) and not any(network.values()), network
+    rolled = run_cli("rollback", "--root", str(root))
+    assert rolled.returncode == 0, rolled.stderr
+    assert diff_manifests(original, manifest(root)) == []
