@@ -75,8 +75,8 @@ def highlight(radio_set: RadioSet, index: int) -> None:
 def wrap_output(driver: LinuxDriver, wrap: Callable[[IO[str]], object]) -> None:
     """Replace the file the driver's writer thread writes to by `wrap(file)`, which needs only
     write, flush, fileno and isatty (all the writer uses)."""
-    # textual types _file as sys.__stderr__'s TextIO | None: a terminal's stderr is never None
-    driver._file = wrap(driver._file)  # type: ignore[arg-type,assignment]
+    file = driver._file  # typed as sys.__stderr__ (TextIO | None), a terminal here
+    driver._file = wrap(file)  # type: ignore[arg-type,assignment]  # a tty: not None; see above
 
 
 def driver_app(driver: LinuxDriver) -> object:
