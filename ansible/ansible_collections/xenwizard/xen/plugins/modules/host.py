@@ -85,11 +85,11 @@ options:
     type: str
   isolated:
     description:
-      - An isolated bridge (C(--isolated)) on current releases: no NIC on it and the host's own
-        network configuration untouched; the guests reach other networks only through the host
-        (O(guest_access) C(nat) or C(routed)), so no frame of theirs leaves the NIC with a Xen
-        MAC, as hosting providers that allow one MAC per switch port require. Not set means
-        bridged (the NIC becomes the bridge's port). Cannot be given with O(nic).
+      - An isolated bridge (C(--isolated)) on current releases, with no NIC on it and the
+        host's own network configuration untouched. The guests reach other networks only
+        through the host (O(guest_access) C(nat) or C(routed)), so no frame of theirs leaves the
+        NIC with a Xen MAC, as hosting providers that allow one MAC per switch port require.
+        Not set means bridged (the NIC becomes the bridge's port). Cannot be given with O(nic).
     type: bool
   profile:
     description:
