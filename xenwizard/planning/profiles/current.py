@@ -205,8 +205,13 @@ class CurrentRelease(Profile):
             return BUSYBOX_KEPT_NOTE
         return BUSYBOX_NOTE
 
-    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
+    def plan_reason(
+        self, reason: str, facts: SystemFacts, fs: RootFS, config: WizardConfig | None = None
+    ) -> str:
         backend = self.network_backend(facts, fs)
+        if config is not None and config.isolated:
+            where = ifupdown_isolated.PATH if backend == "ifupdown" else netplan.OWN_PATH
+            return f"{reason}; xl toolstack, an isolated bridge (no NIC) in {backend} ({where})"
         where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/"
         return f"{reason}; xl toolstack, the bridge goes into {backend} ({where})"
 
