@@ -14,7 +14,7 @@ from tests import gallery
 from tests.helpers import pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.edits import ifupdown_isolated, netplan
-from xenwizard.tui.screens.pages import BridgeScreen
+from xenwizard.tui.screens.bridge import BridgeScreen
 from xenwizard.tui.widgets import ChoiceSet
 
 HOST_FILES = {
