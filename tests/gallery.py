@@ -372,14 +372,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         "debian-12-bridge-isolated",
         "Debian 12: the isolated shape chosen on the bridge page (the two shapes in a sentence "
         "each); no NIC to bridge",
-        ("enter", "tab", "right"),
+        ("enter", "tab", "tab", "right"),
         root="debian-12",
     ),
     Scenario(
         "debian-12-preview-isolated",
         "Debian 12, isolated: the preview says the host's network configuration is not "
         "touched and there is no network lockout risk; the bridge in interfaces.d",
-        ("enter", "tab", "right", *XL_TO_PREVIEW[1:]),
+        ("enter", "tab", "tab", "right", *XL_TO_PREVIEW[1:]),
         root="debian-12",
     ),
     Scenario(

@@ -40,7 +40,7 @@ async def test_isolated_walk_by_keyboard_applies_without_touching_the_nic(
         text = screen_text(app)
         assert "Shape: (•) bridged  ( ) isolated" in text
         assert "one MAC per port" in text and "NIC to bridge" in text
-        await gallery.drive(pilot, ("tab", "right"), runner)
+        await gallery.drive(pilot, ("tab", "tab", "right"), runner)  # after the NIC field
         assert bridge.query_one("#shape", ChoiceSet).value == "isolated"
         assert "NIC to bridge" not in screen_text(app)
         await gallery.drive(pilot, ("left",), runner)  # bridged again: the field is back

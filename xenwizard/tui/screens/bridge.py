@@ -100,6 +100,14 @@ Shape (arrow keys choose):
         self.detected_nic: str | None = None
         self.shape: ChoiceSet | None = None
         if ctx.asks_nic:
+            # Prefilled with the profile's own choice (`primary_nic`), the NIC its plan bridges.
+            choice = ctx.nic_choice(detected=True)
+            self.detected_nic = choice.name if choice is not None else None
+            nic = self.typed("nic", ctx.config.nic or self.detected_nic or "")
+            self.nic_row = FieldRow("NIC to bridge", nic, self._check_nic, field_id="nic")
+            yield self.nic_row
+            yield Static(_nic_hint(choice), markup=False, classes="hint", id="nic-hint")
+            # After the NIC in focus order: Tab from the name still reaches the NIC field.
             shape = "isolated" if ctx.config.isolated else "bridged"
             self.shape = ChoiceSet(SHAPE_LABELS, self.typed("shape", shape), id="shape")
             yield Horizontal(
@@ -108,13 +116,6 @@ Shape (arrow keys choose):
                 classes="choice-row",
             )
             yield Static("\n".join(SHAPE_WHY), markup=False, classes="hint", id="shape-why")
-            # Prefilled with the profile's own choice (`primary_nic`), the NIC its plan bridges.
-            choice = ctx.nic_choice(detected=True)
-            self.detected_nic = choice.name if choice is not None else None
-            nic = self.typed("nic", ctx.config.nic or self.detected_nic or "")
-            self.nic_row = FieldRow("NIC to bridge", nic, self._check_nic, field_id="nic")
-            yield self.nic_row
-            yield Static(_nic_hint(choice), markup=False, classes="hint", id="nic-hint")
         yield Static("", id="clash", markup=False, classes="warning")
         yield Static("Existing interfaces:", classes="subtitle")
         yield Static(
