@@ -260,6 +260,7 @@ class CurrentRelease(Profile):
         steps.append(self._dnsmasq_step(config, facts, fs))
         steps += self._confine_steps(config, facts, fs, layout, choice)
         steps += guestaccess.steps(config, facts, fs, nic)
+        steps += guestaccess.ipv6_steps(config, fs)
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
