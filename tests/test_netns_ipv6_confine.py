@@ -17,6 +17,13 @@ left several advertisement intervals, has no LAN-prefix address, no IPv6 default
 DHCPv6 lease, and the LAN's server never hears it. Without the ruleset the same guest takes a
 LAN-prefix address within the same time, so the test can fail.
 
+With `--guest-ipv6 2001:db8:5::/64` the host is set up from the written files (the sysctl.d
+file read first, as systemd-sysctl does before the network; the bridge's inet6 stanza's address;
+dnsmasq from the written drop-in): the guest makes an address in that prefix from the host's
+advertisements, with the host as its IPv6 router, and still none in the LAN's; the host keeps its
+own LAN address although it forwards IPv6 now; and the LAN never hears the host's advertisements
+(its bridge, which accepts advertisements, takes no address in the guests' prefix).
+
 On ubuntu-precise the same holds with the written ebtables script, run as rc.local runs it on a
 host booted as `tests.netns.boot_precise_host` boots it (the NIC is the bridge's port peth0), and
 `xenwizard verify` in that namespace reads the real `ebtables -L` and passes the confinement.
@@ -25,6 +32,7 @@ host booted as `tests.netns.boot_precise_host` boots it (the NIC is the bridge's
 from __future__ import annotations
 
 import ipaddress
+import re
 import shutil
 import time
 from pathlib import Path
@@ -47,12 +55,13 @@ from tests.netns import (
     addresses6,
     applied_root,
     guest,
+    operator_dnsmasq,
     skip_unless_netns,
     wait_link_local,
 )
 from tests.test_verify_confine_netns import confinement_line
 from xenwizard.answers.build import build_config
-from xenwizard.edits import ebconfine, nftconfine
+from xenwizard.edits import ebconfine, guestipv6, nftconfine
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -63,6 +72,7 @@ LAN_PREFIX = ipaddress.IPv6Network("2001:db8:1::/64")  # RFC 3849's documentatio
 LAN_SERVER_IP = "198.51.100.1"
 RA_INTERVAL = 4  # seconds between the LAN's advertisements (dnsmasq's --ra-param)
 WATCH = 4 * RA_INTERVAL + 2  # how long the guest is left on the bridge
+GUEST_PREFIX = ipaddress.IPv6Network("2001:db8:5::/64")
 
 
 @pytest.fixture
@@ -97,21 +107,25 @@ class World:
             ],
         ).start()
 
-    def lan_addresses(self, ns: Netns, dev: str) -> list[str]:
+    def lan_addresses(
+        self, ns: Netns, dev: str, prefix: ipaddress.IPv6Network = LAN_PREFIX
+    ) -> list[str]:
         return [
             f"{a['local']}/{a['prefixlen']}"
             for a in addresses6(ns, dev)
-            if ipaddress.IPv6Address(a["local"]) in LAN_PREFIX
+            if ipaddress.IPv6Address(a["local"]) in prefix
         ]
 
-    def wait_lan_address(self, ns: Netns, dev: str, timeout: float) -> list[str]:
+    def wait_lan_address(
+        self, ns: Netns, dev: str, timeout: float, prefix: ipaddress.IPv6Network = LAN_PREFIX
+    ) -> list[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = self.lan_addresses(ns, dev)
+            found = self.lan_addresses(ns, dev, prefix)
             if found:
                 return found
             time.sleep(0.2)
-        return self.lan_addresses(ns, dev)
+        return self.lan_addresses(ns, dev, prefix)
 
     def default6(self, ns: Netns) -> str:
         return ns.ip("-6", "route", "show", "default").stdout.strip()
@@ -181,6 +195,41 @@ def test_without_the_ruleset_the_guest_takes_the_lan_prefix(debian) -> None:
     assert "via fe80::" in world.default6(world.guest)
     assert world.dhcp6(world.guest, "eth0") is not None
     assert world.heard_guest(), world.lan_server.log()
+
+
+def test_with_a_guest_prefix_the_guest_gets_it_from_the_host(lab: Lab) -> None:
+    root = applied_root(
+        FIXTURES / "debian-12-root", lab.path("root"), f"--guest-ipv6={GUEST_PREFIX}"
+    )
+    interfaces = (root / "etc/network/interfaces").read_text()
+    (stanza,) = re.findall(r"^iface br0 inet6 static\n((?:[ \t]+.*\n)+)", interfaces, re.M)
+    host_address = re.search(r"address (\S+)", stanza).group(1)
+    assert host_address == f"{GUEST_PREFIX[1]}/64" and "accept_ra 2" in stanza
+    config = build_config({"guest-ipv6": str(GUEST_PREFIX)})
+    host, lan = lab.namespace("host"), lab.namespace("lan")
+    host.run(["sysctl", "-q", "-p", str(root / guestipv6.SYSCTL_PATH)])  # before the network
+    add_bridge(lan, "lanbr", address=f"{LAN_SERVER_IP}/24")
+    add_bridge(host, config.bridge, address=config.address)
+    host.ip("addr", "add", host_address, "dev", config.bridge)
+    add_veth(host, NIC, lan, "lan0", master=config.bridge)
+    lan.ip("link", "set", "lan0", "master", "lanbr")
+    world = World(lab, host, lan, "lanbr", config.bridge)
+    host.run([NFT, "-f", str(root / nftconfine.RULES_PATH)])
+    wait_link_local(host, config.bridge)
+    dnsmasq = operator_dnsmasq(host, root, lab.workdir("dnsmasq")).start()
+    world.start_lan_server()
+
+    mine = world.wait_lan_address(world.guest, "eth0", timeout=WATCH, prefix=GUEST_PREFIX)
+    assert mine, dnsmasq.log()
+    assert "via fe80::" in world.default6(world.guest)  # the host is the guests' IPv6 router
+    # The host forwards IPv6 and still takes its own LAN address and route (accept_ra 2).
+    assert host.run(["sysctl", "-n", "net.ipv6.conf.br0.forwarding"]).stdout.strip() == "1"
+    assert world.wait_lan_address(host, config.bridge, timeout=WATCH), world.lan_server.log()
+    assert "via fe80::" in world.default6(host)
+    time.sleep(RA_INTERVAL)  # a few more advertisements from both routers
+    assert world.lan_addresses(world.guest, "eth0") == []
+    assert world.lan_addresses(lan, "lanbr", prefix=GUEST_PREFIX) == []  # the LAN never heard it
+    assert "RTR-ADVERT(br0)" in dnsmasq.log()
 
 
 def test_precise_the_ebtables_script_keeps_the_lan_prefix_from_the_guest() -> None:

@@ -42,6 +42,7 @@ OWN_PATH = f"{NETPLAN_DIR}/{OWN_NAME}"
 MODE = 0o600
 GUEST_HEADER = "# xenwizard: guest-address "
 GUEST6_HEADER = "# xenwizard: guest-ipv6-address "  # the host's ::1 in --guest-ipv6's /64
+ACCEPT_RA_HEADER = "# xenwizard: accept-ra added for guest-ipv6"  # not the NIC's: a re-run drops it
 GLOB_CHARS = "*?["  # netplan's `match: name` is a shell glob
 MOVED_MARK = "# xenwizard: moved to "  # + our file's path; marks lines commented out
 
@@ -241,6 +242,8 @@ def previous(files: list[YamlFile]) -> Previous | None:
         if not isinstance(ports, list) or not ports:
             continue
         addressing = {k: v for k, v in settings.items() if k in ADDRESSING}
+        if ACCEPT_RA_HEADER in own.text.splitlines():
+            addressing.pop("accept-ra", None)
         if ours and isinstance(addressing.get("addresses"), list):
             rest = [a for a in addressing["addresses"] if a not in ours]
             if rest:
@@ -507,14 +510,16 @@ def render_own(
     bridge_settings.update(_addresses_with_guest(addressing, config.address))
     if config.host_ipv6 is not None:
         bridge_settings.update(_addresses_with_guest(bridge_settings, str(config.host_ipv6)))
-        if "accept-ra" not in bridge_settings:  # forwarding on: RAs are taken only when asked
-            bridge_settings["accept-ra"] = True
+    added_ra = config.host_ipv6 is not None and "accept-ra" not in bridge_settings
+    if added_ra:  # forwarding on: the host takes the LAN's advertisements only when asked
+        bridge_settings["accept-ra"] = True
     header = [
         f"# Written by xenwizard: the Xen bridge {bridge}, with {nic} as its only port, takes",
         f"# over {nic}'s addressing (xl never creates a bridge). Guests' vifs join {bridge};",
         f"# dnsmasq serves {config.network} on it. `xenwizard rollback` removes this file.",
         f"{GUEST_HEADER}{config.address}",
         *([f"{GUEST6_HEADER}{config.host_ipv6}"] if config.host_ipv6 is not None else []),
+        *([ACCEPT_RA_HEADER] if added_ra else []),
     ]
     network = {"version": 2, "ethernets": {nic: nic_settings}, "bridges": {bridge: bridge_settings}}
     body = yaml.dump({"network": network})
