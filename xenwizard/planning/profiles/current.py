@@ -108,6 +108,7 @@ class CurrentRelease(Profile):
     toolstack_note = TOOLSTACK_NOTE
     asks_nic = True
     udp_checksum_optional = True
+    guest_ipv6 = True
     needs_grub = True
     os_id: str
     version_id: str
