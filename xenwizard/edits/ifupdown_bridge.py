@@ -141,11 +141,7 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
         for i, word in enumerate(s.words[:-1])
         if word == "inherits"
     }
-    bond_slaves = {
-        s.name
-        for s in outside.stanzas
-        if any(_option(doc.lines, i)[0] in ("bond-master", "bond_master") for i in s.options)
-    }
+    bond_slaves = set(bond_members(doc.lines, outside))
     for stanza in outside.stanzas:
         name = stanza.name
         if (
@@ -195,13 +191,58 @@ def not_a_nic(lines: list[Line], stanza: Stanza) -> str | None:
 
 
 def not_bridgeable(text: str) -> dict[str, str]:
-    """Interfaces of the file that are not NICs, each with what it is."""
+    """Interfaces of the file that are not NICs a bridge can take, each with what it is: a
+    tunnel, Wi-Fi..., a bond's member (the bond is the port), another bridge's port."""
     doc = Doc.parse(text)
     found: dict[str, str] = {}
-    for stanza in parse(doc.lines, block_range(doc)).stanzas:
+    parsed = parse(doc.lines, block_range(doc))
+    for stanza in parsed.stanzas:
         why = not_a_nic(doc.lines, stanza)
         if why and stanza.name != "lo":
             found.setdefault(stanza.name, why)
+    for member, bond in bond_members(doc.lines, parsed).items():
+        found.setdefault(member, f"a member of the bond {bond} (choose {bond} itself)")
+    for stanza in parsed.stanzas:
+        for port in _ports(doc.lines, stanza):
+            found.setdefault(port, f"a port of the bridge {stanza.name} already")
+    return found
+
+
+def bond_members(lines: list[Line], parsed: Parsed) -> dict[str, str]:
+    """member -> bond, from a member's `bond-master` and a bond's `bond-slaves` (ifenslave's
+    two ways: interfaces(5) of ifenslave 2.x, /usr/share/doc/ifenslave/README.Debian)."""
+    found: dict[str, str] = {}
+    for stanza in parsed.stanzas:
+        for index in stanza.options:
+            name, value = _option(lines, index)
+            if name in ("bond-master", "bond_master") and value:
+                found.setdefault(stanza.name, value.split()[0])
+            elif name in ("bond-slaves", "bond_slaves"):
+                for member in value.split():
+                    if member != "none":
+                        found.setdefault(member, stanza.name)
+    return found
+
+
+_VLAN_NAME = re.compile(r"^(?P<raw>[^.\s]+)\.(?P<id>\d+)$")  # eno1.10, vlan-raw-device's eno1
+
+
+def port_kinds(text: str) -> dict[str, tuple[str, str | None]]:
+    """name -> (kind, raw device) of the file's bonds and VLANs: a bond has `bond-slaves`
+    (ifenslave); a VLAN is named RAW.ID or has `vlan-raw-device` (the vlan package's
+    if-pre-up.d/vlan). Plain NICs are not listed."""
+    doc = Doc.parse(text)
+    found: dict[str, tuple[str, str | None]] = {}
+    for stanza in parse(doc.lines, block_range(doc)).stanzas:
+        options = dict(_option(doc.lines, i) for i in stanza.options)
+        options = {k.replace("_", "-"): v for k, v in options.items()}
+        named = _VLAN_NAME.match(stanza.name)
+        if "bond-slaves" in options:
+            found.setdefault(stanza.name, ("bond", None))
+        elif options.get("vlan-raw-device"):
+            found.setdefault(stanza.name, ("vlan", options["vlan-raw-device"].split()[0]))
+        elif named:
+            found.setdefault(stanza.name, ("vlan", named.group("raw")))
     return found
 
 

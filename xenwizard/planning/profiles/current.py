@@ -14,6 +14,7 @@ on the running system — Xen needs a reboot anyway.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -46,7 +47,7 @@ from xenwizard.planning.profiles.base import (
 )
 from xenwizard.planning.profiles.bootsteps import boot_next, boot_steps
 from xenwizard.target.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
-from xenwizard.target.probe import SystemFacts
+from xenwizard.target.probe import InterfaceInfo, SystemFacts
 from xenwizard.target.rootfs import RootFS
 
 if TYPE_CHECKING:
@@ -78,6 +79,32 @@ RESOLVED_NOTE = (
     'wildcard bind fails ("address already in use"); dnsmasq binds only the interfaces it '
     "serves and starts next to it"
 )
+
+# ifupdown raises a bond only with ifenslave's hooks (bond-slaves, bond-mode: Debian's
+# ifenslave 2.13, /etc/network/if-pre-up.d/ifenslave), and a VLAN named vlanID with
+# `vlan-raw-device` only with the vlan package's (vlan 2.0.5, /etc/network/if-pre-up.d/vlan).
+# A VLAN named RAW.ID (eno1.10) ifupdown 0.8 makes itself (its link.defn: `ip link add link
+# eno1 name eno1.10 type vlan id 10`, as `ifup --no-act` prints), and the vlan package's hook
+# leaves those alone. netplan's networkd needs neither package.
+BOND_PACKAGE = "ifenslave"
+VLAN_PACKAGE = "vlan"
+RAW_DOT_ID = re.compile(r"^[^.\s]+\.\d+$")
+PORT_WORDS = {"bond": "bond", "vlan": "VLAN with vlan-raw-device"}
+PORT_PACKAGE_NOTE = (
+    "{package}: {nic} is a {kind}, which ifupdown raises only with {package}'s if-pre-up.d hook"
+)
+
+
+def port_package(backend: str, kind: str, nic: str) -> str | None:
+    """The package ifupdown needs to raise the bridge's port (None: ifupdown alone does)."""
+    if backend == NETPLAN:
+        return None
+    if kind == "bond":
+        return BOND_PACKAGE
+    if kind == "vlan" and not RAW_DOT_ID.match(nic):
+        return VLAN_PACKAGE
+    return None
+
 
 STATIC_BUSYBOX = "busybox-static"
 DYNAMIC_BUSYBOX = "busybox"  # conflicts with busybox-static
@@ -149,9 +176,11 @@ class CurrentRelease(Profile):
         info = facts.interface(name)
         if info is not None and info.is_bridge:
             return "is a bridge already; choose the NIC it should take over"
-        if info is not None and facts.live and not info.is_physical:
-            return "is not a physical interface"
         layout = self.layout(fs)
+        if info is not None and facts.live:
+            problem = _live_problem(info, layout)
+            if problem is not None:
+                return problem
         if layout.error is not None:
             return None  # the bridge step names what is wrong with the file
         names = layout.names
@@ -189,13 +218,19 @@ class CurrentRelease(Profile):
 
     # --- the plan ----------------------------------------------------------------------------
 
-    def packages(self, backend: str, facts: SystemFacts) -> tuple[str, ...]:
+    def packages(
+        self, backend: str, facts: SystemFacts, port_package: str | None = None
+    ) -> tuple[str, ...]:
+        """The packages the plan needs; `port_package` is the one ifupdown needs to raise the
+        bridge's port (a bond's ifenslave, a named VLAN's vlan: `port_package`)."""
         wanted = [XEN_METAPACKAGE]
         if self.has_xen_tools:
             wanted.append("xen-tools")
         wanted += ["dnsmasq", "ethtool", "nftables"]  # nft: the DHCP confinement's rules
         if backend == "ifupdown":
             wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
+            if port_package is not None:
+                wanted.append(port_package)
         if DYNAMIC_BUSYBOX not in facts.installed_packages:
             wanted.append(STATIC_BUSYBOX)  # the canary guest's initramfs (verify --guest)
         return tuple(wanted)
@@ -229,8 +264,12 @@ class CurrentRelease(Profile):
         if layout.authenticated(nic):
             warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
 
-        packages = packages_step("packages", self.packages(backend, facts), facts)
+        kind = layout.kind(nic)
+        needed = port_package(backend, kind, nic)
+        packages = packages_step("packages", self.packages(backend, facts, needed), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
+        if needed is not None:
+            notes.append(PORT_PACKAGE_NOTE.format(package=needed, nic=nic, kind=PORT_WORDS[kind]))
         if not self.has_xen_tools:
             notes.append(f"xen-tools skipped: {self.no_xen_tools_reason}")
         steps: list[Step] = []
@@ -588,6 +627,23 @@ class CurrentRelease(Profile):
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _live_problem(info: InterfaceInfo, layout: NetLayout) -> str | None:
+    """Why the live interface cannot be the bridge's port (None: it may be): a bond's member
+    (the bond is the port), another bridge's port, Wi-Fi, or no NIC, bond or VLAN at all."""
+    if info.port_of is not None:
+        what, master = info.port_of
+        if what == "bond":
+            return f"is a member of the bond {master}; choose {master}, the bond itself"
+        ours = any(nic.ours for nic in layout.nics if nic.name == info.name)
+        if not ours:
+            return f"is a port of the bridge {master} already; choose another NIC"
+    if info.kind == "wlan":
+        return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
+    if not info.is_physical and info.kind not in ("bond", "vlan", "physical"):
+        return "is not a physical NIC, a bond or a VLAN"
+    return None
 
 
 def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
