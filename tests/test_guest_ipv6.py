@@ -137,6 +137,16 @@ def test_ubuntu_precise_refuses_it_in_one_line() -> None:
     assert run_cli("plan", "--root", str(PRECISE_ROOT), "--guest-ipv6", "none").returncode == 0
 
 
+def test_an_isolated_bridge_refuses_it_in_one_line() -> None:
+    done = run_cli("plan", "--root", str(DEBIAN12), "--isolated", "--guest-ipv6", PREFIX)
+    assert done.returncode != 0
+    assert done.stderr == (
+        "xenwizard: error: guest-ipv6: not with an isolated bridge yet (its own bridge file takes "
+        "no IPv6 address); use --guest-ipv6 none, or the bridged shape\n"
+    )
+    assert run_cli("plan", "--root", str(DEBIAN12), "--isolated").returncode == 0
+
+
 # --- apply, re-run, switch back, rollback --------------------------------------------------------
 
 

@@ -663,3 +663,34 @@ def _restore_nic(
     for index in tail:
         replacement[index] = [lines[index]]
     return replacement
+
+
+def remove_block(text: str) -> EditResult:
+    """The file without xenwizard's block, its NIC given back the addressing the block holds:
+    a run that switches to the isolated bridge replaces an earlier bridged run. The blank line
+    the block was spliced in with goes too, so the file is as it was before that run (an alias
+    stanza the earlier run commented out stays commented)."""
+    doc = Doc.parse(text)
+    lines = doc.lines
+    block = find_block(lines, WHAT)
+    if block is None:
+        return EditResult(text, ("no bridge of an earlier run here: nothing to give back",))
+    skip = range(block.begin, block.end + 1)
+    outside = parse(lines, skip)
+    moved, ports, _mac = _previous_block(doc, skip)
+    notes: list[str] = []
+    replace: dict[int, list[Line]] = {}
+    if ports:
+        indent = _indent_of(lines, parse(lines).stanzas)
+        replace = _restore_nic(doc, outside, ports[0], moved, indent, notes)
+    dropped = set(skip)
+    before, after = block.begin - 1, block.end + 1
+    blank_after = after >= len(lines) or not lines[after].body.strip()
+    if before >= 0 and not lines[before].body.strip() and blank_after:
+        dropped.add(before)
+    out: list[Line] = []
+    for i, line in enumerate(lines):
+        if i not in dropped:
+            out.extend(replace.get(i, [line]))
+    notes.append(f"xenwizard's bridge block (lines {block.begin + 1}-{block.end + 1}) removed")
+    return EditResult(doc.render(out), tuple(notes))

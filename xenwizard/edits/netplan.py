@@ -738,3 +738,49 @@ def cloud_init_network_disabled(cfg_texts: dict[str, str]) -> bool:
 def definitions(file: YamlFile, kind: str) -> dict[str, Any]:
     """The file's `network.KIND` mapping (ethernets, bonds, ...); EditError when not one."""
     return _section(file, kind)
+
+
+# --- the isolated bridge ------------------------------------------------------------------------
+
+
+def plan_isolated(files: list[YamlFile], config: WizardConfig) -> NetplanChange:
+    """Our file's text for the isolated bridge: no `interfaces`, the guests' subnet only, and
+    `ignore-carrier` (networkd's ConfigureWithoutCarrier) so the address is there before the
+    first vif joins. No other file changes. An earlier bridged run of ours commented the NIC's
+    addressing out of other files; that is given back by its rollback, not here."""
+    bridge = config.bridge
+    prev = previous(files)
+    if prev is not None:
+        raise EditError(
+            f"{OWN_PATH}: xenwizard's last run bridges {prev.nic} as {prev.bridge} and moved "
+            f"{prev.nic}'s addressing there; to make the bridge isolated, roll that run back "
+            "first (`xenwizard rollback`), which gives it back"
+        )
+    for file in files:
+        if not file.is_own and bridge in _section(file, "bridges"):
+            raise EditError(
+                f"{file.path}: bridge {bridge} is already defined there; choose another bridge name"
+            )
+    settings: dict[str, Any] = {
+        "interfaces": [],
+        "addresses": [config.address],
+        "dhcp4": False,
+        "dhcp6": False,
+        "link-local": [],
+        "ignore-carrier": True,
+    }
+    header = [
+        f"# Written by xenwizard: the isolated Xen bridge {bridge}, with no NIC as its port; the",
+        "# host's own network configuration is left as it is. Guests' vifs join it; dnsmasq",
+        f"# serves {config.network} on it. `xenwizard rollback` removes this file.",
+        f"{GUEST_HEADER}{config.address}",
+    ]
+    body = yaml.dump({"network": {"version": 2, "bridges": {bridge: settings}}})
+    notes = [
+        f"{bridge} has no port (`interfaces: []`): no other netplan file changes, the NIC keeps "
+        "its addressing, and no guest frame leaves the NIC with a Xen MAC",
+        f"guests' subnet {config.address} on {bridge}; ignore-carrier: the address is there "
+        "before the first guest's vif joins",
+        "no `parameters:` block, so `netplan try` can test this and revert",
+    ]
+    return NetplanChange("\n".join(header + body) + "\n", notes)

@@ -27,6 +27,7 @@ from xenwizard.edits import (
     guestnet,
     ifupdown,
     ifupdown_bridge,
+    ifupdown_isolated,
     netplan,
     nftconfine,
     vifhook,
@@ -34,7 +35,7 @@ from xenwizard.edits import (
 )
 from xenwizard.planning import dom0size
 from xenwizard.planning.plan import BootNext, InstallPackages, Step
-from xenwizard.planning.profiles import guestaccess, xentools
+from xenwizard.planning.profiles import guestaccess, isolated, xentools
 from xenwizard.planning.profiles.base import (
     PlanError,
     Profile,
@@ -124,6 +125,12 @@ TOOLSTACK_NOTE = (
     "creates a bridge: what xend's network-script did is now the bridge step, which defines "
     "the bridge in the system's network configuration (ifupdown or netplan) so it exists from "
     "boot on, and xl.conf's vif.default.bridge puts the guests' vifs on it."
+)
+
+
+NO_ISOLATED_IPV6 = (
+    "guest-ipv6: not with an isolated bridge yet (its own bridge file takes no IPv6 address); "
+    "use --guest-ipv6 none, or the bridged shape"
 )
 
 
@@ -241,8 +248,13 @@ class CurrentRelease(Profile):
             return BUSYBOX_KEPT_NOTE
         return BUSYBOX_NOTE
 
-    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
+    def plan_reason(
+        self, reason: str, facts: SystemFacts, fs: RootFS, config: WizardConfig | None = None
+    ) -> str:
         backend = self.network_backend(facts, fs)
+        if config is not None and config.isolated:
+            where = ifupdown_isolated.PATH if backend == "ifupdown" else netplan.OWN_PATH
+            return f"{reason}; xl toolstack, an isolated bridge (no NIC) in {backend} ({where})"
         where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/"
         return f"{reason}; xl toolstack, the bridge goes into {backend} ({where})"
 
@@ -252,20 +264,27 @@ class CurrentRelease(Profile):
     def plan_steps(
         self, config: WizardConfig, facts: SystemFacts, fs: RootFS, warnings: list[str]
     ) -> list[Step]:
+        if config.isolated and config.ipv6_prefix is not None:
+            raise PlanError(NO_ISOLATED_IPV6)
         layout = self.layout(fs)
         choice = primary_nic(config, facts, layout)
-        if choice.error or choice.name is None:
+        nic: str | None = choice.name
+        if config.isolated:  # no NIC on the bridge: the LAN's NIC only names the route hint
+            backend = layout.backend
+        elif choice.error or nic is None:
             raise PlanError(choice.error or "no primary NIC found; choose one with --nic")
-        nic = choice.name
-        backend = choice.backend
-        ssh = self.ssh_warning(config, facts, nic)
-        if ssh:
-            warnings.append(ssh)
-        if layout.authenticated(nic):
-            warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
+        else:
+            backend = choice.backend
+            ssh = self.ssh_warning(config, facts, nic)
+            if ssh:
+                warnings.append(ssh)
+            if layout.authenticated(nic):
+                warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
 
-        kind = layout.kind(nic)
-        needed = port_package(backend, kind, nic)
+        # the isolated bridge has no port: the host's own uplink stays configured as it was
+        port = None if config.isolated else nic
+        kind = layout.kind(port) if port is not None else "nic"
+        needed = port_package(backend, kind, port) if port is not None else None
         packages = packages_step("packages", self.packages(backend, facts, needed), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
         if needed is not None:
@@ -279,8 +298,11 @@ class CurrentRelease(Profile):
         if hook is not None:
             steps.append(hook)
 
-        if backend == "ifupdown":
+        if config.isolated:
+            steps += isolated.steps(config, fs, layout, warnings)
+        elif backend == "ifupdown":
             steps += self._ifupdown_steps(config, fs, layout, choice, warnings)
+            steps += isolated.retire_steps(fs, config.bridge)
         else:
             steps += self._netplan_steps(config, fs, layout, choice, warnings)
 
@@ -299,7 +321,8 @@ class CurrentRelease(Profile):
         if self.has_xen_tools:
             steps += xentools.steps(config, fs, packages.packages, self.codename, with_role=True)
         steps.append(self._dnsmasq_step(config, facts, fs))
-        steps += self._confine_steps(config, facts, fs, layout, choice)
+        if not config.isolated:  # an isolated bridge has no LAN port to keep DHCP off
+            steps += self._confine_steps(config, facts, fs, layout, choice)
         steps += guestaccess.steps(config, facts, fs, nic)
         steps += guestaccess.ipv6_steps(config, fs)
         udp = self._udp_step(config, fs)
@@ -480,11 +503,19 @@ class CurrentRelease(Profile):
             notes.append("host-only: the leases carry no router, so guests reach only this host")
         else:
             notes.append(f"{config.guest_access}: the leases name {config.host_ip} as the router")
-        notes.append(
-            "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
-            "(next step) keep DHCP between this host and its guests, so a DHCP server on that "
-            f"LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second guard)"
-        )
+        if config.isolated:
+            notes.append(
+                f"isolated: {config.bridge} has no NIC, so no DHCP server of the LAN can reach "
+                f"the guests and dnsmasq answers only on {config.bridge} (dhcp-xen-only, "
+                f"{XEN_MAC_PREFIX}:*, is a second guard)"
+            )
+        else:
+            notes.append(
+                "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
+                "(next step) keep DHCP between this host and its guests, so a DHCP server on "
+                f"that LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second "
+                "guard)"
+            )
         notes.append(self.udp_state(config))
         (step,) = dnsmasq_steps(
             config,
@@ -687,7 +718,7 @@ def _file_for(texts: dict[str, str], nic: str) -> str:
     """The file the bridge edit goes to: the one with xenwizard's block (an earlier run), else
     the one with NIC's stanza, else /etc/network/interfaces."""
     for path, text in texts.items():
-        if ifupdown_bridge.has_block(text):
+        if path != ifupdown_isolated.PATH and ifupdown_bridge.has_block(text):
             return path
     for path, text in texts.items():
         if any(name == nic for name, _, _ in ifupdown_bridge.configured_interfaces(text)):
