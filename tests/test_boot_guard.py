@@ -412,6 +412,24 @@ def test_rollback_after_confirm_still_restores_everything(root: Path) -> None:
     assert diff_manifests(before, manifest(root)) == []
 
 
+def test_a_confirmed_host_replans_nothing_and_arms_no_guard(root: Path) -> None:
+    """After confirm, Xen is GRUB's default: the same answers plan no change (a second
+    Ansible play reports changed=0, no reboot, no guard re-armed to roll back a host nobody
+    reboots into); other answers do change the host, and their reboot is guarded again."""
+    result, runner = apply(root)
+    assert result.outcome == "applied"
+    bootguard.confirm(RootFS(root), runner, lambda line: None)
+    again = plan_for(root)
+    assert [step.id for step in again.steps if step.changed] == []
+    assert not any(step.id.startswith(("boot-once", "boot-guard")) for step in again.steps)
+    assert again.boot is not None and again.boot.guard_minutes is None
+    assert again.boot.default_entry == XEN and "nothing to confirm" in again.boot.guard_note
+    other = plan_for(root, WizardConfig(bridge="xenbr1", confirm_within=5))
+    changed = {step.id for step in other.steps if step.changed}
+    assert {"boot-guard-service", "boot-guard-timer", "boot-guard-enable"} <= changed, changed
+    assert other.boot is not None and other.boot.guard_minutes == 5
+
+
 def test_confirm_waits_for_no_one_holding_the_lock(root: Path) -> None:
     from xenwizard.engine.lock import RunLock
 

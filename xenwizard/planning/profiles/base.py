@@ -120,7 +120,9 @@ class Profile(ABC):
         """Why this profile, as the plan says it (a profile may add how it will do the job)."""
         return reason
 
-    def boot_next(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext | None:
+    def boot_next(
+        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, steps: Sequence[Step]
+    ) -> BootNext | None:
         """What the plan says about the reboot (None where the profile does not know)."""
         return None
 
@@ -141,7 +143,7 @@ class Profile(ABC):
             answers=config.to_answers(),
             warnings=tuple(found + self.warnings(config, facts) + warnings(config, facts)),
             toolstack=facts.toolstack,
-            boot=self.boot_next(config, facts, fs),
+            boot=self.boot_next(config, facts, fs, steps),
         )
 
 

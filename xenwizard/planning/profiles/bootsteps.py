@@ -11,6 +11,7 @@ title from grub.cfg after update-grub.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -86,16 +87,31 @@ def choose(config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootChoice:
     return BootChoice(previous, xen, True, xenwizard=command)
 
 
-def boot_next(config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext:
+SETTLED = (
+    "Xen already boots by default and this run changes nothing: no reboot is needed, so no "
+    "boot guard and nothing to confirm"
+)
+
+
+def boot_next(
+    config: WizardConfig, facts: SystemFacts, fs: RootFS, steps: Sequence[Step]
+) -> BootNext:
     choice = choose(config, facts, fs)
-    if choice.guard:
+    if choice.guard and any(step.id == "boot-guard-enable" for step in steps):
         return BootNext(choice.xen, True, choice.previous, config.confirm_within)
-    return BootNext(choice.xen, True, choice.xen, None, choice.why_not)
+    return BootNext(choice.xen, True, choice.xen, None, choice.why_not or SETTLED)
 
 
 def boot_steps(
-    config: WizardConfig, facts: SystemFacts, fs: RootFS, xen_options: tuple[str, ...]
+    config: WizardConfig,
+    facts: SystemFacts,
+    fs: RootFS,
+    xen_options: tuple[str, ...],
+    others_change: bool,
 ) -> list[Step]:
+    """The drop-in, and the one-shot boot and the guard when there is a reboot to watch: a
+    re-run on a confirmed host (Xen already the default) that changes nothing plans no guard,
+    which would otherwise re-arm at every run and roll back a host nobody reboots into."""
     choice = choose(config, facts, fs)
     steps: list[Step] = []
     if xen_options or choice.guard:
@@ -108,6 +124,9 @@ def boot_steps(
         )
         steps.append(replace(dropin, refresh="update-grub"))
     if not choice.guard:
+        return steps
+    settled = choice.previous == choice.xen and not others_change
+    if settled and not any(step.changed for step in steps):
         return steps
     env = grubenv.read(fs.read_bytes(grubenv.PATH, limit=grubenv.SIZE * 4))
     steps.append(

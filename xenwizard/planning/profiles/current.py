@@ -14,6 +14,7 @@ on the running system — Xen needs a reboot anyway.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -263,7 +264,8 @@ class CurrentRelease(Profile):
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
-        boot = boot_steps(config, facts, fs, _xen_options(config, facts))
+        others_change = any(step.changed for step in steps)
+        boot = boot_steps(config, facts, fs, _xen_options(config, facts), others_change)
         if boot and packages.packages:
             # Xen's postrm runs update-grub while its xen.cfg (a conffile, purged after) still
             # names the Xen entry the default: the undo's purge is followed by update-grub
@@ -272,8 +274,10 @@ class CurrentRelease(Profile):
             steps[0] = replace(first, refresh="update-grub")
         return steps + boot
 
-    def boot_next(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> BootNext:
-        return boot_next(config, facts, fs)
+    def boot_next(
+        self, config: WizardConfig, facts: SystemFacts, fs: RootFS, steps: Sequence[Step]
+    ) -> BootNext:
+        return boot_next(config, facts, fs, steps)
 
     def _hook_step(self, facts: SystemFacts, fs: RootFS, notes: list[str]) -> Step | None:
         if not self.has_xen_tools:
