@@ -82,7 +82,7 @@ else
     echo "listener unreached"
 fi
 """
-TOOLS = ("sh", "id", "grep", "tr", "cut", "mknod", "ip", "nc", "echo", "sleep", "ls")
+TOOLS = ("sh", "id", "grep", "tr", "cut", "mknod", "ip", "nc", "echo", "sleep", "ls", "kill")
 
 
 def hostile_root(base: Path, port: int) -> Path:
@@ -99,6 +99,7 @@ def hostile_root(base: Path, port: int) -> Path:
     script.write_text(ESCAPE.replace("PORT", str(port)))
     script.chmod(0o755)
     os.mknod(root / "planted-null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.mknod(root / "dev/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # as a chroot has it
     (root / "etc/default/grub").write_text("GRUB_DEFAULT=0\n")
     return root
 
@@ -319,3 +320,23 @@ def test_apply_on_another_root_without_bwrap_is_refused_before_anything_changes(
     code = main(["apply", "--root", str(root), "--yes", "--no-boot-guard", "--skip-packages"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
+
+
+@pytest.mark.slow  # real bwrap: namespaces
+def test_what_a_command_leaves_running_dies_with_it(tmp_path: Path) -> None:
+    """A maintainer script that starts a daemon anyway (policy-rc.d is only asked, not
+    enforced) neither outlives the command nor holds its output open: the runner returns at
+    once. Through `chroot` the daemon kept running, on this host."""
+    needs_root_and_bwrap()
+    root = hostile_root(tmp_path, 1)
+    marker = "32.7182"
+    start = time.monotonic()
+    lines: list[str] = []
+    script = f"sleep {marker} & sleep 0.3; kill -0 $! && echo running"
+    code = CommandRunner(root).run(["sh", "-c", script], lines.append)
+    assert code == 0 and lines[-1] == "running", lines  # the daemon did start
+    assert time.monotonic() - start < 10, "the runner waited for the daemon"
+    deadline = time.monotonic() + 10
+    while sleepers(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sleepers(marker) == [], "the daemon outlived the sandbox"
