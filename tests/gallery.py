@@ -373,6 +373,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         root="debian-12",
     ),
     Scenario(
+        "debian-12-bridge-isolated",
+        "Debian 12: the isolated shape chosen on the bridge page (the two shapes in a sentence "
+        "each); no NIC to bridge",
+        ("enter", "tab", "tab", "right"),
+        root="debian-12",
+    ),
+    Scenario(
+        "debian-12-preview-isolated",
+        "Debian 12, isolated: the preview says the host's network configuration is not "
+        "touched and there is no network lockout risk; the bridge in interfaces.d",
+        ("enter", "tab", "tab", "right", *XL_TO_PREVIEW[1:]),
+        root="debian-12",
+    ),
+    Scenario(
+        "ubuntu-24.04-welcome-isolated",
+        "Ubuntu 24.04 over SSH with isolated = true answered: no SSH warning, no network "
+        "lockout risk",
+        facts={"ssh_connection": SSH_CLIENT},
+        setup=lambda ctx: setattr(ctx, "config", replace(ctx.config, isolated=True)),
+        root="ubuntu-24.04",
+    ),
+    Scenario(
         "ubuntu-24.04-welcome-ssh",
         "Ubuntu 24.04 (netplan) over SSH through the NIC the bridge takes over: the plain warning",
         facts={"ssh_connection": SSH_CLIENT},

@@ -56,6 +56,10 @@ class TestWelcome:
         """ubuntu-24.04 over SSH through eno1: the whole WARNING, ending 'before rebooting'."""
         check(snap_compare, tmp_path, "ubuntu-24.04-welcome-ssh")
 
+    def test_ubuntu_24_04_isolated(self, snap_compare, tmp_path):
+        """isolated = true over SSH: 'Isolated bridge (no NIC) ... no network lockout risk'."""
+        check(snap_compare, tmp_path, "ubuntu-24.04-welcome-isolated")
+
 
 class TestBridge:
     def test_bridge(self, snap_compare, tmp_path):
@@ -73,6 +77,10 @@ class TestBridge:
     def test_nic_field_debian_12(self, snap_compare, tmp_path):
         """Debian 12: 'NIC to bridge' eno1 ok, 'detected: eno1, carries the default route'."""
         check(snap_compare, tmp_path, "debian-12-bridge")
+
+    def test_isolated_debian_12(self, snap_compare, tmp_path):
+        """Debian 12: Shape (•) isolated, the two shapes' sentences, no 'NIC to bridge' row."""
+        check(snap_compare, tmp_path, "debian-12-bridge-isolated")
 
 
 class TestSubnet:
@@ -163,6 +171,10 @@ class TestPreview:
     def test_ubuntu_24_04_netplan_file(self, snap_compare, tmp_path):
         """Ubuntu 24.04, step 3: the new 90-xenwizard.yaml, eno1 dhcp4 false, br0 below."""
         check(snap_compare, tmp_path, "ubuntu-24.04-preview-netplan")
+
+    def test_debian_12_isolated(self, snap_compare, tmp_path):
+        """Summary: the bridge in interfaces.d, 'no network lockout risk at the reboot'."""
+        check(snap_compare, tmp_path, "debian-12-preview-isolated")
 
 
 class TestApply:

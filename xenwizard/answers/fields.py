@@ -156,6 +156,15 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         default_text="detected",
     ),
     AnswerField(
+        "isolated",
+        bool,
+        False,
+        "isolated bridge: no NIC on it and the host's own network configuration untouched; "
+        "guests reach out only through this host (nat or routed), never with their own MACs "
+        "on the LAN (hosting providers that allow one MAC per switch port)",
+        no_help="bridged: the NIC becomes the bridge's port and guests share its LAN (default)",
+    ),
+    AnswerField(
         "udp-checksum-workaround",
         bool,
         None,

@@ -48,6 +48,7 @@ class WizardConfig:
     lease: str = "12h"
     dhcp_xen_only: bool = True
     nic: str | None = None
+    isolated: bool = False  # the bridge has no NIC; guests reach out through the host only
     udp_checksum_workaround: bool | None = None  # None: the profile's default
     allow_overlap: bool = False  # accept a subnet/range clashing with what the target uses
     dom0_mem: int | None = None  # MiB; None: the rule's default for the target's RAM
@@ -111,6 +112,8 @@ class WizardConfig:
         )
         if self.nic is not None:
             answers["nic"] = self.nic
+        if self.isolated:
+            answers["isolated"] = True
         if self.udp_checksum_workaround is not None:
             answers["udp-checksum-workaround"] = self.udp_checksum_workaround
         if self.allow_overlap:

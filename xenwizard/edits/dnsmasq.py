@@ -58,8 +58,14 @@ def _settings(config: WizardConfig, alias_note: bool = True) -> list[str]:
         lines += [
             f"# Xen gives guests MAC addresses starting {XEN_MAC_PREFIX}: tag them 'xen' ...",
             f"dhcp-mac=set:xen,{XEN_MAC_PREFIX}:*:*:*",
-            "# ... and ignore everyone else: the bridge also holds the LAN's NIC, and its",
-            "# machines must not get leases from here.",
+            *(
+                ["# ... and ignore everyone else on the bridge."]
+                if config.isolated
+                else [
+                    "# ... and ignore everyone else: the bridge also holds the LAN's NIC, and its",
+                    "# machines must not get leases from here.",
+                ]
+            ),
             "dhcp-ignore=tag:!xen",
         ]
     return lines

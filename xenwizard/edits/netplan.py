@@ -133,14 +133,44 @@ def merge_maps(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
 
 def ethernets(files: list[YamlFile], *, include_own: bool = True) -> dict[str, dict[str, Any]]:
     """Every `network.ethernets` ID with its merged settings."""
+    return merged_section(files, "ethernets", include_own=include_own)
+
+
+def merged_section(
+    files: list[YamlFile], section: str, *, include_own: bool = True
+) -> dict[str, dict[str, Any]]:
+    """Every ID of `network.SECTION` (ethernets, bonds, vlans...) with its merged settings."""
     merged: dict[str, dict[str, Any]] = {}
     for file in files:
         if file.is_own and not include_own:
             continue
-        for nic_id, settings in _section(file, "ethernets").items():
+        for nic_id, settings in _section(file, section).items():
             value = settings if isinstance(settings, dict) else {}
-            merged[nic_id] = merge_maps(merged.get(nic_id, {}), value)
+            merged[str(nic_id)] = merge_maps(merged.get(str(nic_id), {}), value)
     return merged
+
+
+# The sections whose interfaces a bridge can take as its port: a NIC, a bond (its members stay
+# its own), a VLAN (its raw device stays as it is). netplan names a bond's or a VLAN's kernel
+# interface by its ID (netplan(5): "the interface name is the ID").
+PORT_SECTIONS = ("ethernets", "bonds", "vlans")
+KINDS = {"ethernets": "nic", "bonds": "bond", "vlans": "vlan"}
+
+
+def port_section(files: list[YamlFile], nic_id: str, *, include_own: bool = True) -> str | None:
+    """The section (ethernets, bonds or vlans) that defines `nic_id` (None: none does)."""
+    for section in PORT_SECTIONS:
+        if nic_id in merged_section(files, section, include_own=include_own):
+            return section
+    return None
+
+
+def port_settings(
+    files: list[YamlFile], nic_id: str, *, include_own: bool = True
+) -> dict[str, Any]:
+    """The merged settings of the NIC, bond or VLAN `nic_id` ({} when no file defines it)."""
+    section = port_section(files, nic_id, include_own=include_own) or "ethernets"
+    return merged_section(files, section, include_own=include_own).get(nic_id, {})
 
 
 ROUTED_SECTIONS = ("ethernets", "bridges", "bonds", "vlans", "wifis", "tunnels", "vrfs")
@@ -246,7 +276,7 @@ def previous(files: list[YamlFile]) -> Previous | None:
 
 def nic_mac(files: list[YamlFile], nic: str) -> str | None:
     """The NIC's MAC from `match: macaddress` or `macaddress`, or our earlier bridge's."""
-    settings = ethernets(files).get(nic, {})
+    settings = port_settings(files, nic)
     match: dict[str, Any] = settings["match"] if isinstance(settings.get("match"), dict) else {}
     for value in (match.get("macaddress"), settings.get("macaddress")):
         if isinstance(value, str) and _MAC.match(value):
@@ -254,6 +284,9 @@ def nic_mac(files: list[YamlFile], nic: str) -> str | None:
     prev = previous(files)
     if prev is not None and prev.nic == nic and prev.mac:
         return prev.mac
+    link = settings.get("link")
+    if port_section(files, nic) == "vlans" and isinstance(link, str) and link != nic:
+        return nic_mac(files, link)  # a VLAN has its raw device's MAC
     return None
 
 
@@ -267,6 +300,8 @@ def id_for_interface(files: list[YamlFile], ifname: str) -> str | None:
         names = {nic_id, settings.get("set-name"), match.get("name")}
         if ifname in names:
             return nic_id
+    if port_section(files, ifname) in ("bonds", "vlans"):
+        return ifname  # a bond's or VLAN's ID is its kernel name
     return next((nic_id for nic_id in entries if _glob_selects(entries, nic_id, ifname)), None)
 
 
@@ -301,6 +336,8 @@ def kernel_name(files: list[YamlFile], nic_id: str) -> str | None:
     interface name; a `match: name:` without wildcards names it too. None when only the
     MAC (or a wildcard) selects the interface: the files alone do not know its name.
     """
+    if port_section(files, nic_id) in ("bonds", "vlans"):
+        return nic_id  # netplan names a bond's or VLAN's interface by its ID
     settings = ethernets(files).get(nic_id)
     if settings is None:
         return None
@@ -360,19 +397,30 @@ def not_bridgeable(files: list[YamlFile]) -> dict[str, str]:
     return out
 
 
-def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
-    """(ID, has addressing, bridged by xenwizard's file) for every ethernet that can be the
-    bridge's NIC (not_bridgeable's are not), in order."""
+def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool, str, str | None]]:
+    """(ID, has addressing, bridged by xenwizard's file, kind, a VLAN's `link`) for every
+    ethernet, bond and VLAN that can be the bridge's port (not_bridgeable's are not), in
+    order: the ethernets, then the bonds, then the VLANs."""
     prev = previous(files)
-    merged = ethernets(files, include_own=False)
     skip = not_bridgeable(files)
-    found = [
-        (nic_id, has_addressing(settings), prev is not None and prev.nic == nic_id)
-        for nic_id, settings in merged.items()
-        if nic_id not in skip
-    ]
-    if prev is not None and prev.nic not in merged:  # its entry went into our file
-        found.insert(0, (prev.nic, True, True))
+    found: list[tuple[str, bool, bool, str, str | None]] = []
+    for section in PORT_SECTIONS:
+        for nic_id, settings in merged_section(files, section, include_own=False).items():
+            if nic_id in skip:
+                continue
+            link = settings.get("link") if section == "vlans" else None
+            found.append(
+                (
+                    nic_id,
+                    has_addressing(settings),
+                    prev is not None and prev.nic == nic_id,
+                    KINDS[section],
+                    str(link) if link is not None else None,
+                )
+            )
+    if prev is not None and prev.nic not in [f[0] for f in found]:  # its entry is in our file
+        kind = KINDS[port_section(files, prev.nic) or "ethernets"]
+        found.insert(0, (prev.nic, True, True, kind, None))
     return found
 
 
@@ -404,13 +452,18 @@ def _comment_range(doc: Doc, start: int, end: int, mark: str | None) -> list[Lin
 
 
 def strip_nic(
-    file: YamlFile, nic: str, keys: tuple[str, ...], bridge: str, linked: tuple[str, ...] = ()
+    file: YamlFile,
+    nic: str,
+    keys: tuple[str, ...],
+    bridge: str,
+    linked: tuple[str, ...] = (),
+    section: str = "ethernets",
 ) -> tuple[EditResult | None, dict[str, Any]]:
     """Comment the NIC's `keys` out of one file; returns the edit (None: nothing to do) and the
     NIC's link settings to carry into our file when its whole entry had to go. With interfaces
     `linked` to the NIC (a VLAN's `link:`), an emptied entry stays as `NIC: {}`: netplan
     rejects a `link:` to an interface no file read so far defines."""
-    entry = yaml.entry_at(file.doc, "network", "ethernets", nic)
+    entry = yaml.entry_at(file.doc, "network", section, nic)
     if entry is None or not isinstance(entry.node.value, dict):
         return None, {}
     settings = yaml.plain(entry.node)
@@ -426,14 +479,14 @@ def strip_nic(
     if entry.node.flow or not remaining:
         ranges.append((entry.start, entry.end))
         carry = {k: v for k, v in settings.items() if k not in ADDRESSING}
-        ethernets_entry = yaml.entry_at(file.doc, "network", "ethernets")
-        assert ethernets_entry is not None and isinstance(ethernets_entry.node.value, dict)
-        if len(ethernets_entry.node.value) == 1:
-            ranges = [(ethernets_entry.start, ethernets_entry.end)]
+        section_entry = yaml.entry_at(file.doc, "network", section)
+        assert section_entry is not None and isinstance(section_entry.node.value, dict)
+        if len(section_entry.node.value) == 1:
+            ranges = [(section_entry.start, section_entry.end)]
         what = (
             f"{nic}'s whole entry"
             if len(ranges) == 1 and ranges[0][0] == entry.start
-            else ("`ethernets:` (it held only " + nic + ")")
+            else (f"`{section}:` (it held only " + nic + ")")
         )
         notes = [f"{file.path}: {what} commented out; {nic} is defined in {OWN_PATH} now"]
         if linked:
@@ -485,9 +538,14 @@ def render_own(
     mac: str | None,
     addressing: dict[str, Any],
     link: dict[str, Any],
+    section: str = "ethernets",
+    vlan: dict[str, Any] | None = None,
+    raw_section: str = "ethernets",
 ) -> str:
     bridge = config.bridge
     nic_settings: dict[str, Any] = dict(link)
+    if section == "vlans":  # netplan checks each file's VLAN for its own id and link
+        nic_settings.update({k: v for k, v in (vlan or {}).items() if k in ("id", "link")})
     nic_settings["dhcp4"] = False
     nic_settings["dhcp6"] = False
     if "accept-ra" in addressing:
@@ -502,7 +560,11 @@ def render_own(
         f"# dnsmasq serves {config.network} on it. `xenwizard rollback` removes this file.",
         f"{GUEST_HEADER}{config.address}",
     ]
-    network = {"version": 2, "ethernets": {nic: nic_settings}, "bridges": {bridge: bridge_settings}}
+    network: dict[str, Any] = {"version": 2}
+    raw = (vlan or {}).get("link") if section == "vlans" else None
+    if raw is not None:  # netplan wants a VLAN's link defined by a file read so far (ours
+        network[raw_section] = {str(raw): {}}  # sorts before most): an empty entry merges
+    network.update({section: {nic: nic_settings}, "bridges": {bridge: bridge_settings}})
     body = yaml.dump({"network": network})
     return "\n".join(header + body) + "\n"
 
@@ -531,12 +593,13 @@ def plan_change(
             f"{OWN_PATH}: xenwizard already bridges {prev.nic} as {prev.bridge}; to bridge {nic} "
             "instead, roll that run back first (`xenwizard rollback`)"
         )
-    merged = ethernets(files, include_own=False)
+    section = port_section(files, nic) or "ethernets"
+    merged = merged_section(files, section, include_own=False)
     if nic not in merged and prev is None:
-        known = ", ".join(merged) or "none"
+        known = ", ".join(c[0] for c in candidates(files)) or "none"
         raise EditError(
-            f"{NETPLAN_DIR}: no ethernet `{nic}` in any netplan file (ethernets: {known}); "
-            "choose the NIC with --nic"
+            f"{NETPLAN_DIR}: no ethernet, bond or VLAN `{nic}` in any netplan file "
+            f"(found: {known}); choose the NIC with --nic"
         )
     for file in files:
         if file.is_own:
@@ -566,13 +629,17 @@ def plan_change(
         if file.is_own:
             continue
         keys = ADDRESSING if file.name > own_position else NOT_OVERRIDABLE
-        edit, carry = strip_nic(file, nic, keys, bridge, linked_to(files, nic))
+        edit, carry = strip_nic(file, nic, keys, bridge, linked_to(files, nic), section)
         if edit is not None:
             edits[file.path] = edit
             link = merge_maps(link, carry)
-    own_text = render_own(config, nic, mac, addressing, link)
+    raw = settings.get("link") if section == "vlans" else None
+    raw_section = (port_section(files, str(raw)) if raw is not None else None) or "ethernets"
+    own_text = render_own(config, nic, mac, addressing, link, section, settings, raw_section)
     vlans = linked_to(files, nic, ("vlans",))
+    kept = _kept_note(section, nic, settings, bridge)
     notes = [
+        *([kept] if kept else []),
         *(
             [
                 f"{', '.join(vlans)} (VLANs on {nic}) stay on {nic}: the kernel hands a bridge "
@@ -596,6 +663,23 @@ def plan_change(
             "gets a generated MAC; add `macaddress:` by hand if the LAN needs it"
         )
     return NetplanChange(own_text, notes, edits)
+
+
+def _kept_note(section: str, nic: str, settings: dict[str, Any], bridge: str) -> str | None:
+    """What stays of a bond's or VLAN's own definition when it becomes the bridge's port."""
+    if section == "bonds":
+        members = settings.get("interfaces")
+        names = ", ".join(str(m) for m in members) if isinstance(members, list) else "none"
+        return (
+            f"{nic} is a bond (of {names}): its members and parameters stay as they are; "
+            f"{bridge} takes {nic} as its port"
+        )
+    if section == "vlans":
+        return (
+            f"{nic} is a VLAN (id {settings.get('id')} on {settings.get('link')}): its "
+            f"definition stays as it is; {bridge} takes {nic} as its port"
+        )
+    return None
 
 
 # --- cloud-init ---------------------------------------------------------------------------------
@@ -626,3 +710,49 @@ def cloud_init_network_disabled(cfg_texts: dict[str, str]) -> bool:
 def definitions(file: YamlFile, kind: str) -> dict[str, Any]:
     """The file's `network.KIND` mapping (ethernets, bonds, ...); EditError when not one."""
     return _section(file, kind)
+
+
+# --- the isolated bridge ------------------------------------------------------------------------
+
+
+def plan_isolated(files: list[YamlFile], config: WizardConfig) -> NetplanChange:
+    """Our file's text for the isolated bridge: no `interfaces`, the guests' subnet only, and
+    `ignore-carrier` (networkd's ConfigureWithoutCarrier) so the address is there before the
+    first vif joins. No other file changes. An earlier bridged run of ours commented the NIC's
+    addressing out of other files; that is given back by its rollback, not here."""
+    bridge = config.bridge
+    prev = previous(files)
+    if prev is not None:
+        raise EditError(
+            f"{OWN_PATH}: xenwizard's last run bridges {prev.nic} as {prev.bridge} and moved "
+            f"{prev.nic}'s addressing there; to make the bridge isolated, roll that run back "
+            "first (`xenwizard rollback`), which gives it back"
+        )
+    for file in files:
+        if not file.is_own and bridge in _section(file, "bridges"):
+            raise EditError(
+                f"{file.path}: bridge {bridge} is already defined there; choose another bridge name"
+            )
+    settings: dict[str, Any] = {
+        "interfaces": [],
+        "addresses": [config.address],
+        "dhcp4": False,
+        "dhcp6": False,
+        "link-local": [],
+        "ignore-carrier": True,
+    }
+    header = [
+        f"# Written by xenwizard: the isolated Xen bridge {bridge}, with no NIC as its port; the",
+        "# host's own network configuration is left as it is. Guests' vifs join it; dnsmasq",
+        f"# serves {config.network} on it. `xenwizard rollback` removes this file.",
+        f"{GUEST_HEADER}{config.address}",
+    ]
+    body = yaml.dump({"network": {"version": 2, "bridges": {bridge: settings}}})
+    notes = [
+        f"{bridge} has no port (`interfaces: []`): no other netplan file changes, the NIC keeps "
+        "its addressing, and no guest frame leaves the NIC with a Xen MAC",
+        f"guests' subnet {config.address} on {bridge}; ignore-carrier: the address is there "
+        "before the first guest's vif joins",
+        "no `parameters:` block, so `netplan try` can test this and revert",
+    ]
+    return NetplanChange("\n".join(header + body) + "\n", notes)

@@ -116,7 +116,9 @@ class Profile(ABC):
         """`steps`, for profiles whose steps find things to warn about (added to `warnings`)."""
         return self.steps(config, facts, fs)
 
-    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
+    def plan_reason(
+        self, reason: str, facts: SystemFacts, fs: RootFS, config: WizardConfig | None = None
+    ) -> str:
         """Why this profile, as the plan says it (a profile may add how it will do the job)."""
         return reason
 
@@ -137,7 +139,7 @@ class Profile(ABC):
             found.append(unknown)
         return Plan(
             profile=self.name,
-            profile_reason=self.plan_reason(reason, facts, fs),
+            profile_reason=self.plan_reason(reason, facts, fs, config),
             root=str(fs.root),
             steps=tuple(steps),
             answers=config.to_answers(),

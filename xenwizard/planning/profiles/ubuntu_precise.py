@@ -52,6 +52,16 @@ NO_GUARD = (
 )
 
 
+# xend-config.sxp (Xen 4.1, ../shared/reference/xen-4.1): network-bridge takes the default
+# route's NIC into the bridge unless a bridge exists already, which only /etc/network/interfaces
+# can make at boot on precise (its interfaces file sources no interfaces.d).
+ISOLATED_REFUSED = (
+    "isolated: not on ubuntu-precise: xend's network-bridge bridges the NIC unless a bridge "
+    "already exists, and on precise only /etc/network/interfaces (the host's own network file, "
+    "which sources no interfaces.d) could make one at boot; use a current release for it"
+)
+
+
 class UbuntuPrecise(Profile):
     name = "ubuntu-precise"
     bridge_max_len = 13  # the alias BR:0 must fit Linux's 15 characters
@@ -102,6 +112,8 @@ class UbuntuPrecise(Profile):
         ]
 
     def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
+        if config.isolated:
+            raise PlanError(ISOLATED_REFUSED)
         too_long = check_bridge(config.bridge, self.bridge_max_len)
         if too_long:  # answers judged without this profile's target (build_config's default)
             raise PlanError(f"bridge {config.bridge}: {too_long}")

@@ -52,6 +52,13 @@ class ApplyRequest:
 KEYS_WHILE_BUILDING = ("f1", "escape", "ctrl+q", "ctrl+c")
 
 
+# The isolated shape's promise (issue 25), said where the operator decides to apply.
+ISOLATED_NOTE = (
+    "Isolated bridge: the host's own network configuration is not touched, so there is no "
+    "network lockout risk at the reboot."
+)
+
+
 class PlanReady(Message):
     """The worker built the plan (or found why none can be made)."""
 
@@ -296,6 +303,7 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
             f"Profile {plan.profile}",
             f"  {plan.profile_reason}" if plan.profile_reason else "",
             f"Root {self.ctx.root_text}",
+            ISOLATED_NOTE if plan.answers.get("isolated") else "",
             f"{plan_count(plan, self.skipped)}.",
             f"Files: {len(files)}",
             *(f"  {path}" for path in files),

@@ -272,6 +272,8 @@ class WizardContext:
         """Why no NIC of the target can be bridged at all (None when one can, or the profile
         takes no NIC): none is configured, or every one found is refused (lo, Wi-Fi, a bridge,
         not configured). Said on the welcome page, before the first question."""
+        if self.config.isolated:
+            return None  # the isolated bridge takes no NIC
         choice = self.nic_choice(detected=True)
         if choice is None or self.profile is None:
             return None
@@ -288,7 +290,7 @@ class WizardContext:
 
     def ssh_warning(self) -> str | None:
         """The profile's plain words when SSH runs through the NIC the bridge takes over."""
-        if self.profile is None:
+        if self.profile is None or self.config.isolated:  # the NIC is not touched
             return None
         choice = self.nic_choice()
         nic = self.config.nic or (choice.name if choice is not None else None)

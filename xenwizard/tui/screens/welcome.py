@@ -173,6 +173,11 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
         """The SSH warning (it needs the live facts: which NIC carries the session)."""
         if self.ctx.detecting:
             return ""
+        if self.ctx.asks_nic and self.ctx.config.isolated:
+            return (
+                "Isolated bridge (no NIC): the host's own network configuration is not "
+                "touched, so there is no network lockout risk at the reboot."
+            )
         ssh = self.ctx.ssh_warning()
         return f"WARNING: {ssh}" if ssh else ""
 

@@ -15,7 +15,7 @@ from xenwizard.engine.journal import JournalError
 from xenwizard.paths import STATE_DIR
 from xenwizard.target.probe import parse_shell_vars
 from xenwizard.target.rootfs import ENCODING, ERRORS, RootError, RootFS
-from xenwizard.verify.hostcheck import guestaccess
+from xenwizard.verify.hostcheck import guestaccess, isolated
 from xenwizard.verify.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.verify.hostcheck.context import (
     CONFINE_STEP,
@@ -608,7 +608,7 @@ def _live_check_names(ctx: Context) -> list[str]:
         names.remove("dhcp-confinement")
     if planned_dom0_mem(ctx.run) is None:
         names.remove("dom0-mem")
-    return names + guestaccess.check_names(ctx)
+    return names + isolated.check_names(ctx) + guestaccess.check_names(ctx)
 
 
 def _live_checks(ctx: Context) -> list[CheckResult]:
@@ -622,6 +622,7 @@ def _live_checks(ctx: Context) -> list[CheckResult]:
     results += check_dnsmasq(ctx)
     if ctx.confined:
         results.append(check_dhcp_confinement(ctx))
+    results += isolated.checks(ctx)
     results += guestaccess.checks(ctx)
     assert [r.name for r in results] == _live_check_names(ctx)
     return results

@@ -83,6 +83,14 @@ options:
     description:
       - On current releases the NIC the bridge takes over (C(--nic)); not set means detected.
     type: str
+  isolated:
+    description:
+      - An isolated bridge (C(--isolated)) on current releases, with no NIC on it and the
+        host's own network configuration untouched. The guests reach other networks only
+        through the host (O(guest_access) C(nat) or C(routed)), so no frame of theirs leaves the
+        NIC with a Xen MAC, as hosting providers that allow one MAC per switch port require.
+        Not set means bridged (the NIC becomes the bridge's port). Cannot be given with O(nic).
+    type: bool
   profile:
     description:
       - The recipe (C(--profile)), for example C(debian-12); not set means detected from the
@@ -303,6 +311,7 @@ ANSWER_KEYS = (
     ("lease", "lease"),
     ("dhcp_xen_only", "dhcp-xen-only"),
     ("nic", "nic"),
+    ("isolated", "isolated"),
     ("udp_checksum_workaround", "udp-checksum-workaround"),
     ("allow_overlap", "allow-overlap"),
     ("dom0_mem", "dom0-mem"),
@@ -377,6 +386,7 @@ def main():
             lease=dict(type="str"),
             dhcp_xen_only=dict(type="bool"),
             nic=dict(type="str"),
+            isolated=dict(type="bool"),
             profile=dict(type="str"),
             udp_checksum_workaround=dict(type="bool"),
             allow_overlap=dict(type="bool"),
