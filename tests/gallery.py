@@ -84,11 +84,15 @@ class GalleryRunner:
         self.gone: Callable[[], bool] = lambda: False
 
     def run(
-        self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
+        self,
+        argv: Sequence[str],
+        on_line: LineCallback,
+        env: Mapping[str, str] | None = None,
+        network: bool = False,
     ) -> int:
         played = self.script is not None and self.marker is not None and self.marker.exists()
         if argv[0] != SCRIPTED or not played:
-            return self.simulated.run(argv, on_line, env)
+            return self.simulated.run(argv, on_line, env, network)
         assert self.script is not None
         command, *args = self.script.split()
         if command == "block":
