@@ -337,6 +337,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         root="debian-12",
     ),
     Scenario(
+        "debian-12-subnet-ipv6",
+        "Debian 12: the guests' IPv6 prefix on the subnet page: a /48 is refused with the reason",
+        ("enter", "enter", "tab", "tab", "ctrl+u", *"2001:db8::/48"),
+        root="debian-12",
+    ),
+    Scenario(
         "debian-12-dom0-memory",
         "Debian 12: dom0's memory and the boot guard, on with its deadline in minutes",
         ("enter", "enter", "enter", "enter"),
