@@ -116,6 +116,7 @@ class FakeXl:
         argv: Sequence[str],
         on_line: Callable[[str], None],
         env: Mapping[str, str] | None = None,
+        network: bool = False,
     ) -> int:
         argv = list(argv)
         assert argv[:3] == ["timeout", "-k", "5"], f"unbounded command: {argv}"

@@ -84,11 +84,15 @@ class GalleryRunner:
         self.gone: Callable[[], bool] = lambda: False
 
     def run(
-        self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
+        self,
+        argv: Sequence[str],
+        on_line: LineCallback,
+        env: Mapping[str, str] | None = None,
+        network: bool = False,
     ) -> int:
         played = self.script is not None and self.marker is not None and self.marker.exists()
         if argv[0] != SCRIPTED or not played:
-            return self.simulated.run(argv, on_line, env)
+            return self.simulated.run(argv, on_line, env, network)
         assert self.script is not None
         command, *args = self.script.split()
         if command == "block":
@@ -330,6 +334,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         "debian-12-dhcp",
         "Debian 12: the UDP checksum workaround is a switch, off by default",
         ("enter", "enter", "enter"),
+        root="debian-12",
+    ),
+    Scenario(
+        "debian-12-subnet-ipv6",
+        "Debian 12: the guests' IPv6 prefix on the subnet page: a /48 is refused with the reason",
+        ("enter", "enter", "tab", "tab", "ctrl+u", *"2001:db8::/48"),
         root="debian-12",
     ),
     Scenario(

@@ -93,6 +93,12 @@ class TestSubnet:
         check(snap_compare, tmp_path, "subnet-overlap")
 
 
+class TestSubnetIpv6:
+    def test_guest_ipv6_debian_12(self, snap_compare, tmp_path):
+        """Debian 12: 'Guest IPv6' under the subnet, a /48 refused with its one-line reason."""
+        check(snap_compare, tmp_path, "debian-12-subnet-ipv6")
+
+
 class TestDhcp:
     def test_dhcp(self, snap_compare, tmp_path):
         """Range, lease, '91 addresses for guests', [x] Xen guests only with the reason."""

@@ -55,6 +55,18 @@ class WizardConfig:
     boot_guard: bool = True  # one-shot first boot into Xen, rolled back unless confirmed
     confirm_within: int = CONFIRM_WITHIN_DEFAULT
     guest_access: str = "nat"  # how guests reach other networks: GUEST_ACCESS's keys
+    guest_ipv6: str = "none"  # "none", or the /64 the host advertises to its guests
+
+    @property
+    def ipv6_prefix(self) -> ipaddress.IPv6Network | None:
+        """The guests' IPv6 /64, or None (`none`: guests get no IPv6)."""
+        return None if self.guest_ipv6 == "none" else ipaddress.IPv6Network(self.guest_ipv6)
+
+    @property
+    def host_ipv6(self) -> ipaddress.IPv6Interface | None:
+        """The host's address on the bridge in the guests' /64: PREFIX::1/64."""
+        prefix = self.ipv6_prefix
+        return None if prefix is None else ipaddress.IPv6Interface(f"{prefix[1]}/64")
 
     @property
     def alias(self) -> str:
@@ -125,4 +137,6 @@ class WizardConfig:
         if self.confirm_within != CONFIRM_WITHIN_DEFAULT:
             answers["confirm-within"] = self.confirm_within
         answers["guest-access"] = self.guest_access
+        if self.guest_ipv6 != "none":  # an answers file without IPv6 stays as it was
+            answers["guest-ipv6"] = self.guest_ipv6
         return answers

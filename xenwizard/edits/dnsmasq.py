@@ -20,7 +20,7 @@ import re
 import shlex
 
 from xenwizard.answers.model import XEN_MAC_PREFIX, WizardConfig
-from xenwizard.edits import EditResult
+from xenwizard.edits import EditResult, guestipv6
 from xenwizard.edits.text import (
     Doc,
     Line,
@@ -68,7 +68,7 @@ def _settings(config: WizardConfig, alias_note: bool = True) -> list[str]:
             ),
             "dhcp-ignore=tag:!xen",
         ]
-    return lines
+    return lines + guestipv6.dnsmasq_lines(config)
 
 
 def render_dropin(config: WizardConfig, alias_note: bool = True, extra: str = "") -> str:

@@ -365,7 +365,30 @@ def _bridge_block(
     if own_bridge and not moved:
         bodies += [indent + h for h in hw]
     bodies.append(f"{indent}address {config.address}")
+    if config.host_ipv6 is not None:
+        bodies.append("")
+        bodies += _ipv6_stanza(config, moved, indent, port_line)
     return block_lines(doc, bodies)
+
+
+def _ipv6_stanza(
+    config: WizardConfig, moved: list[Moved], indent: str, port_line: str
+) -> list[str]:
+    """The host's address in the guests' /64, as one more stanza on the bridge.
+
+    ifupdown's inet6 static sets autoconf 0 unless told (interfaces(5)): 1 keeps the host's own
+    SLAAC address from the LAN, as the kernel's default had it, unless the moved addressing is
+    itself static (then it had 0 already). accept_ra 2: forwarding is on (guestipv6), and with
+    1 the kernel would ignore the LAN's router advertisements."""
+    static = any(m.family == "inet6" and m.method == "static" for m in moved)
+    return [
+        f"{GUEST_COMMENT}, IPv6 ({config.ipv6_prefix}): dnsmasq advertises it here.",
+        f"iface {config.bridge} inet6 static",
+        indent + port_line,
+        f"{indent}address {config.host_ipv6}",
+        f"{indent}accept_ra 2",
+        f"{indent}autoconf {0 if static else 1}",
+    ]
 
 
 @dataclass(slots=True)
@@ -444,6 +467,12 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
         f"{bridge} exists at boot, so the seed's {config.alias} alias and rc.local line are not "
         "needed"
     )
+    if config.host_ipv6 is not None:
+        notes.append(
+            f"the guests' IPv6 {config.ipv6_prefix}: {bridge} takes {config.host_ipv6} in one "
+            "more `inet6 static` stanza (accept_ra 2: the host keeps the LAN's advertisements "
+            "with forwarding on)"
+        )
     if result == text:
         notes.insert(0, f"already set: {nic} is bridged by {bridge} with {config.address}")
     return EditResult(result, tuple(notes))

@@ -41,6 +41,8 @@ OWN_NAME = "90-xenwizard.yaml"
 OWN_PATH = f"{NETPLAN_DIR}/{OWN_NAME}"
 MODE = 0o600
 GUEST_HEADER = "# xenwizard: guest-address "
+GUEST6_HEADER = "# xenwizard: guest-ipv6-address "  # the host's ::1 in --guest-ipv6's /64
+ACCEPT_RA_HEADER = "# xenwizard: accept-ra added for guest-ipv6"  # not the NIC's: a re-run drops it
 GLOB_CHARS = "*?["  # netplan's `match: name` is a shell glob
 MOVED_MARK = "# xenwizard: moved to "  # + our file's path; marks lines commented out
 
@@ -200,7 +202,7 @@ def static_addresses(files: list[YamlFile]) -> list[tuple[str, str]]:
                 entries = settings.get("addresses") if isinstance(settings, dict) else None
                 for entry in entries if isinstance(entries, list) else []:
                     for text in entry if isinstance(entry, dict) else [entry]:
-                        if file.is_own and before is not None and str(text) == before.guest:
+                        if file.is_own and before is not None and str(text) in before.ours:
                             continue
                         found.append((str(nic_id), str(text)))
     return found
@@ -242,20 +244,27 @@ class Previous:
     addressing: dict[str, Any]
     mac: str | None
     guest: str | None
+    guest6: str | None = None
+
+    @property
+    def ours(self) -> tuple[str, ...]:
+        """The addresses xenwizard added to the bridge (a new run replaces them)."""
+        return tuple(a for a in (self.guest, self.guest6) if a)
+
+
+def _header(text: str, header: str) -> str | None:
+    return next(
+        (line[len(header) :].strip() for line in text.splitlines() if line.startswith(header)),
+        None,
+    )
 
 
 def previous(files: list[YamlFile]) -> Previous | None:
     own = next((f for f in files if f.is_own), None)
     if own is None:
         return None
-    guest = next(
-        (
-            line[len(GUEST_HEADER) :].strip()
-            for line in own.text.splitlines()
-            if line.startswith(GUEST_HEADER)
-        ),
-        None,
-    )
+    guest, guest6 = _header(own.text, GUEST_HEADER), _header(own.text, GUEST6_HEADER)
+    ours = [a for a in (guest, guest6) if a]
     for name, settings in _section(own, "bridges").items():
         if not isinstance(settings, dict):
             continue
@@ -263,14 +272,17 @@ def previous(files: list[YamlFile]) -> Previous | None:
         if not isinstance(ports, list) or not ports:
             continue
         addressing = {k: v for k, v in settings.items() if k in ADDRESSING}
-        if guest and isinstance(addressing.get("addresses"), list):
-            rest = [a for a in addressing["addresses"] if a != guest]
+        if ACCEPT_RA_HEADER in own.text.splitlines():
+            addressing.pop("accept-ra", None)
+        if ours and isinstance(addressing.get("addresses"), list):
+            rest = [a for a in addressing["addresses"] if a not in ours]
             if rest:
                 addressing["addresses"] = rest
             else:
                 del addressing["addresses"]
         mac = settings.get("macaddress")
-        return Previous(name, str(ports[0]), addressing, str(mac).lower() if mac else None, guest)
+        mac_text = str(mac).lower() if mac else None
+        return Previous(name, str(ports[0]), addressing, mac_text, guest, guest6)
     return None
 
 
@@ -554,11 +566,18 @@ def render_own(
     if mac:
         bridge_settings["macaddress"] = yaml.Quoted(mac)
     bridge_settings.update(_addresses_with_guest(addressing, config.address))
+    if config.host_ipv6 is not None:
+        bridge_settings.update(_addresses_with_guest(bridge_settings, str(config.host_ipv6)))
+    added_ra = config.host_ipv6 is not None and "accept-ra" not in bridge_settings
+    if added_ra:  # forwarding on: the host takes the LAN's advertisements only when asked
+        bridge_settings["accept-ra"] = True
     header = [
         f"# Written by xenwizard: the Xen bridge {bridge}, with {nic} as its only port, takes",
         f"# over {nic}'s addressing (xl never creates a bridge). Guests' vifs join {bridge};",
         f"# dnsmasq serves {config.network} on it. `xenwizard rollback` removes this file.",
         f"{GUEST_HEADER}{config.address}",
+        *([f"{GUEST6_HEADER}{config.host_ipv6}"] if config.host_ipv6 is not None else []),
+        *([ACCEPT_RA_HEADER] if added_ra else []),
     ]
     network: dict[str, Any] = {"version": 2}
     raw = (vlan or {}).get("link") if section == "vlans" else None
@@ -652,6 +671,15 @@ def plan_change(
         + (", ".join(f"{k}" for k in addressing) or "none (the NIC had no addresses)"),
         f"guests' subnet {config.address} is one more `addresses` entry on {bridge}; {bridge} "
         f"exists at boot, so the seed's {config.alias} alias and rc.local line are not needed",
+        *(
+            [
+                f"the guests' IPv6 {config.ipv6_prefix}: {bridge} takes {config.host_ipv6}, one "
+                "more `addresses` entry, with accept-ra true unless the NIC's addressing said "
+                "otherwise (forwarding is on, and the host keeps the LAN's advertisements)"
+            ]
+            if config.host_ipv6 is not None
+            else []
+        ),
         f"{nic}: dhcp4/dhcp6 false here (overrides the earlier files' values)",
         "no `parameters:` block, so `netplan try` can test this and revert",
     ]

@@ -48,6 +48,7 @@ class Profile(ABC):
     asks_nic: bool = False  # the bridge takes over a NIC the operator may choose (--nic)
     bridge_max_len: int = 15  # Linux's limit; 13 where an alias BR:0 must fit too
     udp_checksum_optional: bool = False  # the plan honours --[no-]udp-checksum-workaround
+    guest_ipv6: bool = False  # the plan honours --guest-ipv6 PREFIX (the bridge takes ::1)
     needs_grub: bool = False  # the plan configures GRUB (refused on a target without it)
 
     @abstractmethod

@@ -128,6 +128,12 @@ TOOLSTACK_NOTE = (
 )
 
 
+NO_ISOLATED_IPV6 = (
+    "guest-ipv6: not with an isolated bridge yet (its own bridge file takes no IPv6 address); "
+    "use --guest-ipv6 none, or the bridged shape"
+)
+
+
 class CurrentRelease(Profile):
     """Base of the current-release profiles; subclasses set the class attributes."""
 
@@ -136,6 +142,7 @@ class CurrentRelease(Profile):
     toolstack_note = TOOLSTACK_NOTE
     asks_nic = True
     udp_checksum_optional = True
+    guest_ipv6 = True
     needs_grub = True
     os_id: str
     version_id: str
@@ -257,6 +264,8 @@ class CurrentRelease(Profile):
     def plan_steps(
         self, config: WizardConfig, facts: SystemFacts, fs: RootFS, warnings: list[str]
     ) -> list[Step]:
+        if config.isolated and config.ipv6_prefix is not None:
+            raise PlanError(NO_ISOLATED_IPV6)
         layout = self.layout(fs)
         choice = primary_nic(config, facts, layout)
         nic: str | None = choice.name
@@ -315,6 +324,7 @@ class CurrentRelease(Profile):
         if not config.isolated:  # an isolated bridge has no LAN port to keep DHCP off
             steps += self._confine_steps(config, facts, fs, layout, choice)
         steps += guestaccess.steps(config, facts, fs, nic)
+        steps += guestaccess.ipv6_steps(config, fs)
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)

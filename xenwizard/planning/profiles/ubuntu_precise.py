@@ -36,6 +36,10 @@ from xenwizard.planning.profiles.base import (
 from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS
 
+NO_GUEST_IPV6 = (
+    "guest-ipv6: not on ubuntu-precise, where xend's network-bridge makes the bridge at boot and "
+    "gives it no IPv6 address of ours; use --guest-ipv6 none (the guests get no IPv6)"
+)
 PACKAGES = ("xen-hypervisor-4.1-amd64", "xen-tools", "dnsmasq", "ethtool", "ebtables")
 XEN_PACKAGES = ("xen-hypervisor-4.1-amd64",)  # pulls xen-utils-4.1 / xen-utils-common
 SXP = "etc/xen/xend-config.sxp"
@@ -117,6 +121,8 @@ class UbuntuPrecise(Profile):
         too_long = check_bridge(config.bridge, self.bridge_max_len)
         if too_long:  # answers judged without this profile's target (build_config's default)
             raise PlanError(f"bridge {config.bridge}: {too_long}")
+        if config.ipv6_prefix is not None:
+            raise PlanError(NO_GUEST_IPV6)
         packages = packages_step("packages", PACKAGES, facts)
         xen = tuple(p for p in XEN_PACKAGES if p in packages.packages)
         bridge = config.bridge

@@ -21,7 +21,8 @@ from textual.widget import Widget
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from xenwizard.engine.executor import packages_refusal
+from xenwizard.engine.executor import packages_refusal, sandbox_refusal
+from xenwizard.engine.runner import CommandRunner
 from xenwizard.engine.skipping import skipped_steps
 from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step, Symlink
 from xenwizard.planning.profiles import PlanError
@@ -144,6 +145,8 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
         if refusal and refusal.endswith("--skip-packages"):
             # the wizard takes the flag only at its start
             refusal += " (quit, and start the wizard again with it)"
+        if refusal is None and isinstance(self.ctx.runner, CommandRunner):  # the demo's: none
+            refusal = sandbox_refusal(self.plan, self.ctx.fs, simulated)
         return refusal
 
     def compose_body(self) -> Iterable[Widget]:

@@ -249,6 +249,11 @@ class WizardContext:
         return self.profile is not None and self.profile.udp_checksum_optional
 
     @property
+    def offers_guest_ipv6(self) -> bool:
+        """Profiles that can give the guests an IPv6 prefix ask for one (not ubuntu-precise)."""
+        return self.profile is not None and self.profile.guest_ipv6
+
+    @property
     def udp_default(self) -> bool:
         if self.config.udp_checksum_workaround is not None:
             return self.config.udp_checksum_workaround

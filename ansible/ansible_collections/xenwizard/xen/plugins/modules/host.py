@@ -132,6 +132,13 @@ options:
         neither forwards nor advertises a router to the guests.
     type: str
     choices: [nat, routed, host-only]
+  guest_ipv6:
+    description:
+      - IPv6 for the guests (C(--guest-ipv6)). C(none) (xenwizard's default) gives them no IPv6
+        from anyone; a /64 such as C(2001:db8:5::/64) is taken by the host as C(::1) on the
+        bridge and advertised to the guests (SLAAC); the LAN router must route it to the host.
+        Not on ubuntu-precise.
+    type: str
   skip_packages:
     description:
       - Pass C(--skip-packages) to C(xenwizard apply); the package step, and the steps that need
@@ -318,6 +325,7 @@ ANSWER_KEYS = (
     ("boot_guard", "boot-guard"),
     ("confirm_within", "confirm-within"),
     ("guest_access", "guest-access"),
+    ("guest_ipv6", "guest-ipv6"),
 )
 
 MEANING = {
@@ -394,6 +402,7 @@ def main():
             boot_guard=dict(type="bool"),
             confirm_within=dict(type="int"),
             guest_access=dict(type="str", choices=["nat", "routed", "host-only"]),
+            guest_ipv6=dict(type="str"),
             skip_packages=dict(type="bool", default=False),
             answers=dict(type="dict", default={}),
             executable=dict(type="str", default="xenwizard"),
