@@ -28,6 +28,7 @@ from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step, Symli
 from xenwizard.planning.profiles import PlanError
 from xenwizard.planning.render import changing_steps, plan_count, step_detail, step_state
 from xenwizard.target.rootfs import RootError
+from xenwizard.tui.messages import SavePlanRequested
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:
@@ -99,14 +100,14 @@ work at once; other keys wait for the plan, however long, and then arrive in
 the order typed. Esc goes back, and takes the keys typed for this page with it.
 """
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "back", "Back"),
-        Binding("f1", "help", "Help"),
-        Binding("s", "save", "Save plan"),
-        Binding("a", "next", "Apply"),
-        Binding("f", "full_width", "Full-width diff"),
-        Binding("f", "step_list", "Step list"),
-        Binding("n", "step(1)", "Next step"),
-        Binding("p", "step(-1)", "Prev step"),
+        Binding("escape", "back", "Back", id="preview.back"),
+        Binding("f1", "help", "Help", id="preview.help"),
+        Binding("s", "save", "Save plan", id="preview.save"),
+        Binding("a", "next", "Apply", id="preview.next"),
+        Binding("f", "full_width", "Full-width diff", id="preview.full-width"),
+        Binding("f", "step_list", "Step list", id="preview.step-list"),
+        Binding("n", "step(1)", "Next step", id="preview.step-1-n"),
+        Binding("p", "step(-1)", "Prev step", id="preview.step-1-p"),
     ]
 
     def __init__(
@@ -358,7 +359,7 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
     def action_save(self) -> None:
         if self.plan is None:
             return
-        self.wizard_app.save_plan_dialog(self.plan)
+        self.app.post_message(SavePlanRequested(self.plan))
 
     def action_next(self) -> None:
         blocked = self.apply_blocked
