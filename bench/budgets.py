@@ -43,15 +43,23 @@ APPLY_RUN = """
 import json, shutil, sys, tempfile, time
 from dataclasses import replace
 from pathlib import Path
-from xenwizard.answers.model import WizardConfig
 from xenwizard.engine.executor import Engine
-from xenwizard.planning.plan import EditFile, Symlink
-from xenwizard.planning.profiles import make_plan
-from xenwizard.target.probe import probe
-from xenwizard.target.rootfs import RootFS
+try:
+    from xenwizard.answers.model import WizardConfig
+    from xenwizard.planning.plan import EditFile, Symlink
+    from xenwizard.planning.profiles import make_plan
+    from xenwizard.target.probe import probe
+    from xenwizard.target.rootfs import RootFS
+except ImportError:  # a checkout from before the layers (issue 22): the flat modules
+    from xenwizard.config import WizardConfig
+    from xenwizard.plan import EditFile, Symlink
+    from xenwizard.profiles import make_plan
+    from xenwizard.probe import probe
+    from xenwizard.rootfs import RootFS
+    from xenwizard.record import replace  # its records were not dataclasses
 
 class Answered:
-    def run(self, argv, on_line, env=None):
+    def run(self, argv, on_line, *_args, **_options):
         return 0
 
 with tempfile.TemporaryDirectory() as tmp:
