@@ -23,10 +23,10 @@ LOUD = f"{ESC}]0;pwned{chr(7)}{ESC}[31mred"
 class LoudRunner(FakeRunner):
     """apt-get update prints a title-setting and a colour escape, as a hostile mirror might."""
 
-    def run(self, argv, on_line, env=None) -> int:
+    def run(self, argv, on_line, env=None, network=False) -> int:
         if list(argv[:2]) == ["apt-get", "update"]:
             on_line(LOUD)
-        return super().run(argv, on_line, env)
+        return super().run(argv, on_line, env, network)
 
 
 def root_with_nic(tmp_path: Path, name: str) -> Path:
