@@ -41,7 +41,11 @@ class MountedChrootRunner:
         self.calls: list[list[str]] = []
 
     def run(
-        self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
+        self,
+        argv: Sequence[str],
+        on_line: LineCallback,
+        env: Mapping[str, str] | None = None,
+        network: bool = False,
     ) -> int:
         self.calls.append(list(argv))
         done = subprocess.run(

@@ -23,7 +23,7 @@ LOUD = f"{ESC}]0;pwned{chr(7)}{ESC}[31mred"
 class LoudRunner(FakeRunner):
     """apt-get update prints a title-setting and a colour escape, as a hostile mirror might."""
 
-    def run(self, argv, on_line, env=None) -> int:
+    def run(self, argv, on_line, env=None, network=False) -> int:
         if list(argv[:2]) == ["apt-get", "update"]:
             on_line(LOUD)
         return super().run(argv, on_line, env)
