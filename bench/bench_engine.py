@@ -42,7 +42,7 @@ class NoCommands:
     """A command an edit runs after (update-grub) is answered at once, not run: the benchmark
     times xenwizard's own work."""
 
-    def run(self, argv, on_line, env=None) -> int:  # type: ignore[no-untyped-def]
+    def run(self, argv, on_line, env=None, network=False) -> int:  # type: ignore[no-untyped-def]
         return 0
 
 
