@@ -64,11 +64,16 @@ from tests.xenvm.image import NIC
 from tests.xenvm.machine import Machine
 from tests.xenvm.session import vm_session
 from tests.xenvm.terminal import Tmux
+from tests.xenvm.xentoolsguest import make_xen_tools_guest
 
 pytestmark = [pytest.mark.slow, pytest.mark.xenvm]
 
 XEN_MAC = "00:16:3e:5a:00:01"
 OTHER_MAC = "52:54:00:5a:00:02"
+# The xen-tools guest (issue 23): on unless XENWIZARD_VM_XEN_TOOLS=0
+XEN_TOOLS_GUEST = os.environ.get("XENWIZARD_VM_XEN_TOOLS") != "0"
+RENAMED = "xenbr1"  # the re-run's bridge and address: "You may call your bridge whatever you want"
+RENAMED_ADDRESS = "10.0.1.1/24"
 APPLY_TIMEOUT = 1500  # the package step under emulation: apt, dpkg, update-grub
 # The LAN gateway's address on the bridge (a clash the operator allowed): SSH from the host
 # arrives from 10.0.2.2, now an address of the VM itself, and gets no answer.
@@ -245,21 +250,73 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     assert_guest_fails_without_dnsmasq(vm, "verify --guest without dnsmasq")
     vm.mark("xenwizard verify --guest, dnsmasq stopped", started)
 
-    # 5. a restart after confirm: Xen is the default now, no guard runs
-    vm.poweroff("poweroff after confirm")
-    vm.boot("boot into Xen (the default entry)", timeout=600)
+    # 5. xen-tools: a real guest made with xen-create-image on the bridge (xenwizard's block)
+    if XEN_TOOLS_GUEST:
+        started = time.monotonic()
+        guest = make_xen_tools_guest(vm, "g1", "xen-tools guest")
+        vm.mark("xen-tools guest: xen-create-image, xl create, lease, ping", started)
+        assert guest.lease_ip.startswith("10.0.0."), guest
+
+    # 6. a re-run with other answers: the bridge renamed, a new subnet; reboot, confirm
+    started = time.monotonic()
+    renamed = vm.ssh(
+        f"xenwizard apply --yes --bridge {RENAMED} --address {RENAMED_ADDRESS} "
+        "--udp-checksum-workaround",
+        check=False,
+        timeout=APPLY_TIMEOUT,
+        phase="rename: apply",
+    )
+    vm.mark("rename: apply (--bridge xenbr1, a new subnet)", started)
+    assert renamed.returncode == 0, renamed.stdout + renamed.stderr
+    files = vm.ssh(
+        "cat /etc/network/interfaces /etc/dnsmasq.d/xenwizard.conf; "
+        "grep -n 'vif.default.bridge' /etc/xen/xl.conf; grub-editenv list",
+        phase="rename: applied",
+    ).stdout
+    assert f"bridge_ports {NIC}" in files and f"iface {RENAMED} inet" in files, files
+    assert "br0" not in files.replace(RENAMED, ""), files  # one managed copy, nothing old left
+    assert f"interface={RENAMED}" in files and "10.0.1.10,10.0.1.100" in files, files
+    vm.poweroff("rename: poweroff")
+    vm.boot("rename: boot into Xen (the default entry, guard pending)", timeout=600)
+    links = vm.ssh(
+        f"cat /sys/hypervisor/type; ip -4 -o addr show {RENAMED}; ip -o link show {NIC}; "
+        "ip link show br0 2>&1",
+        check=False,
+        phase="rename: Xen with the new bridge",
+    ).stdout
+    assert links.startswith("xen"), links
+    assert f"{RENAMED_ADDRESS}" in links and f"master {RENAMED}" in links, links
+    assert 'Device "br0" does not exist' in links, links
+    verified = vm.ssh("xenwizard verify", check=False, timeout=180, phase="rename: verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    confirmed = vm.ssh("xenwizard confirm", check=False, timeout=300, phase="rename: confirm")
+    assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
+    moved = run_canary(vm, "canary3", XEN_MAC, "rename: canary on the new bridge")
+    assert moved.lease is not None, moved.console
+    assert moved.lease["serverid"] == RENAMED_ADDRESS.split("/")[0], moved.lease
+    assert moved.lease["ip"].startswith("10.0.1."), moved.lease
+
+    # 7. rollback of the rename, a restart: br0 is back, Xen is the default, no guard runs
+    started = time.monotonic()
+    undone = vm.ssh("xenwizard rollback", check=False, timeout=600, phase="rename: rollback")
+    vm.mark("rename: rollback", started)
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    vm.poweroff("poweroff after the rename's rollback")
+    vm.boot("boot into Xen (the default entry, br0 again)", timeout=600)
     again = vm.ssh(
-        "cat /sys/hypervisor/type; grub-editenv list; "
+        "cat /sys/hypervisor/type; grub-editenv list; ip -4 -o addr show br0; "
+        f"ip link show {RENAMED} 2>&1; "
         "systemctl list-units --all --no-legend 'xenwizard-boot-guard*'",
         check=False,
-        phase="Xen is the default",
+        phase="Xen is the default, br0 again",
     ).stdout
     # confirm left saved_entry = Xen and no one-shot: Xen boots by default from now on
     assert again.startswith("xen") and f"saved_entry={XEN_ENTRY}\n" in again, again
     assert not re.search(r"^next_entry=.", again, re.M), again
     assert "xenwizard-boot-guard" not in again, again
+    assert "10.0.0.1/24" in again and f'Device "{RENAMED}" does not exist' in again, again
 
-    # 6. rollback over SSH, and a restart on the original network
+    # 8. rollback of the first run over SSH, and a restart on the original network
     started = time.monotonic()
     rolled = vm.ssh("xenwizard rollback", check=False, timeout=APPLY_TIMEOUT, phase="rollback")
     vm.mark("xenwizard rollback (purge)", started)

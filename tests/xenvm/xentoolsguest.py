@@ -1,0 +1,82 @@
+"""A real xen-tools guest in the VM's dom0, made as an admin makes one after xenwizard's run:
+`xen-create-image` with xenwizard's block in /etc/xen-tools/xen-tools.conf (bridge, DHCP, the
+host's codename, the storage dir, xenwizard's network role) and only the options that say where
+the system comes from (the tarball of tests/xenvm/guestimage.py; no network in the VM), then
+`xl create`. The guest boots its own kernel through pygrub, its network comes up on the bridge
+under whatever name its udev gives the NIC, it takes a lease from the host's dnsmasq, and dom0
+pings it. The guest and its disk are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from tests.xenvm.guestimage import GUEST_TARBALL, guest_mirror
+from tests.xenvm.hoststate import dnsmasq_dhcp_log
+from tests.xenvm.machine import Machine
+
+CREATE_TIMEOUT = 1500  # unpacking the tarball into its disk image under emulation
+LEASE_TIMEOUT = 600  # the guest's boot (pygrub, systemd, ifupdown) under emulation
+
+
+@dataclass(frozen=True)
+class XenToolsGuest:
+    name: str
+    mac: str
+    lease_ip: str
+    config: str  # /etc/xen/NAME.cfg as xen-create-image wrote it
+
+
+def make_xen_tools_guest(vm: Machine, name: str, phase: str) -> XenToolsGuest:
+    created = vm.ssh(
+        f"xen-create-image --hostname {name} --install-method=tar "
+        f"--install-source=/{GUEST_TARBALL} --mirror={guest_mirror()} --pygrub "
+        "--size=2G --noswap --memory=256M",
+        check=False,
+        timeout=CREATE_TIMEOUT,
+        phase=f"{phase}: xen-create-image",
+    )
+    log = vm.ssh(f"cat /var/log/xen-tools/{name}.log", check=False, phase=phase).stdout
+    assert created.returncode == 0, (created.stdout + created.stderr)[-4000:] + log[-4000:]
+    config = vm.ssh(f"cat /etc/xen/{name}.cfg", phase=f"{phase}: its config").stdout
+    match = re.search(r"mac=([0-9A-Fa-f:]{17})", config)
+    assert match, config
+    mac = match.group(1).lower()
+    assert "bootloader" in config and "pygrub" in config, config
+    assert "bridge=br0" in config and mac.startswith("00:16:3e:"), config
+    try:
+        started = vm.ssh(
+            f"timeout 300 xl create /etc/xen/{name}.cfg",
+            check=False,
+            timeout=330,
+            phase=f"{phase}: xl create",
+        )
+        assert started.returncode == 0, started.stdout + started.stderr
+        lease_ip = _wait_for_lease(vm, mac, phase)
+        pinged = vm.ssh(f"ping -c 3 -W 5 {lease_ip}", check=False, phase=f"{phase}: ping")
+        assert pinged.returncode == 0, pinged.stdout + pinged.stderr
+        return XenToolsGuest(name, mac, lease_ip, config)
+    finally:
+        vm.ssh(
+            f"xl destroy {name} 2>/dev/null; xen-delete-image --hostname {name} 2>&1; "
+            f"rm -f /etc/xen/{name}.cfg",
+            check=False,
+            timeout=300,
+            phase=f"{phase}: remove the guest",
+        )
+
+
+def _wait_for_lease(vm: Machine, mac: str, phase: str) -> str:
+    """The address the host's dnsmasq gave `mac` on br0 (DHCPACK in its log)."""
+    deadline = time.monotonic() + LEASE_TIMEOUT
+    heard = ""
+    while time.monotonic() < deadline:
+        heard = vm.ssh(dnsmasq_dhcp_log(f" {mac}"), check=False, phase=f"{phase}: lease").stdout
+        match = re.search(rf"DHCPACK\(br0\) (\S+) {re.escape(mac)}", heard)
+        if match:
+            return match.group(1)
+        time.sleep(15)
+    state = vm.ssh("xl list; tail -n 30 /var/log/xen/*.log", check=False, phase=phase).stdout
+    raise AssertionError(f"{phase}: no lease for {mac} within {LEASE_TIMEOUT} s\n{heard}\n{state}")
