@@ -44,7 +44,7 @@ GUEST_PACKAGES = (
     "iproute2",
     "openssh-server",
 )
-GUEST_RECIPE = "1"  # bump when the build below changes
+GUEST_RECIPE = "2"  # bump when the build below changes
 # Module directories of the kernel that a PV guest never loads (its disk and NIC are
 # xen-blkfront and xen-netfront, its file system ext4).
 UNUSED_MODULES = (
@@ -82,7 +82,12 @@ def guest_tarball(suite: str = "bookworm") -> Path:
             write_file(work, "etc/dpkg/dpkg.cfg.d/90xenvm-fast", DPKG_FAST)
             with host_dns(work), mounted(work):
                 chroot(work, "guest: apt-get update", "apt-get", "update", "-qq")
-                chroot(work, "guest: packages", "apt-get", "install", "-y", "-qq", *GUEST_PACKAGES)
+                # grub-legacy last: its kernel hook (zz-update-grub) fails the kernel's
+                # postinst while the guest has no /boot/grub; xen-tools' 80-install-kernel
+                # writes the menu.lst that pygrub reads, and 82-install-grub-legacy updates it
+                kernel_first = [name for name in GUEST_PACKAGES if name != "grub-legacy"]
+                chroot(work, "guest: packages", "apt-get", "install", "-y", "-qq", *kernel_first)
+                chroot(work, "guest: grub-legacy", "apt-get", "install", "-y", "-qq", "grub-legacy")
                 chroot(work, "guest: apt-get clean", "apt-get", "clean")
             for modules in (work / "lib/modules").iterdir():
                 for unused in UNUSED_MODULES:
