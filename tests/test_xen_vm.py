@@ -18,8 +18,14 @@ package step will install. As an operator:
    DHCP server (QEMU's, on the same bridge), with tx checksumming off on its vif; a guest with a
    non-Xen MAC gets nothing from the host; `xenwizard verify --guest` passes, and fails with the
    reason while dnsmasq is stopped, leaving nothing of its canary;
-5. a restart boots Xen again, now as the default, with no guard;
-6. `xenwizard rollback` over SSH and a restart bring the host back on its original network (no
+5. a real guest made with xen-tools (tests/xenvm/xentoolsguest.py): `xen-create-image` with
+   xenwizard's block, from a bookworm tarball carried into the image, booted through pygrub,
+   leases in the range from the host's dnsmasq and answers dom0's ping;
+6. a re-run with other answers (`--bridge xenbr1`, a new subnet) over SSH, a restart into Xen
+   (the default now, the guard pending), verify, confirm: a canary leases on xenbr1 in the new
+   range and no br0 is left;
+7. the rename's rollback and a restart: br0 again, Xen the default, no guard;
+8. `xenwizard rollback` over SSH and a restart bring the host back on its original network (no
    bridge, SSH on the NIC) with the run's packages purged and GRUB as before.
 
 Then the SSH drop and a network answer that cuts the host off: the wizard applies answers that
