@@ -13,7 +13,7 @@ from xenwizard.edits import grubenv
 from xenwizard.engine.journal import list_runs
 from xenwizard.target.rootfs import RootFS
 from xenwizard.tui.screens.guard import GuardScreen
-from xenwizard.tui.screens.pages import WelcomeScreen
+from xenwizard.tui.screens.welcome import WelcomeScreen
 from xenwizard.verify import bootguard
 from xenwizard.verify.hostcheck.canary import CanaryResult
 

@@ -27,9 +27,10 @@ from xenwizard.engine.executor import RunResult
 from xenwizard.target.netlayout import NicChoice
 from xenwizard.target.probe import SystemFacts
 from xenwizard.tui.screens.apply import ApplyScreen
-from xenwizard.tui.screens.pages import BridgeScreen, SubnetScreen
+from xenwizard.tui.screens.bridge import BridgeScreen
 from xenwizard.tui.screens.preview import PreviewScreen
 from xenwizard.tui.screens.state import toolstack_text
+from xenwizard.tui.screens.subnet import SubnetScreen
 
 WALK_XL = ("enter", "enter", "enter", "enter", "enter", "enter", "a", "y", "@apply")
 

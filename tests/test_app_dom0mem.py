@@ -9,7 +9,9 @@ from tests import gallery
 from tests.test_app_keys import burst, field, settle, start
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.answers import dom0mem
-from xenwizard.tui.screens.pages import DhcpScreen, Dom0MemScreen, ToolstackScreen
+from xenwizard.tui.screens.dhcp import DhcpScreen
+from xenwizard.tui.screens.dom0mem import Dom0MemScreen
+from xenwizard.tui.screens.toolstack import ToolstackScreen
 
 TO_DOM0 = gallery.TO_DOM0
 RAM = 3931  # the fixture roots' proc/meminfo (the gallery pins no RAM: the probe reads it)

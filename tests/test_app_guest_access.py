@@ -8,7 +8,7 @@ from pathlib import Path
 from tests import gallery
 from tests.helpers import pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
 from tests.test_app_wizard import screen_text, sync
-from xenwizard.tui.screens.pages import DhcpScreen
+from xenwizard.tui.screens.dhcp import DhcpScreen
 from xenwizard.tui.widgets import ChoiceSet, TickBox
 
 DEBIAN12 = gallery.Scenario("current", "current", root="debian-12")

@@ -25,8 +25,10 @@ from textual.widgets.input import Selection
 
 from tests import gallery
 from tests.test_app_wizard import screen_text, sync
+from xenwizard.tui.screens.bridge import BridgeScreen
+from xenwizard.tui.screens.dhcp import DhcpScreen
 from xenwizard.tui.screens.modals import ErrorScreen
-from xenwizard.tui.screens.pages import BridgeScreen, DhcpScreen, SubnetScreen
+from xenwizard.tui.screens.subnet import SubnetScreen
 
 
 def key_event(key: str) -> events.Key:

@@ -10,8 +10,8 @@ from tests import gallery
 from tests.helpers import pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.tui.screens.modals import TooSmallScreen
-from xenwizard.tui.screens.pages import SubnetScreen
 from xenwizard.tui.screens.preview import PreviewScreen
+from xenwizard.tui.screens.subnet import SubnetScreen
 
 TO_PREVIEW = ("enter",) * 6
 

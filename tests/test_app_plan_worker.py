@@ -13,8 +13,8 @@ from tests import gallery
 from tests.helpers import PRECISE_ROOT
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.tui.screens.modals import ConfirmScreen, HelpScreen
-from xenwizard.tui.screens.pages import ToolstackScreen
 from xenwizard.tui.screens.preview import PreviewScreen
+from xenwizard.tui.screens.toolstack import ToolstackScreen
 
 SLOW = 5.0  # the longest the fake validators take if the test never lets them go
 

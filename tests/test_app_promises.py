@@ -126,7 +126,7 @@ class TestAnswersKept:
     async def test_the_toolstack_tick_survives_back_and_the_preview(self, tmp_path: Path) -> None:
         """Issue 26 item 4: the "keep xm" tick, given, is still there after Esc and forward
         again, and after going back from the preview (failed before: cleared both times)."""
-        from xenwizard.tui.screens.pages import ToolstackScreen
+        from xenwizard.tui.screens.toolstack import ToolstackScreen
 
         item = gallery.Scenario("tick", "toolstack tick")
         app, runner = gallery.build_app(item, tmp_path, FIXTURES / "precise-root")

@@ -21,9 +21,10 @@ from tests import gallery
 from tests.helpers import PRECISE_ROOT, REPO, copy_root
 from tests.test_app_wizard import screen_text, sync
 from xenwizard.target.probe import SystemFacts
+from xenwizard.tui.screens.bridge import BridgeScreen
 from xenwizard.tui.screens.modals import ErrorScreen, HelpScreen
-from xenwizard.tui.screens.pages import BridgeScreen, WelcomeScreen
 from xenwizard.tui.screens.state import WizardContext
+from xenwizard.tui.screens.welcome import WelcomeScreen
 
 
 class SlowProbe:

@@ -21,8 +21,8 @@ from rich.console import Console
 from tests import gallery
 from tests.helpers import FIXTURES, PRECISE_ROOT, pinned_run_id  # noqa: F401  (pinned_run_id: autouse)
 from xenwizard.tui.screens.apply import ApplyScreen
+from xenwizard.tui.screens.bridge import BridgeScreen
 from xenwizard.tui.screens.modals import HelpScreen
-from xenwizard.tui.screens.pages import BridgeScreen
 
 BRIDGE_KEYS = ("enter", "end", "backspace", "backspace", "backspace", *"xenbr1", "enter")
 # Bridge, subnet, DHCP and dom0 memory as they come, the toolstack ticked, the preview applied.
@@ -579,7 +579,7 @@ class TestAnswersThroughTheCore:
         app, runner = gallery.build_app(item, tmp_path, PRECISE_ROOT)
         async with app.run_test(size=gallery.SIZE) as pilot:
             await gallery.drive(pilot, item.keys, runner)
-            from xenwizard.tui.screens.pages import SubnetScreen
+            from xenwizard.tui.screens.subnet import SubnetScreen
 
             assert isinstance(app.screen, SubnetScreen)
             assert "Next is refused: fix host address first." in screen_text(app)
@@ -656,11 +656,23 @@ HELP_TEXT_WIDTH = 70  # the help dialog (76 wide) less its border, padding and s
 def every_help() -> list[tuple[str, str]]:
     import inspect
 
-    from xenwizard.tui.screens import apply, done, guard, pages, preview
+    from xenwizard.tui.screens import (
+        apply,
+        bridge,
+        dhcp,
+        dom0mem,
+        done,
+        guard,
+        preview,
+        subnet,
+        toolstack,
+        welcome,
+    )
 
+    pages = (welcome, bridge, subnet, dhcp, dom0mem, toolstack, preview, guard, apply, done)
     return [
         (name, cls.HELP)
-        for module in (pages, preview, guard, apply, done)
+        for module in pages
         for name, cls in inspect.getmembers(module, inspect.isclass)
         if cls.__module__ == module.__name__ and isinstance(getattr(cls, "HELP", None), str)
     ]

@@ -119,7 +119,7 @@ def test_the_bridge_help_gives_the_profiles_own_limit(
 ) -> None:
     """Issue 26 item 7: Debian 12 has no alias (15 characters are accepted); the help said 13
     "so that the alias NAME:0 fits" on every profile."""
-    from xenwizard.tui.screens.pages import BridgeScreen
+    from xenwizard.tui.screens.bridge import BridgeScreen
 
     app, _runner = gallery.build_app(gallery.Scenario("help", "help"), tmp_path, root)
     text = BridgeScreen(app.ctx).help_text()

@@ -1,8 +1,8 @@
 """The Textual wizard: the page order in one place (`flow`), quitting, saving, errors.
 
-Screens ask config/probe/profiles/engine; this module adds the few things that belong to the
-app as a whole: the order of the pages, Ctrl-Q with confirmation (refused while an apply runs),
-writing the saved plan, and turning any unexpected exception into the error page.
+Screens ask answers/, target/, planning/ and engine/; this module adds the few things that
+belong to the app as a whole: the order of the pages, Ctrl-Q with confirmation (refused while an
+apply runs), writing the saved plan, and turning any unexpected exception into the error page.
 """
 
 from __future__ import annotations
@@ -27,23 +27,19 @@ from xenwizard.engine.hangup import silence_terminal
 from xenwizard.engine.privatefile import append_private, write_private
 from xenwizard.tui.console import CONSOLE_TERMS, use_console_glyphs
 from xenwizard.tui.screens.base import PAGES
+from xenwizard.tui.screens.bridge import BridgeScreen
+from xenwizard.tui.screens.dhcp import DhcpScreen
+from xenwizard.tui.screens.dom0mem import Dom0MemScreen
 from xenwizard.tui.screens.modals import (
     ConfirmScreen,
     ErrorScreen,
     SavePlanScreen,
     TooSmallScreen,
 )
-from xenwizard.tui.screens.pages import (
-    BridgeScreen,
-    DhcpScreen,
-    Dom0MemScreen,
-    RollbackRequest,
-    SubnetScreen,
-    ToolstackAnswers,
-    ToolstackScreen,
-    WelcomeScreen,
-)
 from xenwizard.tui.screens.state import WizardContext
+from xenwizard.tui.screens.subnet import SubnetScreen
+from xenwizard.tui.screens.toolstack import ToolstackAnswers, ToolstackScreen
+from xenwizard.tui.screens.welcome import RollbackRequest, WelcomeScreen
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -37,7 +37,8 @@ PAGES = (
 
 
 class Check(Validator):
-    """A textual Validator around one of config.py's `check_*` functions (reason or None)."""
+    """A textual Validator around a page's check of one answer (`WizardPage.problem`, which asks
+    `answers/build.py`): the reason, or None when the text is fine."""
 
     def __init__(self, check: Callable[[str], str | None]):
         super().__init__()

@@ -1,6 +1,6 @@
 """What the screens share: the target, its facts, the chosen profile and the answers so far.
 
-Pure data and questions put to config/probe/profiles/preflight; no textual here, so the pieces
+Pure data and questions put to answers/, target/ and planning/; no textual here, so the pieces
 that decide what a screen shows can be read (and tested) without a terminal.
 """
 
@@ -10,7 +10,7 @@ import ipaddress
 import os
 import shlex
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -403,3 +403,11 @@ def toolstack_notice(ctx: WizardContext) -> ToolstackNotice:
         "distribution's network configuration instead of xend's network-script.",
     ]
     return ToolstackNotice("Toolstack: xl", tuple(lines), None)
+
+
+TABLE_WIDTH = 78 - 14  # the value column of `facts_table` on an 80-column screen
+
+
+def facts_table(rows: Iterable[tuple[str, str]], width: int = 14) -> str:
+    """Label and value rows as aligned text; a row with neither is left out."""
+    return "\n".join(f"{k:<{width}}{v}" for k, v in rows if k or v)
