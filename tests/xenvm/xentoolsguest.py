@@ -10,6 +10,8 @@ pings it. The guest and its disk are removed afterwards.
 from __future__ import annotations
 
 import re
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 
@@ -46,19 +48,14 @@ def make_xen_tools_guest(vm: Machine, name: str, phase: str) -> XenToolsGuest:
     mac = match.group(1).lower()
     assert "bootloader" in config and "pygrub" in config, config
     assert "bridge=br0" in config and mac.startswith("00:16:3e:"), config
+    console = _GuestConsole(vm, name)
     try:
-        started = vm.ssh(
-            f"timeout 300 xl create /etc/xen/{name}.cfg",
-            check=False,
-            timeout=330,
-            phase=f"{phase}: xl create",
-        )
-        assert started.returncode == 0, started.stdout + started.stderr
-        lease_ip = _wait_for_lease(vm, mac, phase)
+        lease_ip = _wait_for_lease(vm, mac, phase, console)
         pinged = vm.ssh(f"ping -c 3 -W 5 {lease_ip}", check=False, phase=f"{phase}: ping")
-        assert pinged.returncode == 0, pinged.stdout + pinged.stderr
+        assert pinged.returncode == 0, pinged.stdout + pinged.stderr + console.text()[-3000:]
         return XenToolsGuest(name, mac, lease_ip, config)
     finally:
+        console.close()
         vm.ssh(
             f"xl destroy {name} 2>/dev/null; xen-delete-image --hostname {name} 2>&1; "
             f"rm -f /etc/xen/{name}.cfg",
@@ -68,7 +65,36 @@ def make_xen_tools_guest(vm: Machine, name: str, phase: str) -> XenToolsGuest:
         )
 
 
-def _wait_for_lease(vm: Machine, mac: str, phase: str) -> str:
+class _GuestConsole:
+    """`xl create -c` in an SSH session with a terminal, read in a thread: the guest's own
+    console (pygrub's choice, its kernel, its boot) is what a failure report needs."""
+
+    def __init__(self, vm: Machine, name: str) -> None:
+        self._output = bytearray()
+        self._process = subprocess.Popen(
+            [*vm.ssh_argv("-tt"), f"timeout {LEASE_TIMEOUT + 120} xl create -c /etc/xen/{name}.cfg"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        while chunk := self._process.stdout.read1(65536):  # type: ignore[attr-defined]
+            self._output += chunk
+
+    def text(self) -> str:
+        return bytes(self._output).decode("utf-8", "replace").replace("\r", "")
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.wait(30)
+        self._reader.join(30)
+
+
+def _wait_for_lease(vm: Machine, mac: str, phase: str, console: _GuestConsole) -> str:
     """The address the host's dnsmasq gave `mac` on br0 (DHCPACK in its log)."""
     deadline = time.monotonic() + LEASE_TIMEOUT
     heard = ""
@@ -78,5 +104,14 @@ def _wait_for_lease(vm: Machine, mac: str, phase: str) -> str:
         if match:
             return match.group(1)
         time.sleep(15)
-    state = vm.ssh("xl list; tail -n 30 /var/log/xen/*.log", check=False, phase=phase).stdout
-    raise AssertionError(f"{phase}: no lease for {mac} within {LEASE_TIMEOUT} s\n{heard}\n{state}")
+    state = vm.ssh(
+        f"xl list; cat /etc/xen/*.cfg; tail -n 5 /var/log/xen/xl-*.log; "
+        "mkdir -p /mnt/g && mount -o loop,ro /home/xen/domains/*/disk.img /mnt/g && "
+        "cat /mnt/g/boot/grub/menu.lst /mnt/g/etc/fstab; umount /mnt/g",
+        check=False,
+        phase=phase,
+    ).stdout
+    raise AssertionError(
+        f"{phase}: no lease for {mac} within {LEASE_TIMEOUT} s\n{heard}\n{state}\n"
+        f"its console:\n{console.text()[-6000:]}"
+    )
