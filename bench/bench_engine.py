@@ -1,7 +1,7 @@
 """Benchmark: apply and roll back the file steps of the full seed plan, journaled and fsynced.
 
 The target (issue 3): on a copy of tests/fixtures/precise-root, the median of 5 applies of the
-ubuntu-precise plan's file steps (the hook link and the five edits; packages left out) is under
+ubuntu-precise plan's file steps (the edits and the hook link; packages left out) is under
 100 ms, and so is the median of 5 rollbacks. Each run uses a fresh copy of the root (the copy is
 not timed); each timing includes the lock, the check against the plan, the journal with its
 backups, every fsync, and the log. Run:
@@ -39,10 +39,11 @@ BUDGET_MS = 100.0
 
 
 class NoCommands:
-    """File steps run no commands; anything else would be a benchmark bug."""
+    """A command an edit runs after (update-grub) is answered at once, not run: the benchmark
+    times xenwizard's own work."""
 
     def run(self, argv, on_line, env=None) -> int:  # type: ignore[no-untyped-def]
-        raise AssertionError(f"unexpected command {argv}")
+        return 0
 
 
 def one_run(base: Path, number: int) -> tuple[float, float, int]:

@@ -110,12 +110,16 @@ class FakeXl:
     destroyed_at: float | None = None  # when `xl destroy` found it running
     on_create: Callable[[FakeXl], None] | None = None
     raise_on: str | None = None  # an xl subcommand that raises RuntimeError once
+    domid_answers: list[int] = field(
+        default_factory=list
+    )  # the next `xl domid` exits, not the truth
 
     def run(
         self,
         argv: Sequence[str],
         on_line: Callable[[str], None],
         env: Mapping[str, str] | None = None,
+        network: bool = False,
     ) -> int:
         argv = list(argv)
         assert argv[:3] == ["timeout", "-k", "5"], f"unbounded command: {argv}"
@@ -130,6 +134,8 @@ class FakeXl:
         self._advance()
         if verb == "create":
             return self._create(Path(command[2]), on_line)
+        if verb == "domid" and self.created_at is not None and self.domid_answers:
+            return self.domid_answers.pop(0)  # e.g. -11: xl killed by SIGSEGV on a loaded host
         if verb == "domid":
             if self.alive:
                 on_line(DOMID)

@@ -206,6 +206,7 @@ class FakeRunner:
         self.hook = hook
         self.leave_behind = leave_behind
         self.calls: list[list[str]] = []
+        self.network: list[bool] = []  # the `network` argument of each call
         self.policy: list[bytes | None] = []  # usr/sbin/policy-rc.d at each apt-get/dpkg call
 
     @property
@@ -217,9 +218,10 @@ class FakeRunner:
         """Which files each fake package created; kept beside the root, not in it."""
         return self.root.with_name(self.root.name + ".fake-dpkg")
 
-    def run(self, argv, on_line, env=None) -> int:
+    def run(self, argv, on_line, env=None, network=False) -> int:
         argv = list(argv)
         self.calls.append(argv)
+        self.network.append(network)
         if argv[0] in ("apt-get", "dpkg"):
             policy = self.root / "usr/sbin/policy-rc.d"
             self.policy.append(policy.read_bytes() if policy.is_file() else None)
@@ -231,6 +233,8 @@ class FakeRunner:
             names = [a for a in argv[2:] if not a.startswith("-")]
             if word == "update":
                 return self._update(on_line)
+            if word == "install" and "--download-only" in argv:
+                return self.fail.get("download", 0)
             if word == "install":
                 return self._install(names, on_line)
             if word in ("purge", "remove"):

@@ -84,11 +84,15 @@ class GalleryRunner:
         self.gone: Callable[[], bool] = lambda: False
 
     def run(
-        self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
+        self,
+        argv: Sequence[str],
+        on_line: LineCallback,
+        env: Mapping[str, str] | None = None,
+        network: bool = False,
     ) -> int:
         played = self.script is not None and self.marker is not None and self.marker.exists()
         if argv[0] != SCRIPTED or not played:
-            return self.simulated.run(argv, on_line, env)
+            return self.simulated.run(argv, on_line, env, network)
         assert self.script is not None
         command, *args = self.script.split()
         if command == "block":
@@ -333,6 +337,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         root="debian-12",
     ),
     Scenario(
+        "debian-12-subnet-ipv6",
+        "Debian 12: the guests' IPv6 prefix on the subnet page: a /48 is refused with the reason",
+        ("enter", "enter", "tab", "tab", "ctrl+u", *"2001:db8::/48"),
+        root="debian-12",
+    ),
+    Scenario(
         "debian-12-dom0-memory",
         "Debian 12: dom0's memory and the boot guard, on with its deadline in minutes",
         ("enter", "enter", "enter", "enter"),
@@ -367,6 +377,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("@verified",),
         setup=guarded,
         root="debian-12",
+    ),
+    Scenario(
+        "debian-12-bridge-isolated",
+        "Debian 12: the isolated shape chosen on the bridge page (the two shapes in a sentence "
+        "each); no NIC to bridge",
+        ("enter", "tab", "tab", "right"),
+        root="debian-12",
+    ),
+    Scenario(
+        "debian-12-preview-isolated",
+        "Debian 12, isolated: the preview says the host's network configuration is not "
+        "touched and there is no network lockout risk; the bridge in interfaces.d",
+        ("enter", "tab", "tab", "right", *XL_TO_PREVIEW[1:]),
+        root="debian-12",
+    ),
+    Scenario(
+        "ubuntu-24.04-welcome-isolated",
+        "Ubuntu 24.04 over SSH with isolated = true answered: no SSH warning, no network "
+        "lockout risk",
+        facts={"ssh_connection": SSH_CLIENT},
+        setup=lambda ctx: setattr(ctx, "config", replace(ctx.config, isolated=True)),
+        root="ubuntu-24.04",
     ),
     Scenario(
         "ubuntu-24.04-welcome-ssh",

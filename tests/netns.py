@@ -646,6 +646,80 @@ class DhcpClient:
         )
 
 
+_DHCLIENT6_SCRIPT = """#!/bin/sh
+# Records what dhclient -6 got; never configures anything.
+env | sort > "{dir}/env.$reason"
+exit 0
+"""
+
+
+class Dhcp6Client:
+    """ISC dhclient -6 asking for an address (IA_NA): one attempt, bounded by `timeout`.
+
+    It records what it got and configures nothing. The interface needs a link-local address
+    that is no longer tentative (`wait_link_local`), or dhclient cannot bind to port 546."""
+
+    def __init__(self, ns: Netns, iface: str, workdir: Path):
+        self.ns = ns
+        self.iface = iface
+        self.dir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.script = workdir / "dhclient-script"
+        self.script.write_text(_DHCLIENT6_SCRIPT.format(dir=workdir))
+        self.script.chmod(0o755)
+        self.output = ""
+
+    def request(self, timeout: int = 8) -> str | None:
+        """The address (ADDR/LEN) the client bound within `timeout` seconds, or None."""
+        for old in self.dir.glob("env.*"):
+            old.unlink()
+        conf = self.dir / "dhclient6.conf"
+        conf.write_text(f"timeout {timeout};\ninitial-interval 1;\n")
+        argv = [
+            DHCLIENT, "-1", "-d", "-v", "-6",
+            "-cf", conf,
+            "-sf", self.script,
+            "-lf", self.dir / "dhclient6.leases",
+            "-pf", self.dir / "dhclient6.pid",
+            self.iface,
+        ]  # fmt: skip
+        proc = self.ns.popen(
+            argv, "dhclient -6", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        bound = self.dir / "env.BOUND6"
+        deadline = time.monotonic() + timeout + 3
+        try:
+            while time.monotonic() < deadline and proc.poll() is None and not bound.exists():
+                time.sleep(0.05)
+        finally:
+            _stop(proc)
+            self.output = proc.stdout.read() if proc.stdout else ""
+            if proc.stdout:
+                proc.stdout.close()
+        if not bound.exists():
+            return None
+        env = _read_env(bound)
+        return f"{env['new_ip6_address']}/{env.get('new_ip6_prefixlen', '128')}"
+
+
+def addresses6(ns: Netns, dev: str) -> list[dict]:
+    """IPv6 addresses of `dev` as `ip -j` reports them (`local`, `prefixlen`, `scope`, flags)."""
+    proc = ns.ip("-j", "-6", "addr", "show", "dev", dev)
+    data = json.loads(proc.stdout or "[]")
+    return [a for entry in data for a in entry.get("addr_info", [])]
+
+
+def wait_link_local(ns: Netns, dev: str, timeout: float = 10) -> None:
+    """Until `dev` has a link-local address that duplicate address detection has cleared."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [a for a in addresses6(ns, dev) if a.get("scope") == "link"]
+        if found and not any(a.get("tentative") for a in found):
+            return
+        time.sleep(0.1)
+    raise NetnsError(f"{dev} in {ns.name} has no usable link-local address: {addresses6(ns, dev)}")
+
+
 def _read_env(path: Path) -> dict[str, str]:
     """`env | sort` output; values may hold '=' but not newlines (dhclient's never do)."""
     env: dict[str, str] = {}

@@ -404,12 +404,13 @@ def test_three_hosts_from_one_shared_pool(tmp_path: Path) -> None:
 def test_guest_access_per_host_from_the_inventory(tmp_path: Path) -> None:
     """`xenwizard_guest_access` per host reaches each host's plan (issue 12): host-only
     advertises no router and forwards nothing, routed forwards without NAT, nat (the default)
-    writes both."""
-    from xenwizard.edits import guestnet
+    writes both; `xenwizard_guest_ipv6` gives xen2 alone its guests' IPv6 prefix (issue 25)."""
+    from xenwizard.edits import guestipv6, guestnet
 
     roots = make_roots(tmp_path / "roots")
     per_host = {
         "xen1": {"xenwizard_guest_access": "host-only"},
+        "xen2": {"xenwizard_guest_ipv6": "2001:db8:5::/64"},
         "xen3": {"xenwizard_guest_access": "routed"},
     }
     overlay = local_inventory(tmp_path / "local.json", roots, **per_host)
@@ -425,6 +426,9 @@ def test_guest_access_per_host_from_the_inventory(tmp_path: Path) -> None:
     assert "10.2.0.0/24" in (xen2 / nat).read_text()
     assert (xen3 / forward).exists() and not (xen3 / nat).exists()
     assert "dhcp-option" not in (xen3 / dropin).read_text()
+    assert "dhcp-range=2001:db8:5::,ra-stateless,64,12h" in (xen2 / dropin).read_text()
+    assert (xen2 / guestipv6.SYSCTL_PATH).exists()
+    assert not any("enable-ra" in (root / dropin).read_text() for root in (xen1, xen3))
 
 
 def test_the_install_source_goes_to_a_private_directory_never_a_fixed_tmp_name(

@@ -359,7 +359,7 @@ class TestFlood:
         # the flood and its "$ flood 20000" echo, and the package step's simulated apt-get:
         # the screen shows every output line the log has
         apt = [line for line in log_file.splitlines() if "| (simulated, not run) apt-get" in line]
-        assert len(apt) == 2, apt  # update, install
+        assert len(apt) == 3, apt  # update, download (the copy is not `/`), install
         # precise's GRUB step (dom0's memory) runs update-grub simulated; the flood step's is
         # the played one
         grub = [
@@ -367,8 +367,9 @@ class TestFlood:
         ]
         assert len(grub) == 1, grub
         output = [line for line in log_file.splitlines() if "     | " in line]
-        # "$ flood 20000"; apt-get update and install; "$ update-grub" and its simulated line
-        assert len(output) - 20_000 == 1 + 6 + 2, [x for x in output if "output line" not in x]
+        # "$ flood 20000"; apt-get update, the download and the install; "$ update-grub" and its
+        # simulated line
+        assert len(output) - 20_000 == 1 + 8 + 2, [x for x in output if "output line" not in x]
         assert page.output_lines == len(output)
         assert "output line 20000 of 20000" in text
         # 12 of 12: the package step is played on the copy, a change there like the others

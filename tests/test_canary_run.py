@@ -82,6 +82,25 @@ def test_a_lease_in_the_range_passes_and_nothing_is_left(host) -> None:
     assert "building the canary's initramfs" in lines and "cleaning up" in lines
 
 
+def test_xl_killed_while_the_guest_boots_is_no_answer_and_the_guest_gets_its_lease(host) -> None:
+    """`xl domid` killed by a signal (-11, seen in the emulated Xen host under load), then a
+    transient exit 1: neither is taken for a guest that powered off, so the booting guest is
+    not destroyed before it asks for its lease."""
+    result, fake, _ = run(host, domid_answers=[-11, -11, 1, 0])
+    assert result.passed, result.reason
+    assert result.lease_ip == "10.0.0.57"
+    assert fake.destroyed_at is None  # it powered off by itself after its release
+    assert result.left_behind == () and not (host / "run/xenwizard").exists()
+
+
+def test_a_guest_gone_is_confirmed_by_a_second_answer(host) -> None:
+    result, fake, _ = run(host, Guest(lease_ip=None, up_for=30))
+    assert result.reason.startswith("no lease for") and "powered off" in result.reason
+    domids = [call for call in fake.calls[2:] if call[1] == "domid"]
+    assert len(domids) >= 3  # alive answers, then "does not exist" twice before it concluded
+    nothing_left(host, fake)
+
+
 def test_the_xl_config_boots_the_running_kernel_on_the_bridge(host) -> None:
     config = build_config({"bridge": "xenbr7"})
     host = live_host(host, bridge="xenbr7")

@@ -1,4 +1,4 @@
-"""The real package path: apt-get through `chroot ROOT` in a Debian 12 minbase tree.
+"""The real package path: apt-get in the sandbox (bwrap, the root as `/`) in a Debian 12 tree.
 
 The tree is the cached debootstrap minbase of tests/debian_chroot.py; every test works on a
 `cp -a` copy. Needs root and the Debian mirror.
@@ -27,16 +27,18 @@ def chroot_root(minbase_cache: Path, tmp_path: Path) -> Path:  # noqa: F811
 
 
 class WatchingRunner(CommandRunner):
-    """The real runner, noting whether ROOT/usr/sbin/policy-rc.d is there for each command."""
+    """The real runner, noting for each command whether ROOT/usr/sbin/policy-rc.d is there and
+    whether it asked for the network."""
 
     def __init__(self, root: Path):
         super().__init__(root)
-        self.policy: list[tuple[str, bytes | None]] = []
+        self.policy: list[tuple[str, bytes | None, bool]] = []
 
-    def run(self, argv, on_line, env=None):  # type: ignore[no-untyped-def]
+    def run(self, argv, on_line, env=None, network=False):  # type: ignore[no-untyped-def]
         path = self.root / POLICY_RC_D
-        self.policy.append((" ".join(argv[:2]), path.read_bytes() if path.exists() else None))
-        return super().run(argv, on_line, env)
+        command = " ".join(argv[:3] if "--download-only" in argv else argv[:2])
+        self.policy.append((command, path.read_bytes() if path.exists() else None, network))
+        return super().run(argv, on_line, env, network)
 
 
 def packages_plan(root: Path, *names: str) -> Plan:
@@ -60,9 +62,11 @@ def test_apply_installs_through_chroot_and_rollback_removes_only_what_it_added(
     )
     result = engine.apply()
     assert result.outcome == "applied", "\n".join(lines)
-    assert runner.policy == [  # lists updated first; no daemon starts on the host
-        ("apt-get update", POLICY_RC_D_TEXT),
-        ("apt-get install", POLICY_RC_D_TEXT),
+    assert runner.policy == [  # lists updated first; no daemon starts on the host; only the
+        # downloads have the network, the install (dpkg, maintainer scripts) has none
+        ("apt-get update", POLICY_RC_D_TEXT, True),
+        ("apt-get install --download-only", POLICY_RC_D_TEXT, True),
+        ("apt-get install", POLICY_RC_D_TEXT, False),
     ]
     assert "$ apt-get update" in lines
     assert not (chroot_root / POLICY_RC_D).exists()
@@ -74,7 +78,7 @@ def test_apply_installs_through_chroot_and_rollback_removes_only_what_it_added(
     runner = WatchingRunner(chroot_root)
     rolled = Engine(None, fs, runner, lambda e: None).rollback(result.run_id)
     assert rolled.outcome == "rolled-back", rolled.message
-    assert runner.policy == [("apt-get purge", POLICY_RC_D_TEXT)]
+    assert runner.policy == [("apt-get purge", POLICY_RC_D_TEXT, False)]
     assert not (chroot_root / POLICY_RC_D).exists()
     assert installed(package_states(fs)) == before  # everything that was there stays
     assert not (chroot_root / "usr/sbin/ethtool").exists()
@@ -91,5 +95,6 @@ def test_failing_install_in_the_chroot_rolls_back_cleanly(chroot_root: Path) -> 
     )
     result = engine.apply()
     assert result.outcome == "rolled-back"
-    assert "apt-get install exited with status 100" in result.message
+    # apt finds no such package already when downloading, before any package is unpacked
+    assert "apt-get install --download-only exited with status 100" in result.message
     assert package_states(fs) == before

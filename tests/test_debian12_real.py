@@ -1,4 +1,4 @@
-"""A real Debian 12 system: the whole Xen stack installed through the chroot, and taken back.
+"""A real Debian 12 system: the whole Xen stack installed in the sandbox (bwrap), and taken back.
 
 The root is the cached debootstrap minbase tree of tests/debian_chroot.py (bookworm, from
 the mirror this machine's apt uses, read at run time), made into a small Debian 12 server before
@@ -7,8 +7,8 @@ apt configured not to pull Recommends (the measured figure in ../shared/referenc
 76 packages, about 7 s). Then, as an operator would:
 
 - `xenwizard apply --root ROOT --yes` installs xen-system-amd64, xen-tools, dnsmasq, ethtool,
-  nftables and bridge-utils with the real apt-get through `chroot ROOT` and writes every file of
-  the plan;
+  nftables and bridge-utils with the real apt-get in the sandbox (bwrap, no network for the
+  install and the maintainer scripts) and writes every file of the plan;
 - the chroot's own `ifup --no-act` accepts the written /etc/network/interfaces, its dnsmasq
   accepts the drop-in, its `nft -c` the DHCP confinement's ruleset, and its vif-bridge really
   calls the vif-post.d hooks;

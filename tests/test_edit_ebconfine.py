@@ -19,7 +19,8 @@ def test_the_script_is_valid_shell_and_names_the_renamed_port(tmp_path: Path) ->
     for shell in ("sh", "bash"):
         done = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-    assert text.count(" -j DROP") == 3
+    assert text.count(" -j DROP") == 13  # DHCPv4 3, router solicitations/advertisements 6, DHCPv6 4
+    assert "for base in FORWARD INPUT OUTPUT; do" in text
     assert "-o peth0 " in text and "-i peth0 " in text and "eth0 " not in text.replace("peth0", "")
     assert ebconfine.set_script(text, "br0", "eth0").notes == ("already as wanted",)
 

@@ -188,7 +188,7 @@ def test_idempotent_and_converges_on_a_new_bridge_and_subnet() -> None:
 @pytest.mark.parametrize(
     ("texts", "nic", "message"),
     [
-        ({CLOUD: CLOUD_INIT_DHCP}, "eno9", "no ethernet `eno9`"),
+        ({CLOUD: CLOUD_INIT_DHCP}, "eno9", "no ethernet, bond or VLAN `eno9`"),
         (
             {
                 CLOUD: CLOUD_INIT_DHCP,
@@ -247,7 +247,10 @@ def test_cloud_init_detection() -> None:
 
 def test_candidates_and_mac() -> None:
     files = netplan.load_files({CLOUD: CLOUD_INIT_DHCP, "etc/netplan/01-x.yaml": TWO_NICS})
-    assert netplan.candidates(files) == [("eno1", True, False), ("eno2", False, False)]
+    assert netplan.candidates(files) == [
+        ("eno1", True, False, "nic", None),
+        ("eno2", False, False, "nic", None),
+    ]
     assert netplan.nic_mac(files, "eno1") == "52:54:00:8a:1c:02"
     assert netplan.id_for_interface(files, "eno1") == "eno1"
 
@@ -416,3 +419,95 @@ def test_a_vrf_member_is_not_a_nic_to_bridge() -> None:
     )
     assert netplan.not_bridgeable(files)["eno2"] == "a port of the VRF vrf1"
     assert [c[0] for c in netplan.candidates(files)] == ["eno1"]
+
+
+BOND = """network:
+  version: 2
+  ethernets:
+    eno1: {}
+    eno2: {}
+  bonds:
+    bond0:
+      interfaces: [eno1, eno2]
+      addresses: [192.0.2.10/24]
+      routes:
+        - to: default
+          via: 192.0.2.1
+      parameters:
+        mode: active-backup
+        mii-monitor-interval: 100
+"""
+VLAN_PORT = """network:
+  version: 2
+  ethernets:
+    eno1:
+      dhcp4: true
+  vlans:
+    eno1.10:
+      id: 10
+      link: eno1
+      addresses: [198.51.100.10/24]
+"""
+
+
+@pytest.mark.parametrize("path", [INSTALLER, "etc/netplan/99-late.yaml"])
+def test_a_bond_is_the_port_and_keeps_its_definition(path: str, tmp_path: Path) -> None:
+    """Issue 25: the bond (not a member) is br0's port; its members and parameters stay; its
+    address and route move to br0 (networkd's files from the real `netplan generate`), in a file
+    that sorts before ours or after it; planning again changes nothing."""
+    texts = {path: BOND}
+    files = netplan.load_files(texts)
+    assert [(c[0], c[3]) for c in netplan.candidates(files)] == [("bond0", "bond")]
+    assert netplan.not_bridgeable(files)["eno1"] == "a port of the bond bond0"
+    assert netplan.kernel_name(files, "bond0") == "bond0"
+    assert netplan.id_for_interface(files, "bond0") == "bond0"
+    result = change(texts, nic="bond0")
+    assert any(n.startswith("bond0 is a bond (of eno1, eno2)") for n in result.own_notes)
+    own = yaml.parse(result.own_text).data()["network"]
+    assert own["bridges"]["br0"]["interfaces"] == ["bond0"]
+    assert own["bonds"] == {"bond0": {"dhcp4": "false", "dhcp6": "false"}}
+    assert "ethernets" not in own
+    new = after(texts, result)
+    assert "        mode: active-backup" in new[path] and "# addresses:" in new[path]
+    out = render(new, tmp_path)
+    assert "Kind=bond" in out["10-netplan-bond0.netdev"]
+    assert "Mode=active-backup" in out["10-netplan-bond0.netdev"]
+    for member in ("eno1", "eno2"):
+        assert "Bond=bond0" in out[f"10-netplan-{member}.network"]
+    port = out["10-netplan-bond0.network"]
+    assert "Bridge=br0" in port and "Address=" not in port and "Gateway" not in port
+    bridge = out["10-netplan-br0.network"]
+    assert "Address=192.0.2.10/24" in bridge and "Address=10.0.0.1/24" in bridge
+    assert "Gateway=192.0.2.1" in bridge
+    again = change(new, nic="bond0")
+    assert again.edits == {} and again.own_text == new[netplan.OWN_PATH]
+
+
+def test_a_vlan_is_the_port_and_its_raw_device_keeps_its_own(tmp_path: Path) -> None:
+    """Issue 25: the VLAN eno1.10 is br0's port with its id and link; eno1 keeps its DHCP;
+    the VLAN's address moves to br0; the raw device is no second candidate."""
+    texts = {CLOUD: VLAN_PORT}
+    files = netplan.load_files(texts)
+    assert [(c[0], c[3], c[4]) for c in netplan.candidates(files)] == [
+        ("eno1", "nic", None),
+        ("eno1.10", "vlan", "eno1"),
+    ]
+    result = change(texts, nic="eno1.10")
+    own = yaml.parse(result.own_text).data()["network"]
+    assert own["ethernets"] == {"eno1": {}}  # netplan wants the link defined before
+    assert own["vlans"]["eno1.10"] == {
+        "id": "10",
+        "link": "eno1",
+        "dhcp4": "false",
+        "dhcp6": "false",
+    }
+    new = after(texts, result)
+    out = render(new, tmp_path)
+    assert "DHCP=ipv4" in out["10-netplan-eno1.network"]
+    assert "VLAN=eno1.10" in out["10-netplan-eno1.network"]
+    assert "Id=10" in out["10-netplan-eno1.10.netdev"]
+    port = out["10-netplan-eno1.10.network"]
+    assert "Bridge=br0" in port and "Address=" not in port
+    assert "Address=198.51.100.10/24" in out["10-netplan-br0.network"]
+    again = change(new, nic="eno1.10")
+    assert again.edits == {} and again.own_text == new[netplan.OWN_PATH]

@@ -38,10 +38,21 @@ table bridge xenwizard {
         type filter hook forward priority 0; policy accept;
         oifname "eth0" udp dport 67 drop comment "guests' DHCP requests do not leave through the NIC"
         iifname "eth0" udp dport 68 drop comment "the LAN's DHCP answers do not reach the guests"
+        iifname "eth0" icmpv6 type { nd-router-solicit, nd-router-advert } drop comment "the LAN's router advertisements do not reach the guests"
+        oifname "eth0" icmpv6 type { nd-router-solicit, nd-router-advert } drop comment "guests' router solicitations and advertisements do not reach the LAN"
+        iifname "eth0" udp dport { 546, 547 } drop comment "the LAN's DHCPv6 does not reach the guests"
+        oifname "eth0" udp dport { 546, 547 } drop comment "guests' DHCPv6 does not reach the LAN"
     }
     chain input {
         type filter hook input priority 0; policy accept;
         iifname "eth0" udp dport 67 drop comment "the host's dnsmasq never hears a LAN machine"
+        iifname "eth0" icmpv6 type nd-router-solicit drop comment "the host never answers a LAN machine's router solicitation"
+        iifname "eth0" udp dport 547 drop comment "the host's DHCPv6 server never hears a LAN machine"
+    }
+    chain output {
+        type filter hook output priority 0; policy accept;
+        oifname "eth0" icmpv6 type nd-router-advert drop comment "the host's router advertisements stay on the guests' side"
+        oifname "eth0" udp dport 546 drop comment "the host's DHCPv6 answers stay on the guests' side"
     }
 }
 """  # noqa: E501 (the ruleset as nft reads it, one rule a line)

@@ -54,10 +54,12 @@ def test_apply_then_rollback_restores_the_tree_exactly(tmp_path: Path) -> None:
     assert applied != original
     assert applied["usr/lib/xen-tools/precise.d"][:2] == ("link", "karmic.d")
     assert "usr/sbin/dnsmasq" in applied  # the fake package and its dependency
-    assert runner.calls[:2] == [
+    assert runner.calls[:3] == [  # another root: downloads with the network, then the install
         ["apt-get", "update"],
+        ["apt-get", "install", "--download-only", "-y", "--", "dnsmasq", "ebtables"],
         ["apt-get", "install", "-y", "--", "dnsmasq", "ebtables"],
     ]
+    assert runner.network[:3] == [True, True, False]
 
     rolled = engine_for(root, None, runner).rollback(result.run_id)
     assert rolled.outcome == "rolled-back", rolled.message
@@ -252,10 +254,12 @@ def test_package_lists_are_updated_first_and_the_output_streams(tmp_path: Path) 
     events: list[ev.Event] = []
     result = engine_for(root, precise_plan(root), runner, events).apply()
     assert result.outcome == "applied"
-    assert runner.calls[:2] == [
+    assert runner.calls[:3] == [  # another root: downloads with the network, then the install
         ["apt-get", "update"],
+        ["apt-get", "install", "--download-only", "-y", "--", "dnsmasq", "ebtables"],
         ["apt-get", "install", "-y", "--", "dnsmasq", "ebtables"],
     ]
+    assert runner.network[:3] == [True, True, False]
     output = [e.line for e in events if isinstance(e, ev.StepOutput) and e.index == 0]
     assert output.index("$ apt-get update") < output.index("Reading package lists... Done")
     assert output.index("Reading package lists... Done") < output.index(

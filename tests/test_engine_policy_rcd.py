@@ -63,7 +63,7 @@ def test_the_policy_file_is_executable_and_exits_101(tmp_path: Path) -> None:
             seen.append((stat.S_IMODE(os.stat(path).st_mode), path.read_bytes()))
 
     Engine(precise_plan(root), RootFS(root), FakeRunner(root, hook=hook)).apply()
-    assert seen == [(0o755, b"#!/bin/sh\nexit 101\n")]
+    assert seen == [(0o755, b"#!/bin/sh\nexit 101\n")] * 2  # the download, then the install
 
 
 def test_an_admins_policy_rc_d_is_used_and_kept(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ def test_round_trip_on_each_fixture_root(tmp_path: Path, name: str) -> None:
     result = Engine(plan, RootFS(root), runner).apply()
     assert result.outcome == "applied", result.message
     assert runner.calls[0] == ["apt-get", "update"]
-    assert runner.calls[1][:3] == ["apt-get", "install", "-y"]
+    assert runner.calls[1][:3] == ["apt-get", "install", "--download-only"]
+    assert runner.calls[2][:3] == ["apt-get", "install", "-y"]
 
     again = plan_for(root)
     assert [s.id for s in again.steps if s.changed] == []

@@ -31,7 +31,7 @@ def lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
 def test_the_contracts_hold() -> None:
     done = lint_imports(REPO)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Contracts: 2 kept, 0 broken." in done.stdout
+    assert "Contracts: 3 kept, 0 broken." in done.stdout
 
 
 @pytest.fixture
@@ -69,6 +69,11 @@ def add_import(project: Path, module: str, line: str) -> None:
             "xenwizard/edits/text.py",
             "def _lazy() -> None:\n    import rich",
             "xenwizard.target is not allowed to import rich",
+        ),
+        (  # a page tells the app by a message (tui/messages.py); it never imports the app
+            "xenwizard/tui/screens/base.py",
+            "if TYPE_CHECKING:\n    from xenwizard.tui.app import XenWizardApp",
+            "xenwizard.tui.screens is not allowed to import xenwizard.tui.app",
         ),
     ],
 )

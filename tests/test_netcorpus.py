@@ -20,9 +20,12 @@ import pytest
 
 from tests import programs
 from tests.helpers import FIXTURES, copy_root, plan_for
+from xenwizard.answers.model import WizardConfig
+from xenwizard.edits import nftconfine
 from xenwizard.edits.ifupdown import read
 from xenwizard.edits.text import Doc
 from xenwizard.planning.netcheck import netplan_generate
+from xenwizard.planning.plan import Plan
 from xenwizard.planning.profiles import PlanError
 
 CORPUS = FIXTURES / "netcorpus"
@@ -30,8 +33,13 @@ CORPUS = FIXTURES / "netcorpus"
 # file -> ("plan", NIC) or ("refuse", a pattern the one-line refusal must match)
 EXPECTED: dict[str, tuple[str, str]] = {
     # netplan's examples/ (canonical/netplan)
-    "netplan-examples/bonding.yaml": ("refuse", r"enp3s0 is a port of the bond bond0"),
-    "netplan-examples/bonding_router.yaml": ("refuse", r"enp2s0 is a port of the bond bond-lan"),
+    # issue 25: a bond is the bridge's port (was refused: "enp3s0 is a port of the bond bond0")
+    "netplan-examples/bonding.yaml": ("plan", "bond0"),
+    # three addressed bonds (was: "enp2s0 is a port of the bond bond-lan"): which one is asked
+    "netplan-examples/bonding_router.yaml": (
+        "refuse",
+        r"several NICs .*\(bond-lan, bond-wan, bond-conntrack\)",
+    ),
     "netplan-examples/bridge.yaml": ("refuse", r"enp3s0 is a port of the bridge br0"),
     "netplan-examples/bridge_vlan.yaml": ("refuse", r"bridge br0 is already defined"),
     "netplan-examples/dhcp.yaml": ("plan", "enp3s0"),
@@ -99,7 +107,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "ifupdown-tests/testcase.3": ("refuse", r"several NICs .*\(eth0, eth1\)"),
     "ifupdown-tests/testcase.5": ("plan", "eth0"),
     "ifupdown-tests/testcase.6": ("plan", "eth0"),
-    "ifupdown-tests/testcase.7": ("refuse", r"several NICs .*\(eth0, eth0\.1\)"),
+    # issue 25: eth0.1, a VLAN on the addressed eth0, is no second candidate (was refused:
+    # "several NICs (eth0, eth0.1)")
+    "ifupdown-tests/testcase.7": ("plan", "eth0"),
     "ifupdown-tests/testcase.8": ("refuse", r"several NICs .*\(eth1, eth2\.2\)"),
     "ifupdown-tests/testcase.11": ("plan", "eth0"),
     # the template `ethernet` (inherited) is no interface: not among the NICs
@@ -156,7 +166,12 @@ def test_corpus_file(name: str, tmp_path: Path) -> None:
         assert "\n" not in message and "Traceback" not in message
         assert re.search(what, message), message
         return
-    plan = plan_for(root)
+    check_plan(name, root, plan_for(root), what, tmp_path)
+
+
+def check_plan(name: str, root: Path, plan: Plan, what: str, tmp_path: Path) -> None:
+    """The plan bridges `what`, the real tool accepted it, and it means what it should."""
+    netplan = name.endswith(".yaml")
     (bridge,) = [s for s in plan.steps if s.id == "bridge"]
     assert bridge.title.startswith(f"bridge br0 on {what} ("), bridge.title
     assert any(n.startswith("checked with `") and ": accepted" in n for n in bridge.notes)
@@ -240,6 +255,11 @@ def ifupdown_meaning(root: Path, after: str, nic: str, tmp_path: Path) -> None:
         ("netplan-examples/bonding.yaml", "enp3s0", "enp3s0 is a port of the bond bond0"),
         ("netplan-examples/loopback_interface.yaml", "lo", "lo is the loopback interface"),
         ("ifupdown-tests/testcase.19", "tunnel1", "tunnel1 is a tunnel in etc/network/interfaces"),
+        # issue 25: a bond's member, another bridge's port, Wi-Fi stay refused, with the reason
+        ("cloud-init-eni/large_v1.interfaces", "eth1", "eth1 is a member of the bond bond0"),
+        ("cloud-init-eni/large_v1.interfaces", "eth3", "eth3 is a port of the bridge br0"),
+        ("netplan-examples/bridge_vlan.yaml", "vlan15", "vlan15 is a port of the bridge br0"),
+        ("netplan-examples/wireless.yaml", "wlp2s0b1", "wlp2s0b1 is a wireless interface"),
     ],
 )
 def test_a_nic_named_that_is_not_one_is_refused(
@@ -252,3 +272,45 @@ def test_a_nic_named_that_is_not_one_is_refused(
     done = run_cli("plan", "--root", str(root), "--skip-packages", "--nic", nic)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+# A bond or a VLAN the operator names (issue 25): the bridge takes it as its port, its own
+# definition (members, parameters, id, raw device) stays, and ifupdown gets ifenslave for a bond
+# (a VLAN named RAW.ID, as every one here is, ifupdown makes without the vlan package).
+CHOSEN = [
+    ("netplan-examples/bonding_router.yaml", "bond-wan", "bond"),
+    ("netplan-examples/vlan.yaml", "vlan15", "vlan"),
+    ("cloud-init-eni/large_v1.interfaces", "bond0.200", "vlan"),  # a VLAN on a bond
+    ("ifupdown-tests/testcase.7", "eth0.1", "vlan"),
+    ("ifupdown-tests/testcase.8", "eth2.2", "vlan"),
+    ("cloud-init-eni/bond_v1.interfaces", "bond0", "bond"),
+]
+
+
+@pytest.mark.parametrize(("name", "nic", "kind"), CHOSEN)
+def test_a_bond_or_vlan_named_is_the_port(name: str, nic: str, kind: str, tmp_path: Path) -> None:
+    netplan = name.endswith(".yaml")
+    programs.require("netplan" if netplan else "ifup")
+    root = target_root(tmp_path, name)
+    bridge = "xbr0" if name.endswith("large_v1.interfaces") else "br0"  # br0 is taken there
+    plan = plan_for(root, WizardConfig(nic=nic, bridge=bridge))
+    (step,) = [s for s in plan.steps if s.id == "bridge"]
+    assert step.title.startswith(f"bridge {bridge} on {nic} ("), step.title
+    assert any(n.startswith("checked with `") and ": accepted" in n for n in step.notes)
+    if bridge == "br0":
+        check_plan(name, root, plan, nic, tmp_path)
+    (packages,) = [s for s in plan.steps if s.id == "packages"]
+    wanted = {"bond": "ifenslave"}.get(kind)  # ifupdown makes RAW.ID VLANs itself
+    for package in ("ifenslave", "vlan"):
+        needed = package == wanted and not netplan
+        assert (package in packages.packages) == needed, (package, packages.packages)
+    texts = {s.path: s.after for s in plan.file_steps() if s.after is not None}
+    confine = texts[nftconfine.RULES_PATH]  # the confinement names the port, not a member
+    assert f'"{nic}"' in confine, confine
+    if not netplan:
+        after = texts["etc/network/interfaces"]
+        heads = [line for line in after.splitlines() if line.startswith(f"iface {nic} ")]
+        assert heads and all(h.endswith(" manual") for h in heads), heads
+        before = (root / "etc/network/interfaces").read_text()
+        kept = [line for line in before.splitlines() if line.strip().startswith(("bond", "vlan"))]
+        assert all(line in after.splitlines() for line in kept), kept

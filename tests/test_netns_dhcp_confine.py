@@ -94,7 +94,7 @@ class World:
         listed = self.host.run(
             [NFT, "list", "table", nftconfine.TABLE_FAMILY, nftconfine.TABLE_NAME]
         ).stdout
-        assert listed.count(" drop ") == 3, listed
+        assert listed.count(" drop ") == 11, listed  # DHCPv4 3, IPv6 8
 
     def dhcp(self, ns: Netns, iface: str = "eth0", timeout: int = 6):
         client = DhcpClient(ns, iface, self.lab.workdir(f"dhcp-{ns.role}-{iface}"), configure=False)

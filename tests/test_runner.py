@@ -1,4 +1,4 @@
-"""The command runner: live line streaming, no stdin, exit codes, chroot argv, clean interrupts."""
+"""The command runner: live line streaming, no stdin, exit codes, sandbox argv, clean interrupts."""
 
 from __future__ import annotations
 
@@ -42,15 +42,18 @@ def test_odd_bytes_and_missing_final_newline() -> None:
     assert lines == ["caf\ufffd", "no newline"]
 
 
-def test_chroot_is_used_for_any_other_root(tmp_path: Path) -> None:
+def test_the_sandbox_is_used_for_any_other_root(tmp_path: Path) -> None:
+    """`/` runs the system's own programs; any other root's run in bwrap with the root as `/`,
+    no network unless asked for (apt's downloads), and the argv shown is the one run."""
     assert CommandRunner("/").command(["apt-get", "-v"]) == ["apt-get", "-v"]
-    assert CommandRunner(tmp_path).command(["apt-get", "-v"]) == [
-        "chroot",
-        "--",
-        str(tmp_path),
-        "apt-get",
-        "-v",
-    ]
+    assert CommandRunner("/").command(["apt-get", "-v"], network=True) == ["apt-get", "-v"]
+    offline = CommandRunner(tmp_path).command(["apt-get", "-v"])
+    assert offline[0] == "bwrap" and offline[-3:] == ["--", "apt-get", "-v"]
+    assert offline[1:4] == ["--bind", str(tmp_path), "/"]
+    assert "--unshare-net" in offline and "chroot" not in offline
+    online = CommandRunner(tmp_path).command(["apt-get", "update"], network=True)
+    assert "--unshare-net" not in online
+    assert [a for a in offline if a != "--unshare-net"][:-2] == online[:-2]
 
 
 def test_a_program_that_cannot_start_is_a_clear_error() -> None:

@@ -56,6 +56,10 @@ class TestWelcome:
         """ubuntu-24.04 over SSH through eno1: the whole WARNING, ending 'before rebooting'."""
         check(snap_compare, tmp_path, "ubuntu-24.04-welcome-ssh")
 
+    def test_ubuntu_24_04_isolated(self, snap_compare, tmp_path):
+        """isolated = true over SSH: 'Isolated bridge (no NIC) ... no network lockout risk'."""
+        check(snap_compare, tmp_path, "ubuntu-24.04-welcome-isolated")
+
 
 class TestBridge:
     def test_bridge(self, snap_compare, tmp_path):
@@ -74,6 +78,10 @@ class TestBridge:
         """Debian 12: 'NIC to bridge' eno1 ok, 'detected: eno1, carries the default route'."""
         check(snap_compare, tmp_path, "debian-12-bridge")
 
+    def test_isolated_debian_12(self, snap_compare, tmp_path):
+        """Debian 12: Shape (•) isolated, the two shapes' sentences, no 'NIC to bridge' row."""
+        check(snap_compare, tmp_path, "debian-12-bridge-isolated")
+
 
 class TestSubnet:
     def test_subnet(self, snap_compare, tmp_path):
@@ -83,6 +91,12 @@ class TestSubnet:
     def test_overlap(self, snap_compare, tmp_path):
         """192.168.1.1/24 typed: WARNING that it overlaps eth0's 192.168.1.10/24."""
         check(snap_compare, tmp_path, "subnet-overlap")
+
+
+class TestSubnetIpv6:
+    def test_guest_ipv6_debian_12(self, snap_compare, tmp_path):
+        """Debian 12: 'Guest IPv6' under the subnet, a /48 refused with its one-line reason."""
+        check(snap_compare, tmp_path, "debian-12-subnet-ipv6")
 
 
 class TestDhcp:
@@ -163,6 +177,10 @@ class TestPreview:
     def test_ubuntu_24_04_netplan_file(self, snap_compare, tmp_path):
         """Ubuntu 24.04, step 3: the new 90-xenwizard.yaml, eno1 dhcp4 false, br0 below."""
         check(snap_compare, tmp_path, "ubuntu-24.04-preview-netplan")
+
+    def test_debian_12_isolated(self, snap_compare, tmp_path):
+        """Summary: the bridge in interfaces.d, 'no network lockout risk at the reboot'."""
+        check(snap_compare, tmp_path, "debian-12-preview-isolated")
 
 
 class TestApply:

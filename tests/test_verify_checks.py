@@ -101,20 +101,44 @@ def dnsmasq_cmdline(root: Path) -> tuple[str, ...]:
     )
 
 
+ICMP6 = "--ip6-proto ipv6-icmp --ip6-icmp-type"  # as Debian 12's ebtables 1.8.9 lists it
+
+
 def ebtables_listings(port: str = "peth0") -> dict[tuple[str, ...], CommandOutput]:
     """`ebtables -L CHAIN` as Debian 12's ebtables prints it once the script has run."""
     header = "Bridge table: filter\n\nBridge chain: {chain}, entries: {n}, policy: {policy}\n"
     chains = {
         "FORWARD": ("ACCEPT", ["-j XENWIZARD-FORWARD"]),
         "INPUT": ("ACCEPT", ["-j XENWIZARD-INPUT"]),
+        "OUTPUT": ("ACCEPT", ["-j XENWIZARD-OUTPUT"]),
         "XENWIZARD-FORWARD": (
             "RETURN",
             [
                 f"-p IPv4 -o {port} --ip-proto udp --ip-dport 67 -j DROP",
                 f"-p IPv4 -i {port} --ip-proto udp --ip-dport 68 -j DROP",
+                f"-p IPv6 -i {port} {ICMP6} router-solicitation -j DROP",
+                f"-p IPv6 -i {port} {ICMP6} router-advertisement -j DROP",
+                f"-p IPv6 -o {port} {ICMP6} router-solicitation -j DROP",
+                f"-p IPv6 -o {port} {ICMP6} router-advertisement -j DROP",
+                f"-p IPv6 -i {port} --ip6-proto udp --ip6-dport 546:547 -j DROP",
+                f"-p IPv6 -o {port} --ip6-proto udp --ip6-dport 546:547 -j DROP",
             ],
         ),
-        "XENWIZARD-INPUT": ("RETURN", [f"-p IPv4 -i {port} --ip-proto udp --ip-dport 67 -j DROP"]),
+        "XENWIZARD-INPUT": (
+            "RETURN",
+            [
+                f"-p IPv4 -i {port} --ip-proto udp --ip-dport 67 -j DROP",
+                f"-p IPv6 -i {port} {ICMP6} router-solicitation -j DROP",
+                f"-p IPv6 -i {port} --ip6-proto udp --ip6-dport 547 -j DROP",
+            ],
+        ),
+        "XENWIZARD-OUTPUT": (
+            "RETURN",
+            [
+                f"-p IPv6 -o {port} {ICMP6} router-advertisement -j DROP",
+                f"-p IPv6 -o {port} --ip6-proto udp --ip6-dport 546 -j DROP",
+            ],
+        ),
     }
     return {
         ("/sbin/ebtables", "-L", chain): CommandOutput(
@@ -190,6 +214,17 @@ def test_the_ebtables_confinement_must_be_loaded_on_the_lan_port(root: Path) -> 
     live.commands.update(ebtables_listings(port="peth1"))  # rules for another port
     wrong = by_name(run_checks(RootFS(root), live))["dhcp-confinement"]
     assert not wrong.ok and "XENWIZARD-FORWARD `-o peth0 .*--ip-dport 67 -j DROP`" in wrong.reason
+    live.commands.update(ebtables_listings())
+    listing = live.commands[("/sbin/ebtables", "-L", "XENWIZARD-OUTPUT")]
+    without_ra = listing.stdout.replace("router-advertisement", "echo-request")
+    live.commands[("/sbin/ebtables", "-L", "XENWIZARD-OUTPUT")] = CommandOutput(0, without_ra, "")
+    leaky = by_name(run_checks(RootFS(root), live))["dhcp-confinement"]
+    assert leaky.line() == (
+        "FAIL dhcp-confinement: ebtables lacks XENWIZARD-OUTPUT `-o peth0 .*--ip6-icmp-type "
+        "router-advertisement -j DROP`: guests may take addresses on the LAN's IPv6 prefix (its "
+        "router advertisements or DHCPv6) and route around this host; run "
+        "/etc/xenwizard/dhcp-confine.sh again"
+    )
     del live.commands[("/sbin/ebtables", "-L", "FORWARD")]
     missing = by_name(run_checks(RootFS(root), live))["dhcp-confinement"]
     assert "`ebtables` is not installed" in missing.reason

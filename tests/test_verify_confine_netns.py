@@ -44,7 +44,8 @@ def test_the_loaded_table_passes_and_a_deleted_one_fails(tmp_path, capsys) -> No
         host.run([NFT_PROGRAM, "-f", "-"], input=ruleset)
         assert confinement_line(host, root) == (
             "PASS dhcp-confinement: table bridge xenwizard is loaded and drops udp dport 67 and "
-            "68 on eno1 (chains forward, input)"
+            "68 on eno1 (chains forward, input), and router solicitations/advertisements and "
+            "DHCPv6 between the guests and the NIC on eno1"
         )
         # one rule less: the guests' clients (port 68) are no longer kept from the LAN
         listed = host.run([NFT_PROGRAM, "-a", "list", "chain", "bridge", "xenwizard", "forward"])

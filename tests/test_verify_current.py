@@ -349,7 +349,8 @@ def test_confinement_passes_with_the_table_loaded(tmp_path, capsys) -> None:
     results = run_checks(RootFS(root), live)
     assert by_name(results)["dhcp-confinement"].line() == (
         "PASS dhcp-confinement: table bridge xenwizard is loaded and drops udp dport 67 and 68 "
-        "on eno1 (chains forward, input)"
+        "on eno1 (chains forward, input), and router solicitations/advertisements and DHCPv6 "
+        "between the guests and the NIC on eno1"
     )
     assert [r.line() for r in results if r.failed] == []
     assert [r.name for r in results].index("dhcp-confinement") == [r.name for r in results].index(
@@ -400,6 +401,62 @@ def test_confinement_fails_without_drops_on_the_plans_nic(tmp_path, capsys) -> N
     assert confinement(root, live).reason.startswith(
         "table bridge xenwizard is loaded but drops no udp dport 67 or 68 on eth7: "
     )
+
+
+def test_confinement_fails_without_the_ipv6_drops(tmp_path, capsys) -> None:
+    data = json.loads((NFT / "dhcp-confine.json").read_text())
+    root = confined_root(tmp_path, capsys)
+    live = healthy_current(root)
+    # the output chain's rules gone: the host's own advertisements would reach the LAN
+    no_output = [item for item in data["nftables"] if item.get("rule", {}).get("chain") != "output"]
+    live.commands[NFT_LIST] = loaded(json.dumps({"nftables": no_output}))
+    assert confinement(root, live).line() == (
+        "FAIL dhcp-confinement: table bridge xenwizard is loaded but lacks the IPv6 drops "
+        "output: icmpv6 type 134 out through eno1; output: udp dport 546 out through eno1: "
+        "guests may take addresses on the LAN's IPv6 prefix (its router advertisements or "
+        "DHCPv6) and route around this host; load etc/xenwizard/dhcp-confine.nft again "
+        "(`nft -f /etc/xenwizard/dhcp-confine.nft`)"
+    )
+    # a run of a version that wrote no IPv6 rules is held to its own (DHCPv4) rules only
+    v4_only = "\n".join(
+        line for line in (NFT / "dhcp-confine.nft").read_text().splitlines() if "icmp" not in line
+    )
+    add_confine_step(root, v4_only)
+    assert confinement(root, live).ok
+
+
+def test_ipv6_drops_read_names_numbers_sets_and_ranges() -> None:
+    from xenwizard.verify.hostcheck.nftables import ipv6_drops
+
+    def rule(chain: str, key: str, proto: str, field: str, right: object, verdict="drop") -> dict:
+        left = {"payload": {"protocol": proto, "field": field}}
+        return {
+            "rule": {
+                "family": "bridge",
+                "table": "xenwizard",
+                "chain": chain,
+                "expr": [
+                    {"match": {"op": "==", "left": {"meta": {"key": key}}, "right": "eno1"}},
+                    {"match": {"op": "==", "left": left, "right": right}},
+                    {verdict: None},
+                ],
+            }
+        }
+
+    assert ipv6_drops([rule("forward", "iif", "icmpv6", "type", {"set": [133, 134]})], "eno1") == {
+        ("forward", "in", "icmpv6", 133),
+        ("forward", "in", "icmpv6", 134),
+    }
+    assert ipv6_drops(
+        [rule("output", "oifname", "icmpv6", "type", "nd-router-advert")], "eno1"
+    ) == {("output", "out", "icmpv6", 134)}
+    assert ipv6_drops([rule("forward", "oif", "udp", "dport", {"range": [540, 550]})], "eno1") == {
+        ("forward", "out", "udp", 546),
+        ("forward", "out", "udp", 547),
+    }
+    assert ipv6_drops([rule("input", "iifname", "udp", "dport", 547, "accept")], "eno1") == set()
+    assert ipv6_drops([rule("input", "iifname", "icmpv6", "type", 135)], "eno1") == set()
+    assert ipv6_drops([rule("input", "iifname", "udp", "dport", 547)], "eth9") == set()
 
 
 def test_confinement_reads_sets_ranges_and_accepts_no_other_verdict(tmp_path, capsys) -> None:

@@ -414,10 +414,11 @@ def local_repo(base: Path, packages: tuple[str, ...]) -> Path:
 
 def wheels(dest: Path, python: str) -> Path:
     """This checkout's wheel and its dependencies' wheels (from PyPI, through pip's cache) for
-    the image's `python` ("3.13"): when it is not the host's, the dependencies' binary wheels
-    for it come from PyPI too (netifaces-plus is compiled per Python version)."""
+    the image's `python` ("3.13"), at the versions of constraints.txt: when it is not the
+    host's, the dependencies' binary wheels for it come from PyPI too (netifaces-plus is
+    compiled per Python version)."""
     pip = [sys.executable, "-m", "pip"]
-    quiet = ["-q", "--disable-pip-version-check"]
+    quiet = ["-q", "--disable-pip-version-check", "--constraint", str(PROJECT / "constraints.txt")]
     run([*pip, "wheel", *quiet, "-w", str(dest), str(PROJECT)], "pip wheel", timeout=600)
     if python != f"{sys.version_info.major}.{sys.version_info.minor}":
         (ours,) = dest.glob("xenwizard-*.whl")
@@ -548,6 +549,7 @@ def build_image(
     mark = time.monotonic()
     wheel_dir = wheels(workdir / "wheels", python_version_of(tree))
     shutil.copytree(wheel_dir, tree / "tmp/wheels")
+    shutil.copy(PROJECT / "constraints.txt", tree / "tmp/wheels")
     chroot(tree, "xenwizard venv", "python3", "-m", "venv", "/opt/xenwizard")
     chroot(
         tree,
@@ -559,6 +561,8 @@ def build_image(
         "--no-index",
         "--find-links",
         "/tmp/wheels",
+        "--constraint",
+        "/tmp/wheels/constraints.txt",
         "xenwizard",
     )
     shutil.rmtree(tree / "tmp/wheels")

@@ -26,6 +26,11 @@ from xenwizard.answers.fields import ANSWER_FIELDS, ANSWER_KEYS
 from xenwizard.answers.model import ConfigError, FieldProblem, WizardConfig
 from xenwizard.answers.pools import pool_address, pool_problems
 
+ISOLATED_NIC = (
+    "cannot be given with isolated: the isolated bridge takes no NIC (leave nic out, or "
+    "answer isolated = false to bridge it)"
+)
+
 if TYPE_CHECKING:
     from typing import Any
 
@@ -210,6 +215,8 @@ def validate(
         reason = check_dhcp_range(cfg.dhcp_start, cfg.dhcp_end, address)
         if reason:
             problems.append(FieldProblem("dhcp-range", reason))
+    if cfg.isolated and cfg.nic is not None and "nic" not in skip:
+        problems.append(FieldProblem("nic", ISOLATED_NIC))
     if cfg.nic is not None and cfg.nic == cfg.bridge and "nic" not in skip:
         problems.append(FieldProblem("nic", "must differ from the bridge name"))
     if not {"subnet-pool", "host-index"} & skip:

@@ -159,3 +159,56 @@ def check_guest_access(value: str) -> str | None:
     if value.lower() in GUEST_ACCESS:
         return None
     return f"expected one of {', '.join(GUEST_ACCESS)}, not {value!r}"
+
+
+GUEST_IPV6_NONE = "none"  # --guest-ipv6's default: guests get no IPv6 from anyone
+GUEST_IPV6_EXPECTED = "expected none or an IPv6 /64 prefix such as 2001:db8:5::/64"
+
+
+def parse_guest_ipv6(value: str) -> ipaddress.IPv6Network | str | None:
+    """The /64 the host advertises to its guests, None for `none`, or the problem (a string).
+
+    A global unicast or unique local (fc00::/7) /64, given as the prefix itself: SLAAC needs a
+    /64 (RFC 4862 section 5.5.3 with RFC 4291's 64-bit interface identifiers)."""
+    text = value.strip()
+    if text.lower() == GUEST_IPV6_NONE:
+        return None
+    if "/" not in text:
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            return f"{text!r} is not an IPv6 prefix; {GUEST_IPV6_EXPECTED}"
+        return f"{text!r} has no prefix length; {GUEST_IPV6_EXPECTED}"
+    try:
+        interface = ipaddress.IPv6Interface(text)
+    except ValueError:
+        return f"{text!r} is not an IPv6 prefix; {GUEST_IPV6_EXPECTED}"
+    network = interface.network
+    if network.prefixlen != 64:
+        return f"{text} is a /{network.prefixlen}; {GUEST_IPV6_EXPECTED} (SLAAC needs a /64)"
+    if interface.ip != network.network_address:
+        return f"{text} has host bits set; expected the prefix itself, {network}"
+    special = (
+        network.is_link_local
+        or network.is_multicast
+        or network.is_loopback
+        or network.is_unspecified
+        or network.is_site_local
+        or network.subnet_of(ipaddress.IPv6Network("::ffff:0:0/96"))
+    )
+    if special:
+        return f"{network} is not a unicast prefix guests can use; {GUEST_IPV6_EXPECTED}"
+    return network
+
+
+def check_guest_ipv6(value: str) -> str | None:
+    parsed = parse_guest_ipv6(value)
+    return parsed if isinstance(parsed, str) else None
+
+
+def normalise_guest_ipv6(value: str) -> str:
+    """`none`, or the prefix in its compressed form (2001:DB8:5:0::/64 -> 2001:db8:5::/64)."""
+    parsed = parse_guest_ipv6(value)
+    if isinstance(parsed, str):
+        return value
+    return GUEST_IPV6_NONE if parsed is None else str(parsed)

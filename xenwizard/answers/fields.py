@@ -14,8 +14,10 @@ from xenwizard.answers.checks import (
     check_bridge,
     check_confirm_within,
     check_guest_access,
+    check_guest_ipv6,
     check_lease,
     check_nic,
+    normalise_guest_ipv6,
     parse_address,
     parse_dhcp_range,
 )
@@ -156,6 +158,15 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         default_text="detected",
     ),
     AnswerField(
+        "isolated",
+        bool,
+        False,
+        "isolated bridge: no NIC on it and the host's own network configuration untouched; "
+        "guests reach out only through this host (nat or routed), never with their own MACs "
+        "on the LAN (hosting providers that allow one MAC per switch port)",
+        no_help="bridged: the NIC becomes the bridge's port and guests share its LAN (default)",
+    ),
+    AnswerField(
         "udp-checksum-workaround",
         bool,
         None,
@@ -208,6 +219,16 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         metavar="MODE",
         check=check_guest_access,
         normalise=str.lower,
+    ),
+    AnswerField(
+        "guest-ipv6",
+        str,
+        "none",
+        "IPv6 for the guests: none (they get no IPv6 from anyone), or a /64 prefix the host "
+        "takes ::1 of on the bridge and advertises to them (SLAAC, dnsmasq's ra-stateless)",
+        metavar="PREFIX/64",
+        check=check_guest_ipv6,
+        normalise=normalise_guest_ipv6,
     ),
 )
 ANSWERS: dict[str, AnswerField] = {f.key: f for f in ANSWER_FIELDS}

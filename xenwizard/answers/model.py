@@ -48,12 +48,25 @@ class WizardConfig:
     lease: str = "12h"
     dhcp_xen_only: bool = True
     nic: str | None = None
+    isolated: bool = False  # the bridge has no NIC; guests reach out through the host only
     udp_checksum_workaround: bool | None = None  # None: the profile's default
     allow_overlap: bool = False  # accept a subnet/range clashing with what the target uses
     dom0_mem: int | None = None  # MiB; None: the rule's default for the target's RAM
     boot_guard: bool = True  # one-shot first boot into Xen, rolled back unless confirmed
     confirm_within: int = CONFIRM_WITHIN_DEFAULT
     guest_access: str = "nat"  # how guests reach other networks: GUEST_ACCESS's keys
+    guest_ipv6: str = "none"  # "none", or the /64 the host advertises to its guests
+
+    @property
+    def ipv6_prefix(self) -> ipaddress.IPv6Network | None:
+        """The guests' IPv6 /64, or None (`none`: guests get no IPv6)."""
+        return None if self.guest_ipv6 == "none" else ipaddress.IPv6Network(self.guest_ipv6)
+
+    @property
+    def host_ipv6(self) -> ipaddress.IPv6Interface | None:
+        """The host's address on the bridge in the guests' /64: PREFIX::1/64."""
+        prefix = self.ipv6_prefix
+        return None if prefix is None else ipaddress.IPv6Interface(f"{prefix[1]}/64")
 
     @property
     def alias(self) -> str:
@@ -111,6 +124,8 @@ class WizardConfig:
         )
         if self.nic is not None:
             answers["nic"] = self.nic
+        if self.isolated:
+            answers["isolated"] = True
         if self.udp_checksum_workaround is not None:
             answers["udp-checksum-workaround"] = self.udp_checksum_workaround
         if self.allow_overlap:
@@ -122,4 +137,6 @@ class WizardConfig:
         if self.confirm_within != CONFIRM_WITHIN_DEFAULT:
             answers["confirm-within"] = self.confirm_within
         answers["guest-access"] = self.guest_access
+        if self.guest_ipv6 != "none":  # an answers file without IPv6 stays as it was
+            answers["guest-ipv6"] = self.guest_ipv6
         return answers

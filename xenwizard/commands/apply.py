@@ -8,7 +8,7 @@ import sys
 
 from xenwizard.commands.common import plan_from_args
 from xenwizard.commands.runs import EXIT_ERROR, OUTCOME_CODES, EventPrinter, warn_unfinished
-from xenwizard.engine.executor import Engine, EngineError, packages_refusal
+from xenwizard.engine.executor import Engine, EngineError, packages_refusal, sandbox_refusal
 from xenwizard.engine.hangup import SafeWriter, shielded
 from xenwizard.engine.runner import CommandRunner
 from xenwizard.engine.skipping import skipped_steps
@@ -39,7 +39,9 @@ def confirm(plan_rendering: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     warn_unfinished(RootFS(args.root))
     inputs, plan = plan_from_args(args)
-    refusal = packages_refusal(plan, inputs.fs, args.skip_packages)
+    refusal = packages_refusal(plan, inputs.fs, args.skip_packages) or sandbox_refusal(
+        plan, inputs.fs, args.skip_packages
+    )
     if refusal:
         raise OperatorError(refusal)
     skipped = skipped_steps(plan, inputs.fs, args.skip_packages) if args.skip_packages else None

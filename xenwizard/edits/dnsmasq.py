@@ -20,7 +20,7 @@ import re
 import shlex
 
 from xenwizard.answers.model import XEN_MAC_PREFIX, WizardConfig
-from xenwizard.edits import EditResult
+from xenwizard.edits import EditResult, guestipv6
 from xenwizard.edits.text import (
     Doc,
     Line,
@@ -58,11 +58,17 @@ def _settings(config: WizardConfig, alias_note: bool = True) -> list[str]:
         lines += [
             f"# Xen gives guests MAC addresses starting {XEN_MAC_PREFIX}: tag them 'xen' ...",
             f"dhcp-mac=set:xen,{XEN_MAC_PREFIX}:*:*:*",
-            "# ... and ignore everyone else: the bridge also holds the LAN's NIC, and its",
-            "# machines must not get leases from here.",
+            *(
+                ["# ... and ignore everyone else on the bridge."]
+                if config.isolated
+                else [
+                    "# ... and ignore everyone else: the bridge also holds the LAN's NIC, and its",
+                    "# machines must not get leases from here.",
+                ]
+            ),
             "dhcp-ignore=tag:!xen",
         ]
-    return lines
+    return lines + guestipv6.dnsmasq_lines(config)
 
 
 def render_dropin(config: WizardConfig, alias_note: bool = True, extra: str = "") -> str:

@@ -1,10 +1,14 @@
 """DHCP confined on the Xen bridge on ubuntu-precise: ebtables chains of xenwizard's own.
 
-Ubuntu 12.04 has no nftables; its bridge firewall is ebtables. The same three rules as the
-nftables ruleset of the current releases (`nftconfine`), in two chains of xenwizard's own
-(`XENWIZARD-FORWARD`, `XENWIZARD-INPUT`) that the built-in FORWARD and INPUT chains jump to, so
-no other rule is touched. A script of xenwizard's own sets them up, and rc.local runs it at boot
-(upstart: there is no unit to load them). Running it again replaces only those chains.
+Ubuntu 12.04 has no nftables; its bridge firewall is ebtables. The same rules as the
+nftables ruleset of the current releases (`nftconfine`, which says why each is there: DHCPv4,
+and IPv6's router advertisements and DHCPv6), in three chains of xenwizard's own
+(`XENWIZARD-FORWARD`, `XENWIZARD-INPUT`, `XENWIZARD-OUTPUT`) that the built-in chains of the
+same names jump to, so no other rule is touched. The IPv6 rules use ebt_ip6's ICMPv6 type
+match (`--ip6-icmp-type`: kernel 2.6.39, commit 6faee60a4e82 "netfilter: ebt_ip6: allow matching
+on ipv6-icmp types/codes", and ebtables 2.0.10-4; Precise runs 3.2). A script of xenwizard's
+own sets them up, and rc.local runs it at boot (upstart: there is no unit to load them).
+Running it again replaces only those chains.
 
 The LAN's port is not the NIC by its usual name: xend's network-bridge renames the NIC (eth0)
 to p + its name (peth0) and makes that the bridge's port, so the rules name that port.
@@ -13,7 +17,14 @@ to p + its name (peth0) and makes that the bridge's port, so the rules name that
 from __future__ import annotations
 
 from xenwizard.edits import EditResult
-from xenwizard.edits.nftconfine import COMMENTS, check_rule_names
+from xenwizard.edits.nftconfine import (
+    COMMENTS,
+    COMMENTS6,
+    DHCP6_CLIENT,
+    DHCP6_SERVER,
+    check_rule_names,
+    ipv6_notes,
+)
 from xenwizard.edits.nftunit import refuse_foreign
 
 SCRIPT_PATH = "etc/xenwizard/dhcp-confine.sh"
@@ -23,7 +34,7 @@ RC_LOCAL_LINES = (
 )
 MARKER = "# xenwizard: DHCP on bridge"
 EBTABLES = "/sbin/ebtables"
-CHAINS = ("FORWARD", "INPUT")
+CHAINS = ("FORWARD", "INPUT", "OUTPUT")
 
 _SCRIPT = """#!/bin/sh
 {marker} {bridge} stays between this host and its guests (port {port}, the NIC
@@ -43,7 +54,27 @@ eb -A XENWIZARD-FORWARD -o {port} -p IPv4 --ip-proto udp --ip-dport 67 -j DROP
 eb -A XENWIZARD-FORWARD -i {port} -p IPv4 --ip-proto udp --ip-dport 68 -j DROP
 # {in_requests}
 eb -A XENWIZARD-INPUT -i {port} -p IPv4 --ip-proto udp --ip-dport 67 -j DROP
+# {in_ra}
+eb -A XENWIZARD-FORWARD -i {port} {icmp6} router-solicitation -j DROP
+eb -A XENWIZARD-FORWARD -i {port} {icmp6} router-advertisement -j DROP
+# {out_ra}
+eb -A XENWIZARD-FORWARD -o {port} {icmp6} router-solicitation -j DROP
+eb -A XENWIZARD-FORWARD -o {port} {icmp6} router-advertisement -j DROP
+# {in_dhcp6}
+eb -A XENWIZARD-FORWARD -i {port} {udp6} {dhcp6}:{dhcp6_server} -j DROP
+# {out_dhcp6}
+eb -A XENWIZARD-FORWARD -o {port} {udp6} {dhcp6}:{dhcp6_server} -j DROP
+# {in_solicit}
+eb -A XENWIZARD-INPUT -i {port} {icmp6} router-solicitation -j DROP
+# {in_dhcp6_requests}
+eb -A XENWIZARD-INPUT -i {port} {udp6} {dhcp6_server} -j DROP
+# {out_advert}
+eb -A XENWIZARD-OUTPUT -o {port} {icmp6} router-advertisement -j DROP
+# {out_dhcp6_answers}
+eb -A XENWIZARD-OUTPUT -o {port} {udp6} {dhcp6} -j DROP
 """
+ICMP6 = "-p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type"
+UDP6 = "-p IPv6 --ip6-proto udp --ip6-dport"
 
 
 def lan_port(nic: str) -> str:
@@ -61,7 +92,12 @@ def render_script(bridge: str, nic: str) -> str:
         port=port,
         ebtables=EBTABLES,
         chains=" ".join(CHAINS),
+        icmp6=ICMP6,
+        udp6=UDP6,
+        dhcp6=DHCP6_CLIENT,
+        dhcp6_server=DHCP6_SERVER,
         **COMMENTS,
+        **COMMENTS6,
     )
 
 
@@ -83,6 +119,7 @@ def notes(bridge: str, nic: str) -> list[str]:
         f"DHCP answers coming in from the LAN through {port} are not forwarded to the guests",
         f"DHCP requests coming in through {port} do not reach this host: its dnsmasq never "
         "hears a machine on the LAN",
-        "ebtables chains XENWIZARD-FORWARD and XENWIZARD-INPUT of its own: no other rule is "
-        f"touched; /etc/rc.local runs /{SCRIPT_PATH} at boot (12.04 has no nftables)",
+        *ipv6_notes(bridge, port),
+        "ebtables chains XENWIZARD-FORWARD, XENWIZARD-INPUT and XENWIZARD-OUTPUT of its own: no "
+        "other rule is touched; /etc/rc.local runs /{SCRIPT_PATH} at boot (12.04 has no nftables)",
     ]

@@ -141,11 +141,7 @@ def configured_interfaces(text: str) -> list[tuple[str, str, bool]]:
         for i, word in enumerate(s.words[:-1])
         if word == "inherits"
     }
-    bond_slaves = {
-        s.name
-        for s in outside.stanzas
-        if any(_option(doc.lines, i)[0] in ("bond-master", "bond_master") for i in s.options)
-    }
+    bond_slaves = set(bond_members(doc.lines, outside))
     for stanza in outside.stanzas:
         name = stanza.name
         if (
@@ -195,13 +191,58 @@ def not_a_nic(lines: list[Line], stanza: Stanza) -> str | None:
 
 
 def not_bridgeable(text: str) -> dict[str, str]:
-    """Interfaces of the file that are not NICs, each with what it is."""
+    """Interfaces of the file that are not NICs a bridge can take, each with what it is: a
+    tunnel, Wi-Fi..., a bond's member (the bond is the port), another bridge's port."""
     doc = Doc.parse(text)
     found: dict[str, str] = {}
-    for stanza in parse(doc.lines, block_range(doc)).stanzas:
+    parsed = parse(doc.lines, block_range(doc))
+    for stanza in parsed.stanzas:
         why = not_a_nic(doc.lines, stanza)
         if why and stanza.name != "lo":
             found.setdefault(stanza.name, why)
+    for member, bond in bond_members(doc.lines, parsed).items():
+        found.setdefault(member, f"a member of the bond {bond} (choose {bond} itself)")
+    for stanza in parsed.stanzas:
+        for port in _ports(doc.lines, stanza):
+            found.setdefault(port, f"a port of the bridge {stanza.name} already")
+    return found
+
+
+def bond_members(lines: list[Line], parsed: Parsed) -> dict[str, str]:
+    """member -> bond, from a member's `bond-master` and a bond's `bond-slaves` (ifenslave's
+    two ways: interfaces(5) of ifenslave 2.x, /usr/share/doc/ifenslave/README.Debian)."""
+    found: dict[str, str] = {}
+    for stanza in parsed.stanzas:
+        for index in stanza.options:
+            name, value = _option(lines, index)
+            if name in ("bond-master", "bond_master") and value:
+                found.setdefault(stanza.name, value.split()[0])
+            elif name in ("bond-slaves", "bond_slaves"):
+                for member in value.split():
+                    if member != "none":
+                        found.setdefault(member, stanza.name)
+    return found
+
+
+_VLAN_NAME = re.compile(r"^(?P<raw>[^.\s]+)\.(?P<id>\d+)$")  # eno1.10, vlan-raw-device's eno1
+
+
+def port_kinds(text: str) -> dict[str, tuple[str, str | None]]:
+    """name -> (kind, raw device) of the file's bonds and VLANs: a bond has `bond-slaves`
+    (ifenslave); a VLAN is named RAW.ID or has `vlan-raw-device` (the vlan package's
+    if-pre-up.d/vlan). Plain NICs are not listed."""
+    doc = Doc.parse(text)
+    found: dict[str, tuple[str, str | None]] = {}
+    for stanza in parse(doc.lines, block_range(doc)).stanzas:
+        options = dict(_option(doc.lines, i) for i in stanza.options)
+        options = {k.replace("_", "-"): v for k, v in options.items()}
+        named = _VLAN_NAME.match(stanza.name)
+        if "bond-slaves" in options:
+            found.setdefault(stanza.name, ("bond", None))
+        elif options.get("vlan-raw-device"):
+            found.setdefault(stanza.name, ("vlan", options["vlan-raw-device"].split()[0]))
+        elif named:
+            found.setdefault(stanza.name, ("vlan", named.group("raw")))
     return found
 
 
@@ -324,7 +365,30 @@ def _bridge_block(
     if own_bridge and not moved:
         bodies += [indent + h for h in hw]
     bodies.append(f"{indent}address {config.address}")
+    if config.host_ipv6 is not None:
+        bodies.append("")
+        bodies += _ipv6_stanza(config, moved, indent, port_line)
     return block_lines(doc, bodies)
+
+
+def _ipv6_stanza(
+    config: WizardConfig, moved: list[Moved], indent: str, port_line: str
+) -> list[str]:
+    """The host's address in the guests' /64, as one more stanza on the bridge.
+
+    ifupdown's inet6 static sets autoconf 0 unless told (interfaces(5)): 1 keeps the host's own
+    SLAAC address from the LAN, as the kernel's default had it, unless the moved addressing is
+    itself static (then it had 0 already). accept_ra 2: forwarding is on (guestipv6), and with
+    1 the kernel would ignore the LAN's router advertisements."""
+    static = any(m.family == "inet6" and m.method == "static" for m in moved)
+    return [
+        f"{GUEST_COMMENT}, IPv6 ({config.ipv6_prefix}): dnsmasq advertises it here.",
+        f"iface {config.bridge} inet6 static",
+        indent + port_line,
+        f"{indent}address {config.host_ipv6}",
+        f"{indent}accept_ra 2",
+        f"{indent}autoconf {0 if static else 1}",
+    ]
 
 
 @dataclass(slots=True)
@@ -403,6 +467,12 @@ def set_bridge(text: str, config: WizardConfig, nic: str, mac: str | None = None
         f"{bridge} exists at boot, so the seed's {config.alias} alias and rc.local line are not "
         "needed"
     )
+    if config.host_ipv6 is not None:
+        notes.append(
+            f"the guests' IPv6 {config.ipv6_prefix}: {bridge} takes {config.host_ipv6} in one "
+            "more `inet6 static` stanza (accept_ra 2: the host keeps the LAN's advertisements "
+            "with forwarding on)"
+        )
     if result == text:
         notes.insert(0, f"already set: {nic} is bridged by {bridge} with {config.address}")
     return EditResult(result, tuple(notes))
@@ -593,3 +663,34 @@ def _restore_nic(
     for index in tail:
         replacement[index] = [lines[index]]
     return replacement
+
+
+def remove_block(text: str) -> EditResult:
+    """The file without xenwizard's block, its NIC given back the addressing the block holds:
+    a run that switches to the isolated bridge replaces an earlier bridged run. The blank line
+    the block was spliced in with goes too, so the file is as it was before that run (an alias
+    stanza the earlier run commented out stays commented)."""
+    doc = Doc.parse(text)
+    lines = doc.lines
+    block = find_block(lines, WHAT)
+    if block is None:
+        return EditResult(text, ("no bridge of an earlier run here: nothing to give back",))
+    skip = range(block.begin, block.end + 1)
+    outside = parse(lines, skip)
+    moved, ports, _mac = _previous_block(doc, skip)
+    notes: list[str] = []
+    replace: dict[int, list[Line]] = {}
+    if ports:
+        indent = _indent_of(lines, parse(lines).stanzas)
+        replace = _restore_nic(doc, outside, ports[0], moved, indent, notes)
+    dropped = set(skip)
+    before, after = block.begin - 1, block.end + 1
+    blank_after = after >= len(lines) or not lines[after].body.strip()
+    if before >= 0 and not lines[before].body.strip() and blank_after:
+        dropped.add(before)
+    out: list[Line] = []
+    for i, line in enumerate(lines):
+        if i not in dropped:
+            out.extend(replace.get(i, [line]))
+    notes.append(f"xenwizard's bridge block (lines {block.begin + 1}-{block.end + 1}) removed")
+    return EditResult(doc.render(out), tuple(notes))

@@ -41,6 +41,8 @@ OWN_NAME = "90-xenwizard.yaml"
 OWN_PATH = f"{NETPLAN_DIR}/{OWN_NAME}"
 MODE = 0o600
 GUEST_HEADER = "# xenwizard: guest-address "
+GUEST6_HEADER = "# xenwizard: guest-ipv6-address "  # the host's ::1 in --guest-ipv6's /64
+ACCEPT_RA_HEADER = "# xenwizard: accept-ra added for guest-ipv6"  # not the NIC's: a re-run drops it
 GLOB_CHARS = "*?["  # netplan's `match: name` is a shell glob
 MOVED_MARK = "# xenwizard: moved to "  # + our file's path; marks lines commented out
 
@@ -133,14 +135,44 @@ def merge_maps(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
 
 def ethernets(files: list[YamlFile], *, include_own: bool = True) -> dict[str, dict[str, Any]]:
     """Every `network.ethernets` ID with its merged settings."""
+    return merged_section(files, "ethernets", include_own=include_own)
+
+
+def merged_section(
+    files: list[YamlFile], section: str, *, include_own: bool = True
+) -> dict[str, dict[str, Any]]:
+    """Every ID of `network.SECTION` (ethernets, bonds, vlans...) with its merged settings."""
     merged: dict[str, dict[str, Any]] = {}
     for file in files:
         if file.is_own and not include_own:
             continue
-        for nic_id, settings in _section(file, "ethernets").items():
+        for nic_id, settings in _section(file, section).items():
             value = settings if isinstance(settings, dict) else {}
-            merged[nic_id] = merge_maps(merged.get(nic_id, {}), value)
+            merged[str(nic_id)] = merge_maps(merged.get(str(nic_id), {}), value)
     return merged
+
+
+# The sections whose interfaces a bridge can take as its port: a NIC, a bond (its members stay
+# its own), a VLAN (its raw device stays as it is). netplan names a bond's or a VLAN's kernel
+# interface by its ID (netplan(5): "the interface name is the ID").
+PORT_SECTIONS = ("ethernets", "bonds", "vlans")
+KINDS = {"ethernets": "nic", "bonds": "bond", "vlans": "vlan"}
+
+
+def port_section(files: list[YamlFile], nic_id: str, *, include_own: bool = True) -> str | None:
+    """The section (ethernets, bonds or vlans) that defines `nic_id` (None: none does)."""
+    for section in PORT_SECTIONS:
+        if nic_id in merged_section(files, section, include_own=include_own):
+            return section
+    return None
+
+
+def port_settings(
+    files: list[YamlFile], nic_id: str, *, include_own: bool = True
+) -> dict[str, Any]:
+    """The merged settings of the NIC, bond or VLAN `nic_id` ({} when no file defines it)."""
+    section = port_section(files, nic_id, include_own=include_own) or "ethernets"
+    return merged_section(files, section, include_own=include_own).get(nic_id, {})
 
 
 ROUTED_SECTIONS = ("ethernets", "bridges", "bonds", "vlans", "wifis", "tunnels", "vrfs")
@@ -170,7 +202,7 @@ def static_addresses(files: list[YamlFile]) -> list[tuple[str, str]]:
                 entries = settings.get("addresses") if isinstance(settings, dict) else None
                 for entry in entries if isinstance(entries, list) else []:
                     for text in entry if isinstance(entry, dict) else [entry]:
-                        if file.is_own and before is not None and str(text) == before.guest:
+                        if file.is_own and before is not None and str(text) in before.ours:
                             continue
                         found.append((str(nic_id), str(text)))
     return found
@@ -212,20 +244,27 @@ class Previous:
     addressing: dict[str, Any]
     mac: str | None
     guest: str | None
+    guest6: str | None = None
+
+    @property
+    def ours(self) -> tuple[str, ...]:
+        """The addresses xenwizard added to the bridge (a new run replaces them)."""
+        return tuple(a for a in (self.guest, self.guest6) if a)
+
+
+def _header(text: str, header: str) -> str | None:
+    return next(
+        (line[len(header) :].strip() for line in text.splitlines() if line.startswith(header)),
+        None,
+    )
 
 
 def previous(files: list[YamlFile]) -> Previous | None:
     own = next((f for f in files if f.is_own), None)
     if own is None:
         return None
-    guest = next(
-        (
-            line[len(GUEST_HEADER) :].strip()
-            for line in own.text.splitlines()
-            if line.startswith(GUEST_HEADER)
-        ),
-        None,
-    )
+    guest, guest6 = _header(own.text, GUEST_HEADER), _header(own.text, GUEST6_HEADER)
+    ours = [a for a in (guest, guest6) if a]
     for name, settings in _section(own, "bridges").items():
         if not isinstance(settings, dict):
             continue
@@ -233,20 +272,23 @@ def previous(files: list[YamlFile]) -> Previous | None:
         if not isinstance(ports, list) or not ports:
             continue
         addressing = {k: v for k, v in settings.items() if k in ADDRESSING}
-        if guest and isinstance(addressing.get("addresses"), list):
-            rest = [a for a in addressing["addresses"] if a != guest]
+        if ACCEPT_RA_HEADER in own.text.splitlines():
+            addressing.pop("accept-ra", None)
+        if ours and isinstance(addressing.get("addresses"), list):
+            rest = [a for a in addressing["addresses"] if a not in ours]
             if rest:
                 addressing["addresses"] = rest
             else:
                 del addressing["addresses"]
         mac = settings.get("macaddress")
-        return Previous(name, str(ports[0]), addressing, str(mac).lower() if mac else None, guest)
+        mac_text = str(mac).lower() if mac else None
+        return Previous(name, str(ports[0]), addressing, mac_text, guest, guest6)
     return None
 
 
 def nic_mac(files: list[YamlFile], nic: str) -> str | None:
     """The NIC's MAC from `match: macaddress` or `macaddress`, or our earlier bridge's."""
-    settings = ethernets(files).get(nic, {})
+    settings = port_settings(files, nic)
     match: dict[str, Any] = settings["match"] if isinstance(settings.get("match"), dict) else {}
     for value in (match.get("macaddress"), settings.get("macaddress")):
         if isinstance(value, str) and _MAC.match(value):
@@ -254,6 +296,9 @@ def nic_mac(files: list[YamlFile], nic: str) -> str | None:
     prev = previous(files)
     if prev is not None and prev.nic == nic and prev.mac:
         return prev.mac
+    link = settings.get("link")
+    if port_section(files, nic) == "vlans" and isinstance(link, str) and link != nic:
+        return nic_mac(files, link)  # a VLAN has its raw device's MAC
     return None
 
 
@@ -267,6 +312,8 @@ def id_for_interface(files: list[YamlFile], ifname: str) -> str | None:
         names = {nic_id, settings.get("set-name"), match.get("name")}
         if ifname in names:
             return nic_id
+    if port_section(files, ifname) in ("bonds", "vlans"):
+        return ifname  # a bond's or VLAN's ID is its kernel name
     return next((nic_id for nic_id in entries if _glob_selects(entries, nic_id, ifname)), None)
 
 
@@ -301,6 +348,8 @@ def kernel_name(files: list[YamlFile], nic_id: str) -> str | None:
     interface name; a `match: name:` without wildcards names it too. None when only the
     MAC (or a wildcard) selects the interface: the files alone do not know its name.
     """
+    if port_section(files, nic_id) in ("bonds", "vlans"):
+        return nic_id  # netplan names a bond's or VLAN's interface by its ID
     settings = ethernets(files).get(nic_id)
     if settings is None:
         return None
@@ -360,19 +409,30 @@ def not_bridgeable(files: list[YamlFile]) -> dict[str, str]:
     return out
 
 
-def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool]]:
-    """(ID, has addressing, bridged by xenwizard's file) for every ethernet that can be the
-    bridge's NIC (not_bridgeable's are not), in order."""
+def candidates(files: list[YamlFile]) -> list[tuple[str, bool, bool, str, str | None]]:
+    """(ID, has addressing, bridged by xenwizard's file, kind, a VLAN's `link`) for every
+    ethernet, bond and VLAN that can be the bridge's port (not_bridgeable's are not), in
+    order: the ethernets, then the bonds, then the VLANs."""
     prev = previous(files)
-    merged = ethernets(files, include_own=False)
     skip = not_bridgeable(files)
-    found = [
-        (nic_id, has_addressing(settings), prev is not None and prev.nic == nic_id)
-        for nic_id, settings in merged.items()
-        if nic_id not in skip
-    ]
-    if prev is not None and prev.nic not in merged:  # its entry went into our file
-        found.insert(0, (prev.nic, True, True))
+    found: list[tuple[str, bool, bool, str, str | None]] = []
+    for section in PORT_SECTIONS:
+        for nic_id, settings in merged_section(files, section, include_own=False).items():
+            if nic_id in skip:
+                continue
+            link = settings.get("link") if section == "vlans" else None
+            found.append(
+                (
+                    nic_id,
+                    has_addressing(settings),
+                    prev is not None and prev.nic == nic_id,
+                    KINDS[section],
+                    str(link) if link is not None else None,
+                )
+            )
+    if prev is not None and prev.nic not in [f[0] for f in found]:  # its entry is in our file
+        kind = KINDS[port_section(files, prev.nic) or "ethernets"]
+        found.insert(0, (prev.nic, True, True, kind, None))
     return found
 
 
@@ -404,13 +464,18 @@ def _comment_range(doc: Doc, start: int, end: int, mark: str | None) -> list[Lin
 
 
 def strip_nic(
-    file: YamlFile, nic: str, keys: tuple[str, ...], bridge: str, linked: tuple[str, ...] = ()
+    file: YamlFile,
+    nic: str,
+    keys: tuple[str, ...],
+    bridge: str,
+    linked: tuple[str, ...] = (),
+    section: str = "ethernets",
 ) -> tuple[EditResult | None, dict[str, Any]]:
     """Comment the NIC's `keys` out of one file; returns the edit (None: nothing to do) and the
     NIC's link settings to carry into our file when its whole entry had to go. With interfaces
     `linked` to the NIC (a VLAN's `link:`), an emptied entry stays as `NIC: {}`: netplan
     rejects a `link:` to an interface no file read so far defines."""
-    entry = yaml.entry_at(file.doc, "network", "ethernets", nic)
+    entry = yaml.entry_at(file.doc, "network", section, nic)
     if entry is None or not isinstance(entry.node.value, dict):
         return None, {}
     settings = yaml.plain(entry.node)
@@ -426,14 +491,14 @@ def strip_nic(
     if entry.node.flow or not remaining:
         ranges.append((entry.start, entry.end))
         carry = {k: v for k, v in settings.items() if k not in ADDRESSING}
-        ethernets_entry = yaml.entry_at(file.doc, "network", "ethernets")
-        assert ethernets_entry is not None and isinstance(ethernets_entry.node.value, dict)
-        if len(ethernets_entry.node.value) == 1:
-            ranges = [(ethernets_entry.start, ethernets_entry.end)]
+        section_entry = yaml.entry_at(file.doc, "network", section)
+        assert section_entry is not None and isinstance(section_entry.node.value, dict)
+        if len(section_entry.node.value) == 1:
+            ranges = [(section_entry.start, section_entry.end)]
         what = (
             f"{nic}'s whole entry"
             if len(ranges) == 1 and ranges[0][0] == entry.start
-            else ("`ethernets:` (it held only " + nic + ")")
+            else (f"`{section}:` (it held only " + nic + ")")
         )
         notes = [f"{file.path}: {what} commented out; {nic} is defined in {OWN_PATH} now"]
         if linked:
@@ -485,9 +550,14 @@ def render_own(
     mac: str | None,
     addressing: dict[str, Any],
     link: dict[str, Any],
+    section: str = "ethernets",
+    vlan: dict[str, Any] | None = None,
+    raw_section: str = "ethernets",
 ) -> str:
     bridge = config.bridge
     nic_settings: dict[str, Any] = dict(link)
+    if section == "vlans":  # netplan checks each file's VLAN for its own id and link
+        nic_settings.update({k: v for k, v in (vlan or {}).items() if k in ("id", "link")})
     nic_settings["dhcp4"] = False
     nic_settings["dhcp6"] = False
     if "accept-ra" in addressing:
@@ -496,13 +566,24 @@ def render_own(
     if mac:
         bridge_settings["macaddress"] = yaml.Quoted(mac)
     bridge_settings.update(_addresses_with_guest(addressing, config.address))
+    if config.host_ipv6 is not None:
+        bridge_settings.update(_addresses_with_guest(bridge_settings, str(config.host_ipv6)))
+    added_ra = config.host_ipv6 is not None and "accept-ra" not in bridge_settings
+    if added_ra:  # forwarding on: the host takes the LAN's advertisements only when asked
+        bridge_settings["accept-ra"] = True
     header = [
         f"# Written by xenwizard: the Xen bridge {bridge}, with {nic} as its only port, takes",
         f"# over {nic}'s addressing (xl never creates a bridge). Guests' vifs join {bridge};",
         f"# dnsmasq serves {config.network} on it. `xenwizard rollback` removes this file.",
         f"{GUEST_HEADER}{config.address}",
+        *([f"{GUEST6_HEADER}{config.host_ipv6}"] if config.host_ipv6 is not None else []),
+        *([ACCEPT_RA_HEADER] if added_ra else []),
     ]
-    network = {"version": 2, "ethernets": {nic: nic_settings}, "bridges": {bridge: bridge_settings}}
+    network: dict[str, Any] = {"version": 2}
+    raw = (vlan or {}).get("link") if section == "vlans" else None
+    if raw is not None:  # netplan wants a VLAN's link defined by a file read so far (ours
+        network[raw_section] = {str(raw): {}}  # sorts before most): an empty entry merges
+    network.update({section: {nic: nic_settings}, "bridges": {bridge: bridge_settings}})
     body = yaml.dump({"network": network})
     return "\n".join(header + body) + "\n"
 
@@ -531,12 +612,13 @@ def plan_change(
             f"{OWN_PATH}: xenwizard already bridges {prev.nic} as {prev.bridge}; to bridge {nic} "
             "instead, roll that run back first (`xenwizard rollback`)"
         )
-    merged = ethernets(files, include_own=False)
+    section = port_section(files, nic) or "ethernets"
+    merged = merged_section(files, section, include_own=False)
     if nic not in merged and prev is None:
-        known = ", ".join(merged) or "none"
+        known = ", ".join(c[0] for c in candidates(files)) or "none"
         raise EditError(
-            f"{NETPLAN_DIR}: no ethernet `{nic}` in any netplan file (ethernets: {known}); "
-            "choose the NIC with --nic"
+            f"{NETPLAN_DIR}: no ethernet, bond or VLAN `{nic}` in any netplan file "
+            f"(found: {known}); choose the NIC with --nic"
         )
     for file in files:
         if file.is_own:
@@ -566,13 +648,17 @@ def plan_change(
         if file.is_own:
             continue
         keys = ADDRESSING if file.name > own_position else NOT_OVERRIDABLE
-        edit, carry = strip_nic(file, nic, keys, bridge, linked_to(files, nic))
+        edit, carry = strip_nic(file, nic, keys, bridge, linked_to(files, nic), section)
         if edit is not None:
             edits[file.path] = edit
             link = merge_maps(link, carry)
-    own_text = render_own(config, nic, mac, addressing, link)
+    raw = settings.get("link") if section == "vlans" else None
+    raw_section = (port_section(files, str(raw)) if raw is not None else None) or "ethernets"
+    own_text = render_own(config, nic, mac, addressing, link, section, settings, raw_section)
     vlans = linked_to(files, nic, ("vlans",))
+    kept = _kept_note(section, nic, settings, bridge)
     notes = [
+        *([kept] if kept else []),
         *(
             [
                 f"{', '.join(vlans)} (VLANs on {nic}) stay on {nic}: the kernel hands a bridge "
@@ -585,6 +671,15 @@ def plan_change(
         + (", ".join(f"{k}" for k in addressing) or "none (the NIC had no addresses)"),
         f"guests' subnet {config.address} is one more `addresses` entry on {bridge}; {bridge} "
         f"exists at boot, so the seed's {config.alias} alias and rc.local line are not needed",
+        *(
+            [
+                f"the guests' IPv6 {config.ipv6_prefix}: {bridge} takes {config.host_ipv6}, one "
+                "more `addresses` entry, with accept-ra true unless the NIC's addressing said "
+                "otherwise (forwarding is on, and the host keeps the LAN's advertisements)"
+            ]
+            if config.host_ipv6 is not None
+            else []
+        ),
         f"{nic}: dhcp4/dhcp6 false here (overrides the earlier files' values)",
         "no `parameters:` block, so `netplan try` can test this and revert",
     ]
@@ -596,6 +691,23 @@ def plan_change(
             "gets a generated MAC; add `macaddress:` by hand if the LAN needs it"
         )
     return NetplanChange(own_text, notes, edits)
+
+
+def _kept_note(section: str, nic: str, settings: dict[str, Any], bridge: str) -> str | None:
+    """What stays of a bond's or VLAN's own definition when it becomes the bridge's port."""
+    if section == "bonds":
+        members = settings.get("interfaces")
+        names = ", ".join(str(m) for m in members) if isinstance(members, list) else "none"
+        return (
+            f"{nic} is a bond (of {names}): its members and parameters stay as they are; "
+            f"{bridge} takes {nic} as its port"
+        )
+    if section == "vlans":
+        return (
+            f"{nic} is a VLAN (id {settings.get('id')} on {settings.get('link')}): its "
+            f"definition stays as it is; {bridge} takes {nic} as its port"
+        )
+    return None
 
 
 # --- cloud-init ---------------------------------------------------------------------------------
@@ -626,3 +738,49 @@ def cloud_init_network_disabled(cfg_texts: dict[str, str]) -> bool:
 def definitions(file: YamlFile, kind: str) -> dict[str, Any]:
     """The file's `network.KIND` mapping (ethernets, bonds, ...); EditError when not one."""
     return _section(file, kind)
+
+
+# --- the isolated bridge ------------------------------------------------------------------------
+
+
+def plan_isolated(files: list[YamlFile], config: WizardConfig) -> NetplanChange:
+    """Our file's text for the isolated bridge: no `interfaces`, the guests' subnet only, and
+    `ignore-carrier` (networkd's ConfigureWithoutCarrier) so the address is there before the
+    first vif joins. No other file changes. An earlier bridged run of ours commented the NIC's
+    addressing out of other files; that is given back by its rollback, not here."""
+    bridge = config.bridge
+    prev = previous(files)
+    if prev is not None:
+        raise EditError(
+            f"{OWN_PATH}: xenwizard's last run bridges {prev.nic} as {prev.bridge} and moved "
+            f"{prev.nic}'s addressing there; to make the bridge isolated, roll that run back "
+            "first (`xenwizard rollback`), which gives it back"
+        )
+    for file in files:
+        if not file.is_own and bridge in _section(file, "bridges"):
+            raise EditError(
+                f"{file.path}: bridge {bridge} is already defined there; choose another bridge name"
+            )
+    settings: dict[str, Any] = {
+        "interfaces": [],
+        "addresses": [config.address],
+        "dhcp4": False,
+        "dhcp6": False,
+        "link-local": [],
+        "ignore-carrier": True,
+    }
+    header = [
+        f"# Written by xenwizard: the isolated Xen bridge {bridge}, with no NIC as its port; the",
+        "# host's own network configuration is left as it is. Guests' vifs join it; dnsmasq",
+        f"# serves {config.network} on it. `xenwizard rollback` removes this file.",
+        f"{GUEST_HEADER}{config.address}",
+    ]
+    body = yaml.dump({"network": {"version": 2, "bridges": {bridge: settings}}})
+    notes = [
+        f"{bridge} has no port (`interfaces: []`): no other netplan file changes, the NIC keeps "
+        "its addressing, and no guest frame leaves the NIC with a Xen MAC",
+        f"guests' subnet {config.address} on {bridge}; ignore-carrier: the address is there "
+        "before the first guest's vif joins",
+        "no `parameters:` block, so `netplan try` can test this and revert",
+    ]
+    return NetplanChange("\n".join(header + body) + "\n", notes)

@@ -10,6 +10,16 @@ bridge handles them:
 The host's own DHCP client on the bridge keeps working: it sends through `output` (not
 filtered), and its answers arrive on `input` with port 68, which is not dropped.
 
+IPv6 has the same two leaks by other means: the LAN's router advertisements (and DHCPv6) would
+give the guests addresses on the LAN's prefix, routed around the host. So `forward` also drops
+ICMPv6 router solicitations and advertisements (types 133/134, RFC 4861 section 4.1-4.2) and
+DHCPv6 (udp 546 client, 547 server, RFC 8415 section 7.2) crossing the NIC port either way.
+Only forwarding is filtered there: the host's own address is on the bridge, and the LAN's
+advertisements reach it through `input`, which drops only what the LAN sends to a router or a
+DHCPv6 server (133, 547): the host's own SLAAC and DHCPv6 client keep working. `output` keeps
+the host's own advertisements and DHCPv6 answers for its guests (134, 546) off the NIC, so a
+guest prefix the host advertises never reaches the LAN.
+
 The ruleset replaces only its own table (`table ...` then `delete table ...`, so loading it
 twice is fine and nothing else in the ruleset is touched). A oneshot unit loads it at boot,
 after Debian's nftables.service (whose `flush ruleset` would remove it) and before the network
@@ -54,10 +64,21 @@ table {family} {table} {{
         type filter hook forward priority 0; policy accept;
         oifname "{nic}" udp dport 67 drop comment "{out_requests}"
         iifname "{nic}" udp dport 68 drop comment "{in_answers}"
+        iifname "{nic}" icmpv6 type {{ {ra_types} }} drop comment "{in_ra}"
+        oifname "{nic}" icmpv6 type {{ {ra_types} }} drop comment "{out_ra}"
+        iifname "{nic}" udp dport {{ {dhcp6_ports} }} drop comment "{in_dhcp6}"
+        oifname "{nic}" udp dport {{ {dhcp6_ports} }} drop comment "{out_dhcp6}"
     }}
     chain input {{
         type filter hook input priority 0; policy accept;
         iifname "{nic}" udp dport 67 drop comment "{in_requests}"
+        iifname "{nic}" icmpv6 type {solicit} drop comment "{in_solicit}"
+        iifname "{nic}" udp dport {dhcp6_server} drop comment "{in_dhcp6_requests}"
+    }}
+    chain output {{
+        type filter hook output priority 0; policy accept;
+        oifname "{nic}" icmpv6 type {advert} drop comment "{out_advert}"
+        oifname "{nic}" udp dport {dhcp6_client} drop comment "{out_dhcp6_answers}"
     }}
 }}
 """
@@ -67,6 +88,30 @@ COMMENTS = {
     "out_requests": "guests' DHCP requests do not leave through the NIC",
     "in_answers": "the LAN's DHCP answers do not reach the guests",
     "in_requests": "the host's dnsmasq never hears a LAN machine",
+}
+# The IPv6 rules' comments (nftables only: ebtables has none, its script says it in comments).
+COMMENTS6 = {
+    "in_ra": "the LAN's router advertisements do not reach the guests",
+    "out_ra": "guests' router solicitations and advertisements do not reach the LAN",
+    "in_dhcp6": "the LAN's DHCPv6 does not reach the guests",
+    "out_dhcp6": "guests' DHCPv6 does not reach the LAN",
+    "in_solicit": "the host never answers a LAN machine's router solicitation",
+    "in_dhcp6_requests": "the host's DHCPv6 server never hears a LAN machine",
+    "out_advert": "the host's router advertisements stay on the guests' side",
+    "out_dhcp6_answers": "the host's DHCPv6 answers stay on the guests' side",
+}
+# ICMPv6 types (RFC 4861 section 4.1, 4.2) by nft's names (nft(8), ICMPV6 TYPE TYPE), and the
+# DHCPv6 ports (RFC 8415 section 7.2: clients listen on 546, servers and relays on 547).
+ROUTER_SOLICIT, ROUTER_ADVERT = 133, 134
+NFT_ICMPV6_NAMES = {"nd-router-solicit": ROUTER_SOLICIT, "nd-router-advert": ROUTER_ADVERT}
+DHCP6_CLIENT, DHCP6_SERVER = 546, 547
+_NFT6 = {
+    "ra_types": "nd-router-solicit, nd-router-advert",
+    "solicit": "nd-router-solicit",
+    "advert": "nd-router-advert",
+    "dhcp6_ports": f"{DHCP6_CLIENT}, {DHCP6_SERVER}",
+    "dhcp6_client": str(DHCP6_CLIENT),
+    "dhcp6_server": str(DHCP6_SERVER),
 }
 
 
@@ -92,6 +137,8 @@ def render_rules(bridge: str, nic: str) -> str:
         family=TABLE_FAMILY,
         table=TABLE_NAME,
         **COMMENTS,
+        **COMMENTS6,
+        **_NFT6,
     )
 
 
@@ -120,8 +167,22 @@ def rules_notes(bridge: str, nic: str) -> list[str]:
         f"DHCP answers coming in from the LAN through {nic} are not forwarded to the guests",
         f"DHCP requests coming in through {nic} do not reach this host: its dnsmasq never "
         "hears a machine on the LAN",
+        *ipv6_notes(bridge, nic),
         f"the host's own DHCP client on {bridge} keeps working (it sends directly, and its "
         "answers reach it); everything else on the bridge passes untouched",
         f"nftables table {TABLE_FAMILY} {TABLE_NAME} of its own: no other firewall rule is "
         "touched, and loading it again replaces only this table",
+    ]
+
+
+def ipv6_notes(bridge: str, port: str) -> list[str]:
+    """What the IPv6 rules do, in plain words (the same on nftables and ebtables)."""
+    return [
+        f"IPv6 router solicitations and advertisements (ICMPv6 133/134) and DHCPv6 (udp 546/547) "
+        f"are not forwarded between {port} and the guests, either way: the guests never take an "
+        "address on the LAN's prefix, which would route around this host",
+        f"the host itself still gets the LAN's router advertisements and DHCPv6 answers on "
+        f"{bridge} (only forwarding is filtered); router solicitations and DHCPv6 requests from "
+        f"the LAN do not reach it, and its own advertisements and DHCPv6 answers for the guests "
+        f"do not leave through {port}",
     ]

@@ -42,8 +42,13 @@ from xenwizard.engine.journal import (
     run_info,
 )
 from xenwizard.engine.lock import LockBusy, RunLock
-from xenwizard.engine.runner import BASE_ENV, Runner
-from xenwizard.engine.skipping import packages_note, skips_packages, waiting_reason
+from xenwizard.engine.runner import BASE_ENV, Runner, sandbox_missing
+from xenwizard.engine.skipping import (
+    packages_note,
+    skipped_steps,
+    skips_packages,
+    waiting_reason,
+)
 from xenwizard.engine.statedir import StateError
 from xenwizard.engine.stepcontext import StepContext, StepError
 from xenwizard.planning.plan import (
@@ -88,6 +93,24 @@ def packages_refusal(plan: Plan, root: RootFS, skip_packages: bool) -> str | Non
         f"{where} has no apt-get to install {' '.join(step.packages)}; install them another way "
         "and apply with --skip-packages"
     )
+
+
+def sandbox_refusal(plan: Plan, root: RootFS, skip_packages: bool) -> str | None:
+    """Why the plan's commands (apt-get, update-grub) cannot run on this target, or None:
+    the root is not `/` and bwrap, their sandbox, is missing. Refused before anything
+    changes, rather than at the first command with files already written; the steps that
+    --skip-packages leaves out run nothing."""
+    skipped = skipped_steps(plan, root, skip_packages) if skip_packages else {}
+    runs = any(
+        step.changed
+        and index not in skipped
+        and (
+            isinstance(step, InstallPackages)
+            or (isinstance(step, EditFile) and step.refresh is not None)
+        )
+        for index, step in enumerate(plan.steps)
+    )
+    return sandbox_missing(root.root) if runs else None
 
 
 class Cancelled(Exception):

@@ -1,6 +1,6 @@
-"""The policy-rc.d lifecycle: while apt-get runs in a chroot, no maintainer script may start or
-stop a service (it would run on this host), and the file of ours is journaled so that a rollback
-after a kill at any point knows whether a policy-rc.d it finds is ours."""
+"""The policy-rc.d lifecycle: while apt-get runs on another root, no maintainer script may start
+or stop a service (the target is not running), and the file of ours is journaled so that a
+rollback after a kill at any point knows whether a policy-rc.d it finds is ours."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from xenwizard.engine.journal import Record
 from xenwizard.engine.stepcontext import StepContext, remove_dirs
 from xenwizard.target.rootfs import RootError, read_regular
 
-# While apt-get runs through `chroot ROOT`, maintainer scripts must not start or stop the
-# target's services: they would run on this host (its network, its ports, its pid files).
+# While apt-get runs on another root (in the sandbox of engine.runner), maintainer scripts must
+# not start or stop the target's services: the target is not running, and a daemon started in
+# the sandbox would run there, without network, until the command's end killed it.
 # invoke-rc.d and deb-systemd-invoke ask usr/sbin/policy-rc.d first; exit 101 = "not allowed".
 POLICY_RC_D = "usr/sbin/policy-rc.d"
 POLICY_RC_D_TEXT = b"#!/bin/sh\nexit 101\n"
@@ -86,8 +87,8 @@ def for_undo(ctx: StepContext, intent: Record) -> list[str] | None:
 def held(
     ctx: StepContext, dirs: list[str] | None, notes: list[str] | None = None
 ) -> Iterator[None]:
-    """An `exit 101` usr/sbin/policy-rc.d in place while package commands run in the chroot, so
-    maintainer scripts start or stop no service on this host; removed again afterwards.
+    """An `exit 101` usr/sbin/policy-rc.d in place while package commands run on another root,
+    so maintainer scripts start or stop no service; removed again afterwards.
 
     `dirs` is None when xenwizard uses no policy-rc.d of its own (root `/`, or the admin's is
     there), else the directories made for it. The caller journaled that plan before (the

@@ -36,9 +36,10 @@ class StepContext:
     def result(self, **data: object) -> None:
         self.journal.append({"type": "result", "index": self.index, **data})
 
-    def run(self, argv: list[str], env: dict[str, str] | None = None) -> int:
+    def run(self, argv: list[str], env: dict[str, str] | None = None, network: bool = False) -> int:
+        """Run argv on the target; `network` only for apt's downloads (see engine.runner)."""
         self.output("$ " + " ".join(argv))
-        return self.runner.run(argv, self.output, env)
+        return self.runner.run(argv, self.output, env, network)
 
 
 def remove_dirs(root: RootFS, dirs: list[str]) -> None:

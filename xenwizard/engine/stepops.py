@@ -289,7 +289,7 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
         # Stale or empty package lists (a fresh image, a server untouched for months) make
         # `install` fail or fetch what the mirror no longer has; a failed update (one source
         # down) still leaves the lists apt had, so the install is tried either way.
-        updated = ctx.run(["apt-get", "update"], APT_ENV)
+        updated = ctx.run(["apt-get", "update"], APT_ENV, network=True)
         if updated != 0:
             note = (
                 f"apt-get update exited with status {updated}; "
@@ -297,10 +297,14 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
             )
             ctx.output(f"xenwizard: {note}")
             notes.append(note)
-        code = ctx.run(["apt-get", "install", "-y", "--", *step.packages], APT_ENV)
-    if code != 0:
-        also = f" (apt-get update had failed too: status {updated})" if updated != 0 else ""
-        raise StepError(f"apt-get install exited with status {code}{also}")
+        install = ["apt-get", "install", "-y", "--", *step.packages]
+        if not ctx.root.is_live:
+            # The sandbox's network is for apt's downloads only, which run no package's
+            # scripts; the install that runs them (dpkg, maintainer scripts, update-grub
+            # from Xen's postinst) then finds every .deb in the cache and has no network.
+            download = [*install[:2], "--download-only", *install[2:]]
+            _check_apt(" ".join(download[:3]), ctx.run(download, APT_ENV, network=True), updated)
+        _check_apt("apt-get install", ctx.run(install, APT_ENV), updated)
     after = dpkgstatus.package_states(ctx.root)
     missing = [p for p in step.packages if after.get(p) != "installed"]
     if missing:
@@ -308,6 +312,12 @@ def do_packages(ctx: StepContext, step: InstallPackages) -> tuple[bool, tuple[st
     added = sorted(dpkgstatus.present(after) - dpkgstatus.present(before))
     ctx.result(changed=True, added=added, after=after)
     return True, (*step.notes, *notes, f"installed: {', '.join(added)}")
+
+
+def _check_apt(what: str, code: int, updated: int) -> None:
+    if code != 0:
+        also = f" (apt-get update had failed too: status {updated})" if updated != 0 else ""
+        raise StepError(f"{what} exited with status {code}{also}")
 
 
 def undo_packages(ctx: StepContext, intent: Record, result: Record | None) -> str:

@@ -33,6 +33,8 @@ class ConfiguredNic:
     name: str
     addressed: bool  # a method other than manual, or addresses / DHCP in netplan
     ours: bool  # bridged by xenwizard's earlier run
+    kind: str = "nic"  # "nic", "bond" or "vlan": what the bridge takes as its port
+    link: str | None = None  # a VLAN's raw device
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,9 @@ class NetLayout:
             where = "" if str(exc).startswith(INTERFACES) else f"{INTERFACES}: "
             return cls(IFUPDOWN, {}, netplan_texts, error=f"{where}{exc}")
         if configured:
+            kinds = _ifupdown_kinds(ifupdown_texts)
             nics = tuple(
-                ConfiguredNic(name, method != "manual", ours)
+                ConfiguredNic(name, method != "manual", ours, *kinds.get(name, ("nic", None)))
                 for name, method, ours in _dedupe(configured)
             )
             return cls(
@@ -95,6 +98,10 @@ class NetLayout:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(nic.name for nic in self.nics)
+
+    def kind(self, name: str) -> str:
+        """ "nic", "bond" or "vlan": what the configuration makes of the bridge's port."""
+        return next((nic.kind for nic in self.nics if nic.name == name), "nic")
 
     def why_not(self, name: str) -> str | None:
         """Why the configuration's `name` is not a NIC the bridge can take (None: it may be)."""
@@ -199,6 +206,12 @@ def _detect(
         return ours[0], f"bridged by xenwizard's earlier run ({layout.backend})", ""
     usable = [nic for nic in layout.nics if not wireless(nic.name)]
     addressed = [nic.name for nic in usable if nic.addressed]
+    # a VLAN on an addressed NIC is no second candidate: the untagged LAN is the host's
+    addressed = [
+        nic.name
+        for nic in usable
+        if nic.addressed and not (nic.kind == "vlan" and nic.link in addressed)
+    ]
     where = layout.where
     if len(addressed) == 1:
         return addressed[0], f"the one NIC with addresses in {where}", ""
@@ -231,6 +244,17 @@ def _ifupdown_configured(texts: dict[str, str]) -> list[tuple[str, str, bool]]:
             raise EditError(f"{path}: {exc}") from None
     joined = "".join(t if t.endswith("\n") or not t else t + "\n" for t in texts.values())
     return ifupdown_bridge.configured_interfaces(joined)
+
+
+def _ifupdown_kinds(texts: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    """name -> (kind, raw device) of the bonds and VLANs ifupdown configures."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for text in texts.values():
+        try:
+            found.update(ifupdown_bridge.port_kinds(text))
+        except EditError:
+            continue  # the file's error is reported where it is read for the NIC
+    return found
 
 
 def _not_nics(texts: dict[str, str]) -> tuple[tuple[str, str], ...]:

@@ -29,6 +29,8 @@ class InterfaceInfo:
     mac: str | None = None
     is_bridge: bool = False
     is_physical: bool = False
+    kind: str = ""  # live only: "physical", "bond", "vlan", "bridge", "wlan" or "other"
+    port_of: tuple[str, str] | None = None  # live only: ("bond" | "bridge", its master)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,7 @@ def _live_interfaces() -> tuple[InterfaceInfo, ...]:
             elif addr.family == link_family and addr.address:
                 mac = addr.address
         sys_net = f"/sys/class/net/{name}"
+        kind, port_of = interface_kind(sys_net, f"/proc/net/vlan/{name}")
         result.append(
             InterfaceInfo(
                 name=name,
@@ -267,9 +270,46 @@ def _live_interfaces() -> tuple[InterfaceInfo, ...]:
                 mac=mac,
                 is_bridge=os.path.isdir(f"{sys_net}/bridge"),
                 is_physical=os.path.exists(f"{sys_net}/device"),
+                kind=kind,
+                port_of=port_of,
             )
         )
     return tuple(result)
+
+
+def interface_kind(sys_net: str, proc_vlan: str) -> tuple[str, tuple[str, str] | None]:
+    """(kind, (what, master) when it is a port) of a live interface, from the kernel's own
+    marks: /sys/class/net/X/bonding (a bond), /proc/net/vlan/X (an 802.1Q VLAN), the uevent's
+    DEVTYPE (vlan, bond, bridge, wlan: set by the drivers), `device` (a physical NIC);
+    `bonding_slave` or `brport` with the `master` link says whose port it is."""
+    devtype = ""
+    with (
+        contextlib.suppress(OSError),
+        open(f"{sys_net}/uevent", encoding="utf-8", errors="replace") as handle,
+    ):
+        for line in handle:
+            if line.startswith("DEVTYPE="):
+                devtype = line.strip().partition("=")[2]
+    if os.path.isdir(f"{sys_net}/bridge") or devtype == "bridge":
+        kind = "bridge"
+    elif os.path.isdir(f"{sys_net}/bonding") or devtype == "bond":
+        kind = "bond"
+    elif os.path.exists(proc_vlan) or devtype == "vlan":
+        kind = "vlan"
+    elif devtype == "wlan" or os.path.isdir(f"{sys_net}/wireless"):
+        kind = "wlan"
+    elif os.path.exists(f"{sys_net}/device"):
+        kind = "physical"
+    else:
+        kind = "other"
+    port_of = None
+    master = os.path.basename(os.path.realpath(f"{sys_net}/master"))
+    if os.path.islink(f"{sys_net}/master") and master:
+        if os.path.isdir(f"{sys_net}/bonding_slave"):
+            port_of = ("bond", master)
+        elif os.path.isdir(f"{sys_net}/brport"):
+            port_of = ("bridge", master)
+    return kind, port_of
 
 
 def _live_default_route() -> DefaultRoute | None:

@@ -60,10 +60,14 @@ class SimulatedRunner:
         self.created: dict[str, list[str]] = {}  # package -> the files its install laid down
 
     def run(
-        self, argv: Sequence[str], on_line: LineCallback, env: Mapping[str, str] | None = None
+        self,
+        argv: Sequence[str],
+        on_line: LineCallback,
+        env: Mapping[str, str] | None = None,
+        network: bool = False,
     ) -> int:
         on_line(f"(simulated, not run) {' '.join(argv)}")
-        if self.fs is None or not argv:
+        if self.fs is None or not argv or "--download-only" in argv:
             return 0
         names = [a for a in argv[2:] if not a.startswith("-")]
         if argv[:2] == ["apt-get", "install"]:

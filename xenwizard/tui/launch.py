@@ -89,7 +89,8 @@ def unfinished(fs: RootFS) -> tuple[str, ...]:
 
 
 def run_app(ctx: WizardContext) -> int:
-    from xenwizard.tui.app import EXIT_DONE, EXIT_ERROR, EXIT_QUIT, XenWizardApp
+    from xenwizard.tui.app import XenWizardApp
+    from xenwizard.tui.quitting import EXIT_DONE, EXIT_ERROR, EXIT_QUIT
 
     app = XenWizardApp(ctx)
     try:

@@ -15,6 +15,8 @@ from typing import IO, Any
 
 from textual.drivers.linux_driver import LinuxDriver
 
+from xenwizard.tui.textual_private import driver_app, wrap_output
+
 
 class SafeOutput:
     """The file the driver's writer thread writes to; the first error silences it for good."""
@@ -56,13 +58,10 @@ class HangupSafeDriver(LinuxDriver):
 
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
-        # textual types _file as sys.__stderr__'s TextIO | None: a terminal's stderr is never
-        # None, and the driver's writer uses only write, flush, fileno and isatty
-        out = SafeOutput(self._file, self._lost)  # type: ignore[arg-type]  # stderr: not None
-        self._file = out  # type: ignore[assignment]  # SafeOutput has what the writer uses
+        wrap_output(self, lambda file: SafeOutput(file, self._lost))
 
     def _lost(self) -> None:
-        note = getattr(self._app, "note_hangup", None)
+        note = getattr(driver_app(self), "note_hangup", None)
         if note is not None:
             note()  # only sets a flag: safe from the writer and input threads
 

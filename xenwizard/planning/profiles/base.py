@@ -48,6 +48,7 @@ class Profile(ABC):
     asks_nic: bool = False  # the bridge takes over a NIC the operator may choose (--nic)
     bridge_max_len: int = 15  # Linux's limit; 13 where an alias BR:0 must fit too
     udp_checksum_optional: bool = False  # the plan honours --[no-]udp-checksum-workaround
+    guest_ipv6: bool = False  # the plan honours --guest-ipv6 PREFIX (the bridge takes ::1)
     needs_grub: bool = False  # the plan configures GRUB (refused on a target without it)
 
     @abstractmethod
@@ -116,7 +117,9 @@ class Profile(ABC):
         """`steps`, for profiles whose steps find things to warn about (added to `warnings`)."""
         return self.steps(config, facts, fs)
 
-    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
+    def plan_reason(
+        self, reason: str, facts: SystemFacts, fs: RootFS, config: WizardConfig | None = None
+    ) -> str:
         """Why this profile, as the plan says it (a profile may add how it will do the job)."""
         return reason
 
@@ -137,7 +140,7 @@ class Profile(ABC):
             found.append(unknown)
         return Plan(
             profile=self.name,
-            profile_reason=self.plan_reason(reason, facts, fs),
+            profile_reason=self.plan_reason(reason, facts, fs, config),
             root=str(fs.root),
             steps=tuple(steps),
             answers=config.to_answers(),

@@ -14,6 +14,7 @@ on the running system — Xen needs a reboot anyway.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -26,6 +27,7 @@ from xenwizard.edits import (
     guestnet,
     ifupdown,
     ifupdown_bridge,
+    ifupdown_isolated,
     netplan,
     nftconfine,
     vifhook,
@@ -33,7 +35,7 @@ from xenwizard.edits import (
 )
 from xenwizard.planning import dom0size
 from xenwizard.planning.plan import BootNext, InstallPackages, Step
-from xenwizard.planning.profiles import guestaccess, xentools
+from xenwizard.planning.profiles import guestaccess, isolated, xentools
 from xenwizard.planning.profiles.base import (
     PlanError,
     Profile,
@@ -46,7 +48,7 @@ from xenwizard.planning.profiles.base import (
 )
 from xenwizard.planning.profiles.bootsteps import boot_next, boot_steps
 from xenwizard.target.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
-from xenwizard.target.probe import SystemFacts
+from xenwizard.target.probe import InterfaceInfo, SystemFacts
 from xenwizard.target.rootfs import RootFS
 
 if TYPE_CHECKING:
@@ -79,6 +81,32 @@ RESOLVED_NOTE = (
     "serves and starts next to it"
 )
 
+# ifupdown raises a bond only with ifenslave's hooks (bond-slaves, bond-mode: Debian's
+# ifenslave 2.13, /etc/network/if-pre-up.d/ifenslave), and a VLAN named vlanID with
+# `vlan-raw-device` only with the vlan package's (vlan 2.0.5, /etc/network/if-pre-up.d/vlan).
+# A VLAN named RAW.ID (eno1.10) ifupdown 0.8 makes itself (its link.defn: `ip link add link
+# eno1 name eno1.10 type vlan id 10`, as `ifup --no-act` prints), and the vlan package's hook
+# leaves those alone. netplan's networkd needs neither package.
+BOND_PACKAGE = "ifenslave"
+VLAN_PACKAGE = "vlan"
+RAW_DOT_ID = re.compile(r"^[^.\s]+\.\d+$")
+PORT_WORDS = {"bond": "bond", "vlan": "VLAN with vlan-raw-device"}
+PORT_PACKAGE_NOTE = (
+    "{package}: {nic} is a {kind}, which ifupdown raises only with {package}'s if-pre-up.d hook"
+)
+
+
+def port_package(backend: str, kind: str, nic: str) -> str | None:
+    """The package ifupdown needs to raise the bridge's port (None: ifupdown alone does)."""
+    if backend == NETPLAN:
+        return None
+    if kind == "bond":
+        return BOND_PACKAGE
+    if kind == "vlan" and not RAW_DOT_ID.match(nic):
+        return VLAN_PACKAGE
+    return None
+
+
 STATIC_BUSYBOX = "busybox-static"
 DYNAMIC_BUSYBOX = "busybox"  # conflicts with busybox-static
 BUSYBOX_NOTE = (
@@ -100,6 +128,12 @@ TOOLSTACK_NOTE = (
 )
 
 
+NO_ISOLATED_IPV6 = (
+    "guest-ipv6: not with an isolated bridge yet (its own bridge file takes no IPv6 address); "
+    "use --guest-ipv6 none, or the bridged shape"
+)
+
+
 class CurrentRelease(Profile):
     """Base of the current-release profiles; subclasses set the class attributes."""
 
@@ -108,6 +142,7 @@ class CurrentRelease(Profile):
     toolstack_note = TOOLSTACK_NOTE
     asks_nic = True
     udp_checksum_optional = True
+    guest_ipv6 = True
     needs_grub = True
     os_id: str
     version_id: str
@@ -148,9 +183,11 @@ class CurrentRelease(Profile):
         info = facts.interface(name)
         if info is not None and info.is_bridge:
             return "is a bridge already; choose the NIC it should take over"
-        if info is not None and facts.live and not info.is_physical:
-            return "is not a physical interface"
         layout = self.layout(fs)
+        if info is not None and facts.live:
+            problem = _live_problem(info, layout)
+            if problem is not None:
+                return problem
         if layout.error is not None:
             return None  # the bridge step names what is wrong with the file
         names = layout.names
@@ -188,13 +225,19 @@ class CurrentRelease(Profile):
 
     # --- the plan ----------------------------------------------------------------------------
 
-    def packages(self, backend: str, facts: SystemFacts) -> tuple[str, ...]:
+    def packages(
+        self, backend: str, facts: SystemFacts, port_package: str | None = None
+    ) -> tuple[str, ...]:
+        """The packages the plan needs; `port_package` is the one ifupdown needs to raise the
+        bridge's port (a bond's ifenslave, a named VLAN's vlan: `port_package`)."""
         wanted = [XEN_METAPACKAGE]
         if self.has_xen_tools:
             wanted.append("xen-tools")
         wanted += ["dnsmasq", "ethtool", "nftables"]  # nft: the DHCP confinement's rules
         if backend == "ifupdown":
             wanted.append("bridge-utils")  # ifupdown's bridge_ports come from bridge-utils
+            if port_package is not None:
+                wanted.append(port_package)
         if DYNAMIC_BUSYBOX not in facts.installed_packages:
             wanted.append(STATIC_BUSYBOX)  # the canary guest's initramfs (verify --guest)
         return tuple(wanted)
@@ -205,8 +248,13 @@ class CurrentRelease(Profile):
             return BUSYBOX_KEPT_NOTE
         return BUSYBOX_NOTE
 
-    def plan_reason(self, reason: str, facts: SystemFacts, fs: RootFS) -> str:
+    def plan_reason(
+        self, reason: str, facts: SystemFacts, fs: RootFS, config: WizardConfig | None = None
+    ) -> str:
         backend = self.network_backend(facts, fs)
+        if config is not None and config.isolated:
+            where = ifupdown_isolated.PATH if backend == "ifupdown" else netplan.OWN_PATH
+            return f"{reason}; xl toolstack, an isolated bridge (no NIC) in {backend} ({where})"
         where = INTERFACES if backend == "ifupdown" else f"{netplan.NETPLAN_DIR}/"
         return f"{reason}; xl toolstack, the bridge goes into {backend} ({where})"
 
@@ -216,20 +264,31 @@ class CurrentRelease(Profile):
     def plan_steps(
         self, config: WizardConfig, facts: SystemFacts, fs: RootFS, warnings: list[str]
     ) -> list[Step]:
+        if config.isolated and config.ipv6_prefix is not None:
+            raise PlanError(NO_ISOLATED_IPV6)
         layout = self.layout(fs)
         choice = primary_nic(config, facts, layout)
-        if choice.error or choice.name is None:
+        nic: str | None = choice.name
+        if config.isolated:  # no NIC on the bridge: the LAN's NIC only names the route hint
+            backend = layout.backend
+        elif choice.error or nic is None:
             raise PlanError(choice.error or "no primary NIC found; choose one with --nic")
-        nic = choice.name
-        backend = choice.backend
-        ssh = self.ssh_warning(config, facts, nic)
-        if ssh:
-            warnings.append(ssh)
-        if layout.authenticated(nic):
-            warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
+        else:
+            backend = choice.backend
+            ssh = self.ssh_warning(config, facts, nic)
+            if ssh:
+                warnings.append(ssh)
+            if layout.authenticated(nic):
+                warnings.append(AUTH_WARNING.format(nic=nic, bridge=config.bridge))
 
-        packages = packages_step("packages", self.packages(backend, facts), facts)
+        # the isolated bridge has no port: the host's own uplink stays configured as it was
+        port = None if config.isolated else nic
+        kind = layout.kind(port) if port is not None else "nic"
+        needed = port_package(backend, kind, port) if port is not None else None
+        packages = packages_step("packages", self.packages(backend, facts, needed), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
+        if needed is not None:
+            notes.append(PORT_PACKAGE_NOTE.format(package=needed, nic=nic, kind=PORT_WORDS[kind]))
         if not self.has_xen_tools:
             notes.append(f"xen-tools skipped: {self.no_xen_tools_reason}")
         steps: list[Step] = []
@@ -239,8 +298,11 @@ class CurrentRelease(Profile):
         if hook is not None:
             steps.append(hook)
 
-        if backend == "ifupdown":
+        if config.isolated:
+            steps += isolated.steps(config, fs, layout, warnings)
+        elif backend == "ifupdown":
             steps += self._ifupdown_steps(config, fs, layout, choice, warnings)
+            steps += isolated.retire_steps(fs, config.bridge)
         else:
             steps += self._netplan_steps(config, fs, layout, choice, warnings)
 
@@ -259,8 +321,10 @@ class CurrentRelease(Profile):
         if self.has_xen_tools:
             steps += xentools.steps(config, fs, packages.packages, self.codename, with_role=True)
         steps.append(self._dnsmasq_step(config, facts, fs))
-        steps += self._confine_steps(config, facts, fs, layout, choice)
+        if not config.isolated:  # an isolated bridge has no LAN port to keep DHCP off
+            steps += self._confine_steps(config, facts, fs, layout, choice)
         steps += guestaccess.steps(config, facts, fs, nic)
+        steps += guestaccess.ipv6_steps(config, fs)
         udp = self._udp_step(config, fs)
         if udp is not None:
             steps.append(udp)
@@ -439,11 +503,19 @@ class CurrentRelease(Profile):
             notes.append("host-only: the leases carry no router, so guests reach only this host")
         else:
             notes.append(f"{config.guest_access}: the leases name {config.host_ip} as the router")
-        notes.append(
-            "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
-            "(next step) keep DHCP between this host and its guests, so a DHCP server on that "
-            f"LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second guard)"
-        )
+        if config.isolated:
+            notes.append(
+                f"isolated: {config.bridge} has no NIC, so no DHCP server of the LAN can reach "
+                f"the guests and dnsmasq answers only on {config.bridge} (dhcp-xen-only, "
+                f"{XEN_MAC_PREFIX}:*, is a second guard)"
+            )
+        else:
+            notes.append(
+                "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
+                "(next step) keep DHCP between this host and its guests, so a DHCP server on "
+                f"that LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second "
+                "guard)"
+            )
         notes.append(self.udp_state(config))
         (step,) = dnsmasq_steps(
             config,
@@ -588,6 +660,23 @@ class CurrentRelease(Profile):
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def _live_problem(info: InterfaceInfo, layout: NetLayout) -> str | None:
+    """Why the live interface cannot be the bridge's port (None: it may be): a bond's member
+    (the bond is the port), another bridge's port, Wi-Fi, or no NIC, bond or VLAN at all."""
+    if info.port_of is not None:
+        what, master = info.port_of
+        if what == "bond":
+            return f"is a member of the bond {master}; choose {master}, the bond itself"
+        ours = any(nic.ours for nic in layout.nics if nic.name == info.name)
+        if not ours:
+            return f"is a port of the bridge {master} already; choose another NIC"
+    if info.kind == "wlan":
+        return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
+    if not info.is_physical and info.kind not in ("bond", "vlan", "physical"):
+        return "is not a physical NIC, a bond or a VLAN"
+    return None
+
+
 def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
     """Xen's command-line options for xenwizard's GRUB drop-in: dom0's fixed memory."""
     return dom0size.xen_options(dom0size.chosen_mib(config, facts))
@@ -629,7 +718,7 @@ def _file_for(texts: dict[str, str], nic: str) -> str:
     """The file the bridge edit goes to: the one with xenwizard's block (an earlier run), else
     the one with NIC's stanza, else /etc/network/interfaces."""
     for path, text in texts.items():
-        if ifupdown_bridge.has_block(text):
+        if path != ifupdown_isolated.PATH and ifupdown_bridge.has_block(text):
             return path
     for path, text in texts.items():
         if any(name == nic for name, _, _ in ifupdown_bridge.configured_interfaces(text)):

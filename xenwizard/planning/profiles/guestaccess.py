@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import partial
 
 from xenwizard.answers.model import WizardConfig
-from xenwizard.edits import guestnet
+from xenwizard.edits import guestipv6, guestnet
 from xenwizard.planning.plan import SetSysctl, Step
 from xenwizard.planning.profiles.base import edit_step, nft_boot_steps
 from xenwizard.target.probe import SystemFacts
@@ -138,3 +138,22 @@ def steps(config: WizardConfig, facts: SystemFacts, fs: RootFS, nic: str | None)
     if config.guest_access == "routed":
         return forward_steps(config, fs, route_note(config, facts, nic)) + off
     return off
+
+
+def ipv6_steps(config: WizardConfig, fs: RootFS) -> list[Step]:
+    """IPv6 forwarding from boot on, for a guest prefix in a forwarding mode; an earlier run's
+    file turned off where there is one (rewritten, not deleted, so a rollback restores it).
+    Nothing for `none` on a root that never had it: such plans are as they were."""
+    if not guestipv6.forwards6(config) and not fs.exists(guestipv6.SYSCTL_PATH):
+        return []
+    on = guestipv6.forwards6(config)
+    step = edit_step(
+        "guest-ipv6-forward",
+        f"sysctl: IPv6 forwarding for the guests' {config.ipv6_prefix}, from boot on"
+        if on
+        else "sysctl: IPv6 forwarding for the guests off",
+        fs,
+        guestipv6.SYSCTL_PATH,
+        partial(guestipv6.set_sysctl, config=config),
+    )
+    return [replace(step, notes=(*step.notes, *guestipv6.notes(config)))]

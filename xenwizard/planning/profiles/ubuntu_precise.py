@@ -36,6 +36,10 @@ from xenwizard.planning.profiles.base import (
 from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS
 
+NO_GUEST_IPV6 = (
+    "guest-ipv6: not on ubuntu-precise, where xend's network-bridge makes the bridge at boot and "
+    "gives it no IPv6 address of ours; use --guest-ipv6 none (the guests get no IPv6)"
+)
 PACKAGES = ("xen-hypervisor-4.1-amd64", "xen-tools", "dnsmasq", "ethtool", "ebtables")
 XEN_PACKAGES = ("xen-hypervisor-4.1-amd64",)  # pulls xen-utils-4.1 / xen-utils-common
 SXP = "etc/xen/xend-config.sxp"
@@ -49,6 +53,16 @@ NO_GUARD = (
     "(IPMI, iLO, the VM console) at hand before rebooting; to boot the previous kernel, hold "
     "Shift while GRUB starts and choose the plain 'Ubuntu' entry (not '... with Xen'), then run "
     "`xenwizard rollback`"
+)
+
+
+# xend-config.sxp (Xen 4.1, ../shared/reference/xen-4.1): network-bridge takes the default
+# route's NIC into the bridge unless a bridge exists already, which only /etc/network/interfaces
+# can make at boot on precise (its interfaces file sources no interfaces.d).
+ISOLATED_REFUSED = (
+    "isolated: not on ubuntu-precise: xend's network-bridge bridges the NIC unless a bridge "
+    "already exists, and on precise only /etc/network/interfaces (the host's own network file, "
+    "which sources no interfaces.d) could make one at boot; use a current release for it"
 )
 
 
@@ -102,9 +116,13 @@ class UbuntuPrecise(Profile):
         ]
 
     def steps(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> list[Step]:
+        if config.isolated:
+            raise PlanError(ISOLATED_REFUSED)
         too_long = check_bridge(config.bridge, self.bridge_max_len)
         if too_long:  # answers judged without this profile's target (build_config's default)
             raise PlanError(f"bridge {config.bridge}: {too_long}")
+        if config.ipv6_prefix is not None:
+            raise PlanError(NO_GUEST_IPV6)
         packages = packages_step("packages", PACKAGES, facts)
         xen = tuple(p for p in XEN_PACKAGES if p in packages.packages)
         bridge = config.bridge

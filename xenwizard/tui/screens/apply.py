@@ -15,7 +15,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import work
@@ -39,6 +39,7 @@ from xenwizard.engine.events import (
 from xenwizard.engine.executor import Engine, EngineError, RunResult, describe
 from xenwizard.engine.stepstates import StepBoard
 from xenwizard.planning.plan import InstallPackages, Plan, Step
+from xenwizard.tui.messages import ApplyHost, ApplyStarted, ApplyStopped
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:
@@ -125,9 +126,9 @@ Quitting is refused while the apply runs; if the terminal goes away, the apply
 still finishes or rolls back.
 """
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "back", "Back"),
-        Binding("f1", "help", "Help"),
-        Binding("enter", "next", "Continue", show=False),
+        Binding("escape", "back", "Back", id="apply.back"),
+        Binding("f1", "help", "Help", id="apply.help"),
+        Binding("enter", "next", "Continue", show=False, id="apply.next"),
     ]
 
     def __init__(
@@ -180,14 +181,17 @@ still finishes or rolls back.
         self.render_rows()
         self.status("Working... quitting is refused until the apply has finished.")
         self.running = True
-        self.wizard_app.apply_started()
+        host = cast("ApplyHost", self.app)
+        host.apply_idle.clear()  # before the worker, which sets it when it ends
+        host.apply_outcome = None
+        self.app.post_message(ApplyStarted())
         self.worker = self.run_engine()
 
     # --- the worker -----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
     def run_engine(self) -> None:
-        ctx, app = self.ctx, self.wizard_app
+        ctx, app = self.ctx, cast("ApplyHost", self.app)
         try:
             engine = Engine(
                 self.plan, ctx.fs, ctx.runner, self.pump.push, skip_packages=ctx.packages_skipped
@@ -213,7 +217,7 @@ still finishes or rolls back.
             WorkerState.ERROR,
         ):
             self.running = False
-            self.wizard_app.apply_stopped()
+            self.app.post_message(ApplyStopped())
             if self.finished is None and self.stopped_by is None:
                 # The engine ended without its last event: say so rather than hang.
                 self.end(f"ERROR: the apply stopped unexpectedly. Log: {self.ctx.log_path}", True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,10 +13,11 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from xenwizard.tui.messages import PageLeaving
+
 if TYPE_CHECKING:
     from textual.await_complete import AwaitComplete
 
-    from xenwizard.tui.app import XenWizardApp
     from xenwizard.tui.screens.state import WizardContext
 
 T = TypeVar("T")
@@ -118,9 +119,9 @@ class WizardPage(Screen[T], Generic[T]):
     # widget per key) would otherwise delay the moment the page takes input by ~30 ms.
     DEFER_FOOTER = False
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "back", "Back"),
-        Binding("f1", "help", "Help"),
-        Binding("enter", "next", "Next", show=False),
+        Binding("escape", "back", "Back", id="page.back"),
+        Binding("f1", "help", "Help", id="page.help"),
+        Binding("enter", "next", "Next", show=False, id="page.next"),
     ]
 
     def __init__(self, ctx: WizardContext):
@@ -129,12 +130,6 @@ class WizardPage(Screen[T], Generic[T]):
         self._bases: dict[str, object] = {}  # widget id: the answer it was prefilled with
         self._refusal: tuple[str, Callable[[], bool]] | None = None  # text, still refused?
         self._status_text = ""
-
-    @property
-    def wizard_app(self) -> XenWizardApp:
-        """The app with xenwizard's own hooks (apply, first page, save dialog): textual types
-        `self.app` as any App, and the pages run inside XenWizardApp only."""
-        return cast("XenWizardApp", self.app)
 
     def typed(self, widget_id: str, base: T_value) -> T_value:
         """The field's starting value: what the operator left in it with Back, as long as
@@ -226,9 +221,7 @@ class WizardPage(Screen[T], Generic[T]):
             self.keep_typing()
         else:
             self.ctx.drafts.pop(self.PAGE, None)
-        leaving = getattr(self.app, "page_leaving", None)
-        if leaving is not None:
-            leaving(self)
+        self.app.post_message(PageLeaving(self))
         return super().dismiss(result)
 
     def action_back(self) -> None:

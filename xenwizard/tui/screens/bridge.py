@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input, RadioSet, Static
 
 from xenwizard.answers.build import build_config
 from xenwizard.answers.checks import check_nic
@@ -18,19 +19,32 @@ from xenwizard.tui.screens.base import FieldRow, WizardPage
 from xenwizard.tui.screens.state import (
     interfaces_lines,
 )
+from xenwizard.tui.widgets import ChoiceSet
 
 if TYPE_CHECKING:
     from xenwizard.target.netlayout import NicChoice
+
+
+SHAPE_LABELS = {"bridged": "bridged", "isolated": "isolated"}
+# The two shapes in a sentence each (issue 25), shown under the choice.
+SHAPE_WHY = (
+    "  bridged: the NIC joins the bridge; guests share its LAN with their own MACs.",
+    "  isolated: no NIC on it, the host's network files untouched (no lockout",
+    "  risk); guests go out via this host. For hosting providers: one MAC per port.",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class BridgeAnswers:
     bridge: str
     nic: str | None = None
+    isolated: bool = False
 
     def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
-        answers: dict[str, object] = {"bridge": self.bridge}
-        if self.nic:
+        answers: dict[str, object] = {"bridge": self.bridge, "isolated": self.isolated}
+        if self.isolated:
+            answers["nic"] = ""  # the isolated bridge takes no NIC: a --nic given is dropped
+        elif self.nic:
             answers["nic"] = self.nic
         return build_config(answers, config, target)
 
@@ -48,6 +62,15 @@ characters{why}. br0 is the usual choice. A name that is already something
 else (lo, the NIC the bridge takes over, another interface, a bond or its
 member, a VLAN) is refused, with what it is.
 """
+    SHAPE_HELP = """
+Shape (arrow keys choose):
+- bridged (default): the NIC becomes the bridge's port and the bridge takes
+  over its addresses; guests share the LAN with their own (00:16:3e) MACs.
+- isolated: the bridge has no NIC and the host's own network configuration
+  is not touched, so the reboot cannot lock you out through the network.
+  Guests reach other networks only through this host (NAT or routed). For
+  hosting providers that allow one MAC per switch port.
+"""
 
     def help_text(self) -> str:
         max_len = self.ctx.profile.bridge_max_len if self.ctx.profile is not None else 15
@@ -56,7 +79,8 @@ member, a VLAN) is refused, with what it is.
             if max_len < 15
             else " (the kernel's limit)"
         )
-        return self.HELP.format(max_len=max_len, why=why)
+        shape = self.SHAPE_HELP if self.ctx.asks_nic else ""
+        return self.HELP.format(max_len=max_len, why=why) + shape
 
     def compose_body(self) -> Iterable[Widget]:
         ctx = self.ctx
@@ -74,6 +98,7 @@ member, a VLAN) is refused, with what it is.
         yield self.bridge_row
         self.nic_row: FieldRow | None = None
         self.detected_nic: str | None = None
+        self.shape: ChoiceSet | None = None
         if ctx.asks_nic:
             # Prefilled with the profile's own choice (`primary_nic`), the NIC its plan bridges.
             choice = ctx.nic_choice(detected=True)
@@ -82,6 +107,15 @@ member, a VLAN) is refused, with what it is.
             self.nic_row = FieldRow("NIC to bridge", nic, self._check_nic, field_id="nic")
             yield self.nic_row
             yield Static(_nic_hint(choice), markup=False, classes="hint", id="nic-hint")
+            # After the NIC in focus order: Tab from the name still reaches the NIC field.
+            shape = "isolated" if ctx.config.isolated else "bridged"
+            self.shape = ChoiceSet(SHAPE_LABELS, self.typed("shape", shape), id="shape")
+            yield Horizontal(
+                Static("Shape: ", markup=False, classes="choice-label"),
+                self.shape,
+                classes="choice-row",
+            )
+            yield Static("\n".join(SHAPE_WHY), markup=False, classes="hint", id="shape-why")
         yield Static("", id="clash", markup=False, classes="warning")
         yield Static("Existing interfaces:", classes="subtitle")
         yield Static(
@@ -102,7 +136,22 @@ member, a VLAN) is refused, with what it is.
 
     def on_mount(self) -> None:
         self.update_bridge()
+        self.show_shape()
         self.bridge_row.input.focus()
+
+    @property
+    def isolated(self) -> bool:
+        return self.shape is not None and self.shape.value == "isolated"
+
+    def show_shape(self) -> None:
+        """The NIC field only for the bridged shape: the isolated bridge takes no NIC."""
+        if self.nic_row is not None:
+            self.nic_row.display = not self.isolated
+            self.query_one("#nic-hint", Static).display = not self.isolated
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        if event.radio_set is self.shape:
+            self.show_shape()
 
     # Changed events carry the verdict on the text of their moment; in a burst the field has
     # moved on when one is handled. Every handler judges the field's current text instead.
@@ -126,13 +175,14 @@ member, a VLAN) is refused, with what it is.
         self.query_one("#clash", Static).update(text)
 
     def collect(self) -> BridgeAnswers | None:
-        rows = [self.bridge_row] + ([self.nic_row] if self.nic_row else [])
+        nic_row = None if self.isolated else self.nic_row
+        rows = [self.bridge_row] + ([nic_row] if nic_row else [])
         if self.first_invalid(rows):
             return None
-        nic = self.nic_row.value if self.nic_row else None
+        nic = nic_row.value if nic_row else None
         if nic is not None and nic == self.detected_nic and self.ctx.config.nic is None:
             nic = None  # the detected NIC stays "detected" (and is detected again on replay)
-        return BridgeAnswers(self.bridge_row.value, nic)
+        return BridgeAnswers(self.bridge_row.value, nic, self.isolated)
 
 
 def _nic_hint(choice: NicChoice | None) -> str:

@@ -36,16 +36,16 @@ setup on another host: `xenwizard apply --answers FILE`.
 PgDn, PgUp, the arrow keys, Home and End scroll this page.
 """
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "back", "Back", show=False),
-        Binding("f1", "help", "Help"),
-        Binding("enter", "next", "Quit", show=False),
+        Binding("escape", "back", "Back", show=False, id="done.back"),
+        Binding("f1", "help", "Help", id="done.help"),
+        Binding("enter", "next", "Quit", show=False, id="done.next"),
         # The text scrolls from the keyboard whatever has focus (the Quit button has it).
-        Binding("pagedown", "scroll('page_down')", "Scroll"),
-        Binding("pageup", "scroll('page_up')", "Scroll up", show=False),
-        Binding("down", "scroll('down')", "Down", show=False),
-        Binding("up", "scroll('up')", "Up", show=False),
-        Binding("end", "scroll('end')", "End", show=False),
-        Binding("home", "scroll('home')", "Home", show=False),
+        Binding("pagedown", "scroll('page_down')", "Scroll", id="done.scroll-page-down"),
+        Binding("pageup", "scroll('page_up')", "Scroll up", show=False, id="done.scroll-page-up"),
+        Binding("down", "scroll('down')", "Down", show=False, id="done.scroll-down"),
+        Binding("up", "scroll('up')", "Up", show=False, id="done.scroll-up"),
+        Binding("end", "scroll('end')", "End", show=False, id="done.scroll-end"),
+        Binding("home", "scroll('home')", "Home", show=False, id="done.scroll-home"),
     ]
 
     def __init__(self, ctx: WizardContext, outcome: ApplyOutcome):

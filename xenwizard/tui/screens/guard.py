@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from xenwizard.tui.messages import FirstPageReady
 from xenwizard.tui.screens.base import WizardPage
 from xenwizard.verify.bootguard import Pending
 from xenwizard.verify.hostcheck import CheckResult
@@ -53,12 +54,12 @@ Roll back now (r) undoes the run at once; reboot afterwards to come back on the
 previous entry. Continue (Enter) leaves the guard waiting.
 """
     BINDINGS = [  # noqa: RUF012
-        Binding("c", "confirm", "Confirm"),
-        Binding("r", "rollback", "Roll back now"),
-        Binding("g", "guest", "Check with a guest"),
-        Binding("f1", "help", "Help"),
-        Binding("enter", "next", "Continue", show=False),
-        Binding("escape", "next", "Continue", show=False),
+        Binding("c", "confirm", "Confirm", id="guard.confirm"),
+        Binding("r", "rollback", "Roll back now", id="guard.rollback"),
+        Binding("g", "guest", "Check with a guest", id="guard.guest"),
+        Binding("f1", "help", "Help", id="guard.help"),
+        Binding("enter", "next", "Continue", show=False, id="guard.next-enter"),
+        Binding("escape", "next", "Continue", show=False, id="guard.next-escape"),
     ]
 
     def __init__(self, ctx: WizardContext, guard: Pending):
@@ -96,7 +97,7 @@ previous entry. Continue (Enter) leaves the guard waiting.
 
     def on_mount(self) -> None:
         self.query_one("#next", Button).focus()
-        self.wizard_app.first_page_ready()
+        self.app.post_message(FirstPageReady())
         self.check()
 
     @work(thread=True, exclusive=True, group="guard-verify")

@@ -30,9 +30,9 @@ class HelpScreen(ModalScreen[None]):
     """What the page is for and which keys work; Esc, F1 or Enter close it."""
 
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "close", "Close"),
-        Binding("f1", "close", "Close", show=False),
-        Binding("enter", "close", "Close", show=False),
+        Binding("escape", "close", "Close", id="modals.close-escape"),
+        Binding("f1", "close", "Close", show=False, id="modals.close-f1"),
+        Binding("enter", "close", "Close", show=False, id="modals.close-enter"),
     ]
 
     KEYS = (
@@ -65,9 +65,9 @@ class ConfirmScreen(ModalScreen[bool]):
     """A question with Yes/No; Esc means No."""
 
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "answer(False)", "No"),
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "No", id="modals.answer-false-escape"),
+        Binding("y", "answer(True)", "Yes", id="modals.answer-true"),
+        Binding("n", "answer(False)", "No", id="modals.answer-false-n"),
     ]
 
     def __init__(self, title: str, text: str, yes: str = "Yes", no: str = "No"):
@@ -100,7 +100,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class SavePlanScreen(ModalScreen[str | None]):
     """Where to save the plan (the diffs as `xenwizard plan` prints them)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modals.cancel")]  # noqa: RUF012
 
     def __init__(self, default: str, problem: str | None = None):
         super().__init__()
@@ -148,9 +148,9 @@ class ErrorScreen(Screen[None]):
     """An unexpected error: the message, where the details are, and that Enter quits."""
 
     BINDINGS = [  # noqa: RUF012
-        Binding("enter", "quit_now", "Quit"),
-        Binding("escape", "quit_now", "Quit", show=False),
-        Binding("f1", "help", "Help"),
+        Binding("enter", "quit_now", "Quit", id="modals.quit-now-enter"),
+        Binding("escape", "quit_now", "Quit", show=False, id="modals.quit-now-escape"),
+        Binding("f1", "help", "Help", id="modals.help"),
     ]
 
     def __init__(self, message: str, log_path: str, demo: bool = False, root_option: str = ""):

@@ -21,12 +21,14 @@ from textual.widget import Widget
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from xenwizard.engine.executor import packages_refusal
+from xenwizard.engine.executor import packages_refusal, sandbox_refusal
+from xenwizard.engine.runner import CommandRunner
 from xenwizard.engine.skipping import skipped_steps
 from xenwizard.planning.plan import EditFile, InstallPackages, Plan, Step, Symlink
 from xenwizard.planning.profiles import PlanError
 from xenwizard.planning.render import changing_steps, plan_count, step_detail, step_state
 from xenwizard.target.rootfs import RootError
+from xenwizard.tui.messages import SavePlanRequested
 from xenwizard.tui.screens.base import WizardPage
 
 if TYPE_CHECKING:
@@ -49,6 +51,13 @@ class ApplyRequest:
 
 # Keys the page answers while the plan is being built; others typed meanwhile wait for it.
 KEYS_WHILE_BUILDING = ("f1", "escape", "ctrl+q", "ctrl+c")
+
+
+# The isolated shape's promise (issue 25), said where the operator decides to apply.
+ISOLATED_NOTE = (
+    "Isolated bridge: the host's own network configuration is not touched, so there is no "
+    "network lockout risk at the reboot."
+)
 
 
 class PlanReady(Message):
@@ -91,14 +100,14 @@ work at once; other keys wait for the plan, however long, and then arrive in
 the order typed. Esc goes back, and takes the keys typed for this page with it.
 """
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "back", "Back"),
-        Binding("f1", "help", "Help"),
-        Binding("s", "save", "Save plan"),
-        Binding("a", "next", "Apply"),
-        Binding("f", "full_width", "Full-width diff"),
-        Binding("f", "step_list", "Step list"),
-        Binding("n", "step(1)", "Next step"),
-        Binding("p", "step(-1)", "Prev step"),
+        Binding("escape", "back", "Back", id="preview.back"),
+        Binding("f1", "help", "Help", id="preview.help"),
+        Binding("s", "save", "Save plan", id="preview.save"),
+        Binding("a", "next", "Apply", id="preview.next"),
+        Binding("f", "full_width", "Full-width diff", id="preview.full-width"),
+        Binding("f", "step_list", "Step list", id="preview.step-list"),
+        Binding("n", "step(1)", "Next step", id="preview.step-1-n"),
+        Binding("p", "step(-1)", "Prev step", id="preview.step-1-p"),
     ]
 
     def __init__(
@@ -136,6 +145,8 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
         if refusal and refusal.endswith("--skip-packages"):
             # the wizard takes the flag only at its start
             refusal += " (quit, and start the wizard again with it)"
+        if refusal is None and isinstance(self.ctx.runner, CommandRunner):  # the demo's: none
+            refusal = sandbox_refusal(self.plan, self.ctx.fs, simulated)
         return refusal
 
     def compose_body(self) -> Iterable[Widget]:
@@ -293,6 +304,7 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
             f"Profile {plan.profile}",
             f"  {plan.profile_reason}" if plan.profile_reason else "",
             f"Root {self.ctx.root_text}",
+            ISOLATED_NOTE if plan.answers.get("isolated") else "",
             f"{plan_count(plan, self.skipped)}.",
             f"Files: {len(files)}",
             *(f"  {path}" for path in files),
@@ -347,7 +359,7 @@ the order typed. Esc goes back, and takes the keys typed for this page with it.
     def action_save(self) -> None:
         if self.plan is None:
             return
-        self.wizard_app.save_plan_dialog(self.plan)
+        self.app.post_message(SavePlanRequested(self.plan))
 
     def action_next(self) -> None:
         blocked = self.apply_blocked

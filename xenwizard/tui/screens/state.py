@@ -249,6 +249,11 @@ class WizardContext:
         return self.profile is not None and self.profile.udp_checksum_optional
 
     @property
+    def offers_guest_ipv6(self) -> bool:
+        """Profiles that can give the guests an IPv6 prefix ask for one (not ubuntu-precise)."""
+        return self.profile is not None and self.profile.guest_ipv6
+
+    @property
     def udp_default(self) -> bool:
         if self.config.udp_checksum_workaround is not None:
             return self.config.udp_checksum_workaround
@@ -272,6 +277,8 @@ class WizardContext:
         """Why no NIC of the target can be bridged at all (None when one can, or the profile
         takes no NIC): none is configured, or every one found is refused (lo, Wi-Fi, a bridge,
         not configured). Said on the welcome page, before the first question."""
+        if self.config.isolated:
+            return None  # the isolated bridge takes no NIC
         choice = self.nic_choice(detected=True)
         if choice is None or self.profile is None:
             return None
@@ -288,7 +295,7 @@ class WizardContext:
 
     def ssh_warning(self) -> str | None:
         """The profile's plain words when SSH runs through the NIC the bridge takes over."""
-        if self.profile is None:
+        if self.profile is None or self.config.isolated:  # the NIC is not touched
             return None
         choice = self.nic_choice()
         nic = self.config.nic or (choice.name if choice is not None else None)

@@ -1,4 +1,5 @@
-"""The subnet page: this host's address on the guest subnet, what it implies and any overlap."""
+"""The subnet page: this host's address on the guest subnet, what it implies and any overlap,
+and (current releases) the guests' IPv6 prefix."""
 
 from __future__ import annotations
 
@@ -26,9 +27,14 @@ from xenwizard.tui.widgets import TickBox
 class SubnetAnswers:
     address: str
     allow_overlap: bool = False
+    guest_ipv6: str | None = None  # None: not asked (the profile cannot), the config's stays
 
     def apply(self, config: WizardConfig, target: Target | None = None) -> WizardConfig:
-        answers = {"address": self.address, "allow-overlap": self.allow_overlap}
+        answers = {
+            "address": self.address,
+            "allow-overlap": self.allow_overlap,
+            "guest-ipv6": self.guest_ipv6,
+        }
         return build_config(answers, config, target)  # the DHCP range moves along
 
 
@@ -45,6 +51,12 @@ broadcast, network and how many hosts fit. A subnet that overlaps an address
 already on this machine (or configured in /etc/network/interfaces) is refused:
 the same network on two interfaces breaks routing. The switch below allows it
 anyway; the preview then says so.
+
+Guest IPv6 (current releases): 'none' (default) gives the guests no IPv6 from
+anyone; the LAN's router advertisements and DHCPv6 are kept off them. A /64
+such as 2001:db8:5::/64: this host takes ::1 of it on the bridge and
+advertises it, and the guests make their addresses in it (SLAAC). IPv6 is
+routed, never NATed: the LAN router needs a route for the /64 via this host.
 """
 
     def compose_body(self) -> Iterable[Widget]:
@@ -72,6 +84,21 @@ anyway; the preview then says so.
             compact=True,
         )
         yield self.allow
+        self.ipv6_row: FieldRow | None = None
+        if self.ctx.offers_guest_ipv6:
+            self.ipv6_row = FieldRow(
+                "Guest IPv6",
+                self.typed("guest-ipv6", self.ctx.config.guest_ipv6),
+                lambda text: self.problem("guest-ipv6", {"guest-ipv6": text}),
+                field_id="guest-ipv6",
+                placeholder="none or PREFIX/64",
+            )
+            yield self.ipv6_row
+            yield Static(
+                "  none: guests get no IPv6; a /64: this host advertises it to them.",
+                markup=False,
+                classes="hint",
+            )
 
     def answers(self, text: str) -> dict[str, object]:
         allow = self.allow.value if hasattr(self, "allow") else self.ctx.config.allow_overlap
@@ -85,6 +112,9 @@ anyway; the preview then says so.
         self.row.input.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if self.ipv6_row is not None and event.input is self.ipv6_row.input:
+            self.ipv6_row.check_now()
+            return
         self.update_facts()  # from the field's text now, not the event's older verdict
 
     def update_facts(self) -> None:
@@ -118,6 +148,7 @@ anyway; the preview then says so.
         return f"{iface.ip} on {cfg.bridge}{alias}"
 
     def collect(self) -> SubnetAnswers | None:
-        if self.first_invalid([self.row]):
+        if self.first_invalid([self.row] + ([self.ipv6_row] if self.ipv6_row else [])):
             return None
-        return SubnetAnswers(self.row.value, self.allow.value)
+        ipv6 = self.ipv6_row.value if self.ipv6_row is not None else None
+        return SubnetAnswers(self.row.value, self.allow.value, ipv6)

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from xenwizard.tui.messages import FirstPageReady, QuitRequested
 from xenwizard.tui.screens.base import WizardPage
 from xenwizard.tui.screens.state import (
     TABLE_WIDTH,
@@ -59,11 +60,24 @@ An earlier run that was killed half-way is offered for rollback (r).
 When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
 """
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "back", "Back", show=False),
-        Binding("f1", "help", "Help"),
-        Binding("r", "rollback", "Roll back unfinished run", show=False),
-        Binding("pagedown", "scroll_text(1)", "More", key_display="PgDn"),
-        Binding("pageup", "scroll_text(-1)", "Back up", key_display="PgUp", show=False),
+        Binding("escape", "back", "Back", show=False, id="welcome.back"),
+        Binding("f1", "help", "Help", id="welcome.help"),
+        Binding("r", "rollback", "Roll back unfinished run", show=False, id="welcome.rollback"),
+        Binding(
+            "pagedown",
+            "scroll_text(1)",
+            "More",
+            key_display="PgDn",
+            id="welcome.scroll-text-1-pagedown",
+        ),
+        Binding(
+            "pageup",
+            "scroll_text(-1)",
+            "Back up",
+            key_display="PgUp",
+            show=False,
+            id="welcome.scroll-text-1-pageup",
+        ),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -173,6 +187,11 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
         """The SSH warning (it needs the live facts: which NIC carries the session)."""
         if self.ctx.detecting:
             return ""
+        if self.ctx.asks_nic and self.ctx.config.isolated:
+            return (
+                "Isolated bridge (no NIC): the host's own network configuration is not "
+                "touched, so there is no network lockout risk at the reboot."
+            )
         ssh = self.ctx.ssh_warning()
         return f"WARNING: {ssh}" if ssh else ""
 
@@ -201,8 +220,7 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
         yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
 
     def on_mount(self) -> None:
-        self.wizard_app.first_page_ready()
-        self.app.call_after_refresh(self.mount_footer)  # queued after the ready signal
+        self.app.post_message(FirstPageReady(after=self.mount_footer))
         if self.ctx.profile is None:
             self.status(
                 "Start is not possible: no profile for this release (see above).", problem=True
@@ -216,7 +234,7 @@ When the page holds more than fits, PgDn / PgUp scroll it, whatever has focus.
             super().button_pressed(button_id)
 
     def action_back(self) -> None:
-        self.wizard_app.action_request_quit()
+        self.app.post_message(QuitRequested())
 
     def action_rollback(self) -> None:
         if self.ctx.unfinished:

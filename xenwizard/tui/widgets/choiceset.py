@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.content import Content
 from textual.widgets import RadioButton, RadioSet
 
+from xenwizard.tui.textual_private import SymbolRadioButton, highlight
 
-class ChoiceButton(RadioButton):
+
+class ChoiceButton(SymbolRadioButton):
     """Shows its state as a symbol, not only a colour: `(•)` chosen, `( )` not."""
 
-    @property
-    def _button(self) -> Content:
-        style = self.get_visual_style("toggle--button")
-        return Content.assemble(("(•)" if self.value else "( )", style))
+    SYMBOLS = ("( )", "(•)")
 
 
 class ChoiceSet(RadioSet, inherit_bindings=False):
@@ -47,8 +45,10 @@ class ChoiceSet(RadioSet, inherit_bindings=False):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,up", "choose(-1)", "Previous", show=False),
-        Binding("right,down", "choose(1)", "Next choice", show=False),
+        Binding("left,up", "choose(-1)", "Previous", show=False, id="choiceset.choose-1-left-up"),
+        Binding(
+            "right,down", "choose(1)", "Next choice", show=False, id="choiceset.choose-1-right-down"
+        ),
     ]
 
     def __init__(self, choices: dict[str, str], value: str, *, id: str | None = None):
@@ -66,4 +66,4 @@ class ChoiceSet(RadioSet, inherit_bindings=False):
         buttons = list(self.query(RadioButton))
         index = (max(self.pressed_index, 0) + step) % len(buttons)
         buttons[index].value = True
-        self._selected = index
+        highlight(self, index)

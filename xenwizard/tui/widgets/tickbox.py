@@ -5,18 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.content import Content
-from textual.widgets import Checkbox
+
+from xenwizard.tui.textual_private import SymbolCheckbox
 
 
-class TickBox(Checkbox, inherit_bindings=False):
+class TickBox(SymbolCheckbox, inherit_bindings=False):
     """Space toggles; Enter is left to the page (Next), unlike Textual's Checkbox."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_button", "Toggle", show=False),
+        Binding("space", "toggle_button", "Toggle", show=False, id="tickbox.toggle-button"),
     ]
-
-    @property
-    def _button(self) -> Content:
-        style = self.get_visual_style("toggle--button")
-        return Content.assemble(("[x]" if self.value else "[ ]", style))
+    SYMBOLS = ("[ ]", "[x]")

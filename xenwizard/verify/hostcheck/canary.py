@@ -241,6 +241,19 @@ class _Canary:
     def domain_exists(self) -> bool:
         return self.xl(["domid", self.name], QUERY_BOUND)[0] == 0
 
+    def domain_gone(self) -> bool:
+        """True only when `xl domid` answers twice, DOMAIN_POLL s apart, that there is no such
+        domain (exit 1: "Can't get domid of domain name ..., maybe this domain does not exist",
+        xl_misc.c main_domid). An xl killed by a signal or by its bound is no answer: on a
+        loaded host (seen under emulation) that was taken for a guest that had powered off, and
+        a booting guest was destroyed before it could ask for its lease."""
+        for attempt in (1, 2):
+            if self.xl(["domid", self.name], QUERY_BOUND)[0] != 1:
+                return False
+            if attempt == 1:
+                self.clock.sleep(DOMAIN_POLL)
+        return True
+
     def lease(self) -> str | None:
         found = read_leases(self.fs, self.leases_file).get(self.mac)
         return found.ip if found else None
@@ -306,7 +319,7 @@ class _Canary:
                 self.progress(f"waiting for dnsmasq to lease {self.mac} ({left} s left)")
                 next_note = now + 10
             if now >= next_check:
-                if not self.domain_exists():
+                if self.domain_gone():
                     ip = self.lease()
                     if ip is not None:
                         return ip, None
@@ -319,7 +332,7 @@ class _Canary:
         """The guest holds its lease HOLD s, releases it and powers off: wait for that."""
         self.progress("waiting for the guest to release its lease and power off")
         until = self.clock.now() + RELEASE_WAIT
-        while self.clock.now() < until and self.domain_exists():
+        while self.clock.now() < until and not self.domain_gone():
             self.clock.sleep(DOMAIN_POLL)
 
     def cleanup(self) -> None:

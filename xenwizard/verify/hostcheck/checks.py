@@ -15,7 +15,7 @@ from xenwizard.engine.journal import JournalError
 from xenwizard.paths import STATE_DIR
 from xenwizard.target.probe import parse_shell_vars
 from xenwizard.target.rootfs import ENCODING, ERRORS, RootError, RootFS
-from xenwizard.verify.hostcheck import guestaccess
+from xenwizard.verify.hostcheck import guestaccess, isolated
 from xenwizard.verify.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
 from xenwizard.verify.hostcheck.context import (
     CONFINE_STEP,
@@ -26,9 +26,11 @@ from xenwizard.verify.hostcheck.live import KernelLive, LiveSystem, ProcessInfo
 from xenwizard.verify.hostcheck.nftables import (
     DHCP_PORTS,
     RulesetError,
+    describe6,
     dhcp_drops,
     has_table,
     list_table_argv,
+    missing_ipv6,
     parse_ruleset,
 )
 from xenwizard.verify.hostcheck.results import CheckResult, failed, passed, skipped
@@ -37,6 +39,11 @@ DHCP_PORT = 67
 BRIDGE_STEP = "bridge"  # current releases: the bridge in ifupdown's or netplan's configuration
 INTERFACES = "etc/network/interfaces"
 CONFINE_FILE = RULES_PATH
+UNCONFINED6 = (
+    "guests may take addresses on the LAN's IPv6 prefix (its router advertisements or DHCPv6) "
+    "and route around this host"
+)
+IPV6_DONE = "router solicitations/advertisements and DHCPv6 between the guests and the NIC"
 UNCONFINED = (
     "guests may get leases from the LAN's DHCP server, and the host's dnsmasq hears LAN machines"
 )
@@ -384,10 +391,23 @@ def check_dhcp_confinement(ctx: Context) -> CheckResult:
         )
     chains = sorted({chain for port in DHCP_PORTS for chain in drops[port]})
     ports = " and ".join(str(p) for p in DHCP_PORTS)
-    return passed(
-        name,
-        f"{table} is loaded and drops udp dport {ports} on {nic} (chains {', '.join(chains)})",
-    )
+    done_v4 = f"{table} is loaded and drops udp dport {ports} on {nic} (chains {', '.join(chains)})"
+    if not _writes_ipv6(step):
+        return passed(name, done_v4)  # a run of a version without the IPv6 rules
+    lacking = missing_ipv6(items, nic)
+    if lacking:
+        return failed(
+            name,
+            f"{table} is loaded but lacks the IPv6 drop{'s' if len(lacking) > 1 else ''} "
+            f"{'; '.join(describe6(drop, nic) for drop in lacking)}: {UNCONFINED6}; "
+            f"load {ruleset} again (`nft -f /{ruleset}`)",
+        )
+    return passed(name, f"{done_v4}, and {IPV6_DONE} on {nic}")
+
+
+def _writes_ipv6(step: dict[str, object] | None) -> bool:
+    """Whether the run's ruleset has the IPv6 rules (runs of older versions wrote none)."""
+    return step is not None and "icmp" in str(step.get("after") or "")
 
 
 def check_ebtables_confinement(ctx: Context, step: dict[str, object]) -> CheckResult:
@@ -408,6 +428,10 @@ def check_ebtables_confinement(ctx: Context, step: dict[str, object]) -> CheckRe
         ],
         "XENWIZARD-INPUT": [rf"-i {escaped} .*--ip-dport 67 -j DROP"],
     }
+    ipv6 = _writes_ipv6(step)
+    if ipv6:
+        for chain, rules in _ebtables_ipv6(escaped).items():
+            wanted.setdefault(chain, []).extend(rules)
     missing: list[str] = []
     for chain, rules in wanted.items():
         done = ctx.live.run([ebconfine.EBTABLES, "-L", chain])
@@ -423,13 +447,49 @@ def check_ebtables_confinement(ctx: Context, step: dict[str, object]) -> CheckRe
             if not re.search(rule, done.stdout)
         ]
     if missing:
+        leaks = [UNCONFINED] if any("--ip-dport" in rule for rule in missing) else []
+        leaks += [UNCONFINED6] if any("ip6" in rule for rule in missing) else []
         return failed(
-            name, f"ebtables lacks {'; '.join(missing)}: {UNCONFINED}; run {script} again"
+            name,
+            f"ebtables lacks {'; '.join(missing)}: {'; '.join(leaks or [UNCONFINED])}; "
+            f"run {script} again",
+        )
+    if ipv6:
+        return passed(
+            name,
+            "ebtables chains XENWIZARD-FORWARD, XENWIZARD-INPUT and XENWIZARD-OUTPUT drop udp "
+            f"dport 67 and 68 on {port}, and {IPV6_DONE} on {port}",
         )
     return passed(
         name,
         f"ebtables chains XENWIZARD-FORWARD and XENWIZARD-INPUT drop udp dport 67 and 68 on {port}",
     )
+
+
+def _ebtables_ipv6(port: str) -> dict[str, list[str]]:
+    """The IPv6 rules of ebconfine's script as `ebtables -L` lists them, by chain (`port`
+    already escaped for a regular expression)."""
+    ra = r".*--ip6-icmp-type router-"
+    dhcp6 = r".*--ip6-dport"
+    return {
+        "OUTPUT": [r"-j XENWIZARD-OUTPUT\b"],
+        "XENWIZARD-FORWARD": [
+            *(
+                rf"-{way} {port} {ra}{kind} -j DROP"
+                for way in "io"
+                for kind in ("solicitation", "advertisement")
+            ),
+            *(rf"-{way} {port} {dhcp6} 546:547 -j DROP" for way in "io"),
+        ],
+        "XENWIZARD-INPUT": [
+            rf"-i {port} {ra}solicitation -j DROP",
+            rf"-i {port} {dhcp6} 547 -j DROP",
+        ],
+        "XENWIZARD-OUTPUT": [
+            rf"-o {port} {ra}advertisement -j DROP",
+            rf"-o {port} {dhcp6} 546 -j DROP",
+        ],
+    }
 
 
 def _split_names(values: Iterable[str]) -> list[str]:
@@ -608,7 +668,7 @@ def _live_check_names(ctx: Context) -> list[str]:
         names.remove("dhcp-confinement")
     if planned_dom0_mem(ctx.run) is None:
         names.remove("dom0-mem")
-    return names + guestaccess.check_names(ctx)
+    return names + isolated.check_names(ctx) + guestaccess.check_names(ctx)
 
 
 def _live_checks(ctx: Context) -> list[CheckResult]:
@@ -622,6 +682,7 @@ def _live_checks(ctx: Context) -> list[CheckResult]:
     results += check_dnsmasq(ctx)
     if ctx.confined:
         results.append(check_dhcp_confinement(ctx))
+    results += isolated.checks(ctx)
     results += guestaccess.checks(ctx)
     assert [r.name for r in results] == _live_check_names(ctx)
     return results

@@ -3,6 +3,9 @@
 `dhcp_drops` reads nft's JSON (libnftables' schema) and says, for each DHCP port, in which
 chains of the table a rule drops UDP to that port on a given NIC (matched by `iifname`/`oifname`,
 or `iif`/`oif`, as a string or in a set). Other rules and expressions are ignored.
+`ipv6_drops` says which of the IPv6 rules (router solicitations and advertisements, DHCPv6)
+the table has, as (chain, direction, protocol, value), for `missing_ipv6` to hold against the
+rules the ruleset was written with (`IPV6_WANTED`).
 """
 
 from __future__ import annotations
@@ -10,10 +13,40 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from xenwizard.edits.nftconfine import TABLE_FAMILY, TABLE_NAME
+from xenwizard.edits.nftconfine import (
+    DHCP6_CLIENT,
+    DHCP6_SERVER,
+    NFT_ICMPV6_NAMES,
+    ROUTER_ADVERT,
+    ROUTER_SOLICIT,
+    TABLE_FAMILY,
+    TABLE_NAME,
+)
 
 DHCP_PORTS = (67, 68)  # server, client
 NIC_KEYS = ("iifname", "oifname", "iif", "oif")
+IN_KEYS = ("iifname", "iif")
+
+Drop6 = tuple[str, str, str, int]  # (chain, "in" or "out" through the NIC, "icmpv6"/"udp", value)
+# The IPv6 drops nftconfine writes: both ways between the NIC and the guests (forward), the
+# LAN's solicitations and DHCPv6 requests kept from the host (input), and the host's own
+# advertisements and DHCPv6 answers kept off the NIC (output).
+IPV6_WANTED: tuple[Drop6, ...] = (
+    *(
+        ("forward", way, "icmpv6", kind)
+        for way in ("in", "out")
+        for kind in (ROUTER_SOLICIT, ROUTER_ADVERT)
+    ),
+    *(
+        ("forward", way, "udp", port)
+        for way in ("in", "out")
+        for port in (DHCP6_CLIENT, DHCP6_SERVER)
+    ),
+    ("input", "in", "icmpv6", ROUTER_SOLICIT),
+    ("input", "in", "udp", DHCP6_SERVER),
+    ("output", "out", "icmpv6", ROUTER_ADVERT),
+    ("output", "out", "udp", DHCP6_CLIENT),
+)
 
 
 class RulesetError(ValueError):
@@ -99,6 +132,71 @@ def _rule_drops(expr: list[object], nic: str) -> set[int]:
         if payload.get("protocol") == "udp" or (payload.get("protocol") == "th" and l4_udp):
             ports |= {port for port in DHCP_PORTS if _has(values, port)}
     return ports
+
+
+def _ipv6_rule_drops(expr: list[object], nic: str) -> set[tuple[str, str, int]]:
+    """(way, protocol, value) of the IPv6 drops a rule makes on `nic` (empty when none)."""
+    if not any(isinstance(item, dict) and "drop" in item for item in expr):
+        return set()
+    matches = _matches(expr)
+    ways = {
+        "in" if left["meta"].get("key") in IN_KEYS else "out"
+        for left, values in matches
+        if isinstance(left.get("meta"), dict)
+        and left["meta"].get("key") in NIC_KEYS
+        and _has(values, nic)
+    }
+    found: set[tuple[str, str, int]] = set()
+    for left, values in matches:
+        payload = left.get("payload")
+        if not isinstance(payload, dict):
+            continue
+        numbers = [NFT_ICMPV6_NAMES.get(v, v) if isinstance(v, str) else v for v in values]
+        if payload.get("protocol") == "icmpv6" and payload.get("field") == "type":
+            kinds = [k for k in (ROUTER_SOLICIT, ROUTER_ADVERT) if _has(numbers, k)]
+            found |= {(way, "icmpv6", kind) for way in ways for kind in kinds}
+        if payload.get("protocol") == "udp" and payload.get("field") == "dport":
+            ports = [p for p in (DHCP6_CLIENT, DHCP6_SERVER) if _has(numbers, p)]
+            found |= {(way, "udp", port) for way in ways for port in ports}
+    return found
+
+
+def ipv6_drops(
+    items: list[dict[str, Any]], nic: str, family: str = TABLE_FAMILY, name: str = TABLE_NAME
+) -> set[Drop6]:
+    """Every (chain, way, protocol, value) IPv6 drop on `nic` in table FAMILY NAME."""
+    found: set[Drop6] = set()
+    for rule in _rules(items, family, name):
+        chain = str(rule.get("chain", "?"))
+        found |= {(chain, *drop) for drop in _ipv6_rule_drops(rule["expr"], nic)}
+    return found
+
+
+def missing_ipv6(items: list[dict[str, Any]], nic: str) -> list[Drop6]:
+    """The IPV6_WANTED drops the loaded table lacks, in IPV6_WANTED's order."""
+    have = ipv6_drops(items, nic)
+    return [drop for drop in IPV6_WANTED if drop not in have]
+
+
+def describe6(drop: Drop6, nic: str) -> str:
+    """One drop in words: `forward: icmpv6 type 134 in through eno1`."""
+    chain, way, proto, value = drop
+    what = f"icmpv6 type {value}" if proto == "icmpv6" else f"udp dport {value}"
+    return f"{chain}: {what} {way} through {nic}"
+
+
+def _rules(items: list[dict[str, Any]], family: str, name: str) -> list[dict[str, Any]]:
+    """The rules of table FAMILY NAME that have a list of expressions."""
+    out = []
+    for item in items:
+        rule = item.get("rule")
+        if not isinstance(rule, dict):
+            continue
+        if rule.get("family") != family or rule.get("table") != name:
+            continue
+        if isinstance(rule.get("expr"), list):
+            out.append(rule)
+    return out
 
 
 def dhcp_drops(

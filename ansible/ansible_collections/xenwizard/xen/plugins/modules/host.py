@@ -83,6 +83,14 @@ options:
     description:
       - On current releases the NIC the bridge takes over (C(--nic)); not set means detected.
     type: str
+  isolated:
+    description:
+      - An isolated bridge (C(--isolated)) on current releases, with no NIC on it and the
+        host's own network configuration untouched. The guests reach other networks only
+        through the host (O(guest_access) C(nat) or C(routed)), so no frame of theirs leaves the
+        NIC with a Xen MAC, as hosting providers that allow one MAC per switch port require.
+        Not set means bridged (the NIC becomes the bridge's port). Cannot be given with O(nic).
+    type: bool
   profile:
     description:
       - The recipe (C(--profile)), for example C(debian-12); not set means detected from the
@@ -124,6 +132,13 @@ options:
         neither forwards nor advertises a router to the guests.
     type: str
     choices: [nat, routed, host-only]
+  guest_ipv6:
+    description:
+      - IPv6 for the guests (C(--guest-ipv6)). C(none) (xenwizard's default) gives them no IPv6
+        from anyone; a /64 such as C(2001:db8:5::/64) is taken by the host as C(::1) on the
+        bridge and advertised to the guests (SLAAC); the LAN router must route it to the host.
+        Not on ubuntu-precise.
+    type: str
   skip_packages:
     description:
       - Pass C(--skip-packages) to C(xenwizard apply); the package step, and the steps that need
@@ -303,12 +318,14 @@ ANSWER_KEYS = (
     ("lease", "lease"),
     ("dhcp_xen_only", "dhcp-xen-only"),
     ("nic", "nic"),
+    ("isolated", "isolated"),
     ("udp_checksum_workaround", "udp-checksum-workaround"),
     ("allow_overlap", "allow-overlap"),
     ("dom0_mem", "dom0-mem"),
     ("boot_guard", "boot-guard"),
     ("confirm_within", "confirm-within"),
     ("guest_access", "guest-access"),
+    ("guest_ipv6", "guest-ipv6"),
 )
 
 MEANING = {
@@ -377,6 +394,7 @@ def main():
             lease=dict(type="str"),
             dhcp_xen_only=dict(type="bool"),
             nic=dict(type="str"),
+            isolated=dict(type="bool"),
             profile=dict(type="str"),
             udp_checksum_workaround=dict(type="bool"),
             allow_overlap=dict(type="bool"),
@@ -384,6 +402,7 @@ def main():
             boot_guard=dict(type="bool"),
             confirm_within=dict(type="int"),
             guest_access=dict(type="str", choices=["nat", "routed", "host-only"]),
+            guest_ipv6=dict(type="str"),
             skip_packages=dict(type="bool", default=False),
             answers=dict(type="dict", default={}),
             executable=dict(type="str", default="xenwizard"),
