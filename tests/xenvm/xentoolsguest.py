@@ -21,6 +21,7 @@ from tests.xenvm.machine import Machine
 
 CREATE_TIMEOUT = 1500  # unpacking the tarball into its disk image under emulation
 LEASE_TIMEOUT = 600  # the guest's boot (pygrub, systemd, ifupdown) under emulation
+CONSOLE_BOUND = LEASE_TIMEOUT + 120  # the console reader outlives the wait for the lease
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class _GuestConsole:
     def __init__(self, vm: Machine, name: str) -> None:
         self._output = bytearray()
         self._process = subprocess.Popen(
-            [*vm.ssh_argv("-tt"), f"timeout {LEASE_TIMEOUT + 120} xl create -c /etc/xen/{name}.cfg"],
+            [*vm.ssh_argv("-tt"), f"timeout {CONSOLE_BOUND} xl create -c /etc/xen/{name}.cfg"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -105,8 +106,8 @@ def _wait_for_lease(vm: Machine, mac: str, phase: str, console: _GuestConsole) -
             return match.group(1)
         time.sleep(15)
     state = vm.ssh(
-        f"xl list; cat /etc/xen/*.cfg; tail -n 5 /var/log/xen/xl-*.log; "
-        "mkdir -p /mnt/g && mount -o loop,ro /home/xen/domains/*/disk.img /mnt/g && "
+        "xl list; cat /etc/xen/*.cfg; tail -n 5 /var/log/xen/xl-*.log; "
+        "mkdir -p /mnt/g && mount -o loop,ro /srv/xen/domains/*/disk.img /mnt/g && "
         "cat /mnt/g/boot/grub/menu.lst /mnt/g/etc/fstab; umount /mnt/g",
         check=False,
         phase=phase,
