@@ -16,6 +16,7 @@ small enough to unpack quickly under emulation.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,10 @@ from tests.xenvm.image import (
     write_file,
 )
 
+# The xen-tools guest (issue 23): only with XENWIZARD_VM_XEN_TOOLS=1. Off by default: in the
+# emulated dom0 the guest's pygrub-booted kernel crashes at once and restarts in a loop
+# (shutdown reason 3, about 5 s of CPU); its console is in the failure report.
+XEN_TOOLS_GUEST = os.environ.get("XENWIZARD_VM_XEN_TOOLS") == "1"
 GUEST_TARBALL = "root/xen-tools/bookworm-guest.tar"  # where the dom0 image carries it
 GUEST_PACKAGES = (
     "linux-image-amd64",

@@ -55,6 +55,8 @@ def make_xen_tools_guest(vm: Machine, name: str, phase: str) -> XenToolsGuest:
         pinged = vm.ssh(f"ping -c 3 -W 5 {lease_ip}", check=False, phase=f"{phase}: ping")
         assert pinged.returncode == 0, pinged.stdout + pinged.stderr + console.text()[-3000:]
         return XenToolsGuest(name, mac, lease_ip, config)
+    except subprocess.TimeoutExpired as exc:  # dom0 too busy to answer SSH: still show the guest
+        raise AssertionError(f"{phase}: {exc}\nits console:\n{console.text()[-6000:]}") from exc
     finally:
         console.close()
         vm.ssh(
