@@ -36,7 +36,10 @@ def make_xen_tools_guest(vm: Machine, name: str, phase: str) -> XenToolsGuest:
     created = vm.ssh(
         f"xen-create-image --hostname {name} --install-method=tar "
         f"--install-source=/{GUEST_TARBALL} --mirror={guest_mirror()} --pygrub "
-        "--size=2G --noswap --memory=256M",
+        # a swap disk, not --noswap: xen-tools 4.9.2's menu.lst for pygrub hard-codes
+        # `kopt=root=/dev/xvda2` (common.sh, generateDebianGrubMenuLst), and the root is xvda2
+        # only beside a swap xvda1; with --noswap the root is xvda1 and the guest cannot boot
+        "--size=2G --swap=64M --memory=256M",
         check=False,
         timeout=CREATE_TIMEOUT,
         phase=f"{phase}: xen-create-image",
