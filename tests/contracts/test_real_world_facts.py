@@ -12,6 +12,7 @@ import ctypes.util
 import glob
 import gzip
 import ipaddress
+import json
 import platform
 import re
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits import programs
-from tests.kits.helpers import REFERENCE
+from tests.kits.helpers import FIXTURES, REFERENCE, run_cli, unpacked_debian_package
 from xenwizard.answers import checks as answer_checks
 from xenwizard.edits import (
     dnsmasq,
@@ -49,6 +50,7 @@ from xenwizard.target import (
     sysctl,
 )
 from xenwizard.target.probe import parse_ifupdown_addresses
+from xenwizard.verify.hostcheck import canary as hostcanary
 from xenwizard.verify.hostcheck import checks, dnsmasqconf, initramfs, leases, nftables
 from xenwizard.verify.hostcheck import guestaccess as hostguest
 
@@ -403,3 +405,69 @@ def test_xl_conf_comes_with_xen_utils_common() -> None:
     """The reference's record of where its xl.conf came from: Debian 12's xen-utils-common."""
     text = _reference("README.md")
     assert f"{current.XL_CONF_PACKAGE} 4.17 `/{current.XL_CONF}`" in text
+
+
+# --- Debian's packages: the names the current profiles install, the files they look for -----
+# Against the real Debian 12 archive this machine's apt reads (apt-cache) and the real packages'
+# file lists (apt-get download, dpkg-deb -x).
+
+
+def _apt_cache_show(name: str) -> str:
+    done = subprocess.run(
+        [programs.require("apt-cache"), "show", "--no-all-versions", name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.stdout if done.returncode == 0 else ""
+
+
+def test_every_package_the_debian_12_plan_installs_is_in_debian_12() -> None:
+    """The package step of the Debian 12 fixture's plan, name by name, in the real archive (an
+    `apt-get install` of a misspelt name fails only on the operator's host, after the preview);
+    the Xen metapackage pulls the hypervisor and xl's tools."""
+    plan = json.loads(run_cli("plan", "--root", str(FIXTURES / "debian-12-root"), "--json").stdout)
+    wanted = [
+        name for step in plan["steps"] if step["kind"] == "packages" for name in step["packages"]
+    ]
+    assert current.XEN_METAPACKAGE in wanted, wanted
+    if not _apt_cache_show("dnsmasq"):
+        pytest.skip("this machine's apt has no Debian lists (apt-get update)")
+    missing = [name for name in wanted if not _apt_cache_show(name)]
+    assert missing == [], f"not in this machine's Debian archive: {missing}"
+    depends = re.search(r"^Depends: (.*)$", _apt_cache_show(current.XEN_METAPACKAGE), re.M)
+    assert depends and "xen-hypervisor-" in depends.group(1) and "xen-utils-" in depends.group(1)
+
+
+@pytest.mark.parametrize(
+    ("package", "paths"),
+    [
+        ("grub2-common", boot.UPDATE_GRUB),  # update-grub, which the boot steps run
+        ("systemd", boot.SYSTEMD),  # bookworm ships /lib/systemd/systemd; trixie /usr/lib/...
+        ("xen-utils-common", hostcanary.XL_PATHS),  # Debian's /usr/sbin/xl (its wrapper)
+    ],
+)
+def test_the_real_packages_ship_one_of_the_paths_looked_for(
+    package: str, paths: tuple[str, ...], tmp_path: Path
+) -> None:
+    unpacked = unpacked_debian_package(package, tmp_path)
+    assert any((unpacked / path).is_file() for path in paths), (package, paths)
+
+
+def test_cloud_inits_config_file_and_drop_in_dir_are_cloud_inits(tmp_path: Path) -> None:
+    unpacked = unpacked_debian_package("cloud-init", tmp_path)
+    assert (unpacked / current.CLOUD_CFG[0]).is_file()
+    assert (unpacked / current.CLOUD_CFG[1]).is_dir()
+
+
+def test_the_seeds_packages_are_the_precise_profiles() -> None:
+    """The procedure's own `apt-get install` line (../shared/seed) names the packages of
+    Ubuntu 12.04 the precise profile installs; ebtables joins them for the DHCP confinement
+    (an Ubuntu 12.04 package, ebtables 2.0.10.4: not checkable on this Debian machine)."""
+    seed = next(REFERENCE.parent.joinpath("seed").glob("*.txt"), None)
+    if seed is None:
+        pytest.skip("the seed is not beside the checkout")
+    line = re.search(r"apt-get install (.*)", seed.read_text())
+    assert line, seed
+    assert set(line.group(1).split()) == set(ubuntu_precise.PACKAGES) - {"ebtables"}
+    assert ubuntu_precise.XEN_PACKAGES[0] in line.group(1).split()

@@ -18,8 +18,14 @@ package step will install. As an operator:
    DHCP server (QEMU's, on the same bridge), with tx checksumming off on its vif; a guest with a
    non-Xen MAC gets nothing from the host; `xenwizard verify --guest` passes, and fails with the
    reason while dnsmasq is stopped, leaving nothing of its canary;
-5. a restart boots Xen again, now as the default, with no guard;
-6. `xenwizard rollback` over SSH and a restart bring the host back on its original network (no
+5. a real guest made with xen-tools (tests/vm/xenvm/xentoolsguest.py): `xen-create-image` with
+   xenwizard's block, from a bookworm tarball carried into the image, booted through pygrub,
+   leases in the range from the host's dnsmasq and answers dom0's ping;
+6. a re-run with other answers (`--bridge xenbr1`, a new subnet) over SSH, a restart into Xen
+   (the default now, the guard pending), verify, confirm: a canary leases on xenbr1 in the new
+   range and no br0 is left;
+7. the rename's rollback and a restart: br0 again, Xen the default, no guard;
+8. `xenwizard rollback` over SSH and a restart bring the host back on its original network (no
    bridge, SSH on the NIC) with the run's packages purged and GRUB as before.
 
 Then the SSH drop and a network answer that cuts the host off: the wizard applies answers that
@@ -48,6 +54,7 @@ import pytest
 from tests.kits.ansiblekit import recap, run_playbook
 from tests.vm.xenvm.canary import run_canary
 from tests.vm.xenvm.guestcheck import assert_guest_fails_without_dnsmasq, assert_guest_passes
+from tests.vm.xenvm.guestimage import XEN_TOOLS_GUEST
 from tests.vm.xenvm.hoststate import (
     GRUB_DROPIN,
     GUARD_LINK,
@@ -64,11 +71,14 @@ from tests.vm.xenvm.image import NIC
 from tests.vm.xenvm.machine import Machine
 from tests.vm.xenvm.session import vm_session
 from tests.vm.xenvm.terminal import Tmux
+from tests.vm.xenvm.xentoolsguest import make_xen_tools_guest
 
 pytestmark = [pytest.mark.slow, pytest.mark.xenvm]
 
 XEN_MAC = "00:16:3e:5a:00:01"
 OTHER_MAC = "52:54:00:5a:00:02"
+RENAMED = "xenbr1"  # the re-run's bridge and address: "You may call your bridge whatever you want"
+RENAMED_ADDRESS = "10.0.1.1/24"
 APPLY_TIMEOUT = 1500  # the package step under emulation: apt, dpkg, update-grub
 # The LAN gateway's address on the bridge (a clash the operator allowed): SSH from the host
 # arrives from 10.0.2.2, now an address of the VM itself, and gets no answer.
@@ -77,6 +87,15 @@ dhcp-range = "10.0.2.100-10.0.2.120"
 allow-overlap = true
 confirm-within = 2
 """
+
+
+# What the first journey found before its apply: the last rollback must bring it back.
+BEFORE: dict[str, object] = {}
+
+
+def installed_packages(text: str) -> set[str]:
+    """The package names in a listing of `dpkg-query -W -f='${Package}\\n'` lines."""
+    return {line for line in text.splitlines() if line and " " not in line}
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +151,7 @@ def walk_wizard(vm: Machine, term: Tmux, phase: str) -> str:
     return term.wait_for(plan_shown, 180, f"{phase}: preview")
 
 
-def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> None:
+def test_wizard_over_ssh_reboot_into_xen_and_guests(vm: Machine) -> None:
     vm.boot("first boot (plain Debian 12)")
     before = vm.ssh(
         f"ip -4 -o addr show {NIC}; dpkg-query -W -f='${{Package}}\\n' | sort; uname -r",
@@ -245,21 +264,179 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     assert_guest_fails_without_dnsmasq(vm, "verify --guest without dnsmasq")
     vm.mark("xenwizard verify --guest, dnsmasq stopped", started)
 
-    # 5. a restart after confirm: Xen is the default now, no guard runs
-    vm.poweroff("poweroff after confirm")
-    vm.boot("boot into Xen (the default entry)", timeout=600)
-    again = vm.ssh(
-        "cat /sys/hypervisor/type; grub-editenv list; "
+    BEFORE.update(kernel=before.split("\n")[-2], packages=installed_packages(before))
+
+    # 5. xen-tools: a real guest made with xen-create-image on the bridge (xenwizard's block)
+    if XEN_TOOLS_GUEST:
+        started = time.monotonic()
+        guest = make_xen_tools_guest(vm, "g1", "xen-tools guest")
+        vm.mark("xen-tools guest: xen-create-image, xl create, lease, ping", started)
+        assert guest.lease_ip.startswith("10.0.0."), guest
+
+
+def ansible_inventory(vm: Machine, path: Path, **answers: object) -> Path:
+    """The VM as an Ansible host over real SSH (root, the image's key), with the role's
+    variables: the .deb's xenwizard, the reboot on, and `answers` (xenwizard_* variables)."""
+    host = {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": vm.port,
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(vm.image.key),
+        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "xenwizard_executable": "/usr/bin/xenwizard",  # the .deb's, not the image's venv
+        "xenwizard_reboot": True,
+        "xenwizard_reboot_timeout": 1500,
+        **{f"xenwizard_{key}": value for key, value in answers.items()},
+    }
+    path.write_text(json.dumps({"xen_hosts": {"hosts": {"xenhost": host}}}, indent=2) + "\n")
+    return path
+
+
+def boot_facts(vm: Machine, phase: str) -> tuple[str, float, str]:
+    """(boot id, seconds since boot, hypervisor type or 'none') of the running VM."""
+    text = vm.ssh(
+        "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f1 /proc/uptime; "
+        "cat /sys/hypervisor/type 2>/dev/null || echo none",
+        phase=phase,
+    ).stdout.split()
+    return text[0], float(text[1]), text[2]
+
+
+def test_ansible_renames_through_the_guarded_reboot_then_rollbacks(
+    vm: Machine, deb: Path, tmp_path: Path
+) -> None:
+    """The collection over real SSH, as a fleet's admin runs it, on the host the first journey
+    left confirmed on Xen, with other answers (the bridge renamed to xenbr1 and a new subnet: a
+    re-run that replaces xenwizard's own last run): `--check --diff` shows the diffs and changes
+    nothing; the play installs the project's .deb from the controller, applies, reboots (the
+    harness restarts QEMU as a reset would), verifies and confirms; guests lease on xenbr1 in
+    the new range and no br0 is left; the host is still on Xen after the guard's deadline; a
+    second play changes nothing. A play whose verify fails after the reboot (dnsmasq masked)
+    fails for the host, naming the failed check, does not confirm, and the boot guard rolls
+    that run back by itself and reboots into the confirmed Xen as it was. Then the rollbacks:
+    the rename's brings br0 back (Xen stays the default, no guard runs), the first run's brings
+    the host back on its original network with the packages and GRUB as before."""
+    if not (vm.running() and BEFORE):
+        pytest.skip("the first journey did not leave a confirmed Xen host")
+    minutes = 4  # the guard's deadline: room for verify and confirm after a boot under TCG
+    renamed = {"bridge": RENAMED, "address": RENAMED_ADDRESS, "udp_checksum_workaround": True}
+    inventory = ansible_inventory(vm, tmp_path / "vm.json", confirm_within=minutes, **renamed)
+    scratch = tmp_path / "controller"
+    original = host_state(vm.ssh(HOST_STATE, phase="ansible: the host state before").stdout)
+
+    # --check --diff with the xenwizard the host has (the image's venv, on PATH, as the README's
+    # install leaves it; check mode installs nothing): every file's diff, nothing touched
+    started = time.monotonic()
+    checked = run_playbook(
+        [inventory], scratch, "--check", "--diff", "-e", "xenwizard_executable=xenwizard"
+    )
+    vm.mark("ansible: --check --diff", started)
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert "+++ b/etc/dnsmasq.d/xenwizard.conf" in checked.stdout, checked.stdout[-4000:]
+    assert f"+interface={RENAMED}" in checked.stdout, checked.stdout[-4000:]
+    assert "-interface=br0" in checked.stdout, checked.stdout[-4000:]
+    untouched = host_state(vm.ssh(HOST_STATE, phase="ansible: after --check").stdout)
+    assert untouched == original
+
+    # the play: install the .deb, apply the rename, reboot, verify, confirm
+    started = time.monotonic()
+    with vm.restarting("ansible: the role's reboot") as restarts:
+        applied = run_playbook([inventory], scratch, install=str(deb), timeout=APPLY_TIMEOUT + 1800)
+    vm.mark("ansible: install, apply the rename, reboot, verify, confirm", started)
+    assert applied.returncode == 0, applied.stdout[-6000:] + applied.stderr[-2000:]
+    assert len(restarts) == 1, restarts
+    changed, failed = recap(applied)["xenhost"]
+    assert changed > 0 and failed == 0, applied.stdout[-3000:]
+    assert "Keep Xen (xenwizard confirm)" in applied.stdout, applied.stdout[-3000:]
+    boot_id, uptime, hypervisor = boot_facts(vm, "ansible: after the play")
+    assert hypervisor == "xen", hypervisor
+    state = vm.ssh(
+        f"dpkg-query -W -f='${{Status}}\\n' xenwizard; grub-editenv list; ls {GUARD_LINK} 2>&1; "
+        f"ip -4 -o addr show {RENAMED}; ip -o link show {NIC}; ip link show br0 2>&1; "
+        "cat /etc/network/interfaces /etc/dnsmasq.d/xenwizard.conf; "
+        "grep -n 'vif.default.bridge' /etc/xen/xl.conf",
+        check=False,
+        phase="ansible: confirmed, renamed",
+    ).stdout
+    assert "install ok installed" in state, state
+    assert f"saved_entry={XEN_ENTRY}\n" in state and "No such file" in state, state
+    assert RENAMED_ADDRESS in state and f"master {RENAMED}" in state, state
+    assert 'Device "br0" does not exist' in state, state
+    assert f"bridge_ports {NIC}" in state and f"interface={RENAMED}" in state, state
+    # one managed copy, nothing old left: no br0 but `ip link`'s "br0" and longer names
+    # (xl.conf's shipped comment `#vif.default.bridge="xenbr0"`)
+    assert not re.search(r'(?<![\w"])br0\b', state), state
+    moved = run_canary(vm, "canary3", XEN_MAC, "ansible: canary on the renamed bridge")
+    assert moved.lease is not None, moved.console
+    assert moved.lease["serverid"] == RENAMED_ADDRESS.split("/")[0], moved.lease
+    assert moved.lease["ip"].startswith("10.0.1."), moved.lease
+
+    # a second play: nothing to do (no reboot, no guard armed again); then past the deadline
+    started = time.monotonic()
+    again = run_playbook([inventory], scratch, timeout=900)
+    vm.mark("ansible: second play", started)
+    assert again.returncode == 0 and recap(again)["xenhost"] == (0, 0), again.stdout[-3000:]
+    wait = minutes * 60 + 30 - boot_facts(vm, "ansible: uptime")[1]
+    if wait > 0:
+        time.sleep(wait)
+    same_boot, uptime, hypervisor = boot_facts(vm, "ansible: past the guard's deadline")
+    assert (same_boot, hypervisor) == (boot_id, "xen") and uptime > minutes * 60, uptime
+    confirmed = host_state(vm.ssh(HOST_STATE, phase="ansible: the confirmed state").stdout)
+
+    # verify fails after the reboot: the play fails for the host, the guard brings it back
+    vm.ssh("systemctl mask dnsmasq", phase="ansible: mask dnsmasq")
+    failing = ansible_inventory(
+        vm, tmp_path / "vm-failing.json", confirm_within=minutes, lease="1h", **renamed
+    )
+    started = time.monotonic()
+    with vm.restarting("ansible: the failing play's reboot"):
+        refused = run_playbook([failing], scratch, timeout=APPLY_TIMEOUT + 1800)
+    vm.mark("ansible: apply, reboot, verify fails", started)
+    assert refused.returncode != 0 and recap(refused)["xenhost"][1] == 1, refused.stdout[-4000:]
+    message = refused.stdout[refused.stdout.index("xenwizard verify failed on xenhost") :]
+    assert "dnsmasq (no dnsmasq process runs" in message, message[:2000]
+    assert "The boot guard rolls the run back" in message and f"{minutes} minutes" in message
+    assert "Keep Xen (xenwizard confirm)" not in refused.stdout.split("Verify failed")[-1]
+    started = time.monotonic()
+    vm.wait_down("ansible: the boot guard's rollback and reboot", minutes * 60 + 1200)
+    vm.mark("ansible: the guard's rollback and reboot", started)
+    vm.boot("ansible: boot after the guard (the confirmed Xen)", timeout=600)
+    back = vm.ssh(
+        "cat /sys/hypervisor/type; xenwizard history --json; systemctl unmask dnsmasq",
+        phase="ansible: after the guard",
+    ).stdout
+    assert back.startswith("xen"), back
+    guarded = json.loads(back[back.index("[") :])[-1]
+    assert guarded["state"] == "rolled-back", guarded
+    assert guarded["rollback_reason"].startswith(f"boot guard: not confirmed within {minutes} min")
+    restored = host_state(vm.ssh(HOST_STATE, phase="ansible: the state after the guard").stdout)
+    for part in ("packages", "grub", "users"):
+        assert restored[part] == confirmed[part], (part, confirmed[part], restored[part])
+    assert manifest_changes(confirmed["etc"], restored["etc"], {}) == []
+
+    # the rename's rollback and a restart: br0 again, Xen the default, no guard runs
+    started = time.monotonic()
+    undone = vm.ssh("xenwizard rollback", check=False, timeout=600, phase="rename: rollback")
+    vm.mark("rename: rollback", started)
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    vm.poweroff("poweroff after the rename's rollback")
+    vm.boot("boot into Xen (the default entry, br0 again)", timeout=600)
+    again_br0 = vm.ssh(
+        "cat /sys/hypervisor/type; grub-editenv list; ip -4 -o addr show br0; "
+        f"ip link show {RENAMED} 2>&1; "
         "systemctl list-units --all --no-legend 'xenwizard-boot-guard*'",
         check=False,
-        phase="Xen is the default",
+        phase="Xen is the default, br0 again",
     ).stdout
     # confirm left saved_entry = Xen and no one-shot: Xen boots by default from now on
-    assert again.startswith("xen") and f"saved_entry={XEN_ENTRY}\n" in again, again
-    assert not re.search(r"^next_entry=.", again, re.M), again
-    assert "xenwizard-boot-guard" not in again, again
+    assert again_br0.startswith("xen") and f"saved_entry={XEN_ENTRY}\n" in again_br0, again_br0
+    assert not re.search(r"^next_entry=.", again_br0, re.M), again_br0
+    assert "xenwizard-boot-guard" not in again_br0, again_br0
+    assert "10.0.0.1/24" in again_br0, again_br0
+    assert f'Device "{RENAMED}" does not exist' in again_br0, again_br0
 
-    # 6. rollback over SSH, and a restart on the original network
+    # the first run's rollback over SSH, and a restart on the original network
     started = time.monotonic()
     rolled = vm.ssh("xenwizard rollback", check=False, timeout=APPLY_TIMEOUT, phase="rollback")
     vm.mark("xenwizard rollback (purge)", started)
@@ -277,14 +454,16 @@ def test_wizard_over_ssh_reboot_into_xen_guests_and_rollback(vm: Machine) -> Non
     assert "\n0\n" in after, after
     assert "10.0.2.15" in after, after
     assert "does not exist" in after, after
-    assert after.split("\n")[-2] == before.split("\n")[-2]  # the same kernel
-    packages_before = {line for line in before.splitlines() if line and " " not in line}
-    listed = after.split("PACKAGES\n", 1)[1]
-    packages_after = {line for line in listed.splitlines() if line and " " not in line}
-    assert packages_after == packages_before, (
+    assert after.split("\n")[-2] == BEFORE["kernel"]  # the same kernel
+    packages_after = installed_packages(after.split("PACKAGES\n", 1)[1])
+    packages_before = BEFORE["packages"]
+    assert isinstance(packages_before, set)
+    # xenwizard's own .deb stays: the role installed it, no run of xenwizard did
+    assert packages_after == packages_before | {"xenwizard"}, (
         f"added: {sorted(packages_after - packages_before)}; "
         f"removed: {sorted(packages_before - packages_after)}"
     )
+    BEFORE["plain again"] = True  # the drop journey below starts from this plain host
 
 
 def walk_prefilled(term: Tmux, phase: str) -> str:
@@ -302,8 +481,8 @@ def test_ssh_drop_and_a_network_answer_that_cuts_the_host_off(vm: Machine) -> No
     answers put the LAN gateway's address (10.0.2.2, QEMU's) on the bridge, a clash the operator
     allowed: after the reboot Xen runs but SSH cannot reach the host. The boot guard, unconfirmed,
     rolls the run back and reboots: the host is reachable again on its original configuration."""
-    if not vm.running():
-        pytest.skip("the VM did not survive the previous test")
+    if not (vm.running() and BEFORE.get("plain again")):
+        pytest.skip("the Ansible journey did not leave the plain Debian 12 host it starts from")
     original = host_state(vm.ssh(HOST_STATE, phase="drop: the host state before").stdout)
     runs_before = len(json.loads(vm.ssh("xenwizard history --json", phase="drop").stdout))
     vm.ssh(f"cat > /root/cut-off.toml <<'EOF'\n{CUT_OFF_ANSWERS}EOF", phase="drop: answers")
@@ -363,129 +542,3 @@ def test_ssh_drop_and_a_network_answer_that_cuts_the_host_off(vm: Machine) -> No
     guarded = json.loads(rest[rest.index("[") :])[-1]
     assert guarded["state"] == "rolled-back", guarded
     assert guarded["rollback_reason"].startswith("boot guard: not confirmed within 2 min"), guarded
-
-
-def ansible_inventory(vm: Machine, path: Path, **answers: object) -> Path:
-    """The VM as an Ansible host over real SSH (root, the image's key), with the role's
-    variables: the .deb's xenwizard, the reboot on, and `answers` (xenwizard_* variables)."""
-    host = {
-        "ansible_host": "127.0.0.1",
-        "ansible_port": vm.port,
-        "ansible_user": "root",
-        "ansible_ssh_private_key_file": str(vm.image.key),
-        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-        "ansible_python_interpreter": "/usr/bin/python3",
-        "xenwizard_executable": "/usr/bin/xenwizard",  # the .deb's, not the image's venv
-        "xenwizard_reboot": True,
-        "xenwizard_reboot_timeout": 1500,
-        **{f"xenwizard_{key}": value for key, value in answers.items()},
-    }
-    path.write_text(json.dumps({"xen_hosts": {"hosts": {"xenhost": host}}}, indent=2) + "\n")
-    return path
-
-
-def boot_facts(vm: Machine, phase: str) -> tuple[str, float, str]:
-    """(boot id, seconds since boot, hypervisor type or 'none') of the running VM."""
-    text = vm.ssh(
-        "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f1 /proc/uptime; "
-        "cat /sys/hypervisor/type 2>/dev/null || echo none",
-        phase=phase,
-    ).stdout.split()
-    return text[0], float(text[1]), text[2]
-
-
-@pytest.mark.skipif(
-    os.environ.get("XENWIZARD_VM_ANSIBLE") != "1",
-    reason="XENWIZARD_VM_ANSIBLE=1: the Ansible journey on the real Xen VM (opt-in until it has "
-    "passed here end to end; about 20 minutes)",
-)
-def test_ansible_through_the_guarded_reboot(vm: Machine, deb: Path, tmp_path: Path) -> None:
-    """The collection over real SSH, as a fleet's admin runs it: the role installs the project's
-    .deb from the controller; `--check --diff` shows the diffs and changes nothing; the play
-    applies, reboots (the harness restarts QEMU as a reset would), verifies and confirms, and
-    the host is still on Xen after the guard's deadline; a second play changes nothing. Then a
-    play whose verify fails after the reboot (dnsmasq masked): the play fails for the host,
-    naming the failed check, does not confirm, and the boot guard rolls that run back by
-    itself and reboots into the confirmed Xen as it was."""
-    if not vm.running():
-        vm.boot("ansible: boot (plain Debian 12)")
-    original = host_state(vm.ssh(HOST_STATE, phase="ansible: the host state before").stdout)
-    minutes = 4  # the guard's deadline: room for verify and confirm after a boot under TCG
-    inventory = ansible_inventory(vm, tmp_path / "vm.json", confirm_within=minutes)
-    scratch = tmp_path / "controller"
-
-    # --check --diff with the xenwizard the host has (the image's venv, on PATH, as the README's
-    # install leaves it; check mode installs nothing): every file's diff, nothing touched
-    started = time.monotonic()
-    checked = run_playbook(
-        [inventory], scratch, "--check", "--diff", "-e", "xenwizard_executable=xenwizard"
-    )
-    vm.mark("ansible: --check --diff", started)
-    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
-    assert "+++ b/etc/dnsmasq.d/xenwizard.conf" in checked.stdout, checked.stdout[-4000:]
-    assert "+interface=br0" in checked.stdout, checked.stdout[-4000:]
-    untouched = host_state(vm.ssh(HOST_STATE, phase="ansible: after --check").stdout)
-    assert untouched == original
-
-    # the play: install the .deb, apply, reboot, verify, confirm
-    started = time.monotonic()
-    with vm.restarting("ansible: the role's reboot") as restarts:
-        applied = run_playbook([inventory], scratch, install=str(deb), timeout=APPLY_TIMEOUT + 1800)
-    vm.mark("ansible: install, apply, reboot, verify, confirm", started)
-    assert applied.returncode == 0, applied.stdout[-6000:] + applied.stderr[-2000:]
-    assert len(restarts) == 1, restarts
-    changed, failed = recap(applied)["xenhost"]
-    assert changed > 0 and failed == 0, applied.stdout[-3000:]
-    assert "Keep Xen (xenwizard confirm)" in applied.stdout, applied.stdout[-3000:]
-    boot_id, uptime, hypervisor = boot_facts(vm, "ansible: after the play")
-    assert hypervisor == "xen", hypervisor
-    guard = vm.ssh(
-        f"dpkg-query -W -f='${{Status}}' xenwizard; grub-editenv list; ls {GUARD_LINK} 2>&1",
-        check=False,
-        phase="ansible: confirmed",
-    ).stdout
-    assert "install ok installed" in guard, guard
-    assert f"saved_entry={XEN_ENTRY}\n" in guard and "No such file" in guard, guard
-
-    # a second play: nothing to do (no reboot either); then past the guard's deadline
-    started = time.monotonic()
-    again = run_playbook([inventory], scratch, timeout=900)
-    vm.mark("ansible: second play", started)
-    assert again.returncode == 0 and recap(again)["xenhost"] == (0, 0), again.stdout[-3000:]
-    wait = minutes * 60 + 30 - boot_facts(vm, "ansible: uptime")[1]
-    if wait > 0:
-        time.sleep(wait)
-    same_boot, uptime, hypervisor = boot_facts(vm, "ansible: past the guard's deadline")
-    assert (same_boot, hypervisor) == (boot_id, "xen") and uptime > minutes * 60, uptime
-    confirmed = host_state(vm.ssh(HOST_STATE, phase="ansible: the confirmed state").stdout)
-
-    # verify fails after the reboot: the play fails for the host, the guard brings it back
-    vm.ssh("systemctl mask dnsmasq", phase="ansible: mask dnsmasq")
-    failing = ansible_inventory(
-        vm, tmp_path / "vm-failing.json", confirm_within=minutes, lease="1h"
-    )
-    started = time.monotonic()
-    with vm.restarting("ansible: the failing play's reboot"):
-        refused = run_playbook([failing], scratch, timeout=APPLY_TIMEOUT + 1800)
-    vm.mark("ansible: apply, reboot, verify fails", started)
-    assert refused.returncode != 0 and recap(refused)["xenhost"][1] == 1, refused.stdout[-4000:]
-    message = refused.stdout[refused.stdout.index("xenwizard verify failed on xenhost") :]
-    assert "dnsmasq (no dnsmasq process runs" in message, message[:2000]
-    assert "The boot guard rolls the run back" in message and f"{minutes} minutes" in message
-    assert "Keep Xen (xenwizard confirm)" not in refused.stdout.split("Verify failed")[-1]
-    started = time.monotonic()
-    vm.wait_down("ansible: the boot guard's rollback and reboot", minutes * 60 + 1200)
-    vm.mark("ansible: the guard's rollback and reboot", started)
-    vm.boot("ansible: boot after the guard (the confirmed Xen)", timeout=600)
-    back = vm.ssh(
-        "cat /sys/hypervisor/type; xenwizard history --json; systemctl unmask dnsmasq",
-        phase="ansible: after the guard",
-    ).stdout
-    assert back.startswith("xen"), back
-    guarded = json.loads(back[back.index("[") :])[-1]
-    assert guarded["state"] == "rolled-back", guarded
-    assert guarded["rollback_reason"].startswith(f"boot guard: not confirmed within {minutes} min")
-    restored = host_state(vm.ssh(HOST_STATE, phase="ansible: the state after the guard").stdout)
-    for part in ("packages", "grub", "users"):
-        assert restored[part] == confirmed[part], (part, confirmed[part], restored[part])
-    assert manifest_changes(confirmed["etc"], restored["etc"], {}) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,28 @@ class GuestCheck:
     progress: str
 
 
+# A known flake of emulation under load: `xl create` itself dies of a signal (seen: exit -11,
+# SIGSEGV, with the machine at load 8), as udevd did in dom0. Not a verdict on the host: the
+# check runs once more, and a second such death fails the test with both reasons.
+XL_KILLED = re.compile(r"`xl create` failed \(exit -\d+\)")
+
+
 def verify_guest(vm: Machine, phase: str, guest_timeout: int = GUEST_TIMEOUT) -> GuestCheck:
-    """Run `xenwizard verify --guest --json` as root in the VM and parse what it printed."""
+    """Run `xenwizard verify --guest --json` as root in the VM and parse what it printed
+    (once more when `xl create` was killed by a signal)."""
+    first = _verify_guest_once(vm, phase, guest_timeout)
+    if not XL_KILLED.search(str(first.guest.get("reason", ""))):
+        return first
+    again = _verify_guest_once(vm, f"{phase} (again: xl create was killed)", guest_timeout)
+    return GuestCheck(
+        again.returncode,
+        again.checks,
+        again.guest,
+        f"first attempt: {first.guest.get('reason')}\n{first.progress}\n{again.progress}",
+    )
+
+
+def _verify_guest_once(vm: Machine, phase: str, guest_timeout: int) -> GuestCheck:
     done = vm.ssh(
         f"xenwizard verify --guest --guest-timeout {guest_timeout} --json",
         check=False,

@@ -60,6 +60,7 @@ BASE_PACKAGES = (  # bookworm
     "python3-venv",
     "python3-apt",  # Ansible's apt module (the role's .deb install); Debian's standard task has it
     "dbus",  # what `shutdown -r` (Ansible's reboot) talks to logind through; a real server has it
+    "iputils-ping",  # dom0 pings the xen-tools guest; Debian's standard task has it
 )
 # Debian 13 as its cloud images are: netplan (its generator renders for systemd-networkd, which
 # is part of systemd) and systemd-resolved, no ifupdown, no dhclient.
@@ -236,14 +237,14 @@ def chroot(tree: Path, phase: str, *argv: str, timeout: float = 900) -> str:
     return run(["chroot", str(tree), *argv], phase, timeout=timeout, env=CHROOT_ENV)
 
 
-def _write(tree: Path, path: str, text: str, mode: int = 0o644) -> None:
+def write_file(tree: Path, path: str, text: str, mode: int = 0o644) -> None:
     target = tree / path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
     target.chmod(mode)
 
 
-def _cached(kind: str, key: str, build: Callable[[Path], None]) -> Path:
+def cached_tree(kind: str, key: str, build: Callable[[Path], None]) -> Path:
     """VM_CACHE/KIND-KEY, made by `build(partial)` when missing (half-made trees never count);
     a new one replaces the cached ones of the same kind made from other recipes."""
     name = f"{kind}-{key[:12]}"
@@ -276,17 +277,17 @@ def base_tree(suite: str = "bookworm") -> Path:
         resolv = tree / "etc/resolv.conf"
         resolv.unlink(missing_ok=True)
         resolv.write_bytes(Path("/etc/resolv.conf").read_bytes())
-        _write(
+        write_file(
             tree, "etc/apt/apt.conf.d/90xenvm-no-recommends", 'APT::Install-Recommends "false";\n'
         )
         # What dpkg does under emulation costs minutes per install and purge of the Xen stack:
         # no fsync per file (the disk is a scratch image) and no documentation or manual pages
         # unpacked, as Debian's minimal container images do. Nothing xenwizard reads is there.
-        _write(tree, "etc/dpkg/dpkg.cfg.d/90xenvm-fast", DPKG_FAST)
-        _write(tree, "etc/default/grub", DEFAULT_GRUB)
-        _write(tree, "etc/hostname", f"{HOSTNAME}\n")
-        _write(tree, "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{HOSTNAME}\n")
-        _write(tree, "etc/fstab", f"LABEL={LABEL}\t/\text4\terrors=remount-ro\t0\t1\n")
+        write_file(tree, "etc/dpkg/dpkg.cfg.d/90xenvm-fast", DPKG_FAST)
+        write_file(tree, "etc/default/grub", DEFAULT_GRUB)
+        write_file(tree, "etc/hostname", f"{HOSTNAME}\n")
+        write_file(tree, "etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{HOSTNAME}\n")
+        write_file(tree, "etc/fstab", f"LABEL={LABEL}\t/\text4\terrors=remount-ro\t0\t1\n")
         with mounted(tree):
             chroot(tree, "apt-get update", "apt-get", "update", "-qq")
             chroot(tree, "base packages", "apt-get", "install", "-y", "-qq", *packages)
@@ -294,9 +295,9 @@ def base_tree(suite: str = "bookworm") -> Path:
             if release.network == "netplan":
                 chroot(tree, "enable networkd", "systemctl", "enable", "systemd-networkd")
         if release.network == "ifupdown":
-            _write(tree, "etc/network/interfaces", INTERFACES)
+            write_file(tree, "etc/network/interfaces", INTERFACES)
         else:
-            _write(tree, NETPLAN_FILE, NETPLAN, 0o600)  # netplan warns about readable files
+            write_file(tree, NETPLAN_FILE, NETPLAN, 0o600)  # netplan warns about readable files
         # The packages' initramfs-tools trigger would rebuild the initramfs in the VM: 10-15
         # minutes under emulation (mkinitramfs forks thousands of processes) for a kernel and
         # modules that this test never changes, so the image's admin has turned it off.
@@ -314,7 +315,7 @@ def base_tree(suite: str = "bookworm") -> Path:
         if "systemd-resolved" in packages:  # its stub, as the package's postinst links it
             resolv.symlink_to("../run/systemd/resolve/stub-resolv.conf")
 
-    return _cached(f"{suite}-base", key, build)
+    return cached_tree(f"{suite}-base", key, build)
 
 
 @contextmanager
@@ -408,7 +409,7 @@ def local_repo(base: Path, packages: tuple[str, ...]) -> Path:
     suite = base.name.split("-base-", 1)[0]
     for legacy in VM_CACHE.glob("repo-*"):  # one cache for all suites, before trixie came
         shutil.rmtree(legacy, ignore_errors=True)
-    return _cached(f"{suite}-repo", key, build)
+    return cached_tree(f"{suite}-repo", key, build)
 
 
 def wheels(dest: Path, python: str) -> Path:
@@ -460,8 +461,8 @@ def guest_initramfs(tree: Path, kernel_version: str) -> bytes:
 
             data = lzma.decompress(data)
         (staging / "xen-netfront.ko").write_bytes(data)
-        _write(staging, "init", GUEST_INIT, 0o755)
-        _write(staging, "lease.sh", GUEST_LEASE, 0o755)
+        write_file(staging, "init", GUEST_INIT, 0o755)
+        write_file(staging, "lease.sh", GUEST_LEASE, 0o755)
         names = "\n".join(str(p.relative_to(staging)) for p in sorted(staging.rglob("*"))).encode()
         archive = subprocess.run(
             ["cpio", "-o", "-H", "newc", "--quiet"],
@@ -512,8 +513,14 @@ def install_grub_modules(tree: Path) -> None:
         shutil.copy2(module, dest / module.name)
 
 
-def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Image:
-    """Everything one run needs, in `workdir` (removed by the caller)."""
+def build_image(
+    workdir: Path,
+    suite: str = "bookworm",
+    size: str = "6G",
+    carry: tuple[tuple[Path, str], ...] = (),
+) -> Image:
+    """Everything one run needs, in `workdir` (removed by the caller); `carry`: host files
+    copied into the image, as (source, path in the image)."""
     timings: dict[str, float] = {}
     started = time.monotonic()
     base = base_tree(suite)
@@ -527,13 +534,13 @@ def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Ima
     # xenwizard refuses a target without /boot/grub
     version = kernel_version_of(tree)
     fs_uuid = str(uuid.uuid4())
-    _write(tree, "boot/grub/grub.cfg", first_grub_cfg(fs_uuid, version))
+    write_file(tree, "boot/grub/grub.cfg", first_grub_cfg(fs_uuid, version))
     install_grub_modules(tree)
     packages = planned_packages(tree)
     repo = local_repo(base, packages)
     shutil.copytree(repo, tree / REPO_DIR)
     (tree / REPO_DIR / COMPLETE).unlink()
-    _write(tree, "etc/apt/sources.list", f"deb [trusted=yes] file:/{REPO_DIR} ./\n")
+    write_file(tree, "etc/apt/sources.list", f"deb [trusted=yes] file:/{REPO_DIR} ./\n")
     for lists in (tree / "var/lib/apt/lists").glob("*"):
         if lists.is_file():
             lists.unlink()
@@ -567,10 +574,13 @@ def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Ima
     mark = time.monotonic()
     key = workdir / "id_ed25519"
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], "ssh key")
-    _write(tree, "root/.ssh/authorized_keys", (workdir / "id_ed25519.pub").read_text(), 0o600)
+    write_file(tree, "root/.ssh/authorized_keys", (workdir / "id_ed25519.pub").read_text(), 0o600)
     (tree / "root/.ssh").chmod(0o700)
     (tree / GUEST_DIR).mkdir(parents=True)
     (tree / GUEST_DIR / "initrd.gz").write_bytes(guest_initramfs(tree, version))
+    for source, rel in carry:
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, tree / rel)
     disk = workdir / "disk.raw"
     run(
         ["mkfs.ext4", "-q", "-F", "-L", LABEL, "-U", fs_uuid, "-d", str(tree), str(disk), size],
@@ -579,7 +589,7 @@ def build_image(workdir: Path, suite: str = "bookworm", size: str = "6G") -> Ima
     shutil.rmtree(tree)
     iso = workdir / "boot.iso"
     iso_tree = workdir / "iso"
-    _write(iso_tree, "boot/grub/grub.cfg", ISO_GRUB)
+    write_file(iso_tree, "boot/grub/grub.cfg", ISO_GRUB)
     run(["grub-mkrescue", "-o", str(iso), str(iso_tree)], "grub-mkrescue", timeout=120)
     shutil.rmtree(iso_tree)
     timings["disk and iso"] = time.monotonic() - mark
