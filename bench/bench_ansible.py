@@ -1,9 +1,10 @@
 """Benchmark: ansible-playbook on three hosts vs. running xenwizard three times by hand.
 
 The README's "Many hosts" inventory and playbook on three local hosts (copies of the fixture
-roots, as tests/test_ansible.py runs them), check mode and apply, against `xenwizard plan` and
-`xenwizard apply --yes --skip-packages` run once per root by hand, one after the other, with the
-same answers. Every run starts from fresh copies. Median of --runs whole-process runs. Run:
+roots, as tests/system/test_ansible.py runs them), check mode and apply, against `xenwizard
+plan` and `xenwizard apply --yes --skip-packages` run once per root by hand, one after the
+other, with the same answers. Every run starts from fresh copies. Median of --runs
+whole-process runs. Run:
 
     .venv/bin/python bench/bench_ansible.py [--runs 5] [--forks 5]
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.test_ansible import (  # noqa: E402
+from tests.system.test_ansible import (  # noqa: E402
     ANSIBLE_DIR,
     ANSWERS,
     BIN,

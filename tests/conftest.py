@@ -1,4 +1,5 @@
-"""Small shared fixtures: the fixture root, the shared reference files, real-program checks."""
+"""Fixtures every folder may use: the fixture root, the shared reference files, real-program
+checks, the pinned run id, the .deb built once per run (system/ and vm/ install it)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests import programs
-from tests.helpers import PRECISE_ROOT, REFERENCE, REPO
+from tests.kits import programs
+from tests.kits.helpers import PRECISE_ROOT, REFERENCE, REPO
 from xenwizard import __version__
 
 
@@ -79,23 +80,14 @@ def ifquery() -> Callable[[str, str], subprocess.CompletedProcess]:
     return query
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _netns_nothing_left_behind(request: pytest.FixtureRequest):
-    """After a namespace test module: no namespace, interface, process or temp dir remains."""
-    yield
-    if request.node.get_closest_marker("netns") is not None:
-        from tests.netns import assert_nothing_left
-
-        assert_nothing_left()
-
-
 @pytest.fixture
-def boot(request: pytest.FixtureRequest):
-    """Boots a Precise host in namespaces from a fixture root the real apply wrote."""
-    from tests.netns import PreciseBoots
+def pinned_run_id() -> Iterator[None]:
+    """Every run gets the gallery's run id, so pictures and paths are the same each time
+    (a module asks for it with `pytestmark = pytest.mark.usefixtures("pinned_run_id")`)."""
+    from tests.kits import gallery
 
-    with PreciseBoots(request.node.name) as boots:
-        yield boots.boot
+    with gallery.pinned_run_id():
+        yield
 
 
 @pytest.fixture(scope="session")
