@@ -5,7 +5,7 @@ then one `name=value` line per variable, then '#' up to the end. In a value a ba
 newline are written with a backslash before them. Setting a variable that is there replaces its
 line in place; a new one goes after the last line; every other line is kept byte for byte, so
 what GRUB itself wrote (its `save_env` at boot) survives. Written from Python so fixture roots
-and chroots need no grub-editenv; the real tool is the spec (tests/test_grub_boot.py).
+and chroots need no grub-editenv; the real tool is the spec (tests/unit/test_boot_guard.py).
 """
 
 from __future__ import annotations

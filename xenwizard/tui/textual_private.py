@@ -7,16 +7,16 @@ fails those tests, not an operator's run.
 - `App._handle_exception`: the one path every uncaught exception (a handler, a worker, a timer)
   takes before Textual prints a traceback and exits; `ExceptionHookApp` turns it into
   `unexpected_error`, which the wizard overrides to show its error page
-  (tests/test_app_wizard.py, the error page).
+  (tests/tui/test_app_wizard.py, the error page).
 - `MessagePump._message_queue`: whether a widget has handled everything queued; the key
-  type-ahead hands on the next key only then (tests/test_app_keys.py).
+  type-ahead hands on the next key only then (tests/tui/test_app_keys.py).
 - `ToggleButton._button`: the glyph a checkbox or radio button draws; replaced so its state
   shows as a symbol (`[x]`, `(•)`), not only as a colour (the screen snapshots,
-  tests/test_console_glyphs.py).
+  tests/tui/test_console_glyphs.py).
 - `RadioSet._selected`: the highlighted button; moved with the choice so that the arrow keys go
-  on from the chosen one (tests/test_app_guest_access.py).
+  on from the chosen one (tests/tui/test_app_guest_access.py).
 - `LinuxDriver._file`, `Driver._app`: the driver's output and its app; the hang-up-safe driver
-  (terminal.py) wraps the one and tells the other (tests/test_app_hangup.py).
+  (terminal.py) wraps the one and tells the other (tests/tui/test_app_hangup.py).
 """
 
 from __future__ import annotations
