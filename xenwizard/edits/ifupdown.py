@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 
 # Every keyword that opens a new stanza in ifupdown 0.8 (interfaces(5)), as its own ifquery
-# reads a file (tests/contracts/test_real_world_facts.py); `allow-*` too. No "template": ifupdown has
-# none (templates are `iface ... inherits`), and inside a stanza it is an ordinary option.
+# reads a file (tests/contracts/test_real_world_facts.py); `allow-*` too. No "template":
+# ifupdown has none (templates are `iface ... inherits`), and inside a stanza it is an ordinary
+# option.
 STARTERS = frozenset(
     {
         "iface",

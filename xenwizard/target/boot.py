@@ -14,7 +14,8 @@ from pathlib import Path
 from xenwizard.target.rootfs import RootError, RootFS
 
 # efivarfs names a variable NAME-GUID; SecureBoot lives under EFI_GLOBAL_VARIABLE (UEFI spec; the
-# kernel's include/linux/efi.h EFI_GLOBAL_VARIABLE_GUID). tests/contracts/test_real_world_facts.py checks it.
+# kernel's include/linux/efi.h EFI_GLOBAL_VARIABLE_GUID).
+# tests/contracts/test_real_world_facts.py checks it.
 EFI_GLOBAL_VARIABLE = "8be4df61-93ca-11d2-aa0d-00e098032b8c"
 SECURE_BOOT_VAR = f"sys/firmware/efi/efivars/SecureBoot-{EFI_GLOBAL_VARIABLE}"
 UPDATE_GRUB = ("usr/sbin/update-grub", "sbin/update-grub")

@@ -14,7 +14,8 @@ from xenwizard.target.rootfs import RootError, RootFS
 from xenwizard.verify.hostcheck.dnsmasqconf import dnsmasq_sources
 
 DEFAULT_LEASES = "/var/lib/misc/dnsmasq.leases"
-# dnsmasq's one spelling (-l): 2.90 refuses "dhcp-lease-file" (tests/contracts/test_real_world_facts.py)
+# dnsmasq's one spelling (-l): 2.90 refuses "dhcp-lease-file"
+# (tests/contracts/test_real_world_facts.py)
 LEASEFILE_OPTIONS = ("dhcp-leasefile",)
 
 
