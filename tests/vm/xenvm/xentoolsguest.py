@@ -38,8 +38,10 @@ def make_xen_tools_guest(vm: Machine, name: str, phase: str) -> XenToolsGuest:
         f"--install-source=/{GUEST_TARBALL} --mirror={guest_mirror()} --pygrub "
         # a swap disk, not --noswap: xen-tools 4.9.2's menu.lst for pygrub hard-codes
         # `kopt=root=/dev/xvda2` (common.sh, generateDebianGrubMenuLst), and the root is xvda2
-        # only beside a swap xvda1; with --noswap the root is xvda1 and the guest cannot boot
-        "--size=2G --swap=64M --memory=256M",
+        # only beside a swap xvda1; with --noswap the root is xvda1 and the guest cannot boot.
+        # 512M, not xen-tools.conf's 256M: a PV guest of 256M runs out of memory unpacking
+        # bookworm's initramfs (MODULES=most, 36 MB zstd; "System is deadlocked on memory")
+        "--size=2G --swap=64M --memory=512M",
         check=False,
         timeout=CREATE_TIMEOUT,
         phase=f"{phase}: xen-create-image",
