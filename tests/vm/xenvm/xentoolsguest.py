@@ -107,16 +107,18 @@ def _wait_for_lease(vm: Machine, mac: str, phase: str, console: _GuestConsole) -
     deadline = time.monotonic() + LEASE_TIMEOUT
     heard = ""
     while time.monotonic() < deadline:
-        heard = vm.ssh(dnsmasq_dhcp_log(f" {mac}"), check=False, phase=f"{phase}: lease").stdout
+        try:
+            heard = vm.ssh(dnsmasq_dhcp_log(f" {mac}"), check=False, phase=f"{phase}: lease").stdout
+        except subprocess.TimeoutExpired:  # dom0 busy serving the booting guest: ask again
+            continue
         match = re.search(rf"DHCPACK\(br0\) (\S+) {re.escape(mac)}", heard)
         if match:
             return match.group(1)
         time.sleep(15)
     state = vm.ssh(
-        "xl list; cat /etc/xen/*.cfg; tail -n 5 /var/log/xen/xl-*.log; "
-        "mkdir -p /mnt/g && mount -o loop,ro /srv/xen/domains/*/disk.img /mnt/g && "
-        "cat /mnt/g/boot/grub/menu.lst /mnt/g/etc/fstab; umount /mnt/g",
+        "xl list; cat /etc/xen/*.cfg; tail -n 5 /var/log/xen/xl-*.log",
         check=False,
+        timeout=300,
         phase=phase,
     ).stdout
     raise AssertionError(
