@@ -65,6 +65,8 @@ def test_plan_on_every_current_root_is_a_bridge_without_nic(name: str) -> None:
         assert bridge.path == ifupdown_isolated.PATH
         assert "    bridge_ports none\n" in bridge.after
         assert "    address 10.0.0.1/24\n" in bridge.after
+    nat = next(s for s in plan.steps if s.id == "guest-nat")
+    assert not any("bridge also carries the LAN" in n for n in nat.notes), nat.notes
 
 
 @pytest.mark.parametrize("name", CURRENT)

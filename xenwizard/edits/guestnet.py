@@ -138,8 +138,13 @@ def nat_notes(config: WizardConfig) -> list[str]:
     return [
         f"traffic from the guests ({net}) to anywhere outside {net} leaves with this host's "
         "address on the way out (masquerade), so the LAN and beyond need no route to the guests",
-        "matched by destination, not interface: the bridge also carries the LAN, so the "
-        "guests' traffic to it leaves through the bridge itself",
+        (
+            "matched by destination, not interface: the guests' traffic leaves through "
+            "whichever interface routes it (the bridge has no NIC)"
+            if config.isolated
+            else "matched by destination, not interface: the bridge also carries the LAN, so "
+            "the guests' traffic to it leaves through the bridge itself"
+        ),
         f"nftables table {NAT_FAMILY} {NAT_TABLE} of its own: no other firewall rule is "
         "touched, and loading it again replaces only this table",
     ]
