@@ -25,6 +25,7 @@ from xenwizard.edits import EditError, xentoolsconf, xentoolsrole
 from xenwizard.edits.text import BEGIN_MARK, END_MARK
 from xenwizard.engine.executor import Engine
 from xenwizard.planning.plan import EditFile
+from xenwizard.planning.profiles.xentools import CURRENT_GUEST_MEMORY
 from xenwizard.target.rootfs import RootFS
 
 ROOTS = {
@@ -35,8 +36,14 @@ ROLE = xentoolsrole.ROLE_NAME
 SHAPED = (FIXTURES / "ubuntu-22.04-root" / xentoolsconf.CONF_PATH).read_text()
 
 
-def edit(text: str | None, bridge: str = "br0", dist: str = "bookworm", role: str | None = ROLE):
-    return xentoolsconf.set_defaults(text, bridge=bridge, dist=dist, role=role)
+def edit(
+    text: str | None,
+    bridge: str = "br0",
+    dist: str = "bookworm",
+    role: str | None = ROLE,
+    memory: str | None = CURRENT_GUEST_MEMORY,
+):
+    return xentoolsconf.set_defaults(text, bridge=bridge, dist=dist, role=role, memory=memory)
 
 
 def block(text: str) -> list[str]:
@@ -55,6 +62,7 @@ def test_block_at_the_end_and_the_shipped_dist_command_commented_out() -> None:
         "dhcp = 1",
         "dist = bookworm",
         "dir = /srv/xen",
+        "memory = 512M",
         f"role = {ROLE}",
     ]
     assert result.text.rstrip("\n").endswith(END_MARK)  # last: xen-tools keeps a key's last value
@@ -65,14 +73,45 @@ def test_block_at_the_end_and_the_shipped_dist_command_commented_out() -> None:
         "dhcp": "1",
         "dist": "bookworm",
         "dir": "/srv/xen",
+        "memory": "512M",
         "role": ROLE,
     }
     assert any(
         "`dist   = `xt-guess-suite-and-mirror --suite`` commented out" in n for n in result.notes
     )
+    assert any(
+        n.startswith("memory = 512M: a guest of this release deadlocks") for n in result.notes
+    )
     # nothing else changed: every other line is byte-identical
     removed = [line for line in SHAPED.splitlines() if line not in result.text.splitlines()]
-    assert removed == ["dist   = `xt-guess-suite-and-mirror --suite`"]
+    assert removed == [
+        "memory = 256M     # Suffix (G, M, k) required",
+        "dist   = `xt-guess-suite-and-mirror --suite`",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "kept"),
+    [
+        ("memory = 1G\n", "1G"),
+        ("memory = 512Mb\n", "512Mb"),
+        ("memory = lots\n", "lots"),  # not a size xt-create-xen-config reads: the operator's
+        ("memory = 1G\nmemory = 2048M\n", "2048M"),
+    ],
+)
+def test_an_operators_memory_of_at_least_512M_is_kept(lines: str, kept: str) -> None:
+    result = edit(SHAPED + lines)
+    assert not [line for line in block(result.text) if line.startswith("memory")]
+    assert xentoolsconf.active_settings(result.text)["memory"] == kept
+    assert f"memory kept: the file already gives guests `memory = {kept}`" in result.notes
+    assert edit(result.text).text == result.text
+
+
+def test_a_smaller_last_memory_line_wins_in_xen_tools_so_every_one_goes() -> None:
+    result = edit(SHAPED + "memory = 1G\nmemory = 128M\n")
+    assert "\n# memory = 1G\n# memory = 128M\n" in result.text
+    assert "memory = 512M" in block(result.text)
+    assert xentoolsconf.active_settings(result.text)["memory"] == "512M"
 
 
 def test_idempotent_and_a_new_bridge_updates_the_block_in_place() -> None:
@@ -108,9 +147,10 @@ def test_competing_lines_are_commented_out_and_the_operators_roles_kept() -> Non
 
 def test_precise_gets_no_role_line_and_an_operators_role_stays_active() -> None:
     text = SHAPED + "role = udev\n"
-    result = edit(text, dist="precise", role=None)
+    result = edit(text, dist="precise", role=None, memory=None)
     assert "dist = precise" in block(result.text)
-    assert not [line for line in block(result.text) if line.startswith("role")]
+    assert not [line for line in block(result.text) if line.startswith(("role", "memory"))]
+    assert "\nmemory = 256M " in result.text  # Ubuntu 12.04's guests boot in xen-tools' 256M
     assert "\nrole = udev\n" in result.text
 
 
@@ -266,6 +306,7 @@ def test_real_conf_keeps_its_lines_and_xen_tools_reads_the_block(xen_tools, tmp_
         "dhcp": "1",
         "dist": "bookworm",
         "dir": "/srv/xen",
+        "memory": "512M",
         "role": ROLE,
     }
     # every other setting reads as the shipped file has it
@@ -277,6 +318,33 @@ def test_real_conf_keeps_its_lines_and_xen_tools_reads_the_block(xen_tools, tmp_
     }
     # and the edit's own reader agrees with xen-tools' on the result
     assert xentoolsconf.active_settings(result.text).keys() == read.keys()
+
+
+def test_memory_sizes_read_as_xt_create_xen_config_reads_them(xen_tools) -> None:
+    """size_mib against the package's own conversion of `memory` for the guest's xl config
+    (xt-create-xen-config: G to M, a trailing M dropped), run by Perl on the same values."""
+    programs.require("perl")
+    maker = (xen_tools / "usr/bin/xt-create-xen-config").read_text()
+    start = maker.index("#  The memory size:  Convert Gb -> Mb.")
+    end = maker.index("#  The maxmem size:")
+    values = ["256M", "512Mb", "1G", "2gb", "512", "lots", "1.5G", "65536k"]
+    script = (
+        "for my $v (@ARGV) { $ENV{'memory'} = $v;\n"
+        + maker[start:end]
+        + '\nprint "$v\t$ENV{memory}\n"; }\n'
+    )
+    done = subprocess.run(
+        ["perl", "-e", script, *values], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    real = dict(line.split("\t") for line in done.stdout.splitlines())
+    for value in values:
+        mib = xentoolsconf.size_mib(value)
+        if mib is None:  # not read as a size: reaches the xl config as written, or not as MiB
+            assert not real[value].isdigit() or real[value] == value, (value, real[value])
+        else:
+            assert real[value] == str(mib), (value, real[value], mib)
+    assert xentoolsconf.size_mib(CURRENT_GUEST_MEMORY) == 512
 
 
 def test_every_key_written_is_documented_and_read_by_xen_create_image(xen_tools) -> None:

@@ -319,7 +319,14 @@ class CurrentRelease(Profile):
             _with_notes(xl_conf, [*xl_conf.notes, dom0size.plan_note(config, facts), AUTOBALLOON])
         )
         if self.has_xen_tools:
-            steps += xentools.steps(config, fs, packages.packages, self.codename, with_role=True)
+            steps += xentools.steps(
+                config,
+                fs,
+                packages.packages,
+                self.codename,
+                with_role=True,
+                memory=xentools.CURRENT_GUEST_MEMORY,
+            )
         steps.append(self._dnsmasq_step(config, facts, fs))
         if not config.isolated:  # an isolated bridge has no LAN port to keep DHCP off
             steps += self._confine_steps(config, facts, fs, layout, choice)

@@ -17,6 +17,9 @@ from xenwizard.planning.plan import Step
 from xenwizard.planning.profiles.base import edit_step
 from xenwizard.target.rootfs import RootFS
 
+# Guests of the current releases deadlock unpacking their initramfs in xen-tools' 256M
+# (edits/xentoolsconf); Ubuntu 12.04's guests boot in it, as the seed made them.
+CURRENT_GUEST_MEMORY = "512M"
 STATIC_NOTE = (
     "a guest with a fixed address: xen-create-image --nodhcp --ip=ADDRESS (dhcp = 1 with --ip "
     'alone is refused: "Please choose either DHCP or static usage, not both!")'
@@ -24,10 +27,17 @@ STATIC_NOTE = (
 
 
 def steps(
-    config: WizardConfig, fs: RootFS, installing: tuple[str, ...], dist: str, *, with_role: bool
+    config: WizardConfig,
+    fs: RootFS,
+    installing: tuple[str, ...],
+    dist: str,
+    *,
+    with_role: bool,
+    memory: str | None = None,
 ) -> list[Step]:
-    """The role script (with_role) and xen-tools.conf's block for guests of `dist`; the conf
-    edit waits for xen-tools when `installing` (the plan's packages) has it."""
+    """The role script (with_role) and xen-tools.conf's block for guests of `dist`, with
+    `memory` at least; the conf edit waits for xen-tools when `installing` (the plan's
+    packages) has it."""
     out: list[Step] = []
     role = None
     if with_role:
@@ -47,7 +57,9 @@ def steps(
         f"xen-tools: guests join {config.bridge} by DHCP and install {dist}",
         fs,
         xentoolsconf.CONF_PATH,
-        partial(xentoolsconf.set_defaults, bridge=config.bridge, dist=dist, role=role),
+        partial(
+            xentoolsconf.set_defaults, bridge=config.bridge, dist=dist, role=role, memory=memory
+        ),
         installing=tuple(p for p in installing if p == xentoolsconf.PACKAGE),
         shipped_by=(xentoolsconf.PACKAGE,),
     )
