@@ -365,3 +365,24 @@ def test_any_name_is_refused_or_gives_rules_nft_accepts(bridge: str, nic: str) -
         [NFT, "-c", "-f", "-"], input=text, capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_off_file_removes_only_its_table_and_nft_accepts_it(tmp_path: Path) -> None:
+    """An isolated run after a bridged one: the rules file becomes one that deletes table
+    bridge xenwizard (the real nft checks it), refuses a file xenwizard did not write, and a
+    second run changes nothing."""
+    bridged = nftconfine.set_rules(None, bridge="br0", nic="eth0").text
+    off = nftconfine.set_off(bridged, bridge="br0")
+    assert off.text.splitlines()[-2:] == [
+        f"table {nftconfine.TABLE_FAMILY} {nftconfine.TABLE_NAME}",
+        f"delete table {nftconfine.TABLE_FAMILY} {nftconfine.TABLE_NAME}",
+    ]
+    assert "dport" not in off.text and "isolated" in off.notes[0]
+    assert nftconfine.set_off(off.text, bridge="br0").notes == ("already as wanted",)
+    done = nft_check(tmp_path, off.text)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(EditError, match="xenwizard's DHCP rules"):
+        nftconfine.set_off("table bridge mine {}\n", bridge="br0")
+    # and the bridged run after it takes the file back as its own
+    assert nftconfine.set_rules(off.text, bridge="br0", nic="eth0").text == bridged
+

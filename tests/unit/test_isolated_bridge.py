@@ -15,7 +15,7 @@ from tests.kits.helpers import FIXTURES, copy_root, plan_for, run_cli
 from xenwizard.answers.build import build_config
 from xenwizard.answers.fields import ANSWERS
 from xenwizard.answers.model import ConfigError, WizardConfig
-from xenwizard.edits import ifupdown_isolated, netplan
+from xenwizard.edits import ifupdown_isolated, netplan, nftconfine
 from xenwizard.edits.yamldoc import parse as parse_yaml
 from xenwizard.planning.plan import EditFile
 
@@ -167,6 +167,10 @@ def test_switch_bridged_to_isolated_on_ifupdown_gives_the_nic_back(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert (root / "etc/network/interfaces").read_bytes() == fixture
     assert "bridge_ports none" in (root / ifupdown_isolated.PATH).read_text()
+    # the bridged run's DHCP confinement, still enabled at boot, now only removes its table
+    confine = (root / nftconfine.RULES_PATH).read_text()
+    assert "dport" not in confine and "delete table bridge xenwizard" in confine, confine
+    assert (root / nftconfine.UNIT_LINK).is_symlink()
     assert run_cli("rollback", "--root", str(root)).returncode == 0
     assert not diff_manifests(bridged, manifest(root))
 

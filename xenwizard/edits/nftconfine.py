@@ -83,6 +83,16 @@ table {family} {table} {{
 }}
 """
 
+# An isolated run after a bridged one: the bridge has no LAN port left to guard, and the unit the
+# bridged run enabled still loads this file at boot (rewritten, not deleted, so that the
+# isolated run's rollback puts the bridged run's rules back).
+_RULES_OFF = """#!/usr/sbin/nft -f
+{marker} {bridge}: off, the bridge has no NIC (isolated); loading this removes the table an
+# earlier run made. `xenwizard rollback` puts that run's rules back.
+table {family} {table}
+delete table {family} {table}
+"""
+
 # The rules' comments (nft keeps them: `nft list table bridge xenwizard` shows them).
 COMMENTS = {
     "out_requests": "guests' DHCP requests do not leave through the NIC",
@@ -139,6 +149,29 @@ def render_rules(bridge: str, nic: str) -> str:
         **COMMENTS,
         **COMMENTS6,
         **_NFT6,
+    )
+
+
+def render_off(bridge: str) -> str:
+    """The file that removes the table: the isolated shape has no LAN port to keep DHCP off."""
+    check_rule_names(bridge)
+    return _RULES_OFF.format(
+        marker=RULES_MARKER, bridge=bridge, family=TABLE_FAMILY, table=TABLE_NAME
+    )
+
+
+def set_off(text: str | None, bridge: str) -> EditResult:
+    """An earlier bridged run's rules turned off; refuses a file xenwizard did not write."""
+    refuse_foreign(text, RULES_MARKER, RULES_PATH, "xenwizard's DHCP rules")
+    after = render_off(bridge)
+    if text == after:
+        return EditResult(after, ("already as wanted",))
+    return EditResult(
+        after,
+        (
+            f"isolated: an earlier run's DHCP confinement goes (no NIC is a port of {bridge}); "
+            f"its unit now loads a file that removes table {TABLE_FAMILY} {TABLE_NAME} at boot",
+        ),
     )
 
 

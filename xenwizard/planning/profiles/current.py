@@ -328,8 +328,10 @@ class CurrentRelease(Profile):
                 memory=xentools.CURRENT_GUEST_MEMORY,
             )
         steps.append(self._dnsmasq_step(config, facts, fs))
-        if not config.isolated:  # an isolated bridge has no LAN port to keep DHCP off
+        if not config.isolated:
             steps += self._confine_steps(config, facts, fs, layout, choice)
+        else:  # no LAN port to keep DHCP off: an earlier bridged run's rules go
+            steps += isolated.confine_off_steps(config, fs)
         steps += guestaccess.steps(config, facts, fs, nic)
         steps += guestaccess.ipv6_steps(config, fs)
         udp = self._udp_step(config, fs)
