@@ -385,4 +385,3 @@ def test_the_off_file_removes_only_its_table_and_nft_accepts_it(tmp_path: Path) 
         nftconfine.set_off("table bridge mine {}\n", bridge="br0")
     # and the bridged run after it takes the file back as its own
     assert nftconfine.set_rules(off.text, bridge="br0", nic="eth0").text == bridged
-
