@@ -14,7 +14,6 @@ on the running system — Xen needs a reboot anyway.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -35,7 +34,7 @@ from xenwizard.edits import (
 )
 from xenwizard.planning import dom0size
 from xenwizard.planning.plan import BootNext, InstallPackages, Step
-from xenwizard.planning.profiles import guestaccess, isolated, xentools
+from xenwizard.planning.profiles import guestaccess, isolated, nics, xentools
 from xenwizard.planning.profiles.base import (
     PlanError,
     Profile,
@@ -47,8 +46,8 @@ from xenwizard.planning.profiles.base import (
     symlink_step,
 )
 from xenwizard.planning.profiles.bootsteps import boot_next, boot_steps
-from xenwizard.target.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
-from xenwizard.target.probe import InterfaceInfo, SystemFacts
+from xenwizard.target.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic
+from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS
 
 if TYPE_CHECKING:
@@ -80,32 +79,6 @@ RESOLVED_NOTE = (
     'wildcard bind fails ("address already in use"); dnsmasq binds only the interfaces it '
     "serves and starts next to it"
 )
-
-# ifupdown raises a bond only with ifenslave's hooks (bond-slaves, bond-mode: Debian's
-# ifenslave 2.13, /etc/network/if-pre-up.d/ifenslave), and a VLAN named vlanID with
-# `vlan-raw-device` only with the vlan package's (vlan 2.0.5, /etc/network/if-pre-up.d/vlan).
-# A VLAN named RAW.ID (eno1.10) ifupdown 0.8 makes itself (its link.defn: `ip link add link
-# eno1 name eno1.10 type vlan id 10`, as `ifup --no-act` prints), and the vlan package's hook
-# leaves those alone. netplan's networkd needs neither package.
-BOND_PACKAGE = "ifenslave"
-VLAN_PACKAGE = "vlan"
-RAW_DOT_ID = re.compile(r"^[^.\s]+\.\d+$")
-PORT_WORDS = {"bond": "bond", "vlan": "VLAN with vlan-raw-device"}
-PORT_PACKAGE_NOTE = (
-    "{package}: {nic} is a {kind}, which ifupdown raises only with {package}'s if-pre-up.d hook"
-)
-
-
-def port_package(backend: str, kind: str, nic: str) -> str | None:
-    """The package ifupdown needs to raise the bridge's port (None: ifupdown alone does)."""
-    if backend == NETPLAN:
-        return None
-    if kind == "bond":
-        return BOND_PACKAGE
-    if kind == "vlan" and not RAW_DOT_ID.match(nic):
-        return VLAN_PACKAGE
-    return None
-
 
 STATIC_BUSYBOX = "busybox-static"
 DYNAMIC_BUSYBOX = "busybox"  # conflicts with busybox-static
@@ -176,31 +149,7 @@ class CurrentRelease(Profile):
     def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None:
         """Why `name` cannot be the bridged NIC (None when it can): it must be a configured,
         physical, non-wireless interface of the target."""
-        if name == "lo":
-            return "is the loopback interface; choose the NIC that carries the LAN"
-        if wireless(name):
-            return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
-        info = facts.interface(name)
-        if info is not None and info.is_bridge:
-            return "is a bridge already; choose the NIC it should take over"
-        layout = self.layout(fs)
-        if info is not None and facts.live:
-            problem = _live_problem(info, layout)
-            if problem is not None:
-                return problem
-        if layout.error is not None:
-            return None  # the bridge step names what is wrong with the file
-        names = layout.names
-        if name in names or (layout.backend == NETPLAN and layout.netplan_id(name) in names):
-            return None
-        why = layout.why_not(name)
-        if why is not None:
-            return f"is {why} in {layout.where}; choose the NIC that carries the LAN"
-        where = layout.where
-        known = ", ".join(names) or "none"
-        if info is None:
-            return f"is not an interface of this target (configured in {where}: {known})"
-        return f"is not configured in {where} (configured: {known})"
+        return nics.nic_problem(name, facts, partial(self.layout, fs))
 
     def ssh_warning(self, config: WizardConfig, facts: SystemFacts, nic: str | None) -> str | None:
         """Plain words when the operator's SSH session runs through the NIC being bridged."""
@@ -229,7 +178,7 @@ class CurrentRelease(Profile):
         self, backend: str, facts: SystemFacts, port_package: str | None = None
     ) -> tuple[str, ...]:
         """The packages the plan needs; `port_package` is the one ifupdown needs to raise the
-        bridge's port (a bond's ifenslave, a named VLAN's vlan: `port_package`)."""
+        bridge's port (a bond's ifenslave, a named VLAN's vlan: `nics.port_package`)."""
         wanted = [XEN_METAPACKAGE]
         if self.has_xen_tools:
             wanted.append("xen-tools")
@@ -284,11 +233,13 @@ class CurrentRelease(Profile):
         # the isolated bridge has no port: the host's own uplink stays configured as it was
         port = None if config.isolated else nic
         kind = layout.kind(port) if port is not None else "nic"
-        needed = port_package(backend, kind, port) if port is not None else None
+        needed = nics.port_package(backend, kind, port) if port is not None else None
         packages = packages_step("packages", self.packages(backend, facts, needed), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
         if needed is not None:
-            notes.append(PORT_PACKAGE_NOTE.format(package=needed, nic=nic, kind=PORT_WORDS[kind]))
+            notes.append(
+                nics.PORT_PACKAGE_NOTE.format(package=needed, nic=nic, kind=nics.PORT_WORDS[kind])
+            )
         if not self.has_xen_tools:
             notes.append(f"xen-tools skipped: {self.no_xen_tools_reason}")
         steps: list[Step] = []
@@ -667,23 +618,6 @@ class CurrentRelease(Profile):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _live_problem(info: InterfaceInfo, layout: NetLayout) -> str | None:
-    """Why the live interface cannot be the bridge's port (None: it may be): a bond's member
-    (the bond is the port), another bridge's port, Wi-Fi, or no NIC, bond or VLAN at all."""
-    if info.port_of is not None:
-        what, master = info.port_of
-        if what == "bond":
-            return f"is a member of the bond {master}; choose {master}, the bond itself"
-        ours = any(nic.ours for nic in layout.nics if nic.name == info.name)
-        if not ours:
-            return f"is a port of the bridge {master} already; choose another NIC"
-    if info.kind == "wlan":
-        return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
-    if not info.is_physical and info.kind not in ("bond", "vlan", "physical"):
-        return "is not a physical NIC, a bond or a VLAN"
-    return None
 
 
 def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
