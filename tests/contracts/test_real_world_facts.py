@@ -38,7 +38,7 @@ from xenwizard.edits import (
     xlconf,
 )
 from xenwizard.engine import journalschema, policyrcd
-from xenwizard.planning.profiles import current, ubuntu_precise
+from xenwizard.planning.profiles import bridged, current, ubuntu_precise
 from xenwizard.target import (
     beneath,
     boot,
@@ -456,8 +456,8 @@ def test_the_real_packages_ship_one_of_the_paths_looked_for(
 
 def test_cloud_inits_config_file_and_drop_in_dir_are_cloud_inits(tmp_path: Path) -> None:
     unpacked = unpacked_debian_package("cloud-init", tmp_path)
-    assert (unpacked / current.CLOUD_CFG[0]).is_file()
-    assert (unpacked / current.CLOUD_CFG[1]).is_dir()
+    assert (unpacked / bridged.CLOUD_CFG[0]).is_file()
+    assert (unpacked / bridged.CLOUD_CFG[1]).is_dir()
 
 
 def test_the_seeds_packages_are_the_precise_profiles() -> None:

@@ -17,15 +17,12 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
 
 from xenwizard.answers.model import XEN_MAC_PREFIX, WizardConfig
 from xenwizard.edits import (
     EditError,
-    EditResult,
     guestnet,
     ifupdown,
-    ifupdown_bridge,
     ifupdown_isolated,
     netplan,
     nftconfine,
@@ -34,7 +31,7 @@ from xenwizard.edits import (
 )
 from xenwizard.planning import dom0size
 from xenwizard.planning.plan import BootNext, InstallPackages, Step
-from xenwizard.planning.profiles import guestaccess, isolated, nics, xentools
+from xenwizard.planning.profiles import bridged, guestaccess, isolated, nics, xentools
 from xenwizard.planning.profiles.base import (
     PlanError,
     Profile,
@@ -42,16 +39,13 @@ from xenwizard.planning.profiles.base import (
     edit_step,
     nft_boot_steps,
     packages_step,
-    require_file,
     symlink_step,
+    with_notes,
 )
 from xenwizard.planning.profiles.bootsteps import boot_next, boot_steps
 from xenwizard.target.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic
 from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS
-
-if TYPE_CHECKING:
-    from xenwizard.planning.netcheck import Verdict
 
 INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
@@ -60,8 +54,6 @@ AUTH_WARNING = (
     "port of {bridge}, but a switch port that admits only the authenticated MAC drops the "
     "guests' frames: the guests may reach only this host"
 )
-NETPLAN_PACKAGE = "netplan.io"  # the packages of the tools that check the network step
-IFUPDOWN_PACKAGE = "ifupdown"
 XL_CONF_PACKAGE = "xen-utils-common"  # ships xl.conf; xen-system-amd64 brings it
 AUTOBALLOON = (
     'autoballoon="off" explicitly: xl\'s default "auto" is off only while dom0_mem is on Xen\'s '
@@ -69,7 +61,6 @@ AUTOBALLOON = (
 )
 HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
 XEN_METAPACKAGE = "xen-system-amd64"
-CLOUD_CFG = ("etc/cloud/cloud.cfg", "etc/cloud/cloud.cfg.d")
 RESOLVED = "systemd-resolved"
 RESOLVED_BIND_DYNAMIC = (
     "# systemd-resolved holds 127.0.0.53:53: bind only the interfaces served here.\nbind-dynamic\n"
@@ -245,17 +236,17 @@ class CurrentRelease(Profile):
         steps: list[Step] = []
         installing_xen = tuple(p for p in (XEN_METAPACKAGE,) if p in packages.packages)
         hook = self._hook_step(facts, fs, notes)
-        steps.append(_with_notes(packages, notes))
+        steps.append(with_notes(packages, notes))
         if hook is not None:
             steps.append(hook)
 
         if config.isolated:
             steps += isolated.steps(config, fs, layout, warnings)
         elif backend == "ifupdown":
-            steps += self._ifupdown_steps(config, fs, layout, choice, warnings)
+            steps += bridged.ifupdown_steps(config, fs, layout, choice, warnings)
             steps += isolated.retire_steps(fs, config.bridge)
         else:
-            steps += self._netplan_steps(config, fs, layout, choice, warnings)
+            steps += bridged.netplan_steps(config, fs, layout, choice, warnings)
 
         xl_conf = edit_step(
             "xl-default-bridge",
@@ -267,7 +258,7 @@ class CurrentRelease(Profile):
             shipped_by=(XL_CONF_PACKAGE,),
         )
         steps.append(
-            _with_notes(xl_conf, [*xl_conf.notes, dom0size.plan_note(config, facts), AUTOBALLOON])
+            with_notes(xl_conf, [*xl_conf.notes, dom0size.plan_note(config, facts), AUTOBALLOON])
         )
         if self.has_xen_tools:
             steps += xentools.steps(
@@ -331,125 +322,6 @@ class CurrentRelease(Profile):
             f"xen-tools hook dir for {self.codename}",
             package="xen-tools",
         )
-
-    def _ifupdown_steps(
-        self,
-        config: WizardConfig,
-        fs: RootFS,
-        layout: NetLayout,
-        choice: NicChoice,
-        warnings: list[str],
-    ) -> list[Step]:
-        nic = choice.name
-        assert nic is not None
-        title = (
-            f"bridge {config.bridge} on {nic} (ifupdown), with the guests' subnet {config.address}"
-        )
-        texts = layout.ifupdown_texts  # read without error: primary_nic found the NIC in it
-        path = _file_for(texts, nic)
-        step = edit_step(
-            "bridge",
-            title,
-            fs,
-            path,
-            require_file(
-                "ifupdown's configuration of the primary NIC",
-                partial(ifupdown_bridge.set_bridge, config=config, nic=nic, mac=choice.mac),
-            ),
-        )
-        assert step.after is not None
-        extra = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
-        if path != INTERFACES:
-            extra.append(f"{nic} is configured in {path} (sourced from {INTERFACES}): edited there")
-        from xenwizard.planning import netcheck  # runs a program: loaded when needed
-
-        after = {**texts, path: step.after}
-        checked = netcheck.check_ifupdown(
-            after.get(INTERFACES, step.after), fs, (config.bridge, nic), files=after
-        )
-        before = partial(
-            netcheck.check_ifupdown, texts.get(INTERFACES, ""), fs, (nic,), files=texts
-        )
-        versions = netcheck.tool_versions(IFUPDOWN_PACKAGE, fs)
-        extra.append(self._validation(netcheck.verdict(checked, path, versions, before), warnings))
-        return [_with_notes(step, [*extra, *step.notes])]
-
-    def _netplan_steps(
-        self,
-        config: WizardConfig,
-        fs: RootFS,
-        layout: NetLayout,
-        choice: NicChoice,
-        warnings: list[str],
-    ) -> list[Step]:
-        nic = choice.name
-        assert nic is not None
-        texts = layout.netplan_texts
-        try:
-            files = netplan.load_files(texts)
-            change = netplan.plan_change(files, config, nic, choice.mac)
-        except EditError as exc:
-            raise PlanError(str(exc)) from None
-        own_notes = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
-        owned = [
-            path
-            for path, text in texts.items()
-            if path != netplan.OWN_PATH and netplan.written_by_cloud_init(path, text)
-        ]
-        if owned and not netplan.cloud_init_network_disabled(_cloud_cfg_texts(fs)):
-            message = (
-                f"{', '.join(owned)} belongs to cloud-init, which may write it again (for "
-                f"example when the instance changes) and bring {nic}'s addressing back. "
-                f"xenwizard's {netplan.OWN_PATH} keeps DHCP off on {nic} even then; to stop "
-                "cloud-init rewriting the network configuration, put `network: {config: "
-                "disabled}` into /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg."
-            )
-            warnings.append(message)
-            own_notes.append(f"cloud-init owns {', '.join(owned)}: see the warning above")
-        after_texts = dict(texts)
-        after_texts[netplan.OWN_PATH] = change.own_text
-        for path, edit in change.edits.items():
-            after_texts[path] = edit.text
-        from xenwizard.planning import netcheck  # runs a program: loaded when needed
-
-        checked = netcheck.check_netplan(after_texts)
-        versions = netcheck.tool_versions(NETPLAN_PACKAGE, fs)
-        before = partial(netcheck.check_netplan, texts)
-        judged = netcheck.verdict(checked, netplan.OWN_PATH, versions, before)
-        own_notes.append(self._validation(judged, warnings))
-        own_text = change.own_text
-        own_result = EditResult(own_text, tuple(change.own_notes))
-
-        steps: list[Step] = []
-        own = edit_step(
-            "bridge",
-            f"bridge {config.bridge} on {nic} (netplan), with the guests' subnet {config.address}",
-            fs,
-            netplan.OWN_PATH,
-            lambda _text: own_result,
-            mode=netplan.MODE,
-        )
-        steps.append(_with_notes(own, [*own_notes, *own.notes]))
-        for path in sorted(change.edits):
-            result = change.edits[path]
-            steps.append(
-                edit_step(
-                    "bridge-" + path.rsplit("/", 1)[-1].removesuffix(".yaml"),
-                    f"netplan: {nic}'s addresses leave {path.rsplit('/', 1)[-1]}",
-                    fs,
-                    path,
-                    partial(_fixed, result),
-                )
-            )
-        return steps
-
-    def _validation(self, judged: Verdict, warnings: list[str]) -> str:
-        """The check's note for the step; its refusal raised, its warning kept."""
-        if judged.refusal is not None:
-            raise PlanError(judged.refusal)
-        if judged.warning is not None:
-            warnings.append(judged.warning)
-        return judged.note
 
     def _dnsmasq_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
         """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default); the
@@ -516,7 +388,7 @@ class CurrentRelease(Profile):
             "the running system (the bridge they guard exists from the reboot on)",
         ]
         return [
-            _with_notes(rules, [*rules_notes, *rules.notes]),
+            with_notes(rules, [*rules_notes, *rules.notes]),
             *nft_boot_steps("dhcp-confine", fs, nftconfine.BOOT, "the DHCP rules"),
         ]
 
@@ -592,7 +464,7 @@ class CurrentRelease(Profile):
             partial(vifhook.set_hook, enabled=enabled),
             mode=vifhook.MODE,
         )
-        return _with_notes(step, [f"{'on' if enabled else 'off'} ({origin})", *step.notes])
+        return with_notes(step, [f"{'on' if enabled else 'off'} ({origin})", *step.notes])
 
     def udp_enabled(self, config: WizardConfig) -> bool:
         if config.udp_checksum_workaround is None:
@@ -623,50 +495,6 @@ class CurrentRelease(Profile):
 def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
     """Xen's command-line options for xenwizard's GRUB drop-in: dom0's fixed memory."""
     return dom0size.xen_options(dom0size.chosen_mib(config, facts))
-
-
-def _with_notes(step: Step, notes: list[str]) -> Step:
-    from dataclasses import replace
-
-    return replace(step, notes=tuple(n for n in notes if n))
-
-
-def _fixed(result: EditResult, _text: str | None) -> EditResult:
-    """An edit computed already (netplan's plan_change did the work for every file)."""
-    return result
-
-
-def _not_live_notes() -> list[str]:
-    return [
-        "takes effect at the next boot (Xen needs the reboot anyway); xenwizard never "
-        "activates it on the running system"
-    ]
-
-
-def _cloud_cfg_texts(fs: RootFS) -> dict[str, str]:
-    texts: dict[str, str] = {}
-    candidates = [CLOUD_CFG[0]] + [
-        f"{CLOUD_CFG[1]}/{name}" for name in fs.listdir(CLOUD_CFG[1]) if name.endswith(".cfg")
-    ]
-    for path in candidates:
-        text = fs.read_text(path)
-        if text is not None:
-            texts[path] = text
-    if fs.exists("etc/cloud/cloud-init.disabled"):
-        texts["etc/cloud/cloud-init.disabled"] = "network: {config: disabled}\n"
-    return texts
-
-
-def _file_for(texts: dict[str, str], nic: str) -> str:
-    """The file the bridge edit goes to: the one with xenwizard's block (an earlier run), else
-    the one with NIC's stanza, else /etc/network/interfaces."""
-    for path, text in texts.items():
-        if path != ifupdown_isolated.PATH and ifupdown_bridge.has_block(text):
-            return path
-    for path, text in texts.items():
-        if any(name == nic for name, _, _ in ifupdown_bridge.configured_interfaces(text)):
-            return path
-    return INTERFACES
 
 
 def _netplan_glob(layout: NetLayout, nic_id: str) -> str | None:

@@ -1,5 +1,4 @@
-"""The bridged NIC on the current releases: why a NIC cannot be the bridge's port, and the
-package ifupdown needs to raise a bond or a VLAN as one."""
+"""Why a NIC cannot be the bridge's port, and the package ifupdown needs to raise it as one."""
 
 from __future__ import annotations
 
