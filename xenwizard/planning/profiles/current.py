@@ -9,6 +9,11 @@ netplan when /etc/netplan does (Debian cloud images use netplan; Ubuntu uses net
 The network step is checked with the real tool before anything is applied (`ifup --no-act`,
 `netplan generate` into a scratch root) and a plan that fails is refused; it is never activated
 on the running system — Xen needs a reboot anyway.
+
+This module keeps the profile class and the order of the plan's steps; the steps themselves live
+by job: `nics` (which NIC may be the bridge's port), `bridged` (the bridge in ifupdown or
+netplan), `confine` (the DHCP confinement rules) and `dhcp` (dnsmasq's drop-in and the UDP
+checksum hook).
 """
 
 from __future__ import annotations
@@ -17,22 +22,22 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 
-from xenwizard.answers.model import XEN_MAC_PREFIX, WizardConfig
-from xenwizard.edits import (
-    guestnet,
-    ifupdown,
-    ifupdown_isolated,
-    netplan,
-    vifhook,
-    xlconf,
-)
+from xenwizard.answers.model import WizardConfig
+from xenwizard.edits import ifupdown, ifupdown_isolated, netplan, xlconf
 from xenwizard.planning import dom0size
 from xenwizard.planning.plan import BootNext, InstallPackages, Step
-from xenwizard.planning.profiles import bridged, confine, guestaccess, isolated, nics, xentools
+from xenwizard.planning.profiles import (
+    bridged,
+    confine,
+    dhcp,
+    guestaccess,
+    isolated,
+    nics,
+    xentools,
+)
 from xenwizard.planning.profiles.base import (
     PlanError,
     Profile,
-    dnsmasq_steps,
     edit_step,
     packages_step,
     symlink_step,
@@ -57,15 +62,6 @@ AUTOBALLOON = (
 )
 HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
 XEN_METAPACKAGE = "xen-system-amd64"
-RESOLVED = "systemd-resolved"
-RESOLVED_BIND_DYNAMIC = (
-    "# systemd-resolved holds 127.0.0.53:53: bind only the interfaces served here.\nbind-dynamic\n"
-)
-RESOLVED_NOTE = (
-    "bind-dynamic: systemd-resolved is installed and holds 127.0.0.53:53, where dnsmasq's "
-    'wildcard bind fails ("address already in use"); dnsmasq binds only the interfaces it '
-    "serves and starts next to it"
-)
 
 STATIC_BUSYBOX = "busybox-static"
 DYNAMIC_BUSYBOX = "busybox"  # conflicts with busybox-static
@@ -265,14 +261,16 @@ class CurrentRelease(Profile):
                 with_role=True,
                 memory=xentools.CURRENT_GUEST_MEMORY,
             )
-        steps.append(self._dnsmasq_step(config, facts, fs))
+        udp_note = dhcp.udp_state(config, self.udp_enabled(config))
+        extra, extra_note = self.dnsmasq_extra(), self.dnsmasq_extra_note()
+        steps.append(dhcp.dnsmasq_step(config, facts, fs, extra, extra_note, udp_note))
         if not config.isolated:
             steps += confine.confine_steps(config, facts, fs, layout, choice)
         else:  # no LAN port to keep DHCP off: an earlier bridged run's rules go
             steps += isolated.confine_off_steps(config, fs)
         steps += guestaccess.steps(config, facts, fs, nic)
         steps += guestaccess.ipv6_steps(config, fs)
-        udp = self._udp_step(config, fs)
+        udp = dhcp.udp_step(config, fs, self.udp_enabled(config))
         if udp is not None:
             steps.append(udp)
         others_change = any(step.changed for step in steps)
@@ -319,43 +317,6 @@ class CurrentRelease(Profile):
             package="xen-tools",
         )
 
-    def _dnsmasq_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
-        """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default); the
-        guests' subnet is an address on the bridge itself, not the seed's alias."""
-        extra, extra_note = self.dnsmasq_extra(), self.dnsmasq_extra_note()
-        if not extra and RESOLVED in facts.installed_packages:  # Debian's cloud images have it
-            extra, extra_note = RESOLVED_BIND_DYNAMIC, RESOLVED_NOTE
-        notes = [extra_note] if extra else []
-        if config.guest_access == "host-only":
-            extra += guestnet.host_only_dnsmasq_lines()
-            notes.append("host-only: the leases carry no router, so guests reach only this host")
-        else:
-            notes.append(f"{config.guest_access}: the leases name {config.host_ip} as the router")
-        if config.isolated:
-            notes.append(
-                f"isolated: {config.bridge} has no NIC, so no DHCP server of the LAN can reach "
-                f"the guests and dnsmasq answers only on {config.bridge} (dhcp-xen-only, "
-                f"{XEN_MAC_PREFIX}:*, is a second guard)"
-            )
-        else:
-            notes.append(
-                "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
-                "(next step) keep DHCP between this host and its guests, so a DHCP server on "
-                f"that LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second "
-                "guard)"
-            )
-        notes.append(self.udp_state(config))
-        (step,) = dnsmasq_steps(
-            config,
-            facts,
-            fs,
-            title=f"dnsmasq: DHCP for the guests on {config.bridge}",
-            alias_note=False,
-            extra=extra,
-            notes=notes,
-        )
-        return step
-
     def dnsmasq_extra(self) -> str:
         """Release-specific lines appended to the drop-in (none by default)."""
         return ""
@@ -363,50 +324,10 @@ class CurrentRelease(Profile):
     def dnsmasq_extra_note(self) -> str:
         return ""
 
-    def _udp_step(self, config: WizardConfig, fs: RootFS) -> Step | None:
-        enabled = self.udp_enabled(config)
-        exists = fs.exists(vifhook.HOOK_PATH)
-        if not enabled and not exists:
-            return None
-        origin = (
-            "profile default"
-            if config.udp_checksum_workaround is None
-            else "--udp-checksum-workaround"
-            if enabled
-            else "--no-udp-checksum-workaround"
-        )
-        title = "UDP checksum workaround: vif-post.d hook" + ("" if enabled else " (off)")
-        step = edit_step(
-            "udp-checksum-hook",
-            title,
-            fs,
-            vifhook.HOOK_PATH,
-            partial(vifhook.set_hook, enabled=enabled),
-            mode=vifhook.MODE,
-        )
-        return with_notes(step, [f"{'on' if enabled else 'off'} ({origin})", *step.notes])
-
     def udp_enabled(self, config: WizardConfig) -> bool:
         if config.udp_checksum_workaround is None:
             return self.udp_checksum_default
         return config.udp_checksum_workaround
-
-    def udp_state(self, config: WizardConfig) -> str:
-        """One line on the UDP checksum workaround for the DHCP step's notes."""
-        if config.udp_checksum_workaround is None:
-            origin = "the default on this release"
-        else:
-            origin = (
-                "--udp-checksum-workaround"
-                if config.udp_checksum_workaround
-                else ("--no-udp-checksum-workaround")
-            )
-        if self.udp_enabled(config):
-            return f"UDP checksum workaround: on ({origin}); see the vif-post.d hook step"
-        return (
-            f"UDP checksum workaround: off ({origin}; current DHCP clients do not need it); "
-            "--udp-checksum-workaround adds a vif-post.d hook for old guests"
-        )
 
 
 # --- helpers ---------------------------------------------------------------------------------
