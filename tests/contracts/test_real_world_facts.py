@@ -51,7 +51,8 @@ from xenwizard.target import (
 )
 from xenwizard.target.probe import parse_ifupdown_addresses
 from xenwizard.verify.hostcheck import canary as hostcanary
-from xenwizard.verify.hostcheck import checks, dnsmasqconf, initramfs, leases, nftables
+from xenwizard.verify.hostcheck import dnsmasq as hostdnsmasq
+from xenwizard.verify.hostcheck import dnsmasqconf, initramfs, leases, nftables
 from xenwizard.verify.hostcheck import guestaccess as hostguest
 
 # --- UEFI: the SecureBoot variable ------------------------------------------------------------
@@ -304,7 +305,7 @@ def test_dhcp_ports_are_bootps_and_bootpc() -> None:
         ports = (socket.getservbyname("bootps", "udp"), socket.getservbyname("bootpc", "udp"))
     except OSError:
         pytest.skip("no /etc/services entries for bootps/bootpc")
-    assert ports == nftables.DHCP_PORTS and ports[0] == checks.DHCP_PORT
+    assert ports == nftables.DHCP_PORTS and ports[0] == hostdnsmasq.DHCP_PORT
 
 
 @pytest.mark.parametrize(
