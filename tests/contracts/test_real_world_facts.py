@@ -38,7 +38,7 @@ from xenwizard.edits import (
     xlconf,
 )
 from xenwizard.engine import journalschema, policyrcd
-from xenwizard.planning.profiles import current, ubuntu_precise
+from xenwizard.planning.profiles import bridged, current, ubuntu_precise
 from xenwizard.target import (
     beneath,
     boot,
@@ -51,7 +51,8 @@ from xenwizard.target import (
 )
 from xenwizard.target.probe import parse_ifupdown_addresses
 from xenwizard.verify.hostcheck import canary as hostcanary
-from xenwizard.verify.hostcheck import checks, dnsmasqconf, initramfs, leases, nftables
+from xenwizard.verify.hostcheck import dnsmasq as hostdnsmasq
+from xenwizard.verify.hostcheck import dnsmasqconf, initramfs, leases, nftables
 from xenwizard.verify.hostcheck import guestaccess as hostguest
 
 # --- UEFI: the SecureBoot variable ------------------------------------------------------------
@@ -304,7 +305,7 @@ def test_dhcp_ports_are_bootps_and_bootpc() -> None:
         ports = (socket.getservbyname("bootps", "udp"), socket.getservbyname("bootpc", "udp"))
     except OSError:
         pytest.skip("no /etc/services entries for bootps/bootpc")
-    assert ports == nftables.DHCP_PORTS and ports[0] == checks.DHCP_PORT
+    assert ports == nftables.DHCP_PORTS and ports[0] == hostdnsmasq.DHCP_PORT
 
 
 @pytest.mark.parametrize(
@@ -456,8 +457,8 @@ def test_the_real_packages_ship_one_of_the_paths_looked_for(
 
 def test_cloud_inits_config_file_and_drop_in_dir_are_cloud_inits(tmp_path: Path) -> None:
     unpacked = unpacked_debian_package("cloud-init", tmp_path)
-    assert (unpacked / current.CLOUD_CFG[0]).is_file()
-    assert (unpacked / current.CLOUD_CFG[1]).is_dir()
+    assert (unpacked / bridged.CLOUD_CFG[0]).is_file()
+    assert (unpacked / bridged.CLOUD_CFG[1]).is_dir()
 
 
 def test_the_seeds_packages_are_the_precise_profiles() -> None:

@@ -3,8 +3,8 @@
 Beside the probe: the probe reads what the kernel says (live interfaces, the default route);
 this module reads, once, what the target's network configuration says (ifupdown's interfaces
 and the files it sources, or netplan's YAML) and finds the NIC the bridge takes over. The
-profiles build the plan's steps from the result (`profiles/current.py`); the validators that
-run the real tools stay in netcheck.
+profiles build the plan's steps from the result (`profiles/current.py`, its network step in
+`profiles/bridged.py`); the validators that run the real tools stay in netcheck.
 """
 
 from __future__ import annotations

@@ -317,6 +317,11 @@ def with_expected(step: EditFile, fs: RootFS, shipped_by: tuple[str, ...]) -> Ed
     return replace(step, expected=expected, notes=(*step.notes, note))
 
 
+def with_notes(step: Step, notes: list[str]) -> Step:
+    """The step with these notes, the empty ones left out."""
+    return replace(step, notes=tuple(n for n in notes if n))
+
+
 def require_file(
     expected: str, edit: Callable[[str], EditResult]
 ) -> Callable[[str | None], EditResult]:

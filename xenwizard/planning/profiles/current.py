@@ -9,50 +9,44 @@ netplan when /etc/netplan does (Debian cloud images use netplan; Ubuntu uses net
 The network step is checked with the real tool before anything is applied (`ifup --no-act`,
 `netplan generate` into a scratch root) and a plan that fails is refused; it is never activated
 on the running system — Xen needs a reboot anyway.
+
+This module keeps the profile class and the order of the plan's steps; the steps themselves live
+by job: `nics` (which NIC may be the bridge's port), `bridged` (the bridge in ifupdown or
+netplan), `confine` (the DHCP confinement rules) and `dhcp` (dnsmasq's drop-in and the UDP
+checksum hook).
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
 
-from xenwizard.answers.model import XEN_MAC_PREFIX, WizardConfig
-from xenwizard.edits import (
-    EditError,
-    EditResult,
-    guestnet,
-    ifupdown,
-    ifupdown_bridge,
-    ifupdown_isolated,
-    netplan,
-    nftconfine,
-    vifhook,
-    xlconf,
-)
+from xenwizard.answers.model import WizardConfig
+from xenwizard.edits import ifupdown, ifupdown_isolated, netplan, xlconf
 from xenwizard.planning import dom0size
 from xenwizard.planning.plan import BootNext, InstallPackages, Step
-from xenwizard.planning.profiles import guestaccess, isolated, xentools
+from xenwizard.planning.profiles import (
+    bridged,
+    confine,
+    dhcp,
+    guestaccess,
+    isolated,
+    nics,
+    xentools,
+)
 from xenwizard.planning.profiles.base import (
     PlanError,
     Profile,
-    dnsmasq_steps,
     edit_step,
-    nft_boot_steps,
     packages_step,
-    require_file,
     symlink_step,
+    with_notes,
 )
 from xenwizard.planning.profiles.bootsteps import boot_next, boot_steps
-from xenwizard.target.netlayout import NETPLAN, NetLayout, NicChoice, primary_nic, wireless
-from xenwizard.target.probe import InterfaceInfo, SystemFacts
+from xenwizard.target.netlayout import NetLayout, NicChoice, primary_nic
+from xenwizard.target.probe import SystemFacts
 from xenwizard.target.rootfs import RootFS
-
-if TYPE_CHECKING:
-    from xenwizard.planning.netcheck import Verdict
 
 INTERFACES = ifupdown.INTERFACES
 XL_CONF = "etc/xen/xl.conf"
@@ -61,8 +55,6 @@ AUTH_WARNING = (
     "port of {bridge}, but a switch port that admits only the authenticated MAC drops the "
     "guests' frames: the guests may reach only this host"
 )
-NETPLAN_PACKAGE = "netplan.io"  # the packages of the tools that check the network step
-IFUPDOWN_PACKAGE = "ifupdown"
 XL_CONF_PACKAGE = "xen-utils-common"  # ships xl.conf; xen-system-amd64 brings it
 AUTOBALLOON = (
     'autoballoon="off" explicitly: xl\'s default "auto" is off only while dom0_mem is on Xen\'s '
@@ -70,42 +62,6 @@ AUTOBALLOON = (
 )
 HOOK_BASE = "usr/share/xen-tools"  # xen-tools >= 4.4
 XEN_METAPACKAGE = "xen-system-amd64"
-CLOUD_CFG = ("etc/cloud/cloud.cfg", "etc/cloud/cloud.cfg.d")
-RESOLVED = "systemd-resolved"
-RESOLVED_BIND_DYNAMIC = (
-    "# systemd-resolved holds 127.0.0.53:53: bind only the interfaces served here.\nbind-dynamic\n"
-)
-RESOLVED_NOTE = (
-    "bind-dynamic: systemd-resolved is installed and holds 127.0.0.53:53, where dnsmasq's "
-    'wildcard bind fails ("address already in use"); dnsmasq binds only the interfaces it '
-    "serves and starts next to it"
-)
-
-# ifupdown raises a bond only with ifenslave's hooks (bond-slaves, bond-mode: Debian's
-# ifenslave 2.13, /etc/network/if-pre-up.d/ifenslave), and a VLAN named vlanID with
-# `vlan-raw-device` only with the vlan package's (vlan 2.0.5, /etc/network/if-pre-up.d/vlan).
-# A VLAN named RAW.ID (eno1.10) ifupdown 0.8 makes itself (its link.defn: `ip link add link
-# eno1 name eno1.10 type vlan id 10`, as `ifup --no-act` prints), and the vlan package's hook
-# leaves those alone. netplan's networkd needs neither package.
-BOND_PACKAGE = "ifenslave"
-VLAN_PACKAGE = "vlan"
-RAW_DOT_ID = re.compile(r"^[^.\s]+\.\d+$")
-PORT_WORDS = {"bond": "bond", "vlan": "VLAN with vlan-raw-device"}
-PORT_PACKAGE_NOTE = (
-    "{package}: {nic} is a {kind}, which ifupdown raises only with {package}'s if-pre-up.d hook"
-)
-
-
-def port_package(backend: str, kind: str, nic: str) -> str | None:
-    """The package ifupdown needs to raise the bridge's port (None: ifupdown alone does)."""
-    if backend == NETPLAN:
-        return None
-    if kind == "bond":
-        return BOND_PACKAGE
-    if kind == "vlan" and not RAW_DOT_ID.match(nic):
-        return VLAN_PACKAGE
-    return None
-
 
 STATIC_BUSYBOX = "busybox-static"
 DYNAMIC_BUSYBOX = "busybox"  # conflicts with busybox-static
@@ -176,31 +132,7 @@ class CurrentRelease(Profile):
     def nic_problem(self, name: str, facts: SystemFacts, fs: RootFS) -> str | None:
         """Why `name` cannot be the bridged NIC (None when it can): it must be a configured,
         physical, non-wireless interface of the target."""
-        if name == "lo":
-            return "is the loopback interface; choose the NIC that carries the LAN"
-        if wireless(name):
-            return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
-        info = facts.interface(name)
-        if info is not None and info.is_bridge:
-            return "is a bridge already; choose the NIC it should take over"
-        layout = self.layout(fs)
-        if info is not None and facts.live:
-            problem = _live_problem(info, layout)
-            if problem is not None:
-                return problem
-        if layout.error is not None:
-            return None  # the bridge step names what is wrong with the file
-        names = layout.names
-        if name in names or (layout.backend == NETPLAN and layout.netplan_id(name) in names):
-            return None
-        why = layout.why_not(name)
-        if why is not None:
-            return f"is {why} in {layout.where}; choose the NIC that carries the LAN"
-        where = layout.where
-        known = ", ".join(names) or "none"
-        if info is None:
-            return f"is not an interface of this target (configured in {where}: {known})"
-        return f"is not configured in {where} (configured: {known})"
+        return nics.nic_problem(name, facts, partial(self.layout, fs))
 
     def ssh_warning(self, config: WizardConfig, facts: SystemFacts, nic: str | None) -> str | None:
         """Plain words when the operator's SSH session runs through the NIC being bridged."""
@@ -229,7 +161,7 @@ class CurrentRelease(Profile):
         self, backend: str, facts: SystemFacts, port_package: str | None = None
     ) -> tuple[str, ...]:
         """The packages the plan needs; `port_package` is the one ifupdown needs to raise the
-        bridge's port (a bond's ifenslave, a named VLAN's vlan: `port_package`)."""
+        bridge's port (a bond's ifenslave, a named VLAN's vlan: `nics.port_package`)."""
         wanted = [XEN_METAPACKAGE]
         if self.has_xen_tools:
             wanted.append("xen-tools")
@@ -284,27 +216,29 @@ class CurrentRelease(Profile):
         # the isolated bridge has no port: the host's own uplink stays configured as it was
         port = None if config.isolated else nic
         kind = layout.kind(port) if port is not None else "nic"
-        needed = port_package(backend, kind, port) if port is not None else None
+        needed = nics.port_package(backend, kind, port) if port is not None else None
         packages = packages_step("packages", self.packages(backend, facts, needed), facts)
         notes = [*packages.notes, self.busybox_note(facts)]
         if needed is not None:
-            notes.append(PORT_PACKAGE_NOTE.format(package=needed, nic=nic, kind=PORT_WORDS[kind]))
+            notes.append(
+                nics.PORT_PACKAGE_NOTE.format(package=needed, nic=nic, kind=nics.PORT_WORDS[kind])
+            )
         if not self.has_xen_tools:
             notes.append(f"xen-tools skipped: {self.no_xen_tools_reason}")
         steps: list[Step] = []
         installing_xen = tuple(p for p in (XEN_METAPACKAGE,) if p in packages.packages)
         hook = self._hook_step(facts, fs, notes)
-        steps.append(_with_notes(packages, notes))
+        steps.append(with_notes(packages, notes))
         if hook is not None:
             steps.append(hook)
 
         if config.isolated:
             steps += isolated.steps(config, fs, layout, warnings)
         elif backend == "ifupdown":
-            steps += self._ifupdown_steps(config, fs, layout, choice, warnings)
+            steps += bridged.ifupdown_steps(config, fs, layout, choice, warnings)
             steps += isolated.retire_steps(fs, config.bridge)
         else:
-            steps += self._netplan_steps(config, fs, layout, choice, warnings)
+            steps += bridged.netplan_steps(config, fs, layout, choice, warnings)
 
         xl_conf = edit_step(
             "xl-default-bridge",
@@ -316,7 +250,7 @@ class CurrentRelease(Profile):
             shipped_by=(XL_CONF_PACKAGE,),
         )
         steps.append(
-            _with_notes(xl_conf, [*xl_conf.notes, dom0size.plan_note(config, facts), AUTOBALLOON])
+            with_notes(xl_conf, [*xl_conf.notes, dom0size.plan_note(config, facts), AUTOBALLOON])
         )
         if self.has_xen_tools:
             steps += xentools.steps(
@@ -327,14 +261,16 @@ class CurrentRelease(Profile):
                 with_role=True,
                 memory=xentools.CURRENT_GUEST_MEMORY,
             )
-        steps.append(self._dnsmasq_step(config, facts, fs))
+        udp_note = dhcp.udp_state(config, self.udp_enabled(config))
+        extra, extra_note = self.dnsmasq_extra(), self.dnsmasq_extra_note()
+        steps.append(dhcp.dnsmasq_step(config, facts, fs, extra, extra_note, udp_note))
         if not config.isolated:
-            steps += self._confine_steps(config, facts, fs, layout, choice)
+            steps += confine.confine_steps(config, facts, fs, layout, choice)
         else:  # no LAN port to keep DHCP off: an earlier bridged run's rules go
             steps += isolated.confine_off_steps(config, fs)
         steps += guestaccess.steps(config, facts, fs, nic)
         steps += guestaccess.ipv6_steps(config, fs)
-        udp = self._udp_step(config, fs)
+        udp = dhcp.udp_step(config, fs, self.udp_enabled(config))
         if udp is not None:
             steps.append(udp)
         others_change = any(step.changed for step in steps)
@@ -381,238 +317,6 @@ class CurrentRelease(Profile):
             package="xen-tools",
         )
 
-    def _ifupdown_steps(
-        self,
-        config: WizardConfig,
-        fs: RootFS,
-        layout: NetLayout,
-        choice: NicChoice,
-        warnings: list[str],
-    ) -> list[Step]:
-        nic = choice.name
-        assert nic is not None
-        title = (
-            f"bridge {config.bridge} on {nic} (ifupdown), with the guests' subnet {config.address}"
-        )
-        texts = layout.ifupdown_texts  # read without error: primary_nic found the NIC in it
-        path = _file_for(texts, nic)
-        step = edit_step(
-            "bridge",
-            title,
-            fs,
-            path,
-            require_file(
-                "ifupdown's configuration of the primary NIC",
-                partial(ifupdown_bridge.set_bridge, config=config, nic=nic, mac=choice.mac),
-            ),
-        )
-        assert step.after is not None
-        extra = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
-        if path != INTERFACES:
-            extra.append(f"{nic} is configured in {path} (sourced from {INTERFACES}): edited there")
-        from xenwizard.planning import netcheck  # runs a program: loaded when needed
-
-        after = {**texts, path: step.after}
-        checked = netcheck.check_ifupdown(
-            after.get(INTERFACES, step.after), fs, (config.bridge, nic), files=after
-        )
-        before = partial(
-            netcheck.check_ifupdown, texts.get(INTERFACES, ""), fs, (nic,), files=texts
-        )
-        versions = netcheck.tool_versions(IFUPDOWN_PACKAGE, fs)
-        extra.append(self._validation(netcheck.verdict(checked, path, versions, before), warnings))
-        return [_with_notes(step, [*extra, *step.notes])]
-
-    def _netplan_steps(
-        self,
-        config: WizardConfig,
-        fs: RootFS,
-        layout: NetLayout,
-        choice: NicChoice,
-        warnings: list[str],
-    ) -> list[Step]:
-        nic = choice.name
-        assert nic is not None
-        texts = layout.netplan_texts
-        try:
-            files = netplan.load_files(texts)
-            change = netplan.plan_change(files, config, nic, choice.mac)
-        except EditError as exc:
-            raise PlanError(str(exc)) from None
-        own_notes = [f"primary NIC {nic}: {choice.reason}", *_not_live_notes()]
-        owned = [
-            path
-            for path, text in texts.items()
-            if path != netplan.OWN_PATH and netplan.written_by_cloud_init(path, text)
-        ]
-        if owned and not netplan.cloud_init_network_disabled(_cloud_cfg_texts(fs)):
-            message = (
-                f"{', '.join(owned)} belongs to cloud-init, which may write it again (for "
-                f"example when the instance changes) and bring {nic}'s addressing back. "
-                f"xenwizard's {netplan.OWN_PATH} keeps DHCP off on {nic} even then; to stop "
-                "cloud-init rewriting the network configuration, put `network: {config: "
-                "disabled}` into /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg."
-            )
-            warnings.append(message)
-            own_notes.append(f"cloud-init owns {', '.join(owned)}: see the warning above")
-        after_texts = dict(texts)
-        after_texts[netplan.OWN_PATH] = change.own_text
-        for path, edit in change.edits.items():
-            after_texts[path] = edit.text
-        from xenwizard.planning import netcheck  # runs a program: loaded when needed
-
-        checked = netcheck.check_netplan(after_texts)
-        versions = netcheck.tool_versions(NETPLAN_PACKAGE, fs)
-        before = partial(netcheck.check_netplan, texts)
-        judged = netcheck.verdict(checked, netplan.OWN_PATH, versions, before)
-        own_notes.append(self._validation(judged, warnings))
-        own_text = change.own_text
-        own_result = EditResult(own_text, tuple(change.own_notes))
-
-        steps: list[Step] = []
-        own = edit_step(
-            "bridge",
-            f"bridge {config.bridge} on {nic} (netplan), with the guests' subnet {config.address}",
-            fs,
-            netplan.OWN_PATH,
-            lambda _text: own_result,
-            mode=netplan.MODE,
-        )
-        steps.append(_with_notes(own, [*own_notes, *own.notes]))
-        for path in sorted(change.edits):
-            result = change.edits[path]
-            steps.append(
-                edit_step(
-                    "bridge-" + path.rsplit("/", 1)[-1].removesuffix(".yaml"),
-                    f"netplan: {nic}'s addresses leave {path.rsplit('/', 1)[-1]}",
-                    fs,
-                    path,
-                    partial(_fixed, result),
-                )
-            )
-        return steps
-
-    def _validation(self, judged: Verdict, warnings: list[str]) -> str:
-        """The check's note for the step; its refusal raised, its warning kept."""
-        if judged.refusal is not None:
-            raise PlanError(judged.refusal)
-        if judged.warning is not None:
-            warnings.append(judged.warning)
-        return judged.note
-
-    def _dnsmasq_step(self, config: WizardConfig, facts: SystemFacts, fs: RootFS) -> Step:
-        """xenwizard's drop-in when dnsmasq reads etc/dnsmasq.d (the packages' default); the
-        guests' subnet is an address on the bridge itself, not the seed's alias."""
-        extra, extra_note = self.dnsmasq_extra(), self.dnsmasq_extra_note()
-        if not extra and RESOLVED in facts.installed_packages:  # Debian's cloud images have it
-            extra, extra_note = RESOLVED_BIND_DYNAMIC, RESOLVED_NOTE
-        notes = [extra_note] if extra else []
-        if config.guest_access == "host-only":
-            extra += guestnet.host_only_dnsmasq_lines()
-            notes.append("host-only: the leases carry no router, so guests reach only this host")
-        else:
-            notes.append(f"{config.guest_access}: the leases name {config.host_ip} as the router")
-        if config.isolated:
-            notes.append(
-                f"isolated: {config.bridge} has no NIC, so no DHCP server of the LAN can reach "
-                f"the guests and dnsmasq answers only on {config.bridge} (dhcp-xen-only, "
-                f"{XEN_MAC_PREFIX}:*, is a second guard)"
-            )
-        else:
-            notes.append(
-                "the guests share the NIC's LAN through the bridge; the DHCP confinement rules "
-                "(next step) keep DHCP between this host and its guests, so a DHCP server on "
-                f"that LAN cannot answer them (dhcp-xen-only, {XEN_MAC_PREFIX}:*, is a second "
-                "guard)"
-            )
-        notes.append(self.udp_state(config))
-        (step,) = dnsmasq_steps(
-            config,
-            facts,
-            fs,
-            title=f"dnsmasq: DHCP for the guests on {config.bridge}",
-            alias_note=False,
-            extra=extra,
-            notes=notes,
-        )
-        return step
-
-    def _confine_steps(
-        self,
-        config: WizardConfig,
-        facts: SystemFacts,
-        fs: RootFS,
-        layout: NetLayout,
-        choice: NicChoice,
-    ) -> list[Step]:
-        """The nftables ruleset that keeps DHCP on the bridge, its boot unit and the unit's
-        enabling link. Written only: the unit loads the rules at the next boot (the bridge
-        they guard exists only then), like the bridge step, never on the running system."""
-        bridge = config.bridge
-        ifname, how = self.nic_ifname(config, facts, layout, choice)
-        rules = edit_step(
-            "dhcp-confine",
-            f"nftables: DHCP confined on {bridge} (the LAN's {ifname} kept out)",
-            fs,
-            nftconfine.RULES_PATH,
-            partial(nftconfine.set_rules, bridge=bridge, nic=ifname),
-            mode=nftconfine.MODE,
-        )
-        rules_notes = [
-            *nftconfine.rules_notes(bridge, ifname),
-            f"{ifname}: {how}",
-            f"loaded at boot by {nftconfine.UNIT_NAME}; xenwizard never loads the rules on "
-            "the running system (the bridge they guard exists from the reboot on)",
-        ]
-        return [
-            _with_notes(rules, [*rules_notes, *rules.notes]),
-            *nft_boot_steps("dhcp-confine", fs, nftconfine.BOOT, "the DHCP rules"),
-        ]
-
-    def nic_ifname(
-        self, config: WizardConfig, facts: SystemFacts, layout: NetLayout, choice: NicChoice
-    ) -> tuple[str, str]:
-        """(name, how it was found) of the bridged NIC as the kernel names it: nftables'
-        iifname/oifname match kernel interface names, not configuration names.
-
-        ifupdown's stanzas are kernel names, so the choice's name is it. With netplan the
-        choice's name is a netplan ID (primary_nic maps --nic to the ID that configures it),
-        which may differ from the kernel's name: `set-name`, an ID without `match` or a literal
-        `match: name` give it (netplan.kernel_name); else the interface with the NIC's MAC
-        among the probed interfaces (the live system). --nic is no help here: with netplan it
-        is accepted only as the ID or a name the files give. Nothing else would be the right
-        name, so the plan is refused then rather than writing rules for a wrong name.
-        """
-        nic = choice.name
-        assert nic is not None
-        if choice.backend != NETPLAN:
-            return nic, f"the kernel's name of the NIC, as {INTERFACES} names it"
-        try:
-            name = netplan.kernel_name(layout.netplan_files(), nic)
-        except EditError:
-            name = None  # the bridge step has already reported what is wrong with the files
-        if name:
-            return name, f"the kernel's name of netplan's {nic} (set-name, match or its ID)"
-        glob = _netplan_glob(layout, nic)
-        if glob and config.nic and fnmatch.fnmatchcase(config.nic, glob):
-            return config.nic, f"named with --nic; netplan's {nic} picks it by {glob}"
-        if glob:
-            return _glob_ifname(facts, nic, glob)
-        same_mac = [
-            info
-            for info in facts.interfaces
-            if choice.mac and (info.mac or "").lower() == choice.mac and not info.is_bridge
-        ]  # a physical NIC first: a VLAN on it (eno1.10) has the same MAC
-        same_mac.sort(key=lambda info: not info.is_physical)
-        if same_mac:
-            return same_mac[0].name, f"the interface with {nic}'s MAC {choice.mac}"
-        raise PlanError(
-            f"{netplan.NETPLAN_DIR}: netplan's {nic} selects its interface by MAC only, so its "
-            "kernel name (which the DHCP confinement rules need) is not in the files; plan on "
-            "the live system, which finds the interface by its MAC, or give the entry a "
-            "`set-name:`"
-        )
-
     def dnsmasq_extra(self) -> str:
         """Release-specific lines appended to the drop-in (none by default)."""
         return ""
@@ -620,148 +324,15 @@ class CurrentRelease(Profile):
     def dnsmasq_extra_note(self) -> str:
         return ""
 
-    def _udp_step(self, config: WizardConfig, fs: RootFS) -> Step | None:
-        enabled = self.udp_enabled(config)
-        exists = fs.exists(vifhook.HOOK_PATH)
-        if not enabled and not exists:
-            return None
-        origin = (
-            "profile default"
-            if config.udp_checksum_workaround is None
-            else "--udp-checksum-workaround"
-            if enabled
-            else "--no-udp-checksum-workaround"
-        )
-        title = "UDP checksum workaround: vif-post.d hook" + ("" if enabled else " (off)")
-        step = edit_step(
-            "udp-checksum-hook",
-            title,
-            fs,
-            vifhook.HOOK_PATH,
-            partial(vifhook.set_hook, enabled=enabled),
-            mode=vifhook.MODE,
-        )
-        return _with_notes(step, [f"{'on' if enabled else 'off'} ({origin})", *step.notes])
-
     def udp_enabled(self, config: WizardConfig) -> bool:
         if config.udp_checksum_workaround is None:
             return self.udp_checksum_default
         return config.udp_checksum_workaround
 
-    def udp_state(self, config: WizardConfig) -> str:
-        """One line on the UDP checksum workaround for the DHCP step's notes."""
-        if config.udp_checksum_workaround is None:
-            origin = "the default on this release"
-        else:
-            origin = (
-                "--udp-checksum-workaround"
-                if config.udp_checksum_workaround
-                else ("--no-udp-checksum-workaround")
-            )
-        if self.udp_enabled(config):
-            return f"UDP checksum workaround: on ({origin}); see the vif-post.d hook step"
-        return (
-            f"UDP checksum workaround: off ({origin}; current DHCP clients do not need it); "
-            "--udp-checksum-workaround adds a vif-post.d hook for old guests"
-        )
-
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _live_problem(info: InterfaceInfo, layout: NetLayout) -> str | None:
-    """Why the live interface cannot be the bridge's port (None: it may be): a bond's member
-    (the bond is the port), another bridge's port, Wi-Fi, or no NIC, bond or VLAN at all."""
-    if info.port_of is not None:
-        what, master = info.port_of
-        if what == "bond":
-            return f"is a member of the bond {master}; choose {master}, the bond itself"
-        ours = any(nic.ours for nic in layout.nics if nic.name == info.name)
-        if not ours:
-            return f"is a port of the bridge {master} already; choose another NIC"
-    if info.kind == "wlan":
-        return "is a wireless interface; a Wi-Fi NIC cannot be a bridge port"
-    if not info.is_physical and info.kind not in ("bond", "vlan", "physical"):
-        return "is not a physical NIC, a bond or a VLAN"
-    return None
 
 
 def _xen_options(config: WizardConfig, facts: SystemFacts) -> tuple[str, ...]:
     """Xen's command-line options for xenwizard's GRUB drop-in: dom0's fixed memory."""
     return dom0size.xen_options(dom0size.chosen_mib(config, facts))
-
-
-def _with_notes(step: Step, notes: list[str]) -> Step:
-    from dataclasses import replace
-
-    return replace(step, notes=tuple(n for n in notes if n))
-
-
-def _fixed(result: EditResult, _text: str | None) -> EditResult:
-    """An edit computed already (netplan's plan_change did the work for every file)."""
-    return result
-
-
-def _not_live_notes() -> list[str]:
-    return [
-        "takes effect at the next boot (Xen needs the reboot anyway); xenwizard never "
-        "activates it on the running system"
-    ]
-
-
-def _cloud_cfg_texts(fs: RootFS) -> dict[str, str]:
-    texts: dict[str, str] = {}
-    candidates = [CLOUD_CFG[0]] + [
-        f"{CLOUD_CFG[1]}/{name}" for name in fs.listdir(CLOUD_CFG[1]) if name.endswith(".cfg")
-    ]
-    for path in candidates:
-        text = fs.read_text(path)
-        if text is not None:
-            texts[path] = text
-    if fs.exists("etc/cloud/cloud-init.disabled"):
-        texts["etc/cloud/cloud-init.disabled"] = "network: {config: disabled}\n"
-    return texts
-
-
-def _file_for(texts: dict[str, str], nic: str) -> str:
-    """The file the bridge edit goes to: the one with xenwizard's block (an earlier run), else
-    the one with NIC's stanza, else /etc/network/interfaces."""
-    for path, text in texts.items():
-        if path != ifupdown_isolated.PATH and ifupdown_bridge.has_block(text):
-            return path
-    for path, text in texts.items():
-        if any(name == nic for name, _, _ in ifupdown_bridge.configured_interfaces(text)):
-            return path
-    return INTERFACES
-
-
-def _netplan_glob(layout: NetLayout, nic_id: str) -> str | None:
-    try:
-        return netplan.name_glob(layout.netplan_files(), nic_id)
-    except EditError:
-        return None
-
-
-def _glob_ifname(facts: SystemFacts, nic_id: str, glob: str) -> tuple[str, str]:
-    """The one physical interface of the live system that netplan's `match: name: GLOB` picks:
-    the bridge takes every interface the pattern matches, so several is refused, and without
-    the live system nothing says which interface that is."""
-    matching = [
-        info.name
-        for info in facts.interfaces
-        if info.is_physical and not info.is_bridge and fnmatch.fnmatchcase(info.name, glob)
-    ]
-    if len(matching) == 1:
-        return matching[0], f"the one interface of this host that netplan's {nic_id} ({glob}) picks"
-    if matching:
-        raise PlanError(
-            f"{netplan.NETPLAN_DIR}: netplan's {nic_id} matches {glob}, which picks "
-            f"{', '.join(matching)} here: every one of them would join the bridge; give the NIC "
-            "its own entry (a `set-name:` or a literal `match: name:`) and plan again"
-        )
-    raise PlanError(
-        f"{netplan.NETPLAN_DIR}: netplan's {nic_id} selects its interface by the pattern {glob}, "
-        "so the NIC's kernel name (which the DHCP confinement rules need) is not in the files; "
-        "name it with --nic, plan on the live system (which finds the interface the pattern "
-        "picks), or give the entry a `set-name:`"
-    )

@@ -32,8 +32,11 @@ inside a network namespace). They mean something only when ROOT is that system's
 
 Modules: `results` (CheckResult), `live` (LiveSystem, KernelLive), `applied` (the last applied
 run from its journal), `dnsmasqconf` (the files and options a dnsmasq command line selects),
-`nftables` (the confinement's table as `nft -j` lists it), `checks` (the checks and
-`run_checks`). The names callers use are re-exported here.
+`nftables` (the confinement's table as `nft -j` lists it), `checks` (`run_checks`, the order of
+the checks, and the run's), and the checks by what they check: `xen` (Xen, dom0, dom0_mem, the
+toolstack), `bridge` (the bridge and its addresses), `dnsmasq`, `confinement` (nftables' table
+or ebtables' chains), `files` (the managed files and links). The names callers use are
+re-exported here.
 
 `verify --guest` adds the canary guest (`canary`: `run_canary`, `canary_for_applied`), whose
 initramfs `initramfs` builds from the host's static busybox and xen-netfront and whose lease
@@ -43,32 +46,22 @@ initramfs `initramfs` builds from the host's static busybox and xen-netfront and
 
 from xenwizard.edits.nftconfine import TABLE_FAMILY, TABLE_NAME
 from xenwizard.verify.hostcheck.applied import AppliedRun, latest_applied_run, planned_toolstack
-from xenwizard.verify.hostcheck.checks import (
-    DHCP_PORT,
-    LIVE_CHECKS,
-    check_alias,
-    check_bridge,
-    check_bridge_address,
-    check_dhcp_confinement,
-    check_dnsmasq,
-    check_files,
-    check_run,
-    check_toolstack,
-    check_xen,
-    not_running_system,
-    run_checks,
-)
+from xenwizard.verify.hostcheck.bridge import check_alias, check_bridge, check_bridge_address
+from xenwizard.verify.hostcheck.checks import LIVE_CHECKS, check_run, not_running_system, run_checks
+from xenwizard.verify.hostcheck.confinement import check_dhcp_confinement
 from xenwizard.verify.hostcheck.context import (
     ALIAS_STEP,
     DNSMASQ_SETTINGS,
     DNSMASQ_STEP,
     Context,
 )
+from xenwizard.verify.hostcheck.dnsmasq import DHCP_PORT, check_dnsmasq
 from xenwizard.verify.hostcheck.dnsmasqconf import (
     DEFAULT_DNSMASQ_CONF,
     DnsmasqSources,
     dnsmasq_sources,
 )
+from xenwizard.verify.hostcheck.files import check_files
 from xenwizard.verify.hostcheck.live import (
     CommandOutput,
     KernelLive,
@@ -86,6 +79,7 @@ from xenwizard.verify.hostcheck.results import (
     passed,
     skipped,
 )
+from xenwizard.verify.hostcheck.xen import check_toolstack, check_xen
 
 __all__ = [
     "ALIAS_STEP",

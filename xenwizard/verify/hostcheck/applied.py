@@ -11,6 +11,7 @@ from xenwizard.answers.model import WizardConfig
 from xenwizard.edits import EditError
 from xenwizard.engine.journal import Journal, list_runs
 from xenwizard.target.rootfs import RootFS
+from xenwizard.verify.hostcheck.results import CheckResult, skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +115,15 @@ def bridge_port(path: str, text: str, bridge: str) -> str | None:
         return next((name for name, _m, is_port in configured_interfaces(text) if is_port), None)
     except EditError:
         return None
+
+
+def skipped_result(run: AppliedRun, name: str, why: str) -> CheckResult:
+    """A step the apply skipped wrote nothing: there is nothing of it to compare."""
+    detail = why.removeprefix("skipped: ")
+    if run.skip_packages:
+        return skipped(
+            name,
+            f"skipped by the apply (--skip-packages): {detail}; `xenwizard apply` again once "
+            "they are installed",
+        )
+    return skipped(name, f"skipped by run {run.run_id}: {detail}")
