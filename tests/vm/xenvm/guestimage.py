@@ -33,8 +33,9 @@ from tests.vm.xenvm.image import (
 )
 
 # The xen-tools guest (issue 23): only with XENWIZARD_VM_XEN_TOOLS=1. Off by default: in the
-# emulated dom0 the guest's pygrub-booted kernel crashes at once and restarts in a loop
-# (shutdown reason 3, about 5 s of CPU); its console is in the failure report.
+# emulated dom0 the guest boots (pygrub, its kernel, its initramfs in the block's 512M; at
+# xen-tools' 256M it deadlocked there) and then its userspace crashes (vm8: segfaults in ld.so
+# and libc as systemd starts); its console is in the failure report.
 XEN_TOOLS_GUEST = os.environ.get("XENWIZARD_VM_XEN_TOOLS") == "1"
 GUEST_TARBALL = "root/xen-tools/bookworm-guest.tar"  # where the dom0 image carries it
 GUEST_PACKAGES = (
