@@ -35,6 +35,12 @@ runs but SSH cannot reach the host; two minutes after boot the unconfirmed boot 
 run back and reboots, and the host is reachable again on its original configuration, with /etc,
 the packages, GRUB's files and the accounts as before and `xenwizard history` naming the guard.
 
+Last, the isolated shape (`--isolated`, the hosting provider's bridge with no NIC) over SSH from
+that plain host: /etc/network/interfaces untouched, a restart into Xen with SSH still on eth0,
+verify, a canary that leases on br0 and reaches QEMU's gateway through the host's NAT while a
+capture on eth0 sees its traffic leave with the host's address and no frame with a Xen MAC,
+confirm. It also runs alone on a fresh image (`-k isolated`).
+
 Phase timings are written to $XENWIZARD_VM_TIMINGS (default: the VM cache's last-timings.txt).
 Set XENWIZARD_VM_TESTS=0 to leave these tests out of a local run.
 """
@@ -52,6 +58,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits.ansiblekit import recap, run_playbook
+from tests.vm.xenvm import uplink
 from tests.vm.xenvm.canary import run_canary
 from tests.vm.xenvm.guestcheck import assert_guest_fails_without_dnsmasq, assert_guest_passes
 from tests.vm.xenvm.guestimage import XEN_TOOLS_GUEST
@@ -542,3 +549,80 @@ def test_ssh_drop_and_a_network_answer_that_cuts_the_host_off(vm: Machine) -> No
     guarded = json.loads(rest[rest.index("[") :])[-1]
     assert guarded["state"] == "rolled-back", guarded
     assert guarded["rollback_reason"].startswith("boot guard: not confirmed within 2 min"), guarded
+    BEFORE["plain after the drop"] = True  # the isolated journey below starts from here
+
+
+def test_isolated_bridge_through_the_guarded_reboot(vm: Machine) -> None:
+    """The hosting provider's shape, headless over SSH: `xenwizard apply --yes --isolated` puts a
+    bridge with no NIC in interfaces.d and leaves /etc/network/interfaces as it was; after the
+    reboot into Xen SSH still answers on the untouched NIC, verify passes, and a guest with a
+    Xen MAC leases on the bridge from the host's dnsmasq and reaches QEMU's network through the
+    host's NAT (its SYN leaves eth0 with the host's address, QEMU's answer comes back to it), no
+    frame leaves eth0 with a Xen MAC; confirm keeps Xen. Runs after the drop journey's plain
+    host, or alone on a fresh image."""
+    if vm.boots == 0:
+        vm.boot("isolated: first boot (plain Debian 12)")
+    elif not (vm.running() and BEFORE.get("plain after the drop")):
+        pytest.skip("the drop journey did not leave the plain Debian 12 host it starts from")
+    nic_files = (
+        f"sha256sum /etc/network/interfaces; ls /etc/network/interfaces.d; ip -o link show {NIC}"
+    )
+    before = vm.ssh(nic_files, phase="isolated: the NIC's files before").stdout
+    assert "master" not in before, before
+
+    started = time.monotonic()
+    applied = vm.ssh(
+        "xenwizard apply --yes --isolated --confirm-within 8",
+        check=False,
+        timeout=APPLY_TIMEOUT,
+        phase="isolated: apply",
+    )
+    vm.mark("isolated: xenwizard apply --yes --isolated", started)
+    assert applied.returncode == 0, applied.stdout[-4000:] + applied.stderr[-2000:]
+    assert "no network lockout risk" in applied.stdout, applied.stdout[-4000:]
+    after = vm.ssh(
+        f"{nic_files}; cat /etc/network/interfaces.d/xenwizard-bridge",
+        phase="isolated: applied",
+    ).stdout
+    assert after.startswith(before.split("\n", 1)[0]), f"interfaces changed:\n{before}\n{after}"
+    assert "bridge_ports none" in after and "address 10.0.0.1/24" in after, after
+
+    vm.poweroff("isolated: poweroff after the apply")
+    vm.boot("isolated: boot into Xen (the one-shot entry), SSH on the untouched NIC", timeout=600)
+    xen = vm.ssh(
+        f"cat /sys/hypervisor/type; ip -4 -o addr show {NIC}; ip -o link show {NIC}; "
+        "ip -4 -o addr show br0; ls /sys/class/net/br0/brif; sysctl net.ipv4.ip_forward",
+        phase="isolated: Xen is running",
+    ).stdout
+    assert xen.startswith("xen"), xen
+    assert f"{NIC}    inet 10.0.2.15/24" in xen and "master" not in xen, xen
+    assert "br0    inet 10.0.0.1/24" in xen and "net.ipv4.ip_forward = 1" in xen, xen
+    started = time.monotonic()
+    verified = vm.ssh("xenwizard verify", check=False, timeout=180, phase="isolated: verify")
+    vm.mark("isolated: xenwizard verify", started)
+    assert verified.returncode == 0 and "FAIL" not in verified.stdout, (
+        verified.stdout + verified.stderr
+    )
+
+    # The guest connects to QEMU's gateway (10.0.2.2) through the host: QEMU's restricted user
+    # network answers with a reset (vm9: "Connection refused"), which reaches the guest only
+    # back through the host's NAT; the capture on eth0 shows its SYN left with the host's own
+    # address and that no frame left with a Xen MAC.
+    reach = f"10.0.2.2:{vm.port}"
+    uplink.start(vm, NIC, 400, "isolated: capture on the uplink")
+    guest = run_canary(vm, "canary4", XEN_MAC, "isolated: canary through NAT", reach=reach)
+    frames, captured = uplink.stop(vm, "isolated: the uplink's frames")
+    assert guest.lease is not None, guest.console
+    assert guest.lease["serverid"] == "10.0.0.1", guest.lease
+    assert guest.lease["ip"].startswith("10.0.0."), guest.lease
+    assert guest.reached is not None and (
+        guest.reached.startswith("SSH-2.0-") or "Connection refused" in guest.reached
+    ), f"no answer from {reach} reached the guest: {guest.reached}\n{guest.console[-3000:]}"
+    shown = f"the capture on {NIC}:\n{captured[-3000:]}"
+    assert any(f.ipv4 == f"10.0.2.15>10.0.2.2 proto 6 dport {vm.port}" for f in frames), shown
+    assert not [f for f in frames if f.mac.startswith("00:16:3e:")], shown
+    assert not [f for f in frames if f.ipv4.startswith("10.0.0.")], shown
+    started = time.monotonic()
+    confirmed = vm.ssh("xenwizard confirm", check=False, timeout=300, phase="isolated: confirm")
+    vm.mark("isolated: xenwizard confirm", started)
+    assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr

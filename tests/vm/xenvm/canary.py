@@ -1,7 +1,8 @@
 """A canary PV guest in the VM's dom0: the dom0 kernel with the busybox initramfs of the image
 (tests/vm/xenvm/image.py), whose /init asks for a DHCP lease on its vif and prints what it got as
 `XWCANARY ...` lines on its console, holds a few seconds (for `ethtool -k` on its vif), then
-powers off.
+powers off. Given `reach` (HOST:PORT), it also takes the lease as its address and default route
+and reports the first line a TCP server there sends: proof that it reaches other networks.
 
 Its console is read through `xl create -c` in an SSH session with a terminal, so no xenconsoled
 logging has to be configured. `xl create` once in a while never returns under emulation
@@ -27,15 +28,17 @@ class CanaryResult:
     console: str
     lease: dict[str, str] | None  # ip, serverid, router, lease
     vif_offload: str | None  # `ethtool -k` of its vif in dom0, read while it held
+    reached: str | None  # the first line from `reach`'s server, or what went wrong instead
 
 
-def config(name: str, mac: str, kernel_version: str) -> str:
+def config(name: str, mac: str, kernel_version: str, reach: str | None = None) -> str:
+    wanted = f" xwreach={reach}" if reach else ""
     return (
         f'name = "{name}"\n'
         'type = "pv"\n'
         f'kernel = "/boot/vmlinuz-{kernel_version}"\n'
         f'ramdisk = "/{GUEST_DIR}/initrd.gz"\n'
-        f'extra = "console=hvc0 rdinit=/init xwhold={HOLD}"\n'
+        f'extra = "console=hvc0 rdinit=/init xwhold={HOLD}{wanted}"\n'
         "memory = 128\n"
         "vcpus = 1\n"
         f'vif = [ "mac={mac}" ]\n'
@@ -51,11 +54,18 @@ def _parse_lease(console: str) -> dict[str, str] | None:
     return dict(part.split("=", 1) for part in match.group(1).split() if "=" in part)
 
 
-def run_canary(vm: Machine, name: str, mac: str, phase: str, tries: int = 2) -> CanaryResult:
+def _parse_reach(console: str) -> str | None:
+    match = re.search(r"XWCANARY reach \S+ (.*)", console)
+    return match.group(1).strip() if match else None
+
+
+def run_canary(
+    vm: Machine, name: str, mac: str, phase: str, tries: int = 2, reach: str | None = None
+) -> CanaryResult:
     """Start the guest, read its console until it is done, and its vif's offloads meanwhile."""
     cfg = f"/{GUEST_DIR}/{name}.cfg"
     vm.ssh(
-        f"cat > {cfg} <<'EOF'\n{config(name, mac, vm.image.kernel_version)}EOF\n"
+        f"cat > {cfg} <<'EOF'\n{config(name, mac, vm.image.kernel_version, reach)}EOF\n"
         f"xl destroy {name} 2>/dev/null; true",
         phase=phase,
     )
@@ -90,7 +100,7 @@ def run_canary(vm: Machine, name: str, mac: str, phase: str, tries: int = 2) -> 
         last = output.decode("utf-8", "replace").replace("\r", "")
         vm.mark(f"{phase} (attempt {attempt})", started)
         if "XWCANARY done" in last:
-            return CanaryResult(last, _parse_lease(last), offload)
+            return CanaryResult(last, _parse_lease(last), offload, _parse_reach(last))
         vm.ssh(f"xl destroy {name} 2>/dev/null; true", check=False, timeout=60)
     vm.fail(
         phase, f"the canary {name} never finished its DHCP attempt; its console:\n{last[-3000:]}"

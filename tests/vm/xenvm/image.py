@@ -160,6 +160,19 @@ ip link set lo up
 ip link set eth0 up
 echo "XWCANARY start mac=$(cat /sys/class/net/eth0/address)"
 timeout 45 udhcpc -i eth0 -f -q -n -t 6 -T 3 -s /lease.sh || echo "XWCANARY nolease"
+# xwreach=HOST:PORT: take the lease and read the first line a TCP server there sends
+reach=$(sed -n 's/.*xwreach=\\([0-9.]*:[0-9]*\\).*/\\1/p' /proc/cmdline)
+if [ -n "$reach" ] && [ -s /lease.env ]; then
+    . /lease.env
+    ip addr add "$ip/$mask" dev eth0
+    ip route add default via "$router"
+    nc "${reach%:*}" "${reach#*:}" </dev/null >/reach.out 2>&1 &
+    i=0
+    while [ ! -s /reach.out ] && [ $i -lt 40 ]; do sleep 0.5; i=$((i+1)); done
+    kill $! 2>/dev/null
+    banner=$(head -n 1 /reach.out | tr -d '\\r')
+    echo "XWCANARY reach $reach ${banner:-nothing}"
+fi
 echo "XWCANARY done"
 sleep "$(cat /proc/cmdline | sed -n 's/.*xwhold=\\([0-9]*\\).*/\\1/p')"
 poweroff -f
@@ -167,7 +180,9 @@ poweroff -f
 GUEST_LEASE = """#!/bin/sh
 # udhcpc's script: only the bound lease matters to the test.
 case "$1" in
-    bound|renew) echo "XWCANARY lease ip=$ip serverid=$serverid router=$router lease=$lease" ;;
+    bound|renew)
+        echo "XWCANARY lease ip=$ip serverid=$serverid router=$router lease=$lease"
+        echo "ip=$ip mask=$mask router=$router" > /lease.env ;;
 esac
 exit 0
 """
