@@ -1,6 +1,7 @@
 """The DHCP confinement on the current releases: the nftables rules that keep DHCP on the bridge.
 
 They match the bridged NIC by its kernel name (`nic_ifname`), which netplan's files may not give.
+An isolated run after a bridged one turns them off (`confine_off_steps`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,23 @@ def confine_steps(
     return [
         with_notes(rules, [*rules_notes, *rules.notes]),
         *nft_boot_steps("dhcp-confine", fs, nftconfine.BOOT, "the DHCP rules"),
+    ]
+
+
+def confine_off_steps(config: WizardConfig, fs: RootFS) -> list[Step]:
+    """An earlier bridged run's DHCP confinement turned off where it is there: its unit would
+    otherwise load rules for a NIC port the isolated bridge no longer has at every boot."""
+    if not fs.exists(nftconfine.RULES_PATH):
+        return []
+    return [
+        edit_step(
+            "dhcp-confine-off",
+            f"nftables: the earlier run's DHCP confinement off ({config.bridge} has no NIC)",
+            fs,
+            nftconfine.RULES_PATH,
+            partial(nftconfine.set_off, bridge=config.bridge),
+            mode=nftconfine.MODE,
+        )
     ]
 
 

@@ -267,7 +267,7 @@ class CurrentRelease(Profile):
         if not config.isolated:
             steps += confine.confine_steps(config, facts, fs, layout, choice)
         else:  # no LAN port to keep DHCP off: an earlier bridged run's rules go
-            steps += isolated.confine_off_steps(config, fs)
+            steps += confine.confine_off_steps(config, fs)
         steps += guestaccess.steps(config, facts, fs, nic)
         steps += guestaccess.ipv6_steps(config, fs)
         udp = dhcp.udp_step(config, fs, self.udp_enabled(config))

@@ -20,7 +20,6 @@ from xenwizard.edits import (
     ifupdown_bridge,
     ifupdown_isolated,
     netplan,
-    nftconfine,
 )
 from xenwizard.planning.plan import Step
 from xenwizard.planning.profiles.base import PlanError, edit_step
@@ -129,23 +128,6 @@ def _netplan_steps(
     )
     notes = [NO_LOCKOUT, judged.note, *change.own_notes, *step.notes]
     return [replace(step, notes=tuple(n for n in notes if n))]
-
-
-def confine_off_steps(config: WizardConfig, fs: RootFS) -> list[Step]:
-    """An earlier bridged run's DHCP confinement turned off where it is there: its unit would
-    otherwise load rules for a NIC port the isolated bridge no longer has at every boot."""
-    if not fs.exists(nftconfine.RULES_PATH):
-        return []
-    return [
-        edit_step(
-            "dhcp-confine-off",
-            f"nftables: the earlier run's DHCP confinement off ({config.bridge} has no NIC)",
-            fs,
-            nftconfine.RULES_PATH,
-            partial(nftconfine.set_off, bridge=config.bridge),
-            mode=nftconfine.MODE,
-        )
-    ]
 
 
 def retire_steps(fs: RootFS, bridge: str) -> list[Step]:
