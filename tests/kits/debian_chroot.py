@@ -11,10 +11,13 @@ when it cannot be made here.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,6 +67,16 @@ def prerequisites() -> str | None:
     return None
 
 
+@contextmanager
+def cache_lock(name: str) -> Iterator[None]:
+    """CACHE/.NAME.lock held: one process makes a cached tree while another waits for it (the
+    real-Xen images are built in the background while the chroot tests run)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_minbase(suite: str = SUITE) -> Path:
     """The cached pristine minbase tree of `suite`, made with debootstrap on first use (about
     half a minute); the mirror is the one this machine's apt uses for bookworm (Debian's
@@ -71,12 +84,19 @@ def ensure_minbase(suite: str = SUITE) -> Path:
     tree = CACHE / f"{suite}-minbase"
     if (tree / COMPLETE).exists():
         return tree
+    with cache_lock(f"{suite}-minbase"):
+        if not (tree / COMPLETE).exists():
+            make_minbase(suite, tree)
+    return tree
+
+
+def make_minbase(suite: str, tree: Path) -> None:
+    """debootstrap --variant=minbase into a partial tree, renamed to `tree` when complete."""
     mirror = debian_mirror()
     if mirror is None:
         pytest.fail(f"no apt source for Debian {SUITE} main in {SOURCES} or {SOURCES_DIR}")
     partial = CACHE / f"{suite}-minbase.partial"
     shutil.rmtree(partial, ignore_errors=True)
-    CACHE.mkdir(parents=True, exist_ok=True)
     debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
     done = subprocess.run(
         [debootstrap, "--variant=minbase", suite, str(partial), mirror],
@@ -88,7 +108,6 @@ def ensure_minbase(suite: str = SUITE) -> Path:
     (partial / COMPLETE).touch()
     shutil.rmtree(tree, ignore_errors=True)
     partial.rename(tree)
-    return tree
 
 
 def copy_minbase(cache: Path, dest: Path) -> Path:

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.kits.debian_chroot import CACHE, COMPLETE, ensure_minbase
+from tests.kits.debian_chroot import CACHE, COMPLETE, cache_lock, ensure_minbase
 
 PROJECT = Path(__file__).resolve().parents[3]
 VM_CACHE = CACHE / "xenvm"
@@ -266,6 +266,15 @@ def cached_tree(kind: str, key: str, build: Callable[[Path], None]) -> Path:
     done = VM_CACHE / name
     if (done / COMPLETE).exists():
         return done
+    with cache_lock(f"xenvm-{kind}"):
+        if not (done / COMPLETE).exists():
+            make_cached_tree(name, kind, build)
+    return done
+
+
+def make_cached_tree(name: str, kind: str, build: Callable[[Path], None]) -> None:
+    """Build VM_CACHE/NAME through NAME.partial, so that an interrupted build never counts."""
+    done = VM_CACHE / name
     for stale in VM_CACHE.glob(f"{kind}-*"):
         if stale.name != name and len(stale.name) == len(name):
             shutil.rmtree(stale, ignore_errors=True)
@@ -276,7 +285,6 @@ def cached_tree(kind: str, key: str, build: Callable[[Path], None]) -> Path:
     (partial / COMPLETE).touch()
     shutil.rmtree(done, ignore_errors=True)
     partial.rename(done)
-    return done
 
 
 def base_tree(suite: str = "bookworm") -> Path:

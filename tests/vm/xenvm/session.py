@@ -1,5 +1,6 @@
-"""The module-scoped VM of a real-Xen test module: the image of one suite built, the Machine
-made, and afterwards QEMU killed, the phase timings written and every file removed."""
+"""The module-scoped VM of a real-Xen test module: the image of one suite (from the run's
+background build, or built here), the Machine made, and afterwards QEMU killed, the phase
+timings written and every file removed."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.vm.xenvm.guestimage import GUEST_TARBALL, XEN_TOOLS_GUEST, guest_tarball
-from tests.vm.xenvm.image import VM_CACHE, build_image
+from tests.vm.xenvm import prebuild
+from tests.vm.xenvm.image import VM_CACHE
 from tests.vm.xenvm.machine import Machine
 
 NEEDED = ("qemu-system-x86_64", "grub-mkrescue", "xorriso", "mkfs.ext4", "tmux", "ssh",
@@ -29,16 +30,27 @@ def vm_session(suite: str) -> Iterator[Machine]:
         pytest.skip("needs root (debootstrap, chroot, mkfs -d of a root-owned tree)")
     missing = [tool for tool in NEEDED if shutil.which(tool) is None]
     assert not missing, f"scripts/dev-setup installs these; missing: {' '.join(missing)}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"xenwizard-vm-{suite}-"))
     started = time.monotonic()
+    prebuilt = prebuild.take(suite)
+    workdir = (
+        prebuilt.workdir
+        if isinstance(prebuilt, prebuild.Prebuilt)
+        else Path(tempfile.mkdtemp(prefix=f"xenwizard-vm-{suite}-"))
+    )
     machine: Machine | None = None
     try:
-        # bookworm has xen-tools: its test makes a real guest from this tarball
-        with_guest = XEN_TOOLS_GUEST and suite == "bookworm"
-        carry = ((guest_tarball(suite), GUEST_TARBALL),) if with_guest else ()
-        image = build_image(workdir, suite, carry=carry)
+        if isinstance(prebuilt, prebuild.Prebuilt):
+            image = prebuilt.image
+            timings = [
+                ("image build, in the background beside the other tests", prebuilt.took),
+                ("  waited for it", time.monotonic() - started),
+            ]
+        else:
+            print(f"{suite} image: {prebuilt}; building it now")
+            image = prebuild.image_for(workdir, suite)
+            timings = [("image build", time.monotonic() - started)]
         machine = Machine(image, workdir)
-        machine.timings.append(("image build", time.monotonic() - started))
+        machine.timings += timings
         machine.timings += [(f"  {name}", took) for name, took in image.timings.items()]
         yield machine
     finally:
