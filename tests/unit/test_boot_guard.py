@@ -392,7 +392,7 @@ def test_confirm_refuses_when_verify_fails_then_anyway(root: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"GRUB's default is now {XEN!r}" in done.stdout
     assert grubenv.read((root / grubenv.PATH).read_bytes()) == {"saved_entry": XEN}
-    for rel in bootguard.GUARD_FILES:
+    for rel in (guardunits.TIMER_LINK, guardunits.TIMER_PATH, guardunits.SERVICE_PATH):
         assert not (root / rel).exists() and not (root / rel).is_symlink()
     again = run_cli("confirm", "--root", str(root))
     assert again.returncode == 0 and "no pending boot guard" in again.stdout

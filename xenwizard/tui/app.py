@@ -13,7 +13,7 @@ import os
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.worker import Worker, WorkerState
@@ -28,18 +28,13 @@ from xenwizard.tui.messages import (
     SavePlanRequested,
 )
 from xenwizard.tui.quitting import EXIT_ERROR
-from xenwizard.tui.screens.base import PAGES
-from xenwizard.tui.screens.bridge import BridgeScreen
-from xenwizard.tui.screens.dhcp import DhcpScreen
-from xenwizard.tui.screens.dom0mem import Dom0MemScreen
+from xenwizard.tui.screens.base import PAGES, WizardPage
 from xenwizard.tui.screens.modals import (
     ErrorScreen,
     SavePlanScreen,
     TooSmallScreen,
 )
 from xenwizard.tui.screens.state import WizardContext
-from xenwizard.tui.screens.subnet import SubnetScreen
-from xenwizard.tui.screens.toolstack import ToolstackAnswers, ToolstackScreen
 from xenwizard.tui.screens.welcome import RollbackRequest, WelcomeScreen
 from xenwizard.tui.terminalwatch import TerminalWatchApp
 
@@ -58,10 +53,19 @@ WIDE = 120  # from this width on the preview's step list takes what its titles n
 # `flow` walks the pages of `PAGES` up to the preview, Back goes one up; the preview's
 # request leads on to Apply and Done.
 ORDER = tuple(page.lower() for page in PAGES[: PAGES.index("Preview") + 1])
-QUESTIONS = {
-    page.PAGE.lower(): page
-    for page in (BridgeScreen, SubnetScreen, DhcpScreen, Dom0MemScreen, ToolstackScreen)
-}
+
+
+def question_screens() -> dict[str, type[WizardPage[Any]]]:
+    """The question pages by name, imported when the first is asked: the first page, which
+    the operator reads before anything else, needs none of them (start-up time)."""
+    from xenwizard.tui.screens.bridge import BridgeScreen
+    from xenwizard.tui.screens.dhcp import DhcpScreen
+    from xenwizard.tui.screens.dom0mem import Dom0MemScreen
+    from xenwizard.tui.screens.subnet import SubnetScreen
+    from xenwizard.tui.screens.toolstack import ToolstackScreen
+
+    pages = (BridgeScreen, SubnetScreen, DhcpScreen, Dom0MemScreen, ToolstackScreen)
+    return {page.PAGE.lower(): page for page in pages}
 
 
 class XenWizardApp(TerminalWatchApp):
@@ -145,8 +149,10 @@ class XenWizardApp(TerminalWatchApp):
                     ctx.unfinished = tuple(unfinished_runs(ctx.fs))
                     continue
                 page += answer is not None
-            elif name in QUESTIONS:
-                given = await self.push_screen_wait(QUESTIONS[name](ctx))
+            elif name != "preview":
+                from xenwizard.tui.screens.toolstack import ToolstackAnswers
+
+                given = await self.push_screen_wait(question_screens()[name](ctx))
                 if given is None:
                     page -= 1
                     continue

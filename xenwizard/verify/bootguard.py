@@ -25,10 +25,10 @@ from xenwizard.engine.journal import Journal, list_runs
 from xenwizard.engine.lock import LockBusy, RunLock
 from xenwizard.engine.runner import Runner
 from xenwizard.target.rootfs import RootFS
+from xenwizard.verify.guardfiles import guard_files
 from xenwizard.verify.hostcheck import CheckResult, not_running_system, run_checks
 from xenwizard.verify.hostcheck.canary import CanaryResult, canary_for_applied
 
-GUARD_FILES = (guardunits.TIMER_LINK, guardunits.TIMER_PATH, guardunits.SERVICE_PATH)
 DEFAULT_MINUTES = 10
 # The canary's bound at expiry: a server left unconfirmed waits at most this long more for its
 # rollback (a lease takes about a minute on the emulated test VM, seconds on hardware).
@@ -68,10 +68,6 @@ def guest_check(fs: RootFS) -> CanaryResult | None:
     if not fs.is_live:
         return None
     return canary_for_applied(fs.root, timeout=GUARD_CANARY_SECONDS)
-
-
-def guard_files(fs: RootFS) -> list[str]:
-    return [p for p in GUARD_FILES if os.path.lexists(link_location(fs, p))]
 
 
 def pending(fs: RootFS) -> Pending | None:

@@ -93,7 +93,12 @@ class WizardContext:
         return self.facts.is_root or self.demo
 
     def pending_guard(self) -> Pending | None:
-        """The boot guard waiting for `xenwizard confirm` on this target, if any."""
+        """The boot guard waiting for `xenwizard confirm` on this target, if any. Asked before
+        the first page: verify/ and the engine load only when the guard's files are there."""
+        from xenwizard.verify.guardfiles import guard_files
+
+        if not guard_files(self.fs):
+            return None
         from xenwizard.verify.bootguard import pending
 
         return pending(self.fs)
