@@ -1,6 +1,6 @@
-"""Fixtures every folder may use: the fixture root, the shared reference files, real-program
-checks, the pinned run id, the .deb built once per run (system/ and vm/ install it); and the
-real-Xen images, started building in the background once the run's tests are collected."""
+"""Fixtures more than one folder uses: the shared reference files, real-program checks, the
+pinned run id, the .deb built once per run (system/ and vm/ install it). Each folder's own are
+in its conftest."""
 
 from __future__ import annotations
 
@@ -14,14 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.kits import programs
-from tests.kits.helpers import PRECISE_ROOT, REFERENCE, REPO
-from tests.vm.xenvm import prebuild
+from tests.kits.helpers import REFERENCE, REPO
 from xenwizard import __version__
-
-
-@pytest.fixture(scope="session")
-def precise_root() -> Path:
-    return PRECISE_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -35,23 +29,6 @@ def reference() -> Path:
 def pytest_report_header() -> list[str]:
     """The version of every program the tests drive, once at the start of the run."""
     return ["programs the tests drive (scripts/test-programs):", *programs.report()]
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """The real-Xen modules' images start building in the background now, beside every other
-    test (tests/vm/xenvm/prebuild.py): each module's VM_SUITE, in the run's order."""
-    if session.config.option.collectonly:
-        return
-    suites: list[str] = []
-    for item in session.items:
-        suite = getattr(getattr(item, "module", None), "VM_SUITE", None)
-        if suite and item.get_closest_marker("xenvm") and suite not in suites:
-            suites.append(suite)
-    prebuild.start(suites)
-
-
-def pytest_sessionfinish() -> None:
-    prebuild.stop()
 
 
 def _run(argv: list[str], text: str, suffix: str) -> subprocess.CompletedProcess:

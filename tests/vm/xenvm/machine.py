@@ -11,6 +11,7 @@ whose last lines every failure shows, named by its phase.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from typing import NoReturn
 from tests.vm.xenvm.image import Image
 
 MEMORY_MB = 2048
+CPU = os.environ.get("XENWIZARD_VM_CPU", "max,-smap")  # QEMU's -cpu: other models, by hand
 SSH_OPTIONS = (
     "-o", "BatchMode=yes",
     "-o", "StrictHostKeyChecking=no",
@@ -65,7 +67,7 @@ class Machine:
         return [
             "qemu-system-x86_64",
             "-accel", "tcg,thread=multi",
-            "-cpu", "max,-smap",
+            "-cpu", CPU,
             "-machine", "pc",
             "-m", str(MEMORY_MB),
             "-smp", "2",
