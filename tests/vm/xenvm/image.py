@@ -360,6 +360,27 @@ def host_dns(tree: Path) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
+class InsideRun:
+    """For a test that runs inside the VM (a kernel driver this machine lacks): the .debs it
+    installs there from the local repository, the Python distributions beside xenwizard in
+    /opt/xenwizard, and where in the image this checkout's tracked files go."""
+
+    packages: tuple[str, ...]
+    wheels: tuple[str, ...]
+    checkout: str = "root/checkout"
+
+
+def copy_checkout(dest: Path) -> None:
+    """This checkout's tracked files, as they are in the working tree, at `dest`."""
+    listed = run(["git", "ls-files", "-z"], "git ls-files", cwd=str(PROJECT))
+    for rel in filter(None, listed.split("\0")):
+        source = PROJECT / rel
+        if source.is_file() or source.is_symlink():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / rel, follow_symlinks=False)
+
+
+@dataclass(frozen=True)
 class Image:
     """One run's VM files: the raw disk, the GRUB ISO and the SSH key that logs in as root."""
 
@@ -435,14 +456,14 @@ def local_repo(base: Path, packages: tuple[str, ...]) -> Path:
     return cached_tree(f"{suite}-repo", key, build)
 
 
-def wheels(dest: Path, python: str) -> Path:
+def wheels(dest: Path, python: str, extra: tuple[str, ...] = ()) -> Path:
     """This checkout's wheel and its dependencies' wheels (from PyPI, through pip's cache) for
     the image's `python` ("3.13"), at the versions of constraints.txt: when it is not the
     host's, the dependencies' binary wheels for it come from PyPI too (netifaces-plus is
-    compiled per Python version)."""
+    compiled per Python version). `extra`: more distributions beside it (pytest)."""
     pip = [sys.executable, "-m", "pip"]
     quiet = ["-q", "--disable-pip-version-check", "--constraint", str(PROJECT / "constraints.txt")]
-    run([*pip, "wheel", *quiet, "-w", str(dest), str(PROJECT)], "pip wheel", timeout=600)
+    run([*pip, "wheel", *quiet, "-w", str(dest), str(PROJECT), *extra], "pip wheel", timeout=600)
     if python != f"{sys.version_info.major}.{sys.version_info.minor}":
         (ours,) = dest.glob("xenwizard-*.whl")
         platforms = [f"--platform=manylinux_2_{minor}_x86_64" for minor in (5, 17, 28, 34)]
@@ -541,9 +562,11 @@ def build_image(
     suite: str = "bookworm",
     size: str = "6G",
     carry: tuple[tuple[Path, str], ...] = (),
+    inside: InsideRun | None = None,
 ) -> Image:
     """Everything one run needs, in `workdir` (removed by the caller); `carry`: host files
-    copied into the image, as (source, path in the image)."""
+    copied into the image, as (source, path in the image); `inside`: what a test run inside the
+    VM needs besides (see InsideRun)."""
     timings: dict[str, float] = {}
     started = time.monotonic()
     base = base_tree(suite)
@@ -560,7 +583,7 @@ def build_image(
     write_file(tree, "boot/grub/grub.cfg", first_grub_cfg(fs_uuid, version))
     install_grub_modules(tree)
     packages = planned_packages(tree)
-    repo = local_repo(base, packages)
+    repo = local_repo(base, packages + (inside.packages if inside else ()))
     shutil.copytree(repo, tree / REPO_DIR)
     (tree / REPO_DIR / COMPLETE).unlink()
     write_file(tree, "etc/apt/sources.list", f"deb [trusted=yes] file:/{REPO_DIR} ./\n")
@@ -570,7 +593,7 @@ def build_image(
     timings["local repo"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    wheel_dir = wheels(workdir / "wheels", python_version_of(tree))
+    wheel_dir = wheels(workdir / "wheels", python_version_of(tree), inside.wheels if inside else ())
     shutil.copytree(wheel_dir, tree / "tmp/wheels")
     shutil.copy(PROJECT / "constraints.txt", tree / "tmp/wheels")
     chroot(tree, "xenwizard venv", "python3", "-m", "venv", "/opt/xenwizard")
@@ -587,8 +610,11 @@ def build_image(
         "--constraint",
         "/tmp/wheels/constraints.txt",
         "xenwizard",
+        *(inside.wheels if inside else ()),
     )
     shutil.rmtree(tree / "tmp/wheels")
+    if inside is not None:
+        copy_checkout(tree / inside.checkout)
     link = tree / "usr/local/bin/xenwizard"
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to("/opt/xenwizard/bin/xenwizard")

@@ -23,8 +23,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tests.vm.xenvm.guestimage import GUEST_TARBALL, XEN_TOOLS_GUEST, guest_tarball
-from tests.vm.xenvm.image import PROJECT, Image, build_image
+from tests.vm.xenvm.image import PROJECT, Image, InsideRun, build_image
 
+# The namespace tests that need kernel drivers this machine lacks, run in a Debian 12 VM
+# (tests/vm/test_netns_in_vm.py): their programs from the local repository, pytest beside
+# xenwizard, this checkout's files.
+INSIDE_SUITE = "bookworm-inside"
+INSIDE = InsideRun(
+    packages=("dnsmasq-base", "nftables", "ifenslave", "bridge-utils", "ethtool", "bubblewrap"),
+    wheels=("pytest",),
+)
 READY = "image.json"
 FAILED = "error.txt"
 WAIT_LIMIT = 3600  # seconds a module waits for its image before it builds its own
@@ -32,7 +40,10 @@ WAIT_LIMIT = 3600  # seconds a module waits for its image before it builds its o
 
 def image_for(workdir: Path, suite: str) -> Image:
     """The image of `suite` in `workdir`; bookworm's carries the xen-tools guest's tarball when
-    that test is on (XENWIZARD_VM_XEN_TOOLS=1)."""
+    that test is on (unless XENWIZARD_VM_XEN_TOOLS=0); INSIDE_SUITE is Debian 12 with what the tests
+    run inside the VM need."""
+    if suite == INSIDE_SUITE:
+        return build_image(workdir, "bookworm", inside=INSIDE)
     with_guest = XEN_TOOLS_GUEST and suite == "bookworm"
     carry = ((guest_tarball(suite), GUEST_TARBALL),) if with_guest else ()
     return build_image(workdir, suite, carry=carry)
