@@ -6,10 +6,10 @@ the VM), then `xl create`. The guest boots its own kernel through pygrub, its ne
 on the bridge under whatever name its udev gives the NIC, it takes a lease from the host's
 dnsmasq, and dom0 pings it. The guest and its disk are removed afterwards.
 
-Opt-in (XENWIZARD_VM_XEN_TOOLS=1): under QEMU's emulation the guest's own userspace crashes
-(vm8: pygrub, its kernel and initramfs and systemd's start went well, then
-systemd-gpt-auto-generator segfaulted in ld.so and systemd took a general protection fault in
-libc), as dom0's udevd did once under load: the emulated CPU, not the guest's configuration.
+On by default (XENWIZARD_VM_XEN_TOOLS=0 leaves it out). It needs the VM's CPU without XSAVE and
+AVX (machine.CPU): with them, under QEMU 7.2's emulation, the guest's own userspace crashed
+(vm8: systemd-gpt-auto-generator segfaulted in ld.so, systemd took a general protection fault in
+libc) after pygrub, its kernel and initramfs had gone well.
 """
 
 from __future__ import annotations
