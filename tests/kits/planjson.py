@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.kits.helpers import REPO
+from tests.kits.helpers import REPO, run_cli
 
 ROOTS = ("precise", "debian-12", "debian-13", "ubuntu-22.04", "ubuntu-24.04")
 KEPT = REPO / "tests/fixtures/plan-json"
@@ -14,20 +11,6 @@ KEPT = REPO / "tests/fixtures/plan-json"
 def plan_json(name: str) -> str:
     """The plan of tests/fixtures/NAME-root with the default answers, as the CLI prints it (the
     root as a path relative to the checkout, so that the output is the same in every clone)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "xenwizard",
-            "plan",
-            "--root",
-            f"tests/fixtures/{name}-root",
-            "--json",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("plan", "--root", f"tests/fixtures/{name}-root", "--json")
     assert done.returncode == 0, f"xenwizard plan on {name}-root failed:\n{done.stderr}"
     return done.stdout
