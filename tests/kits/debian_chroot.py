@@ -16,8 +16,9 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -77,37 +78,45 @@ def cache_lock(name: str) -> Iterator[None]:
         yield
 
 
+def made_once(done: Path, lock: str, build: Callable[[Path], None]) -> Path:
+    """`done`, made by `build(DONE.partial)` unless it is complete already: under CACHE/.LOCK.lock
+    (one process builds while another waits for it) and through DONE.partial, renamed when
+    complete, so that a half-made tree never counts."""
+    if (done / COMPLETE).exists():
+        return done
+    with cache_lock(lock):
+        if not (done / COMPLETE).exists():
+            half = done.with_name(f"{done.name}.partial")
+            shutil.rmtree(half, ignore_errors=True)
+            done.parent.mkdir(parents=True, exist_ok=True)
+            build(half)
+            (half / COMPLETE).touch()
+            shutil.rmtree(done, ignore_errors=True)
+            half.rename(done)
+    return done
+
+
 def ensure_minbase(suite: str = SUITE) -> Path:
     """The cached pristine minbase tree of `suite`, made with debootstrap on first use (about
     half a minute); the mirror is the one this machine's apt uses for bookworm (Debian's
     mirrors serve every suite). Fails the test when it cannot be made."""
-    tree = CACHE / f"{suite}-minbase"
-    if (tree / COMPLETE).exists():
-        return tree
-    with cache_lock(f"{suite}-minbase"):
-        if not (tree / COMPLETE).exists():
-            make_minbase(suite, tree)
-    return tree
+    name = f"{suite}-minbase"
+    return made_once(CACHE / name, name, partial(debootstrap_minbase, suite))
 
 
-def make_minbase(suite: str, tree: Path) -> None:
-    """debootstrap --variant=minbase into a partial tree, renamed to `tree` when complete."""
+def debootstrap_minbase(suite: str, tree: Path) -> None:
+    """debootstrap --variant=minbase of `suite` into `tree`."""
     mirror = debian_mirror()
     if mirror is None:
         pytest.fail(f"no apt source for Debian {SUITE} main in {SOURCES} or {SOURCES_DIR}")
-    partial = CACHE / f"{suite}-minbase.partial"
-    shutil.rmtree(partial, ignore_errors=True)
     debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
     done = subprocess.run(
-        [debootstrap, "--variant=minbase", suite, str(partial), mirror],
+        [debootstrap, "--variant=minbase", suite, str(tree), mirror],
         capture_output=True,
         text=True,
         timeout=1200,
     )
     assert done.returncode == 0, f"debootstrap failed:\n{done.stdout[-3000:]}{done.stderr}"
-    (partial / COMPLETE).touch()
-    shutil.rmtree(tree, ignore_errors=True)
-    partial.rename(tree)
 
 
 def copy_minbase(cache: Path, dest: Path) -> Path:

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.kits.debian_chroot import CACHE, COMPLETE, cache_lock, ensure_minbase
+from tests.kits.debian_chroot import CACHE, COMPLETE, ensure_minbase, made_once
 
 PROJECT = Path(__file__).resolve().parents[3]
 VM_CACHE = CACHE / "xenvm"
@@ -263,28 +263,14 @@ def cached_tree(kind: str, key: str, build: Callable[[Path], None]) -> Path:
     """VM_CACHE/KIND-KEY, made by `build(partial)` when missing (half-made trees never count);
     a new one replaces the cached ones of the same kind made from other recipes."""
     name = f"{kind}-{key[:12]}"
-    done = VM_CACHE / name
-    if (done / COMPLETE).exists():
-        return done
-    with cache_lock(f"xenvm-{kind}"):
-        if not (done / COMPLETE).exists():
-            make_cached_tree(name, kind, build)
-    return done
 
+    def replacing_stale(partial: Path) -> None:
+        for stale in VM_CACHE.glob(f"{kind}-*"):
+            if stale.name != name and len(stale.name) == len(name):
+                shutil.rmtree(stale, ignore_errors=True)
+        build(partial)
 
-def make_cached_tree(name: str, kind: str, build: Callable[[Path], None]) -> None:
-    """Build VM_CACHE/NAME through NAME.partial, so that an interrupted build never counts."""
-    done = VM_CACHE / name
-    for stale in VM_CACHE.glob(f"{kind}-*"):
-        if stale.name != name and len(stale.name) == len(name):
-            shutil.rmtree(stale, ignore_errors=True)
-    partial = VM_CACHE / f"{name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    VM_CACHE.mkdir(parents=True, exist_ok=True)
-    build(partial)
-    (partial / COMPLETE).touch()
-    shutil.rmtree(done, ignore_errors=True)
-    partial.rename(done)
+    return made_once(VM_CACHE / name, f"xenvm-{kind}", replacing_stale)
 
 
 def base_tree(suite: str = "bookworm") -> Path:
