@@ -349,11 +349,12 @@ def host_dns(tree: Path) -> Iterator[None]:
 class InsideRun:
     """For a test that runs inside the VM (a kernel driver this machine lacks): the .debs it
     installs there from the local repository, the Python distributions beside xenwizard in
-    /opt/xenwizard, and where in the image this checkout's tracked files go."""
+    /opt/xenwizard, and where in the image this checkout's tracked files go ("": nowhere).
+    The default, nothing of these, is every other image's."""
 
-    packages: tuple[str, ...]
-    wheels: tuple[str, ...]
-    checkout: str = "root/checkout"
+    packages: tuple[str, ...] = ()
+    wheels: tuple[str, ...] = ()
+    checkout: str = ""
 
 
 def copy_checkout(dest: Path) -> None:
@@ -548,7 +549,7 @@ def build_image(
     suite: str = "bookworm",
     size: str = "6G",
     carry: tuple[tuple[Path, str], ...] = (),
-    inside: InsideRun | None = None,
+    inside: InsideRun = InsideRun(),
 ) -> Image:
     """Everything one run needs, in `workdir` (removed by the caller); `carry`: host files
     copied into the image, as (source, path in the image); `inside`: what a test run inside the
@@ -569,7 +570,7 @@ def build_image(
     write_file(tree, "boot/grub/grub.cfg", first_grub_cfg(fs_uuid, version))
     install_grub_modules(tree)
     packages = planned_packages(tree)
-    repo = local_repo(base, packages + (inside.packages if inside else ()))
+    repo = local_repo(base, packages + inside.packages)
     shutil.copytree(repo, tree / REPO_DIR)
     (tree / REPO_DIR / COMPLETE).unlink()
     write_file(tree, "etc/apt/sources.list", f"deb [trusted=yes] file:/{REPO_DIR} ./\n")
@@ -579,7 +580,7 @@ def build_image(
     timings["local repo"] = time.monotonic() - mark
 
     mark = time.monotonic()
-    wheel_dir = wheels(workdir / "wheels", python_version_of(tree), inside.wheels if inside else ())
+    wheel_dir = wheels(workdir / "wheels", python_version_of(tree), inside.wheels)
     shutil.copytree(wheel_dir, tree / "tmp/wheels")
     shutil.copy(PROJECT / "constraints.txt", tree / "tmp/wheels")
     chroot(tree, "xenwizard venv", "python3", "-m", "venv", "/opt/xenwizard")
@@ -596,10 +597,10 @@ def build_image(
         "--constraint",
         "/tmp/wheels/constraints.txt",
         "xenwizard",
-        *(inside.wheels if inside else ()),
+        *inside.wheels,
     )
     shutil.rmtree(tree / "tmp/wheels")
-    if inside is not None:
+    if inside.checkout:
         copy_checkout(tree / inside.checkout)
     link = tree / "usr/local/bin/xenwizard"
     link.parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ INSIDE_SUITE = "bookworm-inside"
 INSIDE = InsideRun(
     packages=("dnsmasq-base", "nftables", "ifenslave", "bridge-utils", "ethtool", "bubblewrap"),
     wheels=("pytest",),
+    checkout="root/checkout",
 )
 READY = "image.json"
 FAILED = "error.txt"
